@@ -1,1 +1,25 @@
-//! placeholder
+//! levin-engine: the embedded key-value API over Levin's storage engine.
+//!
+//! An [`Env`] is a directory holding one memory-mapped data file. Inside it live named
+//! databases ([`Db`]), plain or list (sorted values per key). Reads happen in [`RoTxn`]
+//! snapshots that never block and are never blocked; writes happen in the single [`RwTxn`].
+//! Keys and values are bytes here; `levin_codec` supplies order-preserving encodings.
+
+#![forbid(unsafe_code)]
+
+pub mod db;
+pub mod env;
+pub mod error;
+pub mod iter;
+pub mod range;
+pub mod stat;
+pub mod txn;
+
+pub use db::{Db, DbKind};
+pub use env::{Durability, Env, EnvOptions, DATA_FILE};
+pub use error::{Error, Result};
+pub use iter::{Iter, Keys};
+pub use levin_txn::check::CheckReport;
+pub use range::Range;
+pub use stat::{DbStat, Stat};
+pub use txn::{PutFlags, Read, RoTxn, RwTxn};

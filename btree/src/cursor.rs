@@ -1,0 +1,399 @@
+//! Cursors: positioned iteration over a tree in both directions, seeking, and for list trees
+//! iteration over (key, value) pairs, descending into inline lists and nested trees.
+
+use levin_pager::TreeInfo;
+
+use crate::error::{BtreeError, Result};
+use crate::layout::*;
+use crate::list::{self, InlineList};
+use crate::node::{entry_count, Node};
+use crate::read::plain_value;
+use crate::store::PageSource;
+
+enum Sub<'s, S: PageSource + ?Sized> {
+    /// Positioned on a plain entry.
+    None,
+    /// Positioned inside an inline list.
+    Inline { items: Vec<&'s [u8]>, pos: usize },
+    /// Positioned inside a nested tree.
+    Tree(Box<Cursor<'s, S>>),
+}
+
+/// A cursor over one tree of one snapshot. Keys and values borrow the snapshot (`'s`).
+///
+/// In a list tree the cursor visits (key, value) pairs in (key, value) order.
+pub struct Cursor<'s, S: PageSource + ?Sized> {
+    src: &'s S,
+    root: levin_pager::Pgno,
+    /// Pages from the root to the current leaf, with the index taken in each.
+    stack: Vec<(Node<'s>, usize)>,
+    sub: Sub<'s, S>,
+    valid: bool,
+}
+
+impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
+    /// A cursor over `info`, not yet positioned.
+    pub fn new(src: &'s S, info: &TreeInfo) -> Self {
+        Cursor {
+            src,
+            root: info.root,
+            stack: Vec::with_capacity(info.depth as usize + 1),
+            sub: Sub::None,
+            valid: false,
+        }
+    }
+
+    /// True if positioned on an entry.
+    pub fn is_valid(&self) -> bool {
+        self.valid
+    }
+
+    fn node(&self, pgno: levin_pager::Pgno) -> Result<Node<'s>> {
+        Node::new(pgno, self.src.page(pgno)?)
+    }
+
+    /// Descends from the stack top's child at `idx` to a leaf, always taking the first
+    /// (or, with `last`, the last) child.
+    fn descend_edge(&mut self, mut pgno: levin_pager::Pgno, last: bool) -> Result<()> {
+        loop {
+            if self.stack.len() > 64 {
+                return Err(BtreeError::corrupted(
+                    pgno,
+                    "tree deeper than 64 levels: a cycle of pages",
+                ));
+            }
+            let n = self.node(pgno)?;
+            if n.is_empty() {
+                return Err(BtreeError::corrupted(pgno, "empty page inside a tree"));
+            }
+            let i = if last { n.len() - 1 } else { 0 };
+            self.stack.push((n, i));
+            if n.is_leaf() {
+                return Ok(());
+            }
+            pgno = n.branch(i)?.child;
+        }
+    }
+
+    /// Positions on the first entry; returns false if the tree is empty.
+    pub fn first(&mut self) -> Result<bool> {
+        self.stack.clear();
+        self.valid = false;
+        if self.root == 0 {
+            return Ok(false);
+        }
+        self.descend_edge(self.root, false)?;
+        self.enter(false)?;
+        Ok(self.valid)
+    }
+
+    /// Positions on the last entry; returns false if the tree is empty.
+    pub fn last(&mut self) -> Result<bool> {
+        self.stack.clear();
+        self.valid = false;
+        if self.root == 0 {
+            return Ok(false);
+        }
+        self.descend_edge(self.root, true)?;
+        self.enter(true)?;
+        Ok(self.valid)
+    }
+
+    /// Sets up the sub-position for the current leaf entry (first or last value).
+    fn enter(&mut self, last: bool) -> Result<()> {
+        let (n, i) = *self.stack.last().expect("positioned");
+        let e = n.leaf(i)?;
+        self.sub = match e.kind {
+            VAL_LIST => {
+                let items = InlineList::parse(n.pgno, e.val)?.items;
+                let pos = if last { items.len() - 1 } else { 0 };
+                Sub::Inline { items, pos }
+            }
+            VAL_TREE => {
+                let t = list::tree_info(n.pgno, e.val)?;
+                let mut c = Cursor::new(self.src, &t);
+                let ok = if last { c.last()? } else { c.first()? };
+                if !ok {
+                    return Err(BtreeError::corrupted(n.pgno, "empty nested list tree"));
+                }
+                Sub::Tree(Box::new(c))
+            }
+            _ => Sub::None,
+        };
+        self.valid = true;
+        Ok(())
+    }
+
+    /// Positions on the first entry whose key is >= `key`; returns false if there is none.
+    pub fn seek(&mut self, key: &[u8]) -> Result<bool> {
+        self.stack.clear();
+        self.valid = false;
+        if self.root == 0 {
+            return Ok(false);
+        }
+        let mut pgno = self.root;
+        loop {
+            if self.stack.len() > 64 {
+                return Err(BtreeError::corrupted(
+                    pgno,
+                    "tree deeper than 64 levels: a cycle of pages",
+                ));
+            }
+            let n = self.node(pgno)?;
+            if n.is_leaf() {
+                let i = match n.search_leaf(key)? {
+                    Ok(i) | Err(i) => i,
+                };
+                self.stack.push((n, i));
+                if i >= n.len() {
+                    return self.next_leaf_entry();
+                }
+                self.enter(false)?;
+                return Ok(true);
+            }
+            let i = n.search_branch(key)?;
+            self.stack.push((n, i));
+            pgno = n.branch(i)?.child;
+        }
+    }
+
+    /// In a list tree, positions on the first pair >= (`key`, `value`).
+    pub fn seek_pair(&mut self, key: &[u8], value: &[u8]) -> Result<bool> {
+        if !self.seek(key)? {
+            return Ok(false);
+        }
+        if self.key()? != key {
+            return Ok(true);
+        }
+        let found = match &mut self.sub {
+            Sub::None => true,
+            Sub::Inline { items, pos } => {
+                let p = items.partition_point(|v| *v < value);
+                *pos = p;
+                p < items.len()
+            }
+            Sub::Tree(c) => c.seek(value)?,
+        };
+        if found {
+            Ok(true)
+        } else {
+            self.next_key()
+        }
+    }
+
+    /// Positions on the entry at `rank` (0-based, counting pairs in a list tree); returns
+    /// false if `rank` is past the end.
+    pub fn seek_rank(&mut self, mut rank: u64) -> Result<bool> {
+        self.stack.clear();
+        self.valid = false;
+        if self.root == 0 {
+            return Ok(false);
+        }
+        let mut pgno = self.root;
+        loop {
+            if self.stack.len() > 64 {
+                return Err(BtreeError::corrupted(
+                    pgno,
+                    "tree deeper than 64 levels: a cycle of pages",
+                ));
+            }
+            let n = self.node(pgno)?;
+            let mut chosen = None;
+            for i in 0..n.len() {
+                let c = if n.is_leaf() {
+                    entry_count(pgno, &n.leaf(i)?)?
+                } else {
+                    n.branch(i)?.count
+                };
+                if rank < c {
+                    chosen = Some(i);
+                    break;
+                }
+                rank -= c;
+            }
+            let Some(i) = chosen else {
+                return Ok(false);
+            };
+            self.stack.push((n, i));
+            if n.is_leaf() {
+                self.enter(false)?;
+                match &mut self.sub {
+                    Sub::None => {}
+                    Sub::Inline { pos, .. } => *pos = rank as usize,
+                    Sub::Tree(c) => {
+                        if !c.seek_rank(rank)? {
+                            return Err(BtreeError::corrupted(
+                                pgno,
+                                "nested tree count disagrees with its entries",
+                            ));
+                        }
+                    }
+                }
+                return Ok(true);
+            }
+            pgno = n.branch(i)?.child;
+        }
+    }
+
+    /// Moves to the next leaf entry (skipping the rest of the current key's values). Also
+    /// used after a seek that landed past the end of a leaf.
+    fn next_leaf_entry(&mut self) -> Result<bool> {
+        loop {
+            let Some((n, i)) = self.stack.last_mut() else {
+                self.valid = false;
+                return Ok(false);
+            };
+            if *i + 1 < n.len() {
+                *i += 1;
+                break;
+            }
+            self.stack.pop();
+        }
+        let (n, i) = *self.stack.last().expect("just advanced");
+        if !n.is_leaf() {
+            self.descend_edge(n.branch(i)?.child, false)?;
+        }
+        self.enter(false)?;
+        Ok(true)
+    }
+
+    /// Moves to the previous leaf entry (its last value).
+    fn prev_leaf_entry(&mut self) -> Result<bool> {
+        loop {
+            let Some((n, i)) = self.stack.last_mut() else {
+                self.valid = false;
+                return Ok(false);
+            };
+            if *i > 0 {
+                *i -= 1;
+                let (n, i) = (*n, *i);
+                if n.is_leaf() {
+                    self.enter(true)?;
+                    return Ok(true);
+                }
+                let child = n.branch(i)?.child;
+                self.descend_edge(child, true)?;
+                self.enter(true)?;
+                return Ok(true);
+            }
+            self.stack.pop();
+        }
+    }
+
+    /// Moves to the next entry (the next value of a list, then the next key).
+    #[expect(
+        clippy::should_implement_trait,
+        reason = "a cursor step returns Result<bool>, not an item"
+    )]
+    pub fn next(&mut self) -> Result<bool> {
+        if !self.valid {
+            return Ok(false);
+        }
+        let moved = match &mut self.sub {
+            Sub::None => false,
+            Sub::Inline { items, pos } => {
+                if *pos + 1 < items.len() {
+                    *pos += 1;
+                    true
+                } else {
+                    false
+                }
+            }
+            Sub::Tree(c) => c.next()?,
+        };
+        if moved {
+            return Ok(true);
+        }
+        self.next_leaf_entry()
+    }
+
+    /// Moves to the previous entry.
+    pub fn prev(&mut self) -> Result<bool> {
+        if !self.valid {
+            return Ok(false);
+        }
+        let moved = match &mut self.sub {
+            Sub::None => false,
+            Sub::Inline { pos, .. } => {
+                if *pos > 0 {
+                    *pos -= 1;
+                    true
+                } else {
+                    false
+                }
+            }
+            Sub::Tree(c) => c.prev()?,
+        };
+        if moved {
+            return Ok(true);
+        }
+        self.prev_leaf_entry()
+    }
+
+    /// Moves to the first value of the next key.
+    pub fn next_key(&mut self) -> Result<bool> {
+        if !self.valid {
+            return Ok(false);
+        }
+        self.next_leaf_entry()
+    }
+
+    /// Moves to the last value of the previous key.
+    pub fn prev_key(&mut self) -> Result<bool> {
+        if !self.valid {
+            return Ok(false);
+        }
+        self.prev_leaf_entry()
+    }
+
+    /// Moves to the first value of the current key.
+    pub fn first_value(&mut self) -> Result<()> {
+        if self.valid {
+            self.enter(false)?;
+        }
+        Ok(())
+    }
+
+    /// Moves to the last value of the current key.
+    pub fn last_value(&mut self) -> Result<()> {
+        if self.valid {
+            self.enter(true)?;
+        }
+        Ok(())
+    }
+
+    /// The current key.
+    pub fn key(&self) -> Result<&'s [u8]> {
+        let (n, i) = self.stack.last().expect("positioned");
+        Ok(n.leaf(*i)?.key)
+    }
+
+    /// The current (key, value), or None when not positioned.
+    pub fn current(&self) -> Result<Option<(&'s [u8], &'s [u8])>> {
+        if !self.valid {
+            return Ok(None);
+        }
+        let (n, i) = *self.stack.last().expect("positioned");
+        let e = n.leaf(i)?;
+        let v = match &self.sub {
+            Sub::None => plain_value(self.src, n.pgno, &e)?,
+            Sub::Inline { items, pos } => items[*pos],
+            Sub::Tree(c) => match c.current()? {
+                Some((k, _)) => k,
+                None => {
+                    return Err(BtreeError::corrupted(
+                        n.pgno,
+                        "nested cursor lost its position",
+                    ))
+                }
+            },
+        };
+        Ok(Some((e.key, v)))
+    }
+
+    /// Number of values of the current key.
+    pub fn value_count(&self) -> Result<u64> {
+        let (n, i) = *self.stack.last().expect("positioned");
+        entry_count(n.pgno, &n.leaf(i)?)
+    }
+}

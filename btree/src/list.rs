@@ -1,0 +1,91 @@
+//! List (sorted-duplicate) values: the inline packed form kept in a leaf entry, and the
+//! tree descriptor used once a key's values outgrow it.
+
+use levin_pager::{Pgno, TreeInfo};
+
+use crate::error::{BtreeError, Result};
+
+/// The values of one key stored inline: a sorted sequence of (u16 length, bytes).
+#[derive(Debug, Clone, Default)]
+pub struct InlineList<'a> {
+    /// The values, in ascending byte order, without duplicates.
+    pub items: Vec<&'a [u8]>,
+}
+
+impl<'a> InlineList<'a> {
+    /// Parses a packed list found in page `pgno`, checking order and bounds.
+    pub fn parse(pgno: Pgno, mut b: &'a [u8]) -> Result<InlineList<'a>> {
+        let mut items: Vec<&'a [u8]> = Vec::new();
+        while !b.is_empty() {
+            if b.len() < 2 {
+                return Err(BtreeError::corrupted(
+                    pgno,
+                    "inline list ends inside a length field",
+                ));
+            }
+            let len = u16::from_le_bytes([b[0], b[1]]) as usize;
+            if b.len() < 2 + len {
+                return Err(BtreeError::corrupted(
+                    pgno,
+                    "inline list value runs past its entry",
+                ));
+            }
+            let item = &b[2..2 + len];
+            if let Some(prev) = items.last() {
+                if *prev >= item {
+                    return Err(BtreeError::corrupted(
+                        pgno,
+                        "inline list values out of order",
+                    ));
+                }
+            }
+            items.push(item);
+            b = &b[2 + len..];
+        }
+        if items.is_empty() {
+            return Err(BtreeError::corrupted(pgno, "empty inline list"));
+        }
+        Ok(InlineList { items })
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// True if there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Packs the values.
+    pub fn encode(&self) -> Vec<u8> {
+        encode_items(&self.items)
+    }
+}
+
+/// Packs sorted values into the inline list form.
+pub fn encode_items(items: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(items.iter().map(|i| i.len() + 2).sum());
+    for i in items {
+        out.extend_from_slice(&(i.len() as u16).to_le_bytes());
+        out.extend_from_slice(i);
+    }
+    out
+}
+
+/// Size of the packed form of `items`.
+pub fn encoded_len(items: &[&[u8]]) -> usize {
+    items.iter().map(|i| i.len() + 2).sum()
+}
+
+/// Decodes the tree descriptor of a nested list tree found in page `pgno`.
+pub fn tree_info(pgno: Pgno, val: &[u8]) -> Result<TreeInfo> {
+    if val.len() != levin_pager::format::TREE_INFO_SIZE {
+        return Err(BtreeError::corrupted(
+            pgno,
+            format!("nested tree descriptor of {} bytes", val.len()),
+        ));
+    }
+    TreeInfo::decode(val).ok_or_else(|| BtreeError::corrupted(pgno, "short nested tree descriptor"))
+}

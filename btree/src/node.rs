@@ -1,0 +1,339 @@
+//! Reading and editing one branch or leaf page: the slot array, entry decoding with bounds
+//! checks (a damaged page yields a corruption error, never a panic), search, insert, remove.
+
+use std::cmp::Ordering;
+
+use levin_pager::Pgno;
+
+use crate::error::{BtreeError, Result};
+use crate::layout::*;
+
+fn u16_at(b: &[u8], off: usize) -> usize {
+    u16::from_le_bytes([b[off], b[off + 1]]) as usize
+}
+
+fn put_u16(b: &mut [u8], off: usize, v: usize) {
+    b[off..off + 2].copy_from_slice(&(v as u16).to_le_bytes());
+}
+
+fn u64_at(b: &[u8], off: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[off..off + 8]);
+    u64::from_le_bytes(a)
+}
+
+fn u32_at(b: &[u8], off: usize) -> u32 {
+    let mut a = [0u8; 4];
+    a.copy_from_slice(&b[off..off + 4]);
+    u32::from_le_bytes(a)
+}
+
+/// A leaf entry: key, value kind and the raw value field.
+#[derive(Debug, Clone, Copy)]
+pub struct LeafEntry<'a> {
+    /// The key.
+    pub key: &'a [u8],
+    /// One of the `VAL_*` kinds.
+    pub kind: u8,
+    /// The value field (inline bytes, overflow reference, packed list or tree descriptor).
+    pub val: &'a [u8],
+}
+
+/// A branch entry: separator key (ignored for entry 0), child page, entries beneath it.
+#[derive(Debug, Clone, Copy)]
+pub struct BranchEntry<'a> {
+    /// Separator: every key in `child` is >= it (not meaningful for entry 0).
+    pub key: &'a [u8],
+    /// The child page.
+    pub child: Pgno,
+    /// Entries (pairs, for list trees) in the child's subtree.
+    pub count: u64,
+}
+
+/// A read-only view of a branch or leaf page.
+#[derive(Debug, Clone, Copy)]
+pub struct Node<'a> {
+    /// The page number, for error messages.
+    pub pgno: Pgno,
+    /// The page bytes.
+    pub data: &'a [u8],
+}
+
+impl<'a> Node<'a> {
+    /// Wraps a page, checking its header.
+    pub fn new(pgno: Pgno, data: &'a [u8]) -> Result<Node<'a>> {
+        let node = Node { pgno, data };
+        let kind = data[HDR_KIND_OFF];
+        if kind != KIND_BRANCH && kind != KIND_LEAF {
+            return Err(node.corrupt(format!("expected a branch or leaf page, found kind {kind}")));
+        }
+        let n = u16_at(data, HDR_NKEYS_OFF);
+        let upper = u16_at(data, HDR_UPPER_OFF);
+        let lower = PAGE_HEADER_SIZE + n * SLOT_SIZE;
+        if lower > upper || upper > data.len() {
+            return Err(node.corrupt(format!(
+                "header says {n} entries with data from byte {upper}, which does not fit"
+            )));
+        }
+        Ok(node)
+    }
+
+    fn corrupt(&self, what: String) -> BtreeError {
+        BtreeError::corrupted(self.pgno, what)
+    }
+
+    /// True for a leaf page.
+    pub fn is_leaf(&self) -> bool {
+        self.data[HDR_KIND_OFF] == KIND_LEAF
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        u16_at(self.data, HDR_NKEYS_OFF)
+    }
+
+    /// True if the page has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes used by slots and entries.
+    pub fn used(&self) -> usize {
+        let n = self.len();
+        n * SLOT_SIZE + (self.data.len() - u16_at(self.data, HDR_UPPER_OFF))
+    }
+
+    fn entry_offset(&self, i: usize) -> Result<usize> {
+        let off = u16_at(self.data, PAGE_HEADER_SIZE + i * SLOT_SIZE);
+        if off < PAGE_HEADER_SIZE || off >= self.data.len() {
+            return Err(self.corrupt(format!(
+                "slot {i} points to byte {off}, outside the entry area"
+            )));
+        }
+        Ok(off)
+    }
+
+    /// Entry `i` of a leaf page.
+    pub fn leaf(&self, i: usize) -> Result<LeafEntry<'a>> {
+        let off = self.entry_offset(i)?;
+        let d = self.data;
+        if off + LEAF_ENTRY_HEADER > d.len() {
+            return Err(self.corrupt(format!("leaf entry {i} header runs past the page end")));
+        }
+        let klen = u16_at(d, off);
+        let kind = d[off + 2];
+        let vlen = u32_at(d, off + 3) as usize;
+        let kstart = off + LEAF_ENTRY_HEADER;
+        let end = kstart + klen + vlen;
+        if end > d.len() {
+            return Err(self.corrupt(format!(
+                "leaf entry {i} ({klen}-byte key, {vlen}-byte value) runs past the page end"
+            )));
+        }
+        if kind > VAL_TREE {
+            return Err(self.corrupt(format!("leaf entry {i} has unknown value kind {kind}")));
+        }
+        Ok(LeafEntry {
+            key: &d[kstart..kstart + klen],
+            kind,
+            val: &d[kstart + klen..end],
+        })
+    }
+
+    /// The key of entry `i` (leaf or branch).
+    pub fn key(&self, i: usize) -> Result<&'a [u8]> {
+        if self.is_leaf() {
+            Ok(self.leaf(i)?.key)
+        } else {
+            Ok(self.branch(i)?.key)
+        }
+    }
+
+    /// Entry `i` of a branch page.
+    pub fn branch(&self, i: usize) -> Result<BranchEntry<'a>> {
+        let off = self.entry_offset(i)?;
+        let d = self.data;
+        if off + BRANCH_ENTRY_HEADER > d.len() {
+            return Err(self.corrupt(format!("branch entry {i} header runs past the page end")));
+        }
+        let klen = u16_at(d, off);
+        let kstart = off + BRANCH_ENTRY_HEADER;
+        if kstart + klen > d.len() {
+            return Err(self.corrupt(format!("branch entry {i} key runs past the page end")));
+        }
+        Ok(BranchEntry {
+            key: &d[kstart..kstart + klen],
+            child: u64_at(d, off + 2),
+            count: u64_at(d, off + 10),
+        })
+    }
+
+    /// The raw bytes of entry `i` (header, key and value), for moving entries between pages.
+    pub fn raw_entry(&self, i: usize) -> Result<&'a [u8]> {
+        let off = self.entry_offset(i)?;
+        let len = if self.is_leaf() {
+            let e = self.leaf(i)?;
+            LEAF_ENTRY_HEADER + e.key.len() + e.val.len()
+        } else {
+            BRANCH_ENTRY_HEADER + self.branch(i)?.key.len()
+        };
+        Ok(&self.data[off..off + len])
+    }
+
+    /// Leaf search: `Ok(i)` if entry `i` has `key`, `Err(i)` with the insertion point otherwise.
+    pub fn search_leaf(&self, key: &[u8]) -> Result<std::result::Result<usize, usize>> {
+        let (mut lo, mut hi) = (0usize, self.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match self.leaf(mid)?.key.cmp(key) {
+                Ordering::Less => lo = mid + 1,
+                Ordering::Greater => hi = mid,
+                Ordering::Equal => return Ok(Ok(mid)),
+            }
+        }
+        Ok(Err(lo))
+    }
+
+    /// Branch search: the child whose subtree may hold `key` (the last entry whose separator
+    /// is <= key; entry 0's separator counts as minus infinity).
+    pub fn search_branch(&self, key: &[u8]) -> Result<usize> {
+        let n = self.len();
+        if n == 0 {
+            return Err(self.corrupt("branch page with no entries".into()));
+        }
+        let (mut lo, mut hi) = (1usize, n);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if self.branch(mid)?.key <= key {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok(lo - 1)
+    }
+}
+
+/// Number of values in an entry: 1 for plain values, the list length for list entries.
+pub fn entry_count(pgno: Pgno, e: &LeafEntry<'_>) -> Result<u64> {
+    match e.kind {
+        VAL_LIST => Ok(crate::list::InlineList::parse(pgno, e.val)?.len() as u64),
+        VAL_TREE => Ok(crate::list::tree_info(pgno, e.val)?.entries),
+        _ => Ok(1),
+    }
+}
+
+/// Initialises `page` as an empty page of `kind`.
+pub fn init(page: &mut [u8], kind: u8, pgno: Pgno) {
+    page[..PAGE_HEADER_SIZE].fill(0);
+    page[HDR_KIND_OFF] = kind;
+    put_u16(page, HDR_NKEYS_OFF, 0);
+    put_u16(page, HDR_UPPER_OFF, page.len());
+    page[HDR_PGNO_OFF..HDR_PGNO_OFF + 4].copy_from_slice(&(pgno as u32).to_le_bytes());
+}
+
+/// Free bytes between the slot array and the entries.
+pub fn free_space(page: &[u8]) -> usize {
+    let n = u16_at(page, HDR_NKEYS_OFF);
+    u16_at(page, HDR_UPPER_OFF) - (PAGE_HEADER_SIZE + n * SLOT_SIZE)
+}
+
+/// Inserts raw entry bytes at slot `idx`; returns false (changing nothing) if they do not fit.
+pub fn insert(page: &mut [u8], idx: usize, entry: &[u8]) -> bool {
+    if free_space(page) < entry.len() + SLOT_SIZE {
+        return false;
+    }
+    let n = u16_at(page, HDR_NKEYS_OFF);
+    let upper = u16_at(page, HDR_UPPER_OFF) - entry.len();
+    page[upper..upper + entry.len()].copy_from_slice(entry);
+    let slot = PAGE_HEADER_SIZE + idx * SLOT_SIZE;
+    let slots_end = PAGE_HEADER_SIZE + n * SLOT_SIZE;
+    page.copy_within(slot..slots_end, slot + SLOT_SIZE);
+    put_u16(page, slot, upper);
+    put_u16(page, HDR_NKEYS_OFF, n + 1);
+    put_u16(page, HDR_UPPER_OFF, upper);
+    true
+}
+
+/// Appends raw entry bytes after the last slot; returns false if they do not fit.
+pub fn push(page: &mut [u8], entry: &[u8]) -> bool {
+    let n = u16_at(page, HDR_NKEYS_OFF);
+    insert(page, n, entry)
+}
+
+/// Removes the entry at slot `idx` (which must be a valid, checked entry of `len` bytes),
+/// keeping the entry area packed.
+pub fn remove(page: &mut [u8], idx: usize, len: usize) {
+    let n = u16_at(page, HDR_NKEYS_OFF);
+    let upper = u16_at(page, HDR_UPPER_OFF);
+    let slot = PAGE_HEADER_SIZE + idx * SLOT_SIZE;
+    let off = u16_at(page, slot);
+    // Close the gap: move the entries below `off` up by `len`.
+    page.copy_within(upper..off, upper + len);
+    for s in 0..n {
+        let so = PAGE_HEADER_SIZE + s * SLOT_SIZE;
+        let o = u16_at(page, so);
+        if o < off {
+            put_u16(page, so, o + len);
+        }
+    }
+    let slots_end = PAGE_HEADER_SIZE + n * SLOT_SIZE;
+    page.copy_within(slot + SLOT_SIZE..slots_end, slot);
+    put_u16(page, HDR_NKEYS_OFF, n - 1);
+    put_u16(page, HDR_UPPER_OFF, upper + len);
+}
+
+/// Byte offset of entry `idx` (the slot must be valid).
+pub fn offset(page: &[u8], idx: usize) -> usize {
+    u16_at(page, PAGE_HEADER_SIZE + idx * SLOT_SIZE)
+}
+
+/// Sets the child and count of branch entry `idx` in place.
+pub fn set_branch(page: &mut [u8], idx: usize, child: Pgno, count: u64) {
+    let off = offset(page, idx);
+    page[off + 2..off + 10].copy_from_slice(&child.to_le_bytes());
+    page[off + 10..off + 18].copy_from_slice(&count.to_le_bytes());
+}
+
+/// Builds a leaf entry.
+pub fn leaf_entry(key: &[u8], kind: u8, val: &[u8]) -> Vec<u8> {
+    let mut e = Vec::with_capacity(LEAF_ENTRY_HEADER + key.len() + val.len());
+    e.extend_from_slice(&(key.len() as u16).to_le_bytes());
+    e.push(kind);
+    e.extend_from_slice(&(val.len() as u32).to_le_bytes());
+    e.extend_from_slice(key);
+    e.extend_from_slice(val);
+    e
+}
+
+/// Builds a branch entry.
+pub fn branch_entry(key: &[u8], child: Pgno, count: u64) -> Vec<u8> {
+    let mut e = Vec::with_capacity(BRANCH_ENTRY_HEADER + key.len());
+    e.extend_from_slice(&(key.len() as u16).to_le_bytes());
+    e.extend_from_slice(&child.to_le_bytes());
+    e.extend_from_slice(&count.to_le_bytes());
+    e.extend_from_slice(key);
+    e
+}
+
+/// Replaces the key of a raw branch entry (used when entry 0 of a page moves elsewhere).
+pub fn branch_entry_with_key(raw: &[u8], key: &[u8]) -> Vec<u8> {
+    branch_entry(key, u64_at(raw, 2), u64_at(raw, 10))
+}
+
+/// Computes and stores the checksum of a page run (the checksum field counts as zero).
+pub fn seal(run: &mut [u8]) {
+    run[HDR_CHECKSUM_OFF..HDR_CHECKSUM_OFF + 4].fill(0);
+    let crc = crc32fast::hash(run);
+    run[HDR_CHECKSUM_OFF..HDR_CHECKSUM_OFF + 4].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// Verifies the checksum of a page run written by [`seal`].
+pub fn checksum_ok(run: &[u8]) -> bool {
+    let stored = u32_at(run, HDR_CHECKSUM_OFF);
+    let mut h = crc32fast::Hasher::new();
+    h.update(&run[..HDR_CHECKSUM_OFF]);
+    h.update(&[0u8; 4]);
+    h.update(&run[HDR_CHECKSUM_OFF + 4..]);
+    h.finalize() == stored
+}

@@ -1,0 +1,37 @@
+//! The seam between the tree and the transaction layer: how trees read pages and how a write
+//! transaction hands out writable (copy-on-write) pages.
+
+use levin_pager::Pgno;
+
+use crate::error::Result;
+
+/// Read access to the pages of one snapshot.
+pub trait PageSource {
+    /// Borrows page `pgno` of the snapshot.
+    fn page(&self, pgno: Pgno) -> Result<&[u8]>;
+    /// Borrows `count` consecutive pages (an overflow run).
+    fn pages(&self, pgno: Pgno, count: u64) -> Result<&[u8]>;
+    /// The page size.
+    fn page_size(&self) -> usize;
+}
+
+/// Write access for one write transaction.
+///
+/// **Invariant (copy-on-write):** a page is modified only after [`PageStore::touch`] made it
+/// dirty in this transaction; a page that a committed snapshot can reach is never modified,
+/// it is copied to a fresh page and the old one is freed.
+pub trait PageStore: PageSource {
+    /// Makes `pgno` writable: returns it if it is already dirty in this transaction,
+    /// otherwise copies it to a newly allocated page, frees the original, and returns the copy.
+    fn touch(&mut self, pgno: Pgno) -> Result<Pgno>;
+    /// The bytes of a dirty page. Panics if `pgno` is not dirty (a bug in the tree code).
+    fn page_mut(&mut self, pgno: Pgno) -> &mut [u8];
+    /// Allocates a new, zeroed, dirty page.
+    fn alloc_page(&mut self) -> Result<Pgno>;
+    /// Stores `value` in a new run of overflow pages, writing `header` first; returns the
+    /// first page number and the number of pages.
+    fn alloc_overflow(&mut self, header: &[u8], value: &[u8]) -> Result<(Pgno, u64)>;
+    /// Frees `count` pages starting at `pgno`: they may be reused once no snapshot that can
+    /// reach them is alive.
+    fn free(&mut self, pgno: Pgno, count: u64);
+}

@@ -1,0 +1,790 @@
+//! Copy-on-write B+tree updates: put, delete and list-value add/remove, with splits, merges
+//! and the per-child entry counts of branch pages kept exact on every path.
+//!
+//! Every update touches (copies) the pages on its root-to-leaf path first, so a committed
+//! snapshot is never modified; see [`PageStore`].
+
+use levin_pager::{Pgno, TreeInfo};
+
+use crate::error::{BtreeError, Result};
+use crate::layout::*;
+use crate::list::{self, InlineList};
+use crate::node::{self, entry_count, Node};
+use crate::read;
+use crate::store::{PageSource, PageStore};
+
+/// What a put did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutStatus {
+    /// The key was new.
+    Inserted,
+    /// The key existed; its value was replaced.
+    Replaced,
+}
+
+#[derive(Clone, Copy)]
+enum Op<'a> {
+    Put { value: &'a [u8], append: bool },
+    Delete,
+    ListAdd(&'a [u8]),
+    ListRemove(&'a [u8]),
+}
+
+struct Split {
+    sep: Vec<u8>,
+    right: Pgno,
+    right_total: u64,
+}
+
+struct Outcome {
+    /// The page after copy-on-write.
+    pgno: Pgno,
+    /// Change in the number of entries below.
+    delta: i64,
+    /// Set when the page split: its new total and the right sibling.
+    split: Option<(u64, Split)>,
+    /// The page is less than a quarter full (or empty) and should be merged.
+    underfull: bool,
+    replaced: bool,
+}
+
+/// Checks a key's length against the page size.
+pub fn check_key(limits: &Limits, key: &[u8]) -> Result<()> {
+    if key.is_empty() {
+        return Err(BtreeError::EmptyKey);
+    }
+    if key.len() > limits.max_key {
+        return Err(BtreeError::KeyTooLong {
+            len: key.len(),
+            max: limits.max_key,
+            page_size: limits.page_size,
+        });
+    }
+    Ok(())
+}
+
+fn check_list_value(limits: &Limits, v: &[u8]) -> Result<()> {
+    if v.len() > limits.max_key {
+        return Err(BtreeError::ListValueTooLong {
+            len: v.len(),
+            max: limits.max_key,
+            page_size: limits.page_size,
+        });
+    }
+    Ok(())
+}
+
+/// Puts `key` = `value` into a plain tree. With `append`, the caller promises `key` sorts
+/// after every key in the tree, and pages are split so that they stay full.
+pub fn put<S: PageStore>(
+    s: &mut S,
+    info: &mut TreeInfo,
+    key: &[u8],
+    value: &[u8],
+    append: bool,
+) -> Result<PutStatus> {
+    let limits = Limits::new(s.page_size());
+    check_key(&limits, key)?;
+    if value.len() as u64 > (1u64 << 48) {
+        return Err(BtreeError::ValueTooLarge {
+            len: value.len() as u64,
+        });
+    }
+    let replaced = apply(s, info, key, Op::Put { value, append })?;
+    Ok(if replaced {
+        PutStatus::Replaced
+    } else {
+        PutStatus::Inserted
+    })
+}
+
+/// Deletes `key` (and, in a list tree, all its values). Returns the number of entries removed.
+pub fn delete<S: PageStore>(s: &mut S, info: &mut TreeInfo, key: &[u8]) -> Result<u64> {
+    if info.root == 0 || key.is_empty() || key.len() > Limits::new(s.page_size()).max_key {
+        return Ok(0);
+    }
+    let before = info.entries;
+    match read::find(s, info, key)? {
+        Some(_) => {
+            apply(s, info, key, Op::Delete)?;
+            Ok(before - info.entries)
+        }
+        None => Ok(0),
+    }
+}
+
+/// Adds `value` to the list of `key`. Returns false if it was already there.
+pub fn list_add<S: PageStore>(
+    s: &mut S,
+    info: &mut TreeInfo,
+    key: &[u8],
+    value: &[u8],
+) -> Result<bool> {
+    let limits = Limits::new(s.page_size());
+    check_key(&limits, key)?;
+    check_list_value(&limits, value)?;
+    if read::list_contains(s, info, key, value)? {
+        return Ok(false);
+    }
+    apply(s, info, key, Op::ListAdd(value))?;
+    Ok(true)
+}
+
+/// Removes `value` from the list of `key`. Returns false if it was not there.
+pub fn list_remove<S: PageStore>(
+    s: &mut S,
+    info: &mut TreeInfo,
+    key: &[u8],
+    value: &[u8],
+) -> Result<bool> {
+    if key.is_empty() || !read::list_contains(s, info, key, value)? {
+        return Ok(false);
+    }
+    apply(s, info, key, Op::ListRemove(value))?;
+    Ok(true)
+}
+
+/// Frees every page of a tree (and of its overflow runs and nested trees) and empties it.
+pub fn clear<S: PageStore>(s: &mut S, info: &mut TreeInfo) -> Result<()> {
+    if info.root != 0 {
+        free_subtree(s, info.root)?;
+    }
+    *info = TreeInfo::empty(info.flags);
+    Ok(())
+}
+
+fn free_subtree<S: PageStore>(s: &mut S, pgno: Pgno) -> Result<()> {
+    let mut children = Vec::new();
+    let mut runs = Vec::new();
+    {
+        let n = Node::new(pgno, s.page(pgno)?)?;
+        for i in 0..n.len() {
+            if n.is_leaf() {
+                let e = n.leaf(i)?;
+                match e.kind {
+                    VAL_OVERFLOW => {
+                        let (p, len) = read::overflow_ref(pgno, e.val)?;
+                        runs.push((p, Limits::new(s.page_size()).overflow_pages(len)));
+                    }
+                    VAL_TREE => {
+                        let t = list::tree_info(pgno, e.val)?;
+                        if t.root != 0 {
+                            children.push(t.root);
+                        }
+                    }
+                    _ => {}
+                }
+            } else {
+                children.push(n.branch(i)?.child);
+            }
+        }
+    }
+    for c in children {
+        free_subtree(s, c)?;
+    }
+    for (p, n) in runs {
+        s.free(p, n);
+    }
+    s.free(pgno, 1);
+    Ok(())
+}
+
+fn apply<S: PageStore>(s: &mut S, info: &mut TreeInfo, key: &[u8], op: Op<'_>) -> Result<bool> {
+    if info.root == 0 {
+        if matches!(op, Op::Delete | Op::ListRemove(_)) {
+            return Ok(false);
+        }
+        let p = s.alloc_page()?;
+        node::init(s.page_mut(p), KIND_LEAF, p);
+        info.root = p;
+        info.depth = 1;
+        info.leaf_pages += 1;
+    }
+    let out = modify(s, info, info.root, key, op)?;
+    info.root = out.pgno;
+    info.entries = (info.entries as i64 + out.delta) as u64;
+    if let Some((left_total, split)) = out.split {
+        let p = s.alloc_page()?;
+        let page = s.page_mut(p);
+        node::init(page, KIND_BRANCH, p);
+        node::push(page, &node::branch_entry(&[], out.pgno, left_total));
+        node::push(
+            page,
+            &node::branch_entry(&split.sep, split.right, split.right_total),
+        );
+        info.root = p;
+        info.depth += 1;
+        info.branch_pages += 1;
+    } else {
+        collapse_root(s, info)?;
+    }
+    Ok(out.replaced)
+}
+
+fn collapse_root<S: PageStore>(s: &mut S, info: &mut TreeInfo) -> Result<()> {
+    loop {
+        let n = Node::new(info.root, s.page(info.root)?)?;
+        if n.is_leaf() {
+            if n.is_empty() {
+                s.free(info.root, 1);
+                *info = TreeInfo {
+                    overflow_pages: info.overflow_pages,
+                    ..TreeInfo::empty(info.flags)
+                };
+            }
+            return Ok(());
+        }
+        match n.len() {
+            0 => {
+                s.free(info.root, 1);
+                *info = TreeInfo {
+                    overflow_pages: info.overflow_pages,
+                    ..TreeInfo::empty(info.flags)
+                };
+                return Ok(());
+            }
+            1 => {
+                let child = n.branch(0)?.child;
+                s.free(info.root, 1);
+                info.root = child;
+                info.depth -= 1;
+                info.branch_pages -= 1;
+            }
+            _ => return Ok(()),
+        }
+    }
+}
+
+fn is_underfull(s: &impl PageSource, pgno: Pgno) -> Result<bool> {
+    let n = Node::new(pgno, s.page(pgno)?)?;
+    Ok(n.is_empty() || n.used() < (s.page_size() - PAGE_HEADER_SIZE) / 4)
+}
+
+fn modify<S: PageStore>(
+    s: &mut S,
+    info: &mut TreeInfo,
+    pgno: Pgno,
+    key: &[u8],
+    op: Op<'_>,
+) -> Result<Outcome> {
+    let pgno = s.touch(pgno)?;
+    let (is_leaf, idx, child) = {
+        let n = Node::new(pgno, s.page(pgno)?)?;
+        if n.is_leaf() {
+            (true, 0, 0)
+        } else {
+            let i = n.search_branch(key)?;
+            (false, i, n.branch(i)?.child)
+        }
+    };
+    if is_leaf {
+        return modify_leaf(s, info, pgno, key, op);
+    }
+    let out = modify(s, info, child, key, op)?;
+    let old_count = Node::new(pgno, s.page(pgno)?)?.branch(idx)?.count;
+    let mut result = Outcome {
+        pgno,
+        delta: out.delta,
+        split: None,
+        underfull: false,
+        replaced: out.replaced,
+    };
+    match out.split {
+        Some((left_total, split)) => {
+            node::set_branch(s.page_mut(pgno), idx, out.pgno, left_total);
+            let entry = node::branch_entry(&split.sep, split.right, split.right_total);
+            let append = matches!(op, Op::Put { append: true, .. });
+            result.split = place(s, info, pgno, idx + 1, entry, append)?;
+        }
+        None => {
+            let count = (old_count as i64 + out.delta) as u64;
+            node::set_branch(s.page_mut(pgno), idx, out.pgno, count);
+            if out.underfull {
+                rebalance(s, info, pgno, idx)?;
+            }
+        }
+    }
+    if result.split.is_none() {
+        result.underfull = is_underfull(s, pgno)?;
+    }
+    Ok(result)
+}
+
+/// Inserts a raw entry at `idx` of dirty page `pgno`, splitting the page if it does not fit.
+/// Returns the split (left total, right sibling) if one happened.
+fn place<S: PageStore>(
+    s: &mut S,
+    info: &mut TreeInfo,
+    pgno: Pgno,
+    idx: usize,
+    entry: Vec<u8>,
+    append: bool,
+) -> Result<Option<(u64, Split)>> {
+    if node::insert(s.page_mut(pgno), idx, &entry) {
+        return Ok(None);
+    }
+    split(s, info, pgno, idx, entry, append).map(Some)
+}
+
+fn total_of(s: &impl PageSource, pgno: Pgno) -> Result<u64> {
+    let n = Node::new(pgno, s.page(pgno)?)?;
+    let mut t = 0;
+    for i in 0..n.len() {
+        t += if n.is_leaf() {
+            entry_count(pgno, &n.leaf(i)?)?
+        } else {
+            n.branch(i)?.count
+        };
+    }
+    Ok(t)
+}
+
+fn split<S: PageStore>(
+    s: &mut S,
+    info: &mut TreeInfo,
+    pgno: Pgno,
+    idx: usize,
+    entry: Vec<u8>,
+    append: bool,
+) -> Result<(u64, Split)> {
+    let usable = s.page_size() - PAGE_HEADER_SIZE;
+    let (is_leaf, mut entries) = {
+        let n = Node::new(pgno, s.page(pgno)?)?;
+        let mut v = Vec::with_capacity(n.len() + 1);
+        for i in 0..n.len() {
+            v.push(n.raw_entry(i)?.to_vec());
+        }
+        (n.is_leaf(), v)
+    };
+    entries.insert(idx, entry);
+    let sizes: Vec<usize> = entries.iter().map(|e| e.len() + SLOT_SIZE).collect();
+    let total: usize = sizes.iter().sum();
+    // Split point m: entries[..m] stay, entries[m..] move right. Appends at the end keep the
+    // left page full; otherwise split by bytes near the middle.
+    let mut m = if append && idx == entries.len() - 1 {
+        entries.len() - 1
+    } else {
+        let mut acc = 0;
+        let mut m = 0;
+        while m < entries.len() && acc + sizes[m] <= total / 2 {
+            acc += sizes[m];
+            m += 1;
+        }
+        m
+    };
+    m = m.clamp(1, entries.len() - 1);
+    while sizes[..m].iter().sum::<usize>() > usable {
+        m -= 1;
+    }
+    while sizes[m..].iter().sum::<usize>() > usable {
+        m += 1;
+    }
+    let kind = if is_leaf { KIND_LEAF } else { KIND_BRANCH };
+    let right = s.alloc_page()?;
+    if is_leaf {
+        info.leaf_pages += 1;
+    } else {
+        info.branch_pages += 1;
+    }
+    let sep: Vec<u8>;
+    {
+        let page = s.page_mut(pgno);
+        node::init(page, kind, pgno);
+        for e in &entries[..m] {
+            node::push(page, e);
+        }
+    }
+    {
+        let page = s.page_mut(right);
+        node::init(page, kind, right);
+        if is_leaf {
+            let first = leaf_key(&entries[m]);
+            let last = leaf_key(&entries[m - 1]);
+            // The shortest prefix of the right page's first key that sorts after the left
+            // page's last key separates them.
+            let common = first.iter().zip(last).take_while(|(a, b)| a == b).count();
+            sep = first[..(common + 1).min(first.len())].to_vec();
+            for e in &entries[m..] {
+                node::push(page, e);
+            }
+        } else {
+            sep = branch_key(&entries[m]).to_vec();
+            node::push(page, &node::branch_entry_with_key(&entries[m], &[]));
+            for e in &entries[m + 1..] {
+                node::push(page, e);
+            }
+        }
+    }
+    let left_total = total_of(s, pgno)?;
+    let right_total = total_of(s, right)?;
+    Ok((
+        left_total,
+        Split {
+            sep,
+            right,
+            right_total,
+        },
+    ))
+}
+
+fn leaf_key(raw: &[u8]) -> &[u8] {
+    let klen = u16::from_le_bytes([raw[0], raw[1]]) as usize;
+    &raw[LEAF_ENTRY_HEADER..LEAF_ENTRY_HEADER + klen]
+}
+
+fn branch_key(raw: &[u8]) -> &[u8] {
+    let klen = u16::from_le_bytes([raw[0], raw[1]]) as usize;
+    &raw[BRANCH_ENTRY_HEADER..BRANCH_ENTRY_HEADER + klen]
+}
+
+/// Merges child `idx` of dirty branch `parent` with a sibling when both fit in one page, or
+/// drops it when empty.
+fn rebalance<S: PageStore>(s: &mut S, info: &mut TreeInfo, parent: Pgno, idx: usize) -> Result<()> {
+    let usable = s.page_size() - PAGE_HEADER_SIZE;
+    let (n, child) = {
+        let p = Node::new(parent, s.page(parent)?)?;
+        (p.len(), p.branch(idx)?.child)
+    };
+    let (child_leaf, child_empty) = {
+        let c = Node::new(child, s.page(child)?)?;
+        (c.is_leaf(), c.is_empty())
+    };
+    if child_empty {
+        s.free(child, 1);
+        if child_leaf {
+            info.leaf_pages -= 1;
+        } else {
+            info.branch_pages -= 1;
+        }
+        let len = Node::new(parent, s.page(parent)?)?.raw_entry(idx)?.len();
+        node::remove(s.page_mut(parent), idx, len);
+        return Ok(());
+    }
+    if n < 2 {
+        return Ok(());
+    }
+    let (l, r) = if idx > 0 {
+        (idx - 1, idx)
+    } else {
+        (idx, idx + 1)
+    };
+    let (lchild, rchild, sep, rcount, lcount) = {
+        let p = Node::new(parent, s.page(parent)?)?;
+        let le = p.branch(l)?;
+        let re = p.branch(r)?;
+        (le.child, re.child, re.key.to_vec(), re.count, le.count)
+    };
+    let (lused, rused, rkey0) = {
+        let ln = Node::new(lchild, s.page(lchild)?)?;
+        let rn = Node::new(rchild, s.page(rchild)?)?;
+        let k0 = if rn.is_leaf() {
+            0
+        } else {
+            rn.branch(0)?.key.len()
+        };
+        (ln.used(), rn.used(), k0)
+    };
+    let extra = if child_leaf {
+        0
+    } else {
+        sep.len() as isize - rkey0 as isize
+    };
+    if (lused + rused) as isize + extra > usable as isize {
+        return Ok(());
+    }
+    let lchild = s.touch(lchild)?;
+    let moved: Vec<Vec<u8>> = {
+        let rn = Node::new(rchild, s.page(rchild)?)?;
+        let mut v = Vec::with_capacity(rn.len());
+        for i in 0..rn.len() {
+            let raw = rn.raw_entry(i)?;
+            if i == 0 && !rn.is_leaf() {
+                v.push(node::branch_entry_with_key(raw, &sep));
+            } else {
+                v.push(raw.to_vec());
+            }
+        }
+        v
+    };
+    {
+        let page = s.page_mut(lchild);
+        for e in &moved {
+            let ok = node::push(page, e);
+            debug_assert!(ok, "merge was checked to fit");
+        }
+    }
+    s.free(rchild, 1);
+    if child_leaf {
+        info.leaf_pages -= 1;
+    } else {
+        info.branch_pages -= 1;
+    }
+    let len = Node::new(parent, s.page(parent)?)?.raw_entry(r)?.len();
+    let page = s.page_mut(parent);
+    node::remove(page, r, len);
+    node::set_branch(page, l, lchild, lcount + rcount);
+    Ok(())
+}
+
+fn modify_leaf<S: PageStore>(
+    s: &mut S,
+    info: &mut TreeInfo,
+    pgno: Pgno,
+    key: &[u8],
+    op: Op<'_>,
+) -> Result<Outcome> {
+    let limits = Limits::new(s.page_size());
+    let found = Node::new(pgno, s.page(pgno)?)?.search_leaf(key)?;
+    let mut out = Outcome {
+        pgno,
+        delta: 0,
+        split: None,
+        underfull: false,
+        replaced: false,
+    };
+    match op {
+        Op::Put { value, append } => {
+            let idx = match found {
+                Ok(i) => {
+                    remove_entry(s, info, pgno, i, true)?;
+                    out.replaced = true;
+                    i
+                }
+                Err(i) => {
+                    out.delta = 1;
+                    i
+                }
+            };
+            let entry = if limits.value_inline(key.len(), value.len()) {
+                node::leaf_entry(key, VAL_INLINE, value)
+            } else {
+                let mut hdr = [0u8; PAGE_HEADER_SIZE];
+                hdr[HDR_KIND_OFF] = KIND_OVERFLOW;
+                let (p, n) = s.alloc_overflow(&hdr, value)?;
+                info.overflow_pages += n;
+                let mut r = [0u8; OVERFLOW_REF_SIZE];
+                r[..8].copy_from_slice(&p.to_le_bytes());
+                r[8..].copy_from_slice(&(value.len() as u64).to_le_bytes());
+                node::leaf_entry(key, VAL_OVERFLOW, &r)
+            };
+            out.split = place(s, info, pgno, idx, entry, append)?;
+        }
+        Op::Delete => {
+            if let Ok(i) = found {
+                out.delta = -(remove_entry(s, info, pgno, i, true)? as i64);
+            }
+        }
+        Op::ListAdd(v) => match found {
+            Err(i) => {
+                out.delta = 1;
+                let entry = list_entry(s, info, &limits, key, &[v])?;
+                out.split = place(s, info, pgno, i, entry, false)?;
+            }
+            Ok(i) => {
+                let (kind, val) = {
+                    let e = Node::new(pgno, s.page(pgno)?)?.leaf(i)?;
+                    (e.kind, e.val.to_vec())
+                };
+                match kind {
+                    VAL_LIST => {
+                        let mut l = InlineList::parse(pgno, &val)?;
+                        if let Err(j) = l.items.binary_search(&v) {
+                            l.items.insert(j, v);
+                            out.delta = 1;
+                            let entry = list_entry(s, info, &limits, key, &l.items)?;
+                            remove_entry(s, info, pgno, i, false)?;
+                            out.split = place(s, info, pgno, i, entry, false)?;
+                        }
+                    }
+                    VAL_TREE => {
+                        let mut t = list::tree_info(pgno, &val)?;
+                        let before = t;
+                        if apply(
+                            s,
+                            &mut t,
+                            v,
+                            Op::Put {
+                                value: &[],
+                                append: false,
+                            },
+                        )? {
+                            // Already present: nothing changed but the copied path.
+                        } else {
+                            out.delta = 1;
+                        }
+                        account_nested(info, &before, &t);
+                        write_tree_info(s, pgno, i, &t)?;
+                    }
+                    _ => {
+                        return Err(BtreeError::corrupted(
+                            pgno,
+                            "list operation on a plain value",
+                        ))
+                    }
+                }
+            }
+        },
+        Op::ListRemove(v) => {
+            if let Ok(i) = found {
+                let (kind, val) = {
+                    let e = Node::new(pgno, s.page(pgno)?)?.leaf(i)?;
+                    (e.kind, e.val.to_vec())
+                };
+                match kind {
+                    VAL_LIST => {
+                        let mut l = InlineList::parse(pgno, &val)?;
+                        if let Ok(j) = l.items.binary_search(&v) {
+                            l.items.remove(j);
+                            out.delta = -1;
+                            remove_entry(s, info, pgno, i, false)?;
+                            if !l.is_empty() {
+                                let entry = node::leaf_entry(key, VAL_LIST, &l.encode());
+                                let ok = node::insert(s.page_mut(pgno), i, &entry);
+                                debug_assert!(ok, "a shorter entry fits where the longer one was");
+                            }
+                        }
+                    }
+                    VAL_TREE => {
+                        let mut t = list::tree_info(pgno, &val)?;
+                        let before = t;
+                        let had = t.entries;
+                        apply(s, &mut t, v, Op::Delete)?;
+                        out.delta = t.entries as i64 - had as i64;
+                        account_nested(info, &before, &t);
+                        if t.entries == 0 {
+                            remove_entry(s, info, pgno, i, false)?;
+                        } else if let Some(items) = small_tree_items(s, &t, &limits, key.len())? {
+                            // Few values left: move them back inline.
+                            let refs: Vec<&[u8]> = items.iter().map(|x| x.as_slice()).collect();
+                            let entry = node::leaf_entry(key, VAL_LIST, &list::encode_items(&refs));
+                            let before = t;
+                            clear(s, &mut t)?;
+                            account_nested(info, &before, &t);
+                            remove_entry(s, info, pgno, i, false)?;
+                            out.split = place(s, info, pgno, i, entry, false)?;
+                        } else {
+                            write_tree_info(s, pgno, i, &t)?;
+                        }
+                    }
+                    _ => {
+                        return Err(BtreeError::corrupted(
+                            pgno,
+                            "list operation on a plain value",
+                        ))
+                    }
+                }
+            }
+        }
+    }
+    if out.split.is_none() {
+        out.underfull = is_underfull(s, pgno)?;
+    }
+    Ok(out)
+}
+
+/// The values of a nested tree small enough to move back inline (one leaf, at most a quarter
+/// of the inline limit), or None.
+fn small_tree_items<S: PageSource>(
+    s: &S,
+    t: &TreeInfo,
+    limits: &Limits,
+    klen: usize,
+) -> Result<Option<Vec<Vec<u8>>>> {
+    if t.depth != 1 {
+        return Ok(None);
+    }
+    let n = Node::new(t.root, s.page(t.root)?)?;
+    let mut items = Vec::with_capacity(n.len());
+    let mut size = LEAF_ENTRY_HEADER + klen;
+    for i in 0..n.len() {
+        let k = n.leaf(i)?.key;
+        size += k.len() + 2;
+        if size > limits.list_inline_max / 4 {
+            return Ok(None);
+        }
+        items.push(k.to_vec());
+    }
+    Ok(Some(items))
+}
+
+fn account_nested(info: &mut TreeInfo, before: &TreeInfo, after: &TreeInfo) {
+    info.branch_pages = (info.branch_pages + after.branch_pages) - before.branch_pages;
+    info.leaf_pages = (info.leaf_pages + after.leaf_pages) - before.leaf_pages;
+}
+
+/// Builds the leaf entry for a key's sorted values: inline if small, else a nested tree.
+fn list_entry<S: PageStore>(
+    s: &mut S,
+    info: &mut TreeInfo,
+    limits: &Limits,
+    key: &[u8],
+    items: &[&[u8]],
+) -> Result<Vec<u8>> {
+    if LEAF_ENTRY_HEADER + key.len() + list::encoded_len(items) <= limits.list_inline_max {
+        return Ok(node::leaf_entry(key, VAL_LIST, &list::encode_items(items)));
+    }
+    let mut t = TreeInfo::empty(0);
+    for v in items {
+        apply(
+            s,
+            &mut t,
+            v,
+            Op::Put {
+                value: &[],
+                append: true,
+            },
+        )?;
+    }
+    account_nested(info, &TreeInfo::empty(0), &t);
+    let mut d = [0u8; levin_pager::format::TREE_INFO_SIZE];
+    t.encode(&mut d);
+    Ok(node::leaf_entry(key, VAL_TREE, &d))
+}
+
+fn write_tree_info<S: PageStore>(s: &mut S, pgno: Pgno, i: usize, t: &TreeInfo) -> Result<()> {
+    let klen = Node::new(pgno, s.page(pgno)?)?.leaf(i)?.key.len();
+    let page = s.page_mut(pgno);
+    let off = node::offset(page, i) + LEAF_ENTRY_HEADER + klen;
+    t.encode(&mut page[off..off + levin_pager::format::TREE_INFO_SIZE]);
+    Ok(())
+}
+
+/// Removes leaf entry `i`; with `release`, also frees its overflow run or nested tree.
+/// Returns the number of values the entry held.
+fn remove_entry<S: PageStore>(
+    s: &mut S,
+    info: &mut TreeInfo,
+    pgno: Pgno,
+    i: usize,
+    release: bool,
+) -> Result<u64> {
+    let (len, count, kind, val) = {
+        let n = Node::new(pgno, s.page(pgno)?)?;
+        let e = n.leaf(i)?;
+        (
+            n.raw_entry(i)?.len(),
+            entry_count(pgno, &e)?,
+            e.kind,
+            e.val.to_vec(),
+        )
+    };
+    if release {
+        match kind {
+            VAL_OVERFLOW => {
+                let (p, vlen) = read::overflow_ref(pgno, &val)?;
+                let npages = Limits::new(s.page_size()).overflow_pages(vlen);
+                s.free(p, npages);
+                info.overflow_pages -= npages;
+            }
+            VAL_TREE => {
+                let mut t = list::tree_info(pgno, &val)?;
+                let before = t;
+                clear(s, &mut t)?;
+                account_nested(info, &before, &t);
+            }
+            _ => {}
+        }
+    }
+    node::remove(s.page_mut(pgno), i, len);
+    Ok(count)
+}

@@ -1,0 +1,114 @@
+//! The tagged encoding: one type-tag byte, then the type's body. Used for
+//! values of mixed or unknown type (Datalog attribute values).
+
+use crate::error::CodecError;
+use crate::reader::Reader;
+use crate::typed::{decode_body, encode_body, Form};
+use crate::value::{Value, ValueType};
+
+/// Appends the tagged encoding of `value`: its tag byte, then its body.
+///
+/// Byte order of the output is [`Value`]'s `Ord`: values of different types
+/// order by tag, values of one type by value. On error nothing is appended.
+///
+/// ```
+/// use levin_codec::{encode_value, decode_value, Value};
+/// let mut a = Vec::new();
+/// let mut b = Vec::new();
+/// encode_value(&Value::from("apple"), &mut a).unwrap();
+/// encode_value(&Value::from("banana"), &mut b).unwrap();
+/// assert!(a < b);
+/// assert_eq!(decode_value(&a).unwrap(), Value::from("apple"));
+/// ```
+pub fn encode_value(value: &Value, out: &mut Vec<u8>) -> Result<(), CodecError> {
+    let start = out.len();
+    out.push(value.tag());
+    let r = encode_body(value, &value.value_type(), Form::Final, 0, out);
+    if r.is_err() {
+        out.truncate(start);
+    }
+    r
+}
+
+/// Decodes a tagged encoding; all of `bytes` must be used.
+pub fn decode_value(bytes: &[u8]) -> Result<Value, CodecError> {
+    let mut r = Reader::new(bytes);
+    let v = decode_tagged(&mut r, Form::Final)?;
+    r.finish(v.value_type().with_article())?;
+    Ok(v)
+}
+
+/// Appends a tag and a nested body (a dynamic tuple's element); `depth`
+/// counts the tuples around it.
+pub(crate) fn encode_nested(
+    value: &Value,
+    depth: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), CodecError> {
+    out.push(value.tag());
+    encode_body(value, &value.value_type(), Form::Nested, depth, out)
+}
+
+/// Reads a tag and a body in `form`.
+pub(crate) fn decode_tagged(r: &mut Reader<'_>, form: Form) -> Result<Value, CodecError> {
+    let at = r.pos();
+    let tag = r.byte("a tagged value")?;
+    let ty = ValueType::from_tag(tag).ok_or(CodecError::UnknownTag { tag, offset: at })?;
+    decode_body(r, &ty, form)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tag;
+
+    #[test]
+    fn unknown_tag() {
+        let e = decode_value(&[0x13, 0]).unwrap_err();
+        assert_eq!(e.to_string(), "unknown type tag 0x13 at byte 0");
+        let e = decode_value(&[tag::TUPLE, tag::BOOLEAN, 1, 0xEE]).unwrap_err();
+        assert_eq!(
+            e,
+            CodecError::UnknownTag {
+                tag: 0xEE,
+                offset: 3
+            }
+        );
+    }
+
+    #[test]
+    fn empty_input() {
+        let e = decode_value(&[]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unexpected end of input at byte 0: a tagged value is incomplete"
+        );
+    }
+
+    #[test]
+    fn trailing_bytes() {
+        let e = decode_value(&[tag::BIGINT, 0x01, 0x00, 0x00]).unwrap_err();
+        assert_eq!(
+            e,
+            CodecError::TrailingBytes {
+                what: "a bigint",
+                offset: 2,
+                count: 2
+            }
+        );
+        let e = decode_value(&[tag::LONG, 1, 2, 3, 4, 5]).unwrap_err();
+        assert_eq!(e.to_string(), "expected 8 bytes for a long, found 5");
+    }
+
+    #[test]
+    fn nothing_appended_on_error() {
+        let mut out = vec![7];
+        let v = Value::Tuple(vec![Value::Long(1), Value::Double(f64::NAN)]);
+        let e = encode_value(&v, &mut out).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "NaN cannot be stored: doubles must be ordered"
+        );
+        assert_eq!(out, [7]);
+    }
+}

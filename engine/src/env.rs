@@ -1,0 +1,178 @@
+//! The environment: a directory holding one data file, opened once per process and shared
+//! by every handle; the entry point for transactions, stat, check and sync.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use levin_pager::{IoWrapper, PagerOptions};
+use levin_txn::check::CheckReport;
+use levin_txn::{CoreOptions, EnvCore};
+
+pub use levin_txn::Durability;
+
+use crate::error::{Error, Result};
+use crate::stat::Stat;
+use crate::txn::{RoTxn, RwTxn};
+
+/// Name of the data file inside an environment directory.
+pub const DATA_FILE: &str = "data.levin";
+
+/// Options for opening an environment. Defaults suit almost everyone.
+#[derive(Clone, Debug, Default)]
+pub struct EnvOptions {
+    core: CoreOptions,
+}
+
+impl EnvOptions {
+    /// Default options: 4 KiB pages, durable commits, 126 readers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Page size for a new database (a power of two from 512 to 32768); an existing file
+    /// keeps its own.
+    pub fn page_size(mut self, bytes: usize) -> Self {
+        self.core.pager.page_size = bytes;
+        self
+    }
+    /// Address space to reserve (the largest the file may grow); default 1 TiB.
+    pub fn max_map_size(mut self, bytes: u64) -> Self {
+        self.core.pager.max_map_size = bytes;
+        self
+    }
+    /// Open read-only: no write transactions, works without write permission.
+    pub fn read_only(mut self, yes: bool) -> Self {
+        self.core.pager.read_only = yes;
+        self
+    }
+    /// Durability of commits.
+    pub fn durability(mut self, d: Durability) -> Self {
+        self.core.durability = d;
+        self
+    }
+    /// Maximum concurrent read transactions.
+    pub fn max_readers(mut self, n: usize) -> Self {
+        self.core.max_readers = n;
+        self
+    }
+    /// Dirty bytes a write transaction holds in memory before writing pages out early.
+    pub fn spill_threshold(mut self, bytes: usize) -> Self {
+        self.core.spill_threshold = bytes;
+        self
+    }
+    /// Wraps the file I/O (for fault-injection tests).
+    pub fn io_wrapper(mut self, w: IoWrapper) -> Self {
+        self.core.pager.io_wrapper = Some(w);
+        self
+    }
+    /// The pager options.
+    pub fn pager_options(&self) -> &PagerOptions {
+        &self.core.pager
+    }
+}
+
+/// An open environment. Cheap to clone; all clones share one open file.
+#[derive(Clone, Debug)]
+pub struct Env {
+    core: Arc<EnvCore>,
+    dir: PathBuf,
+}
+
+impl Env {
+    /// Opens the environment in directory `dir` with default options, creating it if needed.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Env> {
+        Self::open_with(dir, EnvOptions::default())
+    }
+
+    /// Opens the environment in `dir` with `opts`, creating the directory and database if
+    /// they do not exist (unless read-only).
+    pub fn open_with(dir: impl AsRef<Path>, opts: EnvOptions) -> Result<Env> {
+        let dir = dir.as_ref();
+        if dir.exists() && !dir.is_dir() {
+            return Err(Error::Invalid(format!(
+                "{} exists and is not a directory",
+                dir.display()
+            )));
+        }
+        if !opts.core.pager.read_only {
+            std::fs::create_dir_all(dir).map_err(|e| Error::Io {
+                op: format!("creating the directory {}", dir.display()),
+                source: e,
+            })?;
+        } else if !dir.join(DATA_FILE).exists() {
+            return Err(Error::Invalid(format!(
+                "{} holds no Levin database",
+                dir.display()
+            )));
+        }
+        let core = EnvCore::open(&dir.join(DATA_FILE), opts.core)?;
+        Ok(Env {
+            core,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// The environment directory.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The page size of the data file.
+    pub fn page_size(&self) -> usize {
+        self.core.pager().page_size()
+    }
+
+    /// The longest key (and list value) this page size allows.
+    pub fn max_key_size(&self) -> usize {
+        levin_btree::Limits::new(self.page_size()).max_key
+    }
+
+    /// Begins a read transaction on the latest commit. Never blocks, never blocked.
+    pub fn read(&self) -> Result<RoTxn> {
+        Ok(RoTxn::new(self.core.begin_read()?))
+    }
+
+    /// Begins the write transaction, waiting while another is open.
+    pub fn write(&self) -> Result<RwTxn> {
+        Ok(RwTxn::new(self.core.begin_write()?))
+    }
+
+    /// Runs `f` in a write transaction: commits if it returns Ok, aborts if it returns Err
+    /// or panics.
+    pub fn with_write<T, E: From<Error>>(
+        &self,
+        f: impl FnOnce(&mut RwTxn) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let mut txn = self.write()?;
+        let out = f(&mut txn)?;
+        txn.commit()?;
+        Ok(out)
+    }
+
+    /// Flushes commits made with a weaker durability to stable storage.
+    pub fn sync(&self) -> Result<()> {
+        Ok(self.core.sync()?)
+    }
+
+    /// Changes the durability of later commits.
+    pub fn set_durability(&self, d: Durability) {
+        self.core.set_durability(d);
+    }
+
+    /// Checks the integrity of the latest commit: checksums, order, counts, page accounting.
+    pub fn check(&self) -> Result<CheckReport> {
+        let r = self.core.begin_read()?;
+        let meta = *r.meta();
+        Ok(levin_txn::check::check(&r, &meta, true))
+    }
+
+    /// Statistics of the latest commit.
+    pub fn stat(&self) -> Result<Stat> {
+        Stat::collect(&self.core)
+    }
+
+    /// The transaction-layer core (for crates built on the engine).
+    #[doc(hidden)]
+    pub fn core(&self) -> &Arc<EnvCore> {
+        &self.core
+    }
+}

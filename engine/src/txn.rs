@@ -1,0 +1,436 @@
+//! Transactions of the KV API: [`RoTxn`] (a snapshot), [`RwTxn`] (the writer), and the
+//! [`Read`] trait of operations both offer. Every value read borrows the transaction.
+
+use std::cell::RefCell;
+use std::ops::Bound;
+
+use levin_btree::{read, tree, BtreeError, Cursor, PageSource};
+use levin_pager::TreeInfo;
+use levin_txn::{ReadTxn, TxnError, WriteTxn};
+
+use crate::db::{Db, DbKind};
+use crate::error::{Error, Result};
+use crate::iter::{Iter, Keys};
+use crate::range::Range;
+
+/// Read operations, offered by both [`RoTxn`] and [`RwTxn`].
+pub trait Read {
+    /// The pages of this transaction's view.
+    #[doc(hidden)]
+    fn source(&self) -> &(dyn PageSource + '_);
+    /// The tree of `db` in this view.
+    #[doc(hidden)]
+    fn tree_info(&self, db: &Db) -> Result<TreeInfo>;
+
+    /// Opens an existing database by name.
+    fn open_db(&self, name: &str) -> Result<Db>;
+
+    /// Names of all databases.
+    fn db_names(&self) -> Result<Vec<String>>;
+
+    /// The value of `key` (in a list database, its first value).
+    fn get<'t>(&'t self, db: &Db, key: &[u8]) -> Result<Option<&'t [u8]>> {
+        let t = self.tree_info(db)?;
+        Ok(read::get(self.source(), &t, key)?)
+    }
+
+    /// True if `key` is present.
+    fn contains_key(&self, db: &Db, key: &[u8]) -> Result<bool> {
+        let t = self.tree_info(db)?;
+        Ok(read::find(self.source(), &t, key)?.is_some())
+    }
+
+    /// Lazily iterates a range of (key, value) pairs.
+    fn range<'t>(&'t self, db: &Db, range: Range) -> Result<Iter<'t>> {
+        let t = self.tree_info(db)?;
+        Ok(Iter::new(Cursor::new(self.source(), &t), range))
+    }
+
+    /// Iterates the whole database in key order.
+    fn iter<'t>(&'t self, db: &Db) -> Result<Iter<'t>> {
+        self.range(db, Range::all())
+    }
+
+    /// Iterates the keys of a range, each once (list databases included).
+    fn keys<'t>(&'t self, db: &Db, range: Range) -> Result<Keys<'t>> {
+        let t = self.tree_info(db)?;
+        Ok(Keys(
+            Iter::new(Cursor::new(self.source(), &t), range).keys_only(),
+        ))
+    }
+
+    /// The first entry, if any.
+    fn first<'t>(&'t self, db: &Db) -> Result<Option<(&'t [u8], &'t [u8])>> {
+        self.iter(db)?.next().transpose()
+    }
+
+    /// The last entry, if any.
+    fn last<'t>(&'t self, db: &Db) -> Result<Option<(&'t [u8], &'t [u8])>> {
+        self.range(db, Range::all().rev())?.next().transpose()
+    }
+
+    /// Entries (keys, or pairs in a list database): O(1).
+    fn len(&self, db: &Db) -> Result<u64> {
+        Ok(self.tree_info(db)?.entries)
+    }
+
+    /// True if the database is empty.
+    fn is_empty(&self, db: &Db) -> Result<bool> {
+        Ok(self.len(db)? == 0)
+    }
+
+    /// Entries in `range` (pairs in a list database), in O(log n) through the counted tree.
+    fn count(&self, db: &Db, range: &Range) -> Result<u64> {
+        let t = self.tree_info(db)?;
+        let s = self.source();
+        let lo = match &range.lo {
+            Bound::Unbounded => 0,
+            Bound::Included(k) => read::rank(s, &t, k, false)?,
+            Bound::Excluded(k) => read::rank(s, &t, k, true)?,
+        };
+        let hi = match &range.hi {
+            Bound::Unbounded => t.entries,
+            Bound::Included(k) => read::rank(s, &t, k, true)?,
+            Bound::Excluded(k) => read::rank(s, &t, k, false)?,
+        };
+        Ok(hi.saturating_sub(lo))
+    }
+
+    /// The position of `key` in key order (counting pairs before it in a list database),
+    /// or None if absent. O(log n).
+    fn rank(&self, db: &Db, key: &[u8]) -> Result<Option<u64>> {
+        let t = self.tree_info(db)?;
+        if read::find(self.source(), &t, key)?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(read::rank(self.source(), &t, key, false)?))
+    }
+
+    /// The entry at position `rank` (0-based). O(log n).
+    fn get_by_rank<'t>(&'t self, db: &Db, rank: u64) -> Result<Option<(&'t [u8], &'t [u8])>> {
+        let t = self.tree_info(db)?;
+        let mut c = Cursor::new(self.source(), &t);
+        if !c.seek_rank(rank)? {
+            return Ok(None);
+        }
+        Ok(c.current()?)
+    }
+
+    /// The values of `key` in a list database, in order.
+    fn list<'t>(&'t self, db: &Db, key: &[u8]) -> Result<Iter<'t>> {
+        expect_kind(db, DbKind::List, "list")?;
+        let t = self.tree_info(db)?;
+        Ok(Iter::new(
+            Cursor::new(self.source(), &t),
+            Range::closed(key, key),
+        ))
+    }
+
+    /// The (key, value) pairs of a list database with the key in `keys` and the value in
+    /// `values`.
+    fn list_range<'t>(&'t self, db: &Db, keys: Range, values: Range) -> Result<Iter<'t>> {
+        expect_kind(db, DbKind::List, "list_range")?;
+        let t = self.tree_info(db)?;
+        Ok(Iter::new(Cursor::new(self.source(), &t), keys).with_values(values))
+    }
+
+    /// Number of values of `key` (0 if absent). O(1) for a key's list.
+    fn list_count(&self, db: &Db, key: &[u8]) -> Result<u64> {
+        expect_kind(db, DbKind::List, "list_count")?;
+        let t = self.tree_info(db)?;
+        Ok(read::list_count(self.source(), &t, key)?)
+    }
+
+    /// True if `value` is in the list of `key`. O(log n).
+    fn in_list(&self, db: &Db, key: &[u8], value: &[u8]) -> Result<bool> {
+        expect_kind(db, DbKind::List, "in_list")?;
+        let t = self.tree_info(db)?;
+        Ok(read::list_contains(self.source(), &t, key, value)?)
+    }
+}
+
+pub(crate) fn expect_kind(db: &Db, kind: DbKind, op: &'static str) -> Result<()> {
+    if db.kind != kind {
+        return Err(Error::WrongDatabaseKind {
+            name: db.name.to_string(),
+            actual: db.kind.name(),
+            expected: kind.name(),
+            op,
+        });
+    }
+    Ok(())
+}
+
+fn db_from(name: &str, t: &TreeInfo) -> Db {
+    Db {
+        name: name.into(),
+        kind: if t.is_list() {
+            DbKind::List
+        } else {
+            DbKind::Plain
+        },
+    }
+}
+
+/// A read-only snapshot of the latest commit at the time it began. `Send`: it may move to
+/// another thread. Values it returns are borrowed straight from the memory map.
+pub struct RoTxn {
+    txn: ReadTxn,
+    trees: RefCell<Vec<(std::sync::Arc<str>, TreeInfo)>>,
+}
+
+impl RoTxn {
+    pub(crate) fn new(txn: ReadTxn) -> Self {
+        RoTxn {
+            txn,
+            trees: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The id of the commit this snapshot shows.
+    pub fn id(&self) -> u64 {
+        self.txn.meta().txn_id
+    }
+}
+
+impl Read for RoTxn {
+    fn source(&self) -> &(dyn PageSource + '_) {
+        &self.txn
+    }
+
+    fn tree_info(&self, db: &Db) -> Result<TreeInfo> {
+        if let Some((_, t)) = self
+            .trees
+            .borrow()
+            .iter()
+            .find(|(n, _)| std::sync::Arc::ptr_eq(n, &db.name) || **n == *db.name)
+        {
+            return Ok(*t);
+        }
+        let t = levin_txn::catalog::lookup(&self.txn, &self.txn.meta().catalog, &db.name)?
+            .ok_or_else(|| Error::NoSuchDatabase(db.name.to_string()))?;
+        self.trees.borrow_mut().push((db.name.clone(), t));
+        Ok(t)
+    }
+
+    fn open_db(&self, name: &str) -> Result<Db> {
+        let t = levin_txn::catalog::lookup(&self.txn, &self.txn.meta().catalog, name)?
+            .ok_or_else(|| Error::NoSuchDatabase(name.to_string()))?;
+        Ok(db_from(name, &t))
+    }
+
+    fn db_names(&self) -> Result<Vec<String>> {
+        Ok(levin_txn::catalog::names(
+            &self.txn,
+            &self.txn.meta().catalog,
+        )?)
+    }
+}
+
+/// Options for [`RwTxn::put_with`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PutFlags {
+    /// Do nothing if the key exists (the put returns false).
+    pub no_overwrite: bool,
+    /// The key sorts after every key in the database (an error otherwise); pages are kept
+    /// full, as for a sorted bulk load.
+    pub append: bool,
+}
+
+/// The write transaction. Commit with [`RwTxn::commit`]; dropping it aborts.
+///
+/// If an operation fails part-way for a reason other than bad input (an I/O error, a
+/// damaged page), the transaction refuses further work and must be dropped.
+pub struct RwTxn {
+    txn: WriteTxn,
+    failed: Option<String>,
+}
+
+impl RwTxn {
+    pub(crate) fn new(txn: WriteTxn) -> Self {
+        RwTxn { txn, failed: None }
+    }
+
+    /// The id this transaction commits as.
+    pub fn id(&self) -> u64 {
+        self.txn.id()
+    }
+
+    fn check_usable(&self) -> Result<()> {
+        match &self.failed {
+            Some(why) => Err(Error::Invalid(format!(
+                "this write transaction failed earlier ({why}) and must be dropped"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Creates a plain database if it does not exist; opens it if it does (an error if it
+    /// exists as a list database).
+    pub fn create_db(&mut self, name: &str) -> Result<Db> {
+        self.create(name, DbKind::Plain)
+    }
+
+    /// Creates a list database if it does not exist; opens it if it does.
+    pub fn create_list_db(&mut self, name: &str) -> Result<Db> {
+        self.create(name, DbKind::List)
+    }
+
+    fn create(&mut self, name: &str, kind: DbKind) -> Result<Db> {
+        self.check_usable()?;
+        let t = self.txn.create_tree(name, kind.flags())?;
+        let db = db_from(name, &t);
+        if db.kind != kind {
+            return Err(Error::WrongDatabaseKind {
+                name: name.to_string(),
+                actual: db.kind.name(),
+                expected: kind.name(),
+                op: "create",
+            });
+        }
+        Ok(db)
+    }
+
+    /// Deletes a database and frees its pages.
+    pub fn drop_db(&mut self, db: &Db) -> Result<()> {
+        self.check_usable()?;
+        self.txn.drop_tree(&db.name).map_err(|e| match e {
+            TxnError::NoSuchDatabase(n) => Error::NoSuchDatabase(n),
+            e => e.into(),
+        })
+    }
+
+    /// Removes every entry of a database, keeping the database.
+    pub fn clear_db(&mut self, db: &Db) -> Result<()> {
+        self.modify(db, |w, t| Ok(tree::clear(w, t)?))
+    }
+
+    fn modify<R>(
+        &mut self,
+        db: &Db,
+        f: impl FnOnce(&mut WriteTxn, &mut TreeInfo) -> Result<R>,
+    ) -> Result<R> {
+        self.check_usable()?;
+        let mut t = self
+            .txn
+            .tree(&db.name)?
+            .ok_or_else(|| Error::NoSuchDatabase(db.name.to_string()))?;
+        let before = t;
+        match f(&mut self.txn, &mut t) {
+            Ok(r) => {
+                if t != before {
+                    self.txn.set_tree(&db.name, t);
+                }
+                if let Err(e) = self.txn.maybe_spill() {
+                    self.failed = Some(e.to_string());
+                    return Err(e.into());
+                }
+                Ok(r)
+            }
+            Err(e) => {
+                if !is_input_error(&e) {
+                    self.failed = Some(e.to_string());
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Puts `key` = `value` into a plain database, replacing any old value.
+    pub fn put(&mut self, db: &Db, key: &[u8], value: &[u8]) -> Result<()> {
+        self.put_with(db, key, value, PutFlags::default())
+            .map(|_| ())
+    }
+
+    /// Puts with flags; returns false if `no_overwrite` found the key present.
+    pub fn put_with(&mut self, db: &Db, key: &[u8], value: &[u8], flags: PutFlags) -> Result<bool> {
+        expect_kind(db, DbKind::Plain, "put")?;
+        if flags.no_overwrite && self.contains_key(db, key)? {
+            return Ok(false);
+        }
+        let name = db.name.clone();
+        self.modify(db, |w, t| {
+            if flags.append {
+                let mut c = Cursor::new(&*w, t);
+                if c.last()? && c.key()? >= key {
+                    return Err(Error::AppendOutOfOrder {
+                        db: name.to_string(),
+                    });
+                }
+            }
+            tree::put(w, t, key, value, flags.append)?;
+            Ok(true)
+        })
+    }
+
+    /// Deletes `key` (in a list database, with all its values). Returns true if it existed.
+    pub fn delete(&mut self, db: &Db, key: &[u8]) -> Result<bool> {
+        self.modify(db, |w, t| Ok(tree::delete(w, t, key)? > 0))
+    }
+
+    /// Adds `value` to the list of `key`; returns false if it was already there.
+    pub fn put_list(&mut self, db: &Db, key: &[u8], value: &[u8]) -> Result<bool> {
+        expect_kind(db, DbKind::List, "put_list")?;
+        self.modify(db, |w, t| Ok(tree::list_add(w, t, key, value)?))
+    }
+
+    /// Removes `value` from the list of `key`; returns false if it was not there.
+    pub fn delete_list(&mut self, db: &Db, key: &[u8], value: &[u8]) -> Result<bool> {
+        expect_kind(db, DbKind::List, "delete_list")?;
+        self.modify(db, |w, t| Ok(tree::list_remove(w, t, key, value)?))
+    }
+
+    /// Commits. On success the changes are visible to new readers and, with the default
+    /// durability, on stable storage.
+    pub fn commit(self) -> Result<()> {
+        self.check_usable()?;
+        Ok(self.txn.commit()?)
+    }
+
+    /// Aborts (the same as dropping).
+    pub fn abort(self) {
+        self.txn.abort();
+    }
+}
+
+fn is_input_error(e: &Error) -> bool {
+    match e {
+        Error::Txn(TxnError::Btree(b)) => matches!(
+            b,
+            BtreeError::KeyTooLong { .. }
+                | BtreeError::EmptyKey
+                | BtreeError::ListValueTooLong { .. }
+                | BtreeError::ValueTooLarge { .. }
+        ),
+        Error::Txn(TxnError::InvalidName { .. }) => true,
+        Error::AppendOutOfOrder { .. }
+        | Error::WrongDatabaseKind { .. }
+        | Error::NoSuchDatabase(_)
+        | Error::Invalid(_) => true,
+        _ => false,
+    }
+}
+
+impl Read for RwTxn {
+    fn source(&self) -> &(dyn PageSource + '_) {
+        &self.txn
+    }
+
+    fn tree_info(&self, db: &Db) -> Result<TreeInfo> {
+        self.txn
+            .tree_peek(&db.name)?
+            .ok_or_else(|| Error::NoSuchDatabase(db.name.to_string()))
+    }
+
+    fn open_db(&self, name: &str) -> Result<Db> {
+        let t = self
+            .txn
+            .tree_peek(name)?
+            .ok_or_else(|| Error::NoSuchDatabase(name.to_string()))?;
+        Ok(db_from(name, &t))
+    }
+
+    fn db_names(&self) -> Result<Vec<String>> {
+        Ok(self.txn.tree_names()?)
+    }
+}

@@ -1,0 +1,228 @@
+//! Model-based tests: random operation sequences on 512-byte pages (so splits and merges
+//! happen constantly), checked against a `BTreeMap` after every step and after reopening.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
+
+use levin_engine::{Db, Env, EnvOptions, Range, Read};
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Put(u16, u16),
+    Del(u16),
+    ListAdd(u8, u16),
+    ListDel(u8, u16),
+    ListDelKey(u8),
+    Commit,
+    Abort,
+    Reopen,
+    Check,
+}
+
+fn key(k: u16) -> Vec<u8> {
+    // Variable-length keys with shared prefixes exercise separator shortening.
+    let mut v = format!("key{:05}", k).into_bytes();
+    v.extend(std::iter::repeat_n(b'x', (k % 7) as usize * 5));
+    v
+}
+
+fn val(v: u16) -> Vec<u8> {
+    // Mostly small, sometimes larger than a 512-byte page (overflow).
+    let len = match v % 10 {
+        0 => 700 + v as usize % 300,
+        1 => 120,
+        _ => (v % 40) as usize,
+    };
+    let mut out = vec![(v % 251) as u8; len];
+    out.extend_from_slice(&v.to_be_bytes());
+    out
+}
+
+fn lval(v: u16) -> Vec<u8> {
+    let mut out = v.to_be_bytes().to_vec();
+    out.extend(std::iter::repeat_n(b'v', (v % 5) as usize * 7));
+    out
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        20 => (0u16..300, any::<u16>()).prop_map(|(k, v)| Op::Put(k, v)),
+        8 => (0u16..300).prop_map(Op::Del),
+        20 => (0u8..6, 0u16..400).prop_map(|(k, v)| Op::ListAdd(k, v)),
+        8 => (0u8..6, 0u16..400).prop_map(|(k, v)| Op::ListDel(k, v)),
+        1 => (0u8..6).prop_map(Op::ListDelKey),
+        3 => Just(Op::Commit),
+        1 => Just(Op::Abort),
+        1 => Just(Op::Reopen),
+        1 => Just(Op::Check),
+    ]
+}
+
+type Plain = BTreeMap<Vec<u8>, Vec<u8>>;
+type Lists = BTreeMap<Vec<u8>, BTreeSet<Vec<u8>>>;
+
+fn verify(r: &impl Read, plain: &Db, list: &Db, pm: &Plain, lm: &Lists) {
+    let got: Vec<(Vec<u8>, Vec<u8>)> = r
+        .iter(plain)
+        .unwrap()
+        .map(|x| x.unwrap())
+        .map(|(k, v)| (k.to_vec(), v.to_vec()))
+        .collect();
+    let want: Vec<(Vec<u8>, Vec<u8>)> = pm.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    assert_eq!(got, want, "plain database differs from the model");
+    assert_eq!(r.len(plain).unwrap(), pm.len() as u64);
+    let back: Vec<Vec<u8>> = r
+        .range(plain, Range::all().rev())
+        .unwrap()
+        .map(|x| x.unwrap().0.to_vec())
+        .collect();
+    let want_back: Vec<Vec<u8>> = pm.keys().rev().cloned().collect();
+    assert_eq!(back, want_back, "backward iteration differs");
+    let pairs: Vec<(Vec<u8>, Vec<u8>)> = r
+        .iter(list)
+        .unwrap()
+        .map(|x| x.unwrap())
+        .map(|(k, v)| (k.to_vec(), v.to_vec()))
+        .collect();
+    let want_pairs: Vec<(Vec<u8>, Vec<u8>)> = lm
+        .iter()
+        .flat_map(|(k, vs)| vs.iter().map(move |v| (k.clone(), v.clone())))
+        .collect();
+    assert_eq!(pairs, want_pairs, "list database differs from the model");
+    let rpairs: Vec<(Vec<u8>, Vec<u8>)> = r
+        .range(list, Range::all().rev())
+        .unwrap()
+        .map(|x| x.unwrap())
+        .map(|(k, v)| (k.to_vec(), v.to_vec()))
+        .collect();
+    let mut want_r = want_pairs.clone();
+    want_r.reverse();
+    assert_eq!(rpairs, want_r, "backward list iteration differs");
+    for (k, vs) in lm {
+        assert_eq!(r.list_count(list, k).unwrap(), vs.len() as u64);
+    }
+    // Counts and ranks through the counted tree.
+    let keys: Vec<&Vec<u8>> = pm.keys().collect();
+    for (i, k) in keys.iter().enumerate().step_by(7) {
+        assert_eq!(r.rank(plain, k).unwrap(), Some(i as u64));
+        let (gk, _) = r.get_by_rank(plain, i as u64).unwrap().unwrap();
+        assert_eq!(gk, k.as_slice());
+        let j = (i + 13).min(keys.len() - 1);
+        let c = r.count(plain, &Range::closed(k, keys[j])).unwrap();
+        assert_eq!(c, (j - i + 1) as u64);
+        let c = r.count(plain, &Range::open(k, keys[j])).unwrap();
+        assert_eq!(c, (j - i).saturating_sub(1) as u64);
+    }
+    assert_eq!(
+        r.count(list, &Range::all()).unwrap(),
+        want_pairs.len() as u64
+    );
+}
+
+fn run(ops: Vec<Op>) {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = || {
+        EnvOptions::new()
+            .page_size(512)
+            .spill_threshold(8 * 512)
+            .max_map_size(1 << 30)
+    };
+    let mut env = Env::open_with(dir.path(), opts()).unwrap();
+    let (plain, list) = {
+        let mut w = env.write().unwrap();
+        let p = w.create_db("plain").unwrap();
+        let l = w.create_list_db("list").unwrap();
+        w.commit().unwrap();
+        (p, l)
+    };
+    let (mut pm, mut lm): (Plain, Lists) = Default::default();
+    let (mut cp, mut cl) = (pm.clone(), lm.clone());
+    let mut w = Some(env.write().unwrap());
+    for op in ops {
+        let txn = w.as_mut().unwrap();
+        match op {
+            Op::Put(k, v) => {
+                txn.put(&plain, &key(k), &val(v)).unwrap();
+                pm.insert(key(k), val(v));
+            }
+            Op::Del(k) => {
+                let had = txn.delete(&plain, &key(k)).unwrap();
+                assert_eq!(had, pm.remove(&key(k)).is_some());
+            }
+            Op::ListAdd(k, v) => {
+                let added = txn.put_list(&list, &key(k as u16), &lval(v)).unwrap();
+                assert_eq!(added, lm.entry(key(k as u16)).or_default().insert(lval(v)));
+            }
+            Op::ListDel(k, v) => {
+                let removed = txn.delete_list(&list, &key(k as u16), &lval(v)).unwrap();
+                let m = lm.entry(key(k as u16)).or_default();
+                assert_eq!(removed, m.remove(&lval(v)));
+                if m.is_empty() {
+                    lm.remove(&key(k as u16));
+                }
+            }
+            Op::ListDelKey(k) => {
+                let had = txn.delete(&list, &key(k as u16)).unwrap();
+                assert_eq!(had, lm.remove(&key(k as u16)).is_some());
+            }
+            Op::Commit => {
+                w.take().unwrap().commit().unwrap();
+                cp = pm.clone();
+                cl = lm.clone();
+                let r = env.read().unwrap();
+                verify(&r, &plain, &list, &pm, &lm);
+                w = Some(env.write().unwrap());
+            }
+            Op::Abort => {
+                w.take().unwrap().abort();
+                pm = cp.clone();
+                lm = cl.clone();
+                w = Some(env.write().unwrap());
+            }
+            Op::Reopen => {
+                drop(w.take());
+                drop(env);
+                env = Env::open_with(dir.path(), opts()).unwrap();
+                pm = cp.clone();
+                lm = cl.clone();
+                let r = env.read().unwrap();
+                verify(&r, &plain, &list, &pm, &lm);
+                w = Some(env.write().unwrap());
+            }
+            Op::Check => {
+                let report = env.check().unwrap();
+                assert!(report.is_ok(), "integrity problems: {:?}", report.problems);
+            }
+        }
+        let txn = w.as_ref().unwrap();
+        if let Some((k, v)) = pm.iter().next() {
+            assert_eq!(txn.get(&plain, k).unwrap(), Some(v.as_slice()));
+        }
+    }
+    verify(w.as_ref().unwrap(), &plain, &list, &pm, &lm);
+    w.take().unwrap().commit().unwrap();
+    let report = env.check().unwrap();
+    assert!(report.is_ok(), "integrity problems: {:?}", report.problems);
+    assert_eq!(
+        report.reachable_pages + report.free_pages + 2,
+        report.total_pages,
+        "page accounting"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #[test]
+    fn engine_matches_model(ops in proptest::collection::vec(op(), 1..400)) {
+        run(ops);
+    }
+}
+
+#[test]
+fn bound_helpers_are_consistent() {
+    let r = Range::closed_open(b"a", b"c");
+    assert!(r.contains(b"b"));
+    assert!(!r.contains(b"c"));
+    assert!(matches!(Range::prefix(b"ab").hi, Bound::Excluded(ref h) if h == b"ac"));
+}

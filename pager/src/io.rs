@@ -1,0 +1,62 @@
+//! The file I/O seam under the pager: every write, sync and resize goes through [`FileIo`],
+//! so tests can inject faults and record what reached the disk.
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+
+/// The operations the pager performs on the data file, other than reading through the map.
+///
+/// Implementations must behave like a POSIX file: a `write_at` is visible to the memory map
+/// (and to `read_at`) as soon as it returns, and is durable once a later `sync_data` returns.
+pub trait FileIo: Send + Sync + std::fmt::Debug {
+    /// Writes all of `buf` at `offset`, extending the file if needed.
+    fn write_at(&self, buf: &[u8], offset: u64) -> io::Result<()>;
+    /// Reads exactly `buf.len()` bytes at `offset`.
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
+    /// Makes every completed write durable.
+    fn sync_data(&self) -> io::Result<()>;
+    /// Sets the file length (the pager only ever grows the file).
+    fn set_len(&self, len: u64) -> io::Result<()>;
+    /// The file length in bytes.
+    fn len(&self) -> io::Result<u64>;
+    /// True if the file is empty.
+    fn is_empty(&self) -> io::Result<bool> {
+        Ok(self.len()? == 0)
+    }
+}
+
+/// The production [`FileIo`]: positional reads and writes on a [`File`].
+#[derive(Debug)]
+pub struct StdFileIo {
+    file: Arc<File>,
+}
+
+impl StdFileIo {
+    /// Wraps an open file.
+    pub fn new(file: Arc<File>) -> Self {
+        StdFileIo { file }
+    }
+}
+
+impl FileIo for StdFileIo {
+    fn write_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        self.file.write_all_at(buf, offset)
+    }
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        self.file.read_exact_at(buf, offset)
+    }
+    fn sync_data(&self) -> io::Result<()> {
+        self.file.sync_data()
+    }
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        self.file.set_len(len)
+    }
+    fn len(&self) -> io::Result<u64> {
+        Ok(self.file.metadata()?.len())
+    }
+}
+
+/// A hook that wraps the production I/O, used by tests to inject faults or record writes.
+pub type IoWrapper = Arc<dyn Fn(Box<dyn FileIo>) -> Box<dyn FileIo> + Send + Sync>;

@@ -1,0 +1,386 @@
+//! The pager: opens or creates the data file, maps it read-only, hands out page slices,
+//! writes pages and meta pages through [`FileIo`], and grows the file in chunks.
+
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::error::{PagerError, Pgno, Result};
+use crate::format::*;
+use crate::io::{FileIo, IoWrapper, StdFileIo};
+use crate::map::Map;
+use crate::meta::{validate, Meta, MetaProblem, TreeInfo};
+
+/// Default virtual address space reserved for a database: 1 TiB, far past what an ordinary
+/// database reaches; it costs address space only, not memory.
+pub const DEFAULT_MAX_MAP_SIZE: u64 = 1 << 40;
+
+/// How to open or create a data file.
+#[derive(Clone)]
+pub struct PagerOptions {
+    /// Page size for a new file; an existing file keeps its own.
+    pub page_size: usize,
+    /// Virtual address space to reserve; the file can never grow past it.
+    pub max_map_size: u64,
+    /// Open without write access; every write fails with [`PagerError::ReadOnly`].
+    pub read_only: bool,
+    /// Wraps the file I/O (tests inject faults here).
+    pub io_wrapper: Option<IoWrapper>,
+}
+
+impl std::fmt::Debug for PagerOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PagerOptions")
+            .field("page_size", &self.page_size)
+            .field("max_map_size", &self.max_map_size)
+            .field("read_only", &self.read_only)
+            .field("io_wrapper", &self.io_wrapper.is_some())
+            .finish()
+    }
+}
+
+impl Default for PagerOptions {
+    fn default() -> Self {
+        PagerOptions {
+            page_size: DEFAULT_PAGE_SIZE,
+            max_map_size: DEFAULT_MAX_MAP_SIZE,
+            read_only: false,
+            io_wrapper: None,
+        }
+    }
+}
+
+/// Checks a page size: a power of two from [`MIN_PAGE_SIZE`] to [`MAX_PAGE_SIZE`].
+pub fn check_page_size(size: usize) -> Result<()> {
+    if size.is_power_of_two() && (MIN_PAGE_SIZE..=MAX_PAGE_SIZE).contains(&size) {
+        Ok(())
+    } else {
+        Err(PagerError::InvalidPageSize(size))
+    }
+}
+
+/// The data file, its map and its I/O.
+#[derive(Debug)]
+pub struct Pager {
+    path: PathBuf,
+    io: Box<dyn FileIo>,
+    map: Map,
+    page_size: usize,
+    /// Length of the file in bytes as last seen by this process; the file never shrinks.
+    file_bytes: AtomicU64,
+    read_only: bool,
+    /// Set after a failed write or sync: the on-disk state is unknown, so no more writes.
+    poisoned: AtomicBool,
+}
+
+impl Pager {
+    /// Opens the data file at `path`, creating it (with two initial meta pages) if it does
+    /// not exist or is empty. Returns the pager and the newest valid meta.
+    pub fn open(path: &Path, opts: &PagerOptions) -> Result<(Pager, Meta)> {
+        check_page_size(opts.page_size)?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(!opts.read_only)
+            .create(!opts.read_only)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| PagerError::io("opening", path, e))?;
+        let file = Arc::new(file);
+        let mut io: Box<dyn FileIo> = Box::new(StdFileIo::new(file.clone()));
+        if let Some(wrap) = &opts.io_wrapper {
+            io = wrap(io);
+        }
+        let len = io
+            .len()
+            .map_err(|e| PagerError::io("reading the length of", path, e))?;
+        let (page_size, meta) = if len == 0 {
+            if opts.read_only {
+                return Err(PagerError::NotLevinFile {
+                    path: path.to_path_buf(),
+                });
+            }
+            let meta = Meta {
+                page_size: opts.page_size as u32,
+                txn_id: 0,
+                npages: FIRST_DATA_PAGE,
+                catalog: TreeInfo::empty(0),
+                free: TreeInfo::empty(0),
+            };
+            let mut page = vec![0u8; opts.page_size];
+            meta.encode(&mut page);
+            for slot in 0..2u64 {
+                io.write_at(&page, slot * opts.page_size as u64)
+                    .map_err(|e| PagerError::io("writing the initial meta pages of", path, e))?;
+            }
+            io.sync_data()
+                .map_err(|e| PagerError::io("syncing the new file", path, e))?;
+            (opts.page_size, meta)
+        } else {
+            Self::find_newest_meta(io.as_ref(), path, len)?
+        };
+        let map_len = usize::try_from(opts.max_map_size)
+            .unwrap_or(usize::MAX)
+            .max(page_size * 2);
+        let map = Map::new(&file, map_len)?;
+        let file_bytes = io
+            .len()
+            .map_err(|e| PagerError::io("reading the length of", path, e))?;
+        let pager = Pager {
+            path: path.to_path_buf(),
+            io,
+            map,
+            page_size,
+            file_bytes: AtomicU64::new(file_bytes),
+            read_only: opts.read_only,
+            poisoned: AtomicBool::new(false),
+        };
+        if meta.npages.saturating_mul(page_size as u64) > file_bytes {
+            return Err(PagerError::corrupted(
+                meta.slot(),
+                format!(
+                    "meta says {} pages are in use but the file holds only {} bytes",
+                    meta.npages, file_bytes
+                ),
+            ));
+        }
+        Ok((pager, meta))
+    }
+
+    /// Reads both meta pages with `pread` and returns the page size and the newest valid one.
+    fn find_newest_meta(io: &dyn FileIo, path: &Path, len: u64) -> Result<(usize, Meta)> {
+        let read = |off: u64, size: usize| -> Result<Option<Vec<u8>>> {
+            if off + size as u64 > len {
+                return Ok(None);
+            }
+            let mut buf = vec![0u8; size];
+            io.read_at(&mut buf, off)
+                .map_err(|e| PagerError::io("reading a meta page of", path, e))?;
+            Ok(Some(buf))
+        };
+        let mut found: Vec<(usize, Meta)> = Vec::new();
+        let mut problems = Vec::new();
+        // Slot 0 sits at offset 0 whatever the page size.
+        match read(0, META_SIZE)? {
+            Some(b) => match Meta::decode(&b) {
+                Ok(m) => found.push((m.page_size as usize, m)),
+                Err(p) => problems.push(p),
+            },
+            None => problems.push(MetaProblem::BadMagic),
+        }
+        // Slot 1 sits one page in; the page size comes from slot 0 when that is valid,
+        // otherwise we try every supported size.
+        let candidates: Vec<usize> = match found.first() {
+            Some((ps, _)) => vec![*ps],
+            None => {
+                let mut v = Vec::new();
+                let mut s = MIN_PAGE_SIZE;
+                while s <= MAX_PAGE_SIZE {
+                    v.push(s);
+                    s *= 2;
+                }
+                v
+            }
+        };
+        for ps in candidates {
+            if let Some(b) = read(ps as u64, META_SIZE)? {
+                match Meta::decode(&b) {
+                    Ok(m) if m.page_size as usize == ps => {
+                        found.push((ps, m));
+                        break;
+                    }
+                    Ok(_) => {}
+                    Err(p) => problems.push(p),
+                }
+            }
+        }
+        let best = found.iter().max_by_key(|(_, m)| m.txn_id).copied();
+        match best {
+            Some((ps, meta)) => {
+                check_page_size(ps).map_err(|_| {
+                    PagerError::corrupted(meta.slot(), format!("meta page records page size {ps}"))
+                })?;
+                validate(&meta, ps)?;
+                Ok((ps, meta))
+            }
+            None => {
+                if let Some(MetaProblem::Version(v)) = problems
+                    .iter()
+                    .find(|p| matches!(p, MetaProblem::Version(_)))
+                {
+                    return Err(PagerError::FormatVersion {
+                        path: path.to_path_buf(),
+                        found: *v,
+                        expected: FORMAT_VERSION,
+                    });
+                }
+                if problems.contains(&MetaProblem::Checksum) {
+                    return Err(PagerError::corrupted(
+                        0,
+                        "both meta pages fail their checksum; the file is damaged",
+                    ));
+                }
+                Err(PagerError::NotLevinFile {
+                    path: path.to_path_buf(),
+                })
+            }
+        }
+    }
+
+    /// The page size of this file.
+    pub fn page_size(&self) -> usize {
+        self.page_size
+    }
+
+    /// The data file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// True if opened read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// The file length in bytes, as last seen.
+    pub fn file_bytes(&self) -> u64 {
+        self.file_bytes.load(Ordering::Acquire)
+    }
+
+    /// Borrows page `pgno` from the map.
+    pub fn page(&self, pgno: Pgno) -> Result<&[u8]> {
+        self.pages(pgno, 1)
+    }
+
+    /// Borrows `count` consecutive pages starting at `pgno` from the map.
+    pub fn pages(&self, pgno: Pgno, count: u64) -> Result<&[u8]> {
+        let ps = self.page_size as u64;
+        let bad =
+            || PagerError::corrupted(pgno, format!("page run of {count} lies outside the file"));
+        let start = pgno.checked_mul(ps).ok_or_else(bad)?;
+        let len = count.checked_mul(ps).ok_or_else(bad)?;
+        let end = start.checked_add(len).ok_or_else(bad)?;
+        if end > self.file_bytes.load(Ordering::Acquire) {
+            // Another process may have grown the file since we last looked.
+            let now = self
+                .io
+                .len()
+                .map_err(|e| PagerError::io("reading the length of", &self.path, e))?;
+            self.file_bytes.fetch_max(now, Ordering::AcqRel);
+            if end > now {
+                return Err(bad());
+            }
+        }
+        let start = usize::try_from(start).map_err(|_| bad())?;
+        let len = usize::try_from(len).map_err(|_| bad())?;
+        self.map.slice(start, len).ok_or(PagerError::MapExhausted {
+            needed: end,
+            reserved: self.map.len() as u64,
+        })
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        if self.read_only {
+            return Err(PagerError::ReadOnly);
+        }
+        if self.poisoned.load(Ordering::Acquire) {
+            return Err(PagerError::Poisoned);
+        }
+        Ok(())
+    }
+
+    fn poison<T>(&self, op: String, e: std::io::Error) -> Result<T> {
+        self.poisoned.store(true, Ordering::Release);
+        Err(PagerError::Io {
+            op,
+            path: self.path.clone(),
+            source: e,
+        })
+    }
+
+    /// True once a write or sync has failed.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::Acquire)
+    }
+
+    /// Makes sure the file is at least `npages` long, growing it in chunks.
+    pub fn ensure_pages(&self, npages: u64) -> Result<()> {
+        self.check_writable()?;
+        let ps = self.page_size as u64;
+        let need = npages.saturating_mul(ps);
+        let have = self.file_bytes.load(Ordering::Acquire);
+        if need <= have {
+            return Ok(());
+        }
+        if need > self.map.len() as u64 {
+            return Err(PagerError::MapExhausted {
+                needed: need,
+                reserved: self.map.len() as u64,
+            });
+        }
+        // Grow by an eighth of the file, at least 64 pages and at most 256 MiB at a time,
+        // so appends do not resize the file on every commit.
+        let step = (have / 8).clamp(64 * ps, 256 << 20);
+        let target = need.max(have + step).min(self.map.len() as u64);
+        let target = target.div_ceil(ps) * ps;
+        if let Err(e) = self.io.set_len(target) {
+            return self.poison(format!("growing to {target} bytes"), e);
+        }
+        self.file_bytes.fetch_max(target, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Writes whole pages starting at `pgno`; `data.len()` must be a multiple of the page size.
+    ///
+    /// Callers write only pages that no live snapshot can reach (docs/unsafe.md).
+    pub fn write_pages(&self, pgno: Pgno, data: &[u8]) -> Result<()> {
+        self.check_writable()?;
+        debug_assert!(data.len().is_multiple_of(self.page_size));
+        debug_assert!(
+            pgno >= FIRST_DATA_PAGE,
+            "data writes never touch the meta pages"
+        );
+        let npages = (data.len() / self.page_size) as u64;
+        self.ensure_pages(pgno + npages)?;
+        if let Err(e) = self.io.write_at(data, pgno * self.page_size as u64) {
+            return self.poison(format!("writing {npages} page(s) at page {pgno} of"), e);
+        }
+        Ok(())
+    }
+
+    /// Writes a meta page into its slot (`meta.txn_id % 2`).
+    pub fn write_meta(&self, meta: &Meta) -> Result<()> {
+        self.check_writable()?;
+        let mut page = vec![0u8; self.page_size];
+        meta.encode(&mut page);
+        let slot = meta.slot();
+        if let Err(e) = self.io.write_at(&page, slot * self.page_size as u64) {
+            return self.poison(format!("writing meta page {slot} of"), e);
+        }
+        Ok(())
+    }
+
+    /// Reads meta slot 0 or 1 through `pread` (never through the map, which the writer may
+    /// be rewriting at this moment).
+    pub fn read_meta(&self, slot: Pgno) -> Result<std::result::Result<Meta, MetaProblem>> {
+        let mut buf = vec![0u8; META_SIZE];
+        self.io
+            .read_at(&mut buf, slot * self.page_size as u64)
+            .map_err(|e| PagerError::io(format!("reading meta page {slot} of"), &self.path, e))?;
+        Ok(Meta::decode(&buf))
+    }
+
+    /// Flushes every completed write to stable storage.
+    pub fn sync(&self) -> Result<()> {
+        self.check_writable()?;
+        if let Err(e) = self.io.sync_data() {
+            return self.poison("syncing".to_string(), e);
+        }
+        Ok(())
+    }
+
+    /// Hints that access will be random (no read-ahead).
+    pub fn advise_random(&self) {
+        self.map.advise_random();
+    }
+}

@@ -1,0 +1,622 @@
+//! The write transaction: copy-on-write page management (dirty pages, allocation from the
+//! free list or the end of the file, spilling), named trees, and the commit protocol.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use levin_btree::layout::{Limits, HDR_PGNO_OFF, PAGE_HEADER_SIZE};
+use levin_btree::{node, tree, BtreeError, Cursor, PageSource, PageStore};
+use levin_pager::format::TREE_INFO_SIZE;
+use levin_pager::{Meta, Pgno, TreeInfo};
+
+use crate::catalog;
+use crate::env::{Durability, EnvCore};
+use crate::error::{Result, TxnError};
+use crate::freelist::{self, FreeKey};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Ordinary work: allocation may load records from the free tree.
+    Normal,
+    /// Loading a free-tree record: allocation must not re-enter the free tree.
+    Loading,
+    /// Saving the free list at commit: the pool is frozen, so allocation takes new pages
+    /// at the end of the file and freed pages of this transaction join `freed`.
+    Committing,
+}
+
+#[derive(Debug, Clone)]
+struct TreeState {
+    info: Option<TreeInfo>,
+    dirty: bool,
+}
+
+/// The single write transaction. Dropping it without [`WriteTxn::commit`] aborts it and
+/// leaves no trace.
+#[derive(Debug)]
+pub struct WriteTxn {
+    env: Arc<EnvCore>,
+    base: Meta,
+    txn_id: u64,
+    npages: Pgno,
+    /// Pages (and overflow runs) modified in this transaction and held in memory.
+    dirty: HashMap<Pgno, Vec<u8>>,
+    dirty_bytes: usize,
+    /// Single pages allocated in this transaction (held in `dirty` or already spilled).
+    own: HashSet<Pgno>,
+    /// Overflow runs allocated in this transaction: first page to length in pages.
+    own_runs: HashMap<Pgno, u64>,
+    /// Pages free for this transaction to use.
+    pool: BTreeSet<Pgno>,
+    /// Pages of earlier snapshots freed by this transaction.
+    freed: Vec<Pgno>,
+    /// Free-tree records freed by transactions up to this id may be reused.
+    reuse_limit: Option<u64>,
+    free_exhausted: bool,
+    free_tree: TreeInfo,
+    catalog: TreeInfo,
+    trees: HashMap<String, TreeState>,
+    phase: Phase,
+    finished: bool,
+    limits: Limits,
+}
+
+impl WriteTxn {
+    pub(crate) fn begin(env: Arc<EnvCore>) -> WriteTxn {
+        let base = env.meta();
+        let txn_id = base.txn_id + 1;
+        // Pages freed by transaction F are unreachable from snapshots >= F. Keep every
+        // snapshot a live reader holds, and the previous commit's predecessor (whose meta
+        // is still on disk and is what recovery falls back to if the last meta is lost).
+        let oldest = env.readers.oldest().unwrap_or(u64::MAX);
+        let reuse_limit = txn_id.checked_sub(2).map(|w| w.min(oldest));
+        let limits = Limits::new(env.pager.page_size());
+        WriteTxn {
+            base,
+            txn_id,
+            npages: base.npages,
+            dirty: HashMap::new(),
+            dirty_bytes: 0,
+            own: HashSet::new(),
+            own_runs: HashMap::new(),
+            pool: BTreeSet::new(),
+            freed: Vec::new(),
+            reuse_limit,
+            free_exhausted: false,
+            free_tree: base.free,
+            catalog: base.catalog,
+            trees: HashMap::new(),
+            phase: Phase::Normal,
+            finished: false,
+            limits,
+            env,
+        }
+    }
+
+    /// The id this transaction commits as.
+    pub fn id(&self) -> u64 {
+        self.txn_id
+    }
+
+    /// The snapshot this transaction started from.
+    pub fn base(&self) -> &Meta {
+        &self.base
+    }
+
+    /// The environment.
+    pub fn env(&self) -> &Arc<EnvCore> {
+        &self.env
+    }
+
+    /// Pages in use (the allocation high-water mark) as of now.
+    pub fn npages(&self) -> Pgno {
+        self.npages
+    }
+
+    /// The catalog tree as modified so far (before pending tree roots are written).
+    pub fn catalog_info(&self) -> TreeInfo {
+        self.catalog
+    }
+
+    /// The free tree as of now.
+    pub fn free_tree_info(&self) -> TreeInfo {
+        self.free_tree
+    }
+
+    // ---- named trees ----------------------------------------------------------------
+
+    /// The descriptor of the named tree, or None if it does not exist.
+    pub fn tree(&mut self, name: &str) -> Result<Option<TreeInfo>> {
+        if let Some(t) = self.trees.get(name) {
+            return Ok(t.info);
+        }
+        let info = catalog::lookup(self, &self.catalog, name)?;
+        self.trees
+            .insert(name.to_string(), TreeState { info, dirty: false });
+        Ok(info)
+    }
+
+    /// The descriptor of the named tree without caching it (for read-only access).
+    pub fn tree_peek(&self, name: &str) -> Result<Option<TreeInfo>> {
+        if let Some(t) = self.trees.get(name) {
+            return Ok(t.info);
+        }
+        catalog::lookup(self, &self.catalog, name)
+    }
+
+    /// Records a new descriptor for the named tree (written to the catalog at commit).
+    pub fn set_tree(&mut self, name: &str, info: TreeInfo) {
+        self.trees.insert(
+            name.to_string(),
+            TreeState {
+                info: Some(info),
+                dirty: true,
+            },
+        );
+    }
+
+    /// Creates the named tree if absent; returns its descriptor.
+    pub fn create_tree(&mut self, name: &str, flags: u32) -> Result<TreeInfo> {
+        catalog::check_name(name, &self.limits)?;
+        if let Some(t) = self.tree(name)? {
+            return Ok(t);
+        }
+        let t = TreeInfo::empty(flags);
+        self.set_tree(name, t);
+        Ok(t)
+    }
+
+    /// Frees every page of the named tree and removes it from the catalog.
+    pub fn drop_tree(&mut self, name: &str) -> Result<()> {
+        let Some(mut t) = self.tree(name)? else {
+            return Err(TxnError::NoSuchDatabase(name.to_string()));
+        };
+        tree::clear(self, &mut t)?;
+        self.trees.insert(
+            name.to_string(),
+            TreeState {
+                info: None,
+                dirty: true,
+            },
+        );
+        Ok(())
+    }
+
+    /// Names of all trees, including ones created in this transaction.
+    pub fn tree_names(&self) -> Result<Vec<String>> {
+        let mut names: BTreeSet<String> =
+            catalog::names(self, &self.catalog)?.into_iter().collect();
+        for (n, t) in &self.trees {
+            if t.info.is_some() {
+                names.insert(n.clone());
+            } else {
+                names.remove(n);
+            }
+        }
+        Ok(names.into_iter().collect())
+    }
+
+    // ---- allocation -----------------------------------------------------------------
+
+    fn alloc_pgno(&mut self) -> Result<Pgno> {
+        if self.phase != Phase::Committing {
+            if let Some(p) = self.pool.pop_first() {
+                return Ok(p);
+            }
+            if self.phase == Phase::Normal && self.load_free_record()? {
+                if let Some(p) = self.pool.pop_first() {
+                    return Ok(p);
+                }
+            }
+        }
+        let p = self.npages;
+        self.npages += 1;
+        Ok(p)
+    }
+
+    fn alloc_run(&mut self, n: u64) -> Result<Pgno> {
+        if n == 1 {
+            return self.alloc_pgno();
+        }
+        let mut loads = 0;
+        while self.phase != Phase::Committing {
+            if let Some(start) = find_run(&self.pool, n) {
+                for p in start..start + n {
+                    self.pool.remove(&p);
+                }
+                return Ok(start);
+            }
+            // Bounded search: a few more records, then give up and extend the file.
+            if loads >= 8 || self.phase != Phase::Normal || !self.load_free_record()? {
+                break;
+            }
+            loads += 1;
+        }
+        let p = self.npages;
+        self.npages += n;
+        Ok(p)
+    }
+
+    /// Moves the oldest reusable free-tree record into the pool. False if there is none.
+    fn load_free_record(&mut self) -> Result<bool> {
+        let Some(limit) = self.reuse_limit else {
+            return Ok(false);
+        };
+        if self.free_exhausted || self.free_tree.root == 0 {
+            return Ok(false);
+        }
+        let (key, pages) = {
+            let mut c = Cursor::new(&*self, &self.free_tree);
+            if !c.first()? {
+                return Ok(false);
+            }
+            let (k, v) = c.current()?.expect("positioned");
+            let fk = FreeKey::decode(k).ok_or_else(|| {
+                BtreeError::corrupted(self.free_tree.root, "malformed free-list key")
+            })?;
+            if fk.freed_by > limit {
+                self.free_exhausted = true;
+                return Ok(false);
+            }
+            (
+                k.to_vec(),
+                freelist::decode_pages(v).ok_or_else(|| {
+                    BtreeError::corrupted(self.free_tree.root, "malformed free-list record")
+                })?,
+            )
+        };
+        for p in pages {
+            if p < levin_pager::format::FIRST_DATA_PAGE || p >= self.npages {
+                return Err(BtreeError::corrupted(
+                    self.free_tree.root,
+                    format!("free list holds page {p}, outside the file"),
+                )
+                .into());
+            }
+            self.pool.insert(p);
+        }
+        self.phase = Phase::Loading;
+        let mut ft = self.free_tree;
+        let r = tree::delete(self, &mut ft, &key);
+        self.free_tree = ft;
+        self.phase = Phase::Normal;
+        r?;
+        Ok(true)
+    }
+
+    // ---- spilling and flushing ------------------------------------------------------
+
+    /// Bytes of dirty pages held in memory.
+    pub fn dirty_bytes(&self) -> usize {
+        self.dirty_bytes
+    }
+
+    /// Writes dirty pages out early if they exceed the spill threshold, so a transaction of
+    /// any size runs in bounded memory. Call between operations.
+    pub fn maybe_spill(&mut self) -> Result<()> {
+        if self.dirty_bytes > self.env.opts.spill_threshold {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Seals and writes every dirty page, coalescing neighbours into one write.
+    fn flush(&mut self) -> Result<()> {
+        let ps = self.limits.page_size;
+        let mut pgnos: Vec<Pgno> = self.dirty.keys().copied().collect();
+        pgnos.sort_unstable();
+        let mut buf: Vec<u8> = Vec::new();
+        let mut start = 0;
+        for p in pgnos {
+            let mut page = self.dirty.remove(&p).expect("listed");
+            page[HDR_PGNO_OFF..HDR_PGNO_OFF + 4].copy_from_slice(&(p as u32).to_le_bytes());
+            node::seal(&mut page);
+            if !buf.is_empty() && (start + (buf.len() / ps) as u64 != p || buf.len() >= 4 << 20) {
+                self.env.pager.write_pages(start, &buf)?;
+                buf.clear();
+            }
+            if buf.is_empty() {
+                start = p;
+            }
+            buf.extend_from_slice(&page);
+        }
+        if !buf.is_empty() {
+            self.env.pager.write_pages(start, &buf)?;
+        }
+        self.dirty_bytes = 0;
+        Ok(())
+    }
+
+    // ---- commit ---------------------------------------------------------------------
+
+    /// Commits: writes tree roots to the catalog, saves the free list, writes the pages,
+    /// then the meta page, syncing as the durability mode asks. On error nothing becomes
+    /// visible; after an I/O error the environment refuses further writes until reopened.
+    pub fn commit(mut self) -> Result<()> {
+        let changed = !self.dirty.is_empty()
+            || !self.own.is_empty()
+            || !self.own_runs.is_empty()
+            || !self.freed.is_empty()
+            || self.trees.values().any(|t| t.dirty);
+        if !changed {
+            self.finish();
+            return Ok(());
+        }
+        let mut pending: Vec<(String, Option<TreeInfo>)> = self
+            .trees
+            .iter()
+            .filter(|(_, t)| t.dirty)
+            .map(|(n, t)| (n.clone(), t.info))
+            .collect();
+        pending.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut cat = self.catalog;
+        for (name, info) in pending {
+            match info {
+                Some(info) => {
+                    let mut v = [0u8; TREE_INFO_SIZE];
+                    info.encode(&mut v);
+                    tree::put(&mut self, &mut cat, name.as_bytes(), &v, false)?;
+                }
+                None => {
+                    tree::delete(&mut self, &mut cat, name.as_bytes())?;
+                }
+            }
+        }
+        self.catalog = cat;
+        self.save_free_list()?;
+        self.flush()?;
+        let meta = Meta {
+            page_size: self.limits.page_size as u32,
+            txn_id: self.txn_id,
+            npages: self.npages,
+            catalog: self.catalog,
+            free: self.free_tree,
+        };
+        let pager = &self.env.pager;
+        pager.ensure_pages(self.npages)?;
+        match self.env.durability() {
+            Durability::Durable => {
+                pager.sync()?;
+                pager.write_meta(&meta)?;
+                pager.sync()?;
+            }
+            Durability::NoMetaSync => {
+                pager.sync()?;
+                pager.write_meta(&meta)?;
+            }
+            Durability::NoSync => pager.write_meta(&meta)?,
+        }
+        self.env.publish(meta);
+        self.finish();
+        Ok(())
+    }
+
+    /// Writes the pool (pages reusable now) and this transaction's freed pages into the free
+    /// tree. Saving may itself free pages (copy-on-write of free-tree pages); it repeats
+    /// until the freed set stops growing, which it does because the pool is frozen and the
+    /// records only grow.
+    fn save_free_list(&mut self) -> Result<()> {
+        self.phase = Phase::Committing;
+        let per_chunk = freelist::pages_per_chunk(&self.limits);
+        let pool: Vec<Pgno> = std::mem::take(&mut self.pool).into_iter().collect();
+        let mut ft = self.free_tree;
+        for (c, chunk) in pool.chunks(per_chunk).enumerate() {
+            let key = FreeKey {
+                freed_by: 0,
+                writer: self.txn_id,
+                chunk: c as u16,
+            }
+            .encode();
+            tree::put(self, &mut ft, &key, &freelist::encode_pages(chunk), false)?;
+        }
+        let mut written_chunks = 0usize;
+        loop {
+            self.freed.sort_unstable();
+            self.freed.dedup();
+            let before = self.freed.len();
+            let freed = self.freed.clone();
+            let chunks: Vec<&[Pgno]> = freed.chunks(per_chunk).collect();
+            for (c, chunk) in chunks.iter().enumerate() {
+                let key = FreeKey {
+                    freed_by: self.txn_id,
+                    writer: self.txn_id,
+                    chunk: c as u16,
+                }
+                .encode();
+                tree::put(self, &mut ft, &key, &freelist::encode_pages(chunk), false)?;
+            }
+            for c in chunks.len()..written_chunks {
+                let key = FreeKey {
+                    freed_by: self.txn_id,
+                    writer: self.txn_id,
+                    chunk: c as u16,
+                }
+                .encode();
+                tree::delete(self, &mut ft, &key)?;
+            }
+            written_chunks = chunks.len();
+            self.freed.sort_unstable();
+            self.freed.dedup();
+            if self.freed.len() == before {
+                break;
+            }
+        }
+        self.free_tree = ft;
+        Ok(())
+    }
+
+    fn finish(&mut self) {
+        if !self.finished {
+            self.finished = true;
+            self.env.end_write();
+        }
+    }
+
+    /// Aborts explicitly (the same as dropping the transaction).
+    pub fn abort(mut self) {
+        self.finish();
+    }
+}
+
+impl Drop for WriteTxn {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// The first page of `n` consecutive pages in `pool`, if any.
+fn find_run(pool: &BTreeSet<Pgno>, n: u64) -> Option<Pgno> {
+    let mut start = 0;
+    let mut len = 0;
+    let mut prev = None;
+    for &p in pool {
+        if prev == Some(p.wrapping_sub(1)) {
+            len += 1;
+        } else {
+            start = p;
+            len = 1;
+        }
+        if len == n {
+            return Some(start);
+        }
+        prev = Some(p);
+    }
+    None
+}
+
+impl PageSource for WriteTxn {
+    fn page(&self, pgno: Pgno) -> levin_btree::Result<&[u8]> {
+        if let Some(p) = self.dirty.get(&pgno) {
+            return Ok(&p[..self.limits.page_size]);
+        }
+        self.pages(pgno, 1)
+    }
+
+    fn pages(&self, pgno: Pgno, count: u64) -> levin_btree::Result<&[u8]> {
+        if let Some(p) = self.dirty.get(&pgno) {
+            return Ok(p);
+        }
+        if pgno < levin_pager::format::FIRST_DATA_PAGE || pgno.saturating_add(count) > self.npages {
+            return Err(BtreeError::corrupted(
+                pgno,
+                format!(
+                    "page reference outside the transaction's {} pages",
+                    self.npages
+                ),
+            ));
+        }
+        Ok(self.env.pager.pages(pgno, count)?)
+    }
+
+    fn page_size(&self) -> usize {
+        self.limits.page_size
+    }
+}
+
+impl PageStore for WriteTxn {
+    fn touch(&mut self, pgno: Pgno) -> levin_btree::Result<Pgno> {
+        if self.dirty.contains_key(&pgno) {
+            return Ok(pgno);
+        }
+        let copy = self.page(pgno)?.to_vec();
+        let target = if self.own.contains(&pgno) {
+            // Spilled earlier in this transaction: no snapshot can see it, edit in place.
+            pgno
+        } else {
+            let p = self.alloc_pgno().map_err(into_btree)?;
+            self.own.insert(p);
+            self.free(pgno, 1);
+            p
+        };
+        self.dirty_bytes += copy.len();
+        self.dirty.insert(target, copy);
+        Ok(target)
+    }
+
+    fn page_mut(&mut self, pgno: Pgno) -> &mut [u8] {
+        self.dirty
+            .get_mut(&pgno)
+            .expect("page_mut on a page that is not dirty")
+    }
+
+    fn alloc_page(&mut self) -> levin_btree::Result<Pgno> {
+        let p = self.alloc_pgno().map_err(into_btree)?;
+        self.own.insert(p);
+        self.dirty.insert(p, vec![0u8; self.limits.page_size]);
+        self.dirty_bytes += self.limits.page_size;
+        Ok(p)
+    }
+
+    fn alloc_overflow(&mut self, header: &[u8], value: &[u8]) -> levin_btree::Result<(Pgno, u64)> {
+        let ps = self.limits.page_size;
+        let n = self.limits.overflow_pages(value.len() as u64);
+        let p = self.alloc_run(n).map_err(into_btree)?;
+        self.own_runs.insert(p, n);
+        let total = n as usize * ps;
+        let mut hdr = [0u8; PAGE_HEADER_SIZE];
+        hdr.copy_from_slice(&header[..PAGE_HEADER_SIZE]);
+        hdr[HDR_PGNO_OFF..HDR_PGNO_OFF + 4].copy_from_slice(&(p as u32).to_le_bytes());
+        if total <= 1 << 20 {
+            let mut buf = vec![0u8; total];
+            buf[..PAGE_HEADER_SIZE].copy_from_slice(&hdr);
+            buf[PAGE_HEADER_SIZE..PAGE_HEADER_SIZE + value.len()].copy_from_slice(value);
+            self.dirty_bytes += total;
+            self.dirty.insert(p, buf);
+        } else {
+            // Large values go straight to the file (no snapshot can see these pages yet),
+            // streamed in 1 MiB pieces so memory stays bounded.
+            let padding = total - PAGE_HEADER_SIZE - value.len();
+            let mut h = crc32fast::Hasher::new();
+            h.update(&hdr);
+            h.update(value);
+            h.update(&vec![0u8; padding]);
+            let crc = h.finalize();
+            hdr[levin_btree::layout::HDR_CHECKSUM_OFF..levin_btree::layout::HDR_CHECKSUM_OFF + 4]
+                .copy_from_slice(&crc.to_le_bytes());
+            let mut stream = hdr
+                .iter()
+                .copied()
+                .chain(value.iter().copied())
+                .chain(std::iter::repeat_n(0u8, padding));
+            let piece = (1 << 20) / ps * ps;
+            let mut written = 0usize;
+            let mut buf = Vec::with_capacity(piece);
+            while written < total {
+                buf.clear();
+                buf.extend(stream.by_ref().take(piece.min(total - written)));
+                self.env
+                    .pager
+                    .write_pages(p + (written / ps) as u64, &buf)?;
+                written += buf.len();
+            }
+        }
+        Ok((p, n))
+    }
+
+    fn free(&mut self, pgno: Pgno, count: u64) {
+        let mine = if count == 1 {
+            self.own.remove(&pgno)
+        } else {
+            self.own_runs.remove(&pgno).is_some()
+        };
+        if mine {
+            if let Some(buf) = self.dirty.remove(&pgno) {
+                self.dirty_bytes -= buf.len();
+            }
+            if self.phase == Phase::Committing {
+                self.freed.extend(pgno..pgno + count);
+            } else {
+                self.pool.extend(pgno..pgno + count);
+            }
+        } else {
+            self.freed.extend(pgno..pgno + count);
+        }
+    }
+}
+
+fn into_btree(e: TxnError) -> BtreeError {
+    match e {
+        TxnError::Btree(b) => b,
+        other => BtreeError::corrupted(0, other.to_string()),
+    }
+}
