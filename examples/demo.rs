@@ -6,9 +6,10 @@ use std::time::Instant;
 use levin::{Durability, Env, EnvOptions, Range, Read};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::env::args().nth(1).map(std::path::PathBuf::from).unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("levin-demo-{}", std::process::id()))
-    });
+    let dir = std::env::args()
+        .nth(1)
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("levin-demo-{}", std::process::id())));
     let env = Env::open_with(&dir, EnvOptions::new().durability(Durability::Durable))?;
     println!("opened {} (page size {})", dir.display(), env.page_size());
 
@@ -19,27 +20,52 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let follows = w.create_list_db("follows")?;
     for i in 0..n {
         let key = format!("person:{i:08}");
-        w.put(&people, key.as_bytes(), format!("{{:name \"P{i}\" :age {}}}", i % 90).as_bytes())?;
+        w.put(
+            &people,
+            key.as_bytes(),
+            format!("{{:name \"P{i}\" :age {}}}", i % 90).as_bytes(),
+        )?;
         for j in 1..=3 {
-            w.put_list(&follows, key.as_bytes(), format!("person:{:08}", (i * 7 + j) % n).as_bytes())?;
+            w.put_list(
+                &follows,
+                key.as_bytes(),
+                format!("person:{:08}", (i * 7 + j) % n).as_bytes(),
+            )?;
         }
     }
     w.commit()?;
-    println!("loaded {n} people and {} follow edges in one transaction: {:?}", n * 3, t.elapsed());
+    println!(
+        "loaded {n} people and {} follow edges in one transaction: {:?}",
+        n * 3,
+        t.elapsed()
+    );
 
     let r = env.read()?;
     let t = Instant::now();
-    let v = r.get(&people, b"person:00123456")?.map(|v| String::from_utf8_lossy(v).into_owned());
+    let v = r
+        .get(&people, b"person:00123456")?
+        .map(|v| String::from_utf8_lossy(v).into_owned());
     println!("get person:00123456 -> {v:?} ({:?})", t.elapsed());
 
     let t = Instant::now();
-    let c = r.count(&people, &Range::closed(b"person:00100000", b"person:00149999"))?;
-    println!("count of a 50,000-key range through the counted tree: {c} ({:?})", t.elapsed());
+    let c = r.count(
+        &people,
+        &Range::closed(b"person:00100000", b"person:00149999"),
+    )?;
+    println!(
+        "count of a 50,000-key range through the counted tree: {c} ({:?})",
+        t.elapsed()
+    );
 
     let t = Instant::now();
     let rank = r.rank(&people, b"person:00150000")?;
-    let at = r.get_by_rank(&people, 150_000)?.map(|(k, _)| String::from_utf8_lossy(k).into_owned());
-    println!("rank of person:00150000 = {rank:?}; key at rank 150000 = {at:?} ({:?})", t.elapsed());
+    let at = r
+        .get_by_rank(&people, 150_000)?
+        .map(|(k, _)| String::from_utf8_lossy(k).into_owned());
+    println!(
+        "rank of person:00150000 = {rank:?}; key at rank 150000 = {at:?} ({:?})",
+        t.elapsed()
+    );
 
     let t = Instant::now();
     let last5: Vec<String> = r
@@ -47,7 +73,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .take(5)
         .map(|x| x.map(|(k, _)| String::from_utf8_lossy(k).into_owned()))
         .collect::<Result<_, _>>()?;
-    println!("last five keys, iterating backward: {last5:?} ({:?})", t.elapsed());
+    println!(
+        "last five keys, iterating backward: {last5:?} ({:?})",
+        t.elapsed()
+    );
 
     let t = Instant::now();
     let fs: Vec<String> = r
@@ -62,7 +91,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (_k, v) = item?;
         scanned += v.len() as u64;
     }
-    println!("full scan of {n} values ({scanned} bytes, zero-copy): {:?}", t.elapsed());
+    println!(
+        "full scan of {n} values ({scanned} bytes, zero-copy): {:?}",
+        t.elapsed()
+    );
     drop(r);
 
     let report = env.check()?;

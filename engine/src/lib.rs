@@ -7,6 +7,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod backup;
+pub mod batch;
 pub mod db;
 pub mod env;
 pub mod error;
@@ -14,12 +16,16 @@ pub mod iter;
 pub mod range;
 pub mod stat;
 pub mod txn;
+pub mod typed;
 
+pub use batch::KvOp;
 pub use db::{Db, DbKind};
 pub use env::{Durability, Env, EnvOptions, DATA_FILE};
 pub use error::{Error, Result};
 pub use iter::{Iter, Keys};
+pub use levin_codec as codec;
 pub use levin_txn::check::CheckReport;
 pub use range::Range;
 pub use stat::{DbStat, Stat};
 pub use txn::{PutFlags, Read, RoTxn, RwTxn};
+pub use typed::{Table, TypedIter};

@@ -116,6 +116,43 @@ pub trait Read {
         Ok(c.current()?)
     }
 
+    /// The first `n` entries in key order.
+    fn first_n<'t>(&'t self, db: &Db, n: usize) -> Result<Vec<(&'t [u8], &'t [u8])>> {
+        self.iter(db)?.take(n).collect()
+    }
+
+    /// `n` entries chosen uniformly at random without repetition (all of them, in order,
+    /// if the database has at most `n`), each found by rank in O(log n). `seed` makes the
+    /// choice repeatable.
+    fn sample<'t>(&'t self, db: &Db, n: usize, seed: u64) -> Result<Vec<(&'t [u8], &'t [u8])>> {
+        let len = self.len(db)?;
+        if n as u64 >= len {
+            return self.iter(db)?.collect();
+        }
+        // Floyd's algorithm: n distinct ranks in O(n) draws.
+        let mut state = seed ^ 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut ranks = std::collections::BTreeSet::new();
+        for j in (len - n as u64)..len {
+            let t = next() % (j + 1);
+            if !ranks.insert(t) {
+                ranks.insert(j);
+            }
+        }
+        let mut out = Vec::with_capacity(n);
+        for r in ranks {
+            if let Some(kv) = self.get_by_rank(db, r)? {
+                out.push(kv);
+            }
+        }
+        Ok(out)
+    }
+
     /// The values of `key` in a list database, in order.
     fn list<'t>(&'t self, db: &Db, key: &[u8]) -> Result<Iter<'t>> {
         expect_kind(db, DbKind::List, "list")?;
