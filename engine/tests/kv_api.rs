@@ -50,7 +50,8 @@ fn every_range_kind_forward_and_backward() {
     let r = env.read().unwrap();
     let a = vec![b'k', 20];
     let b = vec![b'k', 30];
-    let cases: Vec<(Range, Box<dyn Fn(&[u8]) -> bool>)> = vec![
+    type KeyPredicate = Box<dyn Fn(&[u8]) -> bool>;
+    let cases: Vec<(Range, KeyPredicate)> = vec![
         (Range::all(), Box::new(|_| true)),
         (Range::at_least(&a), Box::new(|k| k >= &[b'k', 20][..])),
         (Range::at_most(&a), Box::new(|k| k <= &[b'k', 20][..])),
