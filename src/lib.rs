@@ -9,3 +9,7 @@
 
 pub use levin_codec as codec;
 pub use levin_engine::*;
+
+/// The KV API guide (docs/KV.md), compiled as a doctest so its example stays true.
+#[doc = include_str!("../docs/KV.md")]
+pub mod kv_guide {}
