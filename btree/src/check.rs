@@ -66,12 +66,12 @@ impl<'s, S: PageSource + ?Sized> Checker<'s, S> {
     }
 
     fn claim(&mut self, pgno: Pgno, count: u64, owner: &str) -> bool {
-        if pgno < levin_pager::format::FIRST_DATA_PAGE || pgno + count > self.npages {
+        if pgno < levin_pager::format::FIRST_DATA_PAGE || pgno.saturating_add(count) > self.npages {
             self.problem(
                 pgno,
                 format!(
                     "{owner} refers to pages {pgno}..{} outside the file's {} pages",
-                    pgno + count,
+                    pgno.saturating_add(count),
                     self.npages
                 ),
             );
@@ -203,7 +203,7 @@ impl<'s, S: PageSource + ?Sized> Checker<'s, S> {
                         Ok((p, len)) => {
                             let count = Limits::new(src.page_size()).overflow_pages(len);
                             if self.claim(p, count, name) {
-                                t.overflow += count;
+                                t.overflow = t.overflow.saturating_add(count);
                                 match src.pages(p, count) {
                                     Ok(run) => {
                                         if run[HDR_KIND_OFF] != KIND_OVERFLOW {
@@ -254,7 +254,7 @@ impl<'s, S: PageSource + ?Sized> Checker<'s, S> {
                     _ => {}
                 }
                 match entry_count(pgno, &e) {
-                    Ok(c) => total += c,
+                    Ok(c) => total = total.saturating_add(c),
                     Err(err) => self.problem(pgno, format!("{name}: {err}")),
                 }
             }
@@ -288,11 +288,11 @@ impl<'s, S: PageSource + ?Sized> Checker<'s, S> {
                         ),
                     );
                 }
-                total += c;
+                total = total.saturating_add(c);
             }
             return total;
         }
-        t.entries += total;
+        t.entries = t.entries.saturating_add(total);
         total
     }
 

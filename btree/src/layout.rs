@@ -90,6 +90,8 @@ impl Limits {
 
     /// Pages in an overflow run for a value of `len` bytes.
     pub fn overflow_pages(&self, len: u64) -> u64 {
-        (PAGE_HEADER_SIZE as u64 + len).div_ceil(self.page_size as u64)
+        (PAGE_HEADER_SIZE as u64)
+            .saturating_add(len)
+            .div_ceil(self.page_size as u64)
     }
 }

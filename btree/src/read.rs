@@ -149,19 +149,18 @@ pub fn rank<S: PageSource + ?Sized>(
                 Err(i) => (i, false),
             };
             for i in 0..idx {
-                acc += entry_count(pgno, &n.leaf(i)?)?;
+                acc = add_count(pgno, acc, entry_count(pgno, &n.leaf(i)?)?)?;
             }
             if hit && inclusive {
-                acc += entry_count(pgno, &n.leaf(idx)?)?;
+                acc = add_count(pgno, acc, entry_count(pgno, &n.leaf(idx)?)?)?;
             }
             return Ok(acc);
         }
-        // Keys equal to a separator may sit at the end of the previous child only when the
-        // separator was shortened, and then they do not exist; so descending by separator is
-        // exact for both the strict and the inclusive rank.
+        // Separators partition keys exactly (left keys < separator <= right keys, also when
+        // shortened), so the children before the chosen one hold only smaller keys.
         let c = n.search_branch(key)?;
         for i in 0..c {
-            acc += n.branch(i)?.count;
+            acc = add_count(pgno, acc, n.branch(i)?.count)?;
         }
         pgno = n.branch(c)?.child;
     }
@@ -195,4 +194,10 @@ pub fn rank_pair<S: PageSource + ?Sized>(
         },
     };
     Ok(below + within)
+}
+
+/// Adds entry counts, reporting an overflow (only possible in a damaged tree) as corruption.
+fn add_count(pgno: Pgno, a: u64, b: u64) -> Result<u64> {
+    a.checked_add(b)
+        .ok_or_else(|| BtreeError::corrupted(pgno, "entry counts overflow: damaged branch counts"))
 }

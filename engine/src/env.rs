@@ -59,6 +59,13 @@ impl EnvOptions {
         self.core.spill_threshold = bytes;
         self
     }
+    /// Single-process mode: no lock file, the reader table lives in this process. Faster to
+    /// open and works where the directory is not writable, but no other process may open
+    /// the environment at the same time.
+    pub fn exclusive(mut self, yes: bool) -> Self {
+        self.core.exclusive = yes;
+        self
+    }
     /// Wraps the file I/O (for fault-injection tests).
     pub fn io_wrapper(mut self, w: IoWrapper) -> Self {
         self.core.pager.io_wrapper = Some(w);
@@ -163,6 +170,12 @@ impl Env {
         let r = self.core.begin_read()?;
         let meta = *r.meta();
         Ok(levin_txn::check::check(&r, &meta, true))
+    }
+
+    /// Frees reader slots left by processes that died (this also happens at open and
+    /// whenever the table fills); returns how many.
+    pub fn reclaim_dead_readers(&self) -> usize {
+        self.core.reclaim_dead_readers()
     }
 
     /// Statistics of the latest commit.

@@ -25,6 +25,7 @@ pub use error::{Error, Result};
 pub use iter::{Iter, Keys};
 pub use levin_codec as codec;
 pub use levin_txn::check::CheckReport;
+pub use levin_txn::ReaderInfo;
 pub use range::Range;
 pub use stat::{DbStat, Stat};
 pub use txn::{PutFlags, Read, RoTxn, RwTxn};

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use levin_btree::Cursor;
 use levin_pager::TreeInfo;
-use levin_txn::EnvCore;
+use levin_txn::{EnvCore, ReaderInfo};
 
 use crate::error::Result;
 
@@ -40,8 +40,8 @@ pub struct Stat {
     pub free_pages: u64,
     /// File size in bytes.
     pub file_size: u64,
-    /// Snapshot ids held by live readers.
-    pub readers: Vec<u64>,
+    /// Live readers in every process (pid, snapshot, age).
+    pub readers: Vec<ReaderInfo>,
     /// Per-database statistics, by name.
     pub databases: Vec<DbStat>,
 }

@@ -60,6 +60,14 @@ pub enum PagerError {
     /// environment to recover the last good commit.
     #[error("the environment is poisoned by an earlier I/O failure; reopen it to recover the last commit")]
     Poisoned,
+    /// The lock file cannot be used.
+    #[error("lock file {path} cannot be used: {why}")]
+    BadLockFile {
+        /// The lock file.
+        path: PathBuf,
+        /// Why.
+        why: String,
+    },
     /// A write was attempted on an environment opened read-only.
     #[error("the environment is open read-only")]
     ReadOnly,

@@ -63,11 +63,6 @@ impl Map {
         self.len
     }
 
-    /// Always false: a map reserves at least one byte.
-    pub fn is_empty(&self) -> bool {
-        false
-    }
-
     /// Borrows `len` bytes at `offset`.
     ///
     /// The caller must have checked that `offset + len` does not pass the end of the file

@@ -4,15 +4,18 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 
-use levin_pager::{Meta, Pager, PagerOptions};
+use levin_pager::{LockFile, Meta, Pager, PagerError, PagerOptions, NO_SNAPSHOT};
 
 use crate::error::{Result, TxnError};
 use crate::read::ReadTxn;
-use crate::readers::ReaderTable;
+use crate::readers::{ReaderInfo, ReaderTable};
 use crate::write::WriteTxn;
+
+/// Name of the lock file beside the data file.
+pub const LOCK_FILE: &str = "lock.levin";
 
 /// When a commit reaches stable storage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -40,6 +43,9 @@ pub struct CoreOptions {
     pub max_readers: usize,
     /// Dirty bytes a write transaction keeps in memory before writing pages out early.
     pub spill_threshold: usize,
+    /// Single-process mode: no lock file; the reader table lives in this process. Only safe
+    /// when no other process opens the database at the same time.
+    pub exclusive: bool,
 }
 
 impl Default for CoreOptions {
@@ -49,6 +55,7 @@ impl Default for CoreOptions {
             durability: Durability::Durable,
             max_readers: 126,
             spill_threshold: 256 << 20,
+            exclusive: false,
         }
     }
 }
@@ -57,8 +64,8 @@ impl Default for CoreOptions {
 #[derive(Debug)]
 pub struct EnvCore {
     pub(crate) pager: Pager,
+    /// The newest meta this process knows of.
     pub(crate) current: Mutex<Meta>,
-    pub(crate) current_txn: AtomicU64,
     pub(crate) readers: ReaderTable,
     pub(crate) writer_busy: Mutex<bool>,
     pub(crate) writer_cv: Condvar,
@@ -84,10 +91,35 @@ impl EnvCore {
         if let Some(existing) = reg.get(&key).and_then(Weak::upgrade) {
             return Ok(existing);
         }
+        let lock = if opts.exclusive {
+            None
+        } else {
+            let lock_path = file.with_file_name(LOCK_FILE);
+            Some(LockFile::open(&lock_path, opts.max_readers.max(1)).map_err(|e| match e {
+                PagerError::Io { source, .. } if opts.pager.read_only => PagerError::BadLockFile {
+                    path: lock_path.clone(),
+                    why: format!("{source}; a read-only open still needs a writable lock file, unless the environment is opened in exclusive mode"),
+                },
+                e => e,
+            })?)
+        };
+        // Still holding the lock file's init lock: no other process is creating the data file.
         let (pager, meta) = Pager::open(file, &opts.pager)?;
+        let readers = match lock {
+            Some(l) => {
+                l.end_init();
+                ReaderTable::shared(l)
+            }
+            None => ReaderTable::private(opts.max_readers),
+        };
+        let _ = readers.committed().compare_exchange(
+            NO_SNAPSHOT,
+            meta.txn_id,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        );
         let env = Arc::new(EnvCore {
-            readers: ReaderTable::new(opts.max_readers.max(1)),
-            current_txn: AtomicU64::new(meta.txn_id),
+            readers,
             current: Mutex::new(meta),
             writer_busy: Mutex::new(false),
             writer_cv: Condvar::new(),
@@ -106,9 +138,37 @@ impl EnvCore {
         &self.pager
     }
 
-    /// The latest committed meta.
+    /// The newest committed meta this process knows of.
     pub fn meta(&self) -> Meta {
         *self.current.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The meta to read given the committed id `committed` seen in the reader table: the
+    /// cached one if it is that commit, else the newest valid meta on disk (another process
+    /// committed).
+    pub(crate) fn meta_for(&self, committed: u64) -> Result<Meta> {
+        let cached = self.meta();
+        if cached.txn_id == committed {
+            return Ok(cached);
+        }
+        let fresh = self.newest_meta_on_disk()?;
+        let mut cur = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        if fresh.txn_id > cur.txn_id {
+            *cur = fresh;
+        }
+        Ok(*cur)
+    }
+
+    fn newest_meta_on_disk(&self) -> Result<Meta> {
+        let mut best: Option<Meta> = None;
+        for slot in 0..2 {
+            if let Ok(m) = self.pager.read_meta(slot)? {
+                if best.is_none_or(|b| m.txn_id > b.txn_id) {
+                    best = Some(m);
+                }
+            }
+        }
+        best.ok_or_else(|| PagerError::corrupted(0, "neither meta page is valid any more").into())
     }
 
     /// Begins a read transaction on the latest committed snapshot.
@@ -128,10 +188,40 @@ impl EnvCore {
             }
             *busy = true;
         }
+        if let Err(e) = self.readers.lock_writer() {
+            self.release_writer_flag();
+            return Err(e.into());
+        }
+        if self.readers.is_shared() {
+            // Another process may have committed since this one last looked; and a writer
+            // that died between writing its meta and publishing it left the table stale.
+            match self.newest_meta_on_disk() {
+                Ok(m) => {
+                    {
+                        let mut cur = self.current.lock().unwrap_or_else(|e| e.into_inner());
+                        if m.txn_id > cur.txn_id {
+                            *cur = m;
+                        }
+                    }
+                    self.readers
+                        .committed()
+                        .store(self.meta().txn_id, Ordering::SeqCst);
+                }
+                Err(e) => {
+                    self.end_write();
+                    return Err(e);
+                }
+            }
+        }
         Ok(WriteTxn::begin(self.clone()))
     }
 
     pub(crate) fn end_write(&self) {
+        let _ = self.readers.unlock_writer();
+        self.release_writer_flag();
+    }
+
+    fn release_writer_flag(&self) {
         *self.writer_busy.lock().unwrap_or_else(|e| e.into_inner()) = false;
         self.writer_cv.notify_one();
     }
@@ -139,7 +229,9 @@ impl EnvCore {
     /// Publishes a newly committed meta to new readers.
     pub(crate) fn publish(&self, meta: Meta) {
         *self.current.lock().unwrap_or_else(|e| e.into_inner()) = meta;
-        self.current_txn.store(meta.txn_id, Ordering::SeqCst);
+        self.readers
+            .committed()
+            .store(meta.txn_id, Ordering::SeqCst);
     }
 
     /// Flushes all written data to stable storage (useful after `NoSync` commits).
@@ -159,9 +251,14 @@ impl EnvCore {
         *self.durability.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Snapshot ids held by live readers.
-    pub fn live_readers(&self) -> Vec<u64> {
+    /// Live readers in every process.
+    pub fn live_readers(&self) -> Vec<ReaderInfo> {
         self.readers.live()
+    }
+
+    /// Frees reader slots held by processes that died; returns how many.
+    pub fn reclaim_dead_readers(&self) -> usize {
+        self.readers.reclaim_dead()
     }
 
     /// Options the environment was opened with.

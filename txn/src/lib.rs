@@ -13,11 +13,13 @@ pub mod check;
 pub mod env;
 pub mod error;
 pub mod freelist;
+pub mod protocol;
 pub mod read;
 pub mod readers;
 pub mod write;
 
-pub use env::{CoreOptions, Durability, EnvCore};
+pub use env::{CoreOptions, Durability, EnvCore, LOCK_FILE};
 pub use error::{Result, TxnError};
 pub use read::ReadTxn;
+pub use readers::ReaderInfo;
 pub use write::WriteTxn;

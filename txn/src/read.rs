@@ -1,7 +1,6 @@
 //! Read transactions: a registered snapshot of the last commit, readable without locks and
 //! never blocked by the writer.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use levin_btree::{BtreeError, PageSource};
@@ -21,18 +20,23 @@ pub struct ReadTxn {
 
 impl ReadTxn {
     pub(crate) fn begin(env: Arc<EnvCore>) -> Result<ReadTxn> {
-        let mut meta = env.meta();
         let slot = env
             .readers
-            .claim(meta.txn_id)
+            .claim()
             .ok_or(TxnError::ReadersFull(env.readers.capacity()))?;
-        // A commit may have slipped in between reading the meta and publishing the slot;
-        // if so, move to the newer snapshot (see readers.rs for why this suffices).
-        while env.current_txn.load(Ordering::SeqCst) != meta.txn_id {
-            meta = env.meta();
-            env.readers.set(slot, meta.txn_id);
+        let meta = env
+            .readers
+            .begin(slot, |committed| match env.meta_for(committed) {
+                Ok(m) => (m.txn_id, Ok(m)),
+                Err(e) => (levin_pager::NO_SNAPSHOT, Err(e)),
+            });
+        match meta {
+            Ok(meta) => Ok(ReadTxn { env, meta, slot }),
+            Err(e) => {
+                env.readers.release(slot);
+                Err(e)
+            }
         }
-        Ok(ReadTxn { env, meta, slot })
     }
 
     /// The snapshot's meta (transaction id, catalog and free tree roots).

@@ -68,8 +68,7 @@ impl WriteTxn {
         // Pages freed by transaction F are unreachable from snapshots >= F. Keep every
         // snapshot a live reader holds, and the previous commit's predecessor (whose meta
         // is still on disk and is what recovery falls back to if the last meta is lost).
-        let oldest = env.readers.oldest().unwrap_or(u64::MAX);
-        let reuse_limit = txn_id.checked_sub(2).map(|w| w.min(oldest));
+        let reuse_limit = crate::protocol::reuse_limit(env.readers.oldest(), txn_id);
         let limits = Limits::new(env.pager.page_size());
         WriteTxn {
             base,
