@@ -62,6 +62,8 @@ impl DbStat {
 
 impl Stat {
     pub(crate) fn collect(core: &Arc<EnvCore>) -> Result<Stat> {
+        // Taken before this function's own read transaction begins.
+        let readers = core.live_readers();
         let r = core.begin_read()?;
         let meta = *r.meta();
         let mut free_pages = 0u64;
@@ -82,7 +84,7 @@ impl Stat {
             pages: meta.npages,
             free_pages,
             file_size: core.pager().file_bytes(),
-            readers: core.live_readers(),
+            readers,
             databases,
         })
     }

@@ -181,6 +181,12 @@ impl EnvCore {
         if self.pager.is_read_only() {
             return Err(TxnError::ReadOnly);
         }
+        // After a failed write or sync, the newest meta on disk may belong to the commit
+        // that failed; adopting it below would make that commit visible to this process's
+        // readers although it returned an error. No write can succeed anyway.
+        if self.pager.is_poisoned() {
+            return Err(PagerError::Poisoned.into());
+        }
         {
             let mut busy = self.writer_busy.lock().unwrap_or_else(|e| e.into_inner());
             while *busy {

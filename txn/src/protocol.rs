@@ -1,12 +1,20 @@
 //! The reader/writer snapshot protocol, written over a minimal atomic-cell trait so the
 //! same code runs on the shared-memory slots and, under `cfg(loom)`, on loom's atomics.
+//!
+//! The protocol is a store-then-check handshake on two locations (the reader's slot and the
+//! committed id), which plain release/acquire loads and stores do not make safe. Both sides
+//! therefore use read-modify-write operations (`swap` to publish, `fetch_add(0)` to
+//! observe): an RMW always reads the latest value in its location's modification order, and
+//! an RMW that reads another's write synchronises with it, so whichever side acts second is
+//! guaranteed to see the other. This holds under release/acquire alone, which is what loom
+//! can model (it does not model SeqCst's total order).
 
-/// A 64-bit cell with sequentially consistent loads and stores.
+/// A 64-bit cell with the two operations the protocol needs.
 pub trait Cell64 {
-    /// SeqCst load.
-    fn load(&self) -> u64;
-    /// SeqCst store.
-    fn store(&self, v: u64);
+    /// Reads the latest value (an RMW: `fetch_add(0)`).
+    fn observe(&self) -> u64;
+    /// Writes a value (an RMW: `swap`).
+    fn publish(&self, v: u64);
 }
 
 /// A slot value meaning "no snapshot".
@@ -20,11 +28,11 @@ pub fn begin_snapshot<C: Cell64 + ?Sized, T>(
     committed: &C,
     mut load: impl FnMut(u64) -> (u64, T),
 ) -> T {
-    let mut seen = committed.load();
+    let mut seen = committed.observe();
     loop {
         let (id, snap) = load(seen);
-        slot.store(id);
-        let now = committed.load();
+        slot.publish(id);
+        let now = committed.observe();
         if now == seen {
             return snap;
         }
@@ -34,7 +42,7 @@ pub fn begin_snapshot<C: Cell64 + ?Sized, T>(
 
 /// Writer side: the oldest snapshot any slot holds.
 pub fn oldest<'a, C: Cell64 + 'a>(slots: impl Iterator<Item = &'a C>) -> Option<u64> {
-    slots.map(|s| s.load()).filter(|&v| v != NONE).min()
+    slots.map(|s| s.observe()).filter(|&v| v != NONE).min()
 }
 
 /// Writer side: free-list records freed by transactions up to the returned id may be reused

@@ -2,12 +2,13 @@
 //! the writer can tell the oldest snapshot in use in any process and never reuse its pages.
 //! The slots live in the shared lock file (or in process memory in exclusive mode).
 //!
-//! Protocol (checked with loom in tests/loom_readers.rs; see docs/ARCHITECTURE.md): a
-//! reader publishes its snapshot id in its slot, then re-reads the committed id; if a commit
-//! slipped in between, it retries with the newer snapshot. The writer publishes each commit
-//! before it scans the slots for its next transaction. All these operations are SeqCst, so
-//! either the writer's scan sees the reader's slot, or the reader's re-read sees the newer
-//! commit and moves on: a snapshot in use is never missed.
+//! Protocol (src/protocol.rs, checked with loom in tests/loom_readers.rs; see
+//! docs/ARCHITECTURE.md): a reader publishes its snapshot id in its slot, then re-reads the
+//! committed id; if a commit slipped in between, it retries with the newer snapshot. The
+//! writer publishes each commit before it scans the slots for its next transaction. Both
+//! sides use read-modify-write operations, so either the writer's scan sees the reader's
+//! slot, or the reader's re-read sees the newer commit and moves on: a snapshot in use is
+//! never missed.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -17,11 +18,11 @@ use levin_pager::{process_alive, LockFile, ReaderSlot, NO_SNAPSHOT};
 use crate::protocol::{self, Cell64};
 
 impl Cell64 for AtomicU64 {
-    fn load(&self) -> u64 {
-        AtomicU64::load(self, Ordering::SeqCst)
+    fn observe(&self) -> u64 {
+        self.fetch_add(0, Ordering::SeqCst)
     }
-    fn store(&self, v: u64) {
-        AtomicU64::store(self, v, Ordering::SeqCst)
+    fn publish(&self, v: u64) {
+        self.swap(v, Ordering::SeqCst);
     }
 }
 
@@ -156,6 +157,11 @@ impl ReaderTable {
     /// published snapshot is safe from reuse.
     pub fn begin<T>(&self, slot: usize, load: impl FnMut(u64) -> (u64, T)) -> T {
         protocol::begin_snapshot(&self.slots()[slot].txn, self.committed(), load)
+    }
+
+    /// Publishes a new committed id (the writer's half of the handshake).
+    pub fn publish_commit(&self, txn: u64) {
+        self.committed().publish(txn);
     }
 
     /// Releases a slot.

@@ -50,6 +50,9 @@ pub struct WriteTxn {
     pool: BTreeSet<Pgno>,
     /// Pages of earlier snapshots freed by this transaction.
     freed: Vec<Pgno>,
+    /// Pages set aside from the pool for the free-tree updates at commit (the pool itself
+    /// is frozen then); what is left joins `freed`.
+    reserve: Vec<Pgno>,
     /// Free-tree records freed by transactions up to this id may be reused.
     reuse_limit: Option<u64>,
     free_exhausted: bool,
@@ -80,6 +83,7 @@ impl WriteTxn {
             own_runs: HashMap::new(),
             pool: BTreeSet::new(),
             freed: Vec::new(),
+            reserve: Vec::new(),
             reuse_limit,
             free_exhausted: false,
             free_tree: base.free,
@@ -198,11 +202,16 @@ impl WriteTxn {
     // ---- allocation -----------------------------------------------------------------
 
     fn alloc_pgno(&mut self) -> Result<Pgno> {
-        if self.phase != Phase::Committing {
+        if self.phase == Phase::Committing {
+            if let Some(p) = self.reserve.pop() {
+                return Ok(p);
+            }
+        } else {
             if let Some(p) = self.pool.pop_first() {
                 return Ok(p);
             }
-            if self.phase == Phase::Normal && self.load_free_record()? {
+            // Deleting a record from the free tree may use up the pages it held; load on.
+            while self.phase == Phase::Normal && self.load_free_record()? {
                 if let Some(p) = self.pool.pop_first() {
                     return Ok(p);
                 }
@@ -218,6 +227,9 @@ impl WriteTxn {
             return self.alloc_pgno();
         }
         let mut loads = 0;
+        // A run of n pages spans about n / per_chunk free-list records; search that many
+        // and a few more, so freed runs of large values can be found again.
+        let max_loads = 8 + 2 * (n as usize).div_ceil(freelist::pages_per_chunk(&self.limits));
         while self.phase != Phase::Committing {
             if let Some(start) = find_run(&self.pool, n) {
                 for p in start..start + n {
@@ -226,7 +238,7 @@ impl WriteTxn {
                 return Ok(start);
             }
             // Bounded search: a few more records, then give up and extend the file.
-            if loads >= 8 || self.phase != Phase::Normal || !self.load_free_record()? {
+            if loads >= max_loads || self.phase != Phase::Normal || !self.load_free_record()? {
                 break;
             }
             loads += 1;
@@ -395,8 +407,25 @@ impl WriteTxn {
     /// until the freed set stops growing, which it does because the pool is frozen and the
     /// records only grow.
     fn save_free_list(&mut self) -> Result<()> {
-        self.phase = Phase::Committing;
+        // Set aside reusable pages for the copy-on-write of the free tree's paths below, so
+        // that a large free tree does not make every commit extend the file.
+        let want = 4 * (self.free_tree.depth as usize + 2);
+        while self.pool.len() < want && self.load_free_record()? {}
+        while self.reserve.len() < want {
+            match self.pool.pop_first() {
+                Some(p) => self.reserve.push(p),
+                None => break,
+            }
+        }
         let per_chunk = freelist::pages_per_chunk(&self.limits);
+        // A partial chunk of leftover pool pages joins the reserve rather than becoming a
+        // small record that would cost more to delete from the free tree than it holds.
+        for _ in 0..self.pool.len() % per_chunk {
+            let p = self.pool.pop_last().expect("pool is not empty");
+            self.reserve.push(p);
+        }
+        self.reserve.sort_unstable_by(|a, b| b.cmp(a));
+        self.phase = Phase::Committing;
         let pool: Vec<Pgno> = std::mem::take(&mut self.pool).into_iter().collect();
         let mut ft = self.free_tree;
         for (c, chunk) in pool.chunks(per_chunk).enumerate() {
@@ -414,7 +443,10 @@ impl WriteTxn {
             self.freed.dedup();
             let before = self.freed.len();
             let freed = self.freed.clone();
-            let chunks: Vec<&[Pgno]> = freed.chunks(per_chunk).collect();
+            // Chunks of even size: a tiny last record would cost more to delete from the
+            // free tree than the pages it holds.
+            let size = freed.len().div_ceil(freed.len().div_ceil(per_chunk).max(1));
+            let chunks: Vec<&[Pgno]> = freed.chunks(size.max(1)).collect();
             for (c, chunk) in chunks.iter().enumerate() {
                 let key = FreeKey {
                     freed_by: self.txn_id,
@@ -437,7 +469,15 @@ impl WriteTxn {
             self.freed.sort_unstable();
             self.freed.dedup();
             if self.freed.len() == before {
-                break;
+                if self.reserve.is_empty() {
+                    break;
+                }
+                // Reserved pages not needed are recorded as freed by this transaction (they
+                // are unreachable from every snapshot and become reusable a little later).
+                // Half at a time, so that rewriting the records keeps pages to draw on.
+                let keep = self.reserve.len() / 2;
+                let unused: Vec<Pgno> = self.reserve.drain(..self.reserve.len() - keep).collect();
+                self.freed.extend(unused);
             }
         }
         self.free_tree = ft;
