@@ -1,0 +1,366 @@
+//! docs/FORMAT.md against the code: the constants table, the size-limits table, and the
+//! byte layouts of the meta page, the tree descriptor, leaf and branch entries and
+//! free-list keys. A constant, limit or layout that changes without the document fails
+//! here, and so does a new `pub const` in the format files that the document lacks.
+
+use std::collections::BTreeMap;
+
+use levin_btree::layout::*;
+use levin_btree::node::{branch_entry, leaf_entry};
+use levin_btree::Limits;
+use levin_pager::format::*;
+use levin_pager::{Meta, TreeInfo};
+use levin_txn::freelist::{pages_per_chunk, FreeKey, FREE_KEY_SIZE};
+
+const DOC: &str = include_str!("../docs/FORMAT.md");
+const FORMAT_RS: &str = include_str!("../pager/src/format.rs");
+const LAYOUT_RS: &str = include_str!("../btree/src/layout.rs");
+const FREELIST_RS: &str = include_str!("../txn/src/freelist.rs");
+
+/// The lines of the section that starts with the heading `## {title}`.
+fn section(title: &str) -> Vec<&'static str> {
+    let heading = format!("## {title}");
+    let mut lines = DOC.lines().skip_while(|l| l.trim() != heading);
+    assert!(
+        lines.next().is_some(),
+        "docs/FORMAT.md has no section {heading:?}"
+    );
+    lines.take_while(|l| !l.starts_with("## ")).collect()
+}
+
+/// The body rows of the first markdown table in section `title`, as trimmed cells.
+fn table(title: &str) -> Vec<Vec<String>> {
+    let rows: Vec<Vec<String>> = section(title)
+        .into_iter()
+        .skip_while(|l| !l.trim_start().starts_with('|'))
+        .take_while(|l| l.trim_start().starts_with('|'))
+        .map(|l| {
+            let l = l.trim();
+            l[1..l.len() - 1]
+                .split('|')
+                .map(|c| c.trim().to_string())
+                .collect()
+        })
+        .collect();
+    assert!(rows.len() > 2, "no table in section {title:?}");
+    // Skip the header row and the `|---|` separator.
+    rows.into_iter().skip(2).collect()
+}
+
+fn num(cell: &str) -> u64 {
+    cell.trim_matches('`')
+        .parse()
+        .unwrap_or_else(|_| panic!("{cell:?} is not a number"))
+}
+
+/// Names of the `pub const` items declared in a source file.
+fn pub_consts(src: &str) -> Vec<String> {
+    src.lines()
+        .filter_map(|l| l.trim().strip_prefix("pub const "))
+        .map(|rest| rest.split(':').next().unwrap().trim().to_string())
+        .collect()
+}
+
+/// The value of every constant the document must list, as the code has it.
+fn code_constants() -> BTreeMap<&'static str, u64> {
+    let c: [(&str, u64); 36] = [
+        ("FORMAT_VERSION", FORMAT_VERSION.into()),
+        ("MIN_PAGE_SIZE", MIN_PAGE_SIZE as u64),
+        ("MAX_PAGE_SIZE", MAX_PAGE_SIZE as u64),
+        ("DEFAULT_PAGE_SIZE", DEFAULT_PAGE_SIZE as u64),
+        ("FIRST_DATA_PAGE", FIRST_DATA_PAGE),
+        ("TREE_INFO_SIZE", TREE_INFO_SIZE as u64),
+        ("TREE_FLAG_LIST", TREE_FLAG_LIST.into()),
+        ("META_MAGIC_OFF", META_MAGIC_OFF as u64),
+        ("META_VERSION_OFF", META_VERSION_OFF as u64),
+        ("META_PAGE_SIZE_OFF", META_PAGE_SIZE_OFF as u64),
+        ("META_TXN_ID_OFF", META_TXN_ID_OFF as u64),
+        ("META_NPAGES_OFF", META_NPAGES_OFF as u64),
+        ("META_CATALOG_OFF", META_CATALOG_OFF as u64),
+        ("META_FREE_OFF", META_FREE_OFF as u64),
+        ("META_CRC_OFF", META_CRC_OFF as u64),
+        ("META_SIZE", META_SIZE as u64),
+        ("PAGE_HEADER_SIZE", PAGE_HEADER_SIZE as u64),
+        ("HDR_KIND_OFF", HDR_KIND_OFF as u64),
+        ("HDR_FLAGS_OFF", HDR_FLAGS_OFF as u64),
+        ("HDR_NKEYS_OFF", HDR_NKEYS_OFF as u64),
+        ("HDR_UPPER_OFF", HDR_UPPER_OFF as u64),
+        ("HDR_CHECKSUM_OFF", HDR_CHECKSUM_OFF as u64),
+        ("HDR_PGNO_OFF", HDR_PGNO_OFF as u64),
+        ("KIND_BRANCH", KIND_BRANCH.into()),
+        ("KIND_LEAF", KIND_LEAF.into()),
+        ("KIND_OVERFLOW", KIND_OVERFLOW.into()),
+        ("LEAF_ENTRY_HEADER", LEAF_ENTRY_HEADER as u64),
+        ("BRANCH_ENTRY_HEADER", BRANCH_ENTRY_HEADER as u64),
+        ("SLOT_SIZE", SLOT_SIZE as u64),
+        ("VAL_INLINE", VAL_INLINE.into()),
+        ("VAL_OVERFLOW", VAL_OVERFLOW.into()),
+        ("VAL_LIST", VAL_LIST.into()),
+        ("VAL_TREE", VAL_TREE.into()),
+        ("OVERFLOW_REF_SIZE", OVERFLOW_REF_SIZE as u64),
+        ("MAX_KEY_SIZE", MAX_KEY_SIZE as u64),
+        ("FREE_KEY_SIZE", FREE_KEY_SIZE as u64),
+    ];
+    c.into_iter().collect()
+}
+
+/// Reads a backquoted byte string such as `` `LEVIN\0DB` `` (only `\0` is an escape).
+fn doc_bytes(cell: &str) -> Vec<u8> {
+    let s = cell
+        .strip_prefix('`')
+        .and_then(|s| s.strip_suffix('`'))
+        .unwrap_or_else(|| panic!("{cell:?} is not a backquoted byte string"));
+    s.replace("\\0", "\0").into_bytes()
+}
+
+#[test]
+fn constants_table_matches_the_code() {
+    let rows = table("Constants");
+    let mut doc: BTreeMap<String, String> = BTreeMap::new();
+    for r in &rows {
+        assert_eq!(r.len(), 2, "constants row {r:?} must be | NAME | value |");
+        assert!(
+            doc.insert(r[0].clone(), r[1].clone()).is_none(),
+            "{} is listed twice",
+            r[0]
+        );
+    }
+
+    // MAGIC is the one non-numeric constant.
+    let magic = doc.get("MAGIC").expect("MAGIC is missing from the table");
+    assert_eq!(doc_bytes(magic), MAGIC, "MAGIC differs from the code");
+
+    let code = code_constants();
+    for (name, value) in &code {
+        let cell = doc
+            .get(*name)
+            .unwrap_or_else(|| panic!("{name} is missing from the constants table"));
+        assert_eq!(
+            num(cell),
+            *value,
+            "{name}: docs/FORMAT.md says {cell}, the code says {value}"
+        );
+    }
+    for name in doc.keys() {
+        assert!(
+            name == "MAGIC" || code.contains_key(name.as_str()),
+            "the constants table lists {name}, which this test does not know"
+        );
+    }
+}
+
+#[test]
+fn every_format_constant_in_the_sources_is_documented() {
+    let code = code_constants();
+    let mut declared = pub_consts(FORMAT_RS);
+    declared.extend(pub_consts(LAYOUT_RS));
+    declared.extend(
+        pub_consts(FREELIST_RS)
+            .into_iter()
+            .filter(|n| n == "FREE_KEY_SIZE"),
+    );
+    assert!(declared.len() >= code.len());
+    for name in declared {
+        assert!(
+            name == "MAGIC" || code.contains_key(name.as_str()),
+            "pub const {name} is new: document it in docs/FORMAT.md (Constants) \
+             and add it to tests/format_doc.rs"
+        );
+    }
+}
+
+#[test]
+fn size_limits_table_matches_the_code() {
+    let rows = table("Size limits");
+    let mut sizes = Vec::new();
+    for r in &rows {
+        let ps = num(&r[0]) as usize;
+        let l = Limits::new(ps);
+        let want = [
+            l.max_entry,
+            l.max_key,
+            l.list_inline_max,
+            pages_per_chunk(&l),
+        ];
+        let got: Vec<usize> = r[1..].iter().map(|c| num(c) as usize).collect();
+        assert_eq!(
+            got, want,
+            "limits for {ps}-byte pages (max_entry, max_key, list_inline_max, pages per free record)"
+        );
+        sizes.push(ps);
+    }
+    let mut all = Vec::new();
+    let mut ps = MIN_PAGE_SIZE;
+    while ps <= MAX_PAGE_SIZE {
+        all.push(ps);
+        ps *= 2;
+    }
+    assert_eq!(sizes, all, "the limits table must list every page size");
+}
+
+/// Checks an (offset | size | field ...) table against encoded bytes: `field` gives the
+/// expected bytes of each named field.
+fn check_layout(title: &str, bytes: &[u8], field: impl Fn(&str) -> Option<Vec<u8>>) {
+    let mut seen = 0;
+    for r in table(title) {
+        let name = r[2].as_str();
+        let Some(want) = field(name) else {
+            assert!(
+                matches!(name, "" | "key" | "value field" | "separator key"),
+                "{title}: the test does not know field {name:?}"
+            );
+            continue;
+        };
+        let (off, size) = (num(&r[0]) as usize, num(&r[1]) as usize);
+        assert_eq!(size, want.len(), "{title}: size of {name}");
+        assert_eq!(
+            &bytes[off..off + size],
+            &want[..],
+            "{title}: bytes of {name}"
+        );
+        seen += 1;
+    }
+    assert!(seen > 0, "{title}: no field checked");
+}
+
+fn sample_tree(seed: u64) -> TreeInfo {
+    TreeInfo {
+        root: seed + 0x0102_0304_0506_0708,
+        entries: seed + 0x1112_1314_1516_1718,
+        depth: 0x2122_2324,
+        flags: TREE_FLAG_LIST,
+        branch_pages: seed + 0x3132_3334_3536_3738,
+        leaf_pages: seed + 0x4142_4344_4546_4748,
+        overflow_pages: seed + 0x5152_5354_5556_5758,
+    }
+}
+
+fn tree_bytes(t: &TreeInfo) -> Vec<u8> {
+    let mut b = vec![0u8; TREE_INFO_SIZE];
+    t.encode(&mut b);
+    b
+}
+
+#[test]
+fn tree_descriptor_layout_matches_the_code() {
+    let t = sample_tree(0);
+    let b = tree_bytes(&t);
+    check_layout("Tree descriptor (TreeInfo)", &b, |name| {
+        Some(match name {
+            "root" => t.root.to_le_bytes().to_vec(),
+            "entries" => t.entries.to_le_bytes().to_vec(),
+            "depth" => t.depth.to_le_bytes().to_vec(),
+            "flags" => t.flags.to_le_bytes().to_vec(),
+            "branch pages" => t.branch_pages.to_le_bytes().to_vec(),
+            "leaf pages" => t.leaf_pages.to_le_bytes().to_vec(),
+            "overflow pages" => t.overflow_pages.to_le_bytes().to_vec(),
+            _ => return None,
+        })
+    });
+}
+
+#[test]
+fn meta_page_layout_matches_the_code() {
+    let meta = Meta {
+        page_size: 4096,
+        txn_id: 0x0102_0304_0506_0708,
+        npages: 0x1112_1314_1516_1718,
+        catalog: sample_tree(1),
+        free: sample_tree(2),
+    };
+    let mut page = vec![0xAAu8; 4096];
+    meta.encode(&mut page);
+    // The CRC the document describes: CRC-32/ISO-HDLC of bytes 0..128.
+    let crc = crc32_iso_hdlc(&page[..128]);
+    check_layout("Meta pages", &page, |name| {
+        Some(match name {
+            "magic" => b"LEVIN\0DB".to_vec(),
+            "version" => 1u32.to_le_bytes().to_vec(),
+            "page size" => 4096u32.to_le_bytes().to_vec(),
+            "txn id" => meta.txn_id.to_le_bytes().to_vec(),
+            "npages" => meta.npages.to_le_bytes().to_vec(),
+            "catalog" => tree_bytes(&meta.catalog),
+            "free" => tree_bytes(&meta.free),
+            "crc" => crc.to_le_bytes().to_vec(),
+            _ => return None,
+        })
+    });
+    assert!(page[132..].iter().all(|&b| b == 0), "meta tail is zero");
+    assert_eq!(Meta::decode(&page), Ok(meta));
+    // A torn meta fails its CRC.
+    page[20] ^= 1;
+    assert!(Meta::decode(&page).is_err());
+}
+
+/// Bitwise CRC-32 (reflected 0xEDB88320, init and final XOR 0xFFFFFFFF), written out here
+/// so the test checks the document's definition rather than the crate the code uses.
+fn crc32_iso_hdlc(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+#[test]
+fn crc_check_value() {
+    assert_eq!(crc32_iso_hdlc(b"123456789"), 0xCBF4_3926);
+}
+
+#[test]
+fn leaf_and_branch_entry_layouts_match_the_code() {
+    let key = b"key-bytes";
+    let val = b"a value";
+    let e = leaf_entry(key, VAL_INLINE, val);
+    assert_eq!(e.len(), LEAF_ENTRY_HEADER + key.len() + val.len());
+    assert_eq!(&e[7..7 + key.len()], key);
+    assert_eq!(&e[7 + key.len()..], val);
+    check_layout("Leaf entries and values", &e, |name| {
+        Some(match name {
+            "key length `klen`, u16" => (key.len() as u16).to_le_bytes().to_vec(),
+            "value kind" => vec![VAL_INLINE],
+            "value field length `vlen`, u32" => (val.len() as u32).to_le_bytes().to_vec(),
+            _ => return None,
+        })
+    });
+
+    let child = 0x0102_0304_0506_0708u64;
+    let count = 0x1112_1314_1516_1718u64;
+    let b = branch_entry(key, child, count);
+    assert_eq!(b.len(), BRANCH_ENTRY_HEADER + key.len());
+    assert_eq!(&b[18..], key);
+    check_layout("Branch entries", &b, |name| {
+        Some(match name {
+            "key length `klen`, u16" => (key.len() as u16).to_le_bytes().to_vec(),
+            "child page, u64" => child.to_le_bytes().to_vec(),
+            "count: entries in the child's subtree, u64" => count.to_le_bytes().to_vec(),
+            _ => return None,
+        })
+    });
+}
+
+#[test]
+fn free_key_layout_matches_the_code() {
+    let k = FreeKey {
+        freed_by: 0x0102_0304_0506_0708,
+        writer: 0x1112_1314_1516_1718,
+        chunk: 0x2122,
+    };
+    let b = k.encode();
+    check_layout("The free tree", &b, |name| {
+        Some(match name {
+            "freed_by" => k.freed_by.to_be_bytes().to_vec(),
+            "writer" => k.writer.to_be_bytes().to_vec(),
+            "chunk" => k.chunk.to_be_bytes().to_vec(),
+            _ => return None,
+        })
+    });
+    assert_eq!(FreeKey::decode(&b), Some(k));
+}
