@@ -178,6 +178,24 @@ pub trait Read {
         Ok(read::list_count(self.source(), &t, key)?)
     }
 
+    /// Number of values of `key` inside `values` (its direction is ignored). O(log n).
+    fn list_count_range(&self, db: &Db, key: &[u8], values: &Range) -> Result<u64> {
+        expect_kind(db, DbKind::List, "list_count_range")?;
+        let t = self.tree_info(db)?;
+        let s = self.source();
+        let lo = match &values.lo {
+            Bound::Unbounded => read::rank_pair(s, &t, key, &[], false)?,
+            Bound::Included(v) => read::rank_pair(s, &t, key, v, false)?,
+            Bound::Excluded(v) => read::rank_pair(s, &t, key, v, true)?,
+        };
+        let hi = match &values.hi {
+            Bound::Unbounded => read::rank(s, &t, key, true)?,
+            Bound::Included(v) => read::rank_pair(s, &t, key, v, true)?,
+            Bound::Excluded(v) => read::rank_pair(s, &t, key, v, false)?,
+        };
+        Ok(hi.saturating_sub(lo))
+    }
+
     /// True if `value` is in the list of `key`. O(log n).
     fn in_list(&self, db: &Db, key: &[u8], value: &[u8]) -> Result<bool> {
         expect_kind(db, DbKind::List, "in_list")?;

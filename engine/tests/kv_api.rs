@@ -192,6 +192,23 @@ fn list_ranges_by_key_and_value() {
         .collect();
     assert_eq!(back, want_back);
     assert_eq!(r.list_count(&l, &[2]).unwrap(), 50);
+    assert_eq!(
+        r.list_count_range(&l, &[2], &Range::closed([10u8], [19u8]))
+            .unwrap(),
+        10
+    );
+    assert_eq!(
+        r.list_count_range(&l, &[2], &Range::open([10u8], [19u8]))
+            .unwrap(),
+        8
+    );
+    assert_eq!(
+        r.list_count_range(&l, &[2], &Range::at_least([45u8]))
+            .unwrap(),
+        5
+    );
+    assert_eq!(r.list_count_range(&l, &[2], &Range::all()).unwrap(), 50);
+    assert_eq!(r.list_count_range(&l, &[9], &Range::all()).unwrap(), 0);
     let keys: Vec<Vec<u8>> = r
         .keys(&l, Range::all())
         .unwrap()

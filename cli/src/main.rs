@@ -1,0 +1,243 @@
+//! `levin`: the command-line tool for Levin databases: stat, check, copy, drop, dump, load.
+//! Results go to stdout; failures print one line on stderr and exit non-zero.
+
+#![forbid(unsafe_code)]
+
+mod dump;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use levin_engine::{Env, EnvOptions, Read, DATA_FILE};
+
+#[derive(Parser)]
+#[command(
+    name = "levin",
+    version,
+    about = "Levin database tool",
+    propagate_version = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Edn,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Environment and per-database statistics, and live readers.
+    Stat {
+        /// The database directory.
+        dir: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "edn")]
+        format: Format,
+    },
+    /// Verify checksums, key order, counts and page accounting; exit 1 if anything is wrong.
+    Check {
+        /// The database directory.
+        dir: PathBuf,
+    },
+    /// Hot backup into a new directory while the database is in use.
+    Copy {
+        /// The database directory.
+        dir: PathBuf,
+        /// The new directory.
+        dest: PathBuf,
+        /// Rewrite the databases so pages are full and free pages are dropped.
+        #[arg(long)]
+        compact: bool,
+    },
+    /// Clear key-value databases, or delete them with --delete.
+    Drop {
+        /// The database directory.
+        dir: PathBuf,
+        /// Names of the databases.
+        #[arg(required = true)]
+        dbis: Vec<String>,
+        /// Delete the databases instead of clearing them.
+        #[arg(long)]
+        delete: bool,
+    },
+    /// Write a portable text dump of every key-value database.
+    Dump {
+        /// The database directory.
+        dir: PathBuf,
+        /// Output file (default: standard output).
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
+    },
+    /// Load a dump written by `levin dump` into a database (created if missing).
+    Load {
+        /// The database directory.
+        dir: PathBuf,
+        /// Input file (default: standard input).
+        #[arg(short = 'i', long)]
+        input: Option<PathBuf>,
+    },
+}
+
+fn open_existing(dir: &Path) -> Result<Env, String> {
+    if !dir.join(DATA_FILE).exists() {
+        return Err(format!("{} holds no Levin database", dir.display()));
+    }
+    Env::open_with(dir, EnvOptions::new()).map_err(|e| e.to_string())
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Stat { dir, format } => {
+            let env = open_existing(&dir)?;
+            let s = env.stat().map_err(|e| e.to_string())?;
+            let dbs: Vec<String> = s
+                .databases
+                .iter()
+                .map(|d| match format {
+                    Format::Edn => format!(
+                        "{{:name {:?} :kind :{} :entries {} :depth {} :branch-pages {} :leaf-pages {} :overflow-pages {}}}",
+                        d.name,
+                        if d.list { "list" } else { "plain" },
+                        d.entries,
+                        d.depth,
+                        d.branch_pages,
+                        d.leaf_pages,
+                        d.overflow_pages
+                    ),
+                    Format::Json => format!(
+                        "{{\"name\":{:?},\"kind\":\"{}\",\"entries\":{},\"depth\":{},\"branch_pages\":{},\"leaf_pages\":{},\"overflow_pages\":{}}}",
+                        d.name,
+                        if d.list { "list" } else { "plain" },
+                        d.entries,
+                        d.depth,
+                        d.branch_pages,
+                        d.leaf_pages,
+                        d.overflow_pages
+                    ),
+                })
+                .collect();
+            let readers: Vec<String> = s
+                .readers
+                .iter()
+                .map(|r| match format {
+                    Format::Edn => {
+                        format!("{{:pid {} :txn {} :age-ms {}}}", r.pid, r.txn, r.age_ms)
+                    }
+                    Format::Json => format!(
+                        "{{\"pid\":{},\"txn\":{},\"age_ms\":{}}}",
+                        r.pid, r.txn, r.age_ms
+                    ),
+                })
+                .collect();
+            match format {
+                Format::Edn => println!(
+                    "{{:page-size {} :txn-id {} :pages {} :free-pages {} :file-size {}\n :readers [{}]\n :databases [{}]}}",
+                    s.page_size,
+                    s.txn_id,
+                    s.pages,
+                    s.free_pages,
+                    s.file_size,
+                    readers.join(" "),
+                    dbs.join("\n             ")
+                ),
+                Format::Json => println!(
+                    "{{\"page_size\":{},\"txn_id\":{},\"pages\":{},\"free_pages\":{},\"file_size\":{},\"readers\":[{}],\"databases\":[{}]}}",
+                    s.page_size,
+                    s.txn_id,
+                    s.pages,
+                    s.free_pages,
+                    s.file_size,
+                    readers.join(","),
+                    dbs.join(",")
+                ),
+            }
+            Ok(())
+        }
+        Command::Check { dir } => {
+            let env = open_existing(&dir)?;
+            let report = env.check().map_err(|e| e.to_string())?;
+            for p in &report.problems {
+                println!("{p}");
+            }
+            if report.is_ok() {
+                println!(
+                    "ok: {} databases, {} pages reachable, {} free, {} in the file",
+                    report.databases, report.reachable_pages, report.free_pages, report.total_pages
+                );
+                Ok(())
+            } else {
+                Err(format!("{} problem(s) found", report.problems.len()))
+            }
+        }
+        Command::Copy { dir, dest, compact } => {
+            let env = open_existing(&dir)?;
+            env.copy_to(&dest, compact).map_err(|e| e.to_string())?;
+            println!(
+                "copied {} to {}{}",
+                dir.display(),
+                dest.display(),
+                if compact { " (compacted)" } else { "" }
+            );
+            Ok(())
+        }
+        Command::Drop { dir, dbis, delete } => {
+            let env = open_existing(&dir)?;
+            let mut w = env.write().map_err(|e| e.to_string())?;
+            for name in &dbis {
+                let db = w.open_db(name).map_err(|e| e.to_string())?;
+                if delete {
+                    w.drop_db(&db).map_err(|e| e.to_string())?;
+                } else {
+                    w.clear_db(&db).map_err(|e| e.to_string())?;
+                }
+            }
+            w.commit().map_err(|e| e.to_string())?;
+            println!(
+                "{} {}",
+                if delete { "deleted" } else { "cleared" },
+                dbis.join(", ")
+            );
+            Ok(())
+        }
+        Command::Dump { dir, output } => {
+            let env = open_existing(&dir)?;
+            match output {
+                Some(path) => {
+                    let f = std::fs::File::create(&path)
+                        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+                    dump::dump(&env, std::io::BufWriter::new(f))
+                }
+                None => dump::dump(&env, std::io::BufWriter::new(std::io::stdout().lock())),
+            }
+        }
+        Command::Load { dir, input } => {
+            let env = Env::open_with(&dir, EnvOptions::new()).map_err(|e| e.to_string())?;
+            let n = match input {
+                Some(path) => {
+                    let f = std::fs::File::open(&path)
+                        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+                    dump::load(&env, std::io::BufReader::new(f))?
+                }
+                None => dump::load(&env, std::io::stdin().lock())?,
+            };
+            println!("loaded {n} entries into {}", dir.display());
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("levin: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}

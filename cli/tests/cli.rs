@@ -1,0 +1,174 @@
+//! The `levin` binary end to end as a process: every command's output, exit status and
+//! error paths (missing directory, malformed dump with its line, unknown command or flag).
+
+use std::process::{Command, Output};
+
+use levin_engine::{Env, Read};
+
+fn levin(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_levin"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn sample(dir: &std::path::Path) {
+    let env = Env::open(dir).unwrap();
+    let mut w = env.write().unwrap();
+    let db = w.create_db("users").unwrap();
+    let l = w.create_list_db("tags").unwrap();
+    for i in 0u32..500 {
+        w.put(&db, format!("user{i:04}").as_bytes(), &i.to_be_bytes())
+            .unwrap();
+        w.put_list(&l, format!("t{}", i % 7).as_bytes(), &i.to_le_bytes())
+            .unwrap();
+    }
+    w.commit().unwrap();
+}
+
+#[test]
+fn stat_and_check_report_on_a_database() {
+    let d = tempfile::tempdir().unwrap();
+    sample(d.path());
+    let p = d.path().to_str().unwrap();
+    let o = levin(&["stat", p]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(":name \"users\" :kind :plain :entries 500"),
+        "{}",
+        stdout(&o)
+    );
+    let o = levin(&["stat", "--format", "json", p]);
+    assert!(
+        stdout(&o).contains("\"name\":\"tags\",\"kind\":\"list\",\"entries\":500"),
+        "{}",
+        stdout(&o)
+    );
+    let o = levin(&["check", p]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("ok: 2 databases"), "{}", stdout(&o));
+}
+
+#[test]
+fn missing_directory_is_a_one_line_error() {
+    for cmd in ["stat", "check", "dump"] {
+        let o = levin(&[cmd, "/nonexistent/levin-db"]);
+        assert!(!o.status.success());
+        assert_eq!(
+            stderr(&o),
+            "levin: /nonexistent/levin-db holds no Levin database\n"
+        );
+    }
+}
+
+#[test]
+fn unknown_command_and_flag_fail() {
+    let o = levin(&["frobnicate"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("unrecognized subcommand"),
+        "{}",
+        stderr(&o)
+    );
+    let o = levin(&["stat", "--bogus", "x"]);
+    assert!(!o.status.success());
+    let o = levin(&["--help"]);
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("check"));
+}
+
+#[test]
+fn dump_load_dump_gives_the_same_text() {
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("src");
+    sample(&src);
+    let file = d.path().join("dump.txt");
+    let o = levin(&["dump", src.to_str().unwrap(), "-o", file.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let dst = d.path().join("dst");
+    let o = levin(&["load", dst.to_str().unwrap(), "-i", file.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o).trim(),
+        format!("loaded 1000 entries into {}", dst.display())
+    );
+    let again = levin(&["dump", dst.to_str().unwrap()]);
+    assert_eq!(stdout(&again), std::fs::read_to_string(&file).unwrap());
+}
+
+#[test]
+fn malformed_dump_names_the_line() {
+    let d = tempfile::tempdir().unwrap();
+    let file = d.path().join("bad.txt");
+    std::fs::write(
+        &file,
+        "levin-dump 1\ndb plain \"x\"\n6161 6262\n61zz 00\nend\n",
+    )
+    .unwrap();
+    let o = levin(&[
+        "load",
+        d.path().join("db").to_str().unwrap(),
+        "-i",
+        file.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert_eq!(
+        stderr(&o),
+        "levin: line 4, column 3: not a hex digit pair: \"zz\"\n"
+    );
+    // Nothing of the failed load was committed.
+    let env = Env::open(d.path().join("db")).unwrap();
+    assert!(env.read().unwrap().db_names().unwrap().is_empty());
+    std::fs::write(&file, "levin-dump 1\ndb plain \"x\"\n6161 6262\n").unwrap();
+    let o = levin(&[
+        "load",
+        d.path().join("db2").to_str().unwrap(),
+        "-i",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        stderr(&o),
+        "levin: the dump ends without `end`: it is truncated\n"
+    );
+}
+
+#[test]
+fn copy_compact_and_drop() {
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("src");
+    sample(&src);
+    let dest = d.path().join("copy");
+    let o = levin(&[
+        "copy",
+        src.to_str().unwrap(),
+        dest.to_str().unwrap(),
+        "--compact",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = levin(&["copy", src.to_str().unwrap(), dest.to_str().unwrap()]);
+    assert!(
+        !o.status.success(),
+        "copying over an existing database fails"
+    );
+    let o = levin(&["drop", dest.to_str().unwrap(), "tags"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = levin(&["drop", dest.to_str().unwrap(), "users", "--delete"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let env = Env::open(&dest).unwrap();
+    let r = env.read().unwrap();
+    assert_eq!(r.db_names().unwrap(), vec!["tags".to_string()]);
+    assert_eq!(r.len(&r.open_db("tags").unwrap()).unwrap(), 0);
+    let o = levin(&["drop", dest.to_str().unwrap(), "nope"]);
+    assert_eq!(
+        stderr(&o),
+        "levin: no database named \"nope\"; create it first\n"
+    );
+}

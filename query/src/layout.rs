@@ -1,0 +1,260 @@
+//! The Datalog layout on the KV engine: the databases, the byte encodings of entity ids,
+//! attribute ids and index items, giants, and the low-level index reads shared by
+//! snapshots ([`crate::Db`]) and transactions. The bytes are described in
+//! `docs/FORMAT-datalog.md`.
+
+use levin_codec::{decode_value, encode_value, Value};
+use levin_engine::{Db as KvDb, Range, Read, RwTxn};
+
+use crate::error::{Error, Result};
+
+/// EAV: a list database; key = entity id (8 bytes), values = index items.
+pub const EAV: &str = "datalog/eav";
+/// AVE: a list database; key = index item, values = entity ids (8 bytes).
+pub const AVE: &str = "datalog/ave";
+/// Giants: a plain database; key = giant id (8 bytes), value = the whole tagged value.
+pub const GIANTS: &str = "datalog/giants";
+/// Schema: a plain database; key = attribute id (4 bytes), value = EDN text of the definition.
+pub const SCHEMA: &str = "datalog/schema";
+/// Meta: a plain database of counters (see the `META_*` keys).
+pub const META: &str = "datalog/meta";
+
+/// Meta key: the layout version (u32, currently 1).
+pub const META_FORMAT: &[u8] = b"format";
+/// Meta key: the largest entity id in use (u64).
+pub const META_MAX_EID: &[u8] = b"max-eid";
+/// Meta key: the largest attribute id assigned (u32).
+pub const META_MAX_AID: &[u8] = b"max-aid";
+/// Meta key: the largest giant id assigned (u64).
+pub const META_MAX_GID: &[u8] = b"max-gid";
+/// Meta key: the giant threshold `L` (u32): value encodings longer than `L` bytes are giants.
+pub const META_GIANT_LIMIT: &[u8] = b"giant-limit";
+
+/// Meta key: the schema generation (u64), bumped by every change to the schema database,
+/// so a connection (or a later process) knows when its cached schema is stale.
+pub const META_SCHEMA_GEN: &[u8] = b"schema-gen";
+
+/// The layout version written in meta.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Bytes of a giant id.
+pub const GID_LEN: usize = 8;
+
+/// The handles of the five databases.
+#[derive(Debug, Clone)]
+pub struct Dbs {
+    /// EAV index.
+    pub eav: KvDb,
+    /// AVE index.
+    pub ave: KvDb,
+    /// Giant values.
+    pub giants: KvDb,
+    /// Attribute definitions.
+    pub schema: KvDb,
+    /// Counters.
+    pub meta: KvDb,
+}
+
+impl Dbs {
+    /// Creates (or opens) the databases in a write transaction.
+    pub fn create(w: &mut RwTxn) -> Result<Dbs> {
+        Ok(Dbs {
+            eav: w.create_list_db(EAV)?,
+            ave: w.create_list_db(AVE)?,
+            giants: w.create_db(GIANTS)?,
+            schema: w.create_db(SCHEMA)?,
+            meta: w.create_db(META)?,
+        })
+    }
+
+    /// Opens the databases in a snapshot.
+    pub fn open(r: &dyn Read) -> Result<Dbs> {
+        Ok(Dbs {
+            eav: r.open_db(EAV)?,
+            ave: r.open_db(AVE)?,
+            giants: r.open_db(GIANTS)?,
+            schema: r.open_db(SCHEMA)?,
+            meta: r.open_db(META)?,
+        })
+    }
+}
+
+/// The counters of the meta database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Meta {
+    /// Largest entity id in use.
+    pub max_eid: u64,
+    /// Largest attribute id assigned.
+    pub max_aid: u32,
+    /// Largest giant id assigned.
+    pub max_gid: u64,
+    /// Value encodings longer than this are giants.
+    pub giant_limit: usize,
+    /// Bumped by every schema change.
+    pub schema_gen: u64,
+}
+
+impl Meta {
+    /// Reads the counters.
+    pub fn read(r: &dyn Read, dbs: &Dbs) -> Result<Meta> {
+        let u64_of = |k: &[u8]| -> Result<u64> {
+            match r.get(&dbs.meta, k)? {
+                Some(b) if b.len() == 8 => Ok(u64::from_be_bytes(b.try_into().unwrap_or([0; 8]))),
+                Some(b) if b.len() == 4 => Ok(u64::from(u32::from_be_bytes(
+                    b.try_into().unwrap_or([0; 4]),
+                ))),
+                Some(_) => Err(Error::Corrupt(format!(
+                    "meta key {:?} has a bad length",
+                    String::from_utf8_lossy(k)
+                ))),
+                None => Ok(0),
+            }
+        };
+        let format = u64_of(META_FORMAT)?;
+        if format != u64::from(FORMAT_VERSION) {
+            return Err(Error::Corrupt(format!(
+                "unknown Datalog layout version {format} (this build reads {FORMAT_VERSION})"
+            )));
+        }
+        Ok(Meta {
+            max_eid: u64_of(META_MAX_EID)?,
+            max_aid: u64_of(META_MAX_AID)? as u32,
+            max_gid: u64_of(META_MAX_GID)?,
+            giant_limit: u64_of(META_GIANT_LIMIT)? as usize,
+            schema_gen: u64_of(META_SCHEMA_GEN)?,
+        })
+    }
+
+    /// Writes the counters.
+    pub fn write(&self, w: &mut RwTxn, dbs: &Dbs) -> Result<()> {
+        w.put(&dbs.meta, META_FORMAT, &FORMAT_VERSION.to_be_bytes())?;
+        w.put(&dbs.meta, META_MAX_EID, &self.max_eid.to_be_bytes())?;
+        w.put(&dbs.meta, META_MAX_AID, &self.max_aid.to_be_bytes())?;
+        w.put(&dbs.meta, META_MAX_GID, &self.max_gid.to_be_bytes())?;
+        w.put(
+            &dbs.meta,
+            META_GIANT_LIMIT,
+            &(self.giant_limit as u32).to_be_bytes(),
+        )?;
+        w.put(&dbs.meta, META_SCHEMA_GEN, &self.schema_gen.to_be_bytes())?;
+        Ok(())
+    }
+}
+
+/// The giant threshold for a maximum key size: an item (4-byte attribute id, `L` value
+/// bytes, 8-byte giant id) must fit a key and a list value.
+pub fn giant_limit_for(max_key: usize) -> usize {
+    max_key - 4 - GID_LEN
+}
+
+/// An entity id as a key: 8 bytes big-endian.
+pub fn eid_bytes(e: u64) -> [u8; 8] {
+    e.to_be_bytes()
+}
+
+/// Reads an 8-byte entity id.
+pub fn eid_of(b: &[u8]) -> Result<u64> {
+    b.try_into()
+        .map(u64::from_be_bytes)
+        .map_err(|_| Error::Corrupt(format!("entity id of {} bytes", b.len())))
+}
+
+/// An attribute id: 4 bytes big-endian.
+pub fn aid_bytes(a: u32) -> [u8; 4] {
+    a.to_be_bytes()
+}
+
+/// Splits an index item into attribute id and value part.
+pub fn split_item(item: &[u8]) -> Result<(u32, &[u8])> {
+    if item.len() < 5 {
+        return Err(Error::Corrupt(format!(
+            "index item of {} bytes",
+            item.len()
+        )));
+    }
+    let (a, v) = item.split_at(4);
+    Ok((u32::from_be_bytes(a.try_into().unwrap_or([0; 4])), v))
+}
+
+/// `aid ++ part`.
+pub fn item(aid: u32, part: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + part.len());
+    out.extend_from_slice(&aid_bytes(aid));
+    out.extend_from_slice(part);
+    out
+}
+
+/// The tagged encoding of `v`.
+pub fn encode(v: &Value) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    encode_value(v, &mut out).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// The value of an item's value part, reading the giant when it is one.
+pub fn part_value(r: &dyn Read, dbs: &Dbs, limit: usize, part: &[u8]) -> Result<Value> {
+    if part.len() > limit {
+        let gid = &part[part.len() - GID_LEN..];
+        let gid_n = eid_of(gid)?;
+        let full = r
+            .get(&dbs.giants, gid)?
+            .ok_or_else(|| Error::Corrupt(format!("missing giant {gid_n}")))?;
+        decode_value(full).map_err(|e| Error::Corrupt(e.to_string()))
+    } else {
+        decode_value(part).map_err(|e| Error::Corrupt(e.to_string()))
+    }
+}
+
+/// The value part under which `enc` (a tagged encoding) is indexed, if it is stored:
+/// itself when short, or the part of the stored giant with equal bytes.
+pub fn find_part(
+    r: &dyn Read,
+    dbs: &Dbs,
+    limit: usize,
+    aid: u32,
+    enc: &[u8],
+) -> Result<Option<Vec<u8>>> {
+    if enc.len() <= limit {
+        return Ok(Some(enc.to_vec()));
+    }
+    let prefix = item(aid, &enc[..limit]);
+    for kv in r.keys(&dbs.ave, Range::prefix(&prefix))? {
+        let key = kv?;
+        let part = &key[4..];
+        if part.len() == limit + GID_LEN {
+            let gid = &part[limit..];
+            if r.get(&dbs.giants, gid)? == Some(enc) {
+                return Ok(Some(part.to_vec()));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Entity ids (AVE values) of one index item, in order.
+pub fn entities_of(r: &dyn Read, dbs: &Dbs, key: &[u8]) -> Result<Vec<u64>> {
+    let mut out = Vec::new();
+    for kv in r.list(&dbs.ave, key)? {
+        out.push(eid_of(kv?.1)?);
+    }
+    Ok(out)
+}
+
+/// The items (attribute id + value part) of entity `e` for attribute `aid`.
+pub fn items_of(r: &dyn Read, dbs: &Dbs, e: u64, aid: u32) -> Result<Vec<Vec<u8>>> {
+    let k = eid_bytes(e);
+    let mut out = Vec::new();
+    for kv in r.list_range(&dbs.eav, Range::closed(k, k), Range::prefix(aid_bytes(aid)))? {
+        out.push(kv?.1.to_vec());
+    }
+    Ok(out)
+}
+
+/// Every item of entity `e`.
+pub fn all_items_of(r: &dyn Read, dbs: &Dbs, e: u64) -> Result<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    for kv in r.list(&dbs.eav, &eid_bytes(e))? {
+        out.push(kv?.1.to_vec());
+    }
+    Ok(out)
+}
