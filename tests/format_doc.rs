@@ -1,7 +1,8 @@
 //! docs/FORMAT.md against the code: the constants table, the size-limits table, and the
-//! byte layouts of the meta page, the tree descriptor, leaf and branch entries and
-//! free-list keys. A constant, limit or layout that changes without the document fails
-//! here, and so does a new `pub const` in the format files that the document lacks.
+//! byte layouts of the meta page, the tree descriptor, leaf and branch entries, free-list
+//! keys and the lock file (header, reader slots, record-lock bytes). A constant, limit or
+//! layout that changes without the document fails here, and so does a new `pub const` in
+//! the format files that the document lacks.
 
 use std::collections::BTreeMap;
 
@@ -9,6 +10,10 @@ use levin_btree::layout::*;
 use levin_btree::node::{branch_entry, leaf_entry};
 use levin_btree::Limits;
 use levin_pager::format::*;
+use levin_pager::lockfile::{
+    LockFile, LockHeader, ReaderSlot, LOCK_BYTE_INIT, LOCK_BYTE_USERS, LOCK_BYTE_WRITER,
+    LOCK_HEADER_SIZE, LOCK_MAGIC, LOCK_VERSION, NO_SNAPSHOT, READER_SLOT_SIZE,
+};
 use levin_pager::{Meta, TreeInfo};
 use levin_txn::freelist::{pages_per_chunk, FreeKey, FREE_KEY_SIZE};
 
@@ -16,6 +21,10 @@ const DOC: &str = include_str!("../docs/FORMAT.md");
 const FORMAT_RS: &str = include_str!("../pager/src/format.rs");
 const LAYOUT_RS: &str = include_str!("../btree/src/layout.rs");
 const FREELIST_RS: &str = include_str!("../txn/src/freelist.rs");
+const LOCKFILE_RS: &str = include_str!("../pager/src/lockfile.rs");
+
+/// The constants given as byte strings rather than numbers.
+const BYTE_CONSTANTS: [&str; 2] = ["MAGIC", "LOCK_MAGIC"];
 
 /// The lines of the section that starts with the heading `## {title}`.
 fn section(title: &str) -> Vec<&'static str> {
@@ -28,23 +37,40 @@ fn section(title: &str) -> Vec<&'static str> {
     lines.take_while(|l| !l.starts_with("## ")).collect()
 }
 
+/// The body rows of every markdown table in section `title` (subsections included), in
+/// order, as trimmed cells.
+fn tables(title: &str) -> Vec<Vec<Vec<String>>> {
+    let mut all: Vec<Vec<Vec<String>>> = Vec::new();
+    let mut in_table = false;
+    for l in section(title) {
+        let l = l.trim();
+        if !l.starts_with('|') {
+            in_table = false;
+            continue;
+        }
+        if !in_table {
+            all.push(Vec::new());
+            in_table = true;
+        }
+        let row = l[1..l.len() - 1]
+            .split('|')
+            .map(|c| c.trim().to_string())
+            .collect();
+        all.last_mut().expect("a table was started").push(row);
+    }
+    assert!(!all.is_empty(), "no table in section {title:?}");
+    // Skip each table's header row and its `|---|` separator.
+    all.into_iter()
+        .map(|rows| {
+            assert!(rows.len() > 2, "an empty table in section {title:?}");
+            rows.into_iter().skip(2).collect()
+        })
+        .collect()
+}
+
 /// The body rows of the first markdown table in section `title`, as trimmed cells.
 fn table(title: &str) -> Vec<Vec<String>> {
-    let rows: Vec<Vec<String>> = section(title)
-        .into_iter()
-        .skip_while(|l| !l.trim_start().starts_with('|'))
-        .take_while(|l| l.trim_start().starts_with('|'))
-        .map(|l| {
-            let l = l.trim();
-            l[1..l.len() - 1]
-                .split('|')
-                .map(|c| c.trim().to_string())
-                .collect()
-        })
-        .collect();
-    assert!(rows.len() > 2, "no table in section {title:?}");
-    // Skip the header row and the `|---|` separator.
-    rows.into_iter().skip(2).collect()
+    tables(title).swap_remove(0)
 }
 
 fn num(cell: &str) -> u64 {
@@ -63,7 +89,7 @@ fn pub_consts(src: &str) -> Vec<String> {
 
 /// The value of every constant the document must list, as the code has it.
 fn code_constants() -> BTreeMap<&'static str, u64> {
-    let c: [(&str, u64); 36] = [
+    let c: [(&str, u64); 43] = [
         ("FORMAT_VERSION", FORMAT_VERSION.into()),
         ("MIN_PAGE_SIZE", MIN_PAGE_SIZE as u64),
         ("MAX_PAGE_SIZE", MAX_PAGE_SIZE as u64),
@@ -100,6 +126,13 @@ fn code_constants() -> BTreeMap<&'static str, u64> {
         ("OVERFLOW_REF_SIZE", OVERFLOW_REF_SIZE as u64),
         ("MAX_KEY_SIZE", MAX_KEY_SIZE as u64),
         ("FREE_KEY_SIZE", FREE_KEY_SIZE as u64),
+        ("LOCK_VERSION", LOCK_VERSION.into()),
+        ("LOCK_HEADER_SIZE", LOCK_HEADER_SIZE as u64),
+        ("READER_SLOT_SIZE", READER_SLOT_SIZE as u64),
+        ("NO_SNAPSHOT", NO_SNAPSHOT),
+        ("LOCK_BYTE_INIT", LOCK_BYTE_INIT),
+        ("LOCK_BYTE_USERS", LOCK_BYTE_USERS),
+        ("LOCK_BYTE_WRITER", LOCK_BYTE_WRITER),
     ];
     c.into_iter().collect()
 }
@@ -126,9 +159,17 @@ fn constants_table_matches_the_code() {
         );
     }
 
-    // MAGIC is the one non-numeric constant.
+    // The magics are the non-numeric constants.
     let magic = doc.get("MAGIC").expect("MAGIC is missing from the table");
     assert_eq!(doc_bytes(magic), MAGIC, "MAGIC differs from the code");
+    let lock_magic = doc
+        .get("LOCK_MAGIC")
+        .expect("LOCK_MAGIC is missing from the table");
+    assert_eq!(
+        doc_bytes(lock_magic),
+        LOCK_MAGIC.to_le_bytes(),
+        "LOCK_MAGIC differs from the code"
+    );
 
     let code = code_constants();
     for (name, value) in &code {
@@ -143,7 +184,7 @@ fn constants_table_matches_the_code() {
     }
     for name in doc.keys() {
         assert!(
-            name == "MAGIC" || code.contains_key(name.as_str()),
+            BYTE_CONSTANTS.contains(&name.as_str()) || code.contains_key(name.as_str()),
             "the constants table lists {name}, which this test does not know"
         );
     }
@@ -154,6 +195,7 @@ fn every_format_constant_in_the_sources_is_documented() {
     let code = code_constants();
     let mut declared = pub_consts(FORMAT_RS);
     declared.extend(pub_consts(LAYOUT_RS));
+    declared.extend(pub_consts(LOCKFILE_RS));
     declared.extend(
         pub_consts(FREELIST_RS)
             .into_iter()
@@ -162,7 +204,7 @@ fn every_format_constant_in_the_sources_is_documented() {
     assert!(declared.len() >= code.len());
     for name in declared {
         assert!(
-            name == "MAGIC" || code.contains_key(name.as_str()),
+            BYTE_CONSTANTS.contains(&name.as_str()) || code.contains_key(name.as_str()),
             "pub const {name} is new: document it in docs/FORMAT.md (Constants) \
              and add it to tests/format_doc.rs"
         );
@@ -363,4 +405,128 @@ fn free_key_layout_matches_the_code() {
         })
     });
     assert_eq!(FreeKey::decode(&b), Some(k));
+}
+
+/// Checks that an (offset | size | field ...) table of the lock file tiles a struct of
+/// `total` bytes exactly, and that each named field sits where `field` says (offset, size).
+fn check_struct_table(
+    what: &str,
+    rows: &[Vec<String>],
+    total: usize,
+    field: impl Fn(&str) -> Option<(usize, usize)>,
+) -> BTreeMap<String, (usize, usize)> {
+    let mut at = 0;
+    let mut named = BTreeMap::new();
+    for r in rows {
+        let (off, size, name) = (num(&r[0]) as usize, num(&r[1]) as usize, r[2].as_str());
+        assert_eq!(
+            off, at,
+            "{what}: row {name:?} does not follow the previous row"
+        );
+        at += size;
+        if name.is_empty() {
+            continue;
+        }
+        let want = field(name).unwrap_or_else(|| panic!("{what}: unknown field {name:?}"));
+        assert_eq!((off, size), want, "{what}: offset and size of {name}");
+        named.insert(name.to_string(), (off, size));
+    }
+    assert_eq!(at, total, "{what}: the rows must cover all {total} bytes");
+    named
+}
+
+fn lock_file_tables() -> (
+    BTreeMap<String, (usize, usize)>,
+    BTreeMap<String, (usize, usize)>,
+) {
+    use std::mem::{offset_of, size_of};
+    let t = tables("The lock file");
+    assert!(
+        t.len() >= 3,
+        "The lock file: header, slot and record-lock tables"
+    );
+    let header = check_struct_table("lock file header", &t[0], size_of::<LockHeader>(), |name| {
+        Some(match name {
+            "magic" => (offset_of!(LockHeader, magic), 8),
+            "version" => (offset_of!(LockHeader, version), 4),
+            "slots" => (offset_of!(LockHeader, slots), 4),
+            "committed" => (offset_of!(LockHeader, committed), 8),
+            _ => return None,
+        })
+    });
+    let slot = check_struct_table("reader slot", &t[1], size_of::<ReaderSlot>(), |name| {
+        Some(match name {
+            "txn" => (offset_of!(ReaderSlot, txn), 8),
+            "pid" => (offset_of!(ReaderSlot, pid), 4),
+            "started_ms" => (offset_of!(ReaderSlot, started_ms), 8),
+            _ => return None,
+        })
+    });
+    assert_eq!(size_of::<LockHeader>(), LOCK_HEADER_SIZE);
+    assert_eq!(size_of::<ReaderSlot>(), READER_SLOT_SIZE);
+    (header, slot)
+}
+
+#[test]
+fn lock_file_layout_matches_the_code() {
+    let (header, slot) = lock_file_tables();
+    assert_eq!(header.len(), 4, "every header field is documented");
+    assert_eq!(slot.len(), 3, "every slot field is documented");
+
+    // The record-lock table: | byte | constant | ... |
+    let locks = &tables("The lock file")[2];
+    let mut seen = Vec::new();
+    for r in locks {
+        let name = r[1].trim_matches('`');
+        let value = match name {
+            "LOCK_BYTE_INIT" => LOCK_BYTE_INIT,
+            "LOCK_BYTE_USERS" => LOCK_BYTE_USERS,
+            "LOCK_BYTE_WRITER" => LOCK_BYTE_WRITER,
+            _ => panic!("record-lock table: unknown constant {name:?}"),
+        };
+        assert_eq!(num(&r[0]), value, "record-lock table: byte of {name}");
+        seen.push(name.to_string());
+    }
+    assert_eq!(seen.len(), 3, "record-lock table: one row per lock byte");
+}
+
+#[test]
+fn a_fresh_lock_file_has_the_documented_bytes() {
+    let (header, slot) = lock_file_tables();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lock.levin");
+    let nslots = 3usize;
+    {
+        let lock = LockFile::open(&path, nslots).unwrap();
+        lock.end_init();
+        assert_eq!(lock.slots().len(), nslots);
+    }
+    // Read only after the LockFile is gone: opening another descriptor of the file and
+    // closing it would drop this process's record locks on it.
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(bytes.len(), LOCK_HEADER_SIZE + nslots * READER_SLOT_SIZE);
+    let field = |fields: &BTreeMap<String, (usize, usize)>, base: usize, name: &str| {
+        let (off, size) = fields[name];
+        bytes[base + off..base + off + size].to_vec()
+    };
+    assert_eq!(field(&header, 0, "magic"), b"LEVINLCK");
+    assert_eq!(field(&header, 0, "version"), LOCK_VERSION.to_le_bytes());
+    assert_eq!(field(&header, 0, "slots"), (nslots as u32).to_le_bytes());
+    assert_eq!(field(&header, 0, "committed"), NO_SNAPSHOT.to_le_bytes());
+    assert!(
+        bytes[24..LOCK_HEADER_SIZE].iter().all(|&b| b == 0),
+        "the header's reserved bytes are zero"
+    );
+    for i in 0..nslots {
+        let base = LOCK_HEADER_SIZE + i * READER_SLOT_SIZE;
+        assert_eq!(field(&slot, base, "txn"), NO_SNAPSHOT.to_le_bytes());
+        assert_eq!(field(&slot, base, "pid"), 0u32.to_le_bytes());
+        assert_eq!(field(&slot, base, "started_ms"), 0u64.to_le_bytes());
+        assert!(
+            bytes[base + 8..base + READER_SLOT_SIZE]
+                .iter()
+                .all(|&b| b == 0),
+            "slot {i}: everything but txn is zero"
+        );
+    }
 }

@@ -100,15 +100,16 @@ pub fn load(env: &Env, input: impl BufRead) -> Result<u64, String> {
                 .strip_prefix('"')
                 .and_then(|n| n.strip_suffix('"'))
                 .ok_or_else(|| format!("line {lineno}: database name must be in double quotes"))?;
-            let handle =
-                match kind {
-                    "plain" => w.create_db(name),
-                    "list" => w.create_list_db(name),
-                    other => return Err(format!(
+            let handle = match kind {
+                "plain" => w.create_db(name),
+                "list" => w.create_list_db(name),
+                other => {
+                    return Err(format!(
                         "line {lineno}: unknown database kind {other:?} (expected plain or list)"
-                    )),
+                    ))
                 }
-                .map_err(|e| format!("line {lineno}: {e}"))?;
+            }
+            .map_err(|e| format!("line {lineno}: {e}"))?;
             db = Some(handle);
             continue;
         }

@@ -1,14 +1,16 @@
-//! `levin`: the command-line tool for Levin databases: stat, check, copy, drop, dump, load.
+//! `levin`: the command-line tool for Levin databases: transact, pull, stat, check, copy,
+//! drop, dump, load.
 //! Results go to stdout; failures print one line on stderr and exit non-zero.
 
 #![forbid(unsafe_code)]
 
 mod dump;
+mod output;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use levin_engine::{Env, EnvOptions, Read, DATA_FILE};
 
 #[derive(Parser)]
@@ -23,14 +25,38 @@ struct Cli {
     command: Command,
 }
 
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum Format {
-    Edn,
-    Json,
-}
+use output::Format;
 
 #[derive(Subcommand)]
 enum Command {
+    /// Apply a transaction (and optionally a schema) to a Datalog database, creating it if
+    /// needed. TX is an EDN file, or `-` for standard input.
+    Transact {
+        /// The database directory.
+        dir: PathBuf,
+        /// The transaction: an EDN file, or `-` for standard input.
+        tx: String,
+        /// A schema map (EDN file) to apply first.
+        #[arg(long)]
+        schema: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "edn")]
+        format: Format,
+    },
+    /// Pull an entity: PATTERN is EDN text, EID an entity id or a lookup ref in EDN.
+    Pull {
+        /// The database directory.
+        dir: PathBuf,
+        /// The pull pattern, e.g. '[*]'.
+        #[arg(allow_hyphen_values = true)]
+        pattern: String,
+        /// The entity: an id, a lookup ref like '[:person/name "Ivan"]', or an ident.
+        #[arg(allow_hyphen_values = true)]
+        eid: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "edn")]
+        format: Format,
+    },
     /// Environment and per-database statistics, and live readers.
     Stat {
         /// The database directory.
@@ -90,8 +116,75 @@ fn open_existing(dir: &Path) -> Result<Env, String> {
     Env::open_with(dir, EnvOptions::new()).map_err(|e| e.to_string())
 }
 
+fn read_edn(what: &str, text: &str) -> Result<levin_query::edn::Edn, String> {
+    levin_query::edn::read(text).map_err(|e| format!("{what}: {e}"))
+}
+
+fn read_source(what: &str, src: &str) -> Result<String, String> {
+    if src == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut s)
+            .map_err(|e| format!("cannot read {what} from standard input: {e}"))?;
+        Ok(s)
+    } else {
+        std::fs::read_to_string(src).map_err(|e| format!("cannot read {what} {src}: {e}"))
+    }
+}
+
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
+        Command::Transact {
+            dir,
+            tx,
+            schema,
+            format,
+        } => {
+            let schema = match schema {
+                Some(p) => Some(read_edn(
+                    &format!("schema {}", p.display()),
+                    &read_source("schema", &p.to_string_lossy())?,
+                )?),
+                None => None,
+            };
+            let tx_text = read_source("transaction", &tx)?;
+            let tx_edn = read_edn(&format!("transaction {tx}"), &tx_text)?;
+            let conn = levin_query::Conn::open(&dir, schema).map_err(|e| e.to_string())?;
+            let report = conn.transact(&tx_edn).map_err(|e| e.to_string())?;
+            let added = report.tx_data.iter().filter(|d| d.added).count();
+            let retracted = report.tx_data.len() - added;
+            let tempids = levin_query::edn::Edn::Map(
+                report
+                    .tempids
+                    .iter()
+                    .map(|(t, e)| (t.clone(), levin_query::edn::Edn::Long(*e as i64)))
+                    .collect(),
+            );
+            match format {
+                Format::Edn => println!(
+                    "{{:datoms-added {added} :datoms-retracted {retracted} :tempids {tempids}}}"
+                ),
+                Format::Json => println!(
+                    "{{\"datoms_added\":{added},\"datoms_retracted\":{retracted},\"tempids\":{}}}",
+                    output::render(&tempids, Format::Json)
+                ),
+            }
+            Ok(())
+        }
+        Command::Pull {
+            dir,
+            pattern,
+            eid,
+            format,
+        } => {
+            open_existing(&dir)?;
+            let pattern = read_edn("pattern", &pattern)?;
+            let eid = read_edn("entity id", &eid)?;
+            let conn = levin_query::Conn::open(&dir, ()).map_err(|e| e.to_string())?;
+            let db = conn.db().map_err(|e| e.to_string())?;
+            let v = db.pull(&pattern, &eid).map_err(|e| e.to_string())?;
+            println!("{}", output::render(&v, format));
+            Ok(())
+        }
         Command::Stat { dir, format } => {
             let env = open_existing(&dir)?;
             let s = env.stat().map_err(|e| e.to_string())?;

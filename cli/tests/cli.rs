@@ -172,3 +172,76 @@ fn copy_compact_and_drop() {
         "levin: no database named \"nope\"; create it first\n"
     );
 }
+
+#[test]
+fn transact_then_pull() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("db");
+    let schema = d.path().join("schema.edn");
+    std::fs::write(&schema, "{:person/name {:db/unique :db.unique/identity} :person/friend {:db/valueType :db.type/ref}}").unwrap();
+    let tx = d.path().join("tx.edn");
+    std::fs::write(
+        &tx,
+        r#"[{:db/id "a" :person/name "Ivan" :person/friend "b"} {:db/id "b" :person/name "Petr"}]"#,
+    )
+    .unwrap();
+    let o = levin(&[
+        "transact",
+        db.to_str().unwrap(),
+        tx.to_str().unwrap(),
+        "--schema",
+        schema.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("{:datoms-added 3 :datoms-retracted 0 :tempids {"),
+        "{}",
+        stdout(&o)
+    );
+    let o = levin(&[
+        "pull",
+        db.to_str().unwrap(),
+        "[:person/name {:person/friend [:person/name]}]",
+        r#"[:person/name "Ivan"]"#,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o).trim(),
+        r#"{:person/name "Ivan", :person/friend {:person/name "Petr"}}"#
+    );
+    let o = levin(&[
+        "pull",
+        db.to_str().unwrap(),
+        "[:person/name]",
+        r#"[:person/name "Petr"]"#,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(stdout(&o).trim(), r#"{":person/name":"Petr"}"#);
+}
+
+#[test]
+fn transact_errors_name_line_and_column() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("db");
+    let tx = d.path().join("tx.edn");
+    std::fs::write(&tx, "[{:a 1}\n {:b 2]").unwrap();
+    let o = levin(&["transact", db.to_str().unwrap(), tx.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.starts_with("levin: transaction ") && err.contains("line 2, column"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1);
+    let o = levin(&["pull", db.to_str().unwrap(), "[*]", "-5"]);
+    assert!(
+        !o.status.success(),
+        "a negative entity id is taken as an input, and found missing"
+    );
+    assert!(
+        !stderr(&o).contains("unexpected argument"),
+        "{}",
+        stderr(&o)
+    );
+}

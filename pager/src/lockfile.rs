@@ -178,11 +178,8 @@ impl LockFile {
             .map_err(|e| io_err("reading the length of", path, e))?
             .len() as usize;
         let nslots = if sole_user || len == 0 {
-            let n = if len >= LOCK_HEADER_SIZE {
-                Self::check_header(&file, path)?.max(nslots)
-            } else {
-                nslots
-            };
+            // The only user may reset anything: a damaged or older lock file included.
+            let n = Self::check_header(&file, path).map_or(nslots, |n| n.max(nslots));
             Self::initialise(&file, path, n)?;
             n
         } else {

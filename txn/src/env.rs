@@ -66,7 +66,9 @@ pub struct EnvCore {
     pub(crate) pager: Pager,
     /// The newest meta this process knows of.
     pub(crate) current: Mutex<Meta>,
-    pub(crate) readers: ReaderTable,
+    /// Always Some until dropped; taken in Drop so the lock file closes under the registry
+    /// lock (see `Drop for EnvCore`).
+    readers_slot: Option<ReaderTable>,
     pub(crate) writer_busy: Mutex<bool>,
     pub(crate) writer_cv: Condvar,
     pub(crate) opts: CoreOptions,
@@ -79,6 +81,28 @@ fn registry() -> &'static Mutex<HashMap<PathBuf, Weak<EnvCore>>> {
     R.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
+/// Signalled when an environment finished closing (its registry entry is gone).
+fn registry_cv() -> &'static Condvar {
+    static C: OnceLock<Condvar> = OnceLock::new();
+    C.get_or_init(Condvar::new)
+}
+
+impl Drop for EnvCore {
+    fn drop(&mut self) {
+        // Close the lock file while holding the registry lock, then remove the entry, so a
+        // concurrent open of the same directory never overlaps two descriptors of it.
+        let mut reg = registry().lock().unwrap_or_else(|e| e.into_inner());
+        drop(self.readers_slot.take());
+        if reg
+            .get(&self.dir_key)
+            .is_some_and(|w| w.strong_count() == 0)
+        {
+            reg.remove(&self.dir_key);
+        }
+        registry_cv().notify_all();
+    }
+}
+
 impl EnvCore {
     /// Opens (or creates) the data file `file`. A second open of the same file in this
     /// process returns the environment already open, so one process never holds two
@@ -88,8 +112,14 @@ impl EnvCore {
             .unwrap_or_else(|_| file.to_path_buf())
             .join(file.file_name().unwrap_or_default());
         let mut reg = registry().lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(existing) = reg.get(&key).and_then(Weak::upgrade) {
-            return Ok(existing);
+        while let Some(w) = reg.get(&key) {
+            match w.upgrade() {
+                Some(existing) => return Ok(existing),
+                // The last handle is being dropped right now: wait until its lock file is
+                // closed, or closing it would drop the record locks of the new one (POSIX
+                // record locks belong to the process, not the descriptor).
+                None => reg = registry_cv().wait(reg).unwrap_or_else(|e| e.into_inner()),
+            }
         }
         let lock = if opts.exclusive {
             None
@@ -119,7 +149,7 @@ impl EnvCore {
             Ordering::SeqCst,
         );
         let env = Arc::new(EnvCore {
-            readers,
+            readers_slot: Some(readers),
             current: Mutex::new(meta),
             writer_busy: Mutex::new(false),
             writer_cv: Condvar::new(),
@@ -128,9 +158,13 @@ impl EnvCore {
             pager,
             dir_key: key.clone(),
         });
-        reg.retain(|_, w| w.strong_count() > 0);
         reg.insert(key, Arc::downgrade(&env));
         Ok(env)
+    }
+
+    /// The reader table.
+    pub(crate) fn readers(&self) -> &ReaderTable {
+        self.readers_slot.as_ref().expect("present until drop")
     }
 
     /// The pager.
@@ -194,11 +228,11 @@ impl EnvCore {
             }
             *busy = true;
         }
-        if let Err(e) = self.readers.lock_writer() {
+        if let Err(e) = self.readers().lock_writer() {
             self.release_writer_flag();
             return Err(e.into());
         }
-        if self.readers.is_shared() {
+        if self.readers().is_shared() {
             // Another process may have committed since this one last looked; and a writer
             // that died between writing its meta and publishing it left the table stale.
             match self.newest_meta_on_disk() {
@@ -209,9 +243,7 @@ impl EnvCore {
                             *cur = m;
                         }
                     }
-                    self.readers
-                        .committed()
-                        .store(self.meta().txn_id, Ordering::SeqCst);
+                    self.readers().publish_commit(self.meta().txn_id);
                 }
                 Err(e) => {
                     self.end_write();
@@ -223,7 +255,7 @@ impl EnvCore {
     }
 
     pub(crate) fn end_write(&self) {
-        let _ = self.readers.unlock_writer();
+        let _ = self.readers().unlock_writer();
         self.release_writer_flag();
     }
 
@@ -235,9 +267,7 @@ impl EnvCore {
     /// Publishes a newly committed meta to new readers.
     pub(crate) fn publish(&self, meta: Meta) {
         *self.current.lock().unwrap_or_else(|e| e.into_inner()) = meta;
-        self.readers
-            .committed()
-            .store(meta.txn_id, Ordering::SeqCst);
+        self.readers().publish_commit(meta.txn_id);
     }
 
     /// Flushes all written data to stable storage (useful after `NoSync` commits).
@@ -259,12 +289,12 @@ impl EnvCore {
 
     /// Live readers in every process.
     pub fn live_readers(&self) -> Vec<ReaderInfo> {
-        self.readers.live()
+        self.readers().live()
     }
 
     /// Frees reader slots held by processes that died; returns how many.
     pub fn reclaim_dead_readers(&self) -> usize {
-        self.readers.reclaim_dead()
+        self.readers().reclaim_dead()
     }
 
     /// Options the environment was opened with.

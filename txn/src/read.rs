@@ -21,11 +21,11 @@ pub struct ReadTxn {
 impl ReadTxn {
     pub(crate) fn begin(env: Arc<EnvCore>) -> Result<ReadTxn> {
         let slot = env
-            .readers
+            .readers()
             .claim()
-            .ok_or(TxnError::ReadersFull(env.readers.capacity()))?;
+            .ok_or(TxnError::ReadersFull(env.readers().capacity()))?;
         let meta = env
-            .readers
+            .readers()
             .begin(slot, |committed| match env.meta_for(committed) {
                 Ok(m) => (m.txn_id, Ok(m)),
                 Err(e) => (levin_pager::NO_SNAPSHOT, Err(e)),
@@ -33,7 +33,7 @@ impl ReadTxn {
         match meta {
             Ok(meta) => Ok(ReadTxn { env, meta, slot }),
             Err(e) => {
-                env.readers.release(slot);
+                env.readers().release(slot);
                 Err(e)
             }
         }
@@ -52,7 +52,7 @@ impl ReadTxn {
 
 impl Drop for ReadTxn {
     fn drop(&mut self) {
-        self.env.readers.release(self.slot);
+        self.env.readers().release(self.slot);
     }
 }
 

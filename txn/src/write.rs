@@ -20,8 +20,9 @@ enum Phase {
     Normal,
     /// Loading a free-tree record: allocation must not re-enter the free tree.
     Loading,
-    /// Saving the free list at commit: the pool is frozen, so allocation takes new pages
-    /// at the end of the file and freed pages of this transaction join `freed`.
+    /// Saving the free list at commit: the pool is frozen, so allocation takes pages from
+    /// the commit's reserve, then from the end of the file; freed pages of this transaction
+    /// join `freed`.
     Committing,
 }
 
@@ -71,7 +72,7 @@ impl WriteTxn {
         // Pages freed by transaction F are unreachable from snapshots >= F. Keep every
         // snapshot a live reader holds, and the previous commit's predecessor (whose meta
         // is still on disk and is what recovery falls back to if the last meta is lost).
-        let reuse_limit = crate::protocol::reuse_limit(env.readers.oldest(), txn_id);
+        let reuse_limit = crate::protocol::reuse_limit(env.readers().oldest(), txn_id);
         let limits = Limits::new(env.pager.page_size());
         WriteTxn {
             base,
