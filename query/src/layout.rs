@@ -1,7 +1,7 @@
 //! The Datalog layout on the KV engine: the databases, the byte encodings of entity ids,
 //! attribute ids and index items, giants, and the low-level index reads shared by
 //! snapshots ([`crate::Db`]) and transactions. The bytes are described in
-//! `docs/FORMAT-datalog.md`.
+//! docs/FORMAT.md, "The Datalog layout".
 
 use levin_codec::{decode_value, encode_value, Value};
 use levin_engine::{Db as KvDb, Range, Read, RwTxn};
