@@ -91,7 +91,7 @@ enum Command {
         #[arg(long)]
         delete: bool,
     },
-    /// Write a portable text dump of every key-value database.
+    /// Write a portable text dump: the Datalog schema and datoms, then key-value databases.
     Dump {
         /// The database directory.
         dir: PathBuf,
@@ -99,7 +99,8 @@ enum Command {
         #[arg(short = 'o', long)]
         output: Option<PathBuf>,
     },
-    /// Load a dump written by `levin dump` into a database (created if missing).
+    /// Load a dump written by `levin dump` (or Datalevin's `dtlv dump -g`) into a
+    /// database (created if missing).
     Load {
         /// The database directory.
         dir: PathBuf,
@@ -303,22 +304,28 @@ fn run(cli: Cli) -> Result<(), String> {
                 Some(path) => {
                     let f = std::fs::File::create(&path)
                         .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-                    dump::dump(&env, std::io::BufWriter::new(f))
+                    dump::dump(&dir, &env, std::io::BufWriter::new(f))
                 }
-                None => dump::dump(&env, std::io::BufWriter::new(std::io::stdout().lock())),
+                None => dump::dump(
+                    &dir,
+                    &env,
+                    std::io::BufWriter::new(std::io::stdout().lock()),
+                ),
             }
         }
         Command::Load { dir, input } => {
-            let env = Env::open_with(&dir, EnvOptions::new()).map_err(|e| e.to_string())?;
-            let n = match input {
+            let (datoms, entries) = match input {
                 Some(path) => {
                     let f = std::fs::File::open(&path)
                         .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-                    dump::load(&env, std::io::BufReader::new(f))?
+                    dump::load(&dir, std::io::BufReader::new(f))?
                 }
-                None => dump::load(&env, std::io::stdin().lock())?,
+                None => dump::load(&dir, std::io::stdin().lock())?,
             };
-            println!("loaded {n} entries into {}", dir.display());
+            println!(
+                "loaded {datoms} datoms and {entries} key-value entries into {}",
+                dir.display()
+            );
             Ok(())
         }
     }

@@ -90,29 +90,107 @@ fn dump_load_dump_gives_the_same_text() {
     let d = tempfile::tempdir().unwrap();
     let src = d.path().join("src");
     sample(&src);
-    let file = d.path().join("dump.txt");
+    // A Datalog store beside the key-value databases.
+    let tx = d.path().join("tx.edn");
+    std::fs::write(&tx, r#"[{:db/id "a" :person/name "Ivan" :person/age 40 :person/friend "b"} {:db/id "b" :person/name "Petr"}]"#).unwrap();
+    let schema = d.path().join("schema.edn");
+    std::fs::write(&schema, "{:person/name {:db/unique :db.unique/identity} :person/friend {:db/valueType :db.type/ref}}").unwrap();
+    let o = levin(&[
+        "transact",
+        src.to_str().unwrap(),
+        tx.to_str().unwrap(),
+        "--schema",
+        schema.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let file = d.path().join("dump.edn");
     let o = levin(&["dump", src.to_str().unwrap(), "-o", file.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.starts_with("{:levin/dump 1}\n"), "{text}");
+    assert!(text.contains("[1 :person/name \"Ivan\"]"), "{text}");
+    assert!(
+        text.contains("{:levin/section :kv}\n[:db \"tags\" :list]"),
+        "{text}"
+    );
     let dst = d.path().join("dst");
     let o = levin(&["load", dst.to_str().unwrap(), "-i", file.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
         stdout(&o).trim(),
-        format!("loaded 1000 entries into {}", dst.display())
+        format!(
+            "loaded 4 datoms and 1000 key-value entries into {}",
+            dst.display()
+        )
     );
     let again = levin(&["dump", dst.to_str().unwrap()]);
-    assert_eq!(stdout(&again), std::fs::read_to_string(&file).unwrap());
+    let again = stdout(&again);
+    if again != text {
+        let first = again.lines().zip(text.lines()).position(|(a, b)| a != b);
+        panic!(
+            "dumps differ at line {first:?}: {:?} vs {:?}",
+            first.map(|i| again.lines().nth(i)),
+            first.map(|i| text.lines().nth(i))
+        );
+    }
+    let o = levin(&[
+        "pull",
+        dst.to_str().unwrap(),
+        "[:person/name {:person/friend [:person/name]}]",
+        "1",
+    ]);
+    assert_eq!(
+        stdout(&o).trim(),
+        r#"{:person/name "Ivan", :person/friend {:person/name "Petr"}}"#
+    );
+}
+
+#[test]
+fn loads_a_datalevin_datalog_dump() {
+    let d = tempfile::tempdir().unwrap();
+    let file = d.path().join("dtlv.edn");
+    // The shape `dtlv dump -g` prints: options, schema (with :db/aid and system attributes),
+    // then one [e a v] per datom.
+    std::fs::write(
+        &file,
+        r#"{:db-name "x", :cache-limit 512}
+{:db/ident {:db/unique :db.unique/identity, :db/aid 0},
+ :db/created-at {:db/valueType :db.type/long, :db/aid 1},
+ :name {:db/unique :db.unique/identity, :db/valueType :db.type/string, :db/aid 2},
+ :blob {:db/valueType :db.type/bytes, :db/aid 3},
+ :friend {:db/valueType :db.type/ref, :db/aid 4}}
+[1 :name "Ivan"]
+[1 :friend 2]
+[1 :blob #datalevin/bytes "AQID"]
+[2 :name "Petr"]
+"#,
+    )
+    .unwrap();
+    let db = d.path().join("db");
+    let o = levin(&["load", db.to_str().unwrap(), "-i", file.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("loaded 4 datoms and 0 key-value entries"),
+        "{}",
+        stdout(&o)
+    );
+    let o = levin(&[
+        "pull",
+        db.to_str().unwrap(),
+        "[:name :blob {:friend [:name]}]",
+        "[:name \"Ivan\"]",
+    ]);
+    assert_eq!(
+        stdout(&o).trim(),
+        r#"{:name "Ivan", :blob #bytes "010203", :friend {:name "Petr"}}"#
+    );
 }
 
 #[test]
 fn malformed_dump_names_the_line() {
     let d = tempfile::tempdir().unwrap();
-    let file = d.path().join("bad.txt");
-    std::fs::write(
-        &file,
-        "levin-dump 1\ndb plain \"x\"\n6161 6262\n61zz 00\nend\n",
-    )
-    .unwrap();
+    let file = d.path().join("bad.edn");
+    std::fs::write(&file, "{:levin/dump 1}\n{}\n{:levin/section :kv}\n[:db \"x\" :plain]\n[\"6161\" \"6262\"]\n[\"61zz\" \"00\"]\n").unwrap();
     let o = levin(&[
         "load",
         d.path().join("db").to_str().unwrap(),
@@ -122,21 +200,22 @@ fn malformed_dump_names_the_line() {
     assert!(!o.status.success());
     assert_eq!(
         stderr(&o),
-        "levin: line 4, column 3: not a hex digit pair: \"zz\"\n"
+        "levin: dump: line 6, column 1: key: \"zz\" at offset 2 is not hex\n"
     );
     // Nothing of the failed load was committed.
     let env = Env::open(d.path().join("db")).unwrap();
     assert!(env.read().unwrap().db_names().unwrap().is_empty());
-    std::fs::write(&file, "levin-dump 1\ndb plain \"x\"\n6161 6262\n").unwrap();
+    std::fs::write(&file, "{:levin/dump 1}\n{}\n[1 :a\n").unwrap();
     let o = levin(&[
         "load",
         d.path().join("db2").to_str().unwrap(),
         "-i",
         file.to_str().unwrap(),
     ]);
-    assert_eq!(
-        stderr(&o),
-        "levin: the dump ends without `end`: it is truncated\n"
+    assert!(
+        stderr(&o).starts_with("levin: dump: line 4, column 1: expected ']' to close the vector opened at line 3, column 1"),
+        "{}",
+        stderr(&o)
     );
 }
 
