@@ -77,6 +77,25 @@ pub fn find<'s, S: PageSource + ?Sized>(
     ))
 }
 
+/// The last key of a tree, found by one descent along the rightmost edge.
+pub fn last_key<'s, S: PageSource + ?Sized>(s: &'s S, info: &TreeInfo) -> Result<Option<&'s [u8]>> {
+    if info.root == 0 {
+        return Ok(None);
+    }
+    let mut pgno = info.root;
+    for _ in 0..64 {
+        let n = Node::new(pgno, s.page(pgno)?)?;
+        if n.is_empty() {
+            return Err(BtreeError::corrupted(pgno, "empty page inside a tree"));
+        }
+        if n.is_leaf() {
+            return Ok(Some(n.leaf(n.len() - 1)?.key));
+        }
+        pgno = n.branch(n.len() - 1)?.child;
+    }
+    Err(BtreeError::corrupted(pgno, "tree deeper than 64 levels: a cycle of pages"))
+}
+
 /// The value of `key` (for a list tree, its first value).
 pub fn get<'s, S: PageSource + ?Sized>(
     s: &'s S,

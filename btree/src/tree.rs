@@ -123,11 +123,11 @@ pub fn list_add<S: PageStore>(
     let limits = Limits::new(s.page_size());
     check_key(&limits, key)?;
     check_list_value(&limits, value)?;
-    if read::list_contains(s, info, key, value)? {
-        return Ok(false);
-    }
+    // No membership check first: adding is the common case, and adding a value that is
+    // already present changes nothing but the copied path.
+    let before = info.entries;
     apply(s, info, key, Op::ListAdd(value))?;
-    Ok(true)
+    Ok(info.entries > before)
 }
 
 /// Removes `value` from the list of `key`. Returns false if it was not there.
@@ -304,7 +304,8 @@ fn modify<S: PageStore>(
             }
         }
     }
-    if result.split.is_none() {
+    // This page lost entries only if a child was merged away or dropped.
+    if result.split.is_none() && out.underfull {
         result.underfull = is_underfull(s, pgno)?;
     }
     Ok(result)
@@ -676,7 +677,8 @@ fn modify_leaf<S: PageStore>(
             }
         }
     }
-    if out.split.is_none() {
+    // Only removals and replacements (which may shrink an entry) can leave a leaf underfull.
+    if out.split.is_none() && (matches!(op, Op::Delete | Op::ListRemove(_)) || out.replaced) {
         out.underfull = is_underfull(s, pgno)?;
     }
     Ok(out)

@@ -405,13 +405,8 @@ impl RwTxn {
         }
         let name = db.name.clone();
         self.modify(db, |w, t| {
-            if flags.append {
-                let mut c = Cursor::new(&*w, t);
-                if c.last()? && c.key()? >= key {
-                    return Err(Error::AppendOutOfOrder {
-                        db: name.to_string(),
-                    });
-                }
+            if flags.append && read::last_key(&*w, t)?.is_some_and(|last| last >= key) {
+                return Err(Error::AppendOutOfOrder { db: name.to_string() });
             }
             tree::put(w, t, key, value, flags.append)?;
             Ok(true)

@@ -13,6 +13,7 @@ pub mod check;
 pub mod env;
 pub mod error;
 pub mod freelist;
+mod pgno_hash;
 pub mod protocol;
 pub mod read;
 pub mod readers;

@@ -1,7 +1,9 @@
 //! The write transaction: copy-on-write page management (dirty pages, allocation from the
 //! free list or the end of the file, spilling), named trees, and the commit protocol.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
+
+use crate::pgno_hash::{PgnoMap, PgnoSet};
 use std::sync::Arc;
 
 use levin_btree::layout::{Limits, HDR_PGNO_OFF, PAGE_HEADER_SIZE};
@@ -41,12 +43,12 @@ pub struct WriteTxn {
     txn_id: u64,
     npages: Pgno,
     /// Pages (and overflow runs) modified in this transaction and held in memory.
-    dirty: HashMap<Pgno, Vec<u8>>,
+    dirty: PgnoMap<Vec<u8>>,
     dirty_bytes: usize,
     /// Single pages allocated in this transaction (held in `dirty` or already spilled).
-    own: HashSet<Pgno>,
+    own: PgnoSet,
     /// Overflow runs allocated in this transaction: first page to length in pages.
-    own_runs: HashMap<Pgno, u64>,
+    own_runs: PgnoMap<u64>,
     /// Pages free for this transaction to use.
     pool: BTreeSet<Pgno>,
     /// Pages of earlier snapshots freed by this transaction.
@@ -78,10 +80,10 @@ impl WriteTxn {
             base,
             txn_id,
             npages: base.npages,
-            dirty: HashMap::new(),
+            dirty: PgnoMap::default(),
             dirty_bytes: 0,
-            own: HashSet::new(),
-            own_runs: HashMap::new(),
+            own: PgnoSet::default(),
+            own_runs: PgnoMap::default(),
             pool: BTreeSet::new(),
             freed: Vec::new(),
             reserve: Vec::new(),
@@ -282,6 +284,15 @@ impl WriteTxn {
                 return Err(BtreeError::corrupted(
                     self.free_tree.root,
                     format!("free list holds page {p}, outside the file"),
+                )
+                .into());
+            }
+            // A page this transaction already holds (allocated, dirty, or loaded from
+            // another record) cannot be free: handing it out again would alias two pages.
+            if self.own.contains(&p) || self.dirty.contains_key(&p) || self.pool.contains(&p) {
+                return Err(BtreeError::corrupted(
+                    self.free_tree.root,
+                    format!("free list holds page {p}, which is already in use or listed"),
                 )
                 .into());
             }
