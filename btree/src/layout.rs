@@ -95,3 +95,36 @@ impl Limits {
             .div_ceil(self.page_size as u64)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_largest_entries_always_fit_a_page() {
+        let mut size = 512;
+        while size <= 32768 {
+            let l = Limits::new(size);
+            assert!(2 * (l.max_entry + SLOT_SIZE) <= l.usable(), "page {size}");
+            // The largest key still fits a branch entry and a nested-list leaf entry.
+            assert!(BRANCH_ENTRY_HEADER + l.max_key <= l.max_entry);
+            assert!(LEAF_ENTRY_HEADER + l.max_key + TREE_INFO_SIZE <= l.max_entry);
+            size *= 2;
+        }
+        assert_eq!(Limits::new(4096).max_key, 511);
+        assert_eq!(Limits::new(512).max_key, 191);
+    }
+
+    #[test]
+    fn overflow_page_counts() {
+        let l = Limits::new(512);
+        assert_eq!(l.overflow_pages(0), 1);
+        assert_eq!(l.overflow_pages(496), 1);
+        assert_eq!(l.overflow_pages(497), 2);
+        assert_eq!(
+            l.overflow_pages(u64::MAX),
+            u64::MAX / 512 + 1,
+            "no overflow on damaged lengths"
+        );
+    }
+}

@@ -89,3 +89,33 @@ pub fn tree_info(pgno: Pgno, val: &[u8]) -> Result<TreeInfo> {
     }
     TreeInfo::decode(val).ok_or_else(|| BtreeError::corrupted(pgno, "short nested tree descriptor"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_lists_round_trip() {
+        let items: Vec<&[u8]> = vec![b"a", b"bb", b"c"];
+        let enc = encode_items(&items);
+        assert_eq!(enc.len(), encoded_len(&items));
+        assert_eq!(InlineList::parse(1, &enc).unwrap().items, items);
+    }
+
+    #[test]
+    fn damaged_inline_lists_are_errors() {
+        // Out of order.
+        let enc = encode_items(&[b"b", b"a"]);
+        assert!(InlineList::parse(1, &enc).is_err());
+        // Duplicate.
+        let enc = encode_items(&[b"a", b"a"]);
+        assert!(InlineList::parse(1, &enc).is_err());
+        // Length running past the end, and a dangling length byte.
+        assert!(InlineList::parse(1, &[5, 0, b'a']).is_err());
+        assert!(InlineList::parse(1, &[1]).is_err());
+        // Empty.
+        assert!(InlineList::parse(1, &[]).is_err());
+        // A nested-tree descriptor of the wrong size.
+        assert!(tree_info(1, &[0u8; 47]).is_err());
+    }
+}

@@ -337,3 +337,110 @@ pub fn checksum_ok(run: &[u8]) -> bool {
     h.update(&run[HDR_CHECKSUM_OFF + 4..]);
     h.finalize() == stored
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leaf_page(entries: &[(&[u8], &[u8])]) -> Vec<u8> {
+        let mut p = vec![0u8; 512];
+        init(&mut p, KIND_LEAF, 7);
+        for (k, v) in entries {
+            assert!(push(&mut p, &leaf_entry(k, VAL_INLINE, v)));
+        }
+        p
+    }
+
+    #[test]
+    fn insert_keeps_slots_sorted_and_entries_packed() {
+        let mut p = leaf_page(&[(b"a", b"1"), (b"c", b"3")]);
+        assert!(insert(&mut p, 1, &leaf_entry(b"b", VAL_INLINE, b"2")));
+        let n = Node::new(7, &p).unwrap();
+        let keys: Vec<&[u8]> = (0..n.len()).map(|i| n.leaf(i).unwrap().key).collect();
+        assert_eq!(keys, vec![&b"a"[..], b"b", b"c"]);
+        assert_eq!(
+            n.used() + free_space(&p) + PAGE_HEADER_SIZE,
+            512,
+            "used + free + header = page"
+        );
+        assert_eq!(n.search_leaf(b"b").unwrap(), Ok(1));
+        assert_eq!(n.search_leaf(b"bb").unwrap(), Err(2));
+        assert_eq!(n.search_leaf(b"").unwrap(), Err(0));
+    }
+
+    #[test]
+    fn remove_closes_the_gap() {
+        let mut p = leaf_page(&[(b"a", b"11"), (b"b", b"2222"), (b"c", b"3")]);
+        let before = free_space(&p);
+        let len = Node::new(7, &p).unwrap().raw_entry(1).unwrap().len();
+        remove(&mut p, 1, len);
+        assert_eq!(free_space(&p), before + len + SLOT_SIZE);
+        let n = Node::new(7, &p).unwrap();
+        assert_eq!(n.len(), 2);
+        assert_eq!(n.leaf(0).unwrap().val, b"11");
+        assert_eq!(n.leaf(1).unwrap().key, b"c");
+        assert_eq!(n.leaf(1).unwrap().val, b"3");
+    }
+
+    #[test]
+    fn insert_refuses_what_does_not_fit() {
+        let mut p = leaf_page(&[]);
+        let big = vec![9u8; 200];
+        assert!(insert(&mut p, 0, &leaf_entry(b"a", VAL_INLINE, &big)));
+        assert!(insert(&mut p, 1, &leaf_entry(b"b", VAL_INLINE, &big)));
+        let copy = p.clone();
+        assert!(!insert(&mut p, 2, &leaf_entry(b"c", VAL_INLINE, &big)));
+        assert_eq!(p, copy, "a refused insert changes nothing");
+    }
+
+    #[test]
+    fn branch_search_treats_entry_zero_as_minus_infinity() {
+        let mut p = vec![0u8; 512];
+        init(&mut p, KIND_BRANCH, 3);
+        assert!(push(&mut p, &branch_entry(b"zzz", 10, 5)));
+        assert!(push(&mut p, &branch_entry(b"m", 11, 6)));
+        let n = Node::new(3, &p).unwrap();
+        assert_eq!(n.search_branch(b"a").unwrap(), 0);
+        assert_eq!(n.search_branch(b"m").unwrap(), 1);
+        assert_eq!(n.search_branch(b"z").unwrap(), 1);
+        set_branch(&mut p, 1, 12, 7);
+        let n = Node::new(3, &p).unwrap();
+        let e = n.branch(1).unwrap();
+        assert_eq!((e.child, e.count), (12, 7));
+    }
+
+    #[test]
+    fn damaged_pages_are_errors_not_panics() {
+        let p = leaf_page(&[(b"a", b"1")]);
+        // Unknown kind.
+        let mut bad = p.clone();
+        bad[HDR_KIND_OFF] = 9;
+        assert!(Node::new(1, &bad).unwrap_err().is_corruption());
+        // More slots than fit below `upper`.
+        let mut bad = p.clone();
+        bad[HDR_NKEYS_OFF..HDR_NKEYS_OFF + 2].copy_from_slice(&300u16.to_le_bytes());
+        assert!(Node::new(1, &bad).is_err());
+        // A slot pointing past the page.
+        let mut bad = p.clone();
+        bad[PAGE_HEADER_SIZE..PAGE_HEADER_SIZE + 2].copy_from_slice(&600u16.to_le_bytes());
+        assert!(Node::new(1, &bad).unwrap().leaf(0).is_err());
+        // An entry whose value length runs off the page.
+        let mut bad = p.clone();
+        let off = offset(&bad, 0);
+        bad[off + 3..off + 7].copy_from_slice(&10_000u32.to_le_bytes());
+        assert!(Node::new(1, &bad).unwrap().leaf(0).is_err());
+        // An unknown value kind.
+        let mut bad = p;
+        bad[off + 2] = 7;
+        assert!(Node::new(1, &bad).unwrap().leaf(0).is_err());
+    }
+
+    #[test]
+    fn seal_and_verify_checksums() {
+        let mut p = leaf_page(&[(b"k", b"v")]);
+        seal(&mut p);
+        assert!(checksum_ok(&p));
+        p[300] ^= 1;
+        assert!(!checksum_ok(&p));
+    }
+}

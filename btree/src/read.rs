@@ -93,7 +93,10 @@ pub fn last_key<'s, S: PageSource + ?Sized>(s: &'s S, info: &TreeInfo) -> Result
         }
         pgno = n.branch(n.len() - 1)?.child;
     }
-    Err(BtreeError::corrupted(pgno, "tree deeper than 64 levels: a cycle of pages"))
+    Err(BtreeError::corrupted(
+        pgno,
+        "tree deeper than 64 levels: a cycle of pages",
+    ))
 }
 
 /// The value of `key` (for a list tree, its first value).

@@ -180,3 +180,86 @@ pub fn validate(meta: &Meta, expected_page_size: usize) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Meta {
+        Meta {
+            page_size: 4096,
+            txn_id: 42,
+            npages: 99,
+            catalog: TreeInfo {
+                root: 5,
+                entries: 3,
+                depth: 1,
+                flags: 0,
+                branch_pages: 0,
+                leaf_pages: 1,
+                overflow_pages: 0,
+            },
+            free: TreeInfo {
+                root: 7,
+                entries: 2,
+                depth: 1,
+                flags: 0,
+                branch_pages: 0,
+                leaf_pages: 1,
+                overflow_pages: 0,
+            },
+        }
+    }
+
+    #[test]
+    fn meta_round_trips_and_picks_its_slot() {
+        let mut page = vec![0u8; 4096];
+        sample().encode(&mut page);
+        assert_eq!(Meta::decode(&page), Ok(sample()));
+        assert_eq!(sample().slot(), 0);
+        assert!(page[META_SIZE..].iter().all(|b| *b == 0));
+    }
+
+    #[test]
+    fn any_flipped_bit_fails_the_checksum() {
+        let mut page = vec![0u8; 4096];
+        sample().encode(&mut page);
+        for byte in [
+            META_TXN_ID_OFF,
+            META_NPAGES_OFF + 3,
+            META_CATALOG_OFF,
+            META_FREE_OFF + 47,
+            META_CRC_OFF,
+        ] {
+            let mut bad = page.clone();
+            bad[byte] ^= 0x10;
+            assert_eq!(
+                Meta::decode(&bad),
+                Err(MetaProblem::Checksum),
+                "byte {byte}"
+            );
+        }
+        let mut bad = page.clone();
+        bad[0] = b'X';
+        assert_eq!(Meta::decode(&bad), Err(MetaProblem::BadMagic));
+    }
+
+    #[test]
+    fn another_version_is_named() {
+        let mut page = vec![0u8; 4096];
+        sample().encode(&mut page);
+        page[META_VERSION_OFF..META_VERSION_OFF + 4].copy_from_slice(&7u32.to_le_bytes());
+        let crc = crc32fast::hash(&page[..META_CRC_OFF]);
+        page[META_CRC_OFF..META_CRC_OFF + 4].copy_from_slice(&crc.to_le_bytes());
+        assert_eq!(Meta::decode(&page), Err(MetaProblem::Version(7)));
+    }
+
+    #[test]
+    fn roots_outside_the_file_are_corruption() {
+        let mut m = sample();
+        m.catalog.root = 500;
+        assert!(validate(&m, 4096).unwrap_err().is_corruption());
+        assert!(validate(&sample(), 4096).is_ok());
+        assert!(validate(&sample(), 512).is_err());
+    }
+}
