@@ -103,11 +103,20 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
     fn enter(&mut self, last: bool) -> Result<()> {
         let (n, i) = *self.stack.last().expect("positioned");
         let e = n.leaf(i)?;
+        // Reuse the previous inline list's vector: iterating a list database enters one
+        // entry per key, and allocating for each was a large share of the cost.
+        let mut spare = match std::mem::replace(&mut self.sub, Sub::None) {
+            Sub::Inline { mut items, .. } => {
+                items.clear();
+                items
+            }
+            _ => Vec::new(),
+        };
         self.sub = match e.kind {
             VAL_LIST => {
-                let items = InlineList::parse(n.pgno, e.val)?.items;
-                let pos = if last { items.len() - 1 } else { 0 };
-                Sub::Inline { items, pos }
+                InlineList::parse_into(n.pgno, e.val, &mut spare)?;
+                let pos = if last { spare.len() - 1 } else { 0 };
+                Sub::Inline { items: spare, pos }
             }
             VAL_TREE => {
                 let t = list::tree_info(n.pgno, e.val)?;

@@ -14,8 +14,14 @@ pub struct InlineList<'a> {
 
 impl<'a> InlineList<'a> {
     /// Parses a packed list found in page `pgno`, checking order and bounds.
-    pub fn parse(pgno: Pgno, mut b: &'a [u8]) -> Result<InlineList<'a>> {
-        let mut items: Vec<&'a [u8]> = Vec::new();
+    pub fn parse(pgno: Pgno, b: &'a [u8]) -> Result<InlineList<'a>> {
+        let mut items = Vec::new();
+        Self::parse_into(pgno, b, &mut items)?;
+        Ok(InlineList { items })
+    }
+
+    /// Parses into `items` (which must be empty), reusing its allocation.
+    pub fn parse_into(pgno: Pgno, mut b: &'a [u8], items: &mut Vec<&'a [u8]>) -> Result<()> {
         while !b.is_empty() {
             if b.len() < 2 {
                 return Err(BtreeError::corrupted(
@@ -45,7 +51,7 @@ impl<'a> InlineList<'a> {
         if items.is_empty() {
             return Err(BtreeError::corrupted(pgno, "empty inline list"));
         }
-        Ok(InlineList { items })
+        Ok(())
     }
 
     /// Number of values.
