@@ -72,7 +72,13 @@ fn mp_child_process() {
         return;
     };
     let dir = std::env::var(DIR).unwrap();
-    let env = Env::open_with(&dir, opts()).unwrap();
+    let env = match Env::open_with(&dir, opts()) {
+        Ok(env) => env,
+        Err(e) => {
+            println!("open failed: {e}");
+            return;
+        }
+    };
     let deadline = Instant::now() + Duration::from_secs(20);
     match role.as_str() {
         "writer" => {
@@ -110,6 +116,8 @@ fn mp_child_process() {
                 }
             }
         }
+        // Only opens the environment; reports the outcome on stdout.
+        "open" => println!("opened"),
         other => panic!("unknown role {other}"),
     }
 }
@@ -225,4 +233,25 @@ fn writer_and_readers_in_separate_processes_survive_kills() {
     // A fresh open (every user is gone, so the lock file is reset) sees the same data.
     let env = Env::open_with(dir.path(), opts()).unwrap();
     assert_eq!(verify_snapshot(&env).unwrap(), acked_max);
+}
+
+#[test]
+fn a_lock_file_of_another_version_in_use_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = Env::open_with(dir.path(), opts()).unwrap();
+    // While this process uses the environment, pretend the lock file was laid out by
+    // another build: another process must refuse it rather than misread it.
+    let lock = dir.path().join(levin_txn::LOCK_FILE);
+    let f = std::fs::OpenOptions::new().write(true).open(&lock).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&f, &99u32.to_le_bytes(), 8).unwrap();
+    let out = spawn("open", dir.path()).wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("open failed: lock file") && text.contains("lock format version 99"),
+        "{text}"
+    );
+    drop(env);
+    // Once no process uses it, the next open resets it.
+    let out = spawn("open", dir.path()).wait_with_output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("opened"));
 }
