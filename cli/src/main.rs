@@ -1,11 +1,13 @@
-//! `levin`: the command-line tool for Levin databases: transact, pull, stat, check, copy,
-//! drop, dump, load.
+//! `levin`: the command-line tool for Levin databases: demo, query, transact, pull, repl,
+//! stat, check, copy, drop, dump, load.
 //! Results go to stdout; failures print one line on stderr and exit non-zero.
 
 #![forbid(unsafe_code)]
 
+mod demo;
 mod dump;
 mod output;
+mod repl;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -29,6 +31,37 @@ use output::Format;
 
 #[derive(Subcommand)]
 enum Command {
+    /// Build a sample database (in DIR, or a fresh temporary directory), run a handful of
+    /// queries and a pull, and print what it did with timings.
+    Demo {
+        /// Where to build it (default: a new temporary directory, removed afterwards).
+        dir: Option<PathBuf>,
+    },
+    /// Run a Datalog query. Each INPUT is one EDN value bound, in order, to the `:in`
+    /// entries after `$` (rules as an EDN vector for `%`).
+    #[command(allow_negative_numbers = true)]
+    Query {
+        /// The database directory.
+        dir: PathBuf,
+        /// The query, as EDN text.
+        query: String,
+        /// Inputs for `:in`, as EDN text.
+        inputs: Vec<String>,
+        /// Run the query N more times and print timings on standard error.
+        #[arg(long, value_name = "N")]
+        repeat: Option<usize>,
+        /// Print the plan (estimated and actual rows, time per step) instead of the result.
+        #[arg(long)]
+        explain: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "edn")]
+        format: Format,
+    },
+    /// An interactive prompt for queries, transactions and pulls.
+    Repl {
+        /// The database directory (created if missing).
+        dir: PathBuf,
+    },
     /// Apply a transaction (and optionally a schema) to a Datalog database, creating it if
     /// needed. TX is an EDN file, or `-` for standard input.
     Transact {
@@ -44,14 +77,13 @@ enum Command {
         format: Format,
     },
     /// Pull an entity: PATTERN is EDN text, EID an entity id or a lookup ref in EDN.
+    #[command(allow_negative_numbers = true)]
     Pull {
         /// The database directory.
         dir: PathBuf,
         /// The pull pattern, e.g. '[*]'.
-        #[arg(allow_hyphen_values = true)]
         pattern: String,
         /// The entity: an id, a lookup ref like '[:person/name "Ivan"]', or an ident.
-        #[arg(allow_hyphen_values = true)]
         eid: String,
         /// Output format.
         #[arg(long, value_enum, default_value = "edn")]
@@ -134,6 +166,61 @@ fn read_source(what: &str, src: &str) -> Result<String, String> {
 
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
+        Command::Demo { dir } => match dir {
+            Some(dir) => demo::run(&dir),
+            None => {
+                let tmp = tempfile::tempdir()
+                    .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+                demo::run(tmp.path())
+            }
+        },
+        Command::Repl { dir } => repl::run(&dir),
+        Command::Query {
+            dir,
+            query,
+            inputs,
+            repeat,
+            explain,
+            format,
+        } => {
+            open_existing(&dir)?;
+            let query = read_edn("query", &query)?;
+            let inputs: Vec<levin_query::query::Input> = inputs
+                .iter()
+                .enumerate()
+                .map(|(i, text)| {
+                    read_edn(&format!("input {}", i + 1), text)
+                        .map(levin_query::query::Input::Value)
+                })
+                .collect::<Result<_, _>>()?;
+            let conn = levin_query::Conn::open(&dir, ()).map_err(|e| e.to_string())?;
+            let db = conn.db().map_err(|e| e.to_string())?;
+            if explain {
+                let plan = db.explain(&query, &inputs).map_err(|e| e.to_string())?;
+                print!("{plan}");
+                return Ok(());
+            }
+            let result = db.q(&query, &inputs).map_err(|e| e.to_string())?;
+            println!("{}", output::render(&result.to_edn(), format));
+            if let Some(n) = repeat {
+                let mut times = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let t = std::time::Instant::now();
+                    db.q(&query, &inputs).map_err(|e| e.to_string())?;
+                    times.push(t.elapsed().as_secs_f64() * 1000.0);
+                }
+                if !times.is_empty() {
+                    times.sort_by(f64::total_cmp);
+                    eprintln!(
+                        "timing: runs={n} min_ms={:.3} median_ms={:.3} max_ms={:.3}",
+                        times[0],
+                        times[times.len() / 2],
+                        times[times.len() - 1]
+                    );
+                }
+            }
+            Ok(())
+        }
         Command::Transact {
             dir,
             tx,

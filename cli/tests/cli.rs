@@ -324,3 +324,116 @@ fn transact_errors_name_line_and_column() {
         stderr(&o)
     );
 }
+
+fn people_db(d: &std::path::Path) -> std::path::PathBuf {
+    let db = d.join("db");
+    let tx = d.join("tx.edn");
+    std::fs::write(
+        &tx,
+        r#"[{:name "Ivan" :age 30} {:name "Petr" :age 40} {:name "Oleg" :age 50}]"#,
+    )
+    .unwrap();
+    let o = levin(&["transact", db.to_str().unwrap(), tx.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    db
+}
+
+#[test]
+fn query_with_inputs_repeat_and_explain() {
+    let d = tempfile::tempdir().unwrap();
+    let db = people_db(d.path());
+    let p = db.to_str().unwrap();
+    let q = "[:find ?n :in $ ?min :where [?e :name ?n] [?e :age ?a] [(> ?a ?min)]]";
+    let o = levin(&["query", p, q, "35", "--repeat", "3"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), r#"#{["Oleg"] ["Petr"]}"#);
+    let err = stderr(&o);
+    assert!(
+        err.starts_with("timing: runs=3 min_ms=")
+            && err.contains(" median_ms=")
+            && err.contains(" max_ms="),
+        "{err}"
+    );
+    // A negative number is an input, not an option.
+    let o = levin(&["query", p, q, "-5", "--format", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json = stdout(&o);
+    let json = json.trim();
+    assert!(json.starts_with("[[") && json.ends_with("]]"), "{json}");
+    for name in ["\"Ivan\"", "\"Oleg\"", "\"Petr\""] {
+        assert!(json.contains(&format!("[{name}]")), "{json}");
+    }
+    let o = levin(&[
+        "query",
+        p,
+        "[:find (count ?e) . :where [?e :name]]",
+        "--explain",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("est") && stdout(&o).contains("actual"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn query_errors_are_one_line() {
+    let d = tempfile::tempdir().unwrap();
+    let db = people_db(d.path());
+    let o = levin(&[
+        "query",
+        db.to_str().unwrap(),
+        "[:find ?a :where [?e :age ?a] [(frobnicate ?a)]]",
+    ]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.starts_with("levin: ") && err.contains("frobnicate"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let o = levin(&["query", db.to_str().unwrap(), "[:find ?a :where"]);
+    assert!(stderr(&o).contains("line 1, column"), "{}", stderr(&o));
+}
+
+#[test]
+fn demo_runs() {
+    let o = levin(&["demo"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("departments above dept-30 (recursive rule)"),
+        "{out}"
+    );
+    assert!(
+        out.contains(r#"=> ["dept-0" "dept-14" "dept-2" "dept-6"]"#),
+        "{out}"
+    );
+}
+
+#[test]
+fn repl_reads_forms_from_standard_input() {
+    use std::io::Write;
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("db");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_levin"))
+        .args(["repl", db.to_str().unwrap()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"[{:name \"Ivan\"}]\n[:find ?n\n :where [?e :name ?n]]\n(pull [:name] 1)\n[:find ?x :where (nope)]\n:quit\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    let out = stdout(&o);
+    assert!(out.contains("{:datoms-added 1"), "{out}");
+    assert!(out.contains(r#"#{["Ivan"]}"#), "{out}");
+    assert!(out.contains(r#"{:name "Ivan"}"#), "{out}");
+    assert!(stderr(&o).contains("error: "), "{}", stderr(&o));
+}

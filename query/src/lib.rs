@@ -26,6 +26,7 @@ pub mod entity;
 pub mod error;
 pub mod layout;
 pub mod pull;
+pub mod query;
 pub mod schema;
 pub mod tx;
 
@@ -35,3 +36,4 @@ pub use entity::Entity;
 pub use error::{Error, Result};
 pub use schema::{Attr, AttrType, Cardinality, Schema, Unique};
 pub use tx::TxReport;
+pub use query::{q, Input, QueryResult};

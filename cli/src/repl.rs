@@ -1,0 +1,115 @@
+//! `levin repl`: an interactive prompt with line editing and history. A query (a vector
+//! starting with `:find`, or a map with `:find`) is run; `(pull PATTERN EID)` pulls; any
+//! other vector is transacted. `:help` and `:quit` do what they say.
+
+use std::path::Path;
+
+use levin_query::edn::{self, Edn};
+use levin_query::Conn;
+
+const HELP: &str = "Enter EDN:\n  [:find ...] or {:find ...}   run a query\n  (pull PATTERN EID)          pull an entity\n  [tx-forms ...]              transact\n  :quit                       leave";
+
+fn is_query(v: &Edn) -> bool {
+    match v {
+        Edn::Vector(items) => items.first().is_some_and(|k| k.is_kw("", "find")),
+        Edn::Map(_) => v.get(&Edn::kw("", "find")).is_some(),
+        _ => false,
+    }
+}
+
+/// Evaluates one form; returns the text to print.
+pub fn eval(conn: &Conn, form: &Edn) -> Result<String, String> {
+    if is_query(form) {
+        let db = conn.db().map_err(|e| e.to_string())?;
+        return db
+            .q(form, &[])
+            .map(|r| edn::to_pretty_string(&r.to_edn(), 100))
+            .map_err(|e| e.to_string());
+    }
+    if let Edn::List(items) = form {
+        if items
+            .first()
+            .and_then(Edn::as_symbol)
+            .is_some_and(|s| s.name() == "pull" && s.namespace().is_none())
+        {
+            let [_, pattern, eid] = items.as_slice() else {
+                return Err("pull takes a pattern and an entity: (pull [*] 1)".into());
+            };
+            let db = conn.db().map_err(|e| e.to_string())?;
+            return db
+                .pull(pattern, eid)
+                .map(|v| edn::to_pretty_string(&v, 100))
+                .map_err(|e| e.to_string());
+        }
+        return Err(format!("unknown call {form}; try :help"));
+    }
+    if matches!(form, Edn::Vector(_)) {
+        let r = conn.transact(form).map_err(|e| e.to_string())?;
+        let added = r.tx_data.iter().filter(|d| d.added).count();
+        return Ok(format!(
+            "{{:datoms-added {added} :datoms-retracted {} :max-eid {}}}",
+            r.tx_data.len() - added,
+            r.max_eid
+        ));
+    }
+    Err(format!(
+        "expected a query, a transaction or (pull ...), got {}; try :help",
+        form.type_name()
+    ))
+}
+
+/// Runs the prompt until end of input or `:quit`.
+pub fn run(dir: &Path) -> Result<(), String> {
+    let conn = Conn::open(dir, ()).map_err(|e| e.to_string())?;
+    let mut rl = rustyline::DefaultEditor::new().map_err(|e| e.to_string())?;
+    let history = dir.join(".levin_history");
+    let _ = rl.load_history(&history);
+    println!(
+        "Levin REPL on {} (:help for help, :quit to leave)",
+        dir.display()
+    );
+    let mut buffer = String::new();
+    loop {
+        let prompt = if buffer.is_empty() {
+            "levin> "
+        } else {
+            "  ...> "
+        };
+        let line = match rl.readline(prompt) {
+            Ok(l) => l,
+            Err(rustyline::error::ReadlineError::Interrupted) => {
+                buffer.clear();
+                continue;
+            }
+            Err(rustyline::error::ReadlineError::Eof) => break,
+            Err(e) => return Err(e.to_string()),
+        };
+        buffer.push_str(&line);
+        buffer.push('\n');
+        let form = match edn::read(&buffer) {
+            Ok(f) => f,
+            // An unfinished form: keep reading lines.
+            Err(e) if e.message().contains("end of input") => continue,
+            Err(e) => {
+                eprintln!("error: {e}");
+                buffer.clear();
+                continue;
+            }
+        };
+        let _ = rl.add_history_entry(buffer.trim_end());
+        buffer.clear();
+        if form.is_kw("", "quit") || form.is_kw("", "exit") {
+            break;
+        }
+        if form.is_kw("", "help") {
+            println!("{HELP}");
+            continue;
+        }
+        match eval(&conn, &form) {
+            Ok(out) => println!("{out}"),
+            Err(e) => eprintln!("error: {e}"),
+        }
+    }
+    let _ = rl.save_history(&history);
+    Ok(())
+}

@@ -1,0 +1,955 @@
+//! Execution: relations of variable bindings threaded through the `:where` clauses in the
+//! order the planner picks, index lookups for patterns, filters, functions, `not`, `or`,
+//! rule calls (see `rules.rs`).
+
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+use std::time::Instant;
+
+use crate::db::{Datom, Db, Index};
+use crate::edn::{Edn, Keyword};
+
+use super::ast::*;
+use super::error::{ErrorKind, QResult, QueryError};
+use super::explain::Step;
+use super::functions::{call_builtin, truthy, Registry};
+use super::plan::{self, Choice};
+
+/// A row of values, one per variable of its relation.
+pub type Row = Vec<Edn>;
+
+/// A relation: variables and rows of their values.
+#[derive(Debug, Clone, Default)]
+pub struct Rel {
+    /// Column names.
+    pub vars: Vec<Var>,
+    /// Rows.
+    pub rows: Vec<Row>,
+}
+
+impl Rel {
+    /// One empty row: the identity of join.
+    pub fn unit() -> Rel {
+        Rel {
+            vars: vec![],
+            rows: vec![vec![]],
+        }
+    }
+
+    /// Column of `v`.
+    pub fn col(&self, v: &str) -> Option<usize> {
+        self.vars.iter().position(|x| x == v)
+    }
+
+    /// Distinct rows over `vars` (all must be columns).
+    pub fn project(&self, vars: &[Var]) -> Rel {
+        let cols: Vec<usize> = vars.iter().filter_map(|v| self.col(v)).collect();
+        let mut seen = HashSet::new();
+        let mut rows = vec![];
+        for r in &self.rows {
+            let k: Row = cols.iter().map(|&c| r[c].clone()).collect();
+            if seen.insert(k.clone()) {
+                rows.push(k);
+            }
+        }
+        Rel {
+            vars: cols.iter().map(|&c| self.vars[c].clone()).collect(),
+            rows,
+        }
+    }
+
+    /// Natural (hash) join on the shared variables.
+    pub fn join(self, other: Rel) -> Rel {
+        let shared: Vec<(usize, usize)> = self
+            .vars
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| other.col(v).map(|j| (i, j)))
+            .collect();
+        let extra: Vec<usize> = (0..other.vars.len())
+            .filter(|j| !shared.iter().any(|(_, s)| s == j))
+            .collect();
+        let mut vars = self.vars.clone();
+        vars.extend(extra.iter().map(|&j| other.vars[j].clone()));
+        let mut index: HashMap<Vec<&Edn>, Vec<usize>> = HashMap::new();
+        for (n, r) in other.rows.iter().enumerate() {
+            index
+                .entry(shared.iter().map(|&(_, j)| &r[j]).collect())
+                .or_default()
+                .push(n);
+        }
+        let mut rows = vec![];
+        for r in &self.rows {
+            let key: Vec<&Edn> = shared.iter().map(|&(i, _)| &r[i]).collect();
+            if let Some(ms) = index.get(&key) {
+                for &m in ms {
+                    let mut row = r.clone();
+                    row.extend(extra.iter().map(|&j| other.rows[m][j].clone()));
+                    rows.push(row);
+                }
+            }
+        }
+        Rel { vars, rows }
+    }
+}
+
+/// A data source.
+pub enum Source<'a> {
+    /// A database snapshot.
+    Db(&'a Db),
+    /// A collection of tuples.
+    Coll(Vec<Row>),
+}
+
+/// Rule relations fixed for one evaluation (semi-naive deltas and full relations).
+pub type Fixed = HashMap<String, Rc<Vec<Row>>>;
+
+/// Everything a query's execution needs.
+pub struct Ctx<'a> {
+    /// Named sources.
+    pub sources: HashMap<String, Source<'a>>,
+    /// Rules by name.
+    pub rules: HashMap<String, Vec<Rule>>,
+    /// Recursive rules: name -> its strongly connected component.
+    pub sccs: HashMap<String, Vec<String>>,
+    /// Functions and aggregates.
+    pub reg: &'a Registry,
+    /// When to give up, and the timeout in ms.
+    pub deadline: Option<(Instant, u64)>,
+    /// Fixpoints of recursive rules computed so far.
+    pub rule_cache: RefCell<HashMap<String, Rc<Vec<Row>>>>,
+    /// Steps of the top-level `:where`, for explain.
+    pub steps: RefCell<Vec<Step>>,
+    /// Scalar inputs (for pull patterns passed as inputs).
+    pub scalars: HashMap<Var, Edn>,
+    ticks: Cell<u32>,
+}
+
+impl<'a> Ctx<'a> {
+    /// A context.
+    pub fn new(reg: &'a Registry, timeout_ms: Option<u64>) -> Ctx<'a> {
+        Ctx {
+            sources: HashMap::new(),
+            rules: HashMap::new(),
+            sccs: HashMap::new(),
+            reg,
+            deadline: timeout_ms
+                .map(|ms| (Instant::now() + std::time::Duration::from_millis(ms), ms)),
+            rule_cache: RefCell::new(HashMap::new()),
+            steps: RefCell::new(vec![]),
+            scalars: HashMap::new(),
+            ticks: Cell::new(0),
+        }
+    }
+
+    /// Checks the deadline every so often.
+    pub fn tick(&self) -> QResult<()> {
+        let t = self.ticks.get().wrapping_add(1);
+        self.ticks.set(t);
+        if t.is_multiple_of(256) {
+            self.check_time()?;
+        }
+        Ok(())
+    }
+
+    /// Checks the deadline now.
+    pub fn check_time(&self) -> QResult<()> {
+        if let Some((d, ms)) = self.deadline {
+            if Instant::now() > d {
+                return Err(QueryError::new(
+                    ErrorKind::Timeout,
+                    format!("query timed out after {ms} ms (:timeout)"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn source(&self, name: &str, form: &Edn) -> QResult<&Source<'a>> {
+        self.sources.get(name).ok_or_else(|| {
+            QueryError::at(
+                ErrorKind::Input,
+                format!("unknown source {name} (is it in :in, and was a database passed?)"),
+                form,
+            )
+        })
+    }
+
+    pub(crate) fn db(&self, name: &str, form: &Edn) -> QResult<&'a Db> {
+        match self.source(name, form)? {
+            Source::Db(d) => Ok(d),
+            Source::Coll(_) => Err(QueryError::at(
+                ErrorKind::Input,
+                format!("source {name} is a collection, not a database"),
+                form,
+            )),
+        }
+    }
+
+    /// Evaluates `clauses` starting from `cur`. `top` records explain steps.
+    pub fn eval_clauses(
+        &self,
+        clauses: &[Clause],
+        mut cur: Rel,
+        fixed: &Fixed,
+        top: bool,
+    ) -> QResult<Rel> {
+        let mut pending: Vec<&Clause> = clauses.iter().collect();
+        while !pending.is_empty() {
+            self.check_time()?;
+            if cur.rows.is_empty() {
+                // Nothing can come back; still bind the variables so find sees them.
+                let mut vs = vec![];
+                pending.iter().for_each(|c| c.vars(&mut vs));
+                for v in vs {
+                    if cur.col(&v).is_none() {
+                        cur.vars.push(v);
+                    }
+                }
+                return Ok(cur);
+            }
+            let choice = plan::choose(self, &pending, &cur)?;
+            let t0 = Instant::now();
+            let Choice {
+                index,
+                estimate,
+                strategy,
+            } = choice;
+            let clause = pending.remove(index);
+            cur = self.apply(clause, cur, fixed, &pending)?;
+            if top {
+                self.steps.borrow_mut().push(Step {
+                    clause: clause_form(clause),
+                    strategy,
+                    estimated: estimate,
+                    actual: cur.rows.len(),
+                    time: t0.elapsed(),
+                });
+            }
+        }
+        Ok(cur)
+    }
+
+    fn apply(&self, c: &Clause, cur: Rel, fixed: &Fixed, pending: &[&Clause]) -> QResult<Rel> {
+        match c {
+            Clause::Pattern(p) => self.pattern(p, cur, pending),
+            Clause::Pred { name, args, form } => self.pred(name, args, form, cur),
+            Clause::Fn {
+                name,
+                args,
+                binding,
+                form,
+            } => self.func(name, args, binding, form, cur),
+            Clause::Not { vars, body, form } => self.not(vars.as_deref(), body, form, cur, fixed),
+            Clause::Or {
+                vars,
+                branches,
+                form,
+                ..
+            } => self.or(vars.as_deref(), branches, form, cur, fixed),
+            Clause::RuleCall { name, args, form } => self.rule_call(name, args, form, cur, fixed),
+        }
+    }
+
+    // ---- patterns ----------------------------------------------------------------------
+
+    fn pattern(&self, p: &Pattern, cur: Rel, pending: &[&Clause]) -> QResult<Rel> {
+        let form = pattern_form(p);
+        match self.source(&p.src, &form)? {
+            Source::Coll(rows) => {
+                let rel = match_tuples(&p.terms, rows.iter());
+                Ok(cur.join(rel))
+            }
+            Source::Db(db) => {
+                if p.terms.len() > 3 && !matches!(p.terms[3], Term::Blank) {
+                    return Err(QueryError::unsupported(format!(
+                        "transaction ids in patterns ({form}): Levin keeps no tx in datoms"
+                    )));
+                }
+                if p.terms.len() > 4 {
+                    return Err(QueryError::at(
+                        ErrorKind::Parse,
+                        "a pattern has at most 4 elements",
+                        &form,
+                    ));
+                }
+                let range = plan::range_for(self, p, &cur, pending);
+                let terms = [&p.e, &p.a, &p.v];
+                // Bound columns of the pattern's variables.
+                let bound: Vec<Option<usize>> = terms
+                    .iter()
+                    .map(|t| t.var().and_then(|v| cur.col(v)))
+                    .collect();
+                // New variables, in order, first occurrence.
+                let mut new_vars: Vec<Var> = vec![];
+                for t in terms {
+                    if let Term::Var(v) = t {
+                        if cur.col(v).is_none() && !new_vars.contains(v) {
+                            new_vars.push(v.clone());
+                        }
+                    }
+                }
+                let consts: Vec<Option<Edn>> = terms
+                    .iter()
+                    .map(|t| match t {
+                        Term::Const(c) => Some(c.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                let mut vars = cur.vars.clone();
+                vars.extend(new_vars.iter().cloned());
+                let mut out = vec![];
+                // Group rows by the values of bound pattern variables.
+                let mut groups: HashMap<Vec<Option<Edn>>, Vec<usize>> = HashMap::new();
+                let mut order = vec![];
+                for (n, r) in cur.rows.iter().enumerate() {
+                    let key: Vec<Option<Edn>> = (0..3)
+                        .map(|i| bound[i].map(|c| r[c].clone()).or_else(|| consts[i].clone()))
+                        .collect();
+                    match groups.get_mut(&key) {
+                        Some(g) => g.push(n),
+                        None => {
+                            order.push(key.clone());
+                            groups.insert(key, vec![n]);
+                        }
+                    }
+                }
+                // Many distinct lookups against a pattern that is small on its own: scan it
+                // once and hash-join instead.
+                // Only when bound values compare equal to stored ones as they are (entity
+                // ids, not lookup refs; values of the attribute's own type).
+                let attr_type = match &p.a {
+                    Term::Const(Edn::Keyword(k)) => db.schema().get(k).map(|a| a.value_type),
+                    _ => None,
+                };
+                let plain = order.iter().all(|k| {
+                    k[0].as_ref().is_none_or(|e| matches!(e, Edn::Long(_)))
+                        && k[2]
+                            .as_ref()
+                            .is_none_or(|v| natural(attr_type.flatten(), v))
+                });
+                if order.len() > 1 && plain {
+                    if let Some(n) = plan::scan_count(db, p, range.as_ref())? {
+                        if (n as f64) <= 8.0 * order.len() as f64 {
+                            let datoms = db_match(
+                                db,
+                                consts[0].as_ref(),
+                                consts[1].as_ref(),
+                                consts[2].as_ref(),
+                                range.as_ref(),
+                            )?;
+                            let mut all_vars: Vec<Var> = vec![];
+                            for t in terms {
+                                if let Term::Var(v) = t {
+                                    if !all_vars.contains(v) {
+                                        all_vars.push(v.clone());
+                                    }
+                                }
+                            }
+                            let mut rows = extend_rows(terms, &all_vars, &datoms);
+                            let mut seen = HashSet::new();
+                            rows.retain(|r| seen.insert(r.clone()));
+                            self.check_time()?;
+                            return Ok(cur.join(Rel {
+                                vars: all_vars,
+                                rows,
+                            }));
+                        }
+                    }
+                }
+                // Fast path: entity known, attribute constant, value to bind: read that
+                // entity's values of the attribute straight from EAV.
+                let fast_attr = match (&p.a, &p.v) {
+                    (Term::Const(Edn::Keyword(k)), Term::Blank) => db.schema().get(k),
+                    (Term::Const(Edn::Keyword(k)), Term::Var(v))
+                        if cur.col(v).is_none() && p.e.var() != Some(v) =>
+                    {
+                        db.schema().get(k)
+                    }
+                    _ => None,
+                };
+                if let Some(attr) = fast_attr {
+                    if bound[0].is_some() || consts[0].is_some() {
+                        let view = db.view();
+                        let bind_v = matches!(p.v, Term::Var(_));
+                        for key in order {
+                            self.tick()?;
+                            let Some(eid) = entid(db, key[0].as_ref().unwrap_or(&Edn::Nil))? else {
+                                continue;
+                            };
+                            let mut vals = view.values(eid, attr)?;
+                            if !bind_v {
+                                vals.truncate(1);
+                            }
+                            for &n in &groups[&key] {
+                                for v in &vals {
+                                    let mut row = cur.rows[n].clone();
+                                    if bind_v {
+                                        row.push(v.clone());
+                                    }
+                                    out.push(row);
+                                }
+                            }
+                        }
+                        return Ok(Rel { vars, rows: out });
+                    }
+                }
+                for key in order {
+                    self.tick()?;
+                    let datoms = db_match(
+                        db,
+                        key[0].as_ref(),
+                        key[1].as_ref(),
+                        key[2].as_ref(),
+                        range.as_ref(),
+                    )?;
+                    if datoms.is_empty() {
+                        continue;
+                    }
+                    let mut ext = extend_rows(terms, &new_vars, &datoms);
+                    if terms.iter().any(|t| matches!(t, Term::Blank)) {
+                        // `_` can repeat rows of the other variables.
+                        let mut seen = HashSet::new();
+                        ext.retain(|r| seen.insert(r.clone()));
+                    }
+                    for &n in &groups[&key] {
+                        self.tick()?;
+                        for e in &ext {
+                            let mut row = cur.rows[n].clone();
+                            row.extend(e.iter().cloned());
+                            out.push(row);
+                        }
+                    }
+                }
+                Ok(Rel { vars, rows: out })
+            }
+        }
+    }
+
+    // ---- predicates and functions -------------------------------------------------------
+
+    fn arg_values(&self, args: &[Term], cur: &Rel, row: &Row, form: &Edn) -> QResult<Vec<Edn>> {
+        args.iter()
+            .map(|t| match t {
+                Term::Var(v) => cur.col(v).map(|c| row[c].clone()).ok_or_else(|| {
+                    QueryError::at(ErrorKind::Unbound, format!("unbound variable {v}"), form)
+                }),
+                Term::Const(c) => Ok(c.clone()),
+                Term::Blank => Err(QueryError::at(
+                    ErrorKind::Parse,
+                    "_ is not allowed as a function argument",
+                    form,
+                )),
+            })
+            .collect()
+    }
+
+    /// Calls function `name`.
+    pub fn call(&self, name: &str, args: &[Edn], form: &Edn) -> QResult<Edn> {
+        let eval_err = |m: String| QueryError::at(ErrorKind::Eval, format!("{name}: {m}"), form);
+        if let Some(f) = self.reg.fns.get(name) {
+            return f(args).map_err(eval_err);
+        }
+        match name {
+            "get-else" | "get-some" | "missing?" => return self.db_fn(name, args, form),
+            _ => {}
+        }
+        match call_builtin(name, Some(args)) {
+            Some(r) => r.map_err(eval_err),
+            None => Err(unknown_fn(name, form)),
+        }
+    }
+
+    fn db_fn(&self, name: &str, args: &[Edn], form: &Edn) -> QResult<Edn> {
+        let bad = || {
+            QueryError::at(
+                ErrorKind::Parse,
+                format!("{name} takes a source, an entity and attribute(s)"),
+                form,
+            )
+        };
+        let src = args.first().and_then(|s| s.as_symbol()).ok_or_else(bad)?;
+        let db = self.db(&src.name, form)?;
+        let e = args.get(1).ok_or_else(bad)?;
+        let Some(eid) = entid(db, e)? else {
+            return match name {
+                "missing?" => Ok(Edn::Bool(true)),
+                "get-else" => Ok(args.get(3).cloned().unwrap_or(Edn::Nil)),
+                _ => Ok(Edn::Nil),
+            };
+        };
+        let first = |a: &Edn| -> QResult<Option<Edn>> {
+            let Some(k) = a.as_keyword() else {
+                return Err(QueryError::at(
+                    ErrorKind::Eval,
+                    format!("{name}: expected an attribute keyword, got {a}"),
+                    form,
+                ));
+            };
+            Ok(db
+                .datoms(
+                    Index::Eav,
+                    &[Edn::Long(eid as i64), Edn::Keyword(k.clone())],
+                )?
+                .next()
+                .transpose()?
+                .map(|d| d.v))
+        };
+        match name {
+            "missing?" => {
+                let a = args.get(2).ok_or_else(bad)?;
+                Ok(Edn::Bool(first(a)?.is_none()))
+            }
+            "get-else" => {
+                if args.len() != 4 {
+                    return Err(bad());
+                }
+                if args[3].is_nil() {
+                    return Err(QueryError::at(
+                        ErrorKind::Eval,
+                        "get-else: nil default value is not supported",
+                        form,
+                    ));
+                }
+                if let Some(k) = args[2].as_keyword() {
+                    if db.schema().get(k).is_some_and(|a| a.is_many()) {
+                        return Err(QueryError::at(
+                            ErrorKind::Eval,
+                            format!("get-else: {k} has cardinality many"),
+                            form,
+                        ));
+                    }
+                }
+                Ok(first(&args[2])?.unwrap_or_else(|| args[3].clone()))
+            }
+            _ => {
+                for a in &args[2..] {
+                    if let Some(v) = first(a)? {
+                        return Ok(Edn::Vector(vec![a.clone(), v]));
+                    }
+                }
+                Ok(Edn::Nil)
+            }
+        }
+    }
+
+    fn pred(&self, name: &str, args: &[Term], form: &Edn, mut cur: Rel) -> QResult<Rel> {
+        let mut keep = Vec::with_capacity(cur.rows.len());
+        for r in &cur.rows {
+            self.tick()?;
+            let vals = self.arg_values(args, &cur, r, form)?;
+            keep.push(truthy(&self.call(name, &vals, form)?));
+        }
+        let mut i = 0;
+        cur.rows.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
+        Ok(cur)
+    }
+
+    fn func(
+        &self,
+        name: &str,
+        args: &[Term],
+        binding: &Binding,
+        form: &Edn,
+        cur: Rel,
+    ) -> QResult<Rel> {
+        let mut bvars = vec![];
+        binding.vars(&mut bvars);
+        let old: Vec<Option<usize>> = bvars.iter().map(|v| cur.col(v)).collect();
+        let mut vars = cur.vars.clone();
+        for (v, o) in bvars.iter().zip(&old) {
+            if o.is_none() {
+                vars.push(v.clone());
+            }
+        }
+        let mut rows = vec![];
+        for r in &cur.rows {
+            self.tick()?;
+            let vals = self.arg_values(args, &cur, r, form)?;
+            let res = self.call(name, &vals, form)?;
+            if res.is_nil() {
+                continue;
+            }
+            for asg in bind(binding, &res, &bvars, form)? {
+                if old
+                    .iter()
+                    .zip(&asg)
+                    .any(|(o, v)| o.is_some_and(|c| r[c] != *v))
+                {
+                    continue;
+                }
+                let mut row = r.clone();
+                row.extend(
+                    asg.into_iter()
+                        .zip(&old)
+                        .filter(|(_, o)| o.is_none())
+                        .map(|(v, _)| v),
+                );
+                rows.push(row);
+            }
+        }
+        Ok(Rel { vars, rows })
+    }
+
+    // ---- not / or -------------------------------------------------------------------------
+
+    fn not(
+        &self,
+        vars: Option<&[Var]>,
+        body: &[Clause],
+        form: &Edn,
+        mut cur: Rel,
+        fixed: &Fixed,
+    ) -> QResult<Rel> {
+        let join: Vec<Var> = match vars {
+            Some(vs) => {
+                for v in vs {
+                    if cur.col(v).is_none() {
+                        return Err(QueryError::at(
+                            ErrorKind::Unbound,
+                            format!("insufficient bindings: {v} is not bound before not-join"),
+                            form,
+                        ));
+                    }
+                }
+                vs.to_vec()
+            }
+            None => {
+                let mut vs = vec![];
+                body.iter().for_each(|c| c.vars(&mut vs));
+                vs.retain(|v| cur.col(v).is_some());
+                vs
+            }
+        };
+        let seed = cur.project(&join);
+        let res = self.eval_clauses(body, seed, fixed, false)?;
+        let res = res.project(&join);
+        let set: HashSet<Row> = res.rows.into_iter().collect();
+        let cols: Vec<usize> = join.iter().filter_map(|v| cur.col(v)).collect();
+        cur.rows
+            .retain(|r| !set.contains(&cols.iter().map(|&c| r[c].clone()).collect::<Row>()));
+        Ok(cur)
+    }
+
+    fn or(
+        &self,
+        vars: Option<&[Var]>,
+        branches: &[Vec<Clause>],
+        form: &Edn,
+        cur: Rel,
+        fixed: &Fixed,
+    ) -> QResult<Rel> {
+        let join: Vec<Var> = match vars {
+            Some(vs) => vs.to_vec(),
+            None => {
+                let mut vs = vec![];
+                branches[0].iter().for_each(|c| c.vars(&mut vs));
+                vs
+            }
+        };
+        let bound: Vec<Var> = join
+            .iter()
+            .filter(|v| cur.col(v).is_some())
+            .cloned()
+            .collect();
+        let seed = cur.project(&bound);
+        let mut union: Vec<Row> = vec![];
+        let mut seen = HashSet::new();
+        for b in branches {
+            let res = self.eval_clauses(b, seed.clone(), fixed, false)?;
+            for v in &join {
+                if res.col(v).is_none() {
+                    return Err(QueryError::at(
+                        ErrorKind::Unbound,
+                        format!("insufficient bindings: a branch does not bind {v}"),
+                        form,
+                    ));
+                }
+            }
+            for r in res.project(&join).rows {
+                if seen.insert(r.clone()) {
+                    union.push(r);
+                }
+            }
+        }
+        Ok(cur.join(Rel {
+            vars: join,
+            rows: union,
+        }))
+    }
+
+    /// Joins `cur` with rows of a rule relation whose columns are the call's argument
+    /// positions.
+    pub fn join_call(&self, args: &[Term], rows: &[Row], cur: Rel) -> Rel {
+        let rel = match_tuples(args, rows.iter());
+        cur.join(rel)
+    }
+}
+
+/// The keyword form of a clause for explain.
+fn clause_form(c: &Clause) -> String {
+    match c {
+        Clause::Pattern(p) => pattern_form(p).to_string(),
+        Clause::Pred { form, .. }
+        | Clause::Fn { form, .. }
+        | Clause::Not { form, .. }
+        | Clause::Or { form, .. }
+        | Clause::RuleCall { form, .. } => form.to_string(),
+    }
+}
+
+/// A pattern back as EDN.
+pub fn pattern_form(p: &Pattern) -> Edn {
+    let mut v = vec![];
+    if p.src != "$" {
+        v.push(Edn::sym(&p.src));
+    }
+    for t in &p.terms {
+        v.push(match t {
+            Term::Var(x) => Edn::sym(x),
+            Term::Blank => Edn::sym("_"),
+            Term::Const(c) => c.clone(),
+        });
+    }
+    Edn::Vector(v)
+}
+
+pub(crate) fn unknown_fn(name: &str, form: &Edn) -> QueryError {
+    QueryError::at(
+        ErrorKind::UnknownFunction,
+        format!("unknown function or rule '{name}'"),
+        form,
+    )
+}
+
+/// Rows of `terms`' variables (first occurrences) from tuples matching the constants and
+/// repeated variables.
+pub fn match_tuples<'r>(terms: &[Term], tuples: impl Iterator<Item = &'r Row>) -> Rel {
+    let mut vars: Vec<Var> = vec![];
+    let mut slot: Vec<Option<usize>> = vec![];
+    for t in terms {
+        match t {
+            Term::Var(v) => match vars.iter().position(|x| x == v) {
+                Some(i) => slot.push(Some(i)),
+                None => {
+                    vars.push(v.clone());
+                    slot.push(Some(vars.len() - 1));
+                }
+            },
+            _ => slot.push(None),
+        }
+    }
+    let mut rows = vec![];
+    'outer: for t in tuples {
+        if t.len() < terms.len() {
+            continue;
+        }
+        let mut row: Vec<Option<&Edn>> = vec![None; vars.len()];
+        for (i, term) in terms.iter().enumerate() {
+            match term {
+                Term::Const(c) => {
+                    if t[i] != *c {
+                        continue 'outer;
+                    }
+                }
+                Term::Var(_) => {
+                    let s = slot[i].unwrap_or(0);
+                    match row[s] {
+                        Some(prev) if *prev != t[i] => continue 'outer,
+                        _ => row[s] = Some(&t[i]),
+                    }
+                }
+                Term::Blank => {}
+            }
+        }
+        rows.push(
+            row.into_iter()
+                .map(|x| x.cloned().unwrap_or(Edn::Nil))
+                .collect(),
+        );
+    }
+    Rel { vars, rows }
+}
+
+/// Values of `new_vars` for each datom (respecting repeated variables).
+fn extend_rows(terms: [&Term; 3], new_vars: &[Var], datoms: &[Datom]) -> Vec<Row> {
+    let mut out = vec![];
+    'outer: for d in datoms {
+        let vals = [
+            Edn::Long(d.e as i64),
+            Edn::Keyword(d.a.clone()),
+            d.v.clone(),
+        ];
+        let mut row: Vec<Option<Edn>> = vec![None; new_vars.len()];
+        for (i, t) in terms.iter().enumerate() {
+            if let Term::Var(v) = t {
+                if let Some(j) = new_vars.iter().position(|x| x == v) {
+                    match &row[j] {
+                        Some(prev) if *prev != vals[i] => continue 'outer,
+                        _ => row[j] = Some(vals[i].clone()),
+                    }
+                }
+            }
+        }
+        out.push(row.into_iter().map(|x| x.unwrap_or(Edn::Nil)).collect());
+    }
+    out
+}
+
+/// Whether `v` is stored as itself for an attribute of type `t` (so bound values can be
+/// compared with decoded ones directly).
+fn natural(t: Option<crate::schema::AttrType>, v: &Edn) -> bool {
+    use crate::schema::AttrType as T;
+    match t {
+        None => !matches!(v, Edn::Vector(_) | Edn::List(_) | Edn::Map(_) | Edn::Set(_)),
+        Some(T::Long) | Some(T::Ref) => matches!(v, Edn::Long(_)),
+        Some(T::String) => matches!(v, Edn::String(_)),
+        Some(T::Keyword) => matches!(v, Edn::Keyword(_)),
+        Some(T::Boolean) => matches!(v, Edn::Bool(_)),
+        Some(T::Double) => matches!(v, Edn::Double(_)),
+        Some(T::Instant) => matches!(v, Edn::Inst(_)),
+        Some(T::Uuid) => matches!(v, Edn::Uuid(_)),
+        _ => false,
+    }
+}
+
+/// Whether `e` can name an entity.
+fn entity_like(e: &Edn) -> bool {
+    match e {
+        Edn::Long(n) => *n > 0,
+        Edn::Keyword(_) => true,
+        Edn::Vector(v) | Edn::List(v) => v.len() == 2 && v[0].as_keyword().is_some(),
+        _ => false,
+    }
+}
+
+/// Resolves an entity reference; `None` for values that name no entity.
+pub fn entid(db: &Db, e: &Edn) -> QResult<Option<u64>> {
+    if !entity_like(e) {
+        return Ok(None);
+    }
+    Ok(db.entid(e)?)
+}
+
+/// Datoms matching the known parts (and the value range).
+pub fn db_match(
+    db: &Db,
+    e: Option<&Edn>,
+    a: Option<&Edn>,
+    v: Option<&Edn>,
+    range: Option<&(Option<Edn>, Option<Edn>)>,
+) -> QResult<Vec<Datom>> {
+    let a: Option<&Keyword> = match a {
+        Some(Edn::Keyword(k)) => Some(k),
+        Some(_) => return Ok(vec![]),
+        None => None,
+    };
+    let collect = |it: crate::db::Datoms<'_>| -> QResult<Vec<Datom>> {
+        let mut out = vec![];
+        for d in it {
+            let d = d?;
+            if let Some(v) = v {
+                if a.is_none() && d.v != *v {
+                    continue;
+                }
+            }
+            out.push(d);
+        }
+        Ok(out)
+    };
+    if let Some(e) = e {
+        let Some(eid) = entid(db, e)? else {
+            return Ok(vec![]);
+        };
+        let mut c = vec![Edn::Long(eid as i64)];
+        if let Some(a) = a {
+            c.push(Edn::Keyword(a.clone()));
+            if let Some(v) = v {
+                c.push(v.clone());
+            }
+        }
+        return collect(db.datoms(Index::Eav, &c)?);
+    }
+    if let Some(a) = a {
+        if let Some(v) = v {
+            return collect(db.datoms(Index::Ave, &[Edn::Keyword(a.clone()), v.clone()])?);
+        }
+        if let Some((lo, hi)) = range {
+            return collect(db.index_range(a, lo.as_ref(), hi.as_ref())?);
+        }
+        return collect(db.datoms(Index::Ave, &[Edn::Keyword(a.clone())])?);
+    }
+    collect(db.datoms(Index::Eav, &[])?)
+}
+
+/// Assignments of `vars` (the binding's variables) from binding `value` to `b`.
+pub fn bind(b: &Binding, value: &Edn, vars: &[Var], form: &Edn) -> QResult<Vec<Vec<Edn>>> {
+    fn go(b: &Binding, value: &Edn, vars: &[Var], form: &Edn) -> QResult<Vec<Vec<Option<Edn>>>> {
+        let bad = |what: &str| {
+            QueryError::at(
+                ErrorKind::Input,
+                format!("cannot bind {value} to {what}"),
+                form,
+            )
+        };
+        match b {
+            Binding::Blank => Ok(vec![vec![None; vars.len()]]),
+            Binding::Scalar(v) => {
+                let mut a = vec![None; vars.len()];
+                if let Some(i) = vars.iter().position(|x| x == v) {
+                    a[i] = Some(value.clone());
+                }
+                Ok(vec![a])
+            }
+            Binding::Coll(inner) | Binding::Rel(inner) => {
+                let items = match value {
+                    Edn::Vector(x) | Edn::List(x) | Edn::Set(x) => x,
+                    _ => return Err(bad("a collection binding")),
+                };
+                let mut out = vec![];
+                for it in items {
+                    out.extend(go(inner, it, vars, form)?);
+                }
+                Ok(out)
+            }
+            Binding::Tuple(bs) => {
+                let items = match value {
+                    Edn::Vector(x) | Edn::List(x) => x,
+                    _ => return Err(bad("a tuple binding")),
+                };
+                if items.len() < bs.len() {
+                    return Err(bad(&format!("a tuple binding of {} elements", bs.len())));
+                }
+                let mut acc: Vec<Vec<Option<Edn>>> = vec![vec![None; vars.len()]];
+                for (bi, it) in bs.iter().zip(items) {
+                    let sub = go(bi, it, vars, form)?;
+                    let mut next = vec![];
+                    for a in &acc {
+                        'sub: for s in &sub {
+                            let mut m = a.clone();
+                            for (i, x) in s.iter().enumerate() {
+                                if let Some(x) = x {
+                                    match &m[i] {
+                                        Some(y) if y != x => continue 'sub,
+                                        _ => m[i] = Some(x.clone()),
+                                    }
+                                }
+                            }
+                            next.push(m);
+                        }
+                    }
+                    acc = next;
+                }
+                Ok(acc)
+            }
+        }
+    }
+    Ok(go(b, value, vars, form)?
+        .into_iter()
+        .map(|a| a.into_iter().map(|x| x.unwrap_or(Edn::Nil)).collect())
+        .collect())
+}

@@ -1,0 +1,549 @@
+//! The Datalog query engine: queries as EDN data (vector or map form), evaluated over
+//! [`Db`] snapshots and collections.
+//!
+//! Phases, each with its own types: parse (EDN -> [`ast::Query`], `parse.rs`), normalise
+//! (inputs bound, rules collected, functions and rule arities checked, recursive rules
+//! found), plan (`plan.rs`: clause order chosen greedily from exact index counts, predicate
+//! range pushdown) and execute (`eval.rs`, `rules.rs`), then find (projection, aggregates,
+//! pull, `:order-by`/`:offset`/`:limit`).
+//!
+//! ```
+//! use levin_query::{Conn, edn::read};
+//! use levin_query::query::Input;
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let conn = Conn::open(dir.path(), "{:name {:db/unique :db.unique/identity}}").unwrap();
+//! conn.transact(&read(r#"[{:name "Ivan" :age 30} {:name "Petr" :age 40}]"#).unwrap()).unwrap();
+//! let db = conn.db().unwrap();
+//! let r = db.q("[:find ?n :in $ ?min :where [?e :name ?n] [?e :age ?a] [(> ?a ?min)]]",
+//!              &[Input::Value(35.into())]).unwrap();
+//! assert_eq!(r.to_edn(), read(r#"#{["Petr"]}"#).unwrap());
+//! ```
+
+pub mod aggregates;
+pub mod ast;
+pub mod error;
+pub mod eval;
+pub mod explain;
+pub mod functions;
+pub mod parse;
+pub mod plan;
+pub mod rules;
+
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+use crate::db::Db;
+use crate::edn::{Edn, Keyword, Symbol};
+
+pub use ast::{FindKind, Query};
+pub use error::{ErrorKind, QResult, QueryError};
+pub use explain::{Explain, Step};
+pub use functions::{Registry, UserFn};
+
+use ast::*;
+use eval::{bind, Ctx, Rel, Source};
+
+/// One input of a query, matched in order with `:in`.
+#[derive(Clone)]
+pub enum Input<'a> {
+    /// A database, for `$` or `$name`.
+    Db(&'a Db),
+    /// A value: a collection of tuples for a source, a rule set for `%`, or a value for a
+    /// binding form.
+    Value(Edn),
+}
+
+impl std::fmt::Debug for Input<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Input::Db(_) => f.write_str("Input::Db(..)"),
+            Input::Value(v) => write!(f, "Input::Value({v})"),
+        }
+    }
+}
+
+impl From<Edn> for Input<'_> {
+    fn from(e: Edn) -> Self {
+        Input::Value(e)
+    }
+}
+
+impl<'a> From<&'a Db> for Input<'a> {
+    fn from(d: &'a Db) -> Self {
+        Input::Db(d)
+    }
+}
+
+/// Something that can be a query: EDN text, an EDN form or a parsed [`Query`].
+pub trait AsQuery {
+    /// The parsed query and, for text, the text (for error positions).
+    fn to_query(&self) -> QResult<(Query, Option<&str>)>;
+}
+
+impl AsQuery for str {
+    fn to_query(&self) -> QResult<(Query, Option<&str>)> {
+        let form = crate::edn::read(self)?;
+        parse::parse_query(&form)
+            .map(|q| (q, Some(self)))
+            .map_err(|e| e.locate(self))
+    }
+}
+
+impl AsQuery for String {
+    fn to_query(&self) -> QResult<(Query, Option<&str>)> {
+        self.as_str().to_query()
+    }
+}
+
+impl AsQuery for Edn {
+    fn to_query(&self) -> QResult<(Query, Option<&str>)> {
+        Ok((parse::parse_query(self)?, None))
+    }
+}
+
+impl AsQuery for Query {
+    fn to_query(&self) -> QResult<(Query, Option<&str>)> {
+        Ok((self.clone(), None))
+    }
+}
+
+/// A query's result: rows of values shaped by the find spec.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryResult {
+    /// The find spec's shape.
+    pub kind: FindKind,
+    /// Rows, one value per find element. Without `:order-by` they are sorted by value;
+    /// with `:with` they may repeat.
+    pub rows: Vec<Vec<Edn>>,
+    /// `:keys`/`:strs`/`:syms`.
+    pub ret: Option<ReturnMap>,
+    /// Whether order or repetition matters (`:with` or `:order-by`): then [`to_edn`]
+    /// gives a vector, not a set.
+    ///
+    /// [`to_edn`]: QueryResult::to_edn
+    pub ordered: bool,
+}
+
+impl QueryResult {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    fn row_edn(&self, row: &[Edn]) -> Edn {
+        match &self.ret {
+            None => Edn::Vector(row.to_vec()),
+            Some(r) => {
+                let key = |name: &String| -> Edn {
+                    match r {
+                        ReturnMap::Keys(_) => match name.split_once('/') {
+                            Some((ns, n)) if !ns.is_empty() && !n.is_empty() => {
+                                Edn::Keyword(Keyword::new(Some(ns), n))
+                            }
+                            _ => Edn::Keyword(Keyword::new(None, name)),
+                        },
+                        ReturnMap::Strs(_) => Edn::String(name.clone()),
+                        ReturnMap::Syms(_) => Edn::Symbol(Symbol::new(None, name)),
+                    }
+                };
+                let names = match r {
+                    ReturnMap::Keys(v) | ReturnMap::Strs(v) | ReturnMap::Syms(v) => v,
+                };
+                Edn::Map(
+                    names
+                        .iter()
+                        .zip(row)
+                        .map(|(n, v)| (key(n), v.clone()))
+                        .collect(),
+                )
+            }
+        }
+    }
+
+    /// The result as EDN: a set of tuples (a vector when `:with` or `:order-by` is used),
+    /// a scalar (or nil), a vector for a collection, a vector (or nil) for a tuple; tuples
+    /// are maps with `:keys`/`:strs`/`:syms`.
+    pub fn to_edn(&self) -> Edn {
+        match self.kind {
+            FindKind::Rel => {
+                let rows: Vec<Edn> = self.rows.iter().map(|r| self.row_edn(r)).collect();
+                if self.ordered {
+                    Edn::Vector(rows)
+                } else {
+                    Edn::Set(rows)
+                }
+            }
+            FindKind::Coll => Edn::Vector(self.rows.iter().map(|r| r[0].clone()).collect()),
+            FindKind::Scalar => self.rows.first().map_or(Edn::Nil, |r| r[0].clone()),
+            FindKind::Tuple => self.rows.first().map_or(Edn::Nil, |r| self.row_edn(r)),
+        }
+    }
+}
+
+/// Runs `query` over `inputs` with the built-in functions only.
+pub fn q<Q: AsQuery + ?Sized>(query: &Q, inputs: &[Input<'_>]) -> QResult<QueryResult> {
+    q_with(query, inputs, &Registry::default())
+}
+
+/// Runs `query` over `inputs` with application functions and aggregates from `reg`.
+pub fn q_with<Q: AsQuery + ?Sized>(
+    query: &Q,
+    inputs: &[Input<'_>],
+    reg: &Registry,
+) -> QResult<QueryResult> {
+    let (parsed, src) = query.to_query()?;
+    run(&parsed, inputs, reg)
+        .map(|(r, _)| r)
+        .map_err(|e| match src {
+            Some(s) => e.locate(s),
+            None => e,
+        })
+}
+
+/// Runs `query` and returns the plan that ran, with estimated and actual row counts and
+/// time per step.
+pub fn explain<Q: AsQuery + ?Sized>(
+    query: &Q,
+    inputs: &[Input<'_>],
+    reg: &Registry,
+) -> QResult<Explain> {
+    let t0 = Instant::now();
+    let (parsed, src) = query.to_query()?;
+    let parse_time = t0.elapsed();
+    let (_, mut ex) = run(&parsed, inputs, reg).map_err(|e| match src {
+        Some(s) => e.locate(s),
+        None => e,
+    })?;
+    ex.parse_time = parse_time;
+    Ok(ex)
+}
+
+impl Db {
+    /// Runs `query` with this database as `$` (the first `:in` source), followed by
+    /// `inputs`.
+    pub fn q<Q: AsQuery + ?Sized>(&self, query: &Q, inputs: &[Input<'_>]) -> QResult<QueryResult> {
+        let mut all = vec![Input::Db(self)];
+        all.extend(inputs.iter().cloned());
+        q(query, &all)
+    }
+
+    /// [`Db::q`] with application functions.
+    pub fn q_with<Q: AsQuery + ?Sized>(
+        &self,
+        query: &Q,
+        inputs: &[Input<'_>],
+        reg: &Registry,
+    ) -> QResult<QueryResult> {
+        let mut all = vec![Input::Db(self)];
+        all.extend(inputs.iter().cloned());
+        q_with(query, &all, reg)
+    }
+
+    /// [`explain`] with this database as `$`.
+    pub fn explain<Q: AsQuery + ?Sized>(
+        &self,
+        query: &Q,
+        inputs: &[Input<'_>],
+    ) -> QResult<Explain> {
+        let mut all = vec![Input::Db(self)];
+        all.extend(inputs.iter().cloned());
+        explain(query, &all, &Registry::default())
+    }
+}
+
+fn tuples(e: &Edn, form: &Edn) -> QResult<Vec<Vec<Edn>>> {
+    let Some(items) = e.as_seq().or_else(|| e.as_set()) else {
+        return Err(QueryError::at(
+            ErrorKind::Input,
+            format!("a source must be a database or a collection of tuples, got {e}"),
+            form,
+        ));
+    };
+    items
+        .iter()
+        .map(|t| match t.as_seq() {
+            Some(x) => Ok(x.to_vec()),
+            None => Err(QueryError::at(
+                ErrorKind::Input,
+                format!("a source collection holds tuples, got {t}"),
+                form,
+            )),
+        })
+        .collect()
+}
+
+/// Checks functions, aggregates and rule calls; collects rules.
+fn check_clauses(clauses: &[Clause], ctx: &Ctx<'_>) -> QResult<()> {
+    for c in clauses {
+        match c {
+            Clause::Pred { name, form, .. } | Clause::Fn { name, form, .. } => {
+                if !ctx.reg.fns.contains_key(name)
+                    && !functions::is_builtin(name)
+                    && !matches!(name.as_str(), "get-else" | "get-some" | "missing?")
+                {
+                    if ctx.rules.contains_key(name) {
+                        return Err(QueryError::at(
+                            ErrorKind::Parse,
+                            format!("{name} is a rule: call it as ({name} ...), not in a vector"),
+                            form,
+                        ));
+                    }
+                    return Err(eval::unknown_fn(name, form));
+                }
+            }
+            Clause::RuleCall { name, args, form } => {
+                let Some(rs) = ctx.rules.get(name) else {
+                    if functions::is_builtin(name) || ctx.reg.fns.contains_key(name) {
+                        return Err(QueryError::at(
+                            ErrorKind::Parse,
+                            format!("{name} is a function: call it as [({name} ...)]"),
+                            form,
+                        ));
+                    }
+                    return Err(QueryError::at(
+                        ErrorKind::Rule,
+                        format!("unknown rule '{name}'"),
+                        form,
+                    ));
+                };
+                for r in rs {
+                    if r.head.len() != args.len() {
+                        return Err(QueryError::at(
+                            ErrorKind::Rule,
+                            format!(
+                                "rule {name} takes {} argument(s), called with {}",
+                                r.head.len(),
+                                args.len()
+                            ),
+                            form,
+                        ));
+                    }
+                }
+            }
+            Clause::Not { body, .. } => check_clauses(body, ctx)?,
+            Clause::Or { branches, .. } => {
+                for b in branches {
+                    check_clauses(b, ctx)?;
+                }
+            }
+            Clause::Pattern(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Executes a parsed query.
+pub fn run(query: &Query, inputs: &[Input<'_>], reg: &Registry) -> QResult<(QueryResult, Explain)> {
+    let t0 = Instant::now();
+    let mut ctx = Ctx::new(reg, query.timeout_ms);
+    if inputs.len() != query.inputs.len() {
+        return Err(QueryError::at(
+            ErrorKind::Input,
+            format!(
+                "the query takes {} input(s) (:in), got {}",
+                query.inputs.len(),
+                inputs.len()
+            ),
+            &query.form,
+        ));
+    }
+    let mut seed = Rel::unit();
+    for (spec, input) in query.inputs.iter().zip(inputs) {
+        match (spec, input) {
+            (In::Source(name), Input::Db(db)) => {
+                ctx.sources.insert(name.clone(), Source::Db(db));
+            }
+            (In::Source(name), Input::Value(v)) => {
+                ctx.sources
+                    .insert(name.clone(), Source::Coll(tuples(v, &query.form)?));
+            }
+            (In::Rules, Input::Value(v)) => {
+                for r in parse::parse_rules(v)? {
+                    ctx.rules.entry(r.name.clone()).or_default().push(r);
+                }
+            }
+            (In::Bind(b), Input::Value(v)) => {
+                let mut vars = vec![];
+                b.vars(&mut vars);
+                if let Binding::Scalar(x) = b {
+                    ctx.scalars.insert(x.clone(), v.clone());
+                }
+                let rows = bind(b, v, &vars, &query.form)?;
+                seed = seed.join(Rel { vars, rows });
+            }
+            (_, Input::Db(_)) => {
+                return Err(QueryError::at(
+                    ErrorKind::Input,
+                    "a database was passed for a non-source :in binding",
+                    &query.form,
+                ));
+            }
+        }
+    }
+    for r in &query.rules {
+        ctx.rules.entry(r.name.clone()).or_default().push(r.clone());
+    }
+    // Rule bodies and the query's clauses.
+    check_clauses(&query.clauses, &ctx)?;
+    for rs in ctx.rules.values() {
+        for r in rs {
+            check_clauses(&r.body, &ctx)?;
+        }
+    }
+    for f in &query.find {
+        if let FindElem::Agg { name, .. } = f {
+            if !aggregates::is_aggregate(name, reg) {
+                return Err(QueryError::at(
+                    ErrorKind::UnknownFunction,
+                    format!("unknown aggregate '{name}'"),
+                    &query.form,
+                ));
+            }
+        }
+    }
+    ctx.sccs = rules::sccs(&ctx.rules)?;
+    let rel = ctx.eval_clauses(&query.clauses, seed, &HashMap::new(), true)?;
+    let result = find(query, &ctx, rel)?;
+    let ex = Explain {
+        steps: ctx.steps.borrow().clone(),
+        parse_time: Default::default(),
+        exec_time: t0.elapsed(),
+        result_rows: result.rows.len(),
+    };
+    Ok((result, ex))
+}
+
+fn find(query: &Query, ctx: &Ctx<'_>, rel: Rel) -> QResult<QueryResult> {
+    let mut need: Vec<Var> = query.find.iter().map(|f| f.var().clone()).collect();
+    for w in &query.with {
+        if !need.contains(w) {
+            need.push(w.clone());
+        }
+    }
+    for v in &need {
+        if rel.col(v).is_none() {
+            return Err(QueryError::at(
+                ErrorKind::Unbound,
+                format!("find variable {v} is not bound by :where or :in"),
+                &query.form,
+            ));
+        }
+    }
+    let cols: Vec<usize> = need.iter().filter_map(|v| rel.col(v)).collect();
+    let mut seen = HashSet::new();
+    let mut full: Vec<Vec<Edn>> = vec![];
+    for r in &rel.rows {
+        let k: Vec<Edn> = cols.iter().map(|&c| r[c].clone()).collect();
+        if seen.insert(k.clone()) {
+            full.push(k);
+        }
+    }
+    let nfind = query.find.len();
+    // Column of each find element within `full`.
+    let fcol: Vec<usize> = query
+        .find
+        .iter()
+        .map(|f| need.iter().position(|v| v == f.var()).unwrap_or(0))
+        .collect();
+    let mut rows: Vec<Vec<Edn>> = if query.has_aggregates() {
+        let keys: Vec<usize> = (0..nfind)
+            .filter(|&i| !matches!(query.find[i], FindElem::Agg { .. }))
+            .collect();
+        let mut groups: HashMap<Vec<Edn>, Vec<usize>> = HashMap::new();
+        let mut order = vec![];
+        for (n, r) in full.iter().enumerate() {
+            let k: Vec<Edn> = keys.iter().map(|&i| r[fcol[i]].clone()).collect();
+            groups
+                .entry(k.clone())
+                .or_insert_with(|| {
+                    order.push(k);
+                    vec![]
+                })
+                .push(n);
+        }
+        let mut out = vec![];
+        for k in order {
+            ctx.tick()?;
+            let members = &groups[&k];
+            let mut row = vec![];
+            for (i, f) in query.find.iter().enumerate() {
+                match f {
+                    FindElem::Agg { name, args, .. } => {
+                        let vals: Vec<Edn> =
+                            members.iter().map(|&n| full[n][fcol[i]].clone()).collect();
+                        let v = aggregates::aggregate(name, args, &vals, ctx.reg).map_err(|m| {
+                            QueryError::at(ErrorKind::Eval, format!("{name}: {m}"), &query.form)
+                        })?;
+                        row.push(v);
+                    }
+                    _ => row.push(full[members[0]][fcol[i]].clone()),
+                }
+            }
+            out.push(row);
+        }
+        out
+    } else {
+        full.iter()
+            .map(|r| fcol.iter().map(|&c| r[c].clone()).collect())
+            .collect()
+    };
+    if query.order_by.is_empty() {
+        rows.sort();
+    } else {
+        rows.sort_by(|a, b| {
+            for k in &query.order_by {
+                let o = functions::compare(&a[k.index], &b[k.index]);
+                let o = if k.desc { o.reverse() } else { o };
+                if o != std::cmp::Ordering::Equal {
+                    return o;
+                }
+            }
+            std::cmp::Ordering::Equal
+        });
+    }
+    let rows: Vec<Vec<Edn>> = rows
+        .into_iter()
+        .skip(query.offset)
+        .take(query.limit.unwrap_or(usize::MAX))
+        .collect();
+    let mut rows = rows;
+    for (i, f) in query.find.iter().enumerate() {
+        if let FindElem::Pull { src, pattern, .. } = f {
+            let db = ctx.db(src, &query.form)?;
+            let pat = match pattern {
+                Term::Const(p) => p.clone(),
+                Term::Var(v) => ctx.scalars.get(v).cloned().ok_or_else(|| {
+                    QueryError::at(
+                        ErrorKind::Unbound,
+                        format!("pull pattern variable {v} is not a scalar :in input"),
+                        &query.form,
+                    )
+                })?,
+                Term::Blank => {
+                    return Err(QueryError::at(
+                        ErrorKind::Parse,
+                        "pull needs a pattern",
+                        &query.form,
+                    ))
+                }
+            };
+            for r in &mut rows {
+                ctx.tick()?;
+                r[i] = db.pull(&pat, &r[i])?;
+            }
+        }
+    }
+    let ordered = !query.with.is_empty() || !query.order_by.is_empty();
+    Ok(QueryResult {
+        kind: query.kind,
+        rows,
+        ret: query.ret.clone(),
+        ordered,
+    })
+}

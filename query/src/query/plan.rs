@@ -1,0 +1,334 @@
+//! Planning: which clause runs next. Filters (predicates, functions, `not`) run as soon as
+//! their inputs are bound; among the clauses that bind variables (patterns, rule calls,
+//! `or`) the one with the smallest estimated result runs next, estimated from the store's
+//! exact O(log n) counts given the variables bound so far. Comparisons of a pattern's value
+//! variable with a constant become AVE range bounds.
+
+use crate::edn::Edn;
+use crate::schema::AttrType;
+
+use super::ast::*;
+use super::error::{ErrorKind, QResult, QueryError};
+use super::eval::{Ctx, Rel, Source};
+use crate::db::Index;
+
+/// The planner's pick.
+pub struct Choice {
+    /// Index into the pending clauses.
+    pub index: usize,
+    /// Estimated rows after the step.
+    pub estimate: f64,
+    /// How it will run.
+    pub strategy: String,
+}
+
+fn is_bound(cur: &Rel, t: &Term) -> bool {
+    match t {
+        Term::Var(v) => cur.col(v).is_some(),
+        Term::Const(_) => true,
+        Term::Blank => false,
+    }
+}
+
+fn term_vars(ts: &[Term]) -> Vec<&Var> {
+    ts.iter().filter_map(|t| t.var()).collect()
+}
+
+/// Variables a clause can bind.
+fn binds(c: &Clause, out: &mut Vec<Var>) {
+    match c {
+        Clause::Pattern(_) | Clause::RuleCall { .. } | Clause::Or { .. } => c.vars(out),
+        Clause::Fn { binding, .. } => binding.vars(out),
+        Clause::Pred { .. } | Clause::Not { .. } => {}
+    }
+}
+
+/// Picks the next clause.
+pub fn choose(ctx: &Ctx<'_>, pending: &[&Clause], cur: &Rel) -> QResult<Choice> {
+    let rows = cur.rows.len() as f64;
+    // Ready filters first.
+    for (i, c) in pending.iter().enumerate() {
+        let ready = match c {
+            Clause::Pred { args, .. } | Clause::Fn { args, .. } => {
+                term_vars(args).iter().all(|v| cur.col(v).is_some())
+            }
+            Clause::Not { vars: Some(vs), .. } => vs.iter().all(|v| cur.col(v).is_some()),
+            Clause::Not { vars: None, .. } => {
+                let mut future = vec![];
+                for (j, o) in pending.iter().enumerate() {
+                    if j != i {
+                        binds(o, &mut future);
+                    }
+                }
+                let mut vs = vec![];
+                c.vars(&mut vs);
+                vs.iter()
+                    .all(|v| cur.col(v).is_some() || !future.contains(v))
+            }
+            _ => false,
+        };
+        if ready {
+            let strategy = match c {
+                Clause::Pred { .. } => "filter",
+                Clause::Fn { .. } => "function",
+                _ => "anti-join",
+            };
+            return Ok(Choice {
+                index: i,
+                estimate: rows,
+                strategy: strategy.into(),
+            });
+        }
+    }
+    let mut best: Option<Choice> = None;
+    for (i, c) in pending.iter().enumerate() {
+        let (est, strategy) = match c {
+            Clause::Pattern(p) => estimate_pattern(ctx, p, cur, pending)?,
+            Clause::RuleCall { args, .. } => {
+                let connected = args
+                    .iter()
+                    .any(|t| matches!(t, Term::Var(v) if cur.col(v).is_some()));
+                let per = if connected { 10.0 } else { 1e6 };
+                (rows * per, "rule (bottom-up, then hash join)".to_string())
+            }
+            Clause::Or {
+                required,
+                vars,
+                branches,
+                ..
+            } => {
+                if !required.iter().all(|v| cur.col(v).is_some()) {
+                    continue;
+                }
+                let mut vs = vec![];
+                match vars {
+                    Some(v) => vs.extend(v.iter().cloned()),
+                    None => branches.iter().flatten().for_each(|c| c.vars(&mut vs)),
+                }
+                let connected = vs.iter().any(|v| cur.col(v).is_some());
+                let per = if connected { 10.0 } else { 1e6 };
+                (rows * per, "or: union of branches, hash join".to_string())
+            }
+            _ => continue,
+        };
+        if best.as_ref().is_none_or(|b| est < b.estimate) {
+            best = Some(Choice {
+                index: i,
+                estimate: est,
+                strategy,
+            });
+        }
+    }
+    if let Some(b) = best {
+        return Ok(b);
+    }
+    // Nothing can run: report the first stuck clause.
+    let c = pending[0];
+    let (msg, form) = match c {
+        Clause::Pred { args, form, .. } | Clause::Fn { args, form, .. } => {
+            let v = term_vars(args)
+                .into_iter()
+                .find(|v| cur.col(v).is_none())
+                .cloned()
+                .unwrap_or_default();
+            (format!("insufficient bindings: {v} is not bound"), form)
+        }
+        Clause::Not { vars, form, .. } => {
+            let v = vars
+                .iter()
+                .flatten()
+                .find(|v| cur.col(v).is_none())
+                .cloned()
+                .unwrap_or_default();
+            (
+                format!("insufficient bindings: {v} is not bound before not-join"),
+                form,
+            )
+        }
+        Clause::Or { required, form, .. } => {
+            let v = required
+                .iter()
+                .find(|v| cur.col(v).is_none())
+                .cloned()
+                .unwrap_or_default();
+            (
+                format!("insufficient bindings: required variable {v} of or-join is not bound"),
+                form,
+            )
+        }
+        Clause::RuleCall { form, .. } => ("cannot run".to_string(), form),
+        Clause::Pattern(_) => ("cannot run".to_string(), &Edn::Nil),
+    };
+    Err(QueryError::at(ErrorKind::Unbound, msg, form))
+}
+
+fn count(n: u64) -> f64 {
+    n as f64
+}
+
+fn estimate_pattern(
+    ctx: &Ctx<'_>,
+    p: &Pattern,
+    cur: &Rel,
+    pending: &[&Clause],
+) -> QResult<(f64, String)> {
+    let rows = cur.rows.len() as f64;
+    let Some(src) = ctx.sources.get(&p.src) else {
+        return Ok((rows, "source missing".into()));
+    };
+    let db = match src {
+        Source::Coll(c) => {
+            return Ok((rows * c.len() as f64, format!("scan collection {}", p.src)))
+        }
+        Source::Db(db) => *db,
+    };
+    let e_b = is_bound(cur, &p.e);
+    let v_b = is_bound(cur, &p.v);
+    let a_const = match &p.a {
+        Term::Const(Edn::Keyword(k)) => Some(k),
+        Term::Const(_) => return Ok((0.0, "attribute is not a keyword: empty".into())),
+        _ => None,
+    };
+    let a_bound = a_const.is_some() || is_bound(cur, &p.a);
+    let (per, strat) = if e_b {
+        let many = a_const
+            .and_then(|k| db.schema().get(k))
+            .is_some_and(|a| a.is_many());
+        let per = if a_bound {
+            if many {
+                3.0
+            } else {
+                1.0
+            }
+        } else {
+            10.0
+        };
+        (per, "EAV lookup per entity".to_string())
+    } else if let Some(k) = a_const {
+        match &p.v {
+            Term::Const(v) => (
+                count(db.count_datoms(Index::Ave, &[Edn::Keyword(k.clone()), v.clone()])?),
+                format!("AVE {k} = {v} (exact count)"),
+            ),
+            _ if v_b => {
+                let n = count(db.attr_count(k)?);
+                ((n / 10.0).max(1.0), format!("AVE {k} lookup per value"))
+            }
+            _ => match range_for(ctx, p, cur, pending) {
+                Some((lo, hi)) => (
+                    count(db.count_range(k, lo.as_ref(), hi.as_ref())?),
+                    format!(
+                        "AVE {k} range [{} {}]",
+                        lo.map_or("-inf".to_string(), |x| x.to_string()),
+                        hi.map_or("+inf".to_string(), |x| x.to_string())
+                    ),
+                ),
+                None => (count(db.attr_count(k)?), format!("AVE {k} scan")),
+            },
+        }
+    } else {
+        let n = count(db.datom_count()?);
+        (if v_b { n / 10.0 } else { n }, "full EAV scan".to_string())
+    };
+    Ok((rows * per, strat))
+}
+
+fn range_type_ok(t: Option<AttrType>, v: &Edn) -> bool {
+    matches!(
+        (t, v),
+        (Some(AttrType::Long), Edn::Long(_))
+            | (Some(AttrType::Double), Edn::Double(_))
+            | (Some(AttrType::String), Edn::String(_))
+            | (Some(AttrType::Instant), Edn::Inst(_))
+    )
+}
+
+/// AVE bounds (inclusive; the predicates still filter) for a pattern whose value is an
+/// unbound variable compared with constants (or single-valued bound variables) in pending
+/// predicates.
+pub fn range_for(
+    ctx: &Ctx<'_>,
+    p: &Pattern,
+    cur: &Rel,
+    pending: &[&Clause],
+) -> Option<(Option<Edn>, Option<Edn>)> {
+    let Term::Var(v) = &p.v else { return None };
+    if cur.col(v).is_some() || is_bound(cur, &p.e) {
+        return None;
+    }
+    let Term::Const(Edn::Keyword(k)) = &p.a else {
+        return None;
+    };
+    let Some(Source::Db(db)) = ctx.sources.get(&p.src) else {
+        return None;
+    };
+    let attr = db.schema().get(k)?;
+    let value_of = |t: &Term| -> Option<Edn> {
+        match t {
+            Term::Const(c) => Some(c.clone()),
+            Term::Var(x) => {
+                let c = cur.col(x)?;
+                let first = cur.rows.first()?[c].clone();
+                cur.rows.iter().all(|r| r[c] == first).then_some(first)
+            }
+            Term::Blank => None,
+        }
+    };
+    let mut lo: Option<Edn> = None;
+    let mut hi: Option<Edn> = None;
+    for c in pending {
+        let Clause::Pred { name, args, .. } = c else {
+            continue;
+        };
+        if args.len() != 2 || !matches!(name.as_str(), "<" | ">" | "<=" | ">=") {
+            continue;
+        }
+        let (other, var_first) = match (&args[0], &args[1]) {
+            (Term::Var(x), o) if x == v => (o, true),
+            (o, Term::Var(x)) if x == v => (o, false),
+            _ => continue,
+        };
+        let Some(c) = value_of(other) else { continue };
+        if !range_type_ok(attr.value_type, &c) {
+            continue;
+        }
+        // ?v < c  or  c > ?v  => upper bound; otherwise lower bound.
+        let upper = matches!(
+            (name.as_str(), var_first),
+            ("<" | "<=", true) | (">" | ">=", false)
+        );
+        if upper {
+            if hi.as_ref().is_none_or(|h| c < *h) {
+                hi = Some(c);
+            }
+        } else if lo.as_ref().is_none_or(|l| c > *l) {
+            lo = Some(c);
+        }
+    }
+    if lo.is_none() && hi.is_none() {
+        return None;
+    }
+    Some((lo, hi))
+}
+
+/// Datoms a pattern matches with only its constants (and value range), when that is an
+/// O(log n) count: constant attribute, no constant entity.
+pub fn scan_count(
+    db: &crate::db::Db,
+    p: &Pattern,
+    range: Option<&(Option<Edn>, Option<Edn>)>,
+) -> QResult<Option<u64>> {
+    if matches!(p.e, Term::Const(_)) {
+        return Ok(None);
+    }
+    let Term::Const(Edn::Keyword(k)) = &p.a else {
+        return Ok(None);
+    };
+    Ok(Some(match (&p.v, range) {
+        (Term::Const(v), _) => {
+            db.count_datoms(Index::Ave, &[Edn::Keyword(k.clone()), v.clone()])?
+        }
+        (_, Some((lo, hi))) => db.count_range(k, lo.as_ref(), hi.as_ref())?,
+        _ => db.attr_count(k)?,
+    }))
+}

@@ -1,0 +1,318 @@
+//! Rules: non-recursive rules run as sub-queries seeded with the caller's bound arguments;
+//! recursive (and mutually recursive) rules are evaluated bottom-up, semi-naive, to a
+//! fixpoint per strongly connected component, with no recursion on the Rust stack.
+
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use crate::edn::Edn;
+
+use super::ast::*;
+use super::error::{ErrorKind, QResult, QueryError};
+use super::eval::{unknown_fn, Ctx, Fixed, Rel, Row};
+
+const DELTA: &str = "\u{0}delta:";
+
+fn calls(c: &Clause, negated: bool, out: &mut Vec<(String, bool)>) {
+    match c {
+        Clause::RuleCall { name, .. } => out.push((name.clone(), negated)),
+        Clause::Not { body, .. } => body.iter().for_each(|c| calls(c, true, out)),
+        Clause::Or { branches, .. } => branches
+            .iter()
+            .flatten()
+            .for_each(|c| calls(c, negated, out)),
+        _ => {}
+    }
+}
+
+/// Finds the strongly connected components of recursive rules: name -> members.
+pub fn sccs(rules: &HashMap<String, Vec<Rule>>) -> QResult<HashMap<String, Vec<String>>> {
+    let mut deps: HashMap<&str, Vec<(String, bool)>> = HashMap::new();
+    for (name, rs) in rules {
+        let mut out = vec![];
+        for r in rs {
+            r.body.iter().for_each(|c| calls(c, false, &mut out));
+        }
+        deps.insert(name, out);
+    }
+    let reach = |from: &str| -> HashSet<String> {
+        let mut seen = HashSet::new();
+        let mut stack = vec![from.to_string()];
+        while let Some(n) = stack.pop() {
+            for (d, _) in deps.get(n.as_str()).into_iter().flatten() {
+                if seen.insert(d.clone()) {
+                    stack.push(d.clone());
+                }
+            }
+        }
+        seen
+    };
+    let reaches: HashMap<&str, HashSet<String>> =
+        rules.keys().map(|n| (n.as_str(), reach(n))).collect();
+    let mut out = HashMap::new();
+    for name in rules.keys() {
+        if !reaches[name.as_str()].contains(name) {
+            continue;
+        }
+        let mut members: Vec<String> = rules
+            .keys()
+            .filter(|m| reaches[name.as_str()].contains(*m) && reaches[m.as_str()].contains(name))
+            .cloned()
+            .collect();
+        members.sort();
+        for m in &members {
+            if deps[m.as_str()]
+                .iter()
+                .any(|(d, neg)| *neg && members.contains(d))
+            {
+                return Err(QueryError::unsupported(format!(
+                    "recursion through negation (rule {m} negates a rule it depends on)"
+                )));
+            }
+        }
+        out.insert(name.clone(), members);
+    }
+    Ok(out)
+}
+
+impl Ctx<'_> {
+    fn check_arity(&self, name: &str, args: &[Term], form: &Edn) -> QResult<&Vec<Rule>> {
+        let Some(rs) = self.rules.get(name) else {
+            return Err(unknown_fn(name, form));
+        };
+        for r in rs {
+            if r.head.len() != args.len() {
+                return Err(QueryError::at(
+                    ErrorKind::Rule,
+                    format!(
+                        "rule {name} takes {} argument(s), called with {}",
+                        r.head.len(),
+                        args.len()
+                    ),
+                    form,
+                ));
+            }
+        }
+        Ok(rs)
+    }
+
+    /// Evaluates a rule call and joins it into `cur`.
+    pub fn rule_call(
+        &self,
+        name: &str,
+        args: &[Term],
+        form: &Edn,
+        cur: Rel,
+        fixed: &Fixed,
+    ) -> QResult<Rel> {
+        if let Some(rows) = fixed.get(name) {
+            return Ok(self.join_call(args, rows, cur));
+        }
+        let rs = self.check_arity(name, args, form)?;
+        if let Some(members) = self.sccs.get(name) {
+            let rows = self.fixpoint(name, members, form)?;
+            return Ok(self.join_call(args, &rows, cur));
+        }
+        // Non-recursive: each clause runs seeded with the caller's bound arguments.
+        let bound: Vec<usize> = (0..args.len())
+            .filter(|&i| match &args[i] {
+                Term::Const(_) => true,
+                Term::Var(v) => cur.col(v).is_some(),
+                Term::Blank => false,
+            })
+            .collect();
+        let mut seed_rows: Vec<Row> = vec![];
+        let mut seen = HashSet::new();
+        for r in &cur.rows {
+            let k: Row = bound
+                .iter()
+                .map(|&i| match &args[i] {
+                    Term::Const(c) => c.clone(),
+                    Term::Var(v) => cur.col(v).map(|c| r[c].clone()).unwrap_or(Edn::Nil),
+                    Term::Blank => Edn::Nil,
+                })
+                .collect();
+            if seen.insert(k.clone()) {
+                seed_rows.push(k);
+            }
+        }
+        let mut out: Vec<Row> = vec![];
+        let mut seen = HashSet::new();
+        for r in rs {
+            // A head repeating a variable needs equal arguments.
+            let mut seed = Rel {
+                vars: vec![],
+                rows: vec![],
+            };
+            let mut keep: Vec<usize> = vec![];
+            for &i in &bound {
+                if !seed.vars.contains(&r.head[i]) {
+                    seed.vars.push(r.head[i].clone());
+                    keep.push(i);
+                }
+            }
+            let pos: Vec<usize> = keep
+                .iter()
+                .map(|i| bound.iter().position(|b| b == i).unwrap_or(0))
+                .collect();
+            let mut s2 = HashSet::new();
+            for row in &seed_rows {
+                let ok = bound.iter().enumerate().all(|(j, &i)| {
+                    let k = bound
+                        .iter()
+                        .position(|&b| r.head[b] == r.head[i])
+                        .unwrap_or(j);
+                    row[k] == row[j]
+                });
+                if ok {
+                    let k: Row = pos.iter().map(|&p| row[p].clone()).collect();
+                    if s2.insert(k.clone()) {
+                        seed.rows.push(k);
+                    }
+                }
+            }
+            let res = self.eval_clauses(&r.body, seed, fixed, false)?;
+            for row in head_rows(r, &res, form)? {
+                if seen.insert(row.clone()) {
+                    out.push(row);
+                }
+            }
+        }
+        Ok(self.join_call(args, &out, cur))
+    }
+
+    fn fixpoint(&self, name: &str, members: &[String], form: &Edn) -> QResult<Rc<Vec<Row>>> {
+        if let Some(r) = self.rule_cache.borrow().get(name) {
+            return Ok(r.clone());
+        }
+        let mut sets: HashMap<String, HashSet<Row>> = members
+            .iter()
+            .map(|m| (m.clone(), HashSet::new()))
+            .collect();
+        let mut lists: HashMap<String, Rc<Vec<Row>>> = members
+            .iter()
+            .map(|m| (m.clone(), Rc::new(vec![])))
+            .collect();
+        let mut delta: HashMap<String, Rc<Vec<Row>>> = HashMap::new();
+        let mut first = true;
+        loop {
+            self.check_time()?;
+            let mut fixed: Fixed = HashMap::new();
+            for (m, rows) in &lists {
+                fixed.insert(m.clone(), rows.clone());
+            }
+            for (m, d) in &delta {
+                fixed.insert(format!("{DELTA}{m}"), d.clone());
+            }
+            let mut new: HashMap<String, Vec<Row>> = HashMap::new();
+            for m in members {
+                let rs = self.rules.get(m).map(|v| v.as_slice()).unwrap_or(&[]);
+                for r in rs {
+                    let occs: Vec<usize> = r
+                        .body
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, c)| matches!(c, Clause::RuleCall { name, .. } if members.contains(name)))
+                        .map(|(i, _)| i)
+                        .collect();
+                    let mut nested = vec![];
+                    r.body.iter().for_each(|c| {
+                        if !matches!(c, Clause::RuleCall { .. }) {
+                            calls(c, false, &mut nested)
+                        }
+                    });
+                    let nested_rec = nested.iter().any(|(n, _)| members.contains(n));
+                    let mut bodies: Vec<Vec<Clause>> = vec![];
+                    if first || nested_rec {
+                        bodies.push(r.body.clone());
+                    } else {
+                        for &i in &occs {
+                            let mut b = r.body.clone();
+                            if let Clause::RuleCall { name, args, form } = &b[i] {
+                                if delta.get(name).is_none_or(|d| d.is_empty()) {
+                                    continue;
+                                }
+                                b[i] = Clause::RuleCall {
+                                    name: format!("{DELTA}{name}"),
+                                    args: args.clone(),
+                                    form: form.clone(),
+                                };
+                            }
+                            bodies.push(b);
+                        }
+                    }
+                    for b in bodies {
+                        for c in &b {
+                            if let Clause::RuleCall {
+                                name: n,
+                                args,
+                                form,
+                            } = c
+                            {
+                                if !n.starts_with(DELTA) {
+                                    self.check_arity(n, args, form)?;
+                                }
+                            }
+                        }
+                        let res = self.eval_clauses(&b, Rel::unit(), &fixed, false)?;
+                        let rows = head_rows(r, &res, form)?;
+                        let set = &sets[m];
+                        let entry = new.entry(m.clone()).or_default();
+                        for row in rows {
+                            if !set.contains(&row) {
+                                entry.push(row);
+                            }
+                        }
+                    }
+                }
+            }
+            first = false;
+            drop(fixed);
+            let mut any = false;
+            delta.clear();
+            for (m, rows) in new {
+                let set = sets.get_mut(&m).expect("member");
+                let list = Rc::make_mut(lists.get_mut(&m).expect("member"));
+                let mut d = vec![];
+                for row in rows {
+                    if set.insert(row.clone()) {
+                        list.push(row.clone());
+                        d.push(row);
+                    }
+                }
+                any |= !d.is_empty();
+                delta.insert(m, Rc::new(d));
+            }
+            if !any {
+                break;
+            }
+        }
+        let mut cache = self.rule_cache.borrow_mut();
+        for (m, rows) in lists {
+            cache.insert(m, rows);
+        }
+        Ok(cache.get(name).cloned().unwrap_or_default())
+    }
+}
+
+/// The rule's head tuples from its body's result.
+fn head_rows(r: &Rule, res: &Rel, form: &Edn) -> QResult<Vec<Row>> {
+    let mut cols = vec![];
+    for v in &r.head {
+        match res.col(v) {
+            Some(c) => cols.push(c),
+            None => {
+                return Err(QueryError::at(
+                    ErrorKind::Unbound,
+                    format!("insufficient bindings: rule {} does not bind {v}", r.name),
+                    form,
+                ))
+            }
+        }
+    }
+    Ok(res
+        .rows
+        .iter()
+        .map(|row| cols.iter().map(|&c| row[c].clone()).collect())
+        .collect())
+}

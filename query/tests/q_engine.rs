@@ -1,0 +1,133 @@
+//! Engine behaviour beyond results: plans independent of clause order, range pushdown,
+//! explain, timeouts, deep recursion, registries and the API entry points.
+
+use levin_query::edn::{read, Edn};
+use levin_query::query::{self, ErrorKind, Input, Registry};
+use levin_query::Conn;
+
+fn people(n: i64) -> (tempfile::TempDir, Conn) {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = Conn::open(
+        dir.path(),
+        "{:salary {:db/valueType :db.type/long} :name {:db/valueType :db.type/string}
+          :age {:db/valueType :db.type/long}}",
+    )
+    .unwrap();
+    let names = ["Ivan", "Petr", "Oleg", "Anna"];
+    let tx: Vec<String> = (1..=n)
+        .map(|i| {
+            format!(
+                "{{:db/id {i} :name \"{}\" :age {} :salary {}}}",
+                names[(i % 4) as usize],
+                i % 100,
+                (i * 7919) % 100000
+            )
+        })
+        .collect();
+    conn.transact(&read(&format!("[{}]", tx.join(" "))).unwrap())
+        .unwrap();
+    (dir, conn)
+}
+
+#[test]
+fn plan_does_not_depend_on_clause_order() {
+    let (_d, conn) = people(400);
+    let db = conn.db().unwrap();
+    let a = db
+        .explain("[:find ?e ?a :where [?e :age ?a] [?e :name \"Ivan\"]]", &[])
+        .unwrap();
+    let b = db
+        .explain("[:find ?e ?a :where [?e :name \"Ivan\"] [?e :age ?a]]", &[])
+        .unwrap();
+    assert_eq!(a.steps[0].clause, "[?e :name \"Ivan\"]");
+    assert_eq!(b.steps[0].clause, "[?e :name \"Ivan\"]");
+    assert_eq!(a.steps[0].estimated as usize, 100, "exact count from AVE");
+    assert_eq!(a.steps[0].actual, 100);
+    let ra = db
+        .q("[:find ?e ?a :where [?e :age ?a] [?e :name \"Ivan\"]]", &[])
+        .unwrap();
+    let rb = db
+        .q("[:find ?e ?a :where [?e :name \"Ivan\"] [?e :age ?a]]", &[])
+        .unwrap();
+    assert_eq!(ra, rb);
+    assert_eq!(ra.len(), 100);
+    assert!(!a.to_string().is_empty());
+    assert!(a.to_edn().get_kw("", "steps").is_some());
+}
+
+#[test]
+fn comparisons_become_index_ranges() {
+    let (_d, conn) = people(400);
+    let db = conn.db().unwrap();
+    let q = "[:find ?e ?s :where [?e :salary ?s] [(> ?s 50000)]]";
+    let ex = db.explain(q, &[]).unwrap();
+    assert!(ex.steps[0].strategy.contains("range"), "{ex}");
+    let expected = (1..=400i64).filter(|i| (i * 7919) % 100000 > 50000).count();
+    assert_eq!(db.q(q, &[]).unwrap().len(), expected);
+    // A bound :in scalar is inlined the same way.
+    let q2 = "[:find ?e ?s :in $ ?min :where [?e :salary ?s] [(< ?min ?s)] [(<= ?s 90000)]]";
+    let ex = db.explain(q2, &[Input::Value(Edn::Long(50000))]).unwrap();
+    assert!(ex.steps[0].strategy.contains("range [50000 90000]"), "{ex}");
+    let expected = (1..=400i64)
+        .map(|i| (i * 7919) % 100000)
+        .filter(|s| *s > 50000 && *s <= 90000)
+        .count();
+    assert_eq!(
+        db.q(q2, &[Input::Value(Edn::Long(50000))]).unwrap().len(),
+        expected
+    );
+}
+
+#[test]
+fn timeout_stops_with_a_clear_error() {
+    let (_d, conn) = people(300);
+    let db = conn.db().unwrap();
+    let err = db
+        .q(
+            "[:find (count ?a) :timeout 50 :where [?a :age] [?b :age] [?c :age] [?d :age]]",
+            &[],
+        )
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Timeout);
+    assert!(err.to_string().contains("timed out after 50 ms"), "{err}");
+}
+
+#[test]
+fn deep_recursion_and_cycles() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = Conn::open(dir.path(), "{:next {:db/valueType :db.type/ref}}").unwrap();
+    let n = 300;
+    let tx: Vec<String> = (1..n)
+        .map(|i| format!("[:db/add {i} :next {}]", i + 1))
+        .collect();
+    conn.transact(&read(&format!("[{} [:db/add {n} :next 1]]", tx.join(" "))).unwrap())
+        .unwrap();
+    let db = conn.db().unwrap();
+    let rules = read("[[(reach ?a ?b) [?a :next ?b]] [(reach ?a ?b) (reach ?a ?c) [?c :next ?b]]]")
+        .unwrap();
+    let r = db
+        .q(
+            "[:find (count ?b) . :in $ % :where (reach 1 ?b)]",
+            &[Input::Value(rules)],
+        )
+        .unwrap();
+    assert_eq!(r.to_edn(), Edn::Long(n));
+}
+
+#[test]
+fn registries_and_entry_points() {
+    let (_d, conn) = people(8);
+    let db = conn.db().unwrap();
+    let reg = Registry::new().function("twice", |a| Ok(Edn::Long(a[0].as_long().unwrap_or(0) * 2)));
+    let q = "[:find ?y . :where [1 :age ?a] [(twice ?a) ?y]]";
+    assert_eq!(db.q_with(q, &[], &reg).unwrap().to_edn(), Edn::Long(2));
+    let err = db.q(q, &[]).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::UnknownFunction);
+    // EDN and parsed forms.
+    let form = read("[:find ?n . :in $ ?e :where [?e :name ?n]]").unwrap();
+    let r = query::q(&form, &[Input::Db(&db), Input::Value(Edn::Long(2))]).unwrap();
+    assert_eq!(r.to_edn(), Edn::string("Oleg"));
+    let parsed = query::parse::parse_query(&form).unwrap();
+    let r = levin_query::q(&parsed, &[Input::Db(&db), Input::Value(Edn::Long(2))]).unwrap();
+    assert_eq!(r.rows, vec![vec![Edn::string("Oleg")]]);
+}

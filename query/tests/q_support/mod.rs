@@ -1,0 +1,127 @@
+//! The data-driven query test runner. Each `tests/data/q_*.edn` file is a vector of groups
+//! `{:name "..." :schema {...} :tx [...] :cases [...]}`; each case is
+//! `{:q query :in [inputs after $] :expect result}` or `{:q .. :error "substring"}`, with
+//! optional `:count n` (result size only) and `:db2 [tx]` (a second database passed as the
+//! first input). Results compare as EDN, so sets compare as sets.
+#![allow(dead_code)]
+
+use levin_query::edn::{read, Edn};
+use levin_query::query::{q_with, Input, Registry};
+use levin_query::Conn;
+
+fn get<'a>(m: &'a Edn, k: &str) -> Option<&'a Edn> {
+    m.get_kw("", k)
+        .or_else(|| m.get(&Edn::Keyword(levin_query::edn::Keyword::new(None, k))))
+}
+
+/// Opens a fresh database with `schema` and `tx`.
+pub fn db_with(schema: Option<&Edn>, tx: Option<&Edn>) -> (tempfile::TempDir, Conn) {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = match schema {
+        Some(s) => Conn::open(dir.path(), s).unwrap(),
+        None => Conn::open(dir.path(), Edn::Map(vec![])).unwrap(),
+    };
+    if let Some(tx) = tx {
+        conn.transact(tx).unwrap();
+    }
+    (dir, conn)
+}
+
+/// Runs every case of `file` (relative to tests/data) with `reg`; returns the number of
+/// cases run.
+pub fn run_file(file: &str, reg: &Registry) -> usize {
+    let path = format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let groups = read(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let mut n = 0;
+    let mut failures = vec![];
+    for g in groups.as_seq().unwrap() {
+        let name = get(g, "name").map(|x| x.to_string()).unwrap_or_default();
+        let (_d, conn) = db_with(get(g, "schema"), get(g, "tx"));
+        let db = conn.db().unwrap();
+        for c in get(g, "cases").and_then(|c| c.as_seq()).unwrap_or(&[]) {
+            n += 1;
+            let query = get(c, "q").unwrap_or_else(|| panic!("{name}: case without :q"));
+            let qtext = match query {
+                Edn::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let (_d2, conn2);
+            let db2;
+            let mut inputs: Vec<Input> = vec![Input::Db(&db)];
+            if let Some(tx2) = get(c, "db2") {
+                (_d2, conn2) = db_with(get(c, "schema2").or(get(g, "schema")), Some(tx2));
+                db2 = conn2.db().unwrap();
+                inputs.push(Input::Db(&db2));
+            }
+            if let Some(ins) = get(c, "in").and_then(|x| x.as_seq()) {
+                inputs.extend(ins.iter().cloned().map(Input::Value));
+            }
+            if get(c, "no-db").is_some() {
+                inputs.remove(0);
+            }
+            let res = q_with(qtext.as_str(), &inputs, reg);
+            match (res, get(c, "error")) {
+                (Ok(r), None) => {
+                    let got = r.to_edn();
+                    if let Some(cnt) = get(c, "count") {
+                        if Some(r.len() as i64) != cnt.as_long() {
+                            failures.push(format!(
+                                "{name}: {qtext}\n  expected {cnt} rows, got {}",
+                                r.len()
+                            ));
+                        }
+                    }
+                    if let Some(exp) = get(c, "expect") {
+                        if got != *exp {
+                            failures.push(format!(
+                                "{name}: {qtext}\n  expected {exp}\n  got      {got}"
+                            ));
+                        }
+                    }
+                }
+                (Ok(r), Some(e)) => failures.push(format!(
+                    "{name}: {qtext}\n  expected error {e}, got {}",
+                    r.to_edn()
+                )),
+                (Err(err), Some(e)) => {
+                    let msg = err.to_string();
+                    if !msg.contains(e.as_str().unwrap_or("")) {
+                        failures.push(format!(
+                            "{name}: {qtext}\n  expected error containing {e}, got {msg}"
+                        ));
+                    }
+                }
+                (Err(err), None) => failures.push(format!("{name}: {qtext}\n  error: {err}")),
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {n} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    n
+}
+
+/// The registry the data files may use: `my-inc`, `ends-with-x?` and the aggregate
+/// `my-sum`.
+pub fn registry() -> Registry {
+    Registry::new()
+        .function("my-inc", |a| match a {
+            [Edn::Long(n)] => Ok(Edn::Long(n + 1)),
+            _ => Err("my-inc takes one integer".into()),
+        })
+        .function("ends-with-x?", |a| {
+            Ok(Edn::Bool(
+                a.first()
+                    .and_then(|x| x.as_str())
+                    .is_some_and(|s| s.ends_with('x')),
+            ))
+        })
+        .aggregate("my-sum", |a| {
+            let vals = a.last().and_then(|v| v.as_seq()).unwrap_or(&[]);
+            Ok(Edn::Long(vals.iter().filter_map(|v| v.as_long()).sum()))
+        })
+}
