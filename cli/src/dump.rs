@@ -74,8 +74,10 @@ pub fn dump(dir: &Path, env: &Env, mut out: impl Write) -> Result<(), String> {
             }
             Ok(())
         };
+        let bar = crate::progress::counter("dumping datoms");
         for d in db.datoms(Index::Eav, &[]).map_err(|e| e.to_string())? {
             let d = d.map_err(|e| e.to_string())?;
+            bar.inc(1);
             if current.is_some_and(|c| c != d.e) {
                 write_entity(current.expect("set"), &mut entity, &mut out)?;
             }
@@ -85,6 +87,7 @@ pub fn dump(dir: &Path, env: &Env, mut out: impl Write) -> Result<(), String> {
         if let Some(e) = current {
             write_entity(e, &mut entity, &mut out)?;
         }
+        bar.finish_and_clear();
     } else {
         writeln!(out, "{{}}").map_err(w)?;
     }
@@ -240,7 +243,9 @@ pub fn load(dir: &Path, input: impl BufRead) -> Result<(u64, u64), String> {
         Ok(())
     };
     let mut kv: Option<(edn::Position, Edn)> = None;
+    let bar = crate::progress::counter("loading datoms");
     while let Some((pos, form)) = next()? {
+        bar.inc(1);
         if form.get(&kw("levin", "section")).is_some() {
             kv = Some((pos, form));
             break;
@@ -272,6 +277,7 @@ pub fn load(dir: &Path, input: impl BufRead) -> Result<(u64, u64), String> {
     if let Some(c) = &conn {
         flush(c, &mut pending)?;
     }
+    bar.finish_and_clear();
     drop(conn);
     if kv.is_some() {
         let env = Env::open_with(dir, EnvOptions::new()).map_err(|e| e.to_string())?;

@@ -7,6 +7,7 @@
 mod demo;
 mod dump;
 mod output;
+mod progress;
 mod repl;
 
 use std::path::{Path, PathBuf};
@@ -341,7 +342,10 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Check { dir } => {
             let env = open_existing(&dir)?;
-            let report = env.check().map_err(|e| e.to_string())?;
+            let spinner = progress::spinner("checking every page");
+            let report = env.check().map_err(|e| e.to_string());
+            spinner.finish_and_clear();
+            let report = report?;
             for p in &report.problems {
                 println!("{p}");
             }
@@ -357,7 +361,14 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Copy { dir, dest, compact } => {
             let env = open_existing(&dir)?;
-            env.copy_to(&dest, compact).map_err(|e| e.to_string())?;
+            let spinner = progress::spinner(if compact {
+                "copying and compacting"
+            } else {
+                "copying"
+            });
+            let copied = env.copy_to(&dest, compact).map_err(|e| e.to_string());
+            spinner.finish_and_clear();
+            copied?;
             println!(
                 "copied {} to {}{}",
                 dir.display(),
