@@ -406,7 +406,9 @@ impl RwTxn {
         let name = db.name.clone();
         self.modify(db, |w, t| {
             if flags.append && read::last_key(&*w, t)?.is_some_and(|last| last >= key) {
-                return Err(Error::AppendOutOfOrder { db: name.to_string() });
+                return Err(Error::AppendOutOfOrder {
+                    db: name.to_string(),
+                });
             }
             tree::put(w, t, key, value, flags.append)?;
             Ok(true)

@@ -34,6 +34,6 @@ pub use conn::{AsSchema, Conn};
 pub use db::{Datom, Db, Index};
 pub use entity::Entity;
 pub use error::{Error, Result};
+pub use query::{q, Input, QueryResult};
 pub use schema::{Attr, AttrType, Cardinality, Schema, Unique};
 pub use tx::TxReport;
-pub use query::{q, Input, QueryResult};
