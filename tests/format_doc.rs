@@ -435,10 +435,10 @@ fn check_struct_table(
     named
 }
 
-fn lock_file_tables() -> (
-    BTreeMap<String, (usize, usize)>,
-    BTreeMap<String, (usize, usize)>,
-) {
+/// Field name to (offset, size), as a layout table in the doc gives it.
+type FieldTable = BTreeMap<String, (usize, usize)>;
+
+fn lock_file_tables() -> (FieldTable, FieldTable) {
     use std::mem::{offset_of, size_of};
     let t = tables("The lock file");
     assert!(
