@@ -8,7 +8,7 @@ use levin_query::query::Input;
 use levin_query::Conn;
 
 #[test]
-#[ignore]
+#[ignore = "a timing run, not a test: run with --ignored --nocapture; benches query-compare is the maintained benchmark"]
 fn datascript_bench_queries() {
     let dir = tempfile::tempdir().unwrap();
     let conn = Conn::open(
