@@ -29,6 +29,8 @@ pub struct Cursor<'s, S: PageSource + ?Sized> {
     stack: Vec<(Node<'s>, usize)>,
     sub: Sub<'s, S>,
     valid: bool,
+    /// True for the cursor over a key's nested list tree, whose entries are plain.
+    nested: bool,
 }
 
 impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
@@ -37,9 +39,11 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
         Cursor {
             src,
             root: info.root,
-            stack: Vec::with_capacity(info.depth as usize + 1),
+            // The depth comes from the file: cap it, a damaged value must not size an allocation.
+            stack: Vec::with_capacity((info.depth as usize).min(64) + 1),
             sub: Sub::None,
             valid: false,
+            nested: false,
         }
     }
 
@@ -103,6 +107,14 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
     fn enter(&mut self, last: bool) -> Result<()> {
         let (n, i) = *self.stack.last().expect("positioned");
         let e = n.leaf(i)?;
+        if self.nested && e.kind != VAL_INLINE {
+            // A list's values are plain keys; anything else is damage (and following a
+            // nested tree from inside one could loop forever).
+            return Err(BtreeError::corrupted(
+                n.pgno,
+                "a nested list tree holds a list or overflow value",
+            ));
+        }
         // Reuse the previous inline list's vector: iterating a list database enters one
         // entry per key, and allocating for each was a large share of the cost.
         let mut spare = match std::mem::replace(&mut self.sub, Sub::None) {
@@ -121,6 +133,7 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
             VAL_TREE => {
                 let t = list::tree_info(n.pgno, e.val)?;
                 let mut c = Cursor::new(self.src, &t);
+                c.nested = true;
                 let ok = if last { c.last()? } else { c.first()? };
                 if !ok {
                     return Err(BtreeError::corrupted(n.pgno, "empty nested list tree"));

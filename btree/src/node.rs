@@ -105,7 +105,9 @@ impl<'a> Node<'a> {
 
     fn entry_offset(&self, i: usize) -> Result<usize> {
         let off = u16_at(self.data, PAGE_HEADER_SIZE + i * SLOT_SIZE);
-        if off < PAGE_HEADER_SIZE || off >= self.data.len() {
+        // Entries live between `upper` and the page end; editing relies on it.
+        let upper = u16_at(self.data, HDR_UPPER_OFF);
+        if off < upper.max(PAGE_HEADER_SIZE) || off >= self.data.len() {
             return Err(self.corrupt(format!(
                 "slot {i} points to byte {off}, outside the entry area"
             )));
@@ -235,7 +237,8 @@ pub fn init(page: &mut [u8], kind: u8, pgno: Pgno) {
 /// Free bytes between the slot array and the entries.
 pub fn free_space(page: &[u8]) -> usize {
     let n = u16_at(page, HDR_NKEYS_OFF);
-    u16_at(page, HDR_UPPER_OFF) - (PAGE_HEADER_SIZE + n * SLOT_SIZE)
+    // Saturating: a damaged header must read as "full", never underflow.
+    u16_at(page, HDR_UPPER_OFF).saturating_sub(PAGE_HEADER_SIZE + n * SLOT_SIZE)
 }
 
 /// Inserts raw entry bytes at slot `idx`; returns false (changing nothing) if they do not fit.

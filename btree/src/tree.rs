@@ -147,13 +147,24 @@ pub fn list_remove<S: PageStore>(
 /// Frees every page of a tree (and of its overflow runs and nested trees) and empties it.
 pub fn clear<S: PageStore>(s: &mut S, info: &mut TreeInfo) -> Result<()> {
     if info.root != 0 {
-        free_subtree(s, info.root)?;
+        free_subtree(s, info.root, 0)?;
     }
     *info = TreeInfo::empty(info.flags);
     Ok(())
 }
 
-fn free_subtree<S: PageStore>(s: &mut S, pgno: Pgno) -> Result<()> {
+/// Trees are never this deep (64 levels of at least two entries); a deeper walk means a
+/// cycle of pages in a damaged file, reported instead of recursing until the stack ends.
+const MAX_DEPTH: usize = 64;
+
+fn too_deep(pgno: Pgno) -> BtreeError {
+    BtreeError::corrupted(pgno, "tree deeper than 64 levels: a cycle of pages")
+}
+
+fn free_subtree<S: PageStore>(s: &mut S, pgno: Pgno, depth: usize) -> Result<()> {
+    if depth > MAX_DEPTH {
+        return Err(too_deep(pgno));
+    }
     let mut children = Vec::new();
     let mut runs = Vec::new();
     {
@@ -180,7 +191,7 @@ fn free_subtree<S: PageStore>(s: &mut S, pgno: Pgno) -> Result<()> {
         }
     }
     for c in children {
-        free_subtree(s, c)?;
+        free_subtree(s, c, depth + 1)?;
     }
     for (p, n) in runs {
         s.free(p, n);
@@ -200,7 +211,7 @@ fn apply<S: PageStore>(s: &mut S, info: &mut TreeInfo, key: &[u8], op: Op<'_>) -
         info.depth = 1;
         info.leaf_pages += 1;
     }
-    let out = modify(s, info, info.root, key, op)?;
+    let out = modify(s, info, info.root, key, op, 0)?;
     info.root = out.pgno;
     info.entries = (info.entries as i64 + out.delta) as u64;
     if let Some((left_total, split)) = out.split {
@@ -222,7 +233,7 @@ fn apply<S: PageStore>(s: &mut S, info: &mut TreeInfo, key: &[u8], op: Op<'_>) -
 }
 
 fn collapse_root<S: PageStore>(s: &mut S, info: &mut TreeInfo) -> Result<()> {
-    loop {
+    for _ in 0..=MAX_DEPTH {
         let n = Node::new(info.root, s.page(info.root)?)?;
         if n.is_leaf() {
             if n.is_empty() {
@@ -253,6 +264,7 @@ fn collapse_root<S: PageStore>(s: &mut S, info: &mut TreeInfo) -> Result<()> {
             _ => return Ok(()),
         }
     }
+    Err(too_deep(info.root))
 }
 
 fn is_underfull(s: &impl PageSource, pgno: Pgno) -> Result<bool> {
@@ -266,7 +278,11 @@ fn modify<S: PageStore>(
     pgno: Pgno,
     key: &[u8],
     op: Op<'_>,
+    depth: usize,
 ) -> Result<Outcome> {
+    if depth > MAX_DEPTH {
+        return Err(too_deep(pgno));
+    }
     let pgno = s.touch(pgno)?;
     let (is_leaf, idx, child) = {
         let n = Node::new(pgno, s.page(pgno)?)?;
@@ -280,7 +296,7 @@ fn modify<S: PageStore>(
     if is_leaf {
         return modify_leaf(s, info, pgno, key, op);
     }
-    let out = modify(s, info, child, key, op)?;
+    let out = modify(s, info, child, key, op, depth + 1)?;
     let old_count = Node::new(pgno, s.page(pgno)?)?.branch(idx)?.count;
     let mut result = Outcome {
         pgno,
@@ -373,12 +389,26 @@ fn split<S: PageStore>(
         }
         m
     };
+    // A valid page always splits: it held entries that fit, plus one of at most half a
+    // page. Only a damaged page (a header claiming no room) can fail these bounds.
+    let damaged = || {
+        BtreeError::corrupted(
+            pgno,
+            "page cannot be split: its header or entries are damaged",
+        )
+    };
+    if entries.len() < 2 {
+        return Err(damaged());
+    }
     m = m.clamp(1, entries.len() - 1);
-    while sizes[..m].iter().sum::<usize>() > usable {
+    while m > 1 && sizes[..m].iter().sum::<usize>() > usable {
         m -= 1;
     }
-    while sizes[m..].iter().sum::<usize>() > usable {
+    while m + 1 < entries.len() && sizes[m..].iter().sum::<usize>() > usable {
         m += 1;
+    }
+    if sizes[..m].iter().sum::<usize>() > usable || sizes[m..].iter().sum::<usize>() > usable {
+        return Err(damaged());
     }
     let kind = if is_leaf { KIND_LEAF } else { KIND_BRANCH };
     let right = s.alloc_page()?;
