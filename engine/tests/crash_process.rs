@@ -135,6 +135,8 @@ fn child_main(dir: &Path, mode: &str) {
     }
 }
 
+// Ignored: this is the child process of `sigkill_at_random_moments`, which re-runs this
+// binary with `--ignored --exact crash_child`; run on its own it does nothing. Plan: keep.
 #[test]
 #[ignore = "the child side of sigkill_at_random_moments; does nothing when run directly"]
 fn crash_child() {

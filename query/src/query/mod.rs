@@ -312,19 +312,7 @@ fn check_clauses(clauses: &[Clause], ctx: &Ctx<'_>) -> QResult<()> {
                         form,
                     ));
                 };
-                for r in rs {
-                    if r.head.len() != args.len() {
-                        return Err(QueryError::at(
-                            ErrorKind::Rule,
-                            format!(
-                                "rule {name} takes {} argument(s), called with {}",
-                                r.head.len(),
-                                args.len()
-                            ),
-                            form,
-                        ));
-                    }
-                }
+                rules::check_rule_arity(name, rs, args.len(), form)?;
             }
             Clause::Not { body, .. } => check_clauses(body, ctx)?,
             Clause::Or { branches, .. } => {

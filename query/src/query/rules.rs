@@ -75,24 +75,29 @@ pub fn sccs(rules: &HashMap<String, Vec<Rule>>) -> QResult<HashMap<String, Vec<S
     Ok(out)
 }
 
+/// Every definition of rule `name` must take `arity` arguments.
+pub(crate) fn check_rule_arity(name: &str, rs: &[Rule], arity: usize, form: &Edn) -> QResult<()> {
+    for r in rs {
+        if r.head.len() != arity {
+            return Err(QueryError::at(
+                ErrorKind::Rule,
+                format!(
+                    "rule {name} takes {} argument(s), called with {arity}",
+                    r.head.len()
+                ),
+                form,
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Ctx<'_> {
     fn check_arity(&self, name: &str, args: &[Term], form: &Edn) -> QResult<&Vec<Rule>> {
         let Some(rs) = self.rules.get(name) else {
             return Err(unknown_fn(name, form));
         };
-        for r in rs {
-            if r.head.len() != args.len() {
-                return Err(QueryError::at(
-                    ErrorKind::Rule,
-                    format!(
-                        "rule {name} takes {} argument(s), called with {}",
-                        r.head.len(),
-                        args.len()
-                    ),
-                    form,
-                ));
-            }
-        }
+        check_rule_arity(name, rs, args.len(), form)?;
         Ok(rs)
     }
 
