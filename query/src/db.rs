@@ -465,9 +465,19 @@ impl Db {
         lo: Option<&Edn>,
         hi: Option<&Edn>,
     ) -> Result<Option<Range>> {
-        let Some(a) = self.schema.get(attr) else {
-            return Ok(None);
-        };
+        match self.schema.get(attr) {
+            Some(a) => self.attr_value_range(a, lo, hi),
+            None => Ok(None),
+        }
+    }
+
+    /// The AVE key range of `a`'s values in `[lo, hi]`.
+    pub(crate) fn attr_value_range(
+        &self,
+        a: &Attr,
+        lo: Option<&Edn>,
+        hi: Option<&Edn>,
+    ) -> Result<Option<Range>> {
         let prefix = layout::aid_bytes(a.id);
         let mut range = Range::prefix(prefix);
         if let Some(lo) = lo {
@@ -517,6 +527,21 @@ impl Db {
                 Ok(n)
             }
         }
+    }
+
+    /// Whether every value of the untyped attribute `a` has the same type as `v` (compared
+    /// through two O(log n) counts: values with `v`'s type tag against all values). Then
+    /// the value order of the index is the comparison order of query predicates.
+    pub(crate) fn values_all_like(&self, a: &Attr, v: &Edn) -> Result<bool> {
+        let Ok(value) = convert::to_value(a, v) else {
+            return Ok(false);
+        };
+        let prefix = layout::aid_bytes(a.id);
+        let mut tagged = prefix.to_vec();
+        tagged.push(value.tag());
+        let all = self.txn.count(&self.dbs.ave, &Range::prefix(prefix))?;
+        let like = self.txn.count(&self.dbs.ave, &Range::prefix(tagged))?;
+        Ok(all == like)
     }
 
     /// Number of datoms of `attr` with values in `[lo, hi]` (O(log n)).

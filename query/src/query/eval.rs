@@ -2,8 +2,8 @@
 //! order the planner picks, index lookups for patterns, filters, functions, `not`, `or`,
 //! rule calls (see `rules.rs`).
 
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -15,6 +15,7 @@ use super::error::{ErrorKind, QResult, QueryError};
 use super::explain::Step;
 use super::functions::{call_builtin, truthy, Registry};
 use super::plan::{self, Choice};
+use super::scan;
 
 /// A row of values, one per variable of its relation.
 pub type Row = Vec<Edn>;
@@ -45,7 +46,7 @@ impl Rel {
     /// Distinct rows over `vars` (all must be columns).
     pub fn project(&self, vars: &[Var]) -> Rel {
         let cols: Vec<usize> = vars.iter().filter_map(|v| self.col(v)).collect();
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         let mut rows = vec![];
         for r in &self.rows {
             let k: Row = cols.iter().map(|&c| r[c].clone()).collect();
@@ -72,7 +73,7 @@ impl Rel {
             .collect();
         let mut vars = self.vars.clone();
         vars.extend(extra.iter().map(|&j| other.vars[j].clone()));
-        let mut index: HashMap<Vec<&Edn>, Vec<usize>> = HashMap::new();
+        let mut index: HashMap<Vec<&Edn>, Vec<usize>> = HashMap::default();
         for (n, r) in other.rows.iter().enumerate() {
             index
                 .entry(shared.iter().map(|&(_, j)| &r[j]).collect())
@@ -130,15 +131,15 @@ impl<'a> Ctx<'a> {
     /// A context.
     pub fn new(reg: &'a Registry, timeout_ms: Option<u64>) -> Ctx<'a> {
         Ctx {
-            sources: HashMap::new(),
-            rules: HashMap::new(),
-            sccs: HashMap::new(),
+            sources: HashMap::default(),
+            rules: HashMap::default(),
+            sccs: HashMap::default(),
             reg,
             deadline: timeout_ms
                 .map(|ms| (Instant::now() + std::time::Duration::from_millis(ms), ms)),
-            rule_cache: RefCell::new(HashMap::new()),
+            rule_cache: RefCell::new(HashMap::default()),
             steps: RefCell::new(vec![]),
-            scalars: HashMap::new(),
+            scalars: HashMap::default(),
             ticks: Cell::new(0),
         }
     }
@@ -217,7 +218,21 @@ impl<'a> Ctx<'a> {
                 strategy,
             } = choice;
             let clause = pending.remove(index);
-            cur = self.apply(clause, cur, fixed, &pending)?;
+            let mut strategy = strategy;
+            cur = match self.take_entity_group(clause, &mut pending, &cur) {
+                Some(group) => {
+                    strategy = format!(
+                        "EAV merge scan per entity: {}",
+                        group
+                            .iter()
+                            .map(|(p, _, _)| pattern_form(p).to_string())
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    );
+                    self.entity_group(&group, cur)?
+                }
+                None => self.apply(clause, cur, fixed, &pending)?,
+            };
             if top {
                 self.steps.borrow_mut().push(Step {
                     clause: clause_form(clause),
@@ -254,6 +269,185 @@ impl<'a> Ctx<'a> {
 
     // ---- patterns ----------------------------------------------------------------------
 
+    /// When `clause` is a pattern on an entity that is already bound (a bound variable or a
+    /// constant) with a constant attribute, it and every pending pattern on the same entity
+    /// that the merge scan can serve (constant attribute; value a new variable, `_` or a
+    /// constant stored as itself) are taken out of `pending` to run as one pass over each
+    /// entity's EAV list.
+    fn take_entity_group<'c>(
+        &self,
+        clause: &'c Clause,
+        pending: &mut Vec<&'c Clause>,
+        cur: &Rel,
+    ) -> Option<Vec<(&'c Pattern, u32, scan::Want)>> {
+        let Clause::Pattern(p) = clause else {
+            return None;
+        };
+        let Some(Source::Db(db)) = self.sources.get(&p.src) else {
+            return None;
+        };
+        let entity_bound = match &p.e {
+            Term::Var(v) => cur.col(v).is_some(),
+            Term::Const(_) => true,
+            Term::Blank => false,
+        };
+        if !entity_bound {
+            return None;
+        }
+        let mut taken: Vec<Var> = vec![];
+        let first = member_want(db, p, p, cur, &mut taken)?;
+        let mut group = vec![(p, first.0, first.1)];
+        let mut i = 0;
+        while i < pending.len() {
+            if let Clause::Pattern(q) = pending[i] {
+                if let Some((aid, want)) = member_want(db, p, q, cur, &mut taken) {
+                    group.push((q, aid, want));
+                    pending.remove(i);
+                    continue;
+                }
+            }
+            i += 1;
+        }
+        Some(group)
+    }
+
+    /// Runs a merge-scan group: for each row, reads its entity's datoms once and extends
+    /// the row with every combination of the bound values.
+    fn entity_group(&self, group: &[(&Pattern, u32, scan::Want)], cur: Rel) -> QResult<Rel> {
+        let p = group[0].0;
+        let form = pattern_form(p);
+        let db = self.db(&p.src, &form)?;
+        let view = db.view();
+        let wants: Vec<(u32, scan::Want)> = group.iter().map(|(_, a, w)| (*a, w.clone())).collect();
+        let binds: Vec<usize> = (0..group.len())
+            .filter(|&i| matches!(group[i].2, scan::Want::Bind))
+            .collect();
+        let mut vars = cur.vars.clone();
+        for &i in &binds {
+            if let Term::Var(v) = &group[i].0.v {
+                vars.push(v.clone());
+            }
+        }
+        let e_col = p.e.var().and_then(|v| cur.col(v));
+        let mut values: Vec<Vec<Edn>> = vec![vec![]; group.len()];
+        let mut prev: Option<(Edn, bool)> = None;
+        let mut rows = Vec::with_capacity(cur.rows.len());
+        for row in cur.rows {
+            self.tick()?;
+            let e = match (e_col, &p.e) {
+                (Some(c), _) => &row[c],
+                (None, Term::Const(c)) => c,
+                _ => &Edn::Nil,
+            };
+            let ok = match &prev {
+                Some((pe, ok)) if pe == e => *ok,
+                _ => {
+                    let ok = match entid(db, e)? {
+                        Some(eid) => scan::entity_values(&view, eid, &wants, &mut values)?,
+                        None => false,
+                    };
+                    prev = Some((e.clone(), ok));
+                    ok
+                }
+            };
+            if !ok {
+                continue;
+            }
+            if binds.iter().all(|&i| values[i].len() == 1) {
+                let mut row = row;
+                row.extend(binds.iter().map(|&i| values[i][0].clone()));
+                rows.push(row);
+                continue;
+            }
+            let mut partial = vec![row];
+            for &i in &binds {
+                let mut next = Vec::with_capacity(partial.len() * values[i].len());
+                for r in &partial {
+                    for v in &values[i] {
+                        let mut r = r.clone();
+                        r.push(v.clone());
+                        next.push(r);
+                    }
+                }
+                partial = next;
+            }
+            rows.extend(partial);
+        }
+        Ok(Rel { vars, rows })
+    }
+
+    /// A pattern whose entity is a new variable and whose attribute is a constant, read
+    /// straight from AVE: one list for a constant value, a (range) scan otherwise.
+    fn ave_pattern(
+        &self,
+        db: &Db,
+        p: &Pattern,
+        cur: &Rel,
+        range: Option<&(Option<Edn>, Option<Edn>)>,
+    ) -> QResult<Option<Rel>> {
+        let Term::Var(ev) = &p.e else {
+            return Ok(None);
+        };
+        if cur.col(ev).is_some() || p.terms.len() > 3 {
+            return Ok(None);
+        }
+        let Term::Const(Edn::Keyword(k)) = &p.a else {
+            return Ok(None);
+        };
+        let Some(attr) = db.schema().get(k) else {
+            return Ok(None);
+        };
+        let mut new_vars = vec![ev.clone()];
+        let mut found: Vec<Vec<Edn>> = vec![];
+        match &p.v {
+            Term::Const(c) => {
+                for e in scan::entities_with(db, attr, c)? {
+                    found.push(vec![Edn::Long(e as i64)]);
+                }
+            }
+            Term::Var(x) if x != ev && cur.col(x).is_none() => {
+                new_vars.push(x.clone());
+                scan::scan_attr(db, attr, range, |v, e| {
+                    self.tick()?;
+                    found.push(vec![Edn::Long(e as i64), v.clone()]);
+                    Ok(())
+                })?;
+            }
+            Term::Blank => {
+                let mut last = 0;
+                let mut eids = vec![];
+                scan::scan_attr(db, attr, None, |_, e| {
+                    self.tick()?;
+                    if e != last {
+                        eids.push(e);
+                        last = e;
+                    }
+                    Ok(())
+                })?;
+                eids.sort_unstable();
+                eids.dedup();
+                found.extend(eids.into_iter().map(|e| vec![Edn::Long(e as i64)]));
+            }
+            _ => return Ok(None),
+        }
+        let mut vars = cur.vars.clone();
+        vars.extend(new_vars);
+        let rows = if cur.vars.is_empty() {
+            found
+        } else {
+            let mut rows = Vec::with_capacity(cur.rows.len() * found.len());
+            for r in &cur.rows {
+                for f in &found {
+                    let mut row = r.clone();
+                    row.extend(f.iter().cloned());
+                    rows.push(row);
+                }
+            }
+            rows
+        };
+        Ok(Some(Rel { vars, rows }))
+    }
+
     fn pattern(&self, p: &Pattern, cur: Rel, pending: &[&Clause]) -> QResult<Rel> {
         let form = pattern_form(p);
         match self.source(&p.src, &form)? {
@@ -275,6 +469,9 @@ impl<'a> Ctx<'a> {
                     ));
                 }
                 let range = plan::range_for(self, p, &cur, pending);
+                if let Some(rel) = self.ave_pattern(db, p, &cur, range.as_ref())? {
+                    return Ok(rel);
+                }
                 let terms = [&p.e, &p.a, &p.v];
                 // Bound columns of the pattern's variables.
                 let bound: Vec<Option<usize>> = terms
@@ -301,7 +498,7 @@ impl<'a> Ctx<'a> {
                 vars.extend(new_vars.iter().cloned());
                 let mut out = vec![];
                 // Group rows by the values of bound pattern variables.
-                let mut groups: HashMap<Vec<Option<Edn>>, Vec<usize>> = HashMap::new();
+                let mut groups: HashMap<Vec<Option<Edn>>, Vec<usize>> = HashMap::default();
                 let mut order = vec![];
                 for (n, r) in cur.rows.iter().enumerate() {
                     let key: Vec<Option<Edn>> = (0..3)
@@ -348,7 +545,7 @@ impl<'a> Ctx<'a> {
                                 }
                             }
                             let mut rows = extend_rows(terms, &all_vars, &datoms);
-                            let mut seen = HashSet::new();
+                            let mut seen = HashSet::default();
                             rows.retain(|r| seen.insert(r.clone()));
                             self.check_time()?;
                             return Ok(cur.join(Rel {
@@ -410,7 +607,7 @@ impl<'a> Ctx<'a> {
                     let mut ext = extend_rows(terms, &new_vars, &datoms);
                     if terms.iter().any(|t| matches!(t, Term::Blank)) {
                         // `_` can repeat rows of the other variables.
-                        let mut seen = HashSet::new();
+                        let mut seen = HashSet::default();
                         ext.retain(|r| seen.insert(r.clone()));
                     }
                     for &n in &groups[&key] {
@@ -535,6 +732,42 @@ impl<'a> Ctx<'a> {
     }
 
     fn pred(&self, name: &str, args: &[Term], form: &Edn, mut cur: Rel) -> QResult<Rel> {
+        if let Some(test) = comparison(name).filter(|_| !self.reg.fns.contains_key(name)) {
+            if let [a, b] = args {
+                // Two-argument comparisons compare in place: no argument vector, no clones.
+                let side = |t: &Term| -> QResult<Result<usize, Edn>> {
+                    match t {
+                        Term::Var(v) => cur.col(v).map(Ok).ok_or_else(|| {
+                            QueryError::at(
+                                ErrorKind::Unbound,
+                                format!("unbound variable {v}"),
+                                form,
+                            )
+                        }),
+                        Term::Const(c) => Ok(Err(c.clone())),
+                        Term::Blank => Err(QueryError::at(
+                            ErrorKind::Parse,
+                            "_ is not allowed as a function argument",
+                            form,
+                        )),
+                    }
+                };
+                let (x, y) = (side(a)?, side(b)?);
+                cur.rows.retain(|r| {
+                    let l = match &x {
+                        Ok(c) => &r[*c],
+                        Err(v) => v,
+                    };
+                    let rr = match &y {
+                        Ok(c) => &r[*c],
+                        Err(v) => v,
+                    };
+                    test(l, rr)
+                });
+                self.check_time()?;
+                return Ok(cur);
+            }
+        }
         let mut keep = Vec::with_capacity(cur.rows.len());
         for r in &cur.rows {
             self.tick()?;
@@ -658,7 +891,7 @@ impl<'a> Ctx<'a> {
             .collect();
         let seed = cur.project(&bound);
         let mut union: Vec<Row> = vec![];
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         for b in branches {
             let res = self.eval_clauses(b, seed.clone(), fixed, false)?;
             for v in &join {
@@ -952,4 +1185,70 @@ pub fn bind(b: &Binding, value: &Edn, vars: &[Var], form: &Edn) -> QResult<Vec<V
         .into_iter()
         .map(|a| a.into_iter().map(|x| x.unwrap_or(Edn::Nil)).collect())
         .collect())
+}
+
+/// How the merge scan serves pattern `q` on the entity of `p` (same source and entity term,
+/// constant attribute in the schema; value a variable not bound yet and not used by another
+/// member, `_`, or a constant stored as itself). Records a bound variable in `taken`.
+fn member_want(
+    db: &Db,
+    p: &Pattern,
+    q: &Pattern,
+    cur: &Rel,
+    taken: &mut Vec<Var>,
+) -> Option<(u32, scan::Want)> {
+    if q.src != p.src || q.e != p.e || q.terms.len() > 3 {
+        return None;
+    }
+    let Term::Const(Edn::Keyword(k)) = &q.a else {
+        return None;
+    };
+    let attr = db.schema().get(k)?;
+    let want = match &q.v {
+        Term::Blank => scan::Want::Exists,
+        Term::Const(c) if natural(attr.value_type, c) => scan::Want::Equals(c.clone()),
+        Term::Var(x) if cur.col(x).is_none() && Some(x) != p.e.var() && !taken.contains(x) => {
+            taken.push(x.clone());
+            scan::Want::Bind
+        }
+        _ => return None,
+    };
+    Some((attr.id, want))
+}
+
+/// The hash of a row (FxHash: fast, and the same in every run).
+pub fn row_hash(r: &[Edn]) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(r)
+}
+
+/// The distinct rows of `rows`, first occurrences in order, without cloning any.
+pub fn distinct(rows: Vec<Row>) -> Vec<Row> {
+    let mut table: hashbrown::HashTable<usize> = hashbrown::HashTable::with_capacity(rows.len());
+    let mut out: Vec<Row> = Vec::with_capacity(rows.len());
+    for r in rows {
+        let h = row_hash(&r);
+        if table.find(h, |&i| out[i] == r).is_none() {
+            table.insert_unique(h, out.len(), |&i| row_hash(&out[i]));
+            out.push(r);
+        }
+    }
+    out
+}
+
+/// The built-in two-argument comparisons, as direct tests (the same semantics as
+/// `functions::call_builtin`).
+fn comparison(name: &str) -> Option<fn(&Edn, &Edn) -> bool> {
+    use super::functions::compare;
+    use std::cmp::Ordering::*;
+    Some(match name {
+        "=" => |a, b| a == b,
+        "not=" | "!=" => |a, b| a != b,
+        "==" => |a, b| compare(a, b) == Equal,
+        "<" => |a, b| compare(a, b) == Less,
+        ">" => |a, b| compare(a, b) == Greater,
+        "<=" => |a, b| compare(a, b) != Greater,
+        ">=" => |a, b| compare(a, b) != Less,
+        _ => return None,
+    })
 }

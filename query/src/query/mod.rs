@@ -29,8 +29,9 @@ pub mod functions;
 pub mod parse;
 pub mod plan;
 pub mod rules;
+pub mod scan;
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::FxHashMap as HashMap;
 use std::time::Instant;
 
 use crate::db::Db;
@@ -396,7 +397,7 @@ pub fn run(query: &Query, inputs: &[Input<'_>], reg: &Registry) -> QResult<(Quer
         }
     }
     ctx.sccs = rules::sccs(&ctx.rules)?;
-    let rel = ctx.eval_clauses(&query.clauses, seed, &HashMap::new(), true)?;
+    let rel = ctx.eval_clauses(&query.clauses, seed, &HashMap::default(), true)?;
     let result = find(query, &ctx, rel)?;
     let ex = Explain {
         steps: ctx.steps.borrow().clone(),
@@ -424,13 +425,34 @@ fn find(query: &Query, ctx: &Ctx<'_>, rel: Rel) -> QResult<QueryResult> {
         }
     }
     let cols: Vec<usize> = need.iter().filter_map(|v| rel.col(v)).collect();
-    let mut seen = HashSet::new();
-    let mut full: Vec<Vec<Edn>> = vec![];
-    for r in &rel.rows {
-        let k: Vec<Edn> = cols.iter().map(|&c| r[c].clone()).collect();
-        if seen.insert(k.clone()) {
-            full.push(k);
-        }
+    // Distinct rows over the find and :with variables: moved out of the relation, then
+    // sorted and deduplicated (the result is sorted anyway unless :order-by says otherwise).
+    let identity = cols.iter().copied().eq(0..rel.vars.len());
+    let repeats = (1..cols.len()).any(|i| cols[..i].contains(&cols[i]));
+    let mut full: Vec<Vec<Edn>> = rel
+        .rows
+        .into_iter()
+        .map(|mut r| {
+            if identity {
+                r
+            } else {
+                if repeats {
+                    cols.iter().map(|&c| r[c].clone()).collect()
+                } else {
+                    cols.iter()
+                        .map(|&c| std::mem::replace(&mut r[c], Edn::Nil))
+                        .collect()
+                }
+            }
+        })
+        .collect();
+    ctx.check_time()?;
+    let sorted = query.kind != FindKind::Rel || query.has_aggregates() || !query.with.is_empty();
+    if sorted {
+        full.sort_unstable();
+        full.dedup();
+    } else {
+        full = eval::distinct(full);
     }
     let nfind = query.find.len();
     // Column of each find element within `full`.
@@ -443,7 +465,7 @@ fn find(query: &Query, ctx: &Ctx<'_>, rel: Rel) -> QResult<QueryResult> {
         let keys: Vec<usize> = (0..nfind)
             .filter(|&i| !matches!(query.find[i], FindElem::Agg { .. }))
             .collect();
-        let mut groups: HashMap<Vec<Edn>, Vec<usize>> = HashMap::new();
+        let mut groups: HashMap<Vec<Edn>, Vec<usize>> = HashMap::default();
         let mut order = vec![];
         for (n, r) in full.iter().enumerate() {
             let k: Vec<Edn> = keys.iter().map(|&i| r[fcol[i]].clone()).collect();
@@ -482,7 +504,9 @@ fn find(query: &Query, ctx: &Ctx<'_>, rel: Rel) -> QResult<QueryResult> {
             .collect()
     };
     if query.order_by.is_empty() {
-        rows.sort();
+        if sorted {
+            rows.sort_unstable();
+        }
     } else {
         rows.sort_by(|a, b| {
             for k in &query.order_by {

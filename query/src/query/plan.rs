@@ -2,7 +2,8 @@
 //! their inputs are bound; among the clauses that bind variables (patterns, rule calls,
 //! `or`) the one with the smallest estimated result runs next, estimated from the store's
 //! exact O(log n) counts given the variables bound so far. Comparisons of a pattern's value
-//! variable with a constant become AVE range bounds.
+//! variable with a constant become AVE range bounds (for an attribute without a declared
+//! type, when all its values have the constant's type, so index order is comparison order).
 
 use crate::edn::Edn;
 use crate::schema::AttrType;
@@ -289,7 +290,11 @@ pub fn range_for(
             _ => continue,
         };
         let Some(c) = value_of(other) else { continue };
-        if !range_type_ok(attr.value_type, &c) {
+        let comparable = range_type_ok(attr.value_type, &c)
+            || (attr.value_type.is_none()
+                && matches!(c, Edn::Long(_) | Edn::String(_) | Edn::Inst(_))
+                && db.values_all_like(attr, &c).unwrap_or(false));
+        if !comparable {
             continue;
         }
         // ?v < c  or  c > ?v  => upper bound; otherwise lower bound.

@@ -2,7 +2,7 @@
 //! recursive (and mutually recursive) rules are evaluated bottom-up, semi-naive, to a
 //! fixpoint per strongly connected component, with no recursion on the Rust stack.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::rc::Rc;
 
 use crate::edn::Edn;
@@ -27,7 +27,7 @@ fn calls(c: &Clause, negated: bool, out: &mut Vec<(String, bool)>) {
 
 /// Finds the strongly connected components of recursive rules: name -> members.
 pub fn sccs(rules: &HashMap<String, Vec<Rule>>) -> QResult<HashMap<String, Vec<String>>> {
-    let mut deps: HashMap<&str, Vec<(String, bool)>> = HashMap::new();
+    let mut deps: HashMap<&str, Vec<(String, bool)>> = HashMap::default();
     for (name, rs) in rules {
         let mut out = vec![];
         for r in rs {
@@ -36,7 +36,7 @@ pub fn sccs(rules: &HashMap<String, Vec<Rule>>) -> QResult<HashMap<String, Vec<S
         deps.insert(name, out);
     }
     let reach = |from: &str| -> HashSet<String> {
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         let mut stack = vec![from.to_string()];
         while let Some(n) = stack.pop() {
             for (d, _) in deps.get(n.as_str()).into_iter().flatten() {
@@ -49,7 +49,7 @@ pub fn sccs(rules: &HashMap<String, Vec<Rule>>) -> QResult<HashMap<String, Vec<S
     };
     let reaches: HashMap<&str, HashSet<String>> =
         rules.keys().map(|n| (n.as_str(), reach(n))).collect();
-    let mut out = HashMap::new();
+    let mut out = HashMap::default();
     for name in rules.keys() {
         if !reaches[name.as_str()].contains(name) {
             continue;
@@ -127,7 +127,7 @@ impl Ctx<'_> {
             })
             .collect();
         let mut seed_rows: Vec<Row> = vec![];
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         for r in &cur.rows {
             let k: Row = bound
                 .iter()
@@ -142,7 +142,7 @@ impl Ctx<'_> {
             }
         }
         let mut out: Vec<Row> = vec![];
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         for r in rs {
             // A head repeating a variable needs equal arguments.
             let mut seed = Rel {
@@ -160,7 +160,7 @@ impl Ctx<'_> {
                 .iter()
                 .map(|i| bound.iter().position(|b| b == i).unwrap_or(0))
                 .collect();
-            let mut s2 = HashSet::new();
+            let mut s2 = HashSet::default();
             for row in &seed_rows {
                 let ok = bound.iter().enumerate().all(|(j, &i)| {
                     let k = bound
@@ -192,24 +192,24 @@ impl Ctx<'_> {
         }
         let mut sets: HashMap<String, HashSet<Row>> = members
             .iter()
-            .map(|m| (m.clone(), HashSet::new()))
+            .map(|m| (m.clone(), HashSet::default()))
             .collect();
         let mut lists: HashMap<String, Rc<Vec<Row>>> = members
             .iter()
             .map(|m| (m.clone(), Rc::new(vec![])))
             .collect();
-        let mut delta: HashMap<String, Rc<Vec<Row>>> = HashMap::new();
+        let mut delta: HashMap<String, Rc<Vec<Row>>> = HashMap::default();
         let mut first = true;
         loop {
             self.check_time()?;
-            let mut fixed: Fixed = HashMap::new();
+            let mut fixed: Fixed = HashMap::default();
             for (m, rows) in &lists {
                 fixed.insert(m.clone(), rows.clone());
             }
             for (m, d) in &delta {
                 fixed.insert(format!("{DELTA}{m}"), d.clone());
             }
-            let mut new: HashMap<String, Vec<Row>> = HashMap::new();
+            let mut new: HashMap<String, Vec<Row>> = HashMap::default();
             for m in members {
                 let rs = self.rules.get(m).map(|v| v.as_slice()).unwrap_or(&[]);
                 for r in rs {

@@ -1,0 +1,89 @@
+//! Profiling aid: builds the query benchmark's people database once in a directory (reused
+//! on later runs), then runs one query many times, e.g. under `perf record`.
+//!
+//! `cargo run --release -p levin-benches --example qprof -- DIR N 'QUERY' [INPUT..]`
+//! (`INPUT`s are EDN values passed after the database; `%` rules are not supported here).
+
+use std::time::Instant;
+
+#[path = "../src/query_bench/data.rs"]
+#[expect(
+    dead_code,
+    reason = "only the people generator and the schema are used"
+)]
+mod data;
+
+use levin_engine::{Durability, EnvOptions};
+use levin_query::edn::read;
+use levin_query::query::Input;
+use levin_query::Conn;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.len() < 3 {
+        eprintln!("usage: qprof DIR N 'QUERY' [INPUT..]");
+        std::process::exit(2);
+    }
+    let dir = std::path::PathBuf::from(&args[0]);
+    let n: usize = args[1].parse().expect("N");
+    let fresh = !dir.join("data.levin").exists();
+    std::fs::create_dir_all(&dir).expect("dir");
+    let opts = EnvOptions::new()
+        .durability(Durability::NoSync)
+        .max_map_size(8 << 30);
+    let conn = Conn::open_with(&dir, data::SCHEMA, opts).expect("open");
+    if fresh {
+        let tx = read(&data::people(20_000, 1)).expect("data");
+        let t = Instant::now();
+        conn.transact(&tx).expect("load");
+        eprintln!("loaded in {:.0} ms", t.elapsed().as_secs_f64() * 1e3);
+    }
+    let db = conn.db().expect("db");
+    let inputs: Vec<Input> = args[3..]
+        .iter()
+        .map(|s| Input::Value(read(s).expect("input")))
+        .collect();
+    if std::env::var_os("QPROF_RAW").is_some() {
+        raw_entity_reads(&db, n);
+        return;
+    }
+    let mut rows = 0;
+    let t = Instant::now();
+    for _ in 0..n {
+        rows = db.q(&args[2], &inputs).expect("query").rows.len();
+    }
+    eprintln!(
+        "{rows} rows; {:.3} ms per run",
+        t.elapsed().as_secs_f64() * 1e3 / n as f64
+    );
+}
+
+/// Engine cost alone: every item of each "Ivan" entity's EAV list, `n` times.
+fn raw_entity_reads(db: &levin_query::Db, n: usize) {
+    use levin_engine::Read;
+    let kv = db.kv();
+    let eav = kv.open_db("datalog/eav").expect("eav");
+    let eids: Vec<u64> = db
+        .q("[:find [?e ...] :where [?e :name \"Ivan\"]]", &[])
+        .expect("q")
+        .rows
+        .iter()
+        .filter_map(|r| r[0].as_long())
+        .map(|e| e as u64)
+        .collect();
+    let t = Instant::now();
+    let mut items = 0usize;
+    for _ in 0..n {
+        for e in &eids {
+            for kv in kv.list(&eav, &e.to_be_bytes()).expect("list") {
+                let (_, v) = kv.expect("item");
+                items += v.len();
+            }
+        }
+    }
+    eprintln!(
+        "{} entities, {items} item bytes; {:.3} us per entity",
+        eids.len(),
+        t.elapsed().as_secs_f64() * 1e6 / (n * eids.len()) as f64
+    );
+}
