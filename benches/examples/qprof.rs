@@ -2,7 +2,8 @@
 //! on later runs), then runs one query many times, e.g. under `perf record`.
 //!
 //! `cargo run --release -p levin-benches --example qprof -- DIR N 'QUERY' [INPUT..]`
-//! (`INPUT`s are EDN values passed after the database; `%` rules are not supported here).
+//! (`INPUT`s are EDN values passed after the database, rules included). With
+//! `QPROF_DATA=wide:7:3` (or `long:30:5`) a new DIR gets that `:follows` graph instead.
 
 use std::time::Instant;
 
@@ -33,7 +34,20 @@ fn main() {
         .max_map_size(8 << 30);
     let conn = Conn::open_with(&dir, data::SCHEMA, opts).expect("open");
     if fresh {
-        let tx = read(&data::people(20_000, 1)).expect("data");
+        // QPROF_DATA=wide:DEPTH:WIDTH or long:DEPTH:WIDTH loads a follows graph instead.
+        let text = match std::env::var("QPROF_DATA") {
+            Ok(spec) => {
+                let p: Vec<&str> = spec.split(':').collect();
+                let (d, w) = (p[1].parse().expect("depth"), p[2].parse().expect("width"));
+                if p[0] == "wide" {
+                    data::wide_graph(d, w, 1)
+                } else {
+                    data::long_graph(d, w)
+                }
+            }
+            Err(_) => data::people(20_000, 1),
+        };
+        let tx = read(&text).expect("data");
         let t = Instant::now();
         conn.transact(&tx).expect("load");
         eprintln!("loaded in {:.0} ms", t.elapsed().as_secs_f64() * 1e3);

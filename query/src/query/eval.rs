@@ -62,37 +62,116 @@ impl Rel {
 
     /// Natural (hash) join on the shared variables.
     pub fn join(self, other: Rel) -> Rel {
-        let shared: Vec<(usize, usize)> = self
+        let slots: Vec<Slot> = other
             .vars
             .iter()
             .enumerate()
-            .filter_map(|(i, v)| other.col(v).map(|j| (i, j)))
-            .collect();
-        let extra: Vec<usize> = (0..other.vars.len())
-            .filter(|j| !shared.iter().any(|(_, s)| s == j))
+            .map(|(j, v)| {
+                if let Some(i) = self.col(v) {
+                    return Slot::Key(i);
+                }
+                match other.vars[..j].iter().position(|x| x == v) {
+                    Some(k) => Slot::Same(k),
+                    None => Slot::New,
+                }
+            })
             .collect();
         let mut vars = self.vars.clone();
-        vars.extend(extra.iter().map(|&j| other.vars[j].clone()));
-        let mut index: HashMap<Vec<&Edn>, Vec<usize>> = HashMap::default();
-        for (n, r) in other.rows.iter().enumerate() {
-            index
-                .entry(shared.iter().map(|&(_, j)| &r[j]).collect())
-                .or_default()
-                .push(n);
-        }
-        let mut rows = vec![];
-        for r in &self.rows {
-            let key: Vec<&Edn> = shared.iter().map(|&(i, _)| &r[i]).collect();
-            if let Some(ms) = index.get(&key) {
-                for &m in ms {
-                    let mut row = r.clone();
-                    row.extend(extra.iter().map(|&j| other.rows[m][j].clone()));
-                    rows.push(row);
-                }
+        for (j, s) in slots.iter().enumerate() {
+            if matches!(s, Slot::New) {
+                vars.push(other.vars[j].clone());
             }
         }
+        let rows = hash_join(&self.rows, &other.rows, &slots);
         Rel { vars, rows }
     }
+}
+
+/// How a column of the right side of a join is used.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Slot {
+    /// Must equal the left row's column `i` (a join key).
+    Key(usize),
+    /// Must equal this row's own earlier column `k` (a repeated variable).
+    Same(usize),
+    /// Must equal the constant.
+    Const(Edn),
+    /// Appended to the output row (a new variable).
+    New,
+    /// Ignored (`_`).
+    Skip,
+}
+
+/// Joins `left` rows with the `right` tuples that pass their `slots`: each output row is the
+/// left row followed by the right tuple's `New` columns. The right side is indexed by its
+/// key columns in a hash table of row numbers (no key vectors are built); tuples shorter
+/// than `slots` never match.
+pub fn hash_join(left: &[Row], right: &[Row], slots: &[Slot]) -> Vec<Row> {
+    use std::hash::BuildHasher;
+    let keys: Vec<(usize, usize)> = slots
+        .iter()
+        .enumerate()
+        .filter_map(|(j, s)| match s {
+            Slot::Key(i) => Some((*i, j)),
+            _ => None,
+        })
+        .collect();
+    let news: Vec<usize> = (0..slots.len())
+        .filter(|&j| slots[j] == Slot::New)
+        .collect();
+    let passes = |t: &Row| -> bool {
+        t.len() >= slots.len()
+            && slots.iter().enumerate().all(|(j, s)| match s {
+                Slot::Same(k) => t[j] == t[*k],
+                Slot::Const(c) => t[j] == *c,
+                _ => true,
+            })
+    };
+    let extend = |l: &Row, t: &Row| -> Row {
+        let mut row = Vec::with_capacity(l.len() + news.len());
+        row.extend(l.iter().cloned());
+        row.extend(news.iter().map(|&j| t[j].clone()));
+        row
+    };
+    if keys.is_empty() {
+        // A cross product: no table (every key would hash alike).
+        let kept: Vec<&Row> = right.iter().filter(|t| passes(t)).collect();
+        let mut out = Vec::with_capacity(left.len() * kept.len());
+        for l in left {
+            out.extend(kept.iter().map(|t| extend(l, t)));
+        }
+        return out;
+    }
+    let hasher = rustc_hash::FxBuildHasher;
+    let key_hash = |cells: &mut dyn Iterator<Item = &Edn>| -> u64 {
+        let mut h = 0u64;
+        for c in cells {
+            h = h.rotate_left(5) ^ hasher.hash_one(c);
+        }
+        h
+    };
+    let mut table: hashbrown::HashTable<usize> = hashbrown::HashTable::new();
+    let mut kept = 0usize;
+    for (n, t) in right.iter().enumerate() {
+        if passes(t) {
+            let h = key_hash(&mut keys.iter().map(|&(_, j)| &t[j]));
+            table.insert_unique(h, n, |&m| {
+                key_hash(&mut keys.iter().map(|&(_, j)| &right[m][j]))
+            });
+            kept += 1;
+        }
+    }
+    let mut out = Vec::with_capacity(left.len().max(kept));
+    for l in left {
+        let h = key_hash(&mut keys.iter().map(|&(i, _)| &l[i]));
+        for &m in table.iter_hash(h) {
+            let t = &right[m];
+            if keys.iter().all(|&(i, j)| l[i] == t[j]) {
+                out.push(extend(l, t));
+            }
+        }
+    }
+    out
 }
 
 /// A data source.
@@ -210,7 +289,7 @@ impl<'a> Ctx<'a> {
                 }
                 return Ok(cur);
             }
-            let choice = plan::choose(self, &pending, &cur)?;
+            let choice = plan::choose(self, &pending, &cur, fixed)?;
             let t0 = Instant::now();
             let Choice {
                 index,
@@ -529,6 +608,10 @@ impl<'a> Ctx<'a> {
                 if order.len() > 1 && plain {
                     if let Some(n) = plan::scan_count(db, p, range.as_ref())? {
                         if (n as f64) <= 8.0 * order.len() as f64 {
+                            if let Some(all) = self.ave_pattern(db, p, &Rel::unit(), None)? {
+                                self.check_time()?;
+                                return Ok(cur.join(all));
+                            }
                             let datoms = db_match(
                                 db,
                                 consts[0].as_ref(),
@@ -552,6 +635,33 @@ impl<'a> Ctx<'a> {
                                 vars: all_vars,
                                 rows,
                             }));
+                        }
+                    }
+                }
+                // Fast path: entity to bind, attribute constant, value known: the entities
+                // of each distinct value from AVE.
+                if let (Term::Var(ev), Term::Const(Edn::Keyword(k)), Some(_)) =
+                    (&p.e, &p.a, bound[2])
+                {
+                    if let (None, Some(attr)) = (cur.col(ev), db.schema().get(k)) {
+                        if p.e != p.v {
+                            for key in order {
+                                self.tick()?;
+                                let value = key[2].as_ref().unwrap_or(&Edn::Nil);
+                                let eids = if value.is_nil() {
+                                    vec![]
+                                } else {
+                                    scan::entities_with(db, attr, value)?
+                                };
+                                for &n in &groups[&key] {
+                                    for &e in &eids {
+                                        let mut row = cur.rows[n].clone();
+                                        row.push(Edn::Long(e as i64));
+                                        out.push(row);
+                                    }
+                                }
+                            }
+                            return Ok(Rel { vars, rows: out });
                         }
                     }
                 }
@@ -918,8 +1028,27 @@ impl<'a> Ctx<'a> {
     /// Joins `cur` with rows of a rule relation whose columns are the call's argument
     /// positions.
     pub fn join_call(&self, args: &[Term], rows: &[Row], cur: Rel) -> Rel {
-        let rel = match_tuples(args, rows.iter());
-        cur.join(rel)
+        let mut vars = cur.vars.clone();
+        let slots: Vec<Slot> = args
+            .iter()
+            .enumerate()
+            .map(|(j, t)| match t {
+                Term::Var(v) => {
+                    if let Some(i) = cur.col(v) {
+                        Slot::Key(i)
+                    } else if let Some(k) = args[..j].iter().position(|a| a == t) {
+                        Slot::Same(k)
+                    } else {
+                        vars.push(v.clone());
+                        Slot::New
+                    }
+                }
+                Term::Const(c) => Slot::Const(c.clone()),
+                Term::Blank => Slot::Skip,
+            })
+            .collect();
+        let rows = hash_join(&cur.rows, rows, &slots);
+        Rel { vars, rows }
     }
 }
 

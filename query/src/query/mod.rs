@@ -26,6 +26,7 @@ pub mod error;
 pub mod eval;
 pub mod explain;
 pub mod functions;
+pub mod magic;
 pub mod parse;
 pub mod plan;
 pub mod rules;

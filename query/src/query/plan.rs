@@ -10,7 +10,7 @@ use crate::schema::AttrType;
 
 use super::ast::*;
 use super::error::{ErrorKind, QResult, QueryError};
-use super::eval::{Ctx, Rel, Source};
+use super::eval::{Ctx, Fixed, Rel, Source};
 use crate::db::Index;
 
 /// The planner's pick.
@@ -45,7 +45,7 @@ fn binds(c: &Clause, out: &mut Vec<Var>) {
 }
 
 /// Picks the next clause.
-pub fn choose(ctx: &Ctx<'_>, pending: &[&Clause], cur: &Rel) -> QResult<Choice> {
+pub fn choose(ctx: &Ctx<'_>, pending: &[&Clause], cur: &Rel, fixed: &Fixed) -> QResult<Choice> {
     let rows = cur.rows.len() as f64;
     // Ready filters first.
     for (i, c) in pending.iter().enumerate() {
@@ -85,12 +85,25 @@ pub fn choose(ctx: &Ctx<'_>, pending: &[&Clause], cur: &Rel) -> QResult<Choice> 
     for (i, c) in pending.iter().enumerate() {
         let (est, strategy) = match c {
             Clause::Pattern(p) => estimate_pattern(ctx, p, cur, pending)?,
-            Clause::RuleCall { args, .. } => {
+            Clause::RuleCall { name, args, .. } => {
                 let connected = args
                     .iter()
                     .any(|t| matches!(t, Term::Var(v) if cur.col(v).is_some()));
-                let per = if connected { 10.0 } else { 1e6 };
-                (rows * per, "rule (bottom-up, then hash join)".to_string())
+                match fixed.get(name) {
+                    // A relation of this fixpoint round: its size is known.
+                    Some(known) => {
+                        let n = known.len() as f64;
+                        let est = if connected { rows.min(n) } else { rows * n };
+                        (
+                            est,
+                            format!("hash join with {} rows of {name}", known.len()),
+                        )
+                    }
+                    None => {
+                        let per = if connected { 10.0 } else { 1e6 };
+                        (rows * per, "rule (bottom-up, then hash join)".to_string())
+                    }
+                }
             }
             Clause::Or {
                 required,

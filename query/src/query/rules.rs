@@ -9,7 +9,8 @@ use crate::edn::Edn;
 
 use super::ast::*;
 use super::error::{ErrorKind, QResult, QueryError};
-use super::eval::{unknown_fn, Ctx, Fixed, Rel, Row};
+use super::eval::{row_hash, unknown_fn, Ctx, Fixed, Rel, Row};
+use super::magic;
 
 const DELTA: &str = "\u{0}delta:";
 
@@ -115,7 +116,45 @@ impl Ctx<'_> {
         }
         let rs = self.check_arity(name, args, form)?;
         if let Some(members) = self.sccs.get(name) {
-            let rows = self.fixpoint(name, members, form)?;
+            let mask: Vec<bool> = args
+                .iter()
+                .map(|t| match t {
+                    Term::Const(_) => true,
+                    Term::Var(v) => cur.col(v).is_some(),
+                    Term::Blank => false,
+                })
+                .collect();
+            if let Some(rw) = magic::rewrite(&self.rules, members, name, &mask) {
+                // Seeded by the caller's distinct bound values.
+                let cols: Vec<Result<usize, &Edn>> = args
+                    .iter()
+                    .zip(&mask)
+                    .filter(|(_, &b)| b)
+                    .map(|(t, _)| match t {
+                        Term::Var(v) => Ok(cur.col(v).unwrap_or(0)),
+                        Term::Const(c) => Err(c),
+                        Term::Blank => Err(&Edn::Nil),
+                    })
+                    .collect();
+                let seeds: Vec<Row> = cur
+                    .rows
+                    .iter()
+                    .map(|r| {
+                        cols.iter()
+                            .map(|c| match c {
+                                Ok(i) => r[*i].clone(),
+                                Err(v) => (*v).clone(),
+                            })
+                            .collect()
+                    })
+                    .collect();
+                let mut base: Fixed = HashMap::default();
+                base.insert(rw.seed.clone(), Rc::new(super::eval::distinct(seeds)));
+                let lists = self.fixpoint_of(&rw.members, &rw.rules, &base)?;
+                let rows = lists.get(&rw.goal).cloned().unwrap_or_default();
+                return Ok(self.join_call(args, &rows, cur));
+            }
+            let rows = self.fixpoint(name, members)?;
             return Ok(self.join_call(args, &rows, cur));
         }
         // Non-recursive: each clause runs seeded with the caller's bound arguments.
@@ -186,13 +225,32 @@ impl Ctx<'_> {
         Ok(self.join_call(args, &out, cur))
     }
 
-    fn fixpoint(&self, name: &str, members: &[String], form: &Edn) -> QResult<Rc<Vec<Row>>> {
+    /// The whole relation of recursive rule `name` (its component `members` evaluated
+    /// together), cached for the rest of the query.
+    fn fixpoint(&self, name: &str, members: &[String]) -> QResult<Rc<Vec<Row>>> {
         if let Some(r) = self.rule_cache.borrow().get(name) {
             return Ok(r.clone());
         }
-        let mut sets: HashMap<String, HashSet<Row>> = members
+        let lists = self.fixpoint_of(members, &self.rules, &HashMap::default())?;
+        let mut cache = self.rule_cache.borrow_mut();
+        for (m, rows) in lists {
+            cache.insert(m, rows);
+        }
+        Ok(cache.get(name).cloned().unwrap_or_default())
+    }
+
+    /// Semi-naive evaluation of the rules `members` (looked up in `rules`) to a fixpoint,
+    /// with the fixed relations `base` visible to their bodies.
+    fn fixpoint_of(
+        &self,
+        members: &[String],
+        rules: &HashMap<String, Vec<Rule>>,
+        base: &Fixed,
+    ) -> QResult<HashMap<String, Rc<Vec<Row>>>> {
+        // Per member: a hash table of row numbers into its list (each row stored once).
+        let mut sets: HashMap<String, hashbrown::HashTable<usize>> = members
             .iter()
-            .map(|m| (m.clone(), HashSet::default()))
+            .map(|m| (m.clone(), hashbrown::HashTable::new()))
             .collect();
         let mut lists: HashMap<String, Rc<Vec<Row>>> = members
             .iter()
@@ -202,7 +260,7 @@ impl Ctx<'_> {
         let mut first = true;
         loop {
             self.check_time()?;
-            let mut fixed: Fixed = HashMap::default();
+            let mut fixed: Fixed = base.clone();
             for (m, rows) in &lists {
                 fixed.insert(m.clone(), rows.clone());
             }
@@ -211,7 +269,7 @@ impl Ctx<'_> {
             }
             let mut new: HashMap<String, Vec<Row>> = HashMap::default();
             for m in members {
-                let rs = self.rules.get(m).map(|v| v.as_slice()).unwrap_or(&[]);
+                let rs = rules.get(m).map(|v| v.as_slice()).unwrap_or(&[]);
                 for r in rs {
                     let occs: Vec<usize> = r
                         .body
@@ -254,20 +312,14 @@ impl Ctx<'_> {
                                 form,
                             } = c
                             {
-                                if !n.starts_with(DELTA) {
+                                if self.rules.contains_key(n) {
                                     self.check_arity(n, args, form)?;
                                 }
                             }
                         }
                         let res = self.eval_clauses(&b, Rel::unit(), &fixed, false)?;
-                        let rows = head_rows(r, &res, form)?;
-                        let set = &sets[m];
-                        let entry = new.entry(m.clone()).or_default();
-                        for row in rows {
-                            if !set.contains(&row) {
-                                entry.push(row);
-                            }
-                        }
+                        let rows = head_rows(r, &res, &Edn::sym(magic::source_name(&r.name)))?;
+                        new.entry(m.clone()).or_default().extend(rows);
                     }
                 }
             }
@@ -280,9 +332,11 @@ impl Ctx<'_> {
                 let list = Rc::make_mut(lists.get_mut(&m).expect("member"));
                 let mut d = vec![];
                 for row in rows {
-                    if set.insert(row.clone()) {
-                        list.push(row.clone());
-                        d.push(row);
+                    let h = row_hash(&row);
+                    if set.find(h, |&i| list[i] == row).is_none() {
+                        set.insert_unique(h, list.len(), |&i| row_hash(&list[i]));
+                        d.push(row.clone());
+                        list.push(row);
                     }
                 }
                 any |= !d.is_empty();
@@ -292,11 +346,7 @@ impl Ctx<'_> {
                 break;
             }
         }
-        let mut cache = self.rule_cache.borrow_mut();
-        for (m, rows) in lists {
-            cache.insert(m, rows);
-        }
-        Ok(cache.get(name).cloned().unwrap_or_default())
+        Ok(lists)
     }
 }
 
@@ -309,7 +359,10 @@ fn head_rows(r: &Rule, res: &Rel, form: &Edn) -> QResult<Vec<Row>> {
             None => {
                 return Err(QueryError::at(
                     ErrorKind::Unbound,
-                    format!("insufficient bindings: rule {} does not bind {v}", r.name),
+                    format!(
+                        "insufficient bindings: rule {} does not bind {v}",
+                        magic::source_name(&r.name)
+                    ),
                     form,
                 ))
             }
