@@ -83,9 +83,10 @@ fn timeout_stops_with_a_clear_error() {
     let (_d, conn) = people(300);
     let db = conn.db().unwrap();
     let err = db
-        .q(
+        .q_with(
             "[:find (count ?a) :timeout 50 :where [?a :age] [?b :age] [?c :age] [?d :age]]",
             &[],
+            &Registry::new().max_rows(usize::MAX),
         )
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Timeout);
@@ -130,4 +131,33 @@ fn registries_and_entry_points() {
     let parsed = query::parse::parse_query(&form).unwrap();
     let r = levin_query::q(&parsed, &[Input::Db(&db), Input::Value(Edn::Long(2))]).unwrap();
     assert_eq!(r.rows, vec![vec![Edn::string("Oleg")]]);
+}
+
+#[test]
+fn intermediate_results_over_the_row_limit_fail_clearly() {
+    let (_d, conn) = people(400);
+    let db = conn.db().unwrap();
+    let small = Registry::new().max_rows(10_000);
+    // 400 x 400 = 160,000 rows: a cross product.
+    let cross = "[:find ?a ?b :where [?a :age] [?b :age]]";
+    let err = db.q_with(cross, &[], &small).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::TooLarge, "{err}");
+    assert!(err.message.contains("over the limit of 10000"), "{err}");
+    // A join through a value: 100 ages, 4 people each, so 1,600 rows: under the limit.
+    let join = "[:find ?a ?b :where [?a :age ?x] [?b :age ?x]]";
+    assert_eq!(db.q_with(join, &[], &small).unwrap().len(), 1600);
+    // A recursive rule whose relation outgrows the limit.
+    let rules =
+        read("[[(up ?a ?b) [(ground 0) ?a] [(inc ?a) ?b]] [(up ?a ?b) (up ?a ?c) [(inc ?c) ?b]]]")
+            .unwrap();
+    let err = db
+        .q_with(
+            "[:find (count ?b) . :in $ % :where (up 0 ?b)]",
+            &[Input::Value(rules)],
+            &Registry::new().max_rows(5_000),
+        )
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::TooLarge, "{err}");
+    // The default limit allows the ordinary cross product.
+    assert_eq!(db.q(cross, &[]).unwrap().len(), 160_000);
 }

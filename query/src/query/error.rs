@@ -27,6 +27,10 @@ pub enum ErrorKind {
     Eval,
     /// The query ran longer than its `:timeout`.
     Timeout,
+    /// An intermediate result grew past the row limit ([`Registry::max_rows`]).
+    ///
+    /// [`Registry::max_rows`]: super::functions::Registry::max_rows
+    TooLarge,
     /// A feature the engine does not support yet.
     NotSupported,
     /// An error from the store.

@@ -60,8 +60,8 @@ impl Rel {
         }
     }
 
-    /// Natural (hash) join on the shared variables.
-    pub fn join(self, other: Rel) -> Rel {
+    /// Natural (hash) join on the shared variables, under `ctx`'s row limit and deadline.
+    pub fn join(self, other: Rel, ctx: &Ctx<'_>) -> QResult<Rel> {
         let slots: Vec<Slot> = other
             .vars
             .iter()
@@ -82,8 +82,8 @@ impl Rel {
                 vars.push(other.vars[j].clone());
             }
         }
-        let rows = hash_join(&self.rows, &other.rows, &slots);
-        Rel { vars, rows }
+        let rows = hash_join(&self.rows, &other.rows, &slots, ctx)?;
+        Ok(Rel { vars, rows })
     }
 }
 
@@ -106,7 +106,8 @@ pub enum Slot {
 /// left row followed by the right tuple's `New` columns. The right side is indexed by its
 /// key columns in a hash table of row numbers (no key vectors are built); tuples shorter
 /// than `slots` never match.
-pub fn hash_join(left: &[Row], right: &[Row], slots: &[Slot]) -> Vec<Row> {
+pub fn hash_join(left: &[Row], right: &[Row], slots: &[Slot], ctx: &Ctx<'_>) -> QResult<Vec<Row>> {
+    let limit = ctx.reg.row_limit();
     use std::hash::BuildHasher;
     let keys: Vec<(usize, usize)> = slots
         .iter()
@@ -136,11 +137,16 @@ pub fn hash_join(left: &[Row], right: &[Row], slots: &[Slot]) -> Vec<Row> {
     if keys.is_empty() {
         // A cross product: no table (every key would hash alike).
         let kept: Vec<&Row> = right.iter().filter(|t| passes(t)).collect();
-        let mut out = Vec::with_capacity(left.len() * kept.len());
+        let n = left.len().saturating_mul(kept.len());
+        if n > limit {
+            return Err(too_large(n, limit));
+        }
+        let mut out = Vec::with_capacity(n);
         for l in left {
+            ctx.tick()?;
             out.extend(kept.iter().map(|t| extend(l, t)));
         }
-        return out;
+        return Ok(out);
     }
     let hasher = rustc_hash::FxBuildHasher;
     let key_hash = |cells: &mut dyn Iterator<Item = &Edn>| -> u64 {
@@ -163,15 +169,30 @@ pub fn hash_join(left: &[Row], right: &[Row], slots: &[Slot]) -> Vec<Row> {
     }
     let mut out = Vec::with_capacity(left.len().max(kept));
     for l in left {
+        ctx.tick()?;
         let h = key_hash(&mut keys.iter().map(|&(i, _)| &l[i]));
         for &m in table.iter_hash(h) {
             let t = &right[m];
             if keys.iter().all(|&(i, j)| l[i] == t[j]) {
+                if out.len() >= limit {
+                    return Err(too_large(out.len() + 1, limit));
+                }
                 out.push(extend(l, t));
             }
         }
     }
-    out
+    Ok(out)
+}
+
+/// The error for an intermediate result of more than `limit` rows.
+pub fn too_large(rows: usize, limit: usize) -> QueryError {
+    QueryError::new(
+        ErrorKind::TooLarge,
+        format!(
+            "an intermediate result reached {rows} rows, over the limit of {limit} \
+             (Registry::max_rows); add clauses that bind fewer rows, or raise the limit"
+        ),
+    )
 }
 
 /// A data source.
@@ -229,6 +250,17 @@ impl<'a> Ctx<'a> {
         self.ticks.set(t);
         if t.is_multiple_of(256) {
             self.check_time()?;
+        }
+        Ok(())
+    }
+
+    /// Fails when a relation being built already holds the row limit (or the deadline has
+    /// passed: this runs once per row built).
+    pub fn check_rows(&self, n: usize) -> QResult<()> {
+        self.tick()?;
+        let limit = self.reg.row_limit();
+        if n >= limit {
+            return Err(too_large(n + 1, limit));
         }
         Ok(())
     }
@@ -296,6 +328,7 @@ impl<'a> Ctx<'a> {
                 estimate,
                 strategy,
             } = choice;
+            self.check_rows(cur.rows.len().saturating_sub(1))?;
             let clause = pending.remove(index);
             let mut strategy = strategy;
             cur = match self.take_entity_group(clause, &mut pending, &cur) {
@@ -435,6 +468,7 @@ impl<'a> Ctx<'a> {
             if binds.iter().all(|&i| values[i].len() == 1) {
                 let mut row = row;
                 row.extend(binds.iter().map(|&i| values[i][0].clone()));
+                self.check_rows(rows.len())?;
                 rows.push(row);
                 continue;
             }
@@ -450,6 +484,7 @@ impl<'a> Ctx<'a> {
                 }
                 partial = next;
             }
+            self.check_rows(rows.len())?;
             rows.extend(partial);
         }
         Ok(Rel { vars, rows })
@@ -519,6 +554,7 @@ impl<'a> Ctx<'a> {
                 for f in &found {
                     let mut row = r.clone();
                     row.extend(f.iter().cloned());
+                    self.check_rows(rows.len())?;
                     rows.push(row);
                 }
             }
@@ -532,7 +568,7 @@ impl<'a> Ctx<'a> {
         match self.source(&p.src, &form)? {
             Source::Coll(rows) => {
                 let rel = match_tuples(&p.terms, rows.iter());
-                Ok(cur.join(rel))
+                cur.join(rel, self)
             }
             Source::Db(db) => {
                 if p.terms.len() > 3 && !matches!(p.terms[3], Term::Blank) {
@@ -610,7 +646,7 @@ impl<'a> Ctx<'a> {
                         if (n as f64) <= 8.0 * order.len() as f64 {
                             if let Some(all) = self.ave_pattern(db, p, &Rel::unit(), None)? {
                                 self.check_time()?;
-                                return Ok(cur.join(all));
+                                return cur.join(all, self);
                             }
                             let datoms = db_match(
                                 db,
@@ -631,10 +667,13 @@ impl<'a> Ctx<'a> {
                             let mut seen = HashSet::default();
                             rows.retain(|r| seen.insert(r.clone()));
                             self.check_time()?;
-                            return Ok(cur.join(Rel {
-                                vars: all_vars,
-                                rows,
-                            }));
+                            return cur.join(
+                                Rel {
+                                    vars: all_vars,
+                                    rows,
+                                },
+                                self,
+                            );
                         }
                     }
                 }
@@ -657,6 +696,7 @@ impl<'a> Ctx<'a> {
                                     for &e in &eids {
                                         let mut row = cur.rows[n].clone();
                                         row.push(Edn::Long(e as i64));
+                                        self.check_rows(out.len())?;
                                         out.push(row);
                                     }
                                 }
@@ -695,6 +735,7 @@ impl<'a> Ctx<'a> {
                                     if bind_v {
                                         row.push(v.clone());
                                     }
+                                    self.check_rows(out.len())?;
                                     out.push(row);
                                 }
                             }
@@ -725,6 +766,7 @@ impl<'a> Ctx<'a> {
                         for e in &ext {
                             let mut row = cur.rows[n].clone();
                             row.extend(e.iter().cloned());
+                            self.check_rows(out.len())?;
                             out.push(row);
                         }
                     }
@@ -932,6 +974,7 @@ impl<'a> Ctx<'a> {
                         .filter(|(_, o)| o.is_none())
                         .map(|(v, _)| v),
                 );
+                self.check_rows(rows.len())?;
                 rows.push(row);
             }
         }
@@ -1019,15 +1062,18 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
-        Ok(cur.join(Rel {
-            vars: join,
-            rows: union,
-        }))
+        cur.join(
+            Rel {
+                vars: join,
+                rows: union,
+            },
+            self,
+        )
     }
 
     /// Joins `cur` with rows of a rule relation whose columns are the call's argument
     /// positions.
-    pub fn join_call(&self, args: &[Term], rows: &[Row], cur: Rel) -> Rel {
+    pub fn join_call(&self, args: &[Term], rows: &[Row], cur: Rel) -> QResult<Rel> {
         let mut vars = cur.vars.clone();
         let slots: Vec<Slot> = args
             .iter()
@@ -1047,8 +1093,8 @@ impl<'a> Ctx<'a> {
                 Term::Blank => Slot::Skip,
             })
             .collect();
-        let rows = hash_join(&cur.rows, rows, &slots);
-        Rel { vars, rows }
+        let rows = hash_join(&cur.rows, rows, &slots, self)?;
+        Ok(Rel { vars, rows })
     }
 }
 

@@ -15,7 +15,12 @@ pub type UserFn = Arc<dyn Fn(&[Edn]) -> Result<Edn, String> + Send + Sync>;
 pub struct Registry {
     pub(crate) fns: HashMap<String, UserFn>,
     pub(crate) aggs: HashMap<String, UserFn>,
+    pub(crate) max_rows: Option<usize>,
 }
+
+/// Default limit on the rows of any intermediate result: about 2-4 GiB of memory for
+/// relations of a few columns.
+pub const DEFAULT_MAX_ROWS: usize = 20_000_000;
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -30,6 +35,20 @@ impl Registry {
     /// An empty registry.
     pub fn new() -> Registry {
         Registry::default()
+    }
+
+    /// Limits every intermediate result (a relation between clauses, a join's output, a
+    /// rule's relation) to `n` rows; a query that would build more fails with
+    /// [`ErrorKind::TooLarge`](super::error::ErrorKind::TooLarge) instead of exhausting
+    /// memory. The default is [`DEFAULT_MAX_ROWS`].
+    pub fn max_rows(mut self, n: usize) -> Registry {
+        self.max_rows = Some(n);
+        self
+    }
+
+    /// The row limit in force.
+    pub fn row_limit(&self) -> usize {
+        self.max_rows.unwrap_or(DEFAULT_MAX_ROWS)
     }
 
     /// Registers a function or predicate (shadows a built-in of the same name).

@@ -365,7 +365,7 @@ pub fn run(query: &Query, inputs: &[Input<'_>], reg: &Registry) -> QResult<(Quer
                     ctx.scalars.insert(x.clone(), v.clone());
                 }
                 let rows = bind(b, v, &vars, &query.form)?;
-                seed = seed.join(Rel { vars, rows });
+                seed = seed.join(Rel { vars, rows }, &ctx)?;
             }
             (_, Input::Db(_)) => {
                 return Err(QueryError::at(

@@ -112,7 +112,7 @@ impl Ctx<'_> {
         fixed: &Fixed,
     ) -> QResult<Rel> {
         if let Some(rows) = fixed.get(name) {
-            return Ok(self.join_call(args, rows, cur));
+            return self.join_call(args, rows, cur);
         }
         let rs = self.check_arity(name, args, form)?;
         if let Some(members) = self.sccs.get(name) {
@@ -152,10 +152,10 @@ impl Ctx<'_> {
                 base.insert(rw.seed.clone(), Rc::new(super::eval::distinct(seeds)));
                 let lists = self.fixpoint_of(&rw.members, &rw.rules, &base)?;
                 let rows = lists.get(&rw.goal).cloned().unwrap_or_default();
-                return Ok(self.join_call(args, &rows, cur));
+                return self.join_call(args, &rows, cur);
             }
             let rows = self.fixpoint(name, members)?;
-            return Ok(self.join_call(args, &rows, cur));
+            return self.join_call(args, &rows, cur);
         }
         // Non-recursive: each clause runs seeded with the caller's bound arguments.
         let bound: Vec<usize> = (0..args.len())
@@ -218,11 +218,12 @@ impl Ctx<'_> {
             let res = self.eval_clauses(&r.body, seed, fixed, false)?;
             for row in head_rows(r, &res, form)? {
                 if seen.insert(row.clone()) {
+                    self.check_rows(out.len())?;
                     out.push(row);
                 }
             }
         }
-        Ok(self.join_call(args, &out, cur))
+        self.join_call(args, &out, cur)
     }
 
     /// The whole relation of recursive rule `name` (its component `members` evaluated
@@ -336,6 +337,7 @@ impl Ctx<'_> {
                     if set.find(h, |&i| list[i] == row).is_none() {
                         set.insert_unique(h, list.len(), |&i| row_hash(&list[i]));
                         d.push(row.clone());
+                        self.check_rows(list.len())?;
                         list.push(row);
                     }
                 }
