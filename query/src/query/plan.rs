@@ -101,7 +101,31 @@ pub fn choose(ctx: &Ctx<'_>, pending: &[&Clause], cur: &Rel, fixed: &Fixed) -> Q
                     }
                     None => {
                         let per = if connected { 10.0 } else { 1e6 };
-                        (rows * per, "rule (bottom-up, then hash join)".to_string())
+                        let bound: Vec<String> = args
+                            .iter()
+                            .filter(|t| is_bound(cur, t))
+                            .map(|t| match t {
+                                Term::Var(v) => v.clone(),
+                                Term::Const(c) => c.to_string(),
+                                Term::Blank => "_".into(),
+                            })
+                            .collect();
+                        let mask: Vec<bool> = args.iter().map(|t| is_bound(cur, t)).collect();
+                        let magic = ctx.sccs.get(name).is_some_and(|members| {
+                            super::magic::rewrite(&ctx.rules, members, name, &mask).is_some()
+                        });
+                        let how = match (ctx.sccs.contains_key(name), magic) {
+                            (true, false) => "recursive rule: whole fixpoint (semi-naive)".into(),
+                            (true, true) => format!(
+                                "recursive rule: magic sets seeded with {} (semi-naive)",
+                                bound.join(" ")
+                            ),
+                            (false, _) if bound.is_empty() => {
+                                "rule: bodies evaluated, then hash join".into()
+                            }
+                            (false, _) => format!("rule: bodies seeded with {}", bound.join(" ")),
+                        };
+                        (rows * per, how)
                     }
                 }
             }
