@@ -43,6 +43,24 @@ impl Rel {
         self.vars.iter().position(|x| x == v)
     }
 
+    /// Distinct rows over `vars` (all must be columns), consuming the relation.
+    pub fn project_distinct(self, vars: &[Var]) -> Rel {
+        let cols: Vec<usize> = vars.iter().filter_map(|v| self.col(v)).collect();
+        let rows = self
+            .rows
+            .into_iter()
+            .map(|mut r| {
+                cols.iter()
+                    .map(|&c| std::mem::replace(&mut r[c], Edn::Nil))
+                    .collect()
+            })
+            .collect();
+        Rel {
+            vars: cols.iter().map(|&c| self.vars[c].clone()).collect(),
+            rows: distinct(rows),
+        }
+    }
+
     /// Distinct rows over `vars` (all must be columns).
     pub fn project(&self, vars: &[Var]) -> Rel {
         let cols: Vec<usize> = vars.iter().filter_map(|v| self.col(v)).collect();
@@ -300,14 +318,27 @@ impl<'a> Ctx<'a> {
     }
 
     /// Evaluates `clauses` starting from `cur`. `top` records explain steps.
+    ///
+    /// `keep` names the variables the caller reads from the result; after each step,
+    /// variables neither kept nor used by a pending clause are projected away and the rows
+    /// deduplicated (every caller treats the result as a set over the kept variables), so a
+    /// join through a value does not carry the rows of the entities it came from.
     pub fn eval_clauses(
         &self,
         clauses: &[Clause],
         mut cur: Rel,
         fixed: &Fixed,
         top: bool,
+        keep: &[Var],
     ) -> QResult<Rel> {
         let mut pending: Vec<&Clause> = clauses.iter().collect();
+        // The top-level :where gets a join order by dynamic programming (rule bodies, run
+        // once per fixpoint round, are planned greedily from actual sizes).
+        let order = if top {
+            plan::dp_order(self, &pending, &cur)?
+        } else {
+            None
+        };
         while !pending.is_empty() {
             self.check_time()?;
             if cur.rows.is_empty() {
@@ -321,7 +352,7 @@ impl<'a> Ctx<'a> {
                 }
                 return Ok(cur);
             }
-            let choice = plan::choose(self, &pending, &cur, fixed)?;
+            let choice = plan::choose(self, &pending, &cur, fixed, order.as_deref())?;
             let t0 = Instant::now();
             let Choice {
                 index,
@@ -345,6 +376,17 @@ impl<'a> Ctx<'a> {
                 }
                 None => self.apply(clause, cur, fixed, &pending)?,
             };
+            let mut needed: Vec<Var> = keep.to_vec();
+            pending.iter().for_each(|c| c.vars(&mut needed));
+            if cur.vars.iter().any(|v| !needed.contains(v)) {
+                let vars: Vec<Var> = cur
+                    .vars
+                    .iter()
+                    .filter(|v| needed.contains(v))
+                    .cloned()
+                    .collect();
+                cur = cur.project_distinct(&vars);
+            }
             if top {
                 self.steps.borrow_mut().push(Step {
                     clause: clause_form(clause),
@@ -442,7 +484,9 @@ impl<'a> Ctx<'a> {
         }
         let e_col = p.e.var().and_then(|v| cur.col(v));
         let mut values: Vec<Vec<Edn>> = vec![vec![]; group.len()];
-        let mut prev: Option<(Edn, bool)> = None;
+        // Each distinct entity is read once: rows need not arrive grouped by entity (a
+        // value join repeats entities across the relation).
+        let mut seen: HashMap<Edn, Option<Vec<Vec<Edn>>>> = HashMap::default();
         let mut rows = Vec::with_capacity(cur.rows.len());
         for row in cur.rows {
             self.tick()?;
@@ -451,32 +495,29 @@ impl<'a> Ctx<'a> {
                 (None, Term::Const(c)) => c,
                 _ => &Edn::Nil,
             };
-            let ok = match &prev {
-                Some((pe, ok)) if pe == e => *ok,
-                _ => {
-                    let ok = match entid(db, e)? {
-                        Some(eid) => scan::entity_values(&view, eid, &wants, &mut values)?,
-                        None => false,
-                    };
-                    prev = Some((e.clone(), ok));
-                    ok
-                }
-            };
-            if !ok {
-                continue;
+            if !seen.contains_key(e) {
+                let found = match entid(db, e)? {
+                    Some(eid) => scan::entity_values(&view, eid, &wants, &mut values)?,
+                    None => false,
+                };
+                let bound = found.then(|| binds.iter().map(|&i| values[i].clone()).collect());
+                seen.insert(e.clone(), bound);
             }
-            if binds.iter().all(|&i| values[i].len() == 1) {
+            let Some(Some(vals)) = seen.get(e) else {
+                continue;
+            };
+            if vals.iter().all(|v| v.len() == 1) {
                 let mut row = row;
-                row.extend(binds.iter().map(|&i| values[i][0].clone()));
+                row.extend(vals.iter().map(|v| v[0].clone()));
                 self.check_rows(rows.len())?;
                 rows.push(row);
                 continue;
             }
             let mut partial = vec![row];
-            for &i in &binds {
-                let mut next = Vec::with_capacity(partial.len() * values[i].len());
+            for vs in vals {
+                let mut next = Vec::with_capacity(partial.len() * vs.len());
                 for r in &partial {
-                    for v in &values[i] {
+                    for v in vs {
                         let mut r = r.clone();
                         r.push(v.clone());
                         next.push(r);
@@ -1012,7 +1053,7 @@ impl<'a> Ctx<'a> {
             }
         };
         let seed = cur.project(&join);
-        let res = self.eval_clauses(body, seed, fixed, false)?;
+        let res = self.eval_clauses(body, seed, fixed, false, &join)?;
         let res = res.project(&join);
         let set: HashSet<Row> = res.rows.into_iter().collect();
         let cols: Vec<usize> = join.iter().filter_map(|v| cur.col(v)).collect();
@@ -1046,7 +1087,7 @@ impl<'a> Ctx<'a> {
         let mut union: Vec<Row> = vec![];
         let mut seen = HashSet::default();
         for b in branches {
-            let res = self.eval_clauses(b, seed.clone(), fixed, false)?;
+            let res = self.eval_clauses(b, seed.clone(), fixed, false, &join)?;
             for v in &join {
                 if res.col(v).is_none() {
                     return Err(QueryError::at(

@@ -398,7 +398,9 @@ pub fn run(query: &Query, inputs: &[Input<'_>], reg: &Registry) -> QResult<(Quer
         }
     }
     ctx.sccs = rules::sccs(&ctx.rules)?;
-    let rel = ctx.eval_clauses(&query.clauses, seed, &HashMap::default(), true)?;
+    let mut keep: Vec<Var> = query.find.iter().map(|f| f.var().clone()).collect();
+    keep.extend(query.with.iter().cloned());
+    let rel = ctx.eval_clauses(&query.clauses, seed, &HashMap::default(), true, &keep)?;
     let result = find(query, &ctx, rel)?;
     let ex = Explain {
         steps: ctx.steps.borrow().clone(),

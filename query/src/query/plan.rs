@@ -45,7 +45,13 @@ fn binds(c: &Clause, out: &mut Vec<Var>) {
 }
 
 /// Picks the next clause.
-pub fn choose(ctx: &Ctx<'_>, pending: &[&Clause], cur: &Rel, fixed: &Fixed) -> QResult<Choice> {
+pub fn choose(
+    ctx: &Ctx<'_>,
+    pending: &[&Clause],
+    cur: &Rel,
+    fixed: &Fixed,
+    order: Option<&[&Clause]>,
+) -> QResult<Choice> {
     let rows = cur.rows.len() as f64;
     // Ready filters first.
     for (i, c) in pending.iter().enumerate() {
@@ -81,8 +87,44 @@ pub fn choose(ctx: &Ctx<'_>, pending: &[&Clause], cur: &Rel, fixed: &Fixed) -> Q
             });
         }
     }
+    // The dynamic-programming order, when there is one: its first clause still pending.
+    if let Some(order) = order {
+        let next = order
+            .iter()
+            .find_map(|o| pending.iter().position(|p| std::ptr::eq(*p, *o)));
+        if let Some(i) = next {
+            if let Some(mut c) = estimate_clause(ctx, pending, cur, fixed, i)? {
+                c.strategy = format!("{} (join order by dynamic programming)", c.strategy);
+                return Ok(c);
+            }
+        }
+    }
     let mut best: Option<Choice> = None;
-    for (i, c) in pending.iter().enumerate() {
+    for i in 0..pending.len() {
+        if let Some(c) = estimate_clause(ctx, pending, cur, fixed, i)? {
+            if best.as_ref().is_none_or(|b| c.estimate < b.estimate) {
+                best = Some(c);
+            }
+        }
+    }
+    if let Some(b) = best {
+        return Ok(b);
+    }
+    stuck(pending, cur)
+}
+
+/// The estimate and strategy of binding clause `pending[i]` given `cur`; `None` for a
+/// clause that cannot run yet (or is not a binding clause).
+fn estimate_clause(
+    ctx: &Ctx<'_>,
+    pending: &[&Clause],
+    cur: &Rel,
+    fixed: &Fixed,
+    i: usize,
+) -> QResult<Option<Choice>> {
+    let rows = cur.rows.len() as f64;
+    let c = pending[i];
+    {
         let (est, strategy) = match c {
             Clause::Pattern(p) => estimate_pattern(ctx, p, cur, pending)?,
             Clause::RuleCall { name, args, .. } => {
@@ -136,7 +178,7 @@ pub fn choose(ctx: &Ctx<'_>, pending: &[&Clause], cur: &Rel, fixed: &Fixed) -> Q
                 ..
             } => {
                 if !required.iter().all(|v| cur.col(v).is_some()) {
-                    continue;
+                    return Ok(None);
                 }
                 let mut vs = vec![];
                 match vars {
@@ -147,20 +189,18 @@ pub fn choose(ctx: &Ctx<'_>, pending: &[&Clause], cur: &Rel, fixed: &Fixed) -> Q
                 let per = if connected { 10.0 } else { 1e6 };
                 (rows * per, "or: union of branches, hash join".to_string())
             }
-            _ => continue,
+            _ => return Ok(None),
         };
-        if best.as_ref().is_none_or(|b| est < b.estimate) {
-            best = Some(Choice {
-                index: i,
-                estimate: est,
-                strategy,
-            });
-        }
+        Ok(Some(Choice {
+            index: i,
+            estimate: est,
+            strategy,
+        }))
     }
-    if let Some(b) = best {
-        return Ok(b);
-    }
-    // Nothing can run: report the first stuck clause.
+}
+
+/// The error when no pending clause can run: the first stuck one.
+fn stuck(pending: &[&Clause], cur: &Rel) -> QResult<Choice> {
     let c = pending[0];
     let (msg, form) = match c {
         Clause::Pred { args, form, .. } | Clause::Fn { args, form, .. } => {
@@ -211,23 +251,34 @@ fn estimate_pattern(
     pending: &[&Clause],
 ) -> QResult<(f64, String)> {
     let rows = cur.rows.len() as f64;
+    let range = range_for(ctx, p, cur, pending);
+    let (per, strategy) = per_row_estimate(ctx, p, &|t| is_bound(cur, t), range)?;
+    Ok((rows * per, strategy))
+}
+
+/// Rows a pattern yields per input row when the terms for which `bound` holds are known,
+/// with `range` the AVE bounds of its value (if any), and how it will be read.
+fn per_row_estimate(
+    ctx: &Ctx<'_>,
+    p: &Pattern,
+    bound: &dyn Fn(&Term) -> bool,
+    range: Option<(Option<Edn>, Option<Edn>)>,
+) -> QResult<(f64, String)> {
     let Some(src) = ctx.sources.get(&p.src) else {
-        return Ok((rows, "source missing".into()));
+        return Ok((1.0, "source missing".into()));
     };
     let db = match src {
-        Source::Coll(c) => {
-            return Ok((rows * c.len() as f64, format!("scan collection {}", p.src)))
-        }
+        Source::Coll(c) => return Ok((c.len() as f64, format!("scan collection {}", p.src))),
         Source::Db(db) => *db,
     };
-    let e_b = is_bound(cur, &p.e);
-    let v_b = is_bound(cur, &p.v);
+    let e_b = bound(&p.e);
+    let v_b = bound(&p.v);
     let a_const = match &p.a {
         Term::Const(Edn::Keyword(k)) => Some(k),
         Term::Const(_) => return Ok((0.0, "attribute is not a keyword: empty".into())),
         _ => None,
     };
-    let a_bound = a_const.is_some() || is_bound(cur, &p.a);
+    let a_bound = a_const.is_some() || bound(&p.a);
     let (per, strat) = if e_b {
         let many = a_const
             .and_then(|k| db.schema().get(k))
@@ -252,7 +303,7 @@ fn estimate_pattern(
                 let n = count(db.attr_count(k)?);
                 ((n / 10.0).max(1.0), format!("AVE {k} lookup per value"))
             }
-            _ => match range_for(ctx, p, cur, pending) {
+            _ => match range {
                 Some((lo, hi)) => (
                     count(db.count_range(k, lo.as_ref(), hi.as_ref())?),
                     format!(
@@ -268,7 +319,178 @@ fn estimate_pattern(
         let n = count(db.datom_count()?);
         (if v_b { n / 10.0 } else { n }, "full EAV scan".to_string())
     };
-    Ok((rows * per, strat))
+    Ok((per, strat))
+}
+
+/// The most binding clauses a query may have for its join order to be found by dynamic
+/// programming over subsets (2^n states); beyond it the planner is greedy.
+pub const DP_MAX: usize = 10;
+
+/// A join order for the clauses that bind variables (patterns, rule calls, `or`), chosen by
+/// dynamic programming over subsets: the order with the least total of estimated
+/// intermediate rows, where each clause's rows per input row come from the store's counts
+/// given the variables bound before it, functions bind their outputs as soon as their
+/// inputs are bound, and each predicate or `not` that becomes runnable halves the rows.
+/// `None` when there are fewer than 3 or more than [`DP_MAX`] such clauses (greedy is as
+/// good or the search too large), or when no order can run them all.
+pub fn dp_order<'c>(
+    ctx: &Ctx<'_>,
+    pending: &[&'c Clause],
+    cur: &Rel,
+) -> QResult<Option<Vec<&'c Clause>>> {
+    let joins: Vec<&Clause> = pending
+        .iter()
+        .copied()
+        .filter(|c| {
+            matches!(
+                c,
+                Clause::Pattern(_) | Clause::RuleCall { .. } | Clause::Or { .. }
+            )
+        })
+        .collect();
+    let n = joins.len();
+    if !(3..=DP_MAX).contains(&n) {
+        return Ok(None);
+    }
+    let fns: Vec<(Vec<Var>, Vec<Var>)> = pending
+        .iter()
+        .filter_map(|c| match c {
+            Clause::Fn { args, binding, .. } => {
+                let mut outs = vec![];
+                binding.vars(&mut outs);
+                Some((term_vars(args).into_iter().cloned().collect(), outs))
+            }
+            _ => None,
+        })
+        .collect();
+    let filters: Vec<Vec<Var>> = pending
+        .iter()
+        .filter_map(|c| match c {
+            Clause::Pred { args, .. } => Some(term_vars(args).into_iter().cloned().collect()),
+            Clause::Not { .. } => {
+                let mut vs = vec![];
+                c.vars(&mut vs);
+                Some(vs)
+            }
+            _ => None,
+        })
+        .collect();
+    let initial: Vec<Var> = cur.vars.clone();
+    // Variables bound after the clauses in `set`: theirs, then function outputs to a fixpoint.
+    let bound_after = |set: usize| -> Vec<Var> {
+        let mut b = initial.clone();
+        for (i, c) in joins.iter().enumerate() {
+            if set & (1 << i) != 0 {
+                let mut vs = vec![];
+                binds(c, &mut vs);
+                for v in vs {
+                    if !b.contains(&v) {
+                        b.push(v);
+                    }
+                }
+            }
+        }
+        loop {
+            let mut grew = false;
+            for (ins, outs) in &fns {
+                if ins.iter().all(|v| b.contains(v)) {
+                    for o in outs {
+                        if !b.contains(o) {
+                            b.push(o.clone());
+                            grew = true;
+                        }
+                    }
+                }
+            }
+            if !grew {
+                return b;
+            }
+        }
+    };
+    let runnable = |b: &[Var], c: &Clause| -> bool {
+        match c {
+            Clause::Or { required, .. } => required.iter().all(|v| b.contains(v)),
+            _ => true,
+        }
+    };
+    // Estimates per (clause, which of its variables are bound), memoised: each is an index
+    // count at most.
+    let mut memo: std::collections::HashMap<(usize, Vec<bool>), f64> = Default::default();
+    let mut per_row = |i: usize, b: &[Var]| -> QResult<f64> {
+        let c = joins[i];
+        let mut vs = vec![];
+        c.vars(&mut vs);
+        let key = (i, vs.iter().map(|v| b.contains(v)).collect::<Vec<bool>>());
+        if let Some(x) = memo.get(&key) {
+            return Ok(*x);
+        }
+        let is_b = |t: &Term| match t {
+            Term::Var(v) => b.contains(v),
+            Term::Const(_) => true,
+            Term::Blank => false,
+        };
+        let est = match c {
+            Clause::Pattern(p) => {
+                let range = match (&p.e, &p.v) {
+                    (Term::Var(e), Term::Var(v)) if !b.contains(e) && !b.contains(v) => {
+                        range_for(ctx, p, cur, pending)
+                    }
+                    _ => None,
+                };
+                per_row_estimate(ctx, p, &is_b, range)?.0
+            }
+            _ => {
+                if vs.iter().any(|v| b.contains(v)) {
+                    10.0
+                } else {
+                    1e6
+                }
+            }
+        };
+        memo.insert(key, est);
+        Ok(est)
+    };
+    let full = (1usize << n) - 1;
+    // best[set] = (cost, rows, last clause, previous set)
+    let mut best: Vec<Option<(f64, f64, usize, usize)>> = vec![None; 1 << n];
+    best[0] = Some((0.0, cur.rows.len().max(1) as f64, usize::MAX, 0));
+    for set in 0..full {
+        let Some((cost, rows, _, _)) = best[set] else {
+            continue;
+        };
+        let b = bound_after(set);
+        for (i, c) in joins.iter().enumerate() {
+            if set & (1 << i) != 0 || !runnable(&b, c) {
+                continue;
+            }
+            let next = set | (1 << i);
+            let b2 = bound_after(next);
+            let mut r = rows * per_row(i, &b)?;
+            for f in &filters {
+                let before = f.iter().all(|v| b.contains(v));
+                let after = f.iter().all(|v| b2.contains(v));
+                if after && !before {
+                    r *= 0.5;
+                }
+            }
+            let r = r.max(1.0);
+            let c2 = cost + r;
+            if best[next].is_none_or(|(bc, ..)| c2 < bc) {
+                best[next] = Some((c2, r, i, set));
+            }
+        }
+    }
+    let mut order = vec![];
+    let mut set = full;
+    while set != 0 {
+        let Some((_, _, i, prev)) = best[set] else {
+            return Ok(None);
+        };
+        order.push(joins[i]);
+        set = prev;
+    }
+    order.reverse();
+    Ok(Some(order))
 }
 
 fn range_type_ok(t: Option<AttrType>, v: &Edn) -> bool {

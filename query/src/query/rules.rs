@@ -215,7 +215,7 @@ impl Ctx<'_> {
                     }
                 }
             }
-            let res = self.eval_clauses(&r.body, seed, fixed, false)?;
+            let res = self.eval_clauses(&r.body, seed, fixed, false, &r.head)?;
             for row in head_rows(r, &res, form)? {
                 if seen.insert(row.clone()) {
                     self.check_rows(out.len())?;
@@ -318,7 +318,7 @@ impl Ctx<'_> {
                                 }
                             }
                         }
-                        let res = self.eval_clauses(&b, Rel::unit(), &fixed, false)?;
+                        let res = self.eval_clauses(&b, Rel::unit(), &fixed, false, &r.head)?;
                         let rows = head_rows(r, &res, &Edn::sym(magic::source_name(&r.name)))?;
                         new.entry(m.clone()).or_default().extend(rows);
                     }
