@@ -24,9 +24,14 @@ pub enum PutStatus {
 
 #[derive(Clone, Copy)]
 enum Op<'a> {
-    Put { value: &'a [u8], append: bool },
+    Put {
+        value: &'a [u8],
+        append: bool,
+    },
     Delete,
     ListAdd(&'a [u8]),
+    /// Adds several values to one key's list (sorted and without duplicates).
+    ListAddMany(&'a [&'a [u8]]),
     ListRemove(&'a [u8]),
 }
 
@@ -128,6 +133,31 @@ pub fn list_add<S: PageStore>(
     let before = info.entries;
     apply(s, info, key, Op::ListAdd(value))?;
     Ok(info.entries > before)
+}
+
+/// Adds each of `values` to the list of `key` with one descent of the tree (and one
+/// rewrite of an inline list); returns how many were not already there. The values may
+/// come in any order and repeat.
+pub fn list_add_many<S: PageStore>(
+    s: &mut S,
+    info: &mut TreeInfo,
+    key: &[u8],
+    values: &[&[u8]],
+) -> Result<u64> {
+    let limits = Limits::new(s.page_size());
+    check_key(&limits, key)?;
+    for v in values {
+        check_list_value(&limits, v)?;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    if sorted.is_empty() {
+        return Ok(0);
+    }
+    let before = info.entries;
+    apply(s, info, key, Op::ListAddMany(&sorted))?;
+    Ok(info.entries - before)
 }
 
 /// Removes `value` from the list of `key`. Returns false if it was not there.
@@ -642,6 +672,57 @@ fn modify_leaf<S: PageStore>(
                             // Already present: nothing changed but the copied path.
                         } else {
                             out.delta = 1;
+                        }
+                        account_nested(info, &before, &t);
+                        write_tree_info(s, pgno, i, &t)?;
+                    }
+                    _ => {
+                        return Err(BtreeError::corrupted(
+                            pgno,
+                            "list operation on a plain value",
+                        ))
+                    }
+                }
+            }
+        },
+        Op::ListAddMany(vs) => match found {
+            Err(i) => {
+                out.delta = vs.len() as i64;
+                let entry = list_entry(s, info, &limits, key, vs)?;
+                out.split = place(s, info, pgno, i, entry, false)?;
+            }
+            Ok(i) => {
+                let (kind, val) = {
+                    let e = Node::new(pgno, s.page(pgno)?)?.leaf(i)?;
+                    (e.kind, e.val.to_vec())
+                };
+                match kind {
+                    VAL_LIST => {
+                        let mut items = InlineList::parse(pgno, &val)?.items;
+                        let had = items.len();
+                        items.extend_from_slice(vs);
+                        items.sort_unstable();
+                        items.dedup();
+                        if items.len() > had {
+                            out.delta = (items.len() - had) as i64;
+                            let entry = list_entry(s, info, &limits, key, &items)?;
+                            remove_entry(s, info, pgno, i, false)?;
+                            out.split = place(s, info, pgno, i, entry, false)?;
+                        }
+                    }
+                    VAL_TREE => {
+                        let mut t = list::tree_info(pgno, &val)?;
+                        let before = t;
+                        // Values after the nested tree's last one are appended: its pages
+                        // then split full, as when a nested tree is first built.
+                        let append = match read::last_key(&*s, &t)? {
+                            Some(last) => vs.first().is_some_and(|v| *v > last),
+                            None => true,
+                        };
+                        for v in vs {
+                            if !apply(s, &mut t, v, Op::Put { value: &[], append })? {
+                                out.delta += 1;
+                            }
                         }
                         account_nested(info, &before, &t);
                         write_tree_info(s, pgno, i, &t)?;

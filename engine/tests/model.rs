@@ -12,6 +12,7 @@ enum Op {
     Put(u16, u16),
     Del(u16),
     ListAdd(u8, u16),
+    ListAddMany(u8, Vec<u16>),
     ListDel(u8, u16),
     ListDelKey(u8),
     Commit,
@@ -50,6 +51,8 @@ fn op() -> impl Strategy<Value = Op> {
         20 => (0u16..300, any::<u16>()).prop_map(|(k, v)| Op::Put(k, v)),
         8 => (0u16..300).prop_map(Op::Del),
         20 => (0u8..6, 0u16..400).prop_map(|(k, v)| Op::ListAdd(k, v)),
+        6 => (0u8..6, proptest::collection::vec(0u16..400, 0..40))
+            .prop_map(|(k, vs)| Op::ListAddMany(k, vs)),
         8 => (0u8..6, 0u16..400).prop_map(|(k, v)| Op::ListDel(k, v)),
         1 => (0u8..6).prop_map(Op::ListDelKey),
         3 => Just(Op::Commit),
@@ -153,6 +156,17 @@ fn run(ops: Vec<Op>) {
             Op::ListAdd(k, v) => {
                 let added = txn.put_list(&list, &key(k as u16), &lval(v)).unwrap();
                 assert_eq!(added, lm.entry(key(k as u16)).or_default().insert(lval(v)));
+            }
+            Op::ListAddMany(k, vs) => {
+                let vals: Vec<Vec<u8>> = vs.iter().map(|v| lval(*v)).collect();
+                let refs: Vec<&[u8]> = vals.iter().map(|v| v.as_slice()).collect();
+                let added = txn.put_list_many(&list, &key(k as u16), &refs).unwrap();
+                let m = lm.entry(key(k as u16)).or_default();
+                let new = vals.into_iter().filter(|v| m.insert(v.clone())).count();
+                assert_eq!(added, new as u64);
+                if m.is_empty() {
+                    lm.remove(&key(k as u16));
+                }
             }
             Op::ListDel(k, v) => {
                 let removed = txn.delete_list(&list, &key(k as u16), &lval(v)).unwrap();

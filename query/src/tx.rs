@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::layout::{self, Dbs, Meta};
 use crate::schema::{reverse_of, Attr, Schema, Unique};
 
-use writes::{Writes, E_LEN};
+use writes::Writes;
 
 /// What a transaction did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +81,9 @@ enum Op<'f> {
     Add {
         e: E,
         a: Cow<'f, Keyword>,
+        /// The definition of `a` when parsed: the schema's (id > 0), or an untyped one
+        /// (id 0) that applying creates.
+        attr: Rc<Attr>,
         v: V<'f>,
         form: &'f Edn,
     },
@@ -349,7 +352,13 @@ impl<'w, 'f> Tx<'w, 'f> {
                 let attr = self.attr_of(&a);
                 self.check_writable(&attr, f)?;
                 let v = self.value(&attr, v, f)?;
-                self.ops.push(Op::Add { e, a, v, form: f });
+                self.ops.push(Op::Add {
+                    e,
+                    a,
+                    attr,
+                    v,
+                    form: f,
+                });
             }
             ("db", "retract") => {
                 arity(&[3, 4])?;
@@ -459,6 +468,7 @@ impl<'w, 'f> Tx<'w, 'f> {
                     self.ops.push(Op::Add {
                         e: te,
                         a: Cow::Owned(fwd.clone()),
+                        attr: attr.clone(),
                         v: V::Ref(e),
                         form: m,
                     });
@@ -479,6 +489,7 @@ impl<'w, 'f> Tx<'w, 'f> {
                 self.ops.push(Op::Add {
                     e,
                     a: Cow::Borrowed(k),
+                    attr: attr.clone(),
                     v: val,
                     form: m,
                 });
@@ -520,6 +531,7 @@ impl<'w, 'f> Tx<'w, 'f> {
                     a,
                     v,
                     form,
+                    ..
                 } = &self.ops[i]
                 else {
                     continue;
@@ -695,8 +707,18 @@ impl<'w, 'f> Tx<'w, 'f> {
             self.flush()?;
         }
         match op {
-            Op::Add { e, a, v, form } => {
-                let attr = self.ensure_attr(a)?;
+            Op::Add {
+                e,
+                a,
+                attr,
+                v,
+                form,
+            } => {
+                let attr = if attr.id != 0 {
+                    attr.clone()
+                } else {
+                    self.ensure_attr(a)?
+                };
                 let value = self.to_value(&attr, v, form)?;
                 self.add(self.eid(*e), &attr, value, form)
             }
@@ -824,23 +846,34 @@ impl<'w, 'f> Tx<'w, 'f> {
     /// Asserts `[e attr value]`. On an entity new to the database (see [`Writes`]) with
     /// a value that is not a giant and an attribute that is not unique, this reads no index.
     fn add(&mut self, e: u64, attr: &Attr, value: Value, form: &Edn) -> Result<()> {
-        // The datom string e ++ aid ++ encoded value, built in the scratch buffer.
-        let mut d = std::mem::take(&mut self.buf);
-        d.clear();
-        d.extend_from_slice(&layout::eid_bytes(e));
-        d.extend_from_slice(&layout::aid_bytes(attr.id));
-        let head = d.len();
-        if let Err(m) = levin_codec::encode_value(&value, &mut d) {
+        // The item aid ++ part, built in the scratch buffer.
+        let mut it = std::mem::take(&mut self.buf);
+        let r = self.add_item(e, attr, value, form, &mut it);
+        self.buf = it;
+        r
+    }
+
+    fn add_item(
+        &mut self,
+        e: u64,
+        attr: &Attr,
+        value: Value,
+        form: &Edn,
+        it: &mut Vec<u8>,
+    ) -> Result<()> {
+        it.clear();
+        it.extend_from_slice(&layout::aid_bytes(attr.id));
+        if let Err(m) = levin_codec::encode_value(&value, it) {
             return Err(Error::tx(
                 form,
                 format!("bad value for {}: {m}", attr.ident),
             ));
         }
         let limit = self.meta.giant_limit;
-        if d.len() - head > limit {
+        if it.len() - 4 > limit {
             // A giant: stored once in the giants database, indexed by a prefix and its id.
             self.flush()?;
-            let enc = d.split_off(head);
+            let enc = it.split_off(4);
             let part = match layout::find_part(&*self.w, self.dbs, limit, attr.id, &enc)? {
                 Some(p) => p,
                 None => {
@@ -852,27 +885,23 @@ impl<'w, 'f> Tx<'w, 'f> {
                     p
                 }
             };
-            d.extend_from_slice(&part);
+            it.extend_from_slice(&part);
         }
-        let d = {
-            let rc: Rc<[u8]> = Rc::from(&d[..]);
-            self.buf = d;
-            rc
-        };
+        let ek = layout::eid_bytes(e);
         let many = attr.is_many();
         let fresh = self.writes.is_fresh(e);
         let held = if fresh {
-            self.writes.holds(many, &d)
+            self.writes.holds(e, attr.id, many, it)
         } else {
             self.flush()?;
-            self.w.in_list(&self.dbs.eav, &d[..E_LEN], &d[E_LEN..])?
+            self.w.in_list(&self.dbs.eav, &ek, it)?
         };
         if held {
             return Ok(());
         }
         if attr.unique.is_some() {
             self.flush()?;
-            let owners = layout::entities_of(&*self.w, self.dbs, &d[E_LEN..])?;
+            let owners = layout::entities_of(&*self.w, self.dbs, it)?;
             if let Some(&other) = owners.iter().find(|&&x| x != e) {
                 let enc = layout::encode(&value).map_err(Error::Corrupt)?;
                 let shown = convert::to_edn(value_of(&enc)).to_string();
@@ -886,11 +915,7 @@ impl<'w, 'f> Tx<'w, 'f> {
         }
         if !many {
             let old: Vec<Vec<u8>> = if fresh {
-                self.writes
-                    .one_of(e, attr.id)
-                    .map(|x| x[E_LEN..].to_vec())
-                    .into_iter()
-                    .collect()
+                self.writes.one_of(e, attr.id).into_iter().collect()
             } else {
                 layout::items_of(&*self.w, self.dbs, e, attr.id)?
             };
@@ -898,7 +923,7 @@ impl<'w, 'f> Tx<'w, 'f> {
                 self.retract_item(e, attr, &old)?;
             }
         }
-        self.writes.assert(many, d);
+        self.writes.assert(e, attr.id, many, it);
         self.meta.max_eid = self.meta.max_eid.max(e);
         self.tx_data.push(Datom {
             e,
@@ -921,11 +946,7 @@ impl<'w, 'f> Tx<'w, 'f> {
             self.w
                 .delete(&self.dbs.giants, &it[it.len() - layout::GID_LEN..])?;
         }
-        if self.writes.is_fresh(e) {
-            let mut s = ek.to_vec();
-            s.extend_from_slice(it);
-            self.writes.retracted(attr.is_many(), &s);
-        }
+        self.writes.retracted(e, attr.id, attr.is_many(), it);
         self.tx_data.push(d);
         self.touch_tuples(e, attr);
         Ok(())

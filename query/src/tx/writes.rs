@@ -1,21 +1,18 @@
 //! The index writes of a transaction in progress: assertions not yet put into EAV/AVE (put
-//! in key order when flushed), and the current items of the entities that had no datom
-//! when the transaction began, so that asserting on such an entity reads no index.
+//! grouped by key when flushed: one list insert per entity and one per item), and the
+//! current items of the entities that had no datom when the transaction began, so that
+//! asserting on such an entity reads no index.
 //!
-//! A datom is held as one byte string `e ++ item` (8-byte entity id, then the index item
-//! `aid ++ part`): sorting these sorts by EAV key and value, and the EAV and AVE entries
-//! are slices of it.
+//! Items (`aid ++ part`) are copied back to back into one buffer and referred to by their
+//! span in it, so a large transaction makes no allocation per datom here.
 
 use std::collections::{HashMap, HashSet};
-use std::rc::Rc;
+use std::ops::Range;
 
 use levin_engine::RwTxn;
 
 use crate::error::Result;
-use crate::layout::Dbs;
-
-/// Bytes of the entity id at the front of a datom string.
-pub(crate) const E_LEN: usize = 8;
+use crate::layout::{self, Dbs};
 
 /// Pending assertions and the items of fresh entities.
 ///
@@ -28,26 +25,22 @@ pub(crate) const E_LEN: usize = 8;
 pub(crate) struct Writes {
     /// Entities above this id had no EAV entry when the transaction began.
     fresh_above: u64,
-    /// Fresh entities, cardinality-one attributes: `(e, aid)` -> its one datom string.
-    one: HashMap<(u64, u32), Rc<[u8]>>,
-    /// Fresh entities, cardinality-many attributes: their datom strings.
-    many: HashSet<Rc<[u8]>>,
-    /// Datom strings asserted but not yet in the indexes, no two equal.
-    pending: Vec<Rc<[u8]>>,
+    /// The items of every assertion recorded, back to back (kept for the whole
+    /// transaction: `one` refers to it).
+    bytes: Vec<u8>,
+    /// Fresh entities, cardinality-one attributes: `(e, aid)` -> the span of its item.
+    one: HashMap<(u64, u32), Range<usize>>,
+    /// Fresh entities, cardinality-many attributes: `e ++ item` of each datom.
+    many: HashSet<Box<[u8]>>,
+    /// Assertions not yet in the indexes: entity and the span of the item, no two equal.
+    pending: Vec<(u64, Range<usize>)>,
 }
 
-/// The entity id of a datom string.
-fn eid(d: &[u8]) -> u64 {
-    let mut b = [0; E_LEN];
-    b.copy_from_slice(&d[..E_LEN]);
-    u64::from_be_bytes(b)
-}
-
-/// The attribute id of a datom string.
-fn aid(d: &[u8]) -> u32 {
-    let mut b = [0; 4];
-    b.copy_from_slice(&d[E_LEN..E_LEN + 4]);
-    u32::from_be_bytes(b)
+fn many_key(e: u64, item: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(8 + item.len());
+    k.extend_from_slice(&layout::eid_bytes(e));
+    k.extend_from_slice(item);
+    k
 }
 
 impl Writes {
@@ -55,6 +48,7 @@ impl Writes {
     pub fn new(fresh_above: u64) -> Writes {
         Writes {
             fresh_above,
+            bytes: Vec::new(),
             one: HashMap::new(),
             many: HashSet::new(),
             pending: Vec::new(),
@@ -66,58 +60,83 @@ impl Writes {
         e > self.fresh_above
     }
 
-    /// For a fresh entity: true if EAV holds datom string `d`.
-    pub fn holds(&self, many: bool, d: &[u8]) -> bool {
+    /// For a fresh entity `e`: true if EAV holds `item` (of attribute `aid`).
+    pub fn holds(&self, e: u64, aid: u32, many: bool, item: &[u8]) -> bool {
         if many {
-            self.many.contains(d)
+            self.many.contains(&many_key(e, item)[..])
         } else {
-            self.one.get(&(eid(d), aid(d))).is_some_and(|x| **x == *d)
+            self.one
+                .get(&(e, aid))
+                .is_some_and(|r| self.bytes[r.clone()] == *item)
         }
     }
 
-    /// For a fresh entity `e` and a cardinality-one attribute: its datom string, if any.
-    pub fn one_of(&self, e: u64, aid: u32) -> Option<Rc<[u8]>> {
-        self.one.get(&(e, aid)).cloned()
+    /// For a fresh entity `e` and a cardinality-one attribute: its item, if any.
+    pub fn one_of(&self, e: u64, aid: u32) -> Option<Vec<u8>> {
+        self.one
+            .get(&(e, aid))
+            .map(|r| self.bytes[r.clone()].to_vec())
     }
 
-    /// Records the assertion of datom string `d` (not yet held).
-    pub fn assert(&mut self, many: bool, d: Rc<[u8]>) {
-        if self.is_fresh(eid(&d)) {
+    /// Records the assertion of `item` (of attribute `aid`, not yet held) on `e`.
+    pub fn assert(&mut self, e: u64, aid: u32, many: bool, item: &[u8]) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(item);
+        let span = start..self.bytes.len();
+        if self.is_fresh(e) {
             if many {
-                self.many.insert(d.clone());
+                self.many.insert(many_key(e, item).into_boxed_slice());
             } else {
-                self.one.insert((eid(&d), aid(&d)), d.clone());
+                self.one.insert((e, aid), span.clone());
             }
         }
-        self.pending.push(d);
+        self.pending.push((e, span));
     }
 
-    /// Records that datom string `d` was removed from the indexes.
-    pub fn retracted(&mut self, many: bool, d: &[u8]) {
-        if !self.is_fresh(eid(d)) {
+    /// Records that `item` (of attribute `aid`) of `e` was removed from the indexes.
+    pub fn retracted(&mut self, e: u64, aid: u32, many: bool, item: &[u8]) {
+        if !self.is_fresh(e) {
             return;
         }
         if many {
-            self.many.remove(d);
-        } else if self.holds(false, d) {
-            self.one.remove(&(eid(d), aid(d)));
+            self.many.remove(&many_key(e, item)[..]);
+        } else if self.holds(e, aid, false, item) {
+            self.one.remove(&(e, aid));
         }
     }
 
-    /// Puts the pending assertions into EAV and AVE, each in key order so that
-    /// consecutive inserts land on the same pages.
+    /// Puts the pending assertions into EAV (each entity's items in one list insert) and
+    /// AVE (each item's entities in one list insert), in key order so that consecutive
+    /// inserts land on the same pages.
     pub fn flush(&mut self, w: &mut RwTxn, dbs: &Dbs) -> Result<()> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        self.pending.sort_unstable();
-        for d in &self.pending {
-            w.put_list(&dbs.eav, &d[..E_LEN], &d[E_LEN..])?;
+        let bytes = &self.bytes;
+        self.pending.sort_unstable_by_key(|p| p.0);
+        let mut values: Vec<&[u8]> = Vec::new();
+        // AVE: the entities of each item, in entity order (the order they are added in).
+        let mut slot: HashMap<&[u8], usize> = HashMap::new();
+        let mut ave: Vec<(&[u8], Vec<[u8; 8]>)> = Vec::new();
+        for run in self.pending.chunk_by(|a, b| a.0 == b.0) {
+            let e = layout::eid_bytes(run[0].0);
+            values.clear();
+            for (_, span) in run {
+                let item = &bytes[span.clone()];
+                values.push(item);
+                let i = *slot.entry(item).or_insert_with(|| {
+                    ave.push((item, Vec::new()));
+                    ave.len() - 1
+                });
+                ave[i].1.push(e);
+            }
+            w.put_list_many(&dbs.eav, &e, &values)?;
         }
-        self.pending
-            .sort_unstable_by(|a, b| (&a[E_LEN..], &a[..E_LEN]).cmp(&(&b[E_LEN..], &b[..E_LEN])));
-        for d in &self.pending {
-            w.put_list(&dbs.ave, &d[E_LEN..], &d[..E_LEN])?;
+        ave.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        for (item, es) in &ave {
+            values.clear();
+            values.extend(es.iter().map(|e| &e[..]));
+            w.put_list_many(&dbs.ave, item, &values)?;
         }
         self.pending.clear();
         Ok(())
