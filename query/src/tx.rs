@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::layout::{self, Dbs, Meta};
 use crate::schema::{reverse_of, Attr, Schema, Unique};
 
-use writes::Writes;
+use writes::{Fresh, Writes};
 
 /// What a transaction did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,9 +80,8 @@ enum V<'f> {
 enum Op<'f> {
     Add {
         e: E,
-        a: Cow<'f, Keyword>,
-        /// The definition of `a` when parsed: the schema's (id > 0), or an untyped one
-        /// (id 0) that applying creates.
+        /// The attribute's definition when parsed: the schema's (id > 0), or an untyped
+        /// one (id 0) that applying creates.
         attr: Rc<Attr>,
         v: V<'f>,
         form: &'f Edn,
@@ -161,7 +160,7 @@ impl<'w, 'f> Tx<'w, 'f> {
             new_attrs: Vec::new(),
             attrs: HashMap::new(),
             has_tuples,
-            writes: Writes::new(u64::MAX),
+            writes: Writes::new(u64::MAX, 0),
             buf: Vec::new(),
         }
     }
@@ -192,7 +191,8 @@ impl<'w, 'f> Tx<'w, 'f> {
             Some((k, _)) => layout::eid_of(k)?,
             None => 0,
         };
-        self.writes = Writes::new(last);
+        self.writes = Writes::new(last, self.ops.len());
+        self.tx_data.reserve(self.ops.len());
         let ops = std::mem::take(&mut self.ops);
         for op in &ops {
             self.apply(op)?;
@@ -354,7 +354,6 @@ impl<'w, 'f> Tx<'w, 'f> {
                 let v = self.value(&attr, v, f)?;
                 self.ops.push(Op::Add {
                     e,
-                    a,
                     attr,
                     v,
                     form: f,
@@ -467,7 +466,6 @@ impl<'w, 'f> Tx<'w, 'f> {
                     self.mark_entity(te);
                     self.ops.push(Op::Add {
                         e: te,
-                        a: Cow::Owned(fwd.clone()),
                         attr: attr.clone(),
                         v: V::Ref(e),
                         form: m,
@@ -488,7 +486,6 @@ impl<'w, 'f> Tx<'w, 'f> {
                 let val = self.value(&attr, Cow::Borrowed(x), m)?;
                 self.ops.push(Op::Add {
                     e,
-                    a: Cow::Borrowed(k),
                     attr: attr.clone(),
                     v: val,
                     form: m,
@@ -528,14 +525,14 @@ impl<'w, 'f> Tx<'w, 'f> {
             for i in 0..self.ops.len() {
                 let Op::Add {
                     e: E::Temp(t),
-                    a,
+                    attr: op_attr,
                     v,
                     form,
-                    ..
                 } = &self.ops[i]
                 else {
                     continue;
                 };
+                let a = &op_attr.ident;
                 let Some(attr) = self.schema.get(a) else {
                     continue;
                 };
@@ -584,7 +581,7 @@ impl<'w, 'f> Tx<'w, 'f> {
         for op in &self.ops {
             let Op::Add {
                 e: E::Temp(t),
-                a,
+                attr: op_attr,
                 v,
                 ..
             } = op
@@ -594,7 +591,7 @@ impl<'w, 'f> Tx<'w, 'f> {
             if self.temps[*t].eid.is_some() {
                 continue;
             }
-            let Some(attr) = self.schema.get(a) else {
+            let Some(attr) = self.schema.get(&op_attr.ident) else {
                 continue;
             };
             if attr.unique != Some(Unique::Identity) {
@@ -707,17 +704,11 @@ impl<'w, 'f> Tx<'w, 'f> {
             self.flush()?;
         }
         match op {
-            Op::Add {
-                e,
-                a,
-                attr,
-                v,
-                form,
-            } => {
+            Op::Add { e, attr, v, form } => {
                 let attr = if attr.id != 0 {
                     attr.clone()
                 } else {
-                    self.ensure_attr(a)?
+                    self.ensure_attr(&attr.ident)?
                 };
                 let value = self.to_value(&attr, v, form)?;
                 self.add(self.eid(*e), &attr, value, form)
@@ -890,6 +881,15 @@ impl<'w, 'f> Tx<'w, 'f> {
         let ek = layout::eid_bytes(e);
         let many = attr.is_many();
         let fresh = self.writes.is_fresh(e);
+        if fresh && attr.unique.is_none() {
+            // The common case of a load: no index read.
+            match self.writes.assert_fresh(e, attr.id, many, it) {
+                Fresh::Held => return Ok(()),
+                Fresh::New => {}
+                Fresh::Replaced(old) => self.retract_item(e, attr, &old)?,
+            }
+            return self.added(e, attr, value);
+        }
         let held = if fresh {
             self.writes.holds(e, attr.id, many, it)
         } else {
@@ -924,6 +924,11 @@ impl<'w, 'f> Tx<'w, 'f> {
             }
         }
         self.writes.assert(e, attr.id, many, it);
+        self.added(e, attr, value)
+    }
+
+    /// Reports the assertion of `[e attr value]`, once recorded.
+    fn added(&mut self, e: u64, attr: &Attr, value: Value) -> Result<()> {
         self.meta.max_eid = self.meta.max_eid.max(e);
         self.tx_data.push(Datom {
             e,

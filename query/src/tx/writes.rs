@@ -6,6 +6,7 @@
 //! Items (`aid ++ part`) are copied back to back into one buffer and referred to by their
 //! span in it, so a large transaction makes no allocation per datom here.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
@@ -36,6 +37,17 @@ pub(crate) struct Writes {
     pending: Vec<(u64, Range<usize>)>,
 }
 
+/// What [`Writes::assert_fresh`] found.
+pub(crate) enum Fresh {
+    /// The entity already has the item: nothing recorded.
+    Held,
+    /// Recorded.
+    New,
+    /// Recorded in place of this item of the same cardinality-one attribute, which the
+    /// caller must retract from the indexes.
+    Replaced(Vec<u8>),
+}
+
 fn many_key(e: u64, item: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(8 + item.len());
     k.extend_from_slice(&layout::eid_bytes(e));
@@ -44,14 +56,15 @@ fn many_key(e: u64, item: &[u8]) -> Vec<u8> {
 }
 
 impl Writes {
-    /// Nothing pending; entities above `fresh_above` have no EAV entry.
-    pub fn new(fresh_above: u64) -> Writes {
+    /// Nothing pending; entities above `fresh_above` have no EAV entry; room for about
+    /// `datoms` assertions.
+    pub fn new(fresh_above: u64, datoms: usize) -> Writes {
         Writes {
             fresh_above,
-            bytes: Vec::new(),
-            one: HashMap::new(),
+            bytes: Vec::with_capacity(datoms * 16),
+            one: HashMap::with_capacity(datoms),
             many: HashSet::new(),
-            pending: Vec::new(),
+            pending: Vec::with_capacity(datoms),
         }
     }
 
@@ -91,6 +104,40 @@ impl Writes {
             }
         }
         self.pending.push((e, span));
+    }
+
+    /// For a fresh entity `e`: records the assertion of `item` (of attribute `aid`) unless
+    /// `e` holds it already, replacing the item a cardinality-one attribute held. One hash
+    /// lookup: the common path of a load.
+    pub fn assert_fresh(&mut self, e: u64, aid: u32, many: bool, item: &[u8]) -> Fresh {
+        debug_assert!(self.is_fresh(e));
+        let start = self.bytes.len();
+        let span = start..start + item.len();
+        let found = if many {
+            if !self.many.insert(many_key(e, item).into_boxed_slice()) {
+                return Fresh::Held;
+            }
+            Fresh::New
+        } else {
+            match self.one.entry((e, aid)) {
+                Entry::Occupied(mut o) => {
+                    let old = &self.bytes[o.get().clone()];
+                    if old == item {
+                        return Fresh::Held;
+                    }
+                    let old = old.to_vec();
+                    o.insert(span.clone());
+                    Fresh::Replaced(old)
+                }
+                Entry::Vacant(v) => {
+                    v.insert(span.clone());
+                    Fresh::New
+                }
+            }
+        };
+        self.bytes.extend_from_slice(item);
+        self.pending.push((e, span));
+        found
     }
 
     /// Records that `item` (of attribute `aid`) of `e` was removed from the indexes.
