@@ -836,22 +836,87 @@ fn list_entry<S: PageStore>(
     if LEAF_ENTRY_HEADER + key.len() + list::encoded_len(items) <= limits.list_inline_max {
         return Ok(node::leaf_entry(key, VAL_LIST, &list::encode_items(items)));
     }
-    let mut t = TreeInfo::empty(0);
-    for v in items {
-        apply(
-            s,
-            &mut t,
-            v,
-            Op::Put {
-                value: &[],
-                append: true,
-            },
-        )?;
-    }
+    let t = build_sorted(s, items)?;
     account_nested(info, &TreeInfo::empty(0), &t);
     let mut d = [0u8; levin_pager::format::TREE_INFO_SIZE];
     t.encode(&mut d);
     Ok(node::leaf_entry(key, VAL_TREE, &d))
+}
+
+/// Builds a new tree of the sorted, distinct `keys` with empty values (a nested list
+/// tree) bottom-up, filling each page before starting the next: the tree appending them
+/// one by one would make, without descending from the root for each.
+fn build_sorted<S: PageStore>(s: &mut S, keys: &[&[u8]]) -> Result<TreeInfo> {
+    let mut t = TreeInfo::empty(0);
+    // The pages of the level being built: (separator from the previous page, page,
+    // entries beneath).
+    let mut level: Vec<(Vec<u8>, Pgno, u64)> = Vec::new();
+    for (i, k) in keys.iter().enumerate() {
+        let entry = node::leaf_entry(k, VAL_INLINE, &[]);
+        let fits = match level.last() {
+            Some(&(_, p, _)) => node::push(s.page_mut(p), &entry),
+            None => false,
+        };
+        if !fits {
+            let p = s.alloc_page()?;
+            let page = s.page_mut(p);
+            node::init(page, KIND_LEAF, p);
+            if !node::push(page, &entry) {
+                return Err(BtreeError::corrupted(
+                    p,
+                    "a list value does not fit an empty page",
+                ));
+            }
+            t.leaf_pages += 1;
+            // As a split makes it: the shortest prefix of this page's first key that
+            // sorts after the previous page's last key.
+            let sep = match i.checked_sub(1).map(|j| keys[j]) {
+                Some(last) => {
+                    let common = k.iter().zip(last).take_while(|(a, b)| a == b).count();
+                    k[..(common + 1).min(k.len())].to_vec()
+                }
+                None => Vec::new(),
+            };
+            level.push((sep, p, 0));
+        }
+        if let Some(l) = level.last_mut() {
+            l.2 += 1;
+        }
+    }
+    t.entries = keys.len() as u64;
+    t.depth = u32::from(!level.is_empty());
+    while level.len() > 1 {
+        let mut up: Vec<(Vec<u8>, Pgno, u64)> = Vec::new();
+        for (sep, child, count) in &level {
+            let fits = match up.last() {
+                Some(&(_, p, _)) => {
+                    node::push(s.page_mut(p), &node::branch_entry(sep, *child, *count))
+                }
+                None => false,
+            };
+            if !fits {
+                // A branch page's first entry has an empty key; its separator goes up.
+                let p = s.alloc_page()?;
+                let page = s.page_mut(p);
+                node::init(page, KIND_BRANCH, p);
+                if !node::push(page, &node::branch_entry(&[], *child, *count)) {
+                    return Err(BtreeError::corrupted(
+                        p,
+                        "a branch entry does not fit an empty page",
+                    ));
+                }
+                t.branch_pages += 1;
+                up.push((sep.clone(), p, 0));
+            }
+            if let Some(u) = up.last_mut() {
+                u.2 += count;
+            }
+        }
+        level = up;
+        t.depth += 1;
+    }
+    t.root = level.first().map_or(0, |l| l.1);
+    Ok(t)
 }
 
 fn write_tree_info<S: PageStore>(s: &mut S, pgno: Pgno, i: usize, t: &TreeInfo) -> Result<()> {
