@@ -30,8 +30,12 @@ enum Op<'a> {
     },
     Delete,
     ListAdd(&'a [u8]),
-    /// Adds several values to one key's list (sorted and without duplicates).
-    ListAddMany(&'a [&'a [u8]]),
+    /// Adds several values to one key's list (sorted and without duplicates); with
+    /// `append`, the key sorts after every key in the tree.
+    ListAddMany {
+        values: &'a [&'a [u8]],
+        append: bool,
+    },
     ListRemove(&'a [u8]),
 }
 
@@ -155,8 +159,19 @@ pub fn list_add_many<S: PageStore>(
     if sorted.is_empty() {
         return Ok(0);
     }
+    // A key after every key (as when loading in key order) is appended: pages then split
+    // full instead of in the middle.
+    let append = read::last_key(&*s, info)?.is_none_or(|last| key > last);
     let before = info.entries;
-    apply(s, info, key, Op::ListAddMany(&sorted))?;
+    apply(
+        s,
+        info,
+        key,
+        Op::ListAddMany {
+            values: &sorted,
+            append,
+        },
+    )?;
     Ok(info.entries - before)
 }
 
@@ -339,7 +354,10 @@ fn modify<S: PageStore>(
         Some((left_total, split)) => {
             node::set_branch(s.page_mut(pgno), idx, out.pgno, left_total);
             let entry = node::branch_entry(&split.sep, split.right, split.right_total);
-            let append = matches!(op, Op::Put { append: true, .. });
+            let append = matches!(
+                op,
+                Op::Put { append: true, .. } | Op::ListAddMany { append: true, .. }
+            );
             result.split = place(s, info, pgno, idx + 1, entry, append)?;
         }
         None => {
@@ -685,11 +703,11 @@ fn modify_leaf<S: PageStore>(
                 }
             }
         },
-        Op::ListAddMany(vs) => match found {
+        Op::ListAddMany { values: vs, append } => match found {
             Err(i) => {
                 out.delta = vs.len() as i64;
                 let entry = list_entry(s, info, &limits, key, vs)?;
-                out.split = place(s, info, pgno, i, entry, false)?;
+                out.split = place(s, info, pgno, i, entry, append)?;
             }
             Ok(i) => {
                 let (kind, val) = {

@@ -126,9 +126,10 @@ pub(crate) struct Tx<'w, 'f> {
     tx_data: Vec<Datom>,
     tuples_touched: BTreeSet<(u64, Keyword)>,
     new_attrs: Vec<Keyword>,
-    /// The schema's attributes as shared values, filled on first use; the schema changes
-    /// during a transaction only through [`Tx::ensure_attr`], which adds here too.
-    attrs: HashMap<Keyword, Rc<Attr>>,
+    /// Attribute definitions as shared values, filled on first use: `(true, the schema's)`
+    /// or, for a keyword the schema lacks, `(false, an untyped one with id 0)`. The schema
+    /// changes during a transaction only through [`Tx::ensure_attr`], which updates this.
+    attrs: HashMap<Keyword, (bool, Rc<Attr>)>,
     /// Whether any attribute is a composite tuple (new attributes never are).
     has_tuples: bool,
     /// Index writes not yet made, and the items of entities new to the database.
@@ -270,19 +271,29 @@ impl<'w, 'f> Tx<'w, 'f> {
     }
 
     /// The schema's definition of `k`, if any.
+    /// The schema's definition of `k`, if any.
     fn known_attr(&mut self, k: &Keyword) -> Option<Rc<Attr>> {
-        if let Some(a) = self.attrs.get(k) {
-            return Some(a.clone());
+        match self.lookup_attr(k) {
+            (true, a) => Some(a),
+            (false, _) => None,
         }
-        let a = Rc::new(self.schema.get(k)?.clone());
-        self.attrs.insert(k.clone(), a.clone());
-        Some(a)
     }
 
     /// The definition of `k`, or an untyped one (id 0) if the schema lacks it.
     fn attr_of(&mut self, k: &Keyword) -> Rc<Attr> {
-        self.known_attr(k)
-            .unwrap_or_else(|| Rc::new(Attr::untyped(k.clone())))
+        self.lookup_attr(k).1
+    }
+
+    fn lookup_attr(&mut self, k: &Keyword) -> (bool, Rc<Attr>) {
+        if let Some(a) = self.attrs.get(k) {
+            return a.clone();
+        }
+        let a = match self.schema.get(k) {
+            Some(a) => (true, Rc::new(a.clone())),
+            None => (false, Rc::new(Attr::untyped(k.clone()))),
+        };
+        self.attrs.insert(k.clone(), a.clone());
+        a
     }
 
     fn value(&mut self, attr: &Attr, v: Cow<'f, Edn>, form: &'f Edn) -> Result<V<'f>> {
@@ -687,7 +698,7 @@ impl<'w, 'f> Tx<'w, 'f> {
         self.schema.insert(a.clone());
         self.new_attrs.push(k.clone());
         let a = Rc::new(a);
-        self.attrs.insert(k.clone(), a.clone());
+        self.attrs.insert(k.clone(), (true, a.clone()));
         Ok(a)
     }
 
