@@ -66,11 +66,12 @@ enum E {
     Temp(usize),
 }
 
-/// A value in a form: plain (borrowed from the transaction where possible), or an entity
-/// (for refs).
+/// A value in a form: plain (borrowed from the transaction, or boxed when made up while
+/// parsing, to keep ops small), or an entity (for refs).
 #[derive(Debug, Clone)]
 enum V<'f> {
-    Val(Cow<'f, Edn>),
+    Val(&'f Edn),
+    Own(Box<Edn>),
     Ref(E),
 }
 
@@ -309,7 +310,10 @@ impl<'w, 'f> Tx<'w, 'f> {
                 v => self.entity_ref(&v, form)?,
             }));
         }
-        Ok(V::Val(v))
+        Ok(match v {
+            Cow::Borrowed(x) => V::Val(x),
+            Cow::Owned(x) => V::Own(Box::new(x)),
+        })
     }
 
     fn parse_form(&mut self, f: &'f Edn) -> Result<()> {
@@ -517,16 +521,16 @@ impl<'w, 'f> Tx<'w, 'f> {
 
     /// The encoded value of `v` for `attr` if it can be known now.
     fn known_value(&self, attr: &Attr, v: &V) -> Option<Value> {
-        match v {
-            V::Ref(e) => self.resolved(*e).map(|n| Value::Long(n as i64)),
-            V::Val(x) if attr.is_ref() => self
-                .view()
-                .entid(x)
-                .ok()
-                .flatten()
-                .map(|n| Value::Long(n as i64)),
-            V::Val(x) => convert::to_value(attr, x).ok(),
+        let x = match v {
+            V::Ref(e) => return self.resolved(*e).map(|n| Value::Long(n as i64)),
+            V::Val(x) => x,
+            V::Own(x) => &**x,
+        };
+        if attr.is_ref() {
+            let n = self.view().entid(x).ok().flatten()?;
+            return Some(Value::Long(n as i64));
         }
+        convert::to_value(attr, x).ok()
     }
 
     fn resolve_tempids(&mut self) -> Result<()> {
@@ -703,11 +707,13 @@ impl<'w, 'f> Tx<'w, 'f> {
     }
 
     fn to_value(&self, attr: &Attr, v: &V, form: &Edn) -> Result<Value> {
-        match v {
-            V::Ref(e) => Ok(Value::Long(self.eid(*e) as i64)),
-            V::Val(x) => convert::to_value(attr, x)
-                .map_err(|m| Error::tx(form, format!("bad value for {}: {m}", attr.ident))),
-        }
+        let x = match v {
+            V::Ref(e) => return Ok(Value::Long(self.eid(*e) as i64)),
+            V::Val(x) => x,
+            V::Own(x) => &**x,
+        };
+        convert::to_value(attr, x)
+            .map_err(|m| Error::tx(form, format!("bad value for {}: {m}", attr.ident)))
     }
 
     fn apply(&mut self, op: &Op<'f>) -> Result<()> {

@@ -17,17 +17,19 @@ const SCHEMA: &str = r#"{:one {:db/valueType :db.type/long}
                          :uniq {:db/valueType :db.type/long :db/unique :db.unique/value}
                          :ident {:db/unique :db.unique/identity}}"#;
 
-/// A value for `attr`: small numbers, or strings some of which are giants (longer than a
-/// 512-byte page's key limit).
+/// A value for `attr` from `v` in 1..48: numbers 1..8 (entities, for refs), or strings
+/// some of which are giants (longer than a 512-byte page's key limit). `:many` takes all
+/// 48, so one entity can hold more values than the transaction keeps in a list.
 fn value(attr: &str, v: u8) -> String {
+    let small = v % 7 + 1;
     match attr {
-        "many" | "big" => match v % 4 {
+        "many" | "big" => match v % 8 {
             0 => format!("\"{}\"", "g".repeat(300)),
             1 => format!("\"{}{v}\"", "h".repeat(300)),
             _ => format!("\"s{v}\""),
         },
-        "ident" => format!("\"i{v}\""),
-        _ => v.to_string(),
+        "ident" => format!("\"i{small}\""),
+        _ => small.to_string(),
     }
 }
 
@@ -44,20 +46,23 @@ fn form() -> impl Strategy<Value = String> {
         1 => Just("fresh-attr"),
     ];
     let e = 1u8..8;
-    let v = 1u8..8;
+    let v = 1u8..48;
     prop_oneof![
         8 => (e.clone(), attr.clone(), v.clone())
             .prop_map(|(e, a, v)| format!("[:db/add {e} :{a} {}]", value(a, v))),
-        3 => (e.clone(), 1u8..8, prop::collection::vec(1u8..8, 0..4), v.clone())
+        3 => (e.clone(), 1u8..8, prop::collection::vec(1u8..48, 0..24), v.clone())
             .prop_map(|(e, one, many, r)| {
                 let many: Vec<String> = many.iter().map(|m| value("many", *m)).collect();
+                let r = value("ref", r);
                 format!("{{:db/id {e} :one {one} :many [{}] :ref {r}}}", many.join(" "))
             }),
         2 => (e.clone(), attr.clone(), v.clone())
             .prop_map(|(e, a, v)| format!("[:db/retract {e} :{a} {}]", value(a, v))),
         1 => (e.clone(), attr).prop_map(|(e, a)| format!("[:db.fn/retractAttribute {e} :{a}]")),
         1 => e.clone().prop_map(|e| format!("[:db/retractEntity {e}]")),
-        1 => (e, v.clone(), v).prop_map(|(e, o, n)| format!("[:db/cas {e} :one {o} {n}]")),
+        1 => (e, v.clone(), v).prop_map(|(e, o, n)| {
+            format!("[:db/cas {e} :one {} {}]", value("one", o), value("one", n))
+        }),
     ]
 }
 

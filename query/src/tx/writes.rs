@@ -6,7 +6,6 @@
 //! Items (`aid ++ part`) are copied back to back into one buffer and referred to by their
 //! span in it, so a large transaction makes no allocation per datom here.
 
-use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
@@ -20,21 +19,60 @@ use crate::layout::{self, Dbs};
 /// Invariants, kept by the transaction:
 /// - every read or removal of EAV/AVE happens right after [`Writes::flush`], so the
 ///   indexes then hold every assertion made so far;
-/// - for an entity above `fresh_above`, `one` and `many` hold exactly the items EAV holds
-///   for it (written or pending): every EAV write goes through [`Writes::assert`] and every
-///   EAV removal through [`Writes::retracted`].
+/// - for an entity above `fresh_above`, its [`Ent`] holds exactly the items EAV holds for
+///   it (written or pending): every EAV write goes through [`Writes::assert`] or
+///   [`Writes::assert_fresh`] and every EAV removal through [`Writes::retracted`].
 pub(crate) struct Writes {
     /// Entities above this id had no EAV entry when the transaction began.
     fresh_above: u64,
     /// The items of every assertion recorded, back to back (kept for the whole
-    /// transaction: `one` refers to it).
+    /// transaction: [`Ent`] refers to it).
     bytes: Vec<u8>,
-    /// Fresh entities, cardinality-one attributes: `(e, aid)` -> the span of its item.
-    one: HashMap<(u64, u32), Range<usize>>,
-    /// Fresh entities, cardinality-many attributes: `e ++ item` of each datom.
-    many: HashSet<Box<[u8]>>,
+    /// Fresh entities given an item so far: entity id -> index in `ents`.
+    index: HashMap<u64, usize>,
+    ents: Vec<Ent>,
+    /// The entity last looked up and its index: an entity map asserts on one entity
+    /// several times in a row.
+    last: Option<(u64, usize)>,
     /// Assertions not yet in the indexes: entity and the span of the item, no two equal.
     pending: Vec<(u64, Range<usize>)>,
+}
+
+/// The items a fresh entity holds.
+#[derive(Default)]
+struct Ent {
+    /// Cardinality-one attributes: the attribute id and the span of its one item.
+    one: Vec<(u32, Range<usize>)>,
+    /// Cardinality-many attributes: the spans of their items, while at most [`FEW`].
+    many: Vec<Range<usize>>,
+    /// Cardinality-many attributes, once more than [`FEW`] (then `many` is empty): the
+    /// items, hashed, so that a large set is not scanned per assertion.
+    many_set: HashSet<Box<[u8]>>,
+}
+
+/// Cardinality-many items of one entity kept in a list (scanned) before they are hashed.
+const FEW: usize = 16;
+
+impl Ent {
+    fn one(&self, aid: u32) -> Option<&Range<usize>> {
+        self.one.iter().find(|(a, _)| *a == aid).map(|(_, r)| r)
+    }
+
+    fn holds_many(&self, bytes: &[u8], item: &[u8]) -> bool {
+        self.many.iter().any(|r| bytes[r.clone()] == *item) || self.many_set.contains(item)
+    }
+
+    /// Adds a cardinality-many item not held, whose bytes are (or will be) at `span`.
+    fn add_many(&mut self, bytes: &[u8], item: &[u8], span: Range<usize>) {
+        if self.many.len() < FEW && self.many_set.is_empty() {
+            self.many.push(span);
+            return;
+        }
+        for r in self.many.drain(..) {
+            self.many_set.insert(bytes[r].into());
+        }
+        self.many_set.insert(item.into());
+    }
 }
 
 /// What [`Writes::assert_fresh`] found.
@@ -48,13 +86,6 @@ pub(crate) enum Fresh {
     Replaced(Vec<u8>),
 }
 
-fn many_key(e: u64, item: &[u8]) -> Vec<u8> {
-    let mut k = Vec::with_capacity(8 + item.len());
-    k.extend_from_slice(&layout::eid_bytes(e));
-    k.extend_from_slice(item);
-    k
-}
-
 impl Writes {
     /// Nothing pending; entities above `fresh_above` have no EAV entry; room for about
     /// `datoms` assertions.
@@ -62,8 +93,9 @@ impl Writes {
         Writes {
             fresh_above,
             bytes: Vec::with_capacity(datoms * 16),
-            one: HashMap::with_capacity(datoms),
-            many: HashSet::new(),
+            index: HashMap::new(),
+            ents: Vec::new(),
+            last: None,
             pending: Vec::with_capacity(datoms),
         }
     }
@@ -73,64 +105,91 @@ impl Writes {
         e > self.fresh_above
     }
 
+    /// The [`Ent`] of fresh entity `e`, if it has one.
+    fn ent(&self, e: u64) -> Option<&Ent> {
+        match self.last {
+            Some((l, i)) if l == e => Some(&self.ents[i]),
+            _ => self.index.get(&e).map(|&i| &self.ents[i]),
+        }
+    }
+
+    /// The index of the [`Ent`] of fresh entity `e`, made if needed.
+    fn ent_index(&mut self, e: u64) -> usize {
+        if let Some((l, i)) = self.last {
+            if l == e {
+                return i;
+            }
+        }
+        let ents = &mut self.ents;
+        let i = *self.index.entry(e).or_insert_with(|| {
+            ents.push(Ent::default());
+            ents.len() - 1
+        });
+        self.last = Some((e, i));
+        i
+    }
+
     /// For a fresh entity `e`: true if EAV holds `item` (of attribute `aid`).
     pub fn holds(&self, e: u64, aid: u32, many: bool, item: &[u8]) -> bool {
+        let Some(ent) = self.ent(e) else {
+            return false;
+        };
         if many {
-            self.many.contains(&many_key(e, item)[..])
+            ent.holds_many(&self.bytes, item)
         } else {
-            self.one
-                .get(&(e, aid))
-                .is_some_and(|r| self.bytes[r.clone()] == *item)
+            ent.one(aid).is_some_and(|r| self.bytes[r.clone()] == *item)
         }
     }
 
     /// For a fresh entity `e` and a cardinality-one attribute: its item, if any.
     pub fn one_of(&self, e: u64, aid: u32) -> Option<Vec<u8>> {
-        self.one
-            .get(&(e, aid))
-            .map(|r| self.bytes[r.clone()].to_vec())
+        let r = self.ent(e)?.one(aid)?;
+        Some(self.bytes[r.clone()].to_vec())
     }
 
-    /// Records the assertion of `item` (of attribute `aid`, not yet held) on `e`.
+    /// Records the assertion of `item` (of attribute `aid`, not yet held) on `e`; for a
+    /// cardinality-one attribute of a fresh entity, the caller has retracted the old item.
     pub fn assert(&mut self, e: u64, aid: u32, many: bool, item: &[u8]) {
+        if self.is_fresh(e) {
+            match self.assert_fresh(e, aid, many, item) {
+                Fresh::New => {}
+                // The caller checked both; kept as a no-op rather than a panic.
+                Fresh::Held | Fresh::Replaced(_) => debug_assert!(false, "assert: held"),
+            }
+            return;
+        }
         let start = self.bytes.len();
         self.bytes.extend_from_slice(item);
-        let span = start..self.bytes.len();
-        if self.is_fresh(e) {
-            if many {
-                self.many.insert(many_key(e, item).into_boxed_slice());
-            } else {
-                self.one.insert((e, aid), span.clone());
-            }
-        }
-        self.pending.push((e, span));
+        self.pending.push((e, start..self.bytes.len()));
     }
 
     /// For a fresh entity `e`: records the assertion of `item` (of attribute `aid`) unless
-    /// `e` holds it already, replacing the item a cardinality-one attribute held. One hash
-    /// lookup: the common path of a load.
+    /// `e` holds it already, replacing the item a cardinality-one attribute held. No
+    /// hashing when `e` is the entity of the previous call: the common path of a load.
     pub fn assert_fresh(&mut self, e: u64, aid: u32, many: bool, item: &[u8]) -> Fresh {
         debug_assert!(self.is_fresh(e));
-        let start = self.bytes.len();
-        let span = start..start + item.len();
+        let i = self.ent_index(e);
+        let span = self.bytes.len()..self.bytes.len() + item.len();
+        let ent = &mut self.ents[i];
         let found = if many {
-            if !self.many.insert(many_key(e, item).into_boxed_slice()) {
+            if ent.holds_many(&self.bytes, item) {
                 return Fresh::Held;
             }
+            ent.add_many(&self.bytes, item, span.clone());
             Fresh::New
         } else {
-            match self.one.entry((e, aid)) {
-                Entry::Occupied(mut o) => {
-                    let old = &self.bytes[o.get().clone()];
+            match ent.one.iter_mut().find(|(a, _)| *a == aid) {
+                Some((_, r)) => {
+                    let old = &self.bytes[r.clone()];
                     if old == item {
                         return Fresh::Held;
                     }
                     let old = old.to_vec();
-                    o.insert(span.clone());
+                    *r = span.clone();
                     Fresh::Replaced(old)
                 }
-                Entry::Vacant(v) => {
-                    v.insert(span.clone());
+                None => {
+                    ent.one.push((aid, span.clone()));
                     Fresh::New
                 }
             }
@@ -145,10 +204,22 @@ impl Writes {
         if !self.is_fresh(e) {
             return;
         }
+        let Some(&i) = self.index.get(&e) else {
+            return;
+        };
+        let bytes = &self.bytes;
+        let ent = &mut self.ents[i];
         if many {
-            self.many.remove(&many_key(e, item)[..]);
-        } else if self.holds(e, aid, false, item) {
-            self.one.remove(&(e, aid));
+            if let Some(j) = ent.many.iter().position(|r| bytes[r.clone()] == *item) {
+                ent.many.swap_remove(j);
+            }
+            ent.many_set.remove(item);
+        } else if let Some(j) = ent
+            .one
+            .iter()
+            .position(|(a, r)| *a == aid && bytes[r.clone()] == *item)
+        {
+            ent.one.swap_remove(j);
         }
     }
 
