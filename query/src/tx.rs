@@ -81,9 +81,8 @@ enum V<'f> {
 enum Op<'f> {
     Add {
         e: E,
-        /// The attribute's definition when parsed: the schema's (id > 0), or an untyped
-        /// one (id 0) that applying creates.
-        attr: Rc<Attr>,
+        /// The attribute's slot in [`Tx::slots`].
+        slot: usize,
         v: V<'f>,
         form: &'f Edn,
     },
@@ -127,10 +126,12 @@ pub(crate) struct Tx<'w, 'f> {
     tx_data: Vec<Datom>,
     tuples_touched: BTreeSet<(u64, Keyword)>,
     new_attrs: Vec<Keyword>,
-    /// Attribute definitions as shared values, filled on first use: `(true, the schema's)`
-    /// or, for a keyword the schema lacks, `(false, an untyped one with id 0)`. The schema
-    /// changes during a transaction only through [`Tx::ensure_attr`], which updates this.
-    attrs: HashMap<Keyword, (bool, Rc<Attr>)>,
+    /// The slot in `slots` of each attribute keyword met, filled on first use.
+    attrs: HashMap<Keyword, usize>,
+    /// Attribute definitions as shared values: `(true, the schema's)` or, for a keyword
+    /// the schema lacks, `(false, an untyped one with id 0)`. The schema changes during a
+    /// transaction only through [`Tx::ensure_slot`], which updates the slot.
+    slots: Vec<(bool, Rc<Attr>)>,
     /// Whether any attribute is a composite tuple (new attributes never are).
     has_tuples: bool,
     /// Index writes not yet made, and the items of entities new to the database.
@@ -161,6 +162,7 @@ impl<'w, 'f> Tx<'w, 'f> {
             tuples_touched: BTreeSet::new(),
             new_attrs: Vec::new(),
             attrs: HashMap::new(),
+            slots: Vec::new(),
             has_tuples,
             writes: Writes::new(u64::MAX, 0),
             buf: Vec::new(),
@@ -272,29 +274,32 @@ impl<'w, 'f> Tx<'w, 'f> {
     }
 
     /// The schema's definition of `k`, if any.
-    /// The schema's definition of `k`, if any.
     fn known_attr(&mut self, k: &Keyword) -> Option<Rc<Attr>> {
-        match self.lookup_attr(k) {
-            (true, a) => Some(a),
+        let i = self.slot_of(k);
+        match &self.slots[i] {
+            (true, a) => Some(a.clone()),
             (false, _) => None,
         }
     }
 
     /// The definition of `k`, or an untyped one (id 0) if the schema lacks it.
     fn attr_of(&mut self, k: &Keyword) -> Rc<Attr> {
-        self.lookup_attr(k).1
+        let i = self.slot_of(k);
+        self.slots[i].1.clone()
     }
 
-    fn lookup_attr(&mut self, k: &Keyword) -> (bool, Rc<Attr>) {
-        if let Some(a) = self.attrs.get(k) {
-            return a.clone();
+    /// The slot of `k` in `slots`.
+    fn slot_of(&mut self, k: &Keyword) -> usize {
+        if let Some(&i) = self.attrs.get(k) {
+            return i;
         }
         let a = match self.schema.get(k) {
             Some(a) => (true, Rc::new(a.clone())),
             None => (false, Rc::new(Attr::untyped(k.clone()))),
         };
-        self.attrs.insert(k.clone(), a.clone());
-        a
+        self.slots.push(a);
+        self.attrs.insert(k.clone(), self.slots.len() - 1);
+        self.slots.len() - 1
     }
 
     fn value(&mut self, attr: &Attr, v: Cow<'f, Edn>, form: &'f Edn) -> Result<V<'f>> {
@@ -364,12 +369,13 @@ impl<'w, 'f> Tx<'w, 'f> {
                     e = target;
                     a = Cow::Owned(fwd);
                 }
-                let attr = self.attr_of(&a);
+                let slot = self.slot_of(&a);
+                let attr = self.slots[slot].1.clone();
                 self.check_writable(&attr, f)?;
                 let v = self.value(&attr, v, f)?;
                 self.ops.push(Op::Add {
                     e,
-                    attr,
+                    slot,
                     v,
                     form: f,
                 });
@@ -457,7 +463,8 @@ impl<'w, 'f> Tx<'w, 'f> {
                 continue;
             }
             if let Some(fwd) = reverse_of(k) {
-                let attr = self.attr_of(&fwd);
+                let slot = self.slot_of(&fwd);
+                let attr = self.slots[slot].1.clone();
                 if !attr.is_ref() {
                     return Err(Error::tx(
                         m,
@@ -481,14 +488,15 @@ impl<'w, 'f> Tx<'w, 'f> {
                     self.mark_entity(te);
                     self.ops.push(Op::Add {
                         e: te,
-                        attr: attr.clone(),
+                        slot,
                         v: V::Ref(e),
                         form: m,
                     });
                 }
                 continue;
             }
-            let attr = self.attr_of(k);
+            let slot = self.slot_of(k);
+            let attr = self.slots[slot].1.clone();
             self.check_writable(&attr, m)?;
             let multi = attr.is_many()
                 && matches!(v, Edn::Vector(_) | Edn::List(_) | Edn::Set(_))
@@ -501,7 +509,7 @@ impl<'w, 'f> Tx<'w, 'f> {
                 let val = self.value(&attr, Cow::Borrowed(x), m)?;
                 self.ops.push(Op::Add {
                     e,
-                    attr: attr.clone(),
+                    slot,
                     v: val,
                     form: m,
                 });
@@ -540,14 +548,14 @@ impl<'w, 'f> Tx<'w, 'f> {
             for i in 0..self.ops.len() {
                 let Op::Add {
                     e: E::Temp(t),
-                    attr: op_attr,
+                    slot,
                     v,
                     form,
                 } = &self.ops[i]
                 else {
                     continue;
                 };
-                let a = &op_attr.ident;
+                let a = &self.slots[*slot].1.ident;
                 let Some(attr) = self.schema.get(a) else {
                     continue;
                 };
@@ -596,7 +604,7 @@ impl<'w, 'f> Tx<'w, 'f> {
         for op in &self.ops {
             let Op::Add {
                 e: E::Temp(t),
-                attr: op_attr,
+                slot,
                 v,
                 ..
             } = op
@@ -606,7 +614,7 @@ impl<'w, 'f> Tx<'w, 'f> {
             if self.temps[*t].eid.is_some() {
                 continue;
             }
-            let Some(attr) = self.schema.get(&op_attr.ident) else {
+            let Some(attr) = self.schema.get(&self.slots[*slot].1.ident) else {
                 continue;
             };
             if attr.unique != Some(Unique::Identity) {
@@ -692,17 +700,26 @@ impl<'w, 'f> Tx<'w, 'f> {
         self.writes.flush(self.w, self.dbs)
     }
 
+    /// The definition of `k`, adding an untyped attribute to the schema if it lacks one.
     fn ensure_attr(&mut self, k: &Keyword) -> Result<Rc<Attr>> {
-        if let Some(a) = self.known_attr(k) {
-            return Ok(a);
+        let i = self.slot_of(k);
+        self.ensure_slot(i)
+    }
+
+    /// The definition in slot `i`, adding an untyped attribute to the schema if it is not
+    /// one of the schema's.
+    fn ensure_slot(&mut self, i: usize) -> Result<Rc<Attr>> {
+        if let (true, a) = &self.slots[i] {
+            return Ok(a.clone());
         }
+        let k = self.slots[i].1.ident.clone();
         self.meta.max_aid += 1;
         let mut a = Attr::untyped(k.clone());
         a.id = self.meta.max_aid;
         self.schema.insert(a.clone());
-        self.new_attrs.push(k.clone());
+        self.new_attrs.push(k);
         let a = Rc::new(a);
-        self.attrs.insert(k.clone(), (true, a.clone()));
+        self.slots[i] = (true, a.clone());
         Ok(a)
     }
 
@@ -721,12 +738,8 @@ impl<'w, 'f> Tx<'w, 'f> {
             self.flush()?;
         }
         match op {
-            Op::Add { e, attr, v, form } => {
-                let attr = if attr.id != 0 {
-                    attr.clone()
-                } else {
-                    self.ensure_attr(&attr.ident)?
-                };
+            Op::Add { e, slot, v, form } => {
+                let attr = self.ensure_slot(*slot)?;
                 let value = self.to_value(&attr, v, form)?;
                 self.add(self.eid(*e), &attr, value, form)
             }

@@ -5,7 +5,7 @@
 //! transaction keeps their items in memory and defers index writes; the single
 //! transactions mostly read the indexes instead.
 
-use levin_engine::EnvOptions;
+use levin_engine::{Durability, EnvOptions};
 use levin_query::edn::read;
 use levin_query::{Conn, Index, TxReport};
 use proptest::prelude::*;
@@ -67,7 +67,12 @@ fn form() -> impl Strategy<Value = String> {
 }
 
 fn open(dir: &std::path::Path) -> Conn {
-    Conn::open_with(dir, SCHEMA, EnvOptions::new().page_size(512)).unwrap()
+    // No fsync per commit: durability is not what this tests, and a case commits up to
+    // 40 single-form transactions.
+    let opts = EnvOptions::new()
+        .page_size(512)
+        .durability(Durability::NoSync);
+    Conn::open_with(dir, SCHEMA, opts).unwrap()
 }
 
 /// Both indexes as text, in index order.
