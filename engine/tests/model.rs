@@ -256,7 +256,10 @@ fn a_large_list_batch_builds_a_deep_nested_tree() {
         .collect();
     let refs: Vec<&[u8]> = vals.iter().map(|v| v.as_slice()).collect();
     let mut model: BTreeSet<Vec<u8>> = vals.iter().cloned().collect();
-    assert_eq!(w.put_list_many(&list, b"k", &refs).unwrap(), model.len() as u64);
+    assert_eq!(
+        w.put_list_many(&list, b"k", &refs).unwrap(),
+        model.len() as u64
+    );
     assert_eq!(w.put_list_many(&list, b"k", &refs).unwrap(), 0);
     // The key's nested tree: more than one branch page means three levels or more.
     let t = w.tree_info(&list).unwrap();
