@@ -4,7 +4,9 @@
 //! asserting on such an entity reads no index.
 //!
 //! Items (`aid ++ part`) are copied back to back into one buffer and referred to by their
-//! span in it, so a large transaction makes no allocation per datom here.
+//! span in it, so a large transaction makes no allocation per datom here (except for an
+//! entity given more than [`FEW`] values of cardinality-many attributes, whose items are
+//! then hashed as boxes).
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
