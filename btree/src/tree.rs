@@ -24,9 +24,18 @@ pub enum PutStatus {
 
 #[derive(Clone, Copy)]
 enum Op<'a> {
-    Put { value: &'a [u8], append: bool },
+    Put {
+        value: &'a [u8],
+        append: bool,
+    },
     Delete,
     ListAdd(&'a [u8]),
+    /// Adds several values to one key's list (sorted and without duplicates); with
+    /// `append`, the key sorts after every key in the tree.
+    ListAddMany {
+        values: &'a [&'a [u8]],
+        append: bool,
+    },
     ListRemove(&'a [u8]),
 }
 
@@ -128,6 +137,42 @@ pub fn list_add<S: PageStore>(
     let before = info.entries;
     apply(s, info, key, Op::ListAdd(value))?;
     Ok(info.entries > before)
+}
+
+/// Adds each of `values` to the list of `key` with one descent of the tree (and one
+/// rewrite of an inline list); returns how many were not already there. The values may
+/// come in any order and repeat.
+pub fn list_add_many<S: PageStore>(
+    s: &mut S,
+    info: &mut TreeInfo,
+    key: &[u8],
+    values: &[&[u8]],
+) -> Result<u64> {
+    let limits = Limits::new(s.page_size());
+    check_key(&limits, key)?;
+    for v in values {
+        check_list_value(&limits, v)?;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    if sorted.is_empty() {
+        return Ok(0);
+    }
+    // A key after every key (as when loading in key order) is appended: pages then split
+    // full instead of in the middle.
+    let append = read::last_key(&*s, info)?.is_none_or(|last| key > last);
+    let before = info.entries;
+    apply(
+        s,
+        info,
+        key,
+        Op::ListAddMany {
+            values: &sorted,
+            append,
+        },
+    )?;
+    Ok(info.entries - before)
 }
 
 /// Removes `value` from the list of `key`. Returns false if it was not there.
@@ -309,7 +354,10 @@ fn modify<S: PageStore>(
         Some((left_total, split)) => {
             node::set_branch(s.page_mut(pgno), idx, out.pgno, left_total);
             let entry = node::branch_entry(&split.sep, split.right, split.right_total);
-            let append = matches!(op, Op::Put { append: true, .. });
+            let append = matches!(
+                op,
+                Op::Put { append: true, .. } | Op::ListAddMany { append: true, .. }
+            );
             result.split = place(s, info, pgno, idx + 1, entry, append)?;
         }
         None => {
@@ -655,6 +703,57 @@ fn modify_leaf<S: PageStore>(
                 }
             }
         },
+        Op::ListAddMany { values: vs, append } => match found {
+            Err(i) => {
+                out.delta = vs.len() as i64;
+                let entry = list_entry(s, info, &limits, key, vs)?;
+                out.split = place(s, info, pgno, i, entry, append)?;
+            }
+            Ok(i) => {
+                let (kind, val) = {
+                    let e = Node::new(pgno, s.page(pgno)?)?.leaf(i)?;
+                    (e.kind, e.val.to_vec())
+                };
+                match kind {
+                    VAL_LIST => {
+                        let mut items = InlineList::parse(pgno, &val)?.items;
+                        let had = items.len();
+                        items.extend_from_slice(vs);
+                        items.sort_unstable();
+                        items.dedup();
+                        if items.len() > had {
+                            out.delta = (items.len() - had) as i64;
+                            let entry = list_entry(s, info, &limits, key, &items)?;
+                            remove_entry(s, info, pgno, i, false)?;
+                            out.split = place(s, info, pgno, i, entry, false)?;
+                        }
+                    }
+                    VAL_TREE => {
+                        let mut t = list::tree_info(pgno, &val)?;
+                        let before = t;
+                        // Values after the nested tree's last one are appended: its pages
+                        // then split full, as when a nested tree is first built.
+                        let append = match read::last_key(&*s, &t)? {
+                            Some(last) => vs.first().is_some_and(|v| *v > last),
+                            None => true,
+                        };
+                        for v in vs {
+                            if !apply(s, &mut t, v, Op::Put { value: &[], append })? {
+                                out.delta += 1;
+                            }
+                        }
+                        account_nested(info, &before, &t);
+                        write_tree_info(s, pgno, i, &t)?;
+                    }
+                    _ => {
+                        return Err(BtreeError::corrupted(
+                            pgno,
+                            "list operation on a plain value",
+                        ))
+                    }
+                }
+            }
+        },
         Op::ListRemove(v) => {
             if let Ok(i) = found {
                 let (kind, val) = {
@@ -755,22 +854,87 @@ fn list_entry<S: PageStore>(
     if LEAF_ENTRY_HEADER + key.len() + list::encoded_len(items) <= limits.list_inline_max {
         return Ok(node::leaf_entry(key, VAL_LIST, &list::encode_items(items)));
     }
-    let mut t = TreeInfo::empty(0);
-    for v in items {
-        apply(
-            s,
-            &mut t,
-            v,
-            Op::Put {
-                value: &[],
-                append: true,
-            },
-        )?;
-    }
+    let t = build_sorted(s, items)?;
     account_nested(info, &TreeInfo::empty(0), &t);
     let mut d = [0u8; levin_pager::format::TREE_INFO_SIZE];
     t.encode(&mut d);
     Ok(node::leaf_entry(key, VAL_TREE, &d))
+}
+
+/// Builds a new tree of the sorted, distinct `keys` with empty values (a nested list
+/// tree) bottom-up, filling each page before starting the next: the tree appending them
+/// one by one would make, without descending from the root for each.
+fn build_sorted<S: PageStore>(s: &mut S, keys: &[&[u8]]) -> Result<TreeInfo> {
+    let mut t = TreeInfo::empty(0);
+    // The pages of the level being built: (separator from the previous page, page,
+    // entries beneath).
+    let mut level: Vec<(Vec<u8>, Pgno, u64)> = Vec::new();
+    for (i, k) in keys.iter().enumerate() {
+        let entry = node::leaf_entry(k, VAL_INLINE, &[]);
+        let fits = match level.last() {
+            Some(&(_, p, _)) => node::push(s.page_mut(p), &entry),
+            None => false,
+        };
+        if !fits {
+            let p = s.alloc_page()?;
+            let page = s.page_mut(p);
+            node::init(page, KIND_LEAF, p);
+            if !node::push(page, &entry) {
+                return Err(BtreeError::corrupted(
+                    p,
+                    "a list value does not fit an empty page",
+                ));
+            }
+            t.leaf_pages += 1;
+            // As a split makes it: the shortest prefix of this page's first key that
+            // sorts after the previous page's last key.
+            let sep = match i.checked_sub(1).map(|j| keys[j]) {
+                Some(last) => {
+                    let common = k.iter().zip(last).take_while(|(a, b)| a == b).count();
+                    k[..(common + 1).min(k.len())].to_vec()
+                }
+                None => Vec::new(),
+            };
+            level.push((sep, p, 0));
+        }
+        if let Some(l) = level.last_mut() {
+            l.2 += 1;
+        }
+    }
+    t.entries = keys.len() as u64;
+    t.depth = u32::from(!level.is_empty());
+    while level.len() > 1 {
+        let mut up: Vec<(Vec<u8>, Pgno, u64)> = Vec::new();
+        for (sep, child, count) in &level {
+            let fits = match up.last() {
+                Some(&(_, p, _)) => {
+                    node::push(s.page_mut(p), &node::branch_entry(sep, *child, *count))
+                }
+                None => false,
+            };
+            if !fits {
+                // A branch page's first entry has an empty key; its separator goes up.
+                let p = s.alloc_page()?;
+                let page = s.page_mut(p);
+                node::init(page, KIND_BRANCH, p);
+                if !node::push(page, &node::branch_entry(&[], *child, *count)) {
+                    return Err(BtreeError::corrupted(
+                        p,
+                        "a branch entry does not fit an empty page",
+                    ));
+                }
+                t.branch_pages += 1;
+                up.push((sep.clone(), p, 0));
+            }
+            if let Some(u) = up.last_mut() {
+                u.2 += count;
+            }
+        }
+        level = up;
+        t.depth += 1;
+    }
+    t.root = level.first().map_or(0, |l| l.1);
+    Ok(t)
 }
 
 fn write_tree_info<S: PageStore>(s: &mut S, pgno: Pgno, i: usize, t: &TreeInfo) -> Result<()> {

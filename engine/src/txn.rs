@@ -426,6 +426,14 @@ impl RwTxn {
         self.modify(db, |w, t| Ok(tree::list_add(w, t, key, value)?))
     }
 
+    /// Adds each of `values` (any order, repeats allowed) to the list of `key`, descending
+    /// the tree once; returns how many were not already there. Cheaper than one
+    /// [`RwTxn::put_list`] per value when a key gets several values.
+    pub fn put_list_many(&mut self, db: &Db, key: &[u8], values: &[&[u8]]) -> Result<u64> {
+        expect_kind(db, DbKind::List, "put_list_many")?;
+        self.modify(db, |w, t| Ok(tree::list_add_many(w, t, key, values)?))
+    }
+
     /// Removes `value` from the list of `key`; returns false if it was not there.
     pub fn delete_list(&mut self, db: &Db, key: &[u8], value: &[u8]) -> Result<bool> {
         expect_kind(db, DbKind::List, "delete_list")?;

@@ -12,6 +12,7 @@ enum Op {
     Put(u16, u16),
     Del(u16),
     ListAdd(u8, u16),
+    ListAddMany(u8, Vec<u16>),
     ListDel(u8, u16),
     ListDelKey(u8),
     Commit,
@@ -50,6 +51,8 @@ fn op() -> impl Strategy<Value = Op> {
         20 => (0u16..300, any::<u16>()).prop_map(|(k, v)| Op::Put(k, v)),
         8 => (0u16..300).prop_map(Op::Del),
         20 => (0u8..6, 0u16..400).prop_map(|(k, v)| Op::ListAdd(k, v)),
+        6 => (0u8..6, proptest::collection::vec(0u16..400, 0..40))
+            .prop_map(|(k, vs)| Op::ListAddMany(k, vs)),
         8 => (0u8..6, 0u16..400).prop_map(|(k, v)| Op::ListDel(k, v)),
         1 => (0u8..6).prop_map(Op::ListDelKey),
         3 => Just(Op::Commit),
@@ -154,6 +157,17 @@ fn run(ops: Vec<Op>) {
                 let added = txn.put_list(&list, &key(k as u16), &lval(v)).unwrap();
                 assert_eq!(added, lm.entry(key(k as u16)).or_default().insert(lval(v)));
             }
+            Op::ListAddMany(k, vs) => {
+                let vals: Vec<Vec<u8>> = vs.iter().map(|v| lval(*v)).collect();
+                let refs: Vec<&[u8]> = vals.iter().map(|v| v.as_slice()).collect();
+                let added = txn.put_list_many(&list, &key(k as u16), &refs).unwrap();
+                let m = lm.entry(key(k as u16)).or_default();
+                let new = vals.into_iter().filter(|v| m.insert(v.clone())).count();
+                assert_eq!(added, new as u64);
+                if m.is_empty() {
+                    lm.remove(&key(k as u16));
+                }
+            }
             Op::ListDel(k, v) => {
                 let removed = txn.delete_list(&list, &key(k as u16), &lval(v)).unwrap();
                 let m = lm.entry(key(k as u16)).or_default();
@@ -225,4 +239,54 @@ fn bound_helpers_are_consistent() {
     assert!(r.contains(b"b"));
     assert!(!r.contains(b"c"));
     assert!(matches!(Range::prefix(b"ab").hi, Bound::Excluded(ref h) if h == b"ac"));
+}
+
+/// A large batch for one new key builds its nested tree bottom-up (several levels on
+/// 512-byte pages); the tree must then read, count, check and keep working like one
+/// built value by value.
+#[test]
+fn a_large_list_batch_builds_a_deep_nested_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = Env::open_with(dir.path(), EnvOptions::new().page_size(512)).unwrap();
+    let mut w = env.write().unwrap();
+    let list = w.create_list_db("list").unwrap();
+    // Values in a scrambled order, with repeats.
+    let vals: Vec<Vec<u8>> = (0..6000u32)
+        .map(|i| lval((i.wrapping_mul(7919) % 4000) as u16))
+        .collect();
+    let refs: Vec<&[u8]> = vals.iter().map(|v| v.as_slice()).collect();
+    let mut model: BTreeSet<Vec<u8>> = vals.iter().cloned().collect();
+    assert_eq!(
+        w.put_list_many(&list, b"k", &refs).unwrap(),
+        model.len() as u64
+    );
+    assert_eq!(w.put_list_many(&list, b"k", &refs).unwrap(), 0);
+    // The key's nested tree: more than one branch page means three levels or more.
+    let t = w.tree_info(&list).unwrap();
+    assert!(t.branch_pages > 1, "{t:?}");
+    w.commit().unwrap();
+    let report = env.check().unwrap();
+    assert!(report.is_ok(), "integrity problems: {:?}", report.problems);
+    let mut w = env.write().unwrap();
+    for v in 0..4000u16 {
+        if v % 3 == 0 {
+            assert!(w.delete_list(&list, b"k", &lval(v)).unwrap());
+            model.remove(&lval(v));
+        }
+    }
+    for v in 4000..4100u16 {
+        assert!(w.put_list(&list, b"k", &lval(v)).unwrap());
+        model.insert(lval(v));
+    }
+    w.commit().unwrap();
+    let r = env.read().unwrap();
+    let got: Vec<Vec<u8>> = r
+        .list(&list, b"k")
+        .unwrap()
+        .map(|x| x.unwrap().1.to_vec())
+        .collect();
+    assert_eq!(got, model.iter().cloned().collect::<Vec<_>>());
+    assert_eq!(r.list_count(&list, b"k").unwrap(), model.len() as u64);
+    let report = env.check().unwrap();
+    assert!(report.is_ok(), "integrity problems: {:?}", report.problems);
 }

@@ -3,7 +3,11 @@
 //! refs and identity upserts, then applying the datoms to EAV/AVE in one KV write
 //! transaction, enforcing the schema; and the [`TxReport`].
 
+mod writes;
+
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
+use std::rc::Rc;
 
 use levin_codec::Value;
 use levin_engine::{Read, RwTxn};
@@ -14,6 +18,8 @@ use crate::edn::{Edn, Keyword};
 use crate::error::{Error, Result};
 use crate::layout::{self, Dbs, Meta};
 use crate::schema::{reverse_of, Attr, Schema, Unique};
+
+use writes::{Fresh, Writes};
 
 /// What a transaction did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,40 +66,45 @@ enum E {
     Temp(usize),
 }
 
-/// A value in a form: plain, or an entity (for refs).
+/// A value in a form: plain (borrowed from the transaction, or boxed when made up while
+/// parsing, to keep ops small), or an entity (for refs).
 #[derive(Debug, Clone)]
-enum V {
-    Val(Edn),
+enum V<'f> {
+    Val(&'f Edn),
+    Own(Box<Edn>),
     Ref(E),
 }
 
+/// One operation; attributes and values borrow from the transaction's forms, and `form`
+/// is the form it came from (for error messages).
 #[derive(Debug)]
-enum Op {
+enum Op<'f> {
     Add {
         e: E,
-        a: Keyword,
-        v: V,
-        form: Edn,
+        /// The attribute's slot in [`Tx::slots`].
+        slot: usize,
+        v: V<'f>,
+        form: &'f Edn,
     },
     Retract {
         e: E,
-        a: Keyword,
-        v: Option<V>,
-        form: Edn,
+        a: &'f Keyword,
+        v: Option<V<'f>>,
+        form: &'f Edn,
     },
     RetractAttr {
         e: E,
-        a: Keyword,
+        a: &'f Keyword,
     },
     RetractEntity {
         e: E,
     },
     Cas {
         e: E,
-        a: Keyword,
-        old: Option<V>,
-        new: V,
-        form: Edn,
+        a: &'f Keyword,
+        old: Option<V<'f>>,
+        new: V<'f>,
+        form: &'f Edn,
     },
 }
 
@@ -103,18 +114,30 @@ struct Temp {
     used_as_entity: bool,
 }
 
-/// A transaction in progress over a KV write transaction.
-pub(crate) struct Tx<'w> {
+/// A transaction in progress over a KV write transaction, reading forms that live for `'f`.
+pub(crate) struct Tx<'w, 'f> {
     w: &'w mut RwTxn,
     dbs: &'w Dbs,
     schema: &'w mut Schema,
     meta: Meta,
     temps: Vec<Temp>,
     temp_names: HashMap<Edn, usize>,
-    ops: Vec<Op>,
+    ops: Vec<Op<'f>>,
     tx_data: Vec<Datom>,
     tuples_touched: BTreeSet<(u64, Keyword)>,
     new_attrs: Vec<Keyword>,
+    /// The slot in `slots` of each attribute keyword met, filled on first use.
+    attrs: HashMap<Keyword, usize>,
+    /// Attribute definitions as shared values: `(true, the schema's)` or, for a keyword
+    /// the schema lacks, `(false, an untyped one with id 0)`. The schema changes during a
+    /// transaction only through [`Tx::ensure_slot`], which updates the slot.
+    slots: Vec<(bool, Rc<Attr>)>,
+    /// Whether any attribute is a composite tuple (new attributes never are).
+    has_tuples: bool,
+    /// Index writes not yet made, and the items of entities new to the database.
+    writes: Writes,
+    /// Scratch buffer for encoding datoms.
+    buf: Vec<u8>,
 }
 
 fn is_lookup_ref(schema: &Schema, v: &Edn) -> bool {
@@ -124,8 +147,9 @@ fn is_lookup_ref(schema: &Schema, v: &Edn) -> bool {
     }
 }
 
-impl<'w> Tx<'w> {
+impl<'w, 'f> Tx<'w, 'f> {
     pub fn new(w: &'w mut RwTxn, dbs: &'w Dbs, schema: &'w mut Schema, meta: Meta) -> Self {
+        let has_tuples = schema.attrs().any(|a| a.tuple_attrs.is_some());
         Tx {
             w,
             dbs,
@@ -137,6 +161,11 @@ impl<'w> Tx<'w> {
             tx_data: Vec::new(),
             tuples_touched: BTreeSet::new(),
             new_attrs: Vec::new(),
+            attrs: HashMap::new(),
+            slots: Vec::new(),
+            has_tuples,
+            writes: Writes::new(u64::MAX, 0),
+            buf: Vec::new(),
         }
     }
 
@@ -150,7 +179,7 @@ impl<'w> Tx<'w> {
     }
 
     /// Runs the whole transaction; the caller commits on `Ok`.
-    pub fn run(mut self, tx: &Edn) -> Result<(TxReport, Meta, Vec<Keyword>)> {
+    pub fn run(mut self, tx: &'f Edn) -> Result<(TxReport, Meta, Vec<Keyword>)> {
         let forms = tx.as_seq().ok_or_else(|| {
             Error::tx(
                 tx,
@@ -161,11 +190,19 @@ impl<'w> Tx<'w> {
             self.parse_form(f)?;
         }
         self.resolve_tempids()?;
+        // The largest entity id with an EAV entry: those above it have no datom yet.
+        let last = match self.w.last(&self.dbs.eav)? {
+            Some((k, _)) => layout::eid_of(k)?,
+            None => 0,
+        };
+        self.writes = Writes::new(last, self.ops.len());
+        self.tx_data.reserve(self.ops.len());
         let ops = std::mem::take(&mut self.ops);
         for op in &ops {
             self.apply(op)?;
         }
         self.update_tuples()?;
+        self.flush()?;
         if !self.new_attrs.is_empty() {
             self.meta.schema_gen += 1;
         }
@@ -236,14 +273,36 @@ impl<'w> Tx<'w> {
         }
     }
 
-    fn attr_of(&self, k: &Keyword) -> Attr {
-        self.schema
-            .get(k)
-            .cloned()
-            .unwrap_or_else(|| Attr::untyped(k.clone()))
+    /// The schema's definition of `k`, if any.
+    fn known_attr(&mut self, k: &Keyword) -> Option<Rc<Attr>> {
+        let i = self.slot_of(k);
+        match &self.slots[i] {
+            (true, a) => Some(a.clone()),
+            (false, _) => None,
+        }
     }
 
-    fn value(&mut self, attr: &Attr, v: &Edn, form: &Edn) -> Result<V> {
+    /// The definition of `k`, or an untyped one (id 0) if the schema lacks it.
+    fn attr_of(&mut self, k: &Keyword) -> Rc<Attr> {
+        let i = self.slot_of(k);
+        self.slots[i].1.clone()
+    }
+
+    /// The slot of `k` in `slots`.
+    fn slot_of(&mut self, k: &Keyword) -> usize {
+        if let Some(&i) = self.attrs.get(k) {
+            return i;
+        }
+        let a = match self.schema.get(k) {
+            Some(a) => (true, Rc::new(a.clone())),
+            None => (false, Rc::new(Attr::untyped(k.clone()))),
+        };
+        self.slots.push(a);
+        self.attrs.insert(k.clone(), self.slots.len() - 1);
+        self.slots.len() - 1
+    }
+
+    fn value(&mut self, attr: &Attr, v: Cow<'f, Edn>, form: &'f Edn) -> Result<V<'f>> {
         if v.is_nil() {
             return Err(Error::tx(
                 form,
@@ -251,15 +310,18 @@ impl<'w> Tx<'w> {
             ));
         }
         if attr.is_ref() {
-            if v.as_map().is_some() {
-                return Ok(V::Ref(self.explode(v, Some(attr))?));
-            }
-            return Ok(V::Ref(self.entity_ref(v, form)?));
+            return Ok(V::Ref(match v {
+                Cow::Borrowed(m) if m.as_map().is_some() => self.explode(m, Some(attr))?,
+                v => self.entity_ref(&v, form)?,
+            }));
         }
-        Ok(V::Val(v.clone()))
+        Ok(match v {
+            Cow::Borrowed(x) => V::Val(x),
+            Cow::Owned(x) => V::Own(Box::new(x)),
+        })
     }
 
-    fn parse_form(&mut self, f: &Edn) -> Result<()> {
+    fn parse_form(&mut self, f: &'f Edn) -> Result<()> {
         if f.as_map().is_some() {
             self.explode(f, None)?;
             return Ok(());
@@ -284,9 +346,8 @@ impl<'w> Tx<'w> {
                 Err(Error::tx(f, format!("wrong number of arguments for {op}")))
             }
         };
-        let attr_kw = |x: &Edn| -> Result<Keyword> {
+        let attr_kw = |x: &'f Edn| -> Result<&'f Keyword> {
             x.as_keyword()
-                .cloned()
                 .ok_or_else(|| Error::tx(f, format!("expected an attribute keyword, got {x}")))
         };
         match name {
@@ -294,45 +355,41 @@ impl<'w> Tx<'w> {
                 arity(&[4])?;
                 let e = self.entity_ref(&items[1], f)?;
                 self.mark_entity(e);
-                let mut a = attr_kw(&items[2])?;
+                let mut a = Cow::Borrowed(attr_kw(&items[2])?);
                 let mut e = e;
-                let mut v = items[3].clone();
+                let mut v = Cow::Borrowed(&items[3]);
                 if let Some(fwd) = reverse_of(&a) {
                     // [:db/add e :ns/_attr v] == [:db/add v :ns/attr e]
                     let target = self.entity_ref(&v, f)?;
                     self.mark_entity(target);
-                    v = match e {
+                    v = Cow::Owned(match e {
                         E::Id(n) => Edn::Long(n as i64),
                         E::Temp(i) => self.temps[i].name.clone().unwrap_or(Edn::Nil),
-                    };
+                    });
                     e = target;
-                    a = fwd;
+                    a = Cow::Owned(fwd);
                 }
-                let attr = self.attr_of(&a);
+                let slot = self.slot_of(&a);
+                let attr = self.slots[slot].1.clone();
                 self.check_writable(&attr, f)?;
-                let v = self.value(&attr, &v, f)?;
+                let v = self.value(&attr, v, f)?;
                 self.ops.push(Op::Add {
                     e,
-                    a,
+                    slot,
                     v,
-                    form: f.clone(),
+                    form: f,
                 });
             }
             ("db", "retract") => {
                 arity(&[3, 4])?;
                 let e = self.entity_ref(&items[1], f)?;
                 let a = attr_kw(&items[2])?;
-                let attr = self.attr_of(&a);
+                let attr = self.attr_of(a);
                 let v = match items.get(3) {
                     None | Some(Edn::Nil) => None,
-                    Some(v) => Some(self.value(&attr, v, f)?),
+                    Some(v) => Some(self.value(&attr, Cow::Borrowed(v), f)?),
                 };
-                self.ops.push(Op::Retract {
-                    e,
-                    a,
-                    v,
-                    form: f.clone(),
-                });
+                self.ops.push(Op::Retract { e, a, v, form: f });
             }
             ("db.fn", "retractAttribute") | ("db", "retractAttribute") => {
                 arity(&[3])?;
@@ -349,19 +406,19 @@ impl<'w> Tx<'w> {
                 arity(&[5])?;
                 let e = self.entity_ref(&items[1], f)?;
                 let a = attr_kw(&items[2])?;
-                let attr = self.attr_of(&a);
+                let attr = self.attr_of(a);
                 self.check_writable(&attr, f)?;
                 let old = match &items[3] {
                     Edn::Nil => None,
-                    v => Some(self.value(&attr, v, f)?),
+                    v => Some(self.value(&attr, Cow::Borrowed(v), f)?),
                 };
-                let new = self.value(&attr, &items[4], f)?;
+                let new = self.value(&attr, Cow::Borrowed(&items[4]), f)?;
                 self.ops.push(Op::Cas {
                     e,
                     a,
                     old,
                     new,
-                    form: f.clone(),
+                    form: f,
                 });
             }
             _ => {
@@ -388,7 +445,7 @@ impl<'w> Tx<'w> {
     }
 
     /// Explodes an entity map into `:db/add` ops; returns the entity.
-    fn explode(&mut self, m: &Edn, parent: Option<&Attr>) -> Result<E> {
+    fn explode(&mut self, m: &'f Edn, parent: Option<&Attr>) -> Result<E> {
         let entries = m.as_map().unwrap_or(&[]);
         let e = match m.get_kw("db", "id") {
             Some(id) => self.entity_ref(id, m)?,
@@ -406,57 +463,55 @@ impl<'w> Tx<'w> {
                 continue;
             }
             if let Some(fwd) = reverse_of(k) {
-                let attr = self.attr_of(&fwd);
+                let slot = self.slot_of(&fwd);
+                let attr = self.slots[slot].1.clone();
                 if !attr.is_ref() {
                     return Err(Error::tx(
                         m,
                         format!("{k}: reverse attributes need {fwd} to be a ref"),
                     ));
                 }
-                let targets: Vec<Edn> = match v {
+                let targets: &'f [Edn] = match v {
                     Edn::Vector(xs) | Edn::List(xs) | Edn::Set(xs)
                         if !is_lookup_ref(self.schema, v) =>
                     {
-                        xs.clone()
+                        xs
                     }
-                    x => vec![x.clone()],
+                    x => std::slice::from_ref(x),
                 };
                 for t in targets {
                     let te = if t.as_map().is_some() {
-                        self.explode(&t, None)?
+                        self.explode(t, None)?
                     } else {
-                        self.entity_ref(&t, m)?
+                        self.entity_ref(t, m)?
                     };
                     self.mark_entity(te);
                     self.ops.push(Op::Add {
                         e: te,
-                        a: fwd.clone(),
+                        slot,
                         v: V::Ref(e),
-                        form: m.clone(),
+                        form: m,
                     });
                 }
                 continue;
             }
-            let attr = self.attr_of(k);
+            let slot = self.slot_of(k);
+            let attr = self.slots[slot].1.clone();
             self.check_writable(&attr, m)?;
             let multi = attr.is_many()
                 && matches!(v, Edn::Vector(_) | Edn::List(_) | Edn::Set(_))
                 && !(attr.is_ref() && is_lookup_ref(self.schema, v));
-            let values: Vec<Edn> = if multi {
-                match v {
-                    Edn::Vector(xs) | Edn::List(xs) | Edn::Set(xs) => xs.clone(),
-                    _ => vec![],
-                }
-            } else {
-                vec![v.clone()]
+            let values: &'f [Edn] = match v {
+                Edn::Vector(xs) | Edn::List(xs) | Edn::Set(xs) if multi => xs,
+                x => std::slice::from_ref(x),
             };
             for x in values {
-                let val = self.value(&attr, &x, m)?;
+                let val = self.value(&attr, Cow::Borrowed(x), m)?;
                 self.ops.push(Op::Add {
                     e,
-                    a: k.clone(),
+                    slot,
                     v: val,
-                    form: m.clone(),
+                    form: m,
                 });
             }
         }
@@ -474,16 +529,16 @@ impl<'w> Tx<'w> {
 
     /// The encoded value of `v` for `attr` if it can be known now.
     fn known_value(&self, attr: &Attr, v: &V) -> Option<Value> {
-        match v {
-            V::Ref(e) => self.resolved(*e).map(|n| Value::Long(n as i64)),
-            V::Val(x) if attr.is_ref() => self
-                .view()
-                .entid(x)
-                .ok()
-                .flatten()
-                .map(|n| Value::Long(n as i64)),
-            V::Val(x) => convert::to_value(attr, x).ok(),
+        let x = match v {
+            V::Ref(e) => return self.resolved(*e).map(|n| Value::Long(n as i64)),
+            V::Val(x) => x,
+            V::Own(x) => &**x,
+        };
+        if attr.is_ref() {
+            let n = self.view().entid(x).ok().flatten()?;
+            return Some(Value::Long(n as i64));
         }
+        convert::to_value(attr, x).ok()
     }
 
     fn resolve_tempids(&mut self) -> Result<()> {
@@ -493,13 +548,14 @@ impl<'w> Tx<'w> {
             for i in 0..self.ops.len() {
                 let Op::Add {
                     e: E::Temp(t),
-                    a,
+                    slot,
                     v,
                     form,
                 } = &self.ops[i]
                 else {
                     continue;
                 };
+                let a = &self.slots[*slot].1.ident;
                 let Some(attr) = self.schema.get(a) else {
                     continue;
                 };
@@ -548,7 +604,7 @@ impl<'w> Tx<'w> {
         for op in &self.ops {
             let Op::Add {
                 e: E::Temp(t),
-                a,
+                slot,
                 v,
                 ..
             } = op
@@ -558,7 +614,7 @@ impl<'w> Tx<'w> {
             if self.temps[*t].eid.is_some() {
                 continue;
             }
-            let Some(attr) = self.schema.get(a) else {
+            let Some(attr) = self.schema.get(&self.slots[*slot].1.ident) else {
                 continue;
             };
             if attr.unique != Some(Unique::Identity) {
@@ -638,35 +694,57 @@ impl<'w> Tx<'w> {
 
     // ---- applying ------------------------------------------------------------------
 
-    fn ensure_attr(&mut self, k: &Keyword) -> Result<Attr> {
-        if let Some(a) = self.schema.get(k) {
+    /// Puts the pending assertions into the indexes: called before every read or removal
+    /// of EAV/AVE (see [`Writes`]).
+    fn flush(&mut self) -> Result<()> {
+        self.writes.flush(self.w, self.dbs)
+    }
+
+    /// The definition of `k`, adding an untyped attribute to the schema if it lacks one.
+    fn ensure_attr(&mut self, k: &Keyword) -> Result<Rc<Attr>> {
+        let i = self.slot_of(k);
+        self.ensure_slot(i)
+    }
+
+    /// The definition in slot `i`, adding an untyped attribute to the schema if it is not
+    /// one of the schema's.
+    fn ensure_slot(&mut self, i: usize) -> Result<Rc<Attr>> {
+        if let (true, a) = &self.slots[i] {
             return Ok(a.clone());
         }
+        let k = self.slots[i].1.ident.clone();
         self.meta.max_aid += 1;
         let mut a = Attr::untyped(k.clone());
         a.id = self.meta.max_aid;
         self.schema.insert(a.clone());
-        self.new_attrs.push(k.clone());
+        self.new_attrs.push(k);
+        let a = Rc::new(a);
+        self.slots[i] = (true, a.clone());
         Ok(a)
     }
 
     fn to_value(&self, attr: &Attr, v: &V, form: &Edn) -> Result<Value> {
-        match v {
-            V::Ref(e) => Ok(Value::Long(self.eid(*e) as i64)),
-            V::Val(x) => convert::to_value(attr, x)
-                .map_err(|m| Error::tx(form, format!("bad value for {}: {m}", attr.ident))),
-        }
+        let x = match v {
+            V::Ref(e) => return Ok(Value::Long(self.eid(*e) as i64)),
+            V::Val(x) => x,
+            V::Own(x) => &**x,
+        };
+        convert::to_value(attr, x)
+            .map_err(|m| Error::tx(form, format!("bad value for {}: {m}", attr.ident)))
     }
 
-    fn apply(&mut self, op: &Op) -> Result<()> {
+    fn apply(&mut self, op: &Op<'f>) -> Result<()> {
+        if !matches!(op, Op::Add { .. }) {
+            self.flush()?;
+        }
         match op {
-            Op::Add { e, a, v, form } => {
-                let attr = self.ensure_attr(a)?;
+            Op::Add { e, slot, v, form } => {
+                let attr = self.ensure_slot(*slot)?;
                 let value = self.to_value(&attr, v, form)?;
                 self.add(self.eid(*e), &attr, value, form)
             }
             Op::Retract { e, a, v, form } => {
-                let Some(attr) = self.schema.get(a).cloned() else {
+                let Some(attr) = self.known_attr(a) else {
                     return Ok(());
                 };
                 let e = self.eid(*e);
@@ -697,7 +775,7 @@ impl<'w> Tx<'w> {
                 Ok(())
             }
             Op::RetractAttr { e, a, .. } => {
-                let Some(attr) = self.schema.get(a).cloned() else {
+                let Some(attr) = self.known_attr(a) else {
                     return Ok(());
                 };
                 let e = self.eid(*e);
@@ -778,35 +856,84 @@ impl<'w> Tx<'w> {
     }
 
     fn touch_tuples(&mut self, e: u64, attr: &Attr) {
+        if !self.has_tuples {
+            return;
+        }
         for t in self.schema.tuples_of(&attr.ident) {
             self.tuples_touched.insert((e, t.ident.clone()));
         }
     }
 
-    /// Asserts `[e attr value]`.
+    /// Asserts `[e attr value]`. On an entity new to the database (see [`Writes`]) with
+    /// a value that is not a giant and an attribute that is not unique, this reads no index.
     fn add(&mut self, e: u64, attr: &Attr, value: Value, form: &Edn) -> Result<()> {
-        let enc = layout::encode(&value)
-            .map_err(|m| Error::tx(form, format!("bad value for {}: {m}", attr.ident)))?;
+        // The item aid ++ part, built in the scratch buffer.
+        let mut it = std::mem::take(&mut self.buf);
+        let r = self.add_item(e, attr, value, form, &mut it);
+        self.buf = it;
+        r
+    }
+
+    fn add_item(
+        &mut self,
+        e: u64,
+        attr: &Attr,
+        value: Value,
+        form: &Edn,
+        it: &mut Vec<u8>,
+    ) -> Result<()> {
+        it.clear();
+        it.extend_from_slice(&layout::aid_bytes(attr.id));
+        if let Err(m) = levin_codec::encode_value(&value, it) {
+            return Err(Error::tx(
+                form,
+                format!("bad value for {}: {m}", attr.ident),
+            ));
+        }
         let limit = self.meta.giant_limit;
-        let part = match layout::find_part(&*self.w, self.dbs, limit, attr.id, &enc)? {
-            Some(p) => p,
-            None => {
-                self.meta.max_gid += 1;
-                let gid = self.meta.max_gid.to_be_bytes();
-                self.w.put(&self.dbs.giants, &gid, &enc)?;
-                let mut p = enc[..limit].to_vec();
-                p.extend_from_slice(&gid);
-                p
-            }
-        };
-        let it = layout::item(attr.id, &part);
+        if it.len() - 4 > limit {
+            // A giant: stored once in the giants database, indexed by a prefix and its id.
+            self.flush()?;
+            let enc = it.split_off(4);
+            let part = match layout::find_part(&*self.w, self.dbs, limit, attr.id, &enc)? {
+                Some(p) => p,
+                None => {
+                    self.meta.max_gid += 1;
+                    let gid = self.meta.max_gid.to_be_bytes();
+                    self.w.put(&self.dbs.giants, &gid, &enc)?;
+                    let mut p = enc[..limit].to_vec();
+                    p.extend_from_slice(&gid);
+                    p
+                }
+            };
+            it.extend_from_slice(&part);
+        }
         let ek = layout::eid_bytes(e);
-        if self.w.in_list(&self.dbs.eav, &ek, &it)? {
+        let many = attr.is_many();
+        let fresh = self.writes.is_fresh(e);
+        if fresh && attr.unique.is_none() {
+            // The common case of a load: no index read.
+            match self.writes.assert_fresh(e, attr.id, many, it) {
+                Fresh::Held => return Ok(()),
+                Fresh::New => {}
+                Fresh::Replaced(old) => self.retract_item(e, attr, &old)?,
+            }
+            return self.added(e, attr, value);
+        }
+        let held = if fresh {
+            self.writes.holds(e, attr.id, many, it)
+        } else {
+            self.flush()?;
+            self.w.in_list(&self.dbs.eav, &ek, it)?
+        };
+        if held {
             return Ok(());
         }
         if attr.unique.is_some() {
-            let owners = layout::entities_of(&*self.w, self.dbs, &it)?;
+            self.flush()?;
+            let owners = layout::entities_of(&*self.w, self.dbs, it)?;
             if let Some(&other) = owners.iter().find(|&&x| x != e) {
+                let enc = layout::encode(&value).map_err(Error::Corrupt)?;
                 let shown = convert::to_edn(value_of(&enc)).to_string();
                 return Err(Error::Unique {
                     datom: format!("[{e} {} {shown}]", attr.ident),
@@ -816,13 +943,22 @@ impl<'w> Tx<'w> {
                 });
             }
         }
-        if !attr.is_many() {
-            for old in layout::items_of(&*self.w, self.dbs, e, attr.id)? {
+        if !many {
+            let old: Vec<Vec<u8>> = if fresh {
+                self.writes.one_of(e, attr.id).into_iter().collect()
+            } else {
+                layout::items_of(&*self.w, self.dbs, e, attr.id)?
+            };
+            for old in old {
                 self.retract_item(e, attr, &old)?;
             }
         }
-        self.w.put_list(&self.dbs.eav, &ek, &it)?;
-        self.w.put_list(&self.dbs.ave, &it, &ek)?;
+        self.writes.assert(e, attr.id, many, it);
+        self.added(e, attr, value)
+    }
+
+    /// Reports the assertion of `[e attr value]`, once recorded.
+    fn added(&mut self, e: u64, attr: &Attr, value: Value) -> Result<()> {
         self.meta.max_eid = self.meta.max_eid.max(e);
         self.tx_data.push(Datom {
             e,
@@ -836,6 +972,7 @@ impl<'w> Tx<'w> {
 
     /// Retracts one stored item of `e`.
     fn retract_item(&mut self, e: u64, attr: &Attr, it: &[u8]) -> Result<()> {
+        self.flush()?;
         let d = self.datom(e, attr, it, false)?;
         let ek = layout::eid_bytes(e);
         self.w.delete_list(&self.dbs.eav, &ek, it)?;
@@ -844,6 +981,7 @@ impl<'w> Tx<'w> {
             self.w
                 .delete(&self.dbs.giants, &it[it.len() - layout::GID_LEN..])?;
         }
+        self.writes.retracted(e, attr.id, attr.is_many(), it);
         self.tx_data.push(d);
         self.touch_tuples(e, attr);
         Ok(())
@@ -886,6 +1024,8 @@ impl<'w> Tx<'w> {
     fn update_tuples(&mut self) -> Result<()> {
         let touched = std::mem::take(&mut self.tuples_touched);
         for (e, t) in touched {
+            // The parts are read from EAV.
+            self.flush()?;
             let Some(tattr) = self.schema.get(&t).cloned() else {
                 continue;
             };

@@ -328,7 +328,8 @@ impl WriteTxn {
         let ps = self.limits.page_size;
         let mut pgnos: Vec<Pgno> = self.dirty.keys().copied().collect();
         pgnos.sort_unstable();
-        let mut buf: Vec<u8> = Vec::new();
+        // Runs are written at 4 MiB (plus the page that crosses it): size the buffer once.
+        let mut buf: Vec<u8> = Vec::with_capacity(pgnos.len().min((4 << 20) / ps + 1) * ps);
         let mut start = 0;
         for p in pgnos {
             let mut page = self.dirty.remove(&p).expect("listed");
