@@ -24,6 +24,7 @@ pub mod db;
 pub mod edn;
 pub mod entity;
 pub mod error;
+pub(crate) mod index_scan;
 pub mod layout;
 pub mod pull;
 pub mod query;

@@ -15,7 +15,7 @@ use super::error::{ErrorKind, QResult, QueryError};
 use super::explain::Step;
 use super::functions::{call_builtin, truthy, Registry};
 use super::plan::{self, Choice};
-use super::scan;
+use crate::index_scan as scan;
 
 /// A row of values, one per variable of its relation.
 pub type Row = Vec<Edn>;
@@ -471,7 +471,6 @@ impl<'a> Ctx<'a> {
         let p = group[0].0;
         let form = pattern_form(p);
         let db = self.db(&p.src, &form)?;
-        let view = db.view();
         let wants: Vec<(u32, scan::Want)> = group.iter().map(|(_, a, w)| (*a, w.clone())).collect();
         let binds: Vec<usize> = (0..group.len())
             .filter(|&i| matches!(group[i].2, scan::Want::Bind))
@@ -497,7 +496,7 @@ impl<'a> Ctx<'a> {
             };
             if !seen.contains_key(e) {
                 let found = match entid(db, e)? {
-                    Some(eid) => scan::entity_values(&view, eid, &wants, &mut values)?,
+                    Some(eid) => db.entity_values(eid, &wants, &mut values)?,
                     None => false,
                 };
                 let bound = found.then(|| binds.iter().map(|&i| values[i].clone()).collect());
@@ -556,13 +555,13 @@ impl<'a> Ctx<'a> {
         let mut found: Vec<Vec<Edn>> = vec![];
         match &p.v {
             Term::Const(c) => {
-                for e in scan::entities_with(db, attr, c)? {
+                for e in db.entities_with(attr, c)? {
                     found.push(vec![Edn::Long(e as i64)]);
                 }
             }
             Term::Var(x) if x != ev && cur.col(x).is_none() => {
                 new_vars.push(x.clone());
-                scan::scan_attr(db, attr, range, |v, e| {
+                db.scan_attr::<QueryError>(attr, range, |v, e| {
                     self.tick()?;
                     found.push(vec![Edn::Long(e as i64), v.clone()]);
                     Ok(())
@@ -571,7 +570,7 @@ impl<'a> Ctx<'a> {
             Term::Blank => {
                 let mut last = 0;
                 let mut eids = vec![];
-                scan::scan_attr(db, attr, None, |_, e| {
+                db.scan_attr::<QueryError>(attr, None, |_, e| {
                     self.tick()?;
                     if e != last {
                         eids.push(e);
@@ -731,7 +730,7 @@ impl<'a> Ctx<'a> {
                                 let eids = if value.is_nil() {
                                     vec![]
                                 } else {
-                                    scan::entities_with(db, attr, value)?
+                                    db.entities_with(attr, value)?
                                 };
                                 for &n in &groups[&key] {
                                     for &e in &eids {

@@ -30,7 +30,6 @@ pub mod magic;
 pub mod parse;
 pub mod plan;
 pub mod rules;
-pub mod scan;
 
 use rustc_hash::FxHashMap as HashMap;
 use std::time::Instant;
