@@ -29,11 +29,7 @@ impl Db {
         let Some(part) = view.lookup_part(attr, v)? else {
             return Ok(vec![]);
         };
-        Ok(layout::entities_of(
-            view.r,
-            view.dbs,
-            &layout::item(attr.id, &part),
-        )?)
+        layout::entities_of(view.r, view.dbs, &layout::item(attr.id, &part))
     }
 
     /// Calls `f(value, entity)` for every datom of `attr` with a value in `range` (inclusive
