@@ -161,3 +161,35 @@ fn intermediate_results_over_the_row_limit_fail_clearly() {
     // The default limit allows the ordinary cross product.
     assert_eq!(db.q(cross, &[]).unwrap().len(), 160_000);
 }
+
+#[test]
+fn dynamic_programming_order_ignores_written_order() {
+    let (_d, conn) = people(400);
+    let db = conn.db().unwrap();
+    // A value join: the cheap start is the 100 Ivans, then their ages, then everyone with
+    // those ages, then their names; written in four different orders.
+    let orders = [
+        "[?e :name \"Ivan\"] [?e :age ?a] [?e1 :age ?a] [?e1 :name ?n]",
+        "[?e1 :name ?n] [?e1 :age ?a] [?e :age ?a] [?e :name \"Ivan\"]",
+        "[?e :age ?a] [?e1 :name ?n] [?e :name \"Ivan\"] [?e1 :age ?a]",
+        "[?e1 :age ?a] [?e :age ?a] [?e1 :name ?n] [?e :name \"Ivan\"]",
+    ];
+    let mut plans = vec![];
+    let mut results = vec![];
+    for w in orders {
+        let q = format!("[:find ?e1 ?n :where {w}]");
+        let ex = db.explain(q.as_str(), &[]).unwrap();
+        assert_eq!(ex.steps[0].clause, "[?e :name \"Ivan\"]", "{q}\n{ex}");
+        assert!(
+            ex.steps[0].strategy.contains("dynamic programming"),
+            "{q}\n{ex}"
+        );
+        let first_two: Vec<String> = ex.steps.iter().take(2).map(|s| s.clause.clone()).collect();
+        plans.push(first_two);
+        results.push(db.q(q.as_str(), &[]).unwrap());
+    }
+    assert!(plans.windows(2).all(|w| w[0] == w[1]), "{plans:?}");
+    assert!(results.windows(2).all(|w| w[0] == w[1]));
+    // Ages i % 100 of the Ivans (i % 4 == 0) are the multiples of 4: a quarter of everyone.
+    assert_eq!(results[0].len(), 100);
+}
