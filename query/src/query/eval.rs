@@ -242,6 +242,8 @@ pub struct Ctx<'a> {
     pub steps: RefCell<Vec<Step>>,
     /// Scalar inputs (for pull patterns passed as inputs).
     pub scalars: HashMap<Var, Edn>,
+    /// Sampled entities per value, by attribute id (see [`Ctx::value_fanout`]).
+    fanouts: RefCell<HashMap<u32, f64>>,
     ticks: Cell<u32>,
 }
 
@@ -258,8 +260,19 @@ impl<'a> Ctx<'a> {
             rule_cache: RefCell::new(HashMap::default()),
             steps: RefCell::new(vec![]),
             scalars: HashMap::default(),
+            fanouts: RefCell::new(HashMap::default()),
             ticks: Cell::new(0),
         }
+    }
+
+    /// Estimated entities per value of `attr` in `db`, sampled once per query.
+    pub fn value_fanout(&self, db: &Db, attr: &crate::schema::Attr) -> QResult<f64> {
+        if let Some(f) = self.fanouts.borrow().get(&attr.id) {
+            return Ok(*f);
+        }
+        let f = db.value_fanout(attr)?;
+        self.fanouts.borrow_mut().insert(attr.id, f);
+        Ok(f)
     }
 
     /// Checks the deadline every so often.
@@ -451,16 +464,32 @@ impl<'a> Ctx<'a> {
         let mut taken: Vec<Var> = vec![];
         let first = member_want(db, p, p, cur, &mut taken)?;
         let mut group = vec![(p, first.0, first.1)];
-        let mut i = 0;
-        while i < pending.len() {
-            if let Clause::Pattern(q) = pending[i] {
+        let mut members = vec![];
+        for (i, c) in pending.iter().enumerate() {
+            if let Clause::Pattern(q) = c {
                 if let Some((aid, want)) = member_want(db, p, q, cur, &mut taken) {
                     group.push((q, aid, want));
-                    pending.remove(i);
-                    continue;
+                    members.push(i);
                 }
             }
-            i += 1;
+        }
+        // A lookup per entity costs about ten datoms of a sequential scan: when the group's
+        // attributes are small next to the rows, scanning them and hash-joining is cheaper,
+        // so the patterns run one by one (`pattern` picks the scan).
+        let scanned: u64 = group
+            .iter()
+            .map(|(_, aid, _)| {
+                db.schema()
+                    .by_id(*aid)
+                    .and_then(|a| db.attr_count(&a.ident).ok())
+                    .unwrap_or(u64::MAX)
+            })
+            .fold(0u64, u64::saturating_add);
+        if (scanned as f64) < 10.0 * cur.rows.len() as f64 && group.len() == 1 {
+            return None;
+        }
+        for i in members.into_iter().rev() {
+            pending.remove(i);
         }
         Some(group)
     }
@@ -484,8 +513,12 @@ impl<'a> Ctx<'a> {
         let e_col = p.e.var().and_then(|v| cur.col(v));
         let mut values: Vec<Vec<Edn>> = vec![vec![]; group.len()];
         // Each distinct entity is read once: rows need not arrive grouped by entity (a
-        // value join repeats entities across the relation).
-        let mut seen: HashMap<Edn, Option<Vec<Vec<Edn>>>> = HashMap::default();
+        // value join repeats entities across the relation). Its bound values go to one
+        // arena: `spans` holds (start, count) per bound pattern for each entity read.
+        const NO_MATCH: u32 = u32::MAX;
+        let mut seen: HashMap<u64, u32> = HashMap::default();
+        let mut spans: Vec<(u32, u32)> = vec![];
+        let mut arena: Vec<Edn> = vec![];
         let mut rows = Vec::with_capacity(cur.rows.len());
         for row in cur.rows {
             self.tick()?;
@@ -494,17 +527,34 @@ impl<'a> Ctx<'a> {
                 (None, Term::Const(c)) => c,
                 _ => &Edn::Nil,
             };
-            if !seen.contains_key(e) {
-                let found = match entid(db, e)? {
-                    Some(eid) => db.entity_values(eid, &wants, &mut values)?,
-                    None => false,
-                };
-                let bound = found.then(|| binds.iter().map(|&i| values[i].clone()).collect());
-                seen.insert(e.clone(), bound);
-            }
-            let Some(Some(vals)) = seen.get(e) else {
+            let Some(eid) = entid(db, e)? else {
                 continue;
             };
+            let entry = match seen.get(&eid) {
+                Some(&entry) => entry,
+                None => {
+                    let entry = if db.entity_values(eid, &wants, &mut values)? {
+                        let entry = (spans.len() / binds.len().max(1)) as u32;
+                        for &i in &binds {
+                            spans.push((arena.len() as u32, values[i].len() as u32));
+                            arena.append(&mut values[i]);
+                        }
+                        entry
+                    } else {
+                        NO_MATCH
+                    };
+                    seen.insert(eid, entry);
+                    entry
+                }
+            };
+            if entry == NO_MATCH {
+                continue;
+            }
+            let first = entry as usize * binds.len();
+            let vals: Vec<&[Edn]> = spans[first..first + binds.len()]
+                .iter()
+                .map(|&(start, n)| &arena[start as usize..(start + n) as usize])
+                .collect();
             if vals.iter().all(|v| v.len() == 1) {
                 let mut row = row;
                 row.extend(vals.iter().map(|v| v[0].clone()));

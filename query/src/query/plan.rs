@@ -299,10 +299,16 @@ fn per_row_estimate(
                 count(db.count_datoms(Index::Ave, &[Edn::Keyword(k.clone()), v.clone()])?),
                 format!("AVE {k} = {v} (exact count)"),
             ),
-            _ if v_b => {
-                let n = count(db.attr_count(k)?);
-                ((n / 10.0).max(1.0), format!("AVE {k} lookup per value"))
-            }
+            _ if v_b => match db.schema().get(k) {
+                Some(attr) => {
+                    let fanout = ctx.value_fanout(db, attr)?;
+                    (
+                        fanout,
+                        format!("AVE {k} lookup per value (~{fanout:.1} per value, sampled)"),
+                    )
+                }
+                None => (0.0, format!("{k} is not in the schema: empty")),
+            },
             _ => match range {
                 Some((lo, hi)) => (
                     count(db.count_range(k, lo.as_ref(), hi.as_ref())?),
