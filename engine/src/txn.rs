@@ -391,6 +391,25 @@ impl RwTxn {
         }
     }
 
+    /// Replaces the (empty) tree of `db` by the one `build` writes and describes, e.g. a
+    /// compacted copy built bottom-up.
+    pub(crate) fn build_db(
+        &mut self,
+        db: &Db,
+        build: impl FnOnce(&mut WriteTxn) -> Result<TreeInfo>,
+    ) -> Result<()> {
+        self.modify(db, |w, t| {
+            if t.root != 0 {
+                return Err(Error::Invalid(format!(
+                    "building database {} over existing entries",
+                    db.name
+                )));
+            }
+            *t = build(w)?;
+            Ok(())
+        })
+    }
+
     /// Puts `key` = `value` into a plain database, replacing any old value.
     pub fn put(&mut self, db: &Db, key: &[u8], value: &[u8]) -> Result<()> {
         self.put_with(db, key, value, PutFlags::default())

@@ -18,6 +18,8 @@ enum Op {
     Abort,
     Reopen,
     Check,
+    /// A compacting copy of the last commit, which must equal the committed model.
+    Compact,
 }
 
 fn key(k: u16) -> Vec<u8> {
@@ -56,6 +58,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::Abort),
         1 => Just(Op::Reopen),
         1 => Just(Op::Check),
+        1 => Just(Op::Compact),
     ]
 }
 
@@ -139,6 +142,7 @@ fn run(ops: Vec<Op>) {
     let (mut pm, mut lm): (Plain, Lists) = Default::default();
     let (mut cp, mut cl) = (pm.clone(), lm.clone());
     let mut w = Some(env.write().unwrap());
+    let mut compacts = 0;
     for op in ops {
         let txn = w.as_mut().unwrap();
         match op {
@@ -193,6 +197,16 @@ fn run(ops: Vec<Op>) {
             Op::Check => {
                 let report = env.check().unwrap();
                 assert!(report.is_ok(), "integrity problems: {:?}", report.problems);
+            }
+            Op::Compact => {
+                compacts += 1;
+                let dest = dir.path().join(format!("compact-{compacts}"));
+                env.copy_to(&dest, true).unwrap();
+                let copy = Env::open_with(&dest, opts()).unwrap();
+                let report = copy.check().unwrap();
+                assert!(report.is_ok(), "compacted copy: {:?}", report.problems);
+                assert_eq!(report.free_pages, 0, "a compacted copy has no free pages");
+                verify(&copy.read().unwrap(), &plain, &list, &cp, &cl);
             }
         }
         let txn = w.as_ref().unwrap();

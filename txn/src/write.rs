@@ -644,6 +644,14 @@ impl PageStore for WriteTxn {
         Ok((p, n))
     }
 
+    fn spill_if_needed(&mut self) -> levin_btree::Result<bool> {
+        if self.dirty_bytes > self.env.opts.spill_threshold {
+            self.flush().map_err(into_btree)?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
     fn free(&mut self, pgno: Pgno, count: u64) {
         let mine = if count == 1 {
             self.own.remove(&pgno)
