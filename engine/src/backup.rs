@@ -13,6 +13,9 @@ use crate::env::{Durability, Env, EnvOptions, DATA_FILE};
 use crate::error::{Error, Result};
 use crate::txn::Read;
 
+/// Dirty bytes a compacting copy holds before writing pages out.
+const COPY_SPILL: usize = 4 << 20;
+
 fn io(op: String) -> impl FnOnce(std::io::Error) -> Error {
     move |source| Error::Io { op, source }
 }
@@ -82,7 +85,10 @@ impl Env {
             tmp,
             EnvOptions::new()
                 .page_size(self.page_size())
-                .spill_threshold(self.core().options().spill_threshold)
+                // The builder never revisits a closed page: spilling often keeps the dirty
+                // set small (memory reused while still in cache) and writes the file in
+                // long sequential runs as the copy goes.
+                .spill_threshold(self.core().options().spill_threshold.min(COPY_SPILL))
                 .durability(Durability::NoSync),
         )?;
         let mut w = dst.write()?;

@@ -152,6 +152,12 @@ impl WriteTxn {
 
     /// Records a new descriptor for the named tree (written to the catalog at commit).
     pub fn set_tree(&mut self, name: &str, info: TreeInfo) {
+        // Called after every put: update in place, allocating the name only the first time.
+        if let Some(t) = self.trees.get_mut(name) {
+            t.info = Some(info);
+            t.dirty = true;
+            return;
+        }
         self.trees.insert(
             name.to_string(),
             TreeState {
