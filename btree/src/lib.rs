@@ -10,6 +10,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod append;
 pub mod build;
 pub mod check;
 pub mod cursor;

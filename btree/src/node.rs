@@ -392,6 +392,27 @@ pub fn insert(page: &mut [u8], idx: usize, entry: &[u8]) -> bool {
     true
 }
 
+/// Appends a leaf entry built in place (no intermediate buffer) after the last slot;
+/// returns false, changing nothing, if it does not fit.
+pub fn push_leaf(page: &mut [u8], key: &[u8], kind: u8, val: &[u8]) -> bool {
+    let len = LEAF_ENTRY_HEADER + key.len() + val.len();
+    if free_space(page) < len + SLOT_SIZE {
+        return false;
+    }
+    let n = u16_at(page, HDR_NKEYS_OFF);
+    let upper = u16_at(page, HDR_UPPER_OFF) - len;
+    let e = &mut page[upper..upper + len];
+    e[..2].copy_from_slice(&(key.len() as u16).to_le_bytes());
+    e[2] = kind;
+    e[3..7].copy_from_slice(&(val.len() as u32).to_le_bytes());
+    e[LEAF_ENTRY_HEADER..LEAF_ENTRY_HEADER + key.len()].copy_from_slice(key);
+    e[LEAF_ENTRY_HEADER + key.len()..].copy_from_slice(val);
+    put_u16(page, PAGE_HEADER_SIZE + n * SLOT_SIZE, upper);
+    put_u16(page, HDR_NKEYS_OFF, n + 1);
+    put_u16(page, HDR_UPPER_OFF, upper);
+    true
+}
+
 /// Appends raw entry bytes after the last slot; returns false if they do not fit.
 pub fn push(page: &mut [u8], entry: &[u8]) -> bool {
     let n = u16_at(page, HDR_NKEYS_OFF);

@@ -755,18 +755,12 @@ fn list_entry<S: PageStore>(
     if LEAF_ENTRY_HEADER + key.len() + list::encoded_len(items) <= limits.list_inline_max {
         return Ok(node::leaf_entry(key, VAL_LIST, &list::encode_items(items)));
     }
-    let mut t = TreeInfo::empty(0);
+    // The values are sorted: build the nested tree bottom-up.
+    let mut b = crate::build::Builder::new(0);
     for v in items {
-        apply(
-            s,
-            &mut t,
-            v,
-            Op::Put {
-                value: &[],
-                append: true,
-            },
-        )?;
+        b.push(s, v, &[])?;
     }
+    let t = b.finish(s)?;
     account_nested(info, &TreeInfo::empty(0), &t);
     let mut d = [0u8; levin_pager::format::TREE_INFO_SIZE];
     t.encode(&mut d);

@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::ops::Bound;
 
-use levin_btree::{read, tree, BtreeError, Cursor, PageSource};
+use levin_btree::{append, read, tree, BtreeError, Cursor, PageSource};
 use levin_pager::TreeInfo;
 use levin_txn::{ReadTxn, TxnError, WriteTxn};
 
@@ -422,14 +422,19 @@ impl RwTxn {
         if flags.no_overwrite && self.contains_key(db, key)? {
             return Ok(false);
         }
-        let name = db.name.clone();
-        self.modify(db, |w, t| {
-            if flags.append && read::last_key(&*w, t)?.is_some_and(|last| last >= key) {
+        if flags.append {
+            // Ok(false) rather than an error when out of order: the right edge may have been
+            // copied on the way down, and the tree must keep pointing at the copy.
+            let appended = self.modify(db, |w, t| Ok(append::append(w, t, key, value)?))?;
+            if !appended {
                 return Err(Error::AppendOutOfOrder {
-                    db: name.to_string(),
+                    db: db.name.to_string(),
                 });
             }
-            tree::put(w, t, key, value, flags.append)?;
+            return Ok(true);
+        }
+        self.modify(db, |w, t| {
+            tree::put(w, t, key, value, false)?;
             Ok(true)
         })
     }

@@ -4,12 +4,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
-use levin_engine::{Db, Env, EnvOptions, Range, Read};
+use levin_engine::{Db, Env, EnvOptions, PutFlags, Range, Read};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
 enum Op {
     Put(u16, u16),
+    /// A run of appends (keys after the current last key), with a value seed.
+    Append(u16, u8),
+    /// An append of a key that is not after the last key: refused, nothing changes.
+    AppendBad(u16),
     Del(u16),
     ListAdd(u8, u16),
     ListDel(u8, u16),
@@ -50,6 +54,8 @@ fn lval(v: u16) -> Vec<u8> {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         20 => (0u16..300, any::<u16>()).prop_map(|(k, v)| Op::Put(k, v)),
+        6 => (any::<u16>(), 1u8..40).prop_map(|(v, n)| Op::Append(v, n)),
+        1 => (0u16..300).prop_map(Op::AppendBad),
         8 => (0u16..300).prop_map(Op::Del),
         20 => (0u8..6, 0u16..400).prop_map(|(k, v)| Op::ListAdd(k, v)),
         8 => (0u8..6, 0u16..400).prop_map(|(k, v)| Op::ListDel(k, v)),
@@ -149,6 +155,42 @@ fn run(ops: Vec<Op>) {
             Op::Put(k, v) => {
                 txn.put(&plain, &key(k), &val(v)).unwrap();
                 pm.insert(key(k), val(v));
+            }
+            Op::Append(v, n) => {
+                let flags = PutFlags {
+                    append: true,
+                    no_overwrite: false,
+                };
+                for i in 0..n as u16 {
+                    // Each key extends the last one by a byte, so keys share long prefixes
+                    // (separator shortening); past 120 bytes, a fresh prefix after them all.
+                    let k = match pm.keys().next_back() {
+                        None => key(v % 300),
+                        Some(last) if last.len() < 120 => {
+                            let mut k = last.clone();
+                            k.push(b'0' + ((v ^ i) % 10) as u8);
+                            k
+                        }
+                        Some(last) if last[0] < b'z' => vec![last[0] + 1],
+                        Some(_) => break,
+                    };
+                    let value = val(v.wrapping_add(i));
+                    assert!(txn.put_with(&plain, &k, &value, flags).unwrap());
+                    pm.insert(k, value);
+                }
+            }
+            Op::AppendBad(k) => {
+                let flags = PutFlags {
+                    append: true,
+                    no_overwrite: false,
+                };
+                if pm.keys().next_back().is_some_and(|last| *last >= key(k)) {
+                    let r = txn.put_with(&plain, &key(k), b"v", flags);
+                    assert!(
+                        matches!(r, Err(levin_engine::Error::AppendOutOfOrder { .. })),
+                        "{r:?}"
+                    );
+                }
             }
             Op::Del(k) => {
                 let had = txn.delete(&plain, &key(k)).unwrap();
