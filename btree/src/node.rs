@@ -146,7 +146,7 @@ impl<'a> Node<'a> {
 
     /// The offset of entry `i` if it lies in the entry area, checked without building an
     /// error (the hot paths below report damage through [`Node::bad_entry`]).
-    #[inline]
+    #[inline(always)]
     fn offset_checked(&self, i: usize) -> Option<usize> {
         if i >= self.len() {
             return None;
@@ -200,27 +200,33 @@ impl<'a> Node<'a> {
     /// Entry `i` of a leaf page.
     #[inline]
     pub fn leaf(&self, i: usize) -> Result<LeafEntry<'a>> {
-        let fast = (|| {
-            let off = self.offset_checked(i)?;
-            let d = self.data;
-            let kstart = off + LEAF_ENTRY_HEADER;
-            if kstart > d.len() {
-                return None;
-            }
-            let klen = u16_at(d, off);
-            let kind = d[off + 2];
-            let vlen = u32_at(d, off + 3) as usize;
-            let end = kstart + klen + vlen;
-            if end > d.len() || kind > VAL_TREE {
-                return None;
-            }
-            Some(LeafEntry {
-                key: &d[kstart..kstart + klen],
-                kind,
-                val: &d[kstart + klen..end],
-            })
-        })();
-        fast.ok_or_else(|| self.bad_entry(i))
+        match self.leaf_fast(i) {
+            Some(e) => Ok(e),
+            None => Err(self.bad_entry(i)),
+        }
+    }
+
+    /// Entry `i` of a leaf page, or None if it is damaged (see [`Node::leaf`] for why).
+    #[inline(always)]
+    fn leaf_fast(&self, i: usize) -> Option<LeafEntry<'a>> {
+        let off = self.offset_checked(i)?;
+        let d = self.data;
+        let kstart = off + LEAF_ENTRY_HEADER;
+        if kstart > d.len() {
+            return None;
+        }
+        let klen = u16_at(d, off);
+        let kind = d[off + 2];
+        let vlen = u32_at(d, off + 3) as usize;
+        let end = kstart + klen + vlen;
+        if end > d.len() || kind > VAL_TREE {
+            return None;
+        }
+        Some(LeafEntry {
+            key: &d[kstart..kstart + klen],
+            kind,
+            val: &d[kstart + klen..end],
+        })
     }
 
     fn leaf_slow(&self, i: usize) -> Result<LeafEntry<'a>> {
