@@ -614,6 +614,21 @@ fn modify_leaf<S: PageStore>(
             Ok(i) => {
                 let (kind, val) = {
                     let e = Node::new(pgno, s.page(pgno)?)?.leaf(i)?;
+                    if e.kind == VAL_LIST {
+                        // The common case: build the grown inline entry straight from the
+                        // page (one scan, one allocation), or learn that it must become a
+                        // nested tree.
+                        match grow_inline(pgno, &limits, key, e.val, v)? {
+                            Grow::Present => return Ok(out),
+                            Grow::Entry(entry) => {
+                                out.delta = 1;
+                                drop_entry(s, pgno, i)?;
+                                out.split = place(s, info, pgno, i, entry, false)?;
+                                return Ok(out);
+                            }
+                            Grow::TooLong => {}
+                        }
+                    }
                     (e.kind, e.val.to_vec())
                 };
                 match kind {
@@ -623,7 +638,7 @@ fn modify_leaf<S: PageStore>(
                             l.items.insert(j, v);
                             out.delta = 1;
                             let entry = list_entry(s, info, &limits, key, &l.items)?;
-                            remove_entry(s, info, pgno, i, false)?;
+                            drop_entry(s, pgno, i)?;
                             out.split = place(s, info, pgno, i, entry, false)?;
                         }
                     }
@@ -712,6 +727,55 @@ fn modify_leaf<S: PageStore>(
         out.underfull = is_underfull(s, pgno)?;
     }
     Ok(out)
+}
+
+/// What adding a value to an inline list comes to.
+enum Grow {
+    /// The value is already in the list.
+    Present,
+    /// The new leaf entry, with the value inserted in order.
+    Entry(Vec<u8>),
+    /// The grown list is too long to stay inline.
+    TooLong,
+}
+
+/// Adds `v` to the packed inline list `val` of `key` (from page `pgno`) without parsing it
+/// into a vector: one scan for the position, one copy.
+fn grow_inline(pgno: Pgno, limits: &Limits, key: &[u8], val: &[u8], v: &[u8]) -> Result<Grow> {
+    let damaged = || BtreeError::corrupted(pgno, "inline list value runs past its entry");
+    let mut pos = 0;
+    while pos < val.len() {
+        let len_bytes = val.get(pos..pos + 2).ok_or_else(damaged)?;
+        let len = u16::from_le_bytes([len_bytes[0], len_bytes[1]]) as usize;
+        let item = val.get(pos + 2..pos + 2 + len).ok_or_else(damaged)?;
+        match item.cmp(v) {
+            std::cmp::Ordering::Less => pos += 2 + len,
+            std::cmp::Ordering::Equal => return Ok(Grow::Present),
+            std::cmp::Ordering::Greater => break,
+        }
+    }
+    let vlen = val.len() + 2 + v.len();
+    if LEAF_ENTRY_HEADER + key.len() + vlen > limits.list_inline_max {
+        return Ok(Grow::TooLong);
+    }
+    let mut e = Vec::with_capacity(LEAF_ENTRY_HEADER + key.len() + vlen);
+    e.extend_from_slice(&(key.len() as u16).to_le_bytes());
+    e.push(VAL_LIST);
+    e.extend_from_slice(&(vlen as u32).to_le_bytes());
+    e.extend_from_slice(key);
+    e.extend_from_slice(&val[..pos]);
+    e.extend_from_slice(&(v.len() as u16).to_le_bytes());
+    e.extend_from_slice(v);
+    e.extend_from_slice(&val[pos..]);
+    Ok(Grow::Entry(e))
+}
+
+/// Removes leaf entry `i` that is being replaced by a rewritten entry for the same key
+/// (nothing to release, no values to count).
+fn drop_entry<S: PageStore>(s: &mut S, pgno: Pgno, i: usize) -> Result<()> {
+    let len = Node::new(pgno, s.page(pgno)?)?.raw_entry(i)?.len();
+    node::remove(s.page_mut(pgno), i, len);
+    Ok(())
 }
 
 /// The values of a nested tree small enough to move back inline (one leaf, at most a quarter
