@@ -16,6 +16,12 @@ use crate::env::{Durability, EnvCore};
 use crate::error::{Result, TxnError};
 use crate::freelist::{self, FreeKey};
 
+/// The largest single write of coalesced dirty pages. Small on purpose: the kernel caches a
+/// written range in folios as large as the write, and ext4 walks every block of a folio on
+/// each later write into it, so 4 MiB writes made every later one-page write (the common
+/// case, pages reused from the free list) cost as much as writing 2 MiB.
+const MAX_WRITE: usize = 64 << 10;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     /// Ordinary work: allocation may load records from the free tree.
@@ -340,7 +346,7 @@ impl WriteTxn {
             let mut page = self.dirty.remove(&p).expect("listed");
             page[HDR_PGNO_OFF..HDR_PGNO_OFF + 4].copy_from_slice(&(p as u32).to_le_bytes());
             node::seal(&mut page);
-            if !buf.is_empty() && (start + (buf.len() / ps) as u64 != p || buf.len() >= 4 << 20) {
+            if !buf.is_empty() && (start + (buf.len() / ps) as u64 != p || buf.len() >= MAX_WRITE) {
                 self.env.pager.write_pages(start, &buf)?;
                 buf.clear();
             }
