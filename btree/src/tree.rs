@@ -46,6 +46,32 @@ struct Outcome {
     /// The page is less than a quarter full (or empty) and should be merged.
     underfull: bool,
     replaced: bool,
+    /// Something below changed. Pages are made dirty (copied) only on the way back up
+    /// from a change, so an operation that changes nothing (deleting an absent key,
+    /// adding a value already present) copies no page and needs no separate look-up first.
+    changed: bool,
+}
+
+impl Outcome {
+    fn unchanged(pgno: Pgno) -> Outcome {
+        Outcome {
+            pgno,
+            delta: 0,
+            split: None,
+            underfull: false,
+            replaced: false,
+            changed: false,
+        }
+    }
+
+    /// Makes the page dirty before its first change; returns its (possibly new) number.
+    fn touch<S: PageStore>(&mut self, s: &mut S) -> Result<Pgno> {
+        if !self.changed {
+            self.pgno = s.touch(self.pgno)?;
+            self.changed = true;
+        }
+        Ok(self.pgno)
+    }
 }
 
 /// Checks a key's length against the page size.
@@ -103,14 +129,10 @@ pub fn delete<S: PageStore>(s: &mut S, info: &mut TreeInfo, key: &[u8]) -> Resul
     if info.root == 0 || key.is_empty() || key.len() > Limits::new(s.page_size()).max_key {
         return Ok(0);
     }
+    // One descent: an absent key changes (and copies) nothing.
     let before = info.entries;
-    match read::find(s, info, key)? {
-        Some(_) => {
-            apply(s, info, key, Op::Delete)?;
-            Ok(before - info.entries)
-        }
-        None => Ok(0),
-    }
+    apply(s, info, key, Op::Delete)?;
+    Ok(before - info.entries)
 }
 
 /// Adds `value` to the list of `key`. Returns false if it was already there.
@@ -137,11 +159,13 @@ pub fn list_remove<S: PageStore>(
     key: &[u8],
     value: &[u8],
 ) -> Result<bool> {
-    if key.is_empty() || !read::list_contains(s, info, key, value)? {
+    if key.is_empty() || key.len() > Limits::new(s.page_size()).max_key {
         return Ok(false);
     }
+    // One descent: an absent value changes (and copies) nothing.
+    let before = info.entries;
     apply(s, info, key, Op::ListRemove(value))?;
-    Ok(true)
+    Ok(info.entries < before)
 }
 
 /// Frees every page of a tree (and of its overflow runs and nested trees) and empties it.
@@ -283,27 +307,32 @@ fn modify<S: PageStore>(
     if depth > MAX_DEPTH {
         return Err(too_deep(pgno));
     }
-    let pgno = s.touch(pgno)?;
-    let (is_leaf, idx, child) = {
+    // Read-only on the way down: the page is copied only if the child changed.
+    let (is_leaf, idx, child, old_count) = {
         let n = Node::new(pgno, s.page(pgno)?)?;
         if n.is_leaf() {
-            (true, 0, 0)
+            (true, 0, 0, 0)
         } else {
             let i = n.search_branch(key)?;
-            (false, i, n.branch(i)?.child)
+            let e = n.branch(i)?;
+            (false, i, e.child, e.count)
         }
     };
     if is_leaf {
         return modify_leaf(s, info, pgno, key, op);
     }
     let out = modify(s, info, child, key, op, depth + 1)?;
-    let old_count = Node::new(pgno, s.page(pgno)?)?.branch(idx)?.count;
+    if !out.changed {
+        return Ok(Outcome::unchanged(pgno));
+    }
+    let pgno = s.touch(pgno)?;
     let mut result = Outcome {
         pgno,
         delta: out.delta,
         split: None,
         underfull: false,
         replaced: out.replaced,
+        changed: true,
     };
     match out.split {
         Some((left_total, split)) => {
@@ -565,16 +594,12 @@ fn modify_leaf<S: PageStore>(
     op: Op<'_>,
 ) -> Result<Outcome> {
     let limits = Limits::new(s.page_size());
+    // Searched read-only; `out.touch` copies the page before its first change.
     let found = Node::new(pgno, s.page(pgno)?)?.search_leaf(key)?;
-    let mut out = Outcome {
-        pgno,
-        delta: 0,
-        split: None,
-        underfull: false,
-        replaced: false,
-    };
+    let mut out = Outcome::unchanged(pgno);
     match op {
         Op::Put { value, append } => {
+            let pgno = out.touch(s)?;
             let idx = match found {
                 Ok(i) => {
                     remove_entry(s, info, pgno, i, true)?;
@@ -602,11 +627,13 @@ fn modify_leaf<S: PageStore>(
         }
         Op::Delete => {
             if let Ok(i) = found {
+                let pgno = out.touch(s)?;
                 out.delta = -(remove_entry(s, info, pgno, i, true)? as i64);
             }
         }
         Op::ListAdd(v) => match found {
             Err(i) => {
+                let pgno = out.touch(s)?;
                 out.delta = 1;
                 let entry = list_entry(s, info, &limits, key, &[v])?;
                 out.split = place(s, info, pgno, i, entry, false)?;
@@ -621,6 +648,7 @@ fn modify_leaf<S: PageStore>(
                         match grow_inline(pgno, &limits, key, e.val, v)? {
                             Grow::Present => return Ok(out),
                             Grow::Entry(entry) => {
+                                let pgno = out.touch(s)?;
                                 out.delta = 1;
                                 drop_entry(s, pgno, i)?;
                                 out.split = place(s, info, pgno, i, entry, false)?;
@@ -635,6 +663,7 @@ fn modify_leaf<S: PageStore>(
                     VAL_LIST => {
                         let mut l = InlineList::parse(pgno, &val)?;
                         if let Err(j) = l.items.binary_search(&v) {
+                            let pgno = out.touch(s)?;
                             l.items.insert(j, v);
                             out.delta = 1;
                             let entry = list_entry(s, info, &limits, key, &l.items)?;
@@ -654,12 +683,15 @@ fn modify_leaf<S: PageStore>(
                                 append: false,
                             },
                         )? {
-                            // Already present: nothing changed but the copied path.
+                            // Already present: the value was rewritten as it was.
                         } else {
                             out.delta = 1;
                         }
-                        account_nested(info, &before, &t);
-                        write_tree_info(s, pgno, i, &t)?;
+                        if t != before {
+                            let pgno = out.touch(s)?;
+                            account_nested(info, &before, &t);
+                            write_tree_info(s, pgno, i, &t)?;
+                        }
                     }
                     _ => {
                         return Err(BtreeError::corrupted(
@@ -680,6 +712,7 @@ fn modify_leaf<S: PageStore>(
                     VAL_LIST => {
                         let mut l = InlineList::parse(pgno, &val)?;
                         if let Ok(j) = l.items.binary_search(&v) {
+                            let pgno = out.touch(s)?;
                             l.items.remove(j);
                             out.delta = -1;
                             remove_entry(s, info, pgno, i, false)?;
@@ -695,6 +728,11 @@ fn modify_leaf<S: PageStore>(
                         let before = t;
                         let had = t.entries;
                         apply(s, &mut t, v, Op::Delete)?;
+                        if t == before {
+                            // The value was not there: nothing changed.
+                            return Ok(out);
+                        }
+                        let pgno = out.touch(s)?;
                         out.delta = t.entries as i64 - had as i64;
                         account_nested(info, &before, &t);
                         if t.entries == 0 {
@@ -723,8 +761,11 @@ fn modify_leaf<S: PageStore>(
         }
     }
     // Only removals and replacements (which may shrink an entry) can leave a leaf underfull.
-    if out.split.is_none() && (matches!(op, Op::Delete | Op::ListRemove(_)) || out.replaced) {
-        out.underfull = is_underfull(s, pgno)?;
+    if out.changed
+        && out.split.is_none()
+        && (matches!(op, Op::Delete | Op::ListRemove(_)) || out.replaced)
+    {
+        out.underfull = is_underfull(s, out.pgno)?;
     }
     Ok(out)
 }
