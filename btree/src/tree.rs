@@ -892,11 +892,14 @@ fn remove_entry<S: PageStore>(
     let (len, count, kind, val) = {
         let n = Node::new(pgno, s.page(pgno)?)?;
         let e = n.leaf(i)?;
+        // The value field is kept only when it references pages to release (a plain
+        // inline value, the common case, needs no copy).
+        let keep = release && matches!(e.kind, VAL_OVERFLOW | VAL_TREE);
         (
-            n.raw_entry(i)?.len(),
+            LEAF_ENTRY_HEADER + e.key.len() + e.val.len(),
             entry_count(pgno, &e)?,
             e.kind,
-            e.val.to_vec(),
+            if keep { e.val.to_vec() } else { Vec::new() },
         )
     };
     if release {
