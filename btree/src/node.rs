@@ -401,6 +401,13 @@ pub fn insert(page: &mut [u8], idx: usize, entry: &[u8]) -> bool {
 /// Appends a leaf entry built in place (no intermediate buffer) after the last slot;
 /// returns false, changing nothing, if it does not fit.
 pub fn push_leaf(page: &mut [u8], key: &[u8], kind: u8, val: &[u8]) -> bool {
+    let n = u16_at(page, HDR_NKEYS_OFF);
+    insert_leaf(page, n, key, kind, val)
+}
+
+/// Inserts a leaf entry built in place (no intermediate buffer) at slot `idx`; returns
+/// false, changing nothing, if it does not fit.
+pub fn insert_leaf(page: &mut [u8], idx: usize, key: &[u8], kind: u8, val: &[u8]) -> bool {
     let len = LEAF_ENTRY_HEADER + key.len() + val.len();
     if free_space(page) < len + SLOT_SIZE {
         return false;
@@ -413,7 +420,10 @@ pub fn push_leaf(page: &mut [u8], key: &[u8], kind: u8, val: &[u8]) -> bool {
     e[3..7].copy_from_slice(&(val.len() as u32).to_le_bytes());
     e[LEAF_ENTRY_HEADER..LEAF_ENTRY_HEADER + key.len()].copy_from_slice(key);
     e[LEAF_ENTRY_HEADER + key.len()..].copy_from_slice(val);
-    put_u16(page, PAGE_HEADER_SIZE + n * SLOT_SIZE, upper);
+    let slot = PAGE_HEADER_SIZE + idx * SLOT_SIZE;
+    let slots_end = PAGE_HEADER_SIZE + n * SLOT_SIZE;
+    page.copy_within(slot..slots_end, slot + SLOT_SIZE);
+    put_u16(page, slot, upper);
     put_u16(page, HDR_NKEYS_OFF, n + 1);
     put_u16(page, HDR_UPPER_OFF, upper);
     true
@@ -530,6 +540,22 @@ mod tests {
         assert_eq!(n.search_leaf(b"b").unwrap(), Ok(1));
         assert_eq!(n.search_leaf(b"bb").unwrap(), Err(2));
         assert_eq!(n.search_leaf(b"").unwrap(), Err(0));
+    }
+
+    #[test]
+    fn in_place_leaf_inserts_equal_built_entries() {
+        let mut a = leaf_page(&[(b"a", b"1"), (b"c", b"3")]);
+        let mut b = a.clone();
+        assert!(insert(&mut a, 1, &leaf_entry(b"b", VAL_INLINE, b"22")));
+        assert!(insert_leaf(&mut b, 1, b"b", VAL_INLINE, b"22"));
+        assert_eq!(a, b);
+        assert!(push(&mut a, &leaf_entry(b"d", VAL_INLINE, b"4")));
+        assert!(push_leaf(&mut b, b"d", VAL_INLINE, b"4"));
+        assert_eq!(a, b);
+        let big = vec![0u8; 600];
+        let copy = b.clone();
+        assert!(!insert_leaf(&mut b, 0, b"0", VAL_INLINE, &big));
+        assert_eq!(b, copy, "a refused insert changes nothing");
     }
 
     #[test]

@@ -611,19 +611,24 @@ fn modify_leaf<S: PageStore>(
                     i
                 }
             };
-            let entry = if limits.value_inline(key.len(), value.len()) {
-                node::leaf_entry(key, VAL_INLINE, value)
+            let mut r = [0u8; OVERFLOW_REF_SIZE];
+            let (kind, val): (u8, &[u8]) = if limits.value_inline(key.len(), value.len()) {
+                (VAL_INLINE, value)
             } else {
                 let mut hdr = [0u8; PAGE_HEADER_SIZE];
                 hdr[HDR_KIND_OFF] = KIND_OVERFLOW;
                 let (p, n) = s.alloc_overflow(&hdr, value)?;
                 info.overflow_pages += n;
-                let mut r = [0u8; OVERFLOW_REF_SIZE];
                 r[..8].copy_from_slice(&p.to_le_bytes());
                 r[8..].copy_from_slice(&(value.len() as u64).to_le_bytes());
-                node::leaf_entry(key, VAL_OVERFLOW, &r)
+                (VAL_OVERFLOW, &r)
             };
-            out.split = place(s, info, pgno, idx, entry, append)?;
+            // Written straight into the page when it fits (the common case); a split needs
+            // the entry as bytes of its own.
+            if !node::insert_leaf(s.page_mut(pgno), idx, key, kind, val) {
+                let entry = node::leaf_entry(key, kind, val);
+                out.split = Some(split(s, info, pgno, idx, entry, append)?);
+            }
         }
         Op::Delete => {
             if let Ok(i) = found {

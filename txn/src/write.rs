@@ -1,9 +1,9 @@
 //! The write transaction: copy-on-write page management (dirty pages, allocation from the
 //! free list or the end of the file, spilling), named trees, and the commit protocol.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
-use crate::pgno_hash::{PgnoMap, PgnoSet};
+use crate::pgno_hash::{NameMap, PgnoMap, PgnoSet};
 use std::sync::Arc;
 
 use levin_btree::layout::{Limits, HDR_PGNO_OFF, PAGE_HEADER_SIZE};
@@ -67,7 +67,7 @@ pub struct WriteTxn {
     free_exhausted: bool,
     free_tree: TreeInfo,
     catalog: TreeInfo,
-    trees: HashMap<String, TreeState>,
+    trees: NameMap<TreeState>,
     phase: Phase,
     finished: bool,
     limits: Limits,
@@ -97,7 +97,7 @@ impl WriteTxn {
             free_exhausted: false,
             free_tree: base.free,
             catalog: base.catalog,
-            trees: HashMap::new(),
+            trees: NameMap::default(),
             phase: Phase::Normal,
             finished: false,
             limits,
