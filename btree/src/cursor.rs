@@ -324,6 +324,18 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
         if !self.valid {
             return Ok(false);
         }
+        // The common step: the next plain entry of the same leaf (the stack top is the leaf
+        // whenever the cursor is valid). Anything else takes the general path below.
+        if let (Sub::None, Some((n, i))) = (&self.sub, self.stack.last_mut()) {
+            if *i + 1 < n.len() {
+                let e = n.leaf(*i + 1)?;
+                if e.kind == VAL_INLINE || (e.kind == VAL_OVERFLOW && !self.nested) {
+                    *i += 1;
+                    self.entry = Some(e);
+                    return Ok(true);
+                }
+            }
+        }
         let moved = match &mut self.sub {
             Sub::None => false,
             Sub::Inline { items, pos } => {
@@ -410,6 +422,19 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
     pub fn current(&self) -> Result<Option<(&'s [u8], &'s [u8])>> {
         if !self.valid {
             return Ok(None);
+        }
+        // The common cases, from the entry decoded when the cursor moved: an inline value,
+        // or a value of a nested list tree.
+        if let Some(e) = self.entry {
+            match &self.sub {
+                Sub::None if e.kind == VAL_INLINE => return Ok(Some((e.key, e.val))),
+                Sub::Tree(c) => {
+                    if let Some((v, _)) = c.current()? {
+                        return Ok(Some((e.key, v)));
+                    }
+                }
+                _ => {}
+            }
         }
         let (n, i) = *self.stack.last().expect("positioned");
         let e = match self.entry {
