@@ -6,7 +6,7 @@ use levin_pager::TreeInfo;
 use crate::error::{BtreeError, Result};
 use crate::layout::*;
 use crate::list::{self, InlineList};
-use crate::node::{entry_count, Node};
+use crate::node::{entry_count, LeafEntry, Node};
 use crate::read::plain_value;
 use crate::store::PageSource;
 
@@ -28,6 +28,9 @@ pub struct Cursor<'s, S: PageSource + ?Sized> {
     /// Pages from the root to the current leaf, with the index taken in each.
     stack: Vec<(Node<'s>, usize)>,
     sub: Sub<'s, S>,
+    /// The leaf entry at the current position, decoded once by `enter` (every positioning
+    /// ends there) so that `key` and `current` do not decode it again for every item.
+    entry: Option<LeafEntry<'s>>,
     valid: bool,
     /// True for the cursor over a key's nested list tree, whose entries are plain.
     nested: bool,
@@ -42,6 +45,7 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
             // The depth comes from the file: cap it, a damaged value must not size an allocation.
             stack: Vec::with_capacity((info.depth as usize).min(64) + 1),
             sub: Sub::None,
+            entry: None,
             valid: false,
             nested: false,
         }
@@ -106,6 +110,7 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
     /// Sets up the sub-position for the current leaf entry (first or last value).
     fn enter(&mut self, last: bool) -> Result<()> {
         let (n, i) = *self.stack.last().expect("positioned");
+        self.entry = None;
         let e = n.leaf(i)?;
         if self.nested && e.kind != VAL_INLINE {
             // A list's values are plain keys; anything else is damage (and following a
@@ -114,6 +119,13 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
                 n.pgno,
                 "a nested list tree holds a list or overflow value",
             ));
+        }
+        if matches!(self.sub, Sub::None) && e.kind <= VAL_OVERFLOW {
+            // A plain entry after a plain entry (every step in a plain or nested tree):
+            // nothing to set up.
+            self.entry = Some(e);
+            self.valid = true;
+            return Ok(());
         }
         // Reuse the previous inline list's vector: iterating a list database enters one
         // entry per key, and allocating for each was a large share of the cost.
@@ -142,6 +154,7 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
             }
             _ => Sub::None,
         };
+        self.entry = Some(e);
         self.valid = true;
         Ok(())
     }
@@ -311,6 +324,18 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
         if !self.valid {
             return Ok(false);
         }
+        // The common step: the next plain entry of the same leaf (the stack top is the leaf
+        // whenever the cursor is valid). Anything else takes the general path below.
+        if let (Sub::None, Some((n, i))) = (&self.sub, self.stack.last_mut()) {
+            if *i + 1 < n.len() {
+                let e = n.leaf(*i + 1)?;
+                if e.kind == VAL_INLINE || (e.kind == VAL_OVERFLOW && !self.nested) {
+                    *i += 1;
+                    self.entry = Some(e);
+                    return Ok(true);
+                }
+            }
+        }
         let moved = match &mut self.sub {
             Sub::None => false,
             Sub::Inline { items, pos } => {
@@ -386,6 +411,9 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
 
     /// The current key.
     pub fn key(&self) -> Result<&'s [u8]> {
+        if let (true, Some(e)) = (self.valid, self.entry) {
+            return Ok(e.key);
+        }
         let (n, i) = self.stack.last().expect("positioned");
         Ok(n.leaf(*i)?.key)
     }
@@ -395,8 +423,24 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
         if !self.valid {
             return Ok(None);
         }
+        // The common cases, from the entry decoded when the cursor moved: an inline value,
+        // or a value of a nested list tree.
+        if let Some(e) = self.entry {
+            match &self.sub {
+                Sub::None if e.kind == VAL_INLINE => return Ok(Some((e.key, e.val))),
+                Sub::Tree(c) => {
+                    if let Some((v, _)) = c.current()? {
+                        return Ok(Some((e.key, v)));
+                    }
+                }
+                _ => {}
+            }
+        }
         let (n, i) = *self.stack.last().expect("positioned");
-        let e = n.leaf(i)?;
+        let e = match self.entry {
+            Some(e) => e,
+            None => n.leaf(i)?,
+        };
         let v = match &self.sub {
             Sub::None => plain_value(self.src, n.pgno, &e)?,
             Sub::Inline { items, pos } => items[*pos],

@@ -10,6 +10,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod append;
+pub mod build;
 pub mod check;
 pub mod cursor;
 pub mod error;

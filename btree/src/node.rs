@@ -8,20 +8,24 @@ use levin_pager::Pgno;
 use crate::error::{BtreeError, Result};
 use crate::layout::*;
 
+#[inline]
 fn u16_at(b: &[u8], off: usize) -> usize {
     u16::from_le_bytes([b[off], b[off + 1]]) as usize
 }
 
+#[inline]
 fn put_u16(b: &mut [u8], off: usize, v: usize) {
     b[off..off + 2].copy_from_slice(&(v as u16).to_le_bytes());
 }
 
+#[inline]
 fn u64_at(b: &[u8], off: usize) -> u64 {
     let mut a = [0u8; 8];
     a.copy_from_slice(&b[off..off + 8]);
     u64::from_le_bytes(a)
 }
 
+#[inline]
 fn u32_at(b: &[u8], off: usize) -> u32 {
     let mut a = [0u8; 4];
     a.copy_from_slice(&b[off..off + 4]);
@@ -61,46 +65,124 @@ pub struct Node<'a> {
 
 impl<'a> Node<'a> {
     /// Wraps a page, checking its header.
+    #[inline]
     pub fn new(pgno: Pgno, data: &'a [u8]) -> Result<Node<'a>> {
         let node = Node { pgno, data };
-        let kind = data[HDR_KIND_OFF];
-        if kind != KIND_BRANCH && kind != KIND_LEAF {
-            return Err(node.corrupt(format!("expected a branch or leaf page, found kind {kind}")));
+        if data.len() < PAGE_HEADER_SIZE {
+            return Err(node.bad_header());
         }
+        let kind = data[HDR_KIND_OFF];
         let n = u16_at(data, HDR_NKEYS_OFF);
         let upper = u16_at(data, HDR_UPPER_OFF);
         let lower = PAGE_HEADER_SIZE + n * SLOT_SIZE;
-        if lower > upper || upper > data.len() {
-            return Err(node.corrupt(format!(
-                "header says {n} entries with data from byte {upper}, which does not fit"
-            )));
+        if (kind != KIND_BRANCH && kind != KIND_LEAF) || lower > upper || upper > data.len() {
+            return Err(node.bad_header());
         }
         Ok(node)
     }
 
+    /// The error for a page whose header does not describe a valid branch or leaf page
+    /// (out of line: the checks above are on every page visit, the messages never are).
+    #[cold]
+    #[inline(never)]
+    fn bad_header(&self) -> BtreeError {
+        let d = self.data;
+        if d.len() < PAGE_HEADER_SIZE {
+            return self.corrupt(format!("page of {} bytes has no header", d.len()));
+        }
+        let kind = d[HDR_KIND_OFF];
+        if kind != KIND_BRANCH && kind != KIND_LEAF {
+            return self.corrupt(format!("expected a branch or leaf page, found kind {kind}"));
+        }
+        let n = u16_at(d, HDR_NKEYS_OFF);
+        let upper = u16_at(d, HDR_UPPER_OFF);
+        self.corrupt(format!(
+            "header says {n} entries with data from byte {upper}, which does not fit"
+        ))
+    }
+
+    #[cold]
+    #[inline(never)]
     fn corrupt(&self, what: String) -> BtreeError {
         BtreeError::corrupted(self.pgno, what)
     }
 
+    #[cold]
+    #[inline(never)]
+    fn bad_entry(&self, i: usize) -> BtreeError {
+        // Re-decode slowly to say precisely what is wrong.
+        let err = if self.is_leaf() {
+            self.leaf_slow(i).err()
+        } else {
+            self.branch_slow(i).err()
+        };
+        err.unwrap_or_else(|| self.corrupt(format!("entry {i} is damaged")))
+    }
+
     /// True for a leaf page.
+    #[inline]
     pub fn is_leaf(&self) -> bool {
         self.data[HDR_KIND_OFF] == KIND_LEAF
     }
 
     /// Number of entries.
+    #[inline]
     pub fn len(&self) -> usize {
         u16_at(self.data, HDR_NKEYS_OFF)
     }
 
     /// True if the page has no entries.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Bytes used by slots and entries.
+    #[inline]
     pub fn used(&self) -> usize {
         let n = self.len();
         n * SLOT_SIZE + (self.data.len() - u16_at(self.data, HDR_UPPER_OFF))
+    }
+
+    /// The offset of entry `i` if it lies in the entry area, checked without building an
+    /// error (the hot paths below report damage through [`Node::bad_entry`]).
+    #[inline(always)]
+    fn offset_checked(&self, i: usize) -> Option<usize> {
+        if i >= self.len() {
+            return None;
+        }
+        let off = u16_at(self.data, PAGE_HEADER_SIZE + i * SLOT_SIZE);
+        let upper = u16_at(self.data, HDR_UPPER_OFF);
+        if off < upper.max(PAGE_HEADER_SIZE) || off >= self.data.len() {
+            return None;
+        }
+        Some(off)
+    }
+
+    /// The key of leaf entry `i`, checking only what reading the key needs.
+    #[inline]
+    fn leaf_key_fast(&self, i: usize) -> Option<&'a [u8]> {
+        let off = self.offset_checked(i)?;
+        let d = self.data;
+        let kstart = off + LEAF_ENTRY_HEADER;
+        if kstart > d.len() {
+            return None;
+        }
+        let klen = u16_at(d, off);
+        d.get(kstart..kstart + klen)
+    }
+
+    /// The key of branch entry `i`, checking only what reading the key needs.
+    #[inline]
+    fn branch_key_fast(&self, i: usize) -> Option<&'a [u8]> {
+        let off = self.offset_checked(i)?;
+        let d = self.data;
+        let kstart = off + BRANCH_ENTRY_HEADER;
+        if kstart > d.len() {
+            return None;
+        }
+        let klen = u16_at(d, off);
+        d.get(kstart..kstart + klen)
     }
 
     fn entry_offset(&self, i: usize) -> Result<usize> {
@@ -116,7 +198,38 @@ impl<'a> Node<'a> {
     }
 
     /// Entry `i` of a leaf page.
+    #[inline]
     pub fn leaf(&self, i: usize) -> Result<LeafEntry<'a>> {
+        match self.leaf_fast(i) {
+            Some(e) => Ok(e),
+            None => Err(self.bad_entry(i)),
+        }
+    }
+
+    /// Entry `i` of a leaf page, or None if it is damaged (see [`Node::leaf`] for why).
+    #[inline(always)]
+    fn leaf_fast(&self, i: usize) -> Option<LeafEntry<'a>> {
+        let off = self.offset_checked(i)?;
+        let d = self.data;
+        let kstart = off + LEAF_ENTRY_HEADER;
+        if kstart > d.len() {
+            return None;
+        }
+        let klen = u16_at(d, off);
+        let kind = d[off + 2];
+        let vlen = u32_at(d, off + 3) as usize;
+        let end = kstart + klen + vlen;
+        if end > d.len() || kind > VAL_TREE {
+            return None;
+        }
+        Some(LeafEntry {
+            key: &d[kstart..kstart + klen],
+            kind,
+            val: &d[kstart + klen..end],
+        })
+    }
+
+    fn leaf_slow(&self, i: usize) -> Result<LeafEntry<'a>> {
         let off = self.entry_offset(i)?;
         let d = self.data;
         if off + LEAF_ENTRY_HEADER > d.len() {
@@ -152,7 +265,26 @@ impl<'a> Node<'a> {
     }
 
     /// Entry `i` of a branch page.
+    #[inline]
     pub fn branch(&self, i: usize) -> Result<BranchEntry<'a>> {
+        let fast = (|| {
+            let off = self.offset_checked(i)?;
+            let d = self.data;
+            let kstart = off + BRANCH_ENTRY_HEADER;
+            if kstart > d.len() {
+                return None;
+            }
+            let klen = u16_at(d, off);
+            Some(BranchEntry {
+                key: d.get(kstart..kstart + klen)?,
+                child: u64_at(d, off + 2),
+                count: u64_at(d, off + 10),
+            })
+        })();
+        fast.ok_or_else(|| self.bad_entry(i))
+    }
+
+    fn branch_slow(&self, i: usize) -> Result<BranchEntry<'a>> {
         let off = self.entry_offset(i)?;
         let d = self.data;
         if off + BRANCH_ENTRY_HEADER > d.len() {
@@ -183,11 +315,15 @@ impl<'a> Node<'a> {
     }
 
     /// Leaf search: `Ok(i)` if entry `i` has `key`, `Err(i)` with the insertion point otherwise.
+    #[inline]
     pub fn search_leaf(&self, key: &[u8]) -> Result<std::result::Result<usize, usize>> {
         let (mut lo, mut hi) = (0usize, self.len());
         while lo < hi {
             let mid = (lo + hi) / 2;
-            match self.leaf(mid)?.key.cmp(key) {
+            let Some(k) = self.leaf_key_fast(mid) else {
+                return Err(self.bad_entry(mid));
+            };
+            match k.cmp(key) {
                 Ordering::Less => lo = mid + 1,
                 Ordering::Greater => hi = mid,
                 Ordering::Equal => return Ok(Ok(mid)),
@@ -198,6 +334,7 @@ impl<'a> Node<'a> {
 
     /// Branch search: the child whose subtree may hold `key` (the last entry whose separator
     /// is <= key; entry 0's separator counts as minus infinity).
+    #[inline]
     pub fn search_branch(&self, key: &[u8]) -> Result<usize> {
         let n = self.len();
         if n == 0 {
@@ -206,7 +343,10 @@ impl<'a> Node<'a> {
         let (mut lo, mut hi) = (1usize, n);
         while lo < hi {
             let mid = (lo + hi) / 2;
-            if self.branch(mid)?.key <= key {
+            let Some(k) = self.branch_key_fast(mid) else {
+                return Err(self.bad_entry(mid));
+            };
+            if k <= key {
                 lo = mid + 1;
             } else {
                 hi = mid;
@@ -249,6 +389,37 @@ pub fn insert(page: &mut [u8], idx: usize, entry: &[u8]) -> bool {
     let n = u16_at(page, HDR_NKEYS_OFF);
     let upper = u16_at(page, HDR_UPPER_OFF) - entry.len();
     page[upper..upper + entry.len()].copy_from_slice(entry);
+    let slot = PAGE_HEADER_SIZE + idx * SLOT_SIZE;
+    let slots_end = PAGE_HEADER_SIZE + n * SLOT_SIZE;
+    page.copy_within(slot..slots_end, slot + SLOT_SIZE);
+    put_u16(page, slot, upper);
+    put_u16(page, HDR_NKEYS_OFF, n + 1);
+    put_u16(page, HDR_UPPER_OFF, upper);
+    true
+}
+
+/// Appends a leaf entry built in place (no intermediate buffer) after the last slot;
+/// returns false, changing nothing, if it does not fit.
+pub fn push_leaf(page: &mut [u8], key: &[u8], kind: u8, val: &[u8]) -> bool {
+    let n = u16_at(page, HDR_NKEYS_OFF);
+    insert_leaf(page, n, key, kind, val)
+}
+
+/// Inserts a leaf entry built in place (no intermediate buffer) at slot `idx`; returns
+/// false, changing nothing, if it does not fit.
+pub fn insert_leaf(page: &mut [u8], idx: usize, key: &[u8], kind: u8, val: &[u8]) -> bool {
+    let len = LEAF_ENTRY_HEADER + key.len() + val.len();
+    if free_space(page) < len + SLOT_SIZE {
+        return false;
+    }
+    let n = u16_at(page, HDR_NKEYS_OFF);
+    let upper = u16_at(page, HDR_UPPER_OFF) - len;
+    let e = &mut page[upper..upper + len];
+    e[..2].copy_from_slice(&(key.len() as u16).to_le_bytes());
+    e[2] = kind;
+    e[3..7].copy_from_slice(&(val.len() as u32).to_le_bytes());
+    e[LEAF_ENTRY_HEADER..LEAF_ENTRY_HEADER + key.len()].copy_from_slice(key);
+    e[LEAF_ENTRY_HEADER + key.len()..].copy_from_slice(val);
     let slot = PAGE_HEADER_SIZE + idx * SLOT_SIZE;
     let slots_end = PAGE_HEADER_SIZE + n * SLOT_SIZE;
     page.copy_within(slot..slots_end, slot + SLOT_SIZE);
@@ -369,6 +540,22 @@ mod tests {
         assert_eq!(n.search_leaf(b"b").unwrap(), Ok(1));
         assert_eq!(n.search_leaf(b"bb").unwrap(), Err(2));
         assert_eq!(n.search_leaf(b"").unwrap(), Err(0));
+    }
+
+    #[test]
+    fn in_place_leaf_inserts_equal_built_entries() {
+        let mut a = leaf_page(&[(b"a", b"1"), (b"c", b"3")]);
+        let mut b = a.clone();
+        assert!(insert(&mut a, 1, &leaf_entry(b"b", VAL_INLINE, b"22")));
+        assert!(insert_leaf(&mut b, 1, b"b", VAL_INLINE, b"22"));
+        assert_eq!(a, b);
+        assert!(push(&mut a, &leaf_entry(b"d", VAL_INLINE, b"4")));
+        assert!(push_leaf(&mut b, b"d", VAL_INLINE, b"4"));
+        assert_eq!(a, b);
+        let big = vec![0u8; 600];
+        let copy = b.clone();
+        assert!(!insert_leaf(&mut b, 0, b"0", VAL_INLINE, &big));
+        assert_eq!(b, copy, "a refused insert changes nothing");
     }
 
     #[test]

@@ -34,4 +34,10 @@ pub trait PageStore: PageSource {
     /// Frees `count` pages starting at `pgno`: they may be reused once no snapshot that can
     /// reach them is alive.
     fn free(&mut self, pgno: Pgno, count: u64);
+    /// Writes dirty pages out if they take too much memory; returns true if it did. Only
+    /// long-running builders call it, between pages, and touch the pages they hold again
+    /// afterwards (a spilled page is no longer dirty). The default never spills.
+    fn spill_if_needed(&mut self) -> Result<bool> {
+        Ok(false)
+    }
 }

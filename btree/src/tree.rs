@@ -55,6 +55,32 @@ struct Outcome {
     /// The page is less than a quarter full (or empty) and should be merged.
     underfull: bool,
     replaced: bool,
+    /// Something below changed. Pages are made dirty (copied) only on the way back up
+    /// from a change, so an operation that changes nothing (deleting an absent key,
+    /// adding a value already present) copies no page and needs no separate look-up first.
+    changed: bool,
+}
+
+impl Outcome {
+    fn unchanged(pgno: Pgno) -> Outcome {
+        Outcome {
+            pgno,
+            delta: 0,
+            split: None,
+            underfull: false,
+            replaced: false,
+            changed: false,
+        }
+    }
+
+    /// Makes the page dirty before its first change; returns its (possibly new) number.
+    fn touch<S: PageStore>(&mut self, s: &mut S) -> Result<Pgno> {
+        if !self.changed {
+            self.pgno = s.touch(self.pgno)?;
+            self.changed = true;
+        }
+        Ok(self.pgno)
+    }
 }
 
 /// Checks a key's length against the page size.
@@ -112,14 +138,10 @@ pub fn delete<S: PageStore>(s: &mut S, info: &mut TreeInfo, key: &[u8]) -> Resul
     if info.root == 0 || key.is_empty() || key.len() > Limits::new(s.page_size()).max_key {
         return Ok(0);
     }
+    // One descent: an absent key changes (and copies) nothing.
     let before = info.entries;
-    match read::find(s, info, key)? {
-        Some(_) => {
-            apply(s, info, key, Op::Delete)?;
-            Ok(before - info.entries)
-        }
-        None => Ok(0),
-    }
+    apply(s, info, key, Op::Delete)?;
+    Ok(before - info.entries)
 }
 
 /// Adds `value` to the list of `key`. Returns false if it was already there.
@@ -182,11 +204,13 @@ pub fn list_remove<S: PageStore>(
     key: &[u8],
     value: &[u8],
 ) -> Result<bool> {
-    if key.is_empty() || !read::list_contains(s, info, key, value)? {
+    if key.is_empty() || key.len() > Limits::new(s.page_size()).max_key {
         return Ok(false);
     }
+    // One descent: an absent value changes (and copies) nothing.
+    let before = info.entries;
     apply(s, info, key, Op::ListRemove(value))?;
-    Ok(true)
+    Ok(info.entries < before)
 }
 
 /// Frees every page of a tree (and of its overflow runs and nested trees) and empties it.
@@ -328,27 +352,32 @@ fn modify<S: PageStore>(
     if depth > MAX_DEPTH {
         return Err(too_deep(pgno));
     }
-    let pgno = s.touch(pgno)?;
-    let (is_leaf, idx, child) = {
+    // Read-only on the way down: the page is copied only if the child changed.
+    let (is_leaf, idx, child, old_count) = {
         let n = Node::new(pgno, s.page(pgno)?)?;
         if n.is_leaf() {
-            (true, 0, 0)
+            (true, 0, 0, 0)
         } else {
             let i = n.search_branch(key)?;
-            (false, i, n.branch(i)?.child)
+            let e = n.branch(i)?;
+            (false, i, e.child, e.count)
         }
     };
     if is_leaf {
         return modify_leaf(s, info, pgno, key, op);
     }
     let out = modify(s, info, child, key, op, depth + 1)?;
-    let old_count = Node::new(pgno, s.page(pgno)?)?.branch(idx)?.count;
+    if !out.changed {
+        return Ok(Outcome::unchanged(pgno));
+    }
+    let pgno = s.touch(pgno)?;
     let mut result = Outcome {
         pgno,
         delta: out.delta,
         split: None,
         underfull: false,
         replaced: out.replaced,
+        changed: true,
     };
     match out.split {
         Some((left_total, split)) => {
@@ -613,16 +642,12 @@ fn modify_leaf<S: PageStore>(
     op: Op<'_>,
 ) -> Result<Outcome> {
     let limits = Limits::new(s.page_size());
+    // Searched read-only; `out.touch` copies the page before its first change.
     let found = Node::new(pgno, s.page(pgno)?)?.search_leaf(key)?;
-    let mut out = Outcome {
-        pgno,
-        delta: 0,
-        split: None,
-        underfull: false,
-        replaced: false,
-    };
+    let mut out = Outcome::unchanged(pgno);
     match op {
         Op::Put { value, append } => {
+            let pgno = out.touch(s)?;
             let idx = match found {
                 Ok(i) => {
                     remove_entry(s, info, pgno, i, true)?;
@@ -634,27 +659,34 @@ fn modify_leaf<S: PageStore>(
                     i
                 }
             };
-            let entry = if limits.value_inline(key.len(), value.len()) {
-                node::leaf_entry(key, VAL_INLINE, value)
+            let mut r = [0u8; OVERFLOW_REF_SIZE];
+            let (kind, val): (u8, &[u8]) = if limits.value_inline(key.len(), value.len()) {
+                (VAL_INLINE, value)
             } else {
                 let mut hdr = [0u8; PAGE_HEADER_SIZE];
                 hdr[HDR_KIND_OFF] = KIND_OVERFLOW;
                 let (p, n) = s.alloc_overflow(&hdr, value)?;
                 info.overflow_pages += n;
-                let mut r = [0u8; OVERFLOW_REF_SIZE];
                 r[..8].copy_from_slice(&p.to_le_bytes());
                 r[8..].copy_from_slice(&(value.len() as u64).to_le_bytes());
-                node::leaf_entry(key, VAL_OVERFLOW, &r)
+                (VAL_OVERFLOW, &r)
             };
-            out.split = place(s, info, pgno, idx, entry, append)?;
+            // Written straight into the page when it fits (the common case); a split needs
+            // the entry as bytes of its own.
+            if !node::insert_leaf(s.page_mut(pgno), idx, key, kind, val) {
+                let entry = node::leaf_entry(key, kind, val);
+                out.split = Some(split(s, info, pgno, idx, entry, append)?);
+            }
         }
         Op::Delete => {
             if let Ok(i) = found {
+                let pgno = out.touch(s)?;
                 out.delta = -(remove_entry(s, info, pgno, i, true)? as i64);
             }
         }
         Op::ListAdd(v) => match found {
             Err(i) => {
+                let pgno = out.touch(s)?;
                 out.delta = 1;
                 let entry = list_entry(s, info, &limits, key, &[v])?;
                 out.split = place(s, info, pgno, i, entry, false)?;
@@ -662,16 +694,33 @@ fn modify_leaf<S: PageStore>(
             Ok(i) => {
                 let (kind, val) = {
                     let e = Node::new(pgno, s.page(pgno)?)?.leaf(i)?;
+                    if e.kind == VAL_LIST {
+                        // The common case: build the grown inline entry straight from the
+                        // page (one scan, one allocation), or learn that it must become a
+                        // nested tree.
+                        match grow_inline(pgno, &limits, key, e.val, v)? {
+                            Grow::Present => return Ok(out),
+                            Grow::Entry(entry) => {
+                                let pgno = out.touch(s)?;
+                                out.delta = 1;
+                                drop_entry(s, pgno, i)?;
+                                out.split = place(s, info, pgno, i, entry, false)?;
+                                return Ok(out);
+                            }
+                            Grow::TooLong => {}
+                        }
+                    }
                     (e.kind, e.val.to_vec())
                 };
                 match kind {
                     VAL_LIST => {
                         let mut l = InlineList::parse(pgno, &val)?;
                         if let Err(j) = l.items.binary_search(&v) {
+                            let pgno = out.touch(s)?;
                             l.items.insert(j, v);
                             out.delta = 1;
                             let entry = list_entry(s, info, &limits, key, &l.items)?;
-                            remove_entry(s, info, pgno, i, false)?;
+                            drop_entry(s, pgno, i)?;
                             out.split = place(s, info, pgno, i, entry, false)?;
                         }
                     }
@@ -687,12 +736,15 @@ fn modify_leaf<S: PageStore>(
                                 append: false,
                             },
                         )? {
-                            // Already present: nothing changed but the copied path.
+                            // Already present: the value was rewritten as it was.
                         } else {
                             out.delta = 1;
                         }
-                        account_nested(info, &before, &t);
-                        write_tree_info(s, pgno, i, &t)?;
+                        if t != before {
+                            let pgno = out.touch(s)?;
+                            account_nested(info, &before, &t);
+                            write_tree_info(s, pgno, i, &t)?;
+                        }
                     }
                     _ => {
                         return Err(BtreeError::corrupted(
@@ -705,6 +757,7 @@ fn modify_leaf<S: PageStore>(
         },
         Op::ListAddMany { values: vs, append } => match found {
             Err(i) => {
+                let pgno = out.touch(s)?;
                 out.delta = vs.len() as i64;
                 let entry = list_entry(s, info, &limits, key, vs)?;
                 out.split = place(s, info, pgno, i, entry, append)?;
@@ -722,9 +775,10 @@ fn modify_leaf<S: PageStore>(
                         items.sort_unstable();
                         items.dedup();
                         if items.len() > had {
+                            let pgno = out.touch(s)?;
                             out.delta = (items.len() - had) as i64;
                             let entry = list_entry(s, info, &limits, key, &items)?;
-                            remove_entry(s, info, pgno, i, false)?;
+                            drop_entry(s, pgno, i)?;
                             out.split = place(s, info, pgno, i, entry, false)?;
                         }
                     }
@@ -742,8 +796,11 @@ fn modify_leaf<S: PageStore>(
                                 out.delta += 1;
                             }
                         }
-                        account_nested(info, &before, &t);
-                        write_tree_info(s, pgno, i, &t)?;
+                        if t != before {
+                            let pgno = out.touch(s)?;
+                            account_nested(info, &before, &t);
+                            write_tree_info(s, pgno, i, &t)?;
+                        }
                     }
                     _ => {
                         return Err(BtreeError::corrupted(
@@ -764,6 +821,7 @@ fn modify_leaf<S: PageStore>(
                     VAL_LIST => {
                         let mut l = InlineList::parse(pgno, &val)?;
                         if let Ok(j) = l.items.binary_search(&v) {
+                            let pgno = out.touch(s)?;
                             l.items.remove(j);
                             out.delta = -1;
                             remove_entry(s, info, pgno, i, false)?;
@@ -779,6 +837,11 @@ fn modify_leaf<S: PageStore>(
                         let before = t;
                         let had = t.entries;
                         apply(s, &mut t, v, Op::Delete)?;
+                        if t == before {
+                            // The value was not there: nothing changed.
+                            return Ok(out);
+                        }
+                        let pgno = out.touch(s)?;
                         out.delta = t.entries as i64 - had as i64;
                         account_nested(info, &before, &t);
                         if t.entries == 0 {
@@ -807,10 +870,62 @@ fn modify_leaf<S: PageStore>(
         }
     }
     // Only removals and replacements (which may shrink an entry) can leave a leaf underfull.
-    if out.split.is_none() && (matches!(op, Op::Delete | Op::ListRemove(_)) || out.replaced) {
-        out.underfull = is_underfull(s, pgno)?;
+    if out.changed
+        && out.split.is_none()
+        && (matches!(op, Op::Delete | Op::ListRemove(_)) || out.replaced)
+    {
+        out.underfull = is_underfull(s, out.pgno)?;
     }
     Ok(out)
+}
+
+/// What adding a value to an inline list comes to.
+enum Grow {
+    /// The value is already in the list.
+    Present,
+    /// The new leaf entry, with the value inserted in order.
+    Entry(Vec<u8>),
+    /// The grown list is too long to stay inline.
+    TooLong,
+}
+
+/// Adds `v` to the packed inline list `val` of `key` (from page `pgno`) without parsing it
+/// into a vector: one scan for the position, one copy.
+fn grow_inline(pgno: Pgno, limits: &Limits, key: &[u8], val: &[u8], v: &[u8]) -> Result<Grow> {
+    let damaged = || BtreeError::corrupted(pgno, "inline list value runs past its entry");
+    let mut pos = 0;
+    while pos < val.len() {
+        let len_bytes = val.get(pos..pos + 2).ok_or_else(damaged)?;
+        let len = u16::from_le_bytes([len_bytes[0], len_bytes[1]]) as usize;
+        let item = val.get(pos + 2..pos + 2 + len).ok_or_else(damaged)?;
+        match item.cmp(v) {
+            std::cmp::Ordering::Less => pos += 2 + len,
+            std::cmp::Ordering::Equal => return Ok(Grow::Present),
+            std::cmp::Ordering::Greater => break,
+        }
+    }
+    let vlen = val.len() + 2 + v.len();
+    if LEAF_ENTRY_HEADER + key.len() + vlen > limits.list_inline_max {
+        return Ok(Grow::TooLong);
+    }
+    let mut e = Vec::with_capacity(LEAF_ENTRY_HEADER + key.len() + vlen);
+    e.extend_from_slice(&(key.len() as u16).to_le_bytes());
+    e.push(VAL_LIST);
+    e.extend_from_slice(&(vlen as u32).to_le_bytes());
+    e.extend_from_slice(key);
+    e.extend_from_slice(&val[..pos]);
+    e.extend_from_slice(&(v.len() as u16).to_le_bytes());
+    e.extend_from_slice(v);
+    e.extend_from_slice(&val[pos..]);
+    Ok(Grow::Entry(e))
+}
+
+/// Removes leaf entry `i` that is being replaced by a rewritten entry for the same key
+/// (nothing to release, no values to count).
+fn drop_entry<S: PageStore>(s: &mut S, pgno: Pgno, i: usize) -> Result<()> {
+    let len = Node::new(pgno, s.page(pgno)?)?.raw_entry(i)?.len();
+    node::remove(s.page_mut(pgno), i, len);
+    Ok(())
 }
 
 /// The values of a nested tree small enough to move back inline (one leaf, at most a quarter
@@ -854,87 +969,16 @@ fn list_entry<S: PageStore>(
     if LEAF_ENTRY_HEADER + key.len() + list::encoded_len(items) <= limits.list_inline_max {
         return Ok(node::leaf_entry(key, VAL_LIST, &list::encode_items(items)));
     }
-    let t = build_sorted(s, items)?;
+    // The values are sorted: build the nested tree bottom-up.
+    let mut b = crate::build::Builder::new(0);
+    for v in items {
+        b.push(s, v, &[])?;
+    }
+    let t = b.finish(s)?;
     account_nested(info, &TreeInfo::empty(0), &t);
     let mut d = [0u8; levin_pager::format::TREE_INFO_SIZE];
     t.encode(&mut d);
     Ok(node::leaf_entry(key, VAL_TREE, &d))
-}
-
-/// Builds a new tree of the sorted, distinct `keys` with empty values (a nested list
-/// tree) bottom-up, filling each page before starting the next: the tree appending them
-/// one by one would make, without descending from the root for each.
-fn build_sorted<S: PageStore>(s: &mut S, keys: &[&[u8]]) -> Result<TreeInfo> {
-    let mut t = TreeInfo::empty(0);
-    // The pages of the level being built: (separator from the previous page, page,
-    // entries beneath).
-    let mut level: Vec<(Vec<u8>, Pgno, u64)> = Vec::new();
-    for (i, k) in keys.iter().enumerate() {
-        let entry = node::leaf_entry(k, VAL_INLINE, &[]);
-        let fits = match level.last() {
-            Some(&(_, p, _)) => node::push(s.page_mut(p), &entry),
-            None => false,
-        };
-        if !fits {
-            let p = s.alloc_page()?;
-            let page = s.page_mut(p);
-            node::init(page, KIND_LEAF, p);
-            if !node::push(page, &entry) {
-                return Err(BtreeError::corrupted(
-                    p,
-                    "a list value does not fit an empty page",
-                ));
-            }
-            t.leaf_pages += 1;
-            // As a split makes it: the shortest prefix of this page's first key that
-            // sorts after the previous page's last key.
-            let sep = match i.checked_sub(1).map(|j| keys[j]) {
-                Some(last) => {
-                    let common = k.iter().zip(last).take_while(|(a, b)| a == b).count();
-                    k[..(common + 1).min(k.len())].to_vec()
-                }
-                None => Vec::new(),
-            };
-            level.push((sep, p, 0));
-        }
-        if let Some(l) = level.last_mut() {
-            l.2 += 1;
-        }
-    }
-    t.entries = keys.len() as u64;
-    t.depth = u32::from(!level.is_empty());
-    while level.len() > 1 {
-        let mut up: Vec<(Vec<u8>, Pgno, u64)> = Vec::new();
-        for (sep, child, count) in &level {
-            let fits = match up.last() {
-                Some(&(_, p, _)) => {
-                    node::push(s.page_mut(p), &node::branch_entry(sep, *child, *count))
-                }
-                None => false,
-            };
-            if !fits {
-                // A branch page's first entry has an empty key; its separator goes up.
-                let p = s.alloc_page()?;
-                let page = s.page_mut(p);
-                node::init(page, KIND_BRANCH, p);
-                if !node::push(page, &node::branch_entry(&[], *child, *count)) {
-                    return Err(BtreeError::corrupted(
-                        p,
-                        "a branch entry does not fit an empty page",
-                    ));
-                }
-                t.branch_pages += 1;
-                up.push((sep.clone(), p, 0));
-            }
-            if let Some(u) = up.last_mut() {
-                u.2 += count;
-            }
-        }
-        level = up;
-        t.depth += 1;
-    }
-    t.root = level.first().map_or(0, |l| l.1);
-    Ok(t)
 }
 
 fn write_tree_info<S: PageStore>(s: &mut S, pgno: Pgno, i: usize, t: &TreeInfo) -> Result<()> {
@@ -957,11 +1001,14 @@ fn remove_entry<S: PageStore>(
     let (len, count, kind, val) = {
         let n = Node::new(pgno, s.page(pgno)?)?;
         let e = n.leaf(i)?;
+        // The value field is kept only when it references pages to release (a plain
+        // inline value, the common case, needs no copy).
+        let keep = release && matches!(e.kind, VAL_OVERFLOW | VAL_TREE);
         (
-            n.raw_entry(i)?.len(),
+            LEAF_ENTRY_HEADER + e.key.len() + e.val.len(),
             entry_count(pgno, &e)?,
             e.kind,
-            e.val.to_vec(),
+            if keep { e.val.to_vec() } else { Vec::new() },
         )
     };
     if release {

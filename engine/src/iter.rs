@@ -18,6 +18,9 @@ pub struct Iter<'t> {
     keys_only: bool,
     started: bool,
     done: bool,
+    /// The last key found inside the key range, compared by address: the values of one
+    /// list key share its key bytes in the page, so they need no new range check.
+    checked: Option<&'t [u8]>,
 }
 
 impl<'t> Iter<'t> {
@@ -29,6 +32,7 @@ impl<'t> Iter<'t> {
             keys_only: false,
             started: false,
             done: false,
+            checked: None,
         }
     }
 
@@ -111,14 +115,17 @@ impl<'t> Iter<'t> {
                 self.done = true;
                 return Ok(None);
             };
-            let inside = if self.range.reverse {
-                self.range.above_lo(k)
-            } else {
-                self.range.below_hi(k)
-            };
-            if !inside {
-                self.done = true;
-                return Ok(None);
+            if !self.checked.is_some_and(|c| std::ptr::eq(c, k)) {
+                let inside = if self.range.reverse {
+                    self.range.above_lo(k)
+                } else {
+                    self.range.below_hi(k)
+                };
+                if !inside {
+                    self.done = true;
+                    return Ok(None);
+                }
+                self.checked = Some(k);
             }
             let Some(vr) = &self.values else {
                 return Ok(Some((k, v)));

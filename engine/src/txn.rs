@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::ops::Bound;
 
-use levin_btree::{read, tree, BtreeError, Cursor, PageSource};
+use levin_btree::{append, read, tree, BtreeError, Cursor, PageSource};
 use levin_pager::TreeInfo;
 use levin_txn::{ReadTxn, TxnError, WriteTxn};
 
@@ -391,6 +391,25 @@ impl RwTxn {
         }
     }
 
+    /// Replaces the (empty) tree of `db` by the one `build` writes and describes, e.g. a
+    /// compacted copy built bottom-up.
+    pub(crate) fn build_db(
+        &mut self,
+        db: &Db,
+        build: impl FnOnce(&mut WriteTxn) -> Result<TreeInfo>,
+    ) -> Result<()> {
+        self.modify(db, |w, t| {
+            if t.root != 0 {
+                return Err(Error::Invalid(format!(
+                    "building database {} over existing entries",
+                    db.name
+                )));
+            }
+            *t = build(w)?;
+            Ok(())
+        })
+    }
+
     /// Puts `key` = `value` into a plain database, replacing any old value.
     pub fn put(&mut self, db: &Db, key: &[u8], value: &[u8]) -> Result<()> {
         self.put_with(db, key, value, PutFlags::default())
@@ -403,14 +422,19 @@ impl RwTxn {
         if flags.no_overwrite && self.contains_key(db, key)? {
             return Ok(false);
         }
-        let name = db.name.clone();
-        self.modify(db, |w, t| {
-            if flags.append && read::last_key(&*w, t)?.is_some_and(|last| last >= key) {
+        if flags.append {
+            // Ok(false) rather than an error when out of order: the right edge may have been
+            // copied on the way down, and the tree must keep pointing at the copy.
+            let appended = self.modify(db, |w, t| Ok(append::append(w, t, key, value)?))?;
+            if !appended {
                 return Err(Error::AppendOutOfOrder {
-                    db: name.to_string(),
+                    db: db.name.to_string(),
                 });
             }
-            tree::put(w, t, key, value, flags.append)?;
+            return Ok(true);
+        }
+        self.modify(db, |w, t| {
+            tree::put(w, t, key, value, false)?;
             Ok(true)
         })
     }

@@ -4,12 +4,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
-use levin_engine::{Db, Env, EnvOptions, Range, Read};
+use levin_engine::{Db, Env, EnvOptions, PutFlags, Range, Read};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
 enum Op {
     Put(u16, u16),
+    /// A run of appends (keys after the current last key), with a value seed.
+    Append(u16, u8),
+    /// An append of a key that is not after the last key: refused, nothing changes.
+    AppendBad(u16),
     Del(u16),
     ListAdd(u8, u16),
     ListAddMany(u8, Vec<u16>),
@@ -19,6 +23,8 @@ enum Op {
     Abort,
     Reopen,
     Check,
+    /// A compacting copy of the last commit, which must equal the committed model.
+    Compact,
 }
 
 fn key(k: u16) -> Vec<u8> {
@@ -49,6 +55,8 @@ fn lval(v: u16) -> Vec<u8> {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         20 => (0u16..300, any::<u16>()).prop_map(|(k, v)| Op::Put(k, v)),
+        6 => (any::<u16>(), 1u8..40).prop_map(|(v, n)| Op::Append(v, n)),
+        1 => (0u16..300).prop_map(Op::AppendBad),
         8 => (0u16..300).prop_map(Op::Del),
         20 => (0u8..6, 0u16..400).prop_map(|(k, v)| Op::ListAdd(k, v)),
         6 => (0u8..6, proptest::collection::vec(0u16..400, 0..40))
@@ -59,6 +67,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::Abort),
         1 => Just(Op::Reopen),
         1 => Just(Op::Check),
+        1 => Just(Op::Compact),
     ]
 }
 
@@ -142,12 +151,49 @@ fn run(ops: Vec<Op>) {
     let (mut pm, mut lm): (Plain, Lists) = Default::default();
     let (mut cp, mut cl) = (pm.clone(), lm.clone());
     let mut w = Some(env.write().unwrap());
+    let mut compacts = 0;
     for op in ops {
         let txn = w.as_mut().unwrap();
         match op {
             Op::Put(k, v) => {
                 txn.put(&plain, &key(k), &val(v)).unwrap();
                 pm.insert(key(k), val(v));
+            }
+            Op::Append(v, n) => {
+                let flags = PutFlags {
+                    append: true,
+                    no_overwrite: false,
+                };
+                for i in 0..n as u16 {
+                    // Each key extends the last one by a byte, so keys share long prefixes
+                    // (separator shortening); past 120 bytes, a fresh prefix after them all.
+                    let k = match pm.keys().next_back() {
+                        None => key(v % 300),
+                        Some(last) if last.len() < 120 => {
+                            let mut k = last.clone();
+                            k.push(b'0' + ((v ^ i) % 10) as u8);
+                            k
+                        }
+                        Some(last) if last[0] < b'z' => vec![last[0] + 1],
+                        Some(_) => break,
+                    };
+                    let value = val(v.wrapping_add(i));
+                    assert!(txn.put_with(&plain, &k, &value, flags).unwrap());
+                    pm.insert(k, value);
+                }
+            }
+            Op::AppendBad(k) => {
+                let flags = PutFlags {
+                    append: true,
+                    no_overwrite: false,
+                };
+                if pm.keys().next_back().is_some_and(|last| *last >= key(k)) {
+                    let r = txn.put_with(&plain, &key(k), b"v", flags);
+                    assert!(
+                        matches!(r, Err(levin_engine::Error::AppendOutOfOrder { .. })),
+                        "{r:?}"
+                    );
+                }
             }
             Op::Del(k) => {
                 let had = txn.delete(&plain, &key(k)).unwrap();
@@ -207,6 +253,16 @@ fn run(ops: Vec<Op>) {
             Op::Check => {
                 let report = env.check().unwrap();
                 assert!(report.is_ok(), "integrity problems: {:?}", report.problems);
+            }
+            Op::Compact => {
+                compacts += 1;
+                let dest = dir.path().join(format!("compact-{compacts}"));
+                env.copy_to(&dest, true).unwrap();
+                let copy = Env::open_with(&dest, opts()).unwrap();
+                let report = copy.check().unwrap();
+                assert!(report.is_ok(), "compacted copy: {:?}", report.problems);
+                assert_eq!(report.free_pages, 0, "a compacted copy has no free pages");
+                verify(&copy.read().unwrap(), &plain, &list, &cp, &cl);
             }
         }
         let txn = w.as_ref().unwrap();

@@ -1,9 +1,9 @@
 //! The write transaction: copy-on-write page management (dirty pages, allocation from the
 //! free list or the end of the file, spilling), named trees, and the commit protocol.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
-use crate::pgno_hash::{PgnoMap, PgnoSet};
+use crate::pgno_hash::{NameMap, PgnoMap, PgnoSet};
 use std::sync::Arc;
 
 use levin_btree::layout::{Limits, HDR_PGNO_OFF, PAGE_HEADER_SIZE};
@@ -15,6 +15,12 @@ use crate::catalog;
 use crate::env::{Durability, EnvCore};
 use crate::error::{Result, TxnError};
 use crate::freelist::{self, FreeKey};
+
+/// The largest single write of coalesced dirty pages. Small on purpose: the kernel caches a
+/// written range in folios as large as the write, and ext4 walks every block of a folio on
+/// each later write into it, so 4 MiB writes made every later one-page write (the common
+/// case, pages reused from the free list) cost as much as writing 2 MiB.
+const MAX_WRITE: usize = 64 << 10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -61,7 +67,7 @@ pub struct WriteTxn {
     free_exhausted: bool,
     free_tree: TreeInfo,
     catalog: TreeInfo,
-    trees: HashMap<String, TreeState>,
+    trees: NameMap<TreeState>,
     phase: Phase,
     finished: bool,
     limits: Limits,
@@ -91,7 +97,7 @@ impl WriteTxn {
             free_exhausted: false,
             free_tree: base.free,
             catalog: base.catalog,
-            trees: HashMap::new(),
+            trees: NameMap::default(),
             phase: Phase::Normal,
             finished: false,
             limits,
@@ -152,6 +158,12 @@ impl WriteTxn {
 
     /// Records a new descriptor for the named tree (written to the catalog at commit).
     pub fn set_tree(&mut self, name: &str, info: TreeInfo) {
+        // Called after every put: update in place, allocating the name only the first time.
+        if let Some(t) = self.trees.get_mut(name) {
+            t.info = Some(info);
+            t.dirty = true;
+            return;
+        }
         self.trees.insert(
             name.to_string(),
             TreeState {
@@ -335,7 +347,7 @@ impl WriteTxn {
             let mut page = self.dirty.remove(&p).expect("listed");
             page[HDR_PGNO_OFF..HDR_PGNO_OFF + 4].copy_from_slice(&(p as u32).to_le_bytes());
             node::seal(&mut page);
-            if !buf.is_empty() && (start + (buf.len() / ps) as u64 != p || buf.len() >= 4 << 20) {
+            if !buf.is_empty() && (start + (buf.len() / ps) as u64 != p || buf.len() >= MAX_WRITE) {
                 self.env.pager.write_pages(start, &buf)?;
                 buf.clear();
             }
@@ -643,6 +655,14 @@ impl PageStore for WriteTxn {
             }
         }
         Ok((p, n))
+    }
+
+    fn spill_if_needed(&mut self) -> levin_btree::Result<bool> {
+        if self.dirty_bytes > self.env.opts.spill_threshold {
+            self.flush().map_err(into_btree)?;
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     fn free(&mut self, pgno: Pgno, count: u64) {
