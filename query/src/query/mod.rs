@@ -114,8 +114,12 @@ impl AsQuery for Query {
 pub struct QueryResult {
     /// The find spec's shape.
     pub kind: FindKind,
-    /// Rows, one value per find element. Without `:order-by` they are sorted by value;
-    /// with `:with` they may repeat.
+    /// Rows, one value per find element. A relation (`[:find ?a ?b]`) without `:with`,
+    /// aggregates or `:order-by` comes in no particular order (it is a set: [`to_edn`]
+    /// prints it sorted); otherwise, without `:order-by`, rows are sorted by value. With
+    /// `:with` they may repeat.
+    ///
+    /// [`to_edn`]: QueryResult::to_edn
     pub rows: Vec<Vec<Edn>>,
     /// `:keys`/`:strs`/`:syms`.
     pub ret: Option<ReturnMap>,
@@ -173,11 +177,13 @@ impl QueryResult {
     pub fn to_edn(&self) -> Edn {
         match self.kind {
             FindKind::Rel => {
-                let rows: Vec<Edn> = self.rows.iter().map(|r| self.row_edn(r)).collect();
                 if self.ordered {
-                    Edn::Vector(rows)
+                    Edn::Vector(self.rows.iter().map(|r| self.row_edn(r)).collect())
                 } else {
-                    Edn::Set(rows)
+                    // A set, printed in value order so output is stable.
+                    let mut rows: Vec<&Vec<Edn>> = self.rows.iter().collect();
+                    rows.sort();
+                    Edn::Set(rows.into_iter().map(|r| self.row_edn(r)).collect())
                 }
             }
             FindKind::Coll => Edn::Vector(self.rows.iter().map(|r| r[0].clone()).collect()),
