@@ -43,21 +43,35 @@ impl Rel {
         self.vars.iter().position(|x| x == v)
     }
 
-    /// Distinct rows over `vars` (all must be columns), consuming the relation.
+    /// Keeps the columns `vars` (a subsequence of this relation's variables, in order) and
+    /// deduplicates the rows, consuming the relation; columns are removed in place.
     pub fn project_distinct(self, vars: &[Var]) -> Rel {
-        let cols: Vec<usize> = vars.iter().filter_map(|v| self.col(v)).collect();
-        let rows = self
-            .rows
+        let dropped: Vec<usize> = (0..self.vars.len())
+            .filter(|&c| !vars.contains(&self.vars[c]))
+            .collect();
+        // Dropping only columns that hold one value throughout (an input scalar, a
+        // constant-bound variable) cannot make two distinct rows equal: no deduplication.
+        let constant_drops = self.rows.first().is_some_and(|first| {
+            dropped
+                .iter()
+                .all(|&c| self.rows.iter().all(|r| r[c] == first[c]))
+        });
+        let mut rows = self.rows;
+        for r in &mut rows {
+            for &c in dropped.iter().rev() {
+                r.remove(c);
+            }
+        }
+        let vars = self
+            .vars
             .into_iter()
-            .map(|mut r| {
-                cols.iter()
-                    .map(|&c| std::mem::replace(&mut r[c], Edn::Nil))
-                    .collect()
-            })
+            .enumerate()
+            .filter(|(c, _)| !dropped.contains(c))
+            .map(|(_, v)| v)
             .collect();
         Rel {
-            vars: cols.iter().map(|&c| self.vars[c].clone()).collect(),
-            rows: distinct(rows),
+            vars,
+            rows: if constant_drops { rows } else { distinct(rows) },
         }
     }
 
@@ -602,18 +616,34 @@ impl<'a> Ctx<'a> {
             return Ok(None);
         };
         let mut new_vars = vec![ev.clone()];
+        // With a single input row (the usual case: the unit row, or input scalars), rows
+        // are built with it as their prefix straight away.
+        let prefix: &[Edn] = match cur.rows.as_slice() {
+            [only] => only,
+            _ => &[],
+        };
+        let single = cur.rows.len() == 1;
+        let width = prefix.len() + 2;
+        let start = |x: Edn| -> Vec<Edn> {
+            let mut r = Vec::with_capacity(width);
+            r.extend(prefix.iter().cloned());
+            r.push(x);
+            r
+        };
         let mut found: Vec<Vec<Edn>> = vec![];
         match &p.v {
             Term::Const(c) => {
                 for e in db.entities_with(attr, c)? {
-                    found.push(vec![Edn::Long(e as i64)]);
+                    found.push(start(Edn::Long(e as i64)));
                 }
             }
             Term::Var(x) if x != ev && cur.col(x).is_none() => {
                 new_vars.push(x.clone());
                 db.scan_attr::<QueryError>(attr, range, |v, e| {
                     self.tick()?;
-                    found.push(vec![Edn::Long(e as i64), v.clone()]);
+                    let mut r = start(Edn::Long(e as i64));
+                    r.push(v.clone());
+                    found.push(r);
                     Ok(())
                 })?;
             }
@@ -630,13 +660,13 @@ impl<'a> Ctx<'a> {
                 })?;
                 eids.sort_unstable();
                 eids.dedup();
-                found.extend(eids.into_iter().map(|e| vec![Edn::Long(e as i64)]));
+                found.extend(eids.into_iter().map(|e| start(Edn::Long(e as i64))));
             }
             _ => return Ok(None),
         }
         let mut vars = cur.vars.clone();
         vars.extend(new_vars);
-        let rows = if cur.vars.is_empty() {
+        let rows = if single {
             found
         } else {
             let mut rows = Vec::with_capacity(cur.rows.len() * found.len());
