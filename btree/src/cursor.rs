@@ -192,6 +192,28 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
         }
     }
 
+    /// [`seek`](Self::seek), but when the cursor already sits on a leaf whose keys span
+    /// `key` (first key <= `key` <= last key), the answer is in that leaf: it is searched
+    /// alone, without descending from the root. For visiting keys in ascending order.
+    pub fn seek_forward(&mut self, key: &[u8]) -> Result<bool> {
+        if self.valid {
+            if let Some(&(n, _)) = self.stack.last() {
+                let len = n.len();
+                if len > 0 && n.key(0)? <= key && key <= n.key(len - 1)? {
+                    let i = match n.search_leaf(key)? {
+                        Ok(i) | Err(i) => i,
+                    };
+                    if let Some(top) = self.stack.last_mut() {
+                        top.1 = i;
+                    }
+                    self.enter(false)?;
+                    return Ok(true);
+                }
+            }
+        }
+        self.seek(key)
+    }
+
     /// In a list tree, positions on the first pair >= (`key`, `value`).
     pub fn seek_pair(&mut self, key: &[u8], value: &[u8]) -> Result<bool> {
         if !self.seek(key)? {

@@ -64,58 +64,87 @@ impl Db {
         Ok(())
     }
 
-    /// One pass over entity `e`'s EAV list: for each wanted `(attribute id, want)`, the
-    /// values found (`Bind`) or whether a match was found (`Exists`, `Equals`: one `Nil`
-    /// pushed). Returns false as soon as it is known that some want has no match.
-    pub(crate) fn entity_values(
+    /// The merge scan of many entities at once: `eids` (ascending, distinct) are read with
+    /// one cursor over EAV, so neighbouring entities cost no descent from the root. Calls
+    /// `found(i, values)` for each `eids[i]` that has a match for every want, with, per want, the values found (`Bind`) or one `Nil` (`Exists`,
+    /// `Equals`).
+    pub(crate) fn entities_values<E: From<Error>>(
         &self,
-        e: u64,
+        eids: &[u64],
         wants: &[(u32, Want)],
-        out: &mut [Vec<Edn>],
-    ) -> Result<bool> {
+        mut found: impl FnMut(usize, &mut [Vec<Edn>]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
         let view = self.view();
-        for o in out.iter_mut() {
-            o.clear();
-        }
-        let max_aid = wants.iter().map(|(a, _)| *a).max().unwrap_or(0);
-        for kv in view
-            .r
-            .list(&view.dbs.eav, &layout::eid_bytes(e))
-            .map_err(Error::from)?
-        {
-            let (_, item) = kv.map_err(Error::from)?;
-            let (aid, part) = layout::split_item(item)?;
-            if aid > max_aid {
-                break;
-            }
-            let mut decoded: Option<Edn> = None;
-            for (i, (want_aid, want)) in wants.iter().enumerate() {
-                if *want_aid != aid {
-                    continue;
-                }
-                match want {
-                    Want::Exists => {
-                        if out[i].is_empty() {
-                            out[i].push(Edn::Nil);
+        let keys: Vec<[u8; 8]> = eids.iter().map(|&e| layout::eid_bytes(e)).collect();
+        let key_refs: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
+        // The wanted items' value parts, copied into one buffer: (entity index, attribute
+        // id, start, end).
+        let mut bytes: Vec<u8> = Vec::new();
+        let mut hits: Vec<(u32, u32, u32, u32)> = Vec::new();
+        let mut bad: Option<Error> = None;
+        view.r
+            .visit_lists(&view.dbs.eav, &key_refs, &mut |i, item| {
+                match layout::split_item(item) {
+                    Ok((aid, part)) => {
+                        if wants.iter().any(|(a, _)| *a == aid) {
+                            let start = bytes.len() as u32;
+                            bytes.extend_from_slice(part);
+                            hits.push((i as u32, aid, start, bytes.len() as u32));
                         }
                     }
-                    Want::Bind | Want::Equals(_) => {
-                        if decoded.is_none() {
-                            decoded = Some(view.part_edn(part)?);
-                        }
-                        let v = decoded.as_ref().unwrap_or(&Edn::Nil);
-                        match want {
-                            Want::Equals(c) => {
-                                if out[i].is_empty() && v == c {
-                                    out[i].push(Edn::Nil);
-                                }
+                    Err(e) => {
+                        bad.get_or_insert(e);
+                    }
+                }
+                Ok(())
+            })
+            .map_err(Error::from)?;
+        if let Some(e) = bad {
+            return Err(e.into());
+        }
+        let mut out: Vec<Vec<Edn>> = vec![vec![]; wants.len()];
+        let mut h = 0;
+        while h < hits.len() {
+            let entity = hits[h].0;
+            for o in out.iter_mut() {
+                o.clear();
+            }
+            while h < hits.len() && hits[h].0 == entity {
+                let (_, aid, start, end) = hits[h];
+                let part = &bytes[start as usize..end as usize];
+                let mut decoded: Option<Edn> = None;
+                for (w, (want_aid, want)) in wants.iter().enumerate() {
+                    if *want_aid != aid {
+                        continue;
+                    }
+                    match want {
+                        Want::Exists => {
+                            if out[w].is_empty() {
+                                out[w].push(Edn::Nil);
                             }
-                            _ => out[i].push(v.clone()),
+                        }
+                        Want::Bind | Want::Equals(_) => {
+                            if decoded.is_none() {
+                                decoded = Some(view.part_edn(part)?);
+                            }
+                            let v = decoded.as_ref().unwrap_or(&Edn::Nil);
+                            match want {
+                                Want::Equals(c) => {
+                                    if out[w].is_empty() && v == c {
+                                        out[w].push(Edn::Nil);
+                                    }
+                                }
+                                _ => out[w].push(v.clone()),
+                            }
                         }
                     }
                 }
+                h += 1;
+            }
+            if out.iter().all(|o| !o.is_empty()) {
+                found(entity as usize, &mut out)?;
             }
         }
-        Ok(out.iter().all(|o| !o.is_empty()))
+        Ok(())
     }
 }

@@ -525,41 +525,43 @@ impl<'a> Ctx<'a> {
             }
         }
         let e_col = p.e.var().and_then(|v| cur.col(v));
-        let mut values: Vec<Vec<Edn>> = vec![vec![]; group.len()];
-        // Each distinct entity is read once: rows need not arrive grouped by entity (a
-        // value join repeats entities across the relation). Its bound values go to one
-        // arena: `spans` holds (start, count) per bound pattern for each entity read.
+        // Each distinct entity is read once, all of them in ascending id order with one
+        // cursor (rows need not arrive grouped by entity: a value join repeats entities).
+        // Bound values go to one arena: `spans` holds (start, count) per bound pattern.
         const NO_MATCH: u32 = u32::MAX;
         let mut seen: HashMap<u64, u32> = HashMap::default();
-        let mut spans: Vec<(u32, u32)> = vec![];
-        let mut arena: Vec<Edn> = vec![];
-        let mut rows = Vec::with_capacity(cur.rows.len());
-        for row in cur.rows {
+        let mut row_eids: Vec<Option<u64>> = Vec::with_capacity(cur.rows.len());
+        for row in &cur.rows {
             self.tick()?;
             let e = match (e_col, &p.e) {
                 (Some(c), _) => &row[c],
                 (None, Term::Const(c)) => c,
                 _ => &Edn::Nil,
             };
-            let Some(eid) = entid(db, e)? else {
+            let eid = entid(db, e)?;
+            if let Some(eid) = eid {
+                seen.entry(eid).or_insert(NO_MATCH);
+            }
+            row_eids.push(eid);
+        }
+        let mut eids: Vec<u64> = seen.keys().copied().collect();
+        eids.sort_unstable();
+        let mut spans: Vec<(u32, u32)> = vec![];
+        let mut arena: Vec<Edn> = vec![];
+        db.entities_values::<QueryError>(&eids, &wants, |i, values| {
+            let entry = (spans.len() / binds.len().max(1)) as u32;
+            for &b in &binds {
+                spans.push((arena.len() as u32, values[b].len() as u32));
+                arena.append(&mut values[b]);
+            }
+            seen.insert(eids[i], entry);
+            Ok(())
+        })?;
+        let mut rows = Vec::with_capacity(cur.rows.len());
+        for (row, eid) in cur.rows.into_iter().zip(row_eids) {
+            self.tick()?;
+            let Some(entry) = eid.and_then(|e| seen.get(&e).copied()) else {
                 continue;
-            };
-            let entry = match seen.get(&eid) {
-                Some(&entry) => entry,
-                None => {
-                    let entry = if db.entity_values(eid, &wants, &mut values)? {
-                        let entry = (spans.len() / binds.len().max(1)) as u32;
-                        for &i in &binds {
-                            spans.push((arena.len() as u32, values[i].len() as u32));
-                            arena.append(&mut values[i]);
-                        }
-                        entry
-                    } else {
-                        NO_MATCH
-                    };
-                    seen.insert(eid, entry);
-                    entry
-                }
             };
             if entry == NO_MATCH {
                 continue;
