@@ -115,14 +115,14 @@ fn descend<S: PageStore>(
     }
     match descend(s, info, limits, child, key, value, depth + 1)? {
         Step::OutOfOrder { pgno: c } => {
-            node::set_branch(s.page_mut(pgno), idx, c, count);
+            node::set_branch(s.page_mut(pgno), pgno, idx, c, count)?;
             Ok(Step::OutOfOrder { pgno })
         }
         Step::Appended {
             pgno: c,
             split: None,
         } => {
-            node::set_branch(s.page_mut(pgno), idx, c, count + 1);
+            node::set_branch(s.page_mut(pgno), pgno, idx, c, count + 1)?;
             Ok(Step::Appended { pgno, split: None })
         }
         Step::Appended {
@@ -131,7 +131,7 @@ fn descend<S: PageStore>(
         } => {
             // The child's own count is unchanged: the new entry is in its new sibling.
             let page = s.page_mut(pgno);
-            node::set_branch(page, idx, c, count);
+            node::set_branch(page, pgno, idx, c, count)?;
             let entry = node::branch_entry(&sep, right, right_total);
             if node::push(page, &entry) {
                 return Ok(Step::Appended { pgno, split: None });

@@ -462,11 +462,27 @@ pub fn offset(page: &[u8], idx: usize) -> usize {
     u16_at(page, PAGE_HEADER_SIZE + idx * SLOT_SIZE)
 }
 
-/// Sets the child and count of branch entry `idx` in place.
-pub fn set_branch(page: &mut [u8], idx: usize, child: Pgno, count: u64) {
+/// Sets the child and count of branch entry `idx` of page `pgno` in place. A slot or entry
+/// outside the page (a damaged page met on the write path) is a corruption error, not a
+/// panic.
+pub fn set_branch(page: &mut [u8], pgno: Pgno, idx: usize, child: Pgno, count: u64) -> Result<()> {
+    let slot = PAGE_HEADER_SIZE + idx * SLOT_SIZE;
+    if slot + SLOT_SIZE > page.len() {
+        return Err(BtreeError::corrupted(
+            pgno,
+            format!("branch slot {idx} past the page end"),
+        ));
+    }
     let off = offset(page, idx);
+    if off < PAGE_HEADER_SIZE || off + 18 > page.len() {
+        return Err(BtreeError::corrupted(
+            pgno,
+            format!("branch entry {idx} runs past the page end"),
+        ));
+    }
     page[off + 2..off + 10].copy_from_slice(&child.to_le_bytes());
     page[off + 10..off + 18].copy_from_slice(&count.to_le_bytes());
+    Ok(())
 }
 
 /// Builds a leaf entry.
@@ -593,7 +609,7 @@ mod tests {
         assert_eq!(n.search_branch(b"a").unwrap(), 0);
         assert_eq!(n.search_branch(b"m").unwrap(), 1);
         assert_eq!(n.search_branch(b"z").unwrap(), 1);
-        set_branch(&mut p, 1, 12, 7);
+        set_branch(&mut p, 0, 1, 12, 7).unwrap();
         let n = Node::new(3, &p).unwrap();
         let e = n.branch(1).unwrap();
         assert_eq!((e.child, e.count), (12, 7));

@@ -381,7 +381,7 @@ fn modify<S: PageStore>(
     };
     match out.split {
         Some((left_total, split)) => {
-            node::set_branch(s.page_mut(pgno), idx, out.pgno, left_total);
+            node::set_branch(s.page_mut(pgno), pgno, idx, out.pgno, left_total)?;
             let entry = node::branch_entry(&split.sep, split.right, split.right_total);
             let append = matches!(
                 op,
@@ -391,7 +391,7 @@ fn modify<S: PageStore>(
         }
         None => {
             let count = (old_count as i64 + out.delta) as u64;
-            node::set_branch(s.page_mut(pgno), idx, out.pgno, count);
+            node::set_branch(s.page_mut(pgno), pgno, idx, out.pgno, count)?;
             if out.underfull {
                 rebalance(s, info, pgno, idx)?;
             }
@@ -630,7 +630,7 @@ fn rebalance<S: PageStore>(s: &mut S, info: &mut TreeInfo, parent: Pgno, idx: us
     let len = Node::new(parent, s.page(parent)?)?.raw_entry(r)?.len();
     let page = s.page_mut(parent);
     node::remove(page, r, len);
-    node::set_branch(page, l, lchild, lcount + rcount);
+    node::set_branch(page, parent, l, lchild, lcount + rcount)?;
     Ok(())
 }
 
