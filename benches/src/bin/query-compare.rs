@@ -126,15 +126,6 @@ fn log(s: &str) {
     eprintln!("{s}");
 }
 
-fn now_utc() -> String {
-    std::process::Command::new("date")
-        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default()
-}
-
 /// One table row's verdict.
 struct Row {
     name: String,
@@ -385,7 +376,7 @@ fn doc_section(
         s,
         "Last run: {} ({}, warm-up {} ms, {} samples of at least {} ms; load: {} samples{}), on {} \
          ({} CPUs, {} GiB, {}); load average {:.2} at the start, {:.2} at the end.\n",
-        now_utc(),
+        levin_benches::machine::now_utc(),
         if args.quick { "`--quick`" } else { "full" },
         t.warmup_ms,
         t.samples,

@@ -245,7 +245,7 @@ fn main() {
              pages of the database map it touched). The machine is the \
              one described above; load average at the end {:.2}.\n\n{table}",
             if quick { " -- --quick" } else { "" },
-            query_bench_now(),
+            levin_benches::machine::now_utc(),
             levin_benches::machine::loadavg()
         );
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/BENCHMARKS.md");
@@ -264,13 +264,4 @@ fn main() {
         };
         std::fs::write(&path, new).expect("write docs/BENCHMARKS.md");
     }
-}
-
-fn query_bench_now() -> String {
-    std::process::Command::new("date")
-        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default()
 }
