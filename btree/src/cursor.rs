@@ -6,7 +6,7 @@ use levin_pager::TreeInfo;
 use crate::error::{BtreeError, Result};
 use crate::layout::*;
 use crate::list::{self, InlineList};
-use crate::node::{entry_count, LeafEntry, Node};
+use crate::node::{entry_count, key_cmp, LeafEntry, Node};
 use crate::read::plain_value;
 use crate::store::PageSource;
 
@@ -199,7 +199,10 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
         if self.valid {
             if let Some(&(n, _)) = self.stack.last() {
                 let len = n.len();
-                if len > 0 && n.key(0)? <= key && key <= n.key(len - 1)? {
+                if len > 0
+                    && key_cmp(n.key(0)?, key).is_le()
+                    && key_cmp(key, n.key(len - 1)?).is_le()
+                {
                     let i = match n.search_leaf(key)? {
                         Ok(i) | Err(i) => i,
                     };
@@ -477,6 +480,41 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
             },
         };
         Ok(Some((e.key, v)))
+    }
+
+    /// Calls `f` with each value of the current key, from the current position to the key's
+    /// last value, and leaves the cursor on that last value: one call per key instead of a
+    /// `next` and a `current` (and a key comparison) per value.
+    pub fn each_value<E: From<BtreeError>>(
+        &mut self,
+        mut f: impl FnMut(&'s [u8]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        if !self.valid {
+            return Ok(());
+        }
+        match &mut self.sub {
+            Sub::Inline { items, pos } => {
+                for v in &items[*pos..] {
+                    f(v)?;
+                }
+                *pos = items.len() - 1;
+            }
+            Sub::Tree(c) => {
+                while let Some((v, _)) = c.current()? {
+                    f(v)?;
+                    if !c.next()? {
+                        c.last()?;
+                        break;
+                    }
+                }
+            }
+            Sub::None => {
+                if let Some((_, v)) = self.current()? {
+                    f(v)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Number of values of the current key.

@@ -38,7 +38,7 @@ impl<'a> InlineList<'a> {
             }
             let item = &b[2..2 + len];
             if let Some(prev) = items.last() {
-                if *prev >= item {
+                if crate::node::key_cmp(prev, item).is_ge() {
                     return Err(BtreeError::corrupted(
                         pgno,
                         "inline list values out of order",

@@ -8,6 +8,24 @@ use levin_pager::Pgno;
 use crate::error::{BtreeError, Result};
 use crate::layout::*;
 
+/// Byte-wise (lexicographic) order of two keys, as `a.cmp(b)`, with the first eight bytes
+/// compared as one big-endian integer: most keys (entity ids, attribute-value prefixes) differ
+/// there, and a call into `memcmp` for a few bytes costs more than the comparison itself.
+#[inline]
+pub fn key_cmp(a: &[u8], b: &[u8]) -> Ordering {
+    if let (Some(x), Some(y)) = (a.first_chunk::<8>(), b.first_chunk::<8>()) {
+        let (x, y) = (u64::from_be_bytes(*x), u64::from_be_bytes(*y));
+        if x != y {
+            return x.cmp(&y);
+        }
+        if a.len() == 8 && b.len() == 8 {
+            return Ordering::Equal;
+        }
+        return a[8..].cmp(&b[8..]);
+    }
+    a.cmp(b)
+}
+
 #[inline]
 fn u16_at(b: &[u8], off: usize) -> usize {
     u16::from_le_bytes([b[off], b[off + 1]]) as usize
@@ -323,7 +341,7 @@ impl<'a> Node<'a> {
             let Some(k) = self.leaf_key_fast(mid) else {
                 return Err(self.bad_entry(mid));
             };
-            match k.cmp(key) {
+            match key_cmp(k, key) {
                 Ordering::Less => lo = mid + 1,
                 Ordering::Greater => hi = mid,
                 Ordering::Equal => return Ok(Ok(mid)),
@@ -346,7 +364,7 @@ impl<'a> Node<'a> {
             let Some(k) = self.branch_key_fast(mid) else {
                 return Err(self.bad_entry(mid));
             };
-            if k <= key {
+            if key_cmp(k, key) != Ordering::Greater {
                 lo = mid + 1;
             } else {
                 hi = mid;
@@ -648,5 +666,19 @@ mod tests {
         assert!(checksum_ok(&p));
         p[300] ^= 1;
         assert!(!checksum_ok(&p));
+    }
+}
+
+#[cfg(test)]
+mod key_cmp_tests {
+    use super::key_cmp;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn key_cmp_is_byte_order(a in proptest::collection::vec(0u8..4, 0..14),
+                                 b in proptest::collection::vec(0u8..4, 0..14)) {
+            prop_assert_eq!(key_cmp(&a, &b), a.cmp(&b));
+        }
     }
 }

@@ -167,18 +167,10 @@ pub trait Read {
         let t = self.tree_info(db)?;
         let mut c = Cursor::new(self.source(), &t);
         for (i, k) in keys.iter().enumerate() {
-            if !c.seek_forward(k)? {
+            if !c.seek_forward(k)? || c.key()? != *k {
                 continue;
             }
-            while let Some((ck, v)) = c.current()? {
-                if ck != *k {
-                    break;
-                }
-                f(i, v)?;
-                if !c.next()? {
-                    break;
-                }
-            }
+            c.each_value(|v| f(i, v))?;
         }
         Ok(())
     }
