@@ -3,7 +3,8 @@
 //!
 //! `cargo run --release -p levin-benches --example qprof -- DIR N 'QUERY' [INPUT..]`
 //! (`INPUT`s are EDN values passed after the database, rules included). With
-//! `QPROF_DATA=wide:7:3` (or `long:30:5`) a new DIR gets that `:follows` graph instead.
+//! `QPROF_DATA=wide:7:3` (or `long:30:5`) a new DIR gets that `:follows` graph instead;
+//! `QPROF_READS=eav` (or `ave`) forces how merge scans read entities.
 
 use std::time::Instant;
 
@@ -16,7 +17,7 @@ mod data;
 
 use levin_engine::{Durability, EnvOptions};
 use levin_query::edn::read;
-use levin_query::query::Input;
+use levin_query::query::{GroupRead, Input, Registry};
 use levin_query::Conn;
 
 fn main() {
@@ -61,10 +62,21 @@ fn main() {
         raw_entity_reads(&db, n);
         return;
     }
+    // QPROF_READS=eav or ave forces how merge scans read entities (default: cheapest).
+    let how = match std::env::var("QPROF_READS").as_deref() {
+        Ok("eav") => GroupRead::Eav,
+        Ok("ave") => GroupRead::Ave,
+        _ => GroupRead::Cheapest,
+    };
+    let reg = Registry::new().entity_reads(how);
     let mut rows = 0;
     let t = Instant::now();
     for _ in 0..n {
-        rows = db.q(&args[2], &inputs).expect("query").rows.len();
+        rows = db
+            .q_with(&args[2], &inputs, &reg)
+            .expect("query")
+            .rows
+            .len();
     }
     eprintln!(
         "{rows} rows; {:.3} ms per run",

@@ -166,7 +166,12 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
         if self.root == 0 {
             return Ok(false);
         }
-        let mut pgno = self.root;
+        self.seek_from(self.root, key)
+    }
+
+    /// The descent of [`seek`](Self::seek) from page `pgno`, pushed onto the current stack
+    /// (which holds `pgno`'s ancestors, if any, positioned on it).
+    fn seek_from(&mut self, mut pgno: levin_pager::Pgno, key: &[u8]) -> Result<bool> {
         loop {
             if self.stack.len() > 64 {
                 return Err(BtreeError::corrupted(
@@ -195,24 +200,46 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
     /// [`seek`](Self::seek), but when the cursor already sits on a leaf whose keys span
     /// `key` (first key <= `key` <= last key), the answer is in that leaf: it is searched
     /// alone, without descending from the root. For visiting keys in ascending order.
+    ///
+    /// When `key` lies past the current leaf, the cursor climbs only as far as the lowest
+    /// ancestor whose subtree must hold it and descends from there: visiting keys in order,
+    /// most steps go to a neighbouring leaf through its parent, not from the root.
     pub fn seek_forward(&mut self, key: &[u8]) -> Result<bool> {
-        if self.valid {
-            if let Some(&(n, _)) = self.stack.last() {
-                let len = n.len();
-                if len > 0
-                    && key_cmp(n.key(0)?, key).is_le()
-                    && key_cmp(key, n.key(len - 1)?).is_le()
-                {
-                    let i = match n.search_leaf(key)? {
-                        Ok(i) | Err(i) => i,
-                    };
-                    if let Some(top) = self.stack.last_mut() {
-                        top.1 = i;
-                    }
-                    self.enter(false)?;
-                    return Ok(true);
-                }
+        if !self.valid {
+            return self.seek(key);
+        }
+        let Some(&(leaf, _)) = self.stack.last() else {
+            return self.seek(key);
+        };
+        let len = leaf.len();
+        if len == 0 || key_cmp(leaf.key(0)?, key).is_gt() {
+            return self.seek(key);
+        }
+        if key_cmp(key, leaf.key(len - 1)?).is_le() {
+            let i = match leaf.search_leaf(key)? {
+                Ok(i) | Err(i) => i,
+            };
+            if let Some(top) = self.stack.last_mut() {
+                top.1 = i;
             }
+            self.enter(false)?;
+            return Ok(true);
+        }
+        // `key` is past this leaf but not before it, so it is not before anything under the
+        // ancestors on the stack: an ancestor whose child for `key` is not its last child
+        // bounds `key` from above by the next separator, so that child's subtree holds
+        // the answer. The root bounds everything.
+        self.stack.pop();
+        while let Some(&(n, _)) = self.stack.last() {
+            let j = n.search_branch(key)?;
+            if j + 1 < n.len() || self.stack.len() == 1 {
+                if let Some(top) = self.stack.last_mut() {
+                    top.1 = j;
+                }
+                self.valid = false;
+                return self.seek_from(n.branch(j)?.child, key);
+            }
+            self.stack.pop();
         }
         self.seek(key)
     }
@@ -499,19 +526,41 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
                 }
                 *pos = items.len() - 1;
             }
-            Sub::Tree(c) => {
-                while let Some((v, _)) = c.current()? {
-                    f(v)?;
-                    if !c.next()? {
-                        c.last()?;
-                        break;
-                    }
-                }
-            }
+            Sub::Tree(c) => c.each_nested_key(f)?,
             Sub::None => {
                 if let Some((_, v)) = self.current()? {
                     f(v)?;
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// In the cursor over a nested list tree (whose keys are the list's values): calls `f`
+    /// with every key from the current one to the last, a leaf at a time, and leaves the
+    /// cursor on the last.
+    fn each_nested_key<E: From<BtreeError>>(
+        &mut self,
+        mut f: impl FnMut(&'s [u8]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        while let Some(&(n, i)) = self.stack.last() {
+            for j in i..n.len() {
+                let e = n.leaf(j)?;
+                if e.kind != VAL_INLINE {
+                    return Err(BtreeError::corrupted(
+                        n.pgno,
+                        "a nested list tree holds a list or overflow value",
+                    )
+                    .into());
+                }
+                f(e.key)?;
+            }
+            if let Some(top) = self.stack.last_mut() {
+                top.1 = n.len().saturating_sub(1);
+            }
+            if !self.next_leaf_entry()? {
+                self.last()?;
+                break;
             }
         }
         Ok(())

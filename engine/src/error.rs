@@ -51,6 +51,10 @@ pub enum Error {
     /// A bad argument.
     #[error("invalid argument: {0}")]
     Invalid(String),
+    /// A visitor's callback (`Read::visit_range`, `Read::visit_lists`) returned this to end
+    /// the visit early; the caller keeps its own reason.
+    #[error("the visit was stopped by its callback")]
+    Stopped,
 }
 
 impl From<levin_btree::BtreeError> for Error {

@@ -28,5 +28,5 @@ pub use levin_txn::check::CheckReport;
 pub use levin_txn::ReaderInfo;
 pub use range::Range;
 pub use stat::{DbStat, Stat};
-pub use txn::{PutFlags, Read, RoTxn, RwTxn};
+pub use txn::{PairVisitor, PutFlags, Read, RoTxn, RwTxn};
 pub use typed::{Table, TypedIter};

@@ -13,6 +13,9 @@ use crate::error::{Error, Result};
 use crate::iter::{Iter, Keys};
 use crate::range::Range;
 
+/// The callback of [`Read::visit_range`]: `(key, value)`; an error ends the visit.
+pub type PairVisitor<'f> = dyn FnMut(&[u8], &[u8]) -> Result<()> + 'f;
+
 /// Read operations, offered by both [`RoTxn`] and [`RwTxn`].
 pub trait Read {
     /// The pages of this transaction's view.
@@ -151,6 +154,40 @@ pub trait Read {
             }
         }
         Ok(out)
+    }
+
+    /// Calls `f(key, value)` for every pair in `range`, in order (for a list database,
+    /// every value of every key). One cursor; a key's values are handed over in one pass,
+    /// which makes this the fast way to scan. A `reverse` range is visited high to low.
+    fn visit_range(
+        &self,
+        db: &Db,
+        range: &Range,
+        f: &mut PairVisitor<'_>,
+    ) -> Result<()> {
+        if range.reverse {
+            for kv in self.range(db, range.clone())? {
+                let (k, v) = kv?;
+                f(k, v)?;
+            }
+            return Ok(());
+        }
+        let t = self.tree_info(db)?;
+        let mut c = Cursor::new(self.source(), &t);
+        let mut on = match &range.lo {
+            Bound::Unbounded => c.first()?,
+            Bound::Included(k) => c.seek(k)?,
+            Bound::Excluded(k) => c.seek(k)? && (c.key()? != k.as_slice() || c.next_key()?),
+        };
+        while on {
+            let k = c.key()?;
+            if !range.below_hi(k) {
+                break;
+            }
+            c.each_value(|v| f(k, v))?;
+            on = c.next_key()?;
+        }
+        Ok(())
     }
 
     /// Calls `f(i, value)` for every value of each `keys[i]` in a list database, keys

@@ -9,6 +9,27 @@ use crate::error::{Error, Result};
 use crate::layout;
 use crate::schema::Attr;
 
+/// How a merge scan reads its entities' values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GroupRead {
+    /// Whichever of the two below reads less, by the index counts.
+    #[default]
+    Cheapest,
+    /// Each entity's EAV list.
+    Eav,
+    /// Each wanted attribute's AVE entries, kept when their entity is one of those asked for.
+    Ave,
+}
+
+// Costs of the two ways, in datoms of an AVE scan that decodes and keeps its values (about
+// 200 instructions each, measured with callgrind on the people benchmark's q2-q4 and
+// aggregate queries). An entity read through EAV (a seek, its list decoded, the wanted
+// items picked and decoded) costs about 2,600 instructions with one want, more with each
+// further want; a datom of one value's list (an `Equals` want) needs no decoding.
+const ENTITY_READ_COST: f64 = 10.0;
+const WANT_COST: f64 = 2.5;
+const EQUALS_DATOM_COST: f64 = 0.2;
+
 /// What the merge scan does with one pattern's attribute.
 #[derive(Debug, Clone)]
 pub enum Want {
@@ -41,6 +62,17 @@ impl Db {
         range: Option<&(Option<Edn>, Option<Edn>)>,
         mut f: impl FnMut(&Edn, u64) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
+        self.scan_attr_runs(attr, range, |v, _, e| f(v, e))
+    }
+
+    /// [`scan_attr`](Self::scan_attr), also telling `f` whether the value differs from the
+    /// previous call's (the first datom of a run of one value).
+    fn scan_attr_runs<E: From<Error>>(
+        &self,
+        attr: &Attr,
+        range: Option<&(Option<Edn>, Option<Edn>)>,
+        mut f: impl FnMut(&Edn, bool, u64) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
         let (lo, hi) = match range {
             Some((lo, hi)) => (lo.as_ref(), hi.as_ref()),
             None => (None, None),
@@ -51,24 +83,72 @@ impl Db {
         let view = self.view();
         let mut last_key: Vec<u8> = Vec::new();
         let mut last_value = Edn::Nil;
-        for kv in view.r.range(&view.dbs.ave, range).map_err(Error::from)? {
-            let (k, e) = kv.map_err(Error::from)?;
-            if k != last_key.as_slice() {
-                let (_, part) = layout::split_item(k)?;
-                last_value = view.part_edn(part)?;
-                last_key.clear();
-                last_key.extend_from_slice(k);
-            }
-            f(&last_value, layout::eid_of(e)?)?;
+        // Errors of `f` wait here while the engine's callback reports a stop.
+        let mut failed: Option<E> = None;
+        let visited = view.r.visit_range(&view.dbs.ave, &range, &mut |k, e| {
+            let step = (|| {
+                let fresh = k != last_key.as_slice();
+                if fresh {
+                    let (_, part) = layout::split_item(k)?;
+                    last_value = view.part_edn(part)?;
+                    last_key.clear();
+                    last_key.extend_from_slice(k);
+                }
+                f(&last_value, fresh, layout::eid_of(e)?)
+            })();
+            step.map_err(|err| {
+                failed = Some(err);
+                levin_engine::Error::Stopped
+            })
+        });
+        match (failed, visited) {
+            (Some(err), _) => Err(err),
+            (None, r) => r.map_err(|e| Error::from(e).into()),
         }
-        Ok(())
     }
 
-    /// The merge scan of many entities at once: `eids` (ascending, distinct) are read with
-    /// one cursor over EAV, so neighbouring entities cost no descent from the root. Calls
-    /// `found(i, values)` for each `eids[i]` that has a match for every want, with, per want, the values found (`Bind`) or one `Nil` (`Exists`,
-    /// `Equals`).
+    /// The merge scan of many entities at once: calls `found(i, values)` for each `eids[i]`
+    /// (ascending, distinct), in order, that has a match for every want, with, per want, the
+    /// values found (`Bind`, in index order) or one `Nil` (`Exists`, `Equals`).
+    ///
+    /// Reads each entity's EAV list, or, when the entities are many next to the wanted
+    /// attributes' datoms, scans those attributes in AVE instead (see [`GroupRead`]).
     pub(crate) fn entities_values<E: From<Error>>(
+        &self,
+        eids: &[u64],
+        wants: &[(u32, Want)],
+        how: GroupRead,
+        found: impl FnMut(usize, &mut [Vec<Edn>]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let by_ave = match how {
+            GroupRead::Eav => false,
+            GroupRead::Ave => true,
+            GroupRead::Cheapest => {
+                let mut scan_cost = 0.0;
+                for (aid, want) in wants {
+                    let attr = self.view().attr_by_id(*aid)?;
+                    scan_cost += match want {
+                        Want::Equals(c) => {
+                            EQUALS_DATOM_COST
+                                * self.count_range(&attr.ident, Some(c), Some(c))? as f64
+                        }
+                        _ => self.attr_count(&attr.ident)? as f64,
+                    };
+                }
+                let entity_cost = ENTITY_READ_COST + WANT_COST * wants.len() as f64;
+                scan_cost < entity_cost * eids.len() as f64
+            }
+        };
+        if by_ave {
+            self.entities_values_ave(eids, wants, found)
+        } else {
+            self.entities_values_eav(eids, wants, found)
+        }
+    }
+
+    /// [`entities_values`](Self::entities_values) through EAV: `eids` are read with one
+    /// cursor, so neighbouring entities cost no descent from the root.
+    fn entities_values_eav<E: From<Error>>(
         &self,
         eids: &[u64],
         wants: &[(u32, Want)],
@@ -147,4 +227,158 @@ impl Db {
         }
         Ok(())
     }
+}
+
+/// Position of each asked-for entity id in the ascending `eids`: a table indexed by id when
+/// the ids are dense, a hash map otherwise.
+enum EidIndex {
+    Dense { base: u64, slots: Vec<u32> },
+    Sparse(rustc_hash::FxHashMap<u64, u32>),
+}
+
+impl EidIndex {
+    const ABSENT: u32 = u32::MAX;
+
+    fn new(eids: &[u64]) -> EidIndex {
+        let (Some(&first), Some(&last)) = (eids.first(), eids.last()) else {
+            return EidIndex::Sparse(Default::default());
+        };
+        let span = last - first;
+        if span < 16 * eids.len() as u64 + 4096 {
+            let mut slots = vec![Self::ABSENT; span as usize + 1];
+            for (i, &e) in eids.iter().enumerate() {
+                slots[(e - first) as usize] = i as u32;
+            }
+            EidIndex::Dense { base: first, slots }
+        } else {
+            EidIndex::Sparse(
+                eids.iter()
+                    .enumerate()
+                    .map(|(i, &e)| (e, i as u32))
+                    .collect(),
+            )
+        }
+    }
+
+    #[inline]
+    fn get(&self, e: u64) -> Option<u32> {
+        match self {
+            EidIndex::Dense { base, slots } => {
+                let i = *slots.get(e.checked_sub(*base)? as usize)?;
+                (i != Self::ABSENT).then_some(i)
+            }
+            EidIndex::Sparse(m) => m.get(&e).copied(),
+        }
+    }
+}
+
+impl Db {
+    /// [`entities_values`](Self::entities_values) through AVE: every wanted attribute (for
+    /// `Equals`, only that value) is scanned once, each entity found among `eids` noted with
+    /// the value; then the entities are visited in order. A scan meets an entity's values of
+    /// one attribute in index order, as EAV gives them.
+    fn entities_values_ave<E: From<Error>>(
+        &self,
+        eids: &[u64],
+        wants: &[(u32, Want)],
+        mut found: impl FnMut(usize, &mut [Vec<Edn>]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let index = EidIndex::new(eids);
+        let view = self.view();
+        // Per want: the entities that matched, and for `Bind` the values (decoded once per
+        // distinct value into `values`), as (entity position, value number) pairs.
+        let mut present: Vec<Vec<bool>> = Vec::with_capacity(wants.len());
+        let mut pairs: Vec<Vec<(u32, u32)>> = Vec::with_capacity(wants.len());
+        let mut values: Vec<Edn> = vec![];
+        for (aid, want) in wants {
+            let attr = view.attr_by_id(*aid)?;
+            let mut hit = vec![false; eids.len()];
+            let mut got: Vec<(u32, u32)> = vec![];
+            match want {
+                Want::Bind => {
+                    // One stored value per run of datoms with that value.
+                    let mut stored = false;
+                    self.scan_attr_runs::<Error>(attr, None, |v, fresh, e| {
+                        if fresh {
+                            stored = false;
+                        }
+                        if let Some(i) = index.get(e) {
+                            if !stored {
+                                values.push(v.clone());
+                                stored = true;
+                            }
+                            hit[i as usize] = true;
+                            got.push((i, values.len() as u32 - 1));
+                        }
+                        Ok(())
+                    })?;
+                }
+                Want::Exists => {
+                    self.scan_attr::<Error>(attr, None, |_, e| {
+                        if let Some(i) = index.get(e) {
+                            hit[i as usize] = true;
+                        }
+                        Ok(())
+                    })?;
+                }
+                Want::Equals(c) => {
+                    for e in self.entities_with(attr, c)? {
+                        if let Some(i) = index.get(e) {
+                            hit[i as usize] = true;
+                        }
+                    }
+                }
+            }
+            present.push(hit);
+            pairs.push(by_entity(got, eids.len()));
+        }
+        let mut cursor = vec![0usize; wants.len()];
+        let mut out: Vec<Vec<Edn>> = vec![vec![]; wants.len()];
+        for i in 0..eids.len() {
+            if !present.iter().all(|hit| hit[i]) {
+                continue;
+            }
+            for (w, (_, want)) in wants.iter().enumerate() {
+                out[w].clear();
+                match want {
+                    Want::Bind => {
+                        let got = &pairs[w];
+                        let c = &mut cursor[w];
+                        while *c < got.len() && (got[*c].0 as usize) < i {
+                            *c += 1;
+                        }
+                        while *c < got.len() && got[*c].0 as usize == i {
+                            out[w].push(values[got[*c].1 as usize].clone());
+                            *c += 1;
+                        }
+                    }
+                    Want::Exists | Want::Equals(_) => out[w].push(Edn::Nil),
+                }
+            }
+            found(i, &mut out)?;
+        }
+        Ok(())
+    }
+}
+
+/// `pairs` (entity position below `n`, value number) in entity order, each entity's pairs in
+/// their original order: a counting sort.
+fn by_entity(pairs: Vec<(u32, u32)>, n: usize) -> Vec<(u32, u32)> {
+    if pairs.windows(2).all(|w| w[0].0 <= w[1].0) {
+        return pairs;
+    }
+    let mut start = vec![0u32; n + 1];
+    for &(i, _) in &pairs {
+        start[i as usize + 1] += 1;
+    }
+    for i in 0..n {
+        start[i + 1] += start[i];
+    }
+    let mut out = vec![(0u32, 0u32); pairs.len()];
+    for p in pairs {
+        let slot = &mut start[p.0 as usize];
+        out[*slot as usize] = p;
+        *slot += 1;
+    }
+    out
 }

@@ -234,10 +234,20 @@ pub fn find_part(
 /// Entity ids (AVE values) of one index item, in order.
 pub fn entities_of(r: &dyn Read, dbs: &Dbs, key: &[u8]) -> Result<Vec<u64>> {
     let mut out = Vec::new();
-    for kv in r.list(&dbs.ave, key)? {
-        out.push(eid_of(kv?.1)?);
+    let mut bad = None;
+    r.visit_lists(&dbs.ave, &[key], &mut |_, e| {
+        match eid_of(e) {
+            Ok(e) => out.push(e),
+            Err(err) => {
+                bad.get_or_insert(err);
+            }
+        }
+        Ok(())
+    })?;
+    match bad {
+        Some(err) => Err(err),
+        None => Ok(out),
     }
-    Ok(out)
 }
 
 /// The items (attribute id + value part) of entity `e` for attribute `aid`.

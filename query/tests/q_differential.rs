@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use levin_query::edn::{read, Edn};
+use levin_query::query::{GroupRead, Registry};
 use levin_query::{Conn, Index};
 use proptest::prelude::*;
 
@@ -295,15 +296,19 @@ proptest! {
             let Some((find, cls)) = build(case) else { continue };
             let text = render(&find, &cls);
             let expected = naive(&datoms, &find, &cls);
-            let got: HashSet<Vec<Edn>> = match db.q(text.as_str(), &[]) {
-                Ok(r) => r.rows.into_iter().collect(),
-                Err(e) => panic!("{text}: {e}"),
-            };
+            // Each way of reading an entity's values must give the same answer.
+            for how in [GroupRead::Cheapest, GroupRead::Eav, GroupRead::Ave] {
+                let reg = Registry::new().entity_reads(how);
+                let got: HashSet<Vec<Edn>> = match db.q_with(text.as_str(), &[], &reg) {
+                    Ok(r) => r.rows.into_iter().collect(),
+                    Err(e) => panic!("{text}: {e}"),
+                };
+                prop_assert_eq!(&got, &expected, "query {} reading {:?}", text, how);
+            }
             if !expected.is_empty() {
                 NONEMPTY.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
             RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            prop_assert_eq!(&got, &expected, "query {}", text);
         }
     }
 }

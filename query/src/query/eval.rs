@@ -548,7 +548,7 @@ impl<'a> Ctx<'a> {
         eids.sort_unstable();
         let mut spans: Vec<(u32, u32)> = vec![];
         let mut arena: Vec<Edn> = vec![];
-        db.entities_values::<QueryError>(&eids, &wants, |i, values| {
+        db.entities_values::<QueryError>(&eids, &wants, self.reg.entity_reads, |i, values| {
             let entry = (spans.len() / binds.len().max(1)) as u32;
             for &b in &binds {
                 spans.push((arena.len() as u32, values[b].len() as u32));

@@ -16,6 +16,7 @@ pub struct Registry {
     pub(crate) fns: HashMap<String, UserFn>,
     pub(crate) aggs: HashMap<String, UserFn>,
     pub(crate) max_rows: Option<usize>,
+    pub(crate) entity_reads: crate::index_scan::GroupRead,
 }
 
 /// Default limit on the rows of any intermediate result: about 2-4 GiB of memory for
@@ -35,6 +36,14 @@ impl Registry {
     /// An empty registry.
     pub fn new() -> Registry {
         Registry::default()
+    }
+
+    /// How patterns on one bound entity read their values: by default whichever of EAV (a
+    /// lookup per entity) and AVE (a scan of each attribute) the index counts say is
+    /// cheaper. Forcing one is for tests and experiments; results are the same.
+    pub fn entity_reads(mut self, how: crate::index_scan::GroupRead) -> Registry {
+        self.entity_reads = how;
+        self
     }
 
     /// Limits every intermediate result (a relation between clauses, a join's output, a

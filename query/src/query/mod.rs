@@ -37,6 +37,7 @@ use std::time::Instant;
 use crate::db::Db;
 use crate::edn::{Edn, Keyword, Symbol};
 
+pub use crate::index_scan::GroupRead;
 pub use ast::{FindKind, Query};
 pub use error::{ErrorKind, QResult, QueryError};
 pub use explain::{Explain, Step};
@@ -456,12 +457,8 @@ fn find(query: &Query, ctx: &Ctx<'_>, rel: Rel) -> QResult<QueryResult> {
         .collect();
     ctx.check_time()?;
     let sorted = query.kind != FindKind::Rel || query.has_aggregates() || !query.with.is_empty();
-    if sorted {
-        full.sort_unstable();
-        full.dedup();
-    } else {
-        full = eval::distinct(full);
-    }
+    // A set of rows: deduplicated by hash (the output is sorted below where it must be).
+    full = eval::distinct(full);
     let nfind = query.find.len();
     // Column of each find element within `full`.
     let fcol: Vec<usize> = query
@@ -506,6 +503,12 @@ fn find(query: &Query, ctx: &Ctx<'_>, rel: Rel) -> QResult<QueryResult> {
             out.push(row);
         }
         out
+    } else if fcol.iter().copied().eq(0..nfind) {
+        // The find columns come first: the rows are the result, less any :with columns.
+        for r in &mut full {
+            r.truncate(nfind);
+        }
+        full
     } else {
         full.iter()
             .map(|r| fcol.iter().map(|&c| r[c].clone()).collect())
