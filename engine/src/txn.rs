@@ -159,12 +159,7 @@ pub trait Read {
     /// Calls `f(key, value)` for every pair in `range`, in order (for a list database,
     /// every value of every key). One cursor; a key's values are handed over in one pass,
     /// which makes this the fast way to scan. A `reverse` range is visited high to low.
-    fn visit_range(
-        &self,
-        db: &Db,
-        range: &Range,
-        f: &mut PairVisitor<'_>,
-    ) -> Result<()> {
+    fn visit_range(&self, db: &Db, range: &Range, f: &mut PairVisitor<'_>) -> Result<()> {
         if range.reverse {
             for kv in self.range(db, range.clone())? {
                 let (k, v) = kv?;

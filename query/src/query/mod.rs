@@ -470,22 +470,32 @@ fn find(query: &Query, ctx: &Ctx<'_>, rel: Rel) -> QResult<QueryResult> {
         let keys: Vec<usize> = (0..nfind)
             .filter(|&i| !matches!(query.find[i], FindElem::Agg { .. }))
             .collect();
-        let mut groups: HashMap<Vec<Edn>, Vec<usize>> = HashMap::default();
-        let mut order = vec![];
+        // Groups by the key columns, in order of first appearance: a table of group
+        // numbers hashed by the key values in place (no key is copied).
+        let key_hash = |r: &[Edn]| {
+            use std::hash::{BuildHasher, Hash, Hasher};
+            let mut h = rustc_hash::FxBuildHasher.build_hasher();
+            for &i in &keys {
+                r[fcol[i]].hash(&mut h);
+            }
+            h.finish()
+        };
+        let same_key = |a: &[Edn], b: &[Edn]| keys.iter().all(|&i| a[fcol[i]] == b[fcol[i]]);
+        let mut table: hashbrown::HashTable<usize> = hashbrown::HashTable::new();
+        let mut groups: Vec<Vec<usize>> = vec![];
         for (n, r) in full.iter().enumerate() {
-            let k: Vec<Edn> = keys.iter().map(|&i| r[fcol[i]].clone()).collect();
-            groups
-                .entry(k.clone())
-                .or_insert_with(|| {
-                    order.push(k);
-                    vec![]
-                })
-                .push(n);
+            let h = key_hash(r);
+            match table.find(h, |&g| same_key(&full[groups[g][0]], r)) {
+                Some(&g) => groups[g].push(n),
+                None => {
+                    table.insert_unique(h, groups.len(), |&g| key_hash(&full[groups[g][0]]));
+                    groups.push(vec![n]);
+                }
+            }
         }
         let mut out = vec![];
-        for k in order {
+        for members in &groups {
             ctx.tick()?;
-            let members = &groups[&k];
             let mut row = vec![];
             for (i, f) in query.find.iter().enumerate() {
                 match f {
