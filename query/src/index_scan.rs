@@ -112,14 +112,15 @@ impl Db {
     /// values found (`Bind`, in index order) or one `Nil` (`Exists`, `Equals`).
     ///
     /// Reads each entity's EAV list, or, when the entities are many next to the wanted
-    /// attributes' datoms, scans those attributes in AVE instead (see [`GroupRead`]).
+    /// attributes' datoms, scans those attributes in AVE instead (see [`GroupRead`]);
+    /// returns which it did.
     pub(crate) fn entities_values<E: From<Error>>(
         &self,
         eids: &[u64],
         wants: &[(u32, Want)],
         how: GroupRead,
         found: impl FnMut(usize, &mut [Vec<Edn>]) -> std::result::Result<(), E>,
-    ) -> std::result::Result<(), E> {
+    ) -> std::result::Result<GroupRead, E> {
         let by_ave = match how {
             GroupRead::Eav => false,
             GroupRead::Ave => true,
@@ -140,9 +141,11 @@ impl Db {
             }
         };
         if by_ave {
-            self.entities_values_ave(eids, wants, found)
+            self.entities_values_ave(eids, wants, found)?;
+            Ok(GroupRead::Ave)
         } else {
-            self.entities_values_eav(eids, wants, found)
+            self.entities_values_eav(eids, wants, found)?;
+            Ok(GroupRead::Eav)
         }
     }
 

@@ -299,10 +299,13 @@ proptest! {
             // Each way of reading an entity's values must give the same answer.
             for how in [GroupRead::Cheapest, GroupRead::Eav, GroupRead::Ave] {
                 let reg = Registry::new().entity_reads(how);
-                let got: HashSet<Vec<Edn>> = match db.q_with(text.as_str(), &[], &reg) {
-                    Ok(r) => r.rows.into_iter().collect(),
+                let rows = match db.q_with(text.as_str(), &[], &reg) {
+                    Ok(r) => r.rows,
                     Err(e) => panic!("{text}: {e}"),
                 };
+                let n = rows.len();
+                let got: HashSet<Vec<Edn>> = rows.into_iter().collect();
+                prop_assert_eq!(n, got.len(), "query {} returned a row twice", text);
                 prop_assert_eq!(&got, &expected, "query {} reading {:?}", text, how);
             }
             if !expected.is_empty() {

@@ -28,6 +28,17 @@ use query_bench::{agree, benches, datascript, datasets, fmt_ms, levin, row, Outc
 
 const SECTION: &str = "## Query benchmark vs DataScript";
 const TARGET: f64 = 20.0;
+/// The goal for the one-transaction load rows.
+const LOAD_TARGET: f64 = 10.0;
+
+/// The goal of a row: loads have their own.
+fn target_of(name: &str) -> f64 {
+    if name.starts_with("load") {
+        LOAD_TARGET
+    } else {
+        TARGET
+    }
+}
 
 /// The fixed text of the section, before the run's table.
 const PROSE: &str = r#"**`query-compare`** (`benches/src/bin/query-compare.rs`, `benches/src/query_bench/`) runs
@@ -321,12 +332,12 @@ fn main() {
     }
     let behind: Vec<String> = rows
         .iter()
-        .filter(|r| r.ratio.is_some_and(|x| x < TARGET))
+        .filter(|r| r.ratio.is_some_and(|x| x < target_of(&r.name)))
         .map(|r| format!("{} ({:.2}x)", r.name, r.ratio.unwrap_or(0.0)))
         .collect();
     if !behind.is_empty() {
         findings.push(format!(
-            "Not yet {TARGET:.0}x ahead of DataScript on {} of {} timed rows: {}.",
+            "Short of the goal ({TARGET:.0}x ahead of DataScript; {LOAD_TARGET:.0}x for the load) on {} of {} timed rows: {}.",
             behind.len(),
             rows.iter().filter(|r| r.ratio.is_some()).count(),
             behind.join(", ")

@@ -27,6 +27,10 @@ pub struct Rel {
     pub vars: Vec<Var>,
     /// Rows.
     pub rows: Vec<Row>,
+    /// True when no two rows are equal, known from how the rows were made (a scan of
+    /// distinct datoms, a filter or an extension of distinct rows): deduplication can be
+    /// skipped. False says nothing.
+    pub distinct: bool,
 }
 
 impl Rel {
@@ -35,6 +39,7 @@ impl Rel {
         Rel {
             vars: vec![],
             rows: vec![vec![]],
+            distinct: true,
         }
     }
 
@@ -46,6 +51,7 @@ impl Rel {
     /// Keeps the columns `vars` (a subsequence of this relation's variables, in order) and
     /// deduplicates the rows, consuming the relation; columns are removed in place.
     pub fn project_distinct(self, vars: &[Var]) -> Rel {
+        let was_distinct = self.distinct;
         let dropped: Vec<usize> = (0..self.vars.len())
             .filter(|&c| !vars.contains(&self.vars[c]))
             .collect();
@@ -72,6 +78,7 @@ impl Rel {
         Rel {
             vars,
             rows: if constant_drops { rows } else { distinct(rows) },
+            distinct: was_distinct || !constant_drops,
         }
     }
 
@@ -89,6 +96,7 @@ impl Rel {
         Rel {
             vars: cols.iter().map(|&c| self.vars[c].clone()).collect(),
             rows,
+            distinct: true,
         }
     }
 
@@ -115,7 +123,11 @@ impl Rel {
             }
         }
         let rows = hash_join(&self.rows, &other.rows, &slots, ctx)?;
-        Ok(Rel { vars, rows })
+        Ok(Rel {
+            vars,
+            rows,
+            distinct: false,
+        })
     }
 }
 
@@ -391,15 +403,20 @@ impl<'a> Ctx<'a> {
             let mut strategy = strategy;
             cur = match self.take_entity_group(clause, &mut pending, &cur) {
                 Some(group) => {
+                    let (rel, how) = self.entity_group(&group, cur)?;
                     strategy = format!(
-                        "EAV merge scan per entity: {}",
+                        "merge scan per entity ({}): {}",
+                        match how {
+                            scan::GroupRead::Ave => "each attribute's AVE entries",
+                            _ => "each entity's EAV list",
+                        },
                         group
                             .iter()
                             .map(|(p, _, _)| pattern_form(p).to_string())
                             .collect::<Vec<_>>()
                             .join(" ")
                     );
-                    self.entity_group(&group, cur)?
+                    rel
                 }
                 None => self.apply(clause, cur, fixed, &pending)?,
             };
@@ -510,7 +527,13 @@ impl<'a> Ctx<'a> {
 
     /// Runs a merge-scan group: for each row, reads its entity's datoms once and extends
     /// the row with every combination of the bound values.
-    fn entity_group(&self, group: &[(&Pattern, u32, scan::Want)], cur: Rel) -> QResult<Rel> {
+    fn entity_group(
+        &self,
+        group: &[(&Pattern, u32, scan::Want)],
+        cur: Rel,
+    ) -> QResult<(Rel, scan::GroupRead)> {
+        // Each row is extended with combinations of an entity's distinct values.
+        let input_distinct = cur.distinct;
         let p = group[0].0;
         let form = pattern_form(p);
         let db = self.db(&p.src, &form)?;
@@ -548,15 +571,16 @@ impl<'a> Ctx<'a> {
         eids.sort_unstable();
         let mut spans: Vec<(u32, u32)> = vec![];
         let mut arena: Vec<Edn> = vec![];
-        db.entities_values::<QueryError>(&eids, &wants, self.reg.entity_reads, |i, values| {
-            let entry = (spans.len() / binds.len().max(1)) as u32;
-            for &b in &binds {
-                spans.push((arena.len() as u32, values[b].len() as u32));
-                arena.append(&mut values[b]);
-            }
-            seen.insert(eids[i], entry);
-            Ok(())
-        })?;
+        let how =
+            db.entities_values::<QueryError>(&eids, &wants, self.reg.entity_reads, |i, values| {
+                let entry = (spans.len() / binds.len().max(1)) as u32;
+                for &b in &binds {
+                    spans.push((arena.len() as u32, values[b].len() as u32));
+                    arena.append(&mut values[b]);
+                }
+                seen.insert(eids[i], entry);
+                Ok(())
+            })?;
         let mut rows = Vec::with_capacity(cur.rows.len());
         for (row, eid) in cur.rows.into_iter().zip(row_eids) {
             self.tick()?;
@@ -593,7 +617,14 @@ impl<'a> Ctx<'a> {
             self.check_rows(rows.len())?;
             rows.extend(partial);
         }
-        Ok(Rel { vars, rows })
+        Ok((
+            Rel {
+                vars,
+                rows,
+                distinct: input_distinct,
+            },
+            how,
+        ))
     }
 
     /// A pattern whose entity is a new variable and whose attribute is a constant, read
@@ -682,7 +713,11 @@ impl<'a> Ctx<'a> {
             }
             rows
         };
-        Ok(Some(Rel { vars, rows }))
+        Ok(Some(Rel {
+            vars,
+            rows,
+            distinct: single || cur.distinct,
+        }))
     }
 
     fn pattern(&self, p: &Pattern, cur: Rel, pending: &[&Clause]) -> QResult<Rel> {
@@ -793,6 +828,7 @@ impl<'a> Ctx<'a> {
                                 Rel {
                                     vars: all_vars,
                                     rows,
+                                    distinct: true,
                                 },
                                 self,
                             );
@@ -823,7 +859,11 @@ impl<'a> Ctx<'a> {
                                     }
                                 }
                             }
-                            return Ok(Rel { vars, rows: out });
+                            return Ok(Rel {
+                                vars,
+                                rows: out,
+                                distinct: false,
+                            });
                         }
                     }
                 }
@@ -862,7 +902,11 @@ impl<'a> Ctx<'a> {
                                 }
                             }
                         }
-                        return Ok(Rel { vars, rows: out });
+                        return Ok(Rel {
+                            vars,
+                            rows: out,
+                            distinct: false,
+                        });
                     }
                 }
                 for key in order {
@@ -893,7 +937,11 @@ impl<'a> Ctx<'a> {
                         }
                     }
                 }
-                Ok(Rel { vars, rows: out })
+                Ok(Rel {
+                    vars,
+                    rows: out,
+                    distinct: false,
+                })
             }
         }
     }
@@ -1100,7 +1148,11 @@ impl<'a> Ctx<'a> {
                 rows.push(row);
             }
         }
-        Ok(Rel { vars, rows })
+        Ok(Rel {
+            vars,
+            rows,
+            distinct: false,
+        })
     }
 
     // ---- not / or -------------------------------------------------------------------------
@@ -1188,6 +1240,7 @@ impl<'a> Ctx<'a> {
             Rel {
                 vars: join,
                 rows: union,
+                distinct: false,
             },
             self,
         )
@@ -1216,7 +1269,11 @@ impl<'a> Ctx<'a> {
             })
             .collect();
         let rows = hash_join(&cur.rows, rows, &slots, self)?;
-        Ok(Rel { vars, rows })
+        Ok(Rel {
+            vars,
+            rows,
+            distinct: false,
+        })
     }
 }
 
@@ -1302,7 +1359,11 @@ pub fn match_tuples<'r>(terms: &[Term], tuples: impl Iterator<Item = &'r Row>) -
                 .collect(),
         );
     }
-    Rel { vars, rows }
+    Rel {
+        vars,
+        rows,
+        distinct: false,
+    }
 }
 
 /// Values of `new_vars` for each datom (respecting repeated variables).

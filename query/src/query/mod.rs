@@ -371,7 +371,14 @@ pub fn run(query: &Query, inputs: &[Input<'_>], reg: &Registry) -> QResult<(Quer
                     ctx.scalars.insert(x.clone(), v.clone());
                 }
                 let rows = bind(b, v, &vars, &query.form)?;
-                seed = seed.join(Rel { vars, rows }, &ctx)?;
+                seed = seed.join(
+                    Rel {
+                        vars,
+                        rows,
+                        distinct: false,
+                    },
+                    &ctx,
+                )?;
             }
             (_, Input::Db(_)) => {
                 return Err(QueryError::at(
@@ -437,6 +444,7 @@ fn find(query: &Query, ctx: &Ctx<'_>, rel: Rel) -> QResult<QueryResult> {
     // Distinct rows over the find and :with variables: moved out of the relation, then
     // sorted and deduplicated (the result is sorted anyway unless :order-by says otherwise).
     let identity = cols.iter().copied().eq(0..rel.vars.len());
+    let (rel_distinct, width) = (rel.distinct, rel.vars.len());
     let repeats = (1..cols.len()).any(|i| cols[..i].contains(&cols[i]));
     let mut full: Vec<Vec<Edn>> = rel
         .rows
@@ -457,8 +465,13 @@ fn find(query: &Query, ctx: &Ctx<'_>, rel: Rel) -> QResult<QueryResult> {
         .collect();
     ctx.check_time()?;
     let sorted = query.kind != FindKind::Rel || query.has_aggregates() || !query.with.is_empty();
-    // A set of rows: deduplicated by hash (the output is sorted below where it must be).
-    full = eval::distinct(full);
+    // A set of rows: deduplicated by hash (the output is sorted below where it must be),
+    // unless they are known distinct and every column is kept.
+    let mut kept_all = cols.clone();
+    kept_all.sort_unstable();
+    if !(rel_distinct && kept_all.iter().copied().eq(0..width)) {
+        full = eval::distinct(full);
+    }
     let nfind = query.find.len();
     // Column of each find element within `full`.
     let fcol: Vec<usize> = query

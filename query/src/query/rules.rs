@@ -187,6 +187,7 @@ impl Ctx<'_> {
             let mut seed = Rel {
                 vars: vec![],
                 rows: vec![],
+                distinct: false,
             };
             let mut keep: Vec<usize> = vec![];
             for &i in &bound {

@@ -63,6 +63,11 @@ pub fn run_file(file: &str, reg: &Registry) -> usize {
             let res = q_with(qtext.as_str(), &inputs, reg);
             match (res, get(c, "error")) {
                 (Ok(r), None) => {
+                    // A result is a set (only `:with` keeps a bag): no row twice.
+                    let unique: std::collections::HashSet<&Vec<Edn>> = r.rows.iter().collect();
+                    if unique.len() != r.rows.len() && !qtext.contains(":with") {
+                        failures.push(format!("{name}: {qtext}\n  a row came back twice"));
+                    }
                     let got = r.to_edn();
                     if let Some(cnt) = get(c, "count") {
                         if Some(r.len() as i64) != cnt.as_long() {
