@@ -150,7 +150,8 @@ fn minor_faults() -> u64 {
 fn removals_split() -> Duration {
     use levin_engine::{Env, EnvOptions};
     let dir = tempfile::tempdir().expect("tempdir");
-    let env = Env::open_with(dir.path(), EnvOptions::new()).expect("open");
+    let opts = EnvOptions::new().max_map_size(engines::map_size());
+    let env = Env::open_with(dir.path(), opts).expect("open");
     let mut w = env.write().expect("write");
     let db = w.create_db("main").expect("create_db");
     let keys = random_keys(0x5EED_0001, 100_000);
