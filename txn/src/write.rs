@@ -557,6 +557,12 @@ impl PageSource for WriteTxn {
         if let Some(p) = self.dirty.get(&pgno) {
             return Ok(&p[..self.limits.page_size]);
         }
+        // A clean page: from the map, without looking in the dirty map a second time.
+        if (levin_pager::format::FIRST_DATA_PAGE..self.npages).contains(&pgno) {
+            if let Some(p) = self.env.pager.page_if_mapped(pgno) {
+                return Ok(p);
+            }
+        }
         self.pages(pgno, 1)
     }
 
