@@ -163,6 +163,18 @@ fn removals_split() -> Duration {
         w.put(&db, k, &v).expect("put");
     }
     w.commit().expect("commit");
+    if let Some(d) = env
+        .stat()
+        .expect("stat")
+        .databases
+        .iter()
+        .find(|d| d.name == "main")
+    {
+        eprintln!(
+            "  before the deletes: {} entries, depth {}, {} branch and {} leaf pages",
+            d.entries, d.depth, d.branch_pages, d.leaf_pages
+        );
+    }
     let mut order: Vec<usize> = (0..keys.len()).collect();
     Rng::new(0x5EED_0005).shuffle(&mut order);
     let t = start();
