@@ -3,7 +3,9 @@
 //! each round's times and their ratio to the first engine; e.g. under `perf record`.
 //!
 //! `cargo run --release -p levin-benches --example eprof -- WORKLOAD ROUNDS ENGINE[,ENGINE..]`
-//! with WORKLOAD one of `removals`, `range`, `list-iterate`, `large-read`.
+//! with WORKLOAD one of `removals`, `removals-split` (Levin only), `range`, `list-iterate`,
+//! `large-read`. `EPROF_PASSES=N` repeats the read passes; `EPROF_SMAPS=1` prints the
+//! process's huge-page file mappings and the data-file maps after each run.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -209,6 +211,19 @@ fn main() {
             let e = engines::open(name, &dir, true);
             times.push(run(&args[0], &*e));
             let faults = minor_faults() - START_FAULTS.load(Ordering::Relaxed);
+            if std::env::var_os("EPROF_SMAPS").is_some() {
+                let rollup = std::fs::read_to_string("/proc/self/smaps_rollup").unwrap_or_default();
+                for l in rollup.lines().filter(|l| l.contains("PmdMapped")) {
+                    eprintln!("  {name}: {l}");
+                }
+                let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+                for l in maps
+                    .lines()
+                    .filter(|l| l.contains(root.path().to_str().unwrap_or("?")))
+                {
+                    eprintln!("  {name}: {l}");
+                }
+            }
             eprintln!("  {name}: {faults} minor faults while timed");
             drop(e);
             let _ = std::fs::remove_dir_all(Path::new(&dir));
