@@ -11,19 +11,34 @@ use crate::layout::*;
 /// Byte-wise (lexicographic) order of two keys, as `a.cmp(b)`, with the first eight bytes
 /// compared as one big-endian integer: most keys (entity ids, attribute-value prefixes) differ
 /// there, and a call into `memcmp` for a few bytes costs more than the comparison itself.
+/// Keys shorter than eight bytes (branch separators are often two or three) are padded with
+/// zeros: unequal padded prefixes are ordered as the keys are (a zero pad sorts before any
+/// byte that is not zero and before nothing), and equal ones leave only the lengths or the
+/// rest to compare.
 #[inline]
 pub fn key_cmp(a: &[u8], b: &[u8]) -> Ordering {
-    if let (Some(x), Some(y)) = (a.first_chunk::<8>(), b.first_chunk::<8>()) {
-        let (x, y) = (u64::from_be_bytes(*x), u64::from_be_bytes(*y));
-        if x != y {
-            return x.cmp(&y);
-        }
-        if a.len() == 8 && b.len() == 8 {
-            return Ordering::Equal;
-        }
-        return a[8..].cmp(&b[8..]);
+    let (x, y) = (prefix8(a), prefix8(b));
+    if x != y {
+        return x.cmp(&y);
     }
-    a.cmp(b)
+    if a.len() <= 8 || b.len() <= 8 {
+        // The shorter key's bytes are all equal to the other's prefix.
+        return a.len().cmp(&b.len());
+    }
+    a[8..].cmp(&b[8..])
+}
+
+/// The first eight bytes of `k` as a big-endian integer, zero-padded if `k` is shorter.
+#[inline]
+fn prefix8(k: &[u8]) -> u64 {
+    if let Some(x) = k.first_chunk::<8>() {
+        return u64::from_be_bytes(*x);
+    }
+    let mut x = 0u64;
+    for (i, &c) in k.iter().enumerate() {
+        x |= u64::from(c) << (56 - 8 * i);
+    }
+    x
 }
 
 #[inline]
@@ -679,6 +694,16 @@ mod key_cmp_tests {
         fn key_cmp_is_byte_order(a in proptest::collection::vec(0u8..4, 0..14),
                                  b in proptest::collection::vec(0u8..4, 0..14)) {
             prop_assert_eq!(key_cmp(&a, &b), a.cmp(&b));
+        }
+
+        /// Short keys against keys that extend them with zeros (the padding) or other bytes.
+        #[test]
+        fn key_cmp_pads_short_keys(a in proptest::collection::vec(0u8..3, 0..9),
+                                   tail in proptest::collection::vec(0u8..2, 0..10)) {
+            let mut b = a.clone();
+            b.extend_from_slice(&tail);
+            prop_assert_eq!(key_cmp(&a, &b), a.cmp(&b));
+            prop_assert_eq!(key_cmp(&b, &a), b.cmp(&a));
         }
     }
 }

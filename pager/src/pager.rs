@@ -249,7 +249,25 @@ impl Pager {
 
     /// Borrows page `pgno` from the map.
     pub fn page(&self, pgno: Pgno) -> Result<&[u8]> {
+        if let Some(p) = self.page_if_mapped(pgno) {
+            return Ok(p);
+        }
         self.pages(pgno, 1)
+    }
+
+    /// Borrows page `pgno` from the map if it lies below the file length last seen: the
+    /// common case of every page read, with no error built on the way (about a hundred
+    /// instructions less per page than [`Pager::pages`]). None sends the caller to
+    /// `pages`, which looks at the file length again and reports what is wrong.
+    #[inline]
+    pub fn page_if_mapped(&self, pgno: Pgno) -> Option<&[u8]> {
+        let ps = self.page_size;
+        let start = usize::try_from(pgno).ok()?.checked_mul(ps)?;
+        let end = start.checked_add(ps)?;
+        if end as u64 > self.file_bytes.load(Ordering::Acquire) {
+            return None;
+        }
+        self.map.slice(start, ps)
     }
 
     /// Borrows `count` consecutive pages starting at `pgno` from the map.
@@ -382,5 +400,43 @@ impl Pager {
     /// Hints that access will be random (no read-ahead).
     pub fn advise_random(&self) {
         self.map.advise_random();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast page path agrees with `pages` inside the file and answers None (sending the
+    /// caller to `pages`) past the file's end or for page numbers too large to address.
+    #[test]
+    fn page_if_mapped_agrees_with_pages() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = PagerOptions {
+            max_map_size: 16 << 20,
+            ..PagerOptions::default()
+        };
+        let (pager, _) = Pager::open(&dir.path().join("data"), &opts).unwrap();
+        let ps = pager.page_size();
+        let mut data = vec![0u8; 3 * ps];
+        for (i, b) in data.iter_mut().enumerate() {
+            *b = (i / ps) as u8 + 1;
+        }
+        pager.write_pages(FIRST_DATA_PAGE, &data).unwrap();
+        let end = FIRST_DATA_PAGE + 3;
+        for p in FIRST_DATA_PAGE..end {
+            let fast = pager.page_if_mapped(p).expect("a page inside the file");
+            assert_eq!(fast, pager.pages(p, 1).unwrap());
+            assert_eq!(fast[0], (p - FIRST_DATA_PAGE) as u8 + 1);
+            assert_eq!(pager.page(p).unwrap(), fast);
+        }
+        // The file grows in chunks: its first page past the end is the first not mapped.
+        let past = pager.file_bytes() / ps as u64;
+        assert!(past >= end);
+        assert!(pager.page_if_mapped(past - 1).is_some());
+        assert!(pager.page_if_mapped(past).is_none());
+        assert!(pager.page(past).is_err());
+        assert!(pager.page_if_mapped(u64::MAX).is_none());
+        assert!(pager.page_if_mapped(u64::MAX / 2).is_none());
     }
 }

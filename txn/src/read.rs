@@ -58,6 +58,11 @@ impl Drop for ReadTxn {
 
 impl PageSource for ReadTxn {
     fn page(&self, pgno: Pgno) -> levin_btree::Result<&[u8]> {
+        if (levin_pager::format::FIRST_DATA_PAGE..self.meta.npages).contains(&pgno) {
+            if let Some(p) = self.env.pager.page_if_mapped(pgno) {
+                return Ok(p);
+            }
+        }
         self.pages(pgno, 1)
     }
 

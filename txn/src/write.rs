@@ -22,6 +22,10 @@ use crate::freelist::{self, FreeKey};
 /// case, pages reused from the free list) cost as much as writing 2 MiB.
 const MAX_WRITE: usize = 64 << 10;
 
+/// Large values written straight to the file go in pieces that end at multiples of this
+/// many bytes of the file (the size of a huge page).
+const LARGE_PIECE: usize = 2 << 20;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     /// Ordinary work: allocation may load records from the free tree.
@@ -553,6 +557,12 @@ impl PageSource for WriteTxn {
         if let Some(p) = self.dirty.get(&pgno) {
             return Ok(&p[..self.limits.page_size]);
         }
+        // A clean page: from the map, without looking in the dirty map a second time.
+        if (levin_pager::format::FIRST_DATA_PAGE..self.npages).contains(&pgno) {
+            if let Some(p) = self.env.pager.page_if_mapped(pgno) {
+                return Ok(p);
+            }
+        }
         self.pages(pgno, 1)
     }
 
@@ -628,7 +638,7 @@ impl PageStore for WriteTxn {
             self.dirty.insert(p, buf);
         } else {
             // Large values go straight to the file (no snapshot can see these pages yet),
-            // streamed in 1 MiB pieces so memory stays bounded.
+            // in pieces of at most 2 MiB so memory stays bounded.
             let padding = total - PAGE_HEADER_SIZE - value.len();
             let mut h = crc32fast::Hasher::new();
             h.update(&hdr);
@@ -637,21 +647,35 @@ impl PageStore for WriteTxn {
             let crc = h.finalize();
             hdr[levin_btree::layout::HDR_CHECKSUM_OFF..levin_btree::layout::HDR_CHECKSUM_OFF + 4]
                 .copy_from_slice(&crc.to_le_bytes());
-            let mut stream = hdr
-                .iter()
-                .copied()
-                .chain(value.iter().copied())
-                .chain(std::iter::repeat_n(0u8, padding));
-            let piece = (1 << 20) / ps * ps;
+            // Pieces end at multiples of LARGE_PIECE in the file, so that all but the first
+            // are whole, aligned 2 MiB writes (the page cache may then hold them in large
+            // folios, which a reader's page faults map more of at a time). Each piece is
+            // copied from the header, the value and the padding as slices.
+            let mut piece_buf = Vec::with_capacity(LARGE_PIECE);
             let mut written = 0usize;
-            let mut buf = Vec::with_capacity(piece);
             while written < total {
-                buf.clear();
-                buf.extend(stream.by_ref().take(piece.min(total - written)));
+                let at = p as usize * ps + written;
+                let len = (LARGE_PIECE - at % LARGE_PIECE).min(total - written);
+                piece_buf.clear();
+                // Bytes `written..written + len` of header, value and zero padding.
+                let (mut from, end) = (written, written + len);
+                if from < PAGE_HEADER_SIZE {
+                    piece_buf.extend_from_slice(&hdr[from..PAGE_HEADER_SIZE.min(end)]);
+                    from = PAGE_HEADER_SIZE.min(end);
+                }
+                let vend = PAGE_HEADER_SIZE + value.len();
+                if from < vend && from < end {
+                    let upto = vend.min(end);
+                    piece_buf.extend_from_slice(
+                        &value[from - PAGE_HEADER_SIZE..upto - PAGE_HEADER_SIZE],
+                    );
+                    from = upto;
+                }
+                piece_buf.resize(piece_buf.len() + (end - from), 0);
                 self.env
                     .pager
-                    .write_pages(p + (written / ps) as u64, &buf)?;
-                written += buf.len();
+                    .write_pages(p + (written / ps) as u64, &piece_buf)?;
+                written += len;
             }
         }
         Ok((p, n))

@@ -1,0 +1,244 @@
+//! Profiling aid for the engine comparison: runs one workload of `engine-compare` (after
+//! the same setup) on each named engine in turn, several rounds, in one process, and prints
+//! each round's times and their ratio to the first engine; e.g. under `perf record`.
+//!
+//! `cargo run --release -p levin-benches --example eprof -- WORKLOAD ROUNDS ENGINE[,ENGINE..]`
+//! with WORKLOAD one of `removals`, `removals-split` (Levin only), `range`, `list-iterate`,
+//! `large-read`. `EPROF_PASSES=N` repeats the read passes; `EPROF_SMAPS=1` prints the
+//! process's huge-page file mappings and the data-file maps after each run.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use levin_benches::engines::{self, Engine, Table};
+use levin_benches::{random_keys, Rng, VALUE_LEN};
+
+fn load_main(e: &dyn Engine, n: usize) -> Vec<[u8; 24]> {
+    let keys = random_keys(0x5EED_0001, n);
+    let batch = random_keys(0x5EED_0004, n);
+    let mut vrng = Rng::new(0x5EED_0002);
+    let mut v = [0u8; VALUE_LEN];
+    for set in [&keys, &batch] {
+        e.write(Table::Main, &mut |w| {
+            for k in set.iter() {
+                vrng.fill(&mut v);
+                w.put(k, &v);
+            }
+        });
+    }
+    keys
+}
+
+/// Read passes of the read workloads: `EPROF_PASSES`, default 1 (as in the benchmark, the
+/// first read after the write).
+fn passes() -> usize {
+    std::env::var("EPROF_PASSES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1)
+}
+
+fn run(workload: &str, e: &dyn Engine) -> Duration {
+    let t;
+    match workload {
+        "removals" => {
+            let keys = load_main(e, 100_000);
+            let mut order: Vec<usize> = (0..keys.len()).collect();
+            Rng::new(0x5EED_0005).shuffle(&mut order);
+            t = start();
+            e.write(Table::Main, &mut |w| {
+                for &i in &order[..order.len() / 2] {
+                    assert!(w.delete(&keys[i]));
+                }
+            });
+        }
+        "range" => {
+            let keys = load_main(e, 100_000);
+            let mut rng = Rng::new(0x5EED_0005 ^ 1);
+            t = start();
+            let mut sum = 0;
+            e.read(Table::Main, &mut |r| {
+                for _ in 0..200_000 {
+                    sum += r.range(&keys[rng.below(keys.len())], 10);
+                }
+            });
+            black_box(sum);
+        }
+        "list-iterate" => {
+            let keys = random_keys(0x5EED_0007, 2000);
+            let mut vrng = Rng::new(0x5EED_0007 ^ 1);
+            for chunk in keys.chunks(1000) {
+                e.write(Table::List, &mut |w| {
+                    for k in chunk {
+                        for _ in 0..100 {
+                            let mut v = [0u8; 16];
+                            vrng.fill(&mut v);
+                            w.put_list(k, &v);
+                        }
+                    }
+                });
+            }
+            let mut order: Vec<usize> = (0..keys.len()).collect();
+            Rng::new(0x5EED_0007 ^ 2).shuffle(&mut order);
+            t = start();
+            let mut count = 0;
+            for _ in 0..passes() {
+                e.read(Table::List, &mut |r| {
+                    for &i in &order {
+                        count += r.list(&keys[i]).0;
+                    }
+                });
+            }
+            black_box(count);
+        }
+        "large-read" => {
+            let mut rng = Rng::new(0x5EED_0006);
+            let mut buf = vec![0u8; 2 << 20];
+            rng.fill(&mut buf);
+            let mut items = Vec::new();
+            for _ in 0..16 {
+                for i in 0..11 {
+                    items.push((rng.key(), 2048usize << i));
+                }
+            }
+            e.write(Table::Main, &mut |w| {
+                for (i, (k, s)) in items.iter().enumerate() {
+                    let off = (i * 4099) % (buf.len() - s + 1);
+                    w.put(k, &buf[off..off + s]);
+                }
+            });
+            rng.shuffle(&mut items);
+            t = start();
+            let mut sum = 0;
+            for _ in 0..passes() {
+                e.read(Table::Main, &mut |r| {
+                    for (k, _) in &items {
+                        sum += r.get(k).unwrap();
+                    }
+                });
+            }
+            black_box(sum);
+        }
+        "removals-split" => {
+            // Levin only, through its own API: the deletes and the commit timed apart.
+            return removals_split();
+        }
+        other => panic!("unknown workload {other}"),
+    }
+    t.elapsed()
+}
+
+static START_FAULTS: AtomicU64 = AtomicU64::new(0);
+
+/// Starts the timed part of a workload (and its count of page faults).
+fn start() -> Instant {
+    START_FAULTS.store(minor_faults(), Ordering::Relaxed);
+    Instant::now()
+}
+
+/// Minor page faults of this process so far (`/proc/self/stat`, field 10).
+fn minor_faults() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    after
+        .split_whitespace()
+        .nth(7)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+fn removals_split() -> Duration {
+    use levin_engine::{Env, EnvOptions};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let opts = EnvOptions::new().max_map_size(engines::map_size());
+    let env = Env::open_with(dir.path(), opts).expect("open");
+    let mut w = env.write().expect("write");
+    let db = w.create_db("main").expect("create_db");
+    let keys = random_keys(0x5EED_0001, 100_000);
+    let batch = random_keys(0x5EED_0004, 100_000);
+    let mut vrng = Rng::new(0x5EED_0002);
+    let mut v = [0u8; VALUE_LEN];
+    for k in keys.iter().chain(&batch) {
+        vrng.fill(&mut v);
+        w.put(&db, k, &v).expect("put");
+    }
+    w.commit().expect("commit");
+    if let Some(d) = env
+        .stat()
+        .expect("stat")
+        .databases
+        .iter()
+        .find(|d| d.name == "main")
+    {
+        eprintln!(
+            "  before the deletes: {} entries, depth {}, {} branch and {} leaf pages",
+            d.entries, d.depth, d.branch_pages, d.leaf_pages
+        );
+    }
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    Rng::new(0x5EED_0005).shuffle(&mut order);
+    let t = start();
+    let mut w = env.write().expect("write");
+    for &i in &order[..order.len() / 2] {
+        assert!(w.delete(&db, &keys[i]).expect("delete"));
+    }
+    let deletes = t.elapsed();
+    w.commit().expect("commit");
+    let all = t.elapsed();
+    eprintln!(
+        "  deletes {:.1} ms, commit {:.1} ms",
+        deletes.as_secs_f64() * 1e3,
+        (all - deletes).as_secs_f64() * 1e3
+    );
+    all
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.len() < 3 {
+        eprintln!("usage: eprof WORKLOAD ROUNDS ENGINE[,ENGINE..]");
+        std::process::exit(2);
+    }
+    let rounds: usize = args[1].parse().expect("ROUNDS");
+    let names: Vec<&str> = args[2].split(',').collect();
+    let root = tempfile::tempdir().expect("tempdir");
+    for round in 0..rounds {
+        let mut times = Vec::new();
+        for name in &names {
+            let dir = root.path().join(format!("{name}-{round}"));
+            let e = engines::open(name, &dir, true);
+            times.push(run(&args[0], &*e));
+            let faults = minor_faults() - START_FAULTS.load(Ordering::Relaxed);
+            if std::env::var_os("EPROF_SMAPS").is_some() {
+                let rollup = std::fs::read_to_string("/proc/self/smaps_rollup").unwrap_or_default();
+                for l in rollup.lines().filter(|l| l.contains("PmdMapped")) {
+                    eprintln!("  {name}: {l}");
+                }
+                let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+                for l in maps
+                    .lines()
+                    .filter(|l| l.contains(root.path().to_str().unwrap_or("?")))
+                {
+                    eprintln!("  {name}: {l}");
+                }
+            }
+            eprintln!("  {name}: {faults} minor faults while timed");
+            drop(e);
+            let _ = std::fs::remove_dir_all(Path::new(&dir));
+        }
+        let line: Vec<String> = names
+            .iter()
+            .zip(&times)
+            .map(|(n, t)| {
+                format!(
+                    "{n} {:.1} ms ({:.2})",
+                    t.as_secs_f64() * 1e3,
+                    t.as_secs_f64() / times[0].as_secs_f64()
+                )
+            })
+            .collect();
+        println!("{} round {round}: {}", args[0], line.join(", "));
+    }
+}
