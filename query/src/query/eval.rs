@@ -248,7 +248,29 @@ pub enum Source<'a> {
 }
 
 /// Rule relations fixed for one evaluation (semi-naive deltas and full relations).
-pub type Fixed = HashMap<String, Rc<Vec<Row>>>;
+pub type Fixed = HashMap<String, FixedRows>;
+
+/// The rows a rule name stands for in one fixpoint round: `rows[from..]` (a round's delta
+/// is the tail its member's list grew by, shared rather than copied).
+#[derive(Debug, Clone)]
+pub struct FixedRows {
+    /// The list.
+    pub rows: Rc<Vec<Row>>,
+    /// Where the rows meant begin.
+    pub from: usize,
+}
+
+impl FixedRows {
+    /// All of `rows`.
+    pub fn all(rows: Rc<Vec<Row>>) -> FixedRows {
+        FixedRows { rows, from: 0 }
+    }
+
+    /// The rows meant.
+    pub fn slice(&self) -> &[Row] {
+        &self.rows[self.from..]
+    }
+}
 
 /// Everything a query's execution needs.
 pub struct Ctx<'a> {

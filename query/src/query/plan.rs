@@ -134,11 +134,11 @@ fn estimate_clause(
                 match fixed.get(name) {
                     // A relation of this fixpoint round: its size is known.
                     Some(known) => {
-                        let n = known.len() as f64;
+                        let n = known.slice().len() as f64;
                         let est = if connected { rows.min(n) } else { rows * n };
                         (
                             est,
-                            format!("hash join with {} rows of {name}", known.len()),
+                            format!("hash join with {} rows of {name}", known.slice().len()),
                         )
                     }
                     None => {

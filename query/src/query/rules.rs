@@ -9,7 +9,7 @@ use crate::edn::Edn;
 
 use super::ast::*;
 use super::error::{ErrorKind, QResult, QueryError};
-use super::eval::{row_hash, unknown_fn, Ctx, Fixed, Rel, Row};
+use super::eval::{row_hash, unknown_fn, Ctx, Fixed, FixedRows, Rel, Row};
 use super::magic;
 
 const DELTA: &str = "\u{0}delta:";
@@ -112,7 +112,7 @@ impl Ctx<'_> {
         fixed: &Fixed,
     ) -> QResult<Rel> {
         if let Some(rows) = fixed.get(name) {
-            return self.join_call(args, rows, cur);
+            return self.join_call(args, rows.slice(), cur);
         }
         let rs = self.check_arity(name, args, form)?;
         if let Some(members) = self.sccs.get(name) {
@@ -149,7 +149,10 @@ impl Ctx<'_> {
                     })
                     .collect();
                 let mut base: Fixed = HashMap::default();
-                base.insert(rw.seed.clone(), Rc::new(super::eval::distinct(seeds)));
+                base.insert(
+                    rw.seed.clone(),
+                    FixedRows::all(Rc::new(super::eval::distinct(seeds))),
+                );
                 let lists = self.fixpoint_of(&rw.members, &rw.rules, &base)?;
                 let rows = lists.get(&rw.goal).cloned().unwrap_or_default();
                 return self.join_call(args, &rows, cur);
@@ -217,7 +220,7 @@ impl Ctx<'_> {
                 }
             }
             let res = self.eval_clauses(&r.body, seed, fixed, false, &r.head)?;
-            for row in head_rows(r, &res, form)? {
+            for row in head_rows(r, res, form)? {
                 if seen.insert(row.clone()) {
                     self.check_rows(out.len())?;
                     out.push(row);
@@ -258,16 +261,18 @@ impl Ctx<'_> {
             .iter()
             .map(|m| (m.clone(), Rc::new(vec![])))
             .collect();
-        let mut delta: HashMap<String, Rc<Vec<Row>>> = HashMap::default();
+        // Per member: where the rows added by the last round begin in its list.
+        let mut delta: HashMap<String, usize> = HashMap::default();
         let mut first = true;
         loop {
             self.check_time()?;
             let mut fixed: Fixed = base.clone();
             for (m, rows) in &lists {
-                fixed.insert(m.clone(), rows.clone());
+                fixed.insert(m.clone(), FixedRows::all(rows.clone()));
             }
-            for (m, d) in &delta {
-                fixed.insert(format!("{DELTA}{m}"), d.clone());
+            for (m, &from) in &delta {
+                let rows = lists.get(m).expect("member").clone();
+                fixed.insert(format!("{DELTA}{m}"), FixedRows { rows, from });
             }
             let mut new: HashMap<String, Vec<Row>> = HashMap::default();
             for m in members {
@@ -294,7 +299,11 @@ impl Ctx<'_> {
                         for &i in &occs {
                             let mut b = r.body.clone();
                             if let Clause::RuleCall { name, args, form } = &b[i] {
-                                if delta.get(name).is_none_or(|d| d.is_empty()) {
+                                let grown = match (delta.get(name), lists.get(name)) {
+                                    (Some(&from), Some(list)) => list.len() > from,
+                                    _ => false,
+                                };
+                                if !grown {
                                     continue;
                                 }
                                 b[i] = Clause::RuleCall {
@@ -320,7 +329,7 @@ impl Ctx<'_> {
                             }
                         }
                         let res = self.eval_clauses(&b, Rel::unit(), &fixed, false, &r.head)?;
-                        let rows = head_rows(r, &res, &Edn::sym(magic::source_name(&r.name)))?;
+                        let rows = head_rows(r, res, &Edn::sym(magic::source_name(&r.name)))?;
                         new.entry(m.clone()).or_default().extend(rows);
                     }
                 }
@@ -331,19 +340,19 @@ impl Ctx<'_> {
             delta.clear();
             for (m, rows) in new {
                 let set = sets.get_mut(&m).expect("member");
+                // No other holder of the list is left (`fixed` is gone): no copy.
                 let list = Rc::make_mut(lists.get_mut(&m).expect("member"));
-                let mut d = vec![];
+                let from = list.len();
                 for row in rows {
                     let h = row_hash(&row);
                     if set.find(h, |&i| list[i] == row).is_none() {
                         set.insert_unique(h, list.len(), |&i| row_hash(&list[i]));
-                        d.push(row.clone());
                         self.check_rows(list.len())?;
                         list.push(row);
                     }
                 }
-                any |= !d.is_empty();
-                delta.insert(m, Rc::new(d));
+                any |= list.len() > from;
+                delta.insert(m, from);
             }
             if !any {
                 break;
@@ -354,7 +363,7 @@ impl Ctx<'_> {
 }
 
 /// The rule's head tuples from its body's result.
-fn head_rows(r: &Rule, res: &Rel, form: &Edn) -> QResult<Vec<Row>> {
+fn head_rows(r: &Rule, res: Rel, form: &Edn) -> QResult<Vec<Row>> {
     let mut cols = vec![];
     for v in &r.head {
         match res.col(v) {
@@ -370,6 +379,21 @@ fn head_rows(r: &Rule, res: &Rel, form: &Edn) -> QResult<Vec<Row>> {
                 ))
             }
         }
+    }
+    let repeats = (1..cols.len()).any(|i| cols[..i].contains(&cols[i]));
+    if !repeats {
+        // Each row is rearranged in place (its allocation reused), values moved, not copied.
+        let mut rows = res.rows;
+        let mut scratch: Vec<Edn> = Vec::with_capacity(cols.len());
+        for row in &mut rows {
+            scratch.extend(
+                cols.iter()
+                    .map(|&c| std::mem::replace(&mut row[c], Edn::Nil)),
+            );
+            row.clear();
+            row.append(&mut scratch);
+        }
+        return Ok(rows);
     }
     Ok(res
         .rows
