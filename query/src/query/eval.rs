@@ -742,7 +742,7 @@ impl<'a> Ctx<'a> {
         }))
     }
 
-    fn pattern(&self, p: &Pattern, cur: Rel, pending: &[&Clause]) -> QResult<Rel> {
+    fn pattern(&self, p: &Pattern, mut cur: Rel, pending: &[&Clause]) -> QResult<Rel> {
         let form = pattern_form(p);
         match self.source(&p.src, &form)? {
             Source::Coll(rows) => {
@@ -791,21 +791,40 @@ impl<'a> Ctx<'a> {
                 let mut vars = cur.vars.clone();
                 vars.extend(new_vars.iter().cloned());
                 let mut out = vec![];
-                // Group rows by the values of bound pattern variables.
-                let mut groups: HashMap<Vec<Option<Edn>>, Vec<usize>> = HashMap::default();
-                let mut order = vec![];
-                for (n, r) in cur.rows.iter().enumerate() {
-                    let key: Vec<Option<Edn>> = (0..3)
-                        .map(|i| bound[i].map(|c| r[c].clone()).or_else(|| consts[i].clone()))
-                        .collect();
-                    match groups.get_mut(&key) {
-                        Some(g) => g.push(n),
-                        None => {
-                            order.push(key.clone());
-                            groups.insert(key, vec![n]);
+                // Group rows by the values of bound pattern variables: per group its
+                // (e, a, v) key, copied once, and its rows' numbers, in order of appearance.
+                let mut order: Vec<[Option<Edn>; 3]> = vec![];
+                let mut members: Vec<Vec<usize>> = vec![];
+                {
+                    let mut index: HashMap<[Option<&Edn>; 3], usize> = HashMap::default();
+                    for (n, r) in cur.rows.iter().enumerate() {
+                        let key: [Option<&Edn>; 3] =
+                            std::array::from_fn(|i| bound[i].map(|c| &r[c]).or(consts[i].as_ref()));
+                        match index.get(&key) {
+                            Some(&g) => members[g].push(n),
+                            None => {
+                                index.insert(key, order.len());
+                                order.push(key.map(|k| k.cloned()));
+                                members.push(vec![n]);
+                            }
                         }
                     }
                 }
+                let width = cur.vars.len();
+                // Row `n` of the input extended by `extra`: a copy, or the row itself when
+                // `last` (the final use of that input row).
+                let extend = |rows: &mut Vec<Row>, n: usize, last: bool, extra: &[Edn]| {
+                    if last {
+                        let mut row = std::mem::take(&mut rows[n]);
+                        row.extend_from_slice(extra);
+                        row
+                    } else {
+                        let mut row = Vec::with_capacity(width + extra.len());
+                        row.extend_from_slice(&rows[n]);
+                        row.extend_from_slice(extra);
+                        row
+                    }
+                };
                 // Many distinct lookups against a pattern that is small on its own: scan it
                 // once and hash-join instead.
                 // Only when bound values compare equal to stored ones as they are (entity
@@ -864,7 +883,8 @@ impl<'a> Ctx<'a> {
                 {
                     if let (None, Some(attr)) = (cur.col(ev), db.schema().get(k)) {
                         if p.e != p.v {
-                            for key in order {
+                            let mut rows = std::mem::take(&mut cur.rows);
+                            for (key, ns) in order.iter().zip(&members) {
                                 self.tick()?;
                                 let value = key[2].as_ref().unwrap_or(&Edn::Nil);
                                 let eids = if value.is_nil() {
@@ -872,10 +892,11 @@ impl<'a> Ctx<'a> {
                                 } else {
                                     db.entities_with(attr, value)?
                                 };
-                                for &n in &groups[&key] {
-                                    for &e in &eids {
-                                        let mut row = cur.rows[n].clone();
-                                        row.push(Edn::Long(e as i64));
+                                for &n in ns {
+                                    for (j, &e) in eids.iter().enumerate() {
+                                        let last = j + 1 == eids.len();
+                                        let row =
+                                            extend(&mut rows, n, last, &[Edn::Long(e as i64)]);
                                         self.check_rows(out.len())?;
                                         out.push(row);
                                     }
@@ -904,7 +925,8 @@ impl<'a> Ctx<'a> {
                     if bound[0].is_some() || consts[0].is_some() {
                         let view = db.view();
                         let bind_v = matches!(p.v, Term::Var(_));
-                        for key in order {
+                        let mut rows = std::mem::take(&mut cur.rows);
+                        for (key, ns) in order.iter().zip(&members) {
                             self.tick()?;
                             let Some(eid) = entid(db, key[0].as_ref().unwrap_or(&Edn::Nil))? else {
                                 continue;
@@ -913,12 +935,11 @@ impl<'a> Ctx<'a> {
                             if !bind_v {
                                 vals.truncate(1);
                             }
-                            for &n in &groups[&key] {
-                                for v in &vals {
-                                    let mut row = cur.rows[n].clone();
-                                    if bind_v {
-                                        row.push(v.clone());
-                                    }
+                            for &n in ns {
+                                for (j, v) in vals.iter().enumerate() {
+                                    let last = j + 1 == vals.len();
+                                    let extra = if bind_v { std::slice::from_ref(v) } else { &[] };
+                                    let row = extend(&mut rows, n, last, extra);
                                     self.check_rows(out.len())?;
                                     out.push(row);
                                 }
@@ -931,7 +952,8 @@ impl<'a> Ctx<'a> {
                         });
                     }
                 }
-                for key in order {
+                let mut rows = std::mem::take(&mut cur.rows);
+                for (key, ns) in order.iter().zip(&members) {
                     self.tick()?;
                     let datoms = db_match(
                         db,
@@ -949,11 +971,10 @@ impl<'a> Ctx<'a> {
                         let mut seen = HashSet::default();
                         ext.retain(|r| seen.insert(r.clone()));
                     }
-                    for &n in &groups[&key] {
+                    for &n in ns {
                         self.tick()?;
-                        for e in &ext {
-                            let mut row = cur.rows[n].clone();
-                            row.extend(e.iter().cloned());
+                        for (j, e) in ext.iter().enumerate() {
+                            let row = extend(&mut rows, n, j + 1 == ext.len(), e);
                             self.check_rows(out.len())?;
                             out.push(row);
                         }
