@@ -392,7 +392,7 @@ impl<'a> Node<'a> {
 /// Number of values in an entry: 1 for plain values, the list length for list entries.
 pub fn entry_count(pgno: Pgno, e: &LeafEntry<'_>) -> Result<u64> {
     match e.kind {
-        VAL_LIST => Ok(crate::list::InlineList::parse(pgno, e.val)?.len() as u64),
+        VAL_LIST => crate::list::InlineList::count(pgno, e.val),
         VAL_TREE => Ok(crate::list::tree_info(pgno, e.val)?.entries),
         _ => Ok(1),
     }

@@ -555,6 +555,15 @@ impl Db {
         if n == 0 {
             return Ok(1.0);
         }
+        if n <= 4 * SAMPLES {
+            // Few datoms: count the distinct values exactly, in one pass.
+            let mut distinct = 0u64;
+            for key in self.txn.keys(&self.dbs.ave, Range::prefix(prefix))? {
+                key?;
+                distinct += 1;
+            }
+            return Ok((n as f64 / distinct.max(1) as f64).max(1.0));
+        }
         let start = self.txn.count(&self.dbs.ave, &Range::less_than(prefix))?;
         let k = SAMPLES.min(n);
         let mut inverse_sum = 0.0;
