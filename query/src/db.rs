@@ -590,7 +590,12 @@ impl Db {
     /// Number of distinct entities that have `attr` — exact for cardinality one (O(log n)),
     /// the datom count (an upper bound) for cardinality many.
     pub fn attr_count(&self, attr: &Keyword) -> Result<u64> {
-        self.count_datoms(Index::Ave, &[Edn::Keyword(attr.clone())])
+        match self.schema.get(attr) {
+            Some(a) => Ok(self
+                .txn
+                .count(&self.dbs.ave, &Range::prefix(layout::aid_bytes(a.id)))?),
+            None => Ok(0),
+        }
     }
 
     /// Whether `attr` is a ref attribute.

@@ -657,6 +657,7 @@ impl<'a> Ctx<'a> {
         p: &Pattern,
         cur: &Rel,
         range: Option<&(Option<Edn>, Option<Edn>)>,
+        spare: usize,
     ) -> QResult<Option<Rel>> {
         let Term::Var(ev) = &p.e else {
             return Ok(None);
@@ -678,7 +679,7 @@ impl<'a> Ctx<'a> {
             _ => &[],
         };
         let single = cur.rows.len() == 1;
-        let width = prefix.len() + 2;
+        let width = prefix.len() + 2 + spare;
         let start = |x: Edn| -> Vec<Edn> {
             let mut r = Vec::with_capacity(width);
             r.extend(prefix.iter().cloned());
@@ -763,7 +764,15 @@ impl<'a> Ctx<'a> {
                     ));
                 }
                 let range = plan::range_for(self, p, &cur, pending);
-                if let Some(rel) = self.ave_pattern(db, p, &cur, range.as_ref())? {
+                // Room in each new row for the variables later clauses will add, so that
+                // extending it does not reallocate.
+                let mut later: Vec<Var> = vec![];
+                pending.iter().for_each(|c| c.vars(&mut later));
+                later.retain(|v| {
+                    cur.col(v).is_none() && !p.terms.iter().any(|t| t.var() == Some(v))
+                });
+                later.dedup();
+                if let Some(rel) = self.ave_pattern(db, p, &cur, range.as_ref(), later.len())? {
                     return Ok(rel);
                 }
                 let terms = [&p.e, &p.a, &p.v];
@@ -842,7 +851,7 @@ impl<'a> Ctx<'a> {
                 if order.len() > 1 && plain {
                     if let Some(n) = plan::scan_count(db, p, range.as_ref())? {
                         if (n as f64) <= 8.0 * order.len() as f64 {
-                            if let Some(all) = self.ave_pattern(db, p, &Rel::unit(), None)? {
+                            if let Some(all) = self.ave_pattern(db, p, &Rel::unit(), None, 0)? {
                                 self.check_time()?;
                                 return cur.join(all, self);
                             }
