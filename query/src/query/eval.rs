@@ -62,6 +62,20 @@ impl Rel {
                 .iter()
                 .all(|&c| self.rows.iter().all(|r| r[c] == first[c]))
         });
+        let mut rel = self.project_only(vars);
+        if !constant_drops {
+            rel.rows = distinct(rel.rows);
+        }
+        rel.distinct = was_distinct || !constant_drops;
+        rel
+    }
+
+    /// Keeps the columns `vars` (a subsequence of this relation's variables, in order),
+    /// removing the others in place; rows that become equal are kept.
+    pub fn project_only(self, vars: &[Var]) -> Rel {
+        let dropped: Vec<usize> = (0..self.vars.len())
+            .filter(|&c| !vars.contains(&self.vars[c]))
+            .collect();
         let mut rows = self.rows;
         for r in &mut rows {
             for &c in dropped.iter().rev() {
@@ -77,8 +91,8 @@ impl Rel {
             .collect();
         Rel {
             vars,
-            rows: if constant_drops { rows } else { distinct(rows) },
-            distinct: was_distinct || !constant_drops,
+            rows,
+            distinct: false,
         }
     }
 
@@ -451,7 +465,13 @@ impl<'a> Ctx<'a> {
                     .filter(|v| needed.contains(v))
                     .cloned()
                     .collect();
-                cur = cur.project_distinct(&vars);
+                cur = if pending.is_empty() && !top {
+                    // The last step of a rule body, `not` or `or` branch: its caller
+                    // deduplicates what it keeps, so this projection need not.
+                    cur.project_only(&vars)
+                } else {
+                    cur.project_distinct(&vars)
+                };
             }
             if top {
                 self.steps.borrow_mut().push(Step {
@@ -1299,7 +1319,10 @@ impl<'a> Ctx<'a> {
     }
 
     /// Joins `cur` with rows of a rule relation whose columns are the call's argument
-    /// positions.
+    /// positions. `rows` are a set (every caller passes a fixpoint's list, a round's delta,
+    /// deduplicated seeds or deduplicated head rows), so the result is distinct when `cur`
+    /// is and no argument is `_` (two rows of a set differ in some column; every column
+    /// but a `_` one is kept or must match).
     pub fn join_call(&self, args: &[Term], rows: &[Row], cur: Rel) -> QResult<Rel> {
         let mut vars = cur.vars.clone();
         let slots: Vec<Slot> = args
@@ -1320,11 +1343,12 @@ impl<'a> Ctx<'a> {
                 Term::Blank => Slot::Skip,
             })
             .collect();
+        let distinct = cur.distinct && !slots.contains(&Slot::Skip);
         let rows = hash_join(&cur.rows, rows, &slots, self)?;
         Ok(Rel {
             vars,
             rows,
-            distinct: false,
+            distinct,
         })
     }
 }

@@ -252,8 +252,9 @@ impl Ctx<'_> {
         rules: &HashMap<String, Vec<Rule>>,
         base: &Fixed,
     ) -> QResult<HashMap<String, Rc<Vec<Row>>>> {
-        // Per member: a hash table of row numbers into its list (each row stored once).
-        let mut sets: HashMap<String, hashbrown::HashTable<usize>> = members
+        // Per member: a hash table of (hash, row number) into its list (each row stored
+        // once; the hash kept so that growing the table rehashes no row).
+        let mut sets: HashMap<String, hashbrown::HashTable<(u64, usize)>> = members
             .iter()
             .map(|m| (m.clone(), hashbrown::HashTable::new()))
             .collect();
@@ -345,8 +346,8 @@ impl Ctx<'_> {
                 let from = list.len();
                 for row in rows {
                     let h = row_hash(&row);
-                    if set.find(h, |&i| list[i] == row).is_none() {
-                        set.insert_unique(h, list.len(), |&i| row_hash(&list[i]));
+                    if set.find(h, |&(_, i)| list[i] == row).is_none() {
+                        set.insert_unique(h, (h, list.len()), |&(h, _)| h);
                         self.check_rows(list.len())?;
                         list.push(row);
                     }
