@@ -12,6 +12,26 @@ pub struct InlineList<'a> {
     pub items: Vec<&'a [u8]>,
 }
 
+/// Splits the first item (a little-endian `u16` length, then that many bytes) off the
+/// packed list `b`, checking that both lie inside it.
+fn split_item<'a>(pgno: Pgno, b: &mut &'a [u8]) -> Result<&'a [u8]> {
+    let Some((len, rest)) = b.split_first_chunk::<2>() else {
+        return Err(BtreeError::corrupted(
+            pgno,
+            "inline list ends inside a length field",
+        ));
+    };
+    let len = u16::from_le_bytes(*len) as usize;
+    let Some((item, rest)) = rest.split_at_checked(len) else {
+        return Err(BtreeError::corrupted(
+            pgno,
+            "inline list value runs past its entry",
+        ));
+    };
+    *b = rest;
+    Ok(item)
+}
+
 impl<'a> InlineList<'a> {
     /// Parses a packed list found in page `pgno`, checking order and bounds.
     pub fn parse(pgno: Pgno, b: &'a [u8]) -> Result<InlineList<'a>> {
@@ -23,20 +43,7 @@ impl<'a> InlineList<'a> {
     /// Parses into `items` (which must be empty), reusing its allocation.
     pub fn parse_into(pgno: Pgno, mut b: &'a [u8], items: &mut Vec<&'a [u8]>) -> Result<()> {
         while !b.is_empty() {
-            if b.len() < 2 {
-                return Err(BtreeError::corrupted(
-                    pgno,
-                    "inline list ends inside a length field",
-                ));
-            }
-            let len = u16::from_le_bytes([b[0], b[1]]) as usize;
-            if b.len() < 2 + len {
-                return Err(BtreeError::corrupted(
-                    pgno,
-                    "inline list value runs past its entry",
-                ));
-            }
-            let item = &b[2..2 + len];
+            let item = split_item(pgno, &mut b)?;
             if let Some(prev) = items.last() {
                 if crate::node::key_cmp(prev, item).is_ge() {
                     return Err(BtreeError::corrupted(
@@ -46,7 +53,6 @@ impl<'a> InlineList<'a> {
                 }
             }
             items.push(item);
-            b = &b[2 + len..];
         }
         if items.is_empty() {
             return Err(BtreeError::corrupted(pgno, "empty inline list"));
@@ -60,20 +66,7 @@ impl<'a> InlineList<'a> {
     pub fn count(pgno: Pgno, mut b: &[u8]) -> Result<u64> {
         let mut n = 0u64;
         while !b.is_empty() {
-            if b.len() < 2 {
-                return Err(BtreeError::corrupted(
-                    pgno,
-                    "inline list ends inside a length field",
-                ));
-            }
-            let len = u16::from_le_bytes([b[0], b[1]]) as usize;
-            if b.len() < 2 + len {
-                return Err(BtreeError::corrupted(
-                    pgno,
-                    "inline list value runs past its entry",
-                ));
-            }
-            b = &b[2 + len..];
+            split_item(pgno, &mut b)?;
             n += 1;
         }
         if n == 0 {
