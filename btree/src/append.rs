@@ -160,17 +160,7 @@ fn append_to_leaf<S: PageStore>(
     value: &[u8],
 ) -> Result<Step> {
     let mut ovf = [0u8; OVERFLOW_REF_SIZE];
-    let (kind, val): (u8, &[u8]) = if limits.value_inline(key.len(), value.len()) {
-        (VAL_INLINE, value)
-    } else {
-        let mut hdr = [0u8; PAGE_HEADER_SIZE];
-        hdr[HDR_KIND_OFF] = KIND_OVERFLOW;
-        let (p, n) = s.alloc_overflow(&hdr, value)?;
-        info.overflow_pages += n;
-        ovf[..8].copy_from_slice(&p.to_le_bytes());
-        ovf[8..].copy_from_slice(&(value.len() as u64).to_le_bytes());
-        (VAL_OVERFLOW, &ovf)
-    };
+    let (kind, val) = crate::tree::plain_value(s, info, limits, key, value, &mut ovf)?;
     if node::push_leaf(s.page_mut(pgno), key, kind, val) {
         return Ok(Step::Appended { pgno, split: None });
     }

@@ -107,18 +107,9 @@ impl Builder {
         let limits = Limits::new(s.page_size());
         let mut e = std::mem::take(&mut self.entry);
         e.clear();
-        if limits.value_inline(key.len(), value.len()) {
-            leaf_entry_into(&mut e, key, VAL_INLINE, &[value]);
-        } else {
-            let mut hdr = [0u8; PAGE_HEADER_SIZE];
-            hdr[HDR_KIND_OFF] = KIND_OVERFLOW;
-            let (p, n) = s.alloc_overflow(&hdr, value)?;
-            self.info.overflow_pages += n;
-            let mut r = [0u8; OVERFLOW_REF_SIZE];
-            r[..8].copy_from_slice(&p.to_le_bytes());
-            r[8..].copy_from_slice(&(value.len() as u64).to_le_bytes());
-            leaf_entry_into(&mut e, key, VAL_OVERFLOW, &[&r]);
-        }
+        let mut r = [0u8; OVERFLOW_REF_SIZE];
+        let (kind, val) = crate::tree::plain_value(s, &mut self.info, &limits, key, value, &mut r)?;
+        leaf_entry_into(&mut e, key, kind, &[val]);
         let r = self.push_raw(s, &e, 1);
         self.entry = e;
         r

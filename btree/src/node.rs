@@ -195,22 +195,21 @@ impl<'a> Node<'a> {
     /// The key of leaf entry `i`, checking only what reading the key needs.
     #[inline]
     fn leaf_key_fast(&self, i: usize) -> Option<&'a [u8]> {
-        let off = self.offset_checked(i)?;
-        let d = self.data;
-        let kstart = off + LEAF_ENTRY_HEADER;
-        if kstart > d.len() {
-            return None;
-        }
-        let klen = u16_at(d, off);
-        d.get(kstart..kstart + klen)
+        self.key_fast(i, LEAF_ENTRY_HEADER)
     }
 
     /// The key of branch entry `i`, checking only what reading the key needs.
     #[inline]
     fn branch_key_fast(&self, i: usize) -> Option<&'a [u8]> {
+        self.key_fast(i, BRANCH_ENTRY_HEADER)
+    }
+
+    /// The key of entry `i` whose header (starting with the key length) is `header` bytes.
+    #[inline]
+    fn key_fast(&self, i: usize, header: usize) -> Option<&'a [u8]> {
         let off = self.offset_checked(i)?;
         let d = self.data;
-        let kstart = off + BRANCH_ENTRY_HEADER;
+        let kstart = off + header;
         if kstart > d.len() {
             return None;
         }

@@ -660,17 +660,7 @@ fn modify_leaf<S: PageStore>(
                 }
             };
             let mut r = [0u8; OVERFLOW_REF_SIZE];
-            let (kind, val): (u8, &[u8]) = if limits.value_inline(key.len(), value.len()) {
-                (VAL_INLINE, value)
-            } else {
-                let mut hdr = [0u8; PAGE_HEADER_SIZE];
-                hdr[HDR_KIND_OFF] = KIND_OVERFLOW;
-                let (p, n) = s.alloc_overflow(&hdr, value)?;
-                info.overflow_pages += n;
-                r[..8].copy_from_slice(&p.to_le_bytes());
-                r[8..].copy_from_slice(&(value.len() as u64).to_le_bytes());
-                (VAL_OVERFLOW, &r)
-            };
+            let (kind, val) = plain_value(s, info, &limits, key, value, &mut r)?;
             // Written straight into the page when it fits (the common case); a split needs
             // the entry as bytes of its own.
             if !node::insert_leaf(s.page_mut(pgno), idx, key, kind, val) {
@@ -1030,4 +1020,26 @@ fn remove_entry<S: PageStore>(
     }
     node::remove(s.page_mut(pgno), i, len);
     Ok(count)
+}
+
+/// How a plain `value` of `key` is stored in a leaf entry: inline when the limits allow,
+/// otherwise in a newly allocated overflow run (counted in `info`) referred to by `r`.
+pub(crate) fn plain_value<'v, S: PageStore>(
+    s: &mut S,
+    info: &mut TreeInfo,
+    limits: &Limits,
+    key: &[u8],
+    value: &'v [u8],
+    r: &'v mut [u8; OVERFLOW_REF_SIZE],
+) -> Result<(u8, &'v [u8])> {
+    if limits.value_inline(key.len(), value.len()) {
+        return Ok((VAL_INLINE, value));
+    }
+    let mut hdr = [0u8; PAGE_HEADER_SIZE];
+    hdr[HDR_KIND_OFF] = KIND_OVERFLOW;
+    let (p, n) = s.alloc_overflow(&hdr, value)?;
+    info.overflow_pages += n;
+    r[..8].copy_from_slice(&p.to_le_bytes());
+    r[8..].copy_from_slice(&(value.len() as u64).to_le_bytes());
+    Ok((VAL_OVERFLOW, r))
 }

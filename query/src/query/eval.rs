@@ -763,6 +763,35 @@ impl<'a> Ctx<'a> {
         }))
     }
 
+    /// Appends to `out`, for each input row `rows[n]` of `ns`, that row extended by each of
+    /// `extras` in turn: copies, except that the row itself is moved into its last use.
+    fn fan_out(
+        &self,
+        rows: &mut [Row],
+        ns: &[usize],
+        extras: &[&[Edn]],
+        out: &mut Vec<Row>,
+    ) -> QResult<()> {
+        for &n in ns {
+            self.tick()?;
+            for (j, extra) in extras.iter().enumerate() {
+                let row = if j + 1 == extras.len() {
+                    let mut row = std::mem::take(&mut rows[n]);
+                    row.extend_from_slice(extra);
+                    row
+                } else {
+                    let mut row = Vec::with_capacity(rows[n].len() + extra.len());
+                    row.extend_from_slice(&rows[n]);
+                    row.extend_from_slice(extra);
+                    row
+                };
+                self.check_rows(out.len())?;
+                out.push(row);
+            }
+        }
+        Ok(())
+    }
+
     fn pattern(&self, p: &Pattern, mut cur: Rel, pending: &[&Clause]) -> QResult<Rel> {
         let form = pattern_form(p);
         match self.source(&p.src, &form)? {
@@ -839,21 +868,6 @@ impl<'a> Ctx<'a> {
                         }
                     }
                 }
-                let width = cur.vars.len();
-                // Row `n` of the input extended by `extra`: a copy, or the row itself when
-                // `last` (the final use of that input row).
-                let extend = |rows: &mut Vec<Row>, n: usize, last: bool, extra: &[Edn]| {
-                    if last {
-                        let mut row = std::mem::take(&mut rows[n]);
-                        row.extend_from_slice(extra);
-                        row
-                    } else {
-                        let mut row = Vec::with_capacity(width + extra.len());
-                        row.extend_from_slice(&rows[n]);
-                        row.extend_from_slice(extra);
-                        row
-                    }
-                };
                 // Many distinct lookups against a pattern that is small on its own: scan it
                 // once and hash-join instead.
                 // Only when bound values compare equal to stored ones as they are (entity
@@ -921,15 +935,10 @@ impl<'a> Ctx<'a> {
                                 } else {
                                     db.entities_with(attr, value)?
                                 };
-                                for &n in ns {
-                                    for (j, &e) in eids.iter().enumerate() {
-                                        let last = j + 1 == eids.len();
-                                        let row =
-                                            extend(&mut rows, n, last, &[Edn::Long(e as i64)]);
-                                        self.check_rows(out.len())?;
-                                        out.push(row);
-                                    }
-                                }
+                                let ids: Vec<Edn> =
+                                    eids.iter().map(|&e| Edn::Long(e as i64)).collect();
+                                let extras: Vec<&[Edn]> = ids.chunks(1).collect();
+                                self.fan_out(&mut rows, ns, &extras, &mut out)?;
                             }
                             return Ok(Rel {
                                 vars,
@@ -964,15 +973,12 @@ impl<'a> Ctx<'a> {
                             if !bind_v {
                                 vals.truncate(1);
                             }
-                            for &n in ns {
-                                for (j, v) in vals.iter().enumerate() {
-                                    let last = j + 1 == vals.len();
-                                    let extra = if bind_v { std::slice::from_ref(v) } else { &[] };
-                                    let row = extend(&mut rows, n, last, extra);
-                                    self.check_rows(out.len())?;
-                                    out.push(row);
-                                }
-                            }
+                            let extras: Vec<&[Edn]> = if bind_v {
+                                vals.chunks(1).collect()
+                            } else {
+                                vals.iter().map(|_| &[][..]).collect()
+                            };
+                            self.fan_out(&mut rows, ns, &extras, &mut out)?;
                         }
                         return Ok(Rel {
                             vars,
@@ -1000,14 +1006,8 @@ impl<'a> Ctx<'a> {
                         let mut seen = HashSet::default();
                         ext.retain(|r| seen.insert(r.clone()));
                     }
-                    for &n in ns {
-                        self.tick()?;
-                        for (j, e) in ext.iter().enumerate() {
-                            let row = extend(&mut rows, n, j + 1 == ext.len(), e);
-                            self.check_rows(out.len())?;
-                            out.push(row);
-                        }
-                    }
+                    let extras: Vec<&[Edn]> = ext.iter().map(|e| e.as_slice()).collect();
+                    self.fan_out(&mut rows, ns, &extras, &mut out)?;
                 }
                 Ok(Rel {
                     vars,
