@@ -234,7 +234,7 @@ impl Db {
 
 /// Position of each asked-for entity id in the ascending `eids`: a table indexed by id when
 /// the ids are dense, a hash map otherwise.
-enum EidIndex {
+pub(crate) enum EidIndex {
     Dense { base: u64, slots: Vec<u32> },
     Sparse(rustc_hash::FxHashMap<u64, u32>),
 }
@@ -242,7 +242,7 @@ enum EidIndex {
 impl EidIndex {
     const ABSENT: u32 = u32::MAX;
 
-    fn new(eids: &[u64]) -> EidIndex {
+    pub(crate) fn new(eids: &[u64]) -> EidIndex {
         let (Some(&first), Some(&last)) = (eids.first(), eids.last()) else {
             return EidIndex::Sparse(Default::default());
         };
@@ -264,7 +264,7 @@ impl EidIndex {
     }
 
     #[inline]
-    fn get(&self, e: u64) -> Option<u32> {
+    pub(crate) fn get(&self, e: u64) -> Option<u32> {
         match self {
             EidIndex::Dense { base, slots } => {
                 let i = *slots.get(e.checked_sub(*base)? as usize)?;

@@ -25,15 +25,19 @@ fn n_arg(args: &[Edn], name: &str) -> Result<Option<usize>, String> {
     }
 }
 
-fn sorted(vals: &[Edn]) -> Vec<Edn> {
-    let mut v = vals.to_vec();
+fn owned(vals: &[&Edn]) -> Vec<Edn> {
+    vals.iter().map(|&v| v.clone()).collect()
+}
+
+fn sorted(vals: &[&Edn]) -> Vec<Edn> {
+    let mut v = owned(vals);
     v.sort_by(compare);
     v
 }
 
-fn pick(vals: &[Edn], n: usize) -> Vec<Edn> {
+fn pick(vals: &[&Edn], n: usize) -> Vec<Edn> {
     // Deterministic-enough sampling: a random rotation of distinct values.
-    let mut v = vals.to_vec();
+    let mut v = owned(vals);
     v.sort();
     v.dedup();
     let r = call_builtin("rand-int", Some(&[Edn::Long(v.len().max(1) as i64)]))
@@ -66,11 +70,12 @@ pub fn is_aggregate(name: &str, reg: &Registry) -> bool {
         )
 }
 
-/// Applies aggregate `name` with constant `args` to the group's `vals`.
-pub fn aggregate(name: &str, args: &[Edn], vals: &[Edn], reg: &Registry) -> Result<Edn, String> {
+/// Applies aggregate `name` with constant `args` to the group's `vals` (borrowed from the
+/// rows: only the result is built).
+pub fn aggregate(name: &str, args: &[Edn], vals: &[&Edn], reg: &Registry) -> Result<Edn, String> {
     if let Some(f) = reg.aggs.get(name) {
         let mut all = args.to_vec();
-        all.push(Edn::Vector(vals.to_vec()));
+        all.push(Edn::Vector(owned(vals)));
         return f(&all);
     }
     Ok(match name {
@@ -131,7 +136,7 @@ pub fn aggregate(name: &str, args: &[Edn], vals: &[Edn], reg: &Registry) -> Resu
             if vals.is_empty() {
                 return Ok(Edn::Nil);
             }
-            let xs: Vec<f64> = vals.iter().map(num).collect::<Result<_, _>>()?;
+            let xs: Vec<f64> = vals.iter().map(|v| num(v)).collect::<Result<_, _>>()?;
             let mean = xs.iter().sum::<f64>() / xs.len() as f64;
             let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / xs.len() as f64;
             Edn::Double(if name == "variance" { var } else { var.sqrt() })
@@ -145,7 +150,7 @@ pub fn aggregate(name: &str, args: &[Edn], vals: &[Edn], reg: &Registry) -> Resu
             match n_arg(args, name)? {
                 None => {
                     let mut best: Option<&Edn> = None;
-                    for v in vals {
+                    for &v in vals {
                         if best.is_none_or(|b| compare(v, b) == want) {
                             best = Some(v);
                         }
@@ -164,7 +169,7 @@ pub fn aggregate(name: &str, args: &[Edn], vals: &[Edn], reg: &Registry) -> Resu
             }
         }
         "distinct" => {
-            let mut v = vals.to_vec();
+            let mut v = owned(vals);
             v.sort();
             v.dedup();
             Edn::Set(v)

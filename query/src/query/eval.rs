@@ -594,7 +594,6 @@ impl<'a> Ctx<'a> {
         // cursor (rows need not arrive grouped by entity: a value join repeats entities).
         // Bound values go to one arena: `spans` holds (start, count) per bound pattern.
         const NO_MATCH: u32 = u32::MAX;
-        let mut seen: HashMap<u64, u32> = HashMap::default();
         let mut row_eids: Vec<Option<u64>> = Vec::with_capacity(cur.rows.len());
         for row in &cur.rows {
             self.tick()?;
@@ -603,14 +602,24 @@ impl<'a> Ctx<'a> {
                 (None, Term::Const(c)) => c,
                 _ => &Edn::Nil,
             };
-            let eid = entid(db, e)?;
-            if let Some(eid) = eid {
-                seen.entry(eid).or_insert(NO_MATCH);
-            }
-            row_eids.push(eid);
+            row_eids.push(entid(db, e)?);
         }
-        let mut eids: Vec<u64> = seen.keys().copied().collect();
+        let mut eids: Vec<u64> = row_eids.iter().flatten().copied().collect();
         eids.sort_unstable();
+        eids.dedup();
+        let index = scan::EidIndex::new(&eids);
+        // Per entity (by position in `eids`): its entry number, and how many rows still
+        // want it; the last of them takes the values out of the arena instead of cloning.
+        let mut entries: Vec<u32> = vec![NO_MATCH; eids.len()];
+        let mut uses: Vec<u32> = vec![0; eids.len()];
+        let row_pos: Vec<Option<u32>> = row_eids
+            .iter()
+            .map(|e| {
+                let i = index.get((*e)?)?;
+                uses[i as usize] += 1;
+                Some(i)
+            })
+            .collect();
         let mut spans: Vec<(u32, u32)> = vec![];
         let mut arena: Vec<Edn> = vec![];
         let how =
@@ -620,30 +629,43 @@ impl<'a> Ctx<'a> {
                     spans.push((arena.len() as u32, values[b].len() as u32));
                     arena.append(&mut values[b]);
                 }
-                seen.insert(eids[i], entry);
+                entries[i] = entry;
                 Ok(())
             })?;
         let mut rows = Vec::with_capacity(cur.rows.len());
-        for (row, eid) in cur.rows.into_iter().zip(row_eids) {
+        for (row, pos) in cur.rows.into_iter().zip(row_pos) {
             self.tick()?;
-            let Some(entry) = eid.and_then(|e| seen.get(&e).copied()) else {
+            let Some(pos) = pos else {
                 continue;
             };
+            let entry = entries[pos as usize];
             if entry == NO_MATCH {
                 continue;
             }
+            uses[pos as usize] -= 1;
+            let last_use = uses[pos as usize] == 0;
             let first = entry as usize * binds.len();
-            let vals: Vec<&[Edn]> = spans[first..first + binds.len()]
+            let single = spans[first..first + binds.len()]
                 .iter()
-                .map(|&(start, n)| &arena[start as usize..(start + n) as usize])
-                .collect();
-            if vals.iter().all(|v| v.len() == 1) {
+                .all(|&(_, n)| n == 1);
+            if single {
                 let mut row = row;
-                row.extend(vals.iter().map(|v| v[0].clone()));
+                for &(start, _) in &spans[first..first + binds.len()] {
+                    let v = &mut arena[start as usize];
+                    row.push(if last_use {
+                        std::mem::replace(v, Edn::Nil)
+                    } else {
+                        v.clone()
+                    });
+                }
                 self.check_rows(rows.len())?;
                 rows.push(row);
                 continue;
             }
+            let vals: Vec<&[Edn]> = spans[first..first + binds.len()]
+                .iter()
+                .map(|&(start, n)| &arena[start as usize..(start + n) as usize])
+                .collect();
             let mut partial = vec![row];
             for vs in vals {
                 let mut next = Vec::with_capacity(partial.len() * vs.len());

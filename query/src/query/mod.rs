@@ -446,23 +446,20 @@ fn find(query: &Query, ctx: &Ctx<'_>, rel: Rel) -> QResult<QueryResult> {
     let identity = cols.iter().copied().eq(0..rel.vars.len());
     let (rel_distinct, width) = (rel.distinct, rel.vars.len());
     let repeats = (1..cols.len()).any(|i| cols[..i].contains(&cols[i]));
-    let mut full: Vec<Vec<Edn>> = rel
-        .rows
-        .into_iter()
-        .map(|mut r| {
-            if identity {
-                r
+    // Each row is rearranged in its own allocation, through one scratch buffer.
+    let mut scratch: Vec<Edn> = Vec::with_capacity(cols.len());
+    let mut full: Vec<Vec<Edn>> = rel.rows;
+    if !identity {
+        for r in &mut full {
+            if repeats {
+                scratch.extend(cols.iter().map(|&c| r[c].clone()));
             } else {
-                if repeats {
-                    cols.iter().map(|&c| r[c].clone()).collect()
-                } else {
-                    cols.iter()
-                        .map(|&c| std::mem::replace(&mut r[c], Edn::Nil))
-                        .collect()
-                }
+                scratch.extend(cols.iter().map(|&c| std::mem::replace(&mut r[c], Edn::Nil)));
             }
-        })
-        .collect();
+            r.clear();
+            r.append(&mut scratch);
+        }
+    }
     ctx.check_time()?;
     let sorted = query.kind != FindKind::Rel || query.has_aggregates() || !query.with.is_empty();
     // A set of rows: deduplicated by hash (the output is sorted below where it must be),
@@ -513,8 +510,7 @@ fn find(query: &Query, ctx: &Ctx<'_>, rel: Rel) -> QResult<QueryResult> {
             for (i, f) in query.find.iter().enumerate() {
                 match f {
                     FindElem::Agg { name, args, .. } => {
-                        let vals: Vec<Edn> =
-                            members.iter().map(|&n| full[n][fcol[i]].clone()).collect();
+                        let vals: Vec<&Edn> = members.iter().map(|&n| &full[n][fcol[i]]).collect();
                         let v = aggregates::aggregate(name, args, &vals, ctx.reg).map_err(|m| {
                             QueryError::at(ErrorKind::Eval, format!("{name}: {m}"), &query.form)
                         })?;
