@@ -306,8 +306,35 @@ pub struct Ctx<'a> {
     pub scalars: HashMap<Var, Edn>,
     /// Sampled entities per value, by attribute id (see [`Ctx::value_fanout`]).
     fanouts: RefCell<HashMap<u32, f64>>,
+    /// How many fixpoints are being computed (nested through rule calls); scans are
+    /// kept in `scans` only while one is.
+    pub(crate) fixpoint_depth: Cell<u32>,
+    /// Rows of patterns read from the unit row during fixpoints (see `ave_pattern`).
+    scans: RefCell<HashMap<ScanKey, Rc<Vec<Row>>>>,
     ticks: Cell<u32>,
 }
+
+/// What a pattern read from the unit row depends on: its source, attribute, value term
+/// and value range.
+#[derive(PartialEq, Eq, Hash)]
+struct ScanKey {
+    src: String,
+    attr: u32,
+    value: ScanValue,
+    range: Option<(Option<Edn>, Option<Edn>)>,
+}
+
+/// The value term of a [`ScanKey`]'s pattern.
+#[derive(PartialEq, Eq, Hash)]
+enum ScanValue {
+    Const(Edn),
+    /// A variable other than the entity's.
+    Var,
+    Blank,
+}
+
+/// The largest scan kept for a fixpoint's later rounds: a bound on the memory held.
+const SCAN_CACHE_ROWS: usize = 1 << 16;
 
 impl<'a> Ctx<'a> {
     /// A context.
@@ -323,6 +350,8 @@ impl<'a> Ctx<'a> {
             steps: RefCell::new(vec![]),
             scalars: HashMap::default(),
             fanouts: RefCell::new(HashMap::default()),
+            fixpoint_depth: Cell::new(0),
+            scans: RefCell::new(HashMap::default()),
             ticks: Cell::new(0),
         }
     }
@@ -728,6 +757,42 @@ impl<'a> Ctx<'a> {
             r.push(x);
             r
         };
+        // Inside a fixpoint, a pattern read from the unit row gives the same rows in every
+        // round (the database does not change during a query): they are kept after the first.
+        let value = match &p.v {
+            Term::Const(c) => Some(ScanValue::Const(c.clone())),
+            Term::Var(x) if x != ev => Some(ScanValue::Var),
+            Term::Blank => Some(ScanValue::Blank),
+            _ => None,
+        };
+        let cache_key = value
+            .filter(|_| self.fixpoint_depth.get() > 0 && cur.vars.is_empty() && single)
+            .map(|value| ScanKey {
+                src: p.src.clone(),
+                attr: attr.id,
+                value,
+                range: range.cloned(),
+            });
+        if let Some(key) = &cache_key {
+            if let Some(rows) = self.scans.borrow().get(key) {
+                if let Term::Var(x) = &p.v {
+                    new_vars.push(x.clone());
+                }
+                let rows = rows
+                    .iter()
+                    .map(|r| {
+                        let mut row = Vec::with_capacity(width);
+                        row.extend(r.iter().cloned());
+                        row
+                    })
+                    .collect();
+                return Ok(Some(Rel {
+                    vars: new_vars,
+                    rows,
+                    distinct: true,
+                }));
+            }
+        }
         let mut found: Vec<Vec<Edn>> = vec![];
         match &p.v {
             Term::Const(c) => {
@@ -761,6 +826,11 @@ impl<'a> Ctx<'a> {
                 found.extend(eids.into_iter().map(|e| start(Edn::Long(e as i64))));
             }
             _ => return Ok(None),
+        }
+        if let Some(key) = cache_key {
+            if found.len() <= SCAN_CACHE_ROWS {
+                self.scans.borrow_mut().insert(key, Rc::new(found.clone()));
+            }
         }
         let mut vars = cur.vars.clone();
         vars.extend(new_vars);

@@ -252,6 +252,20 @@ impl Ctx<'_> {
         rules: &HashMap<String, Vec<Rule>>,
         base: &Fixed,
     ) -> QResult<HashMap<String, Rc<Vec<Row>>>> {
+        let depth = &self.fixpoint_depth;
+        depth.set(depth.get() + 1);
+        let lists = self.fixpoint_rounds(members, rules, base);
+        depth.set(depth.get() - 1);
+        lists
+    }
+
+    /// The rounds of [`fixpoint_of`](Self::fixpoint_of).
+    fn fixpoint_rounds(
+        &self,
+        members: &[String],
+        rules: &HashMap<String, Vec<Rule>>,
+        base: &Fixed,
+    ) -> QResult<HashMap<String, Rc<Vec<Row>>>> {
         // Per member: a hash table of (hash, row number) into its list (each row stored
         // once; the hash kept so that growing the table rehashes no row).
         let mut sets: HashMap<String, hashbrown::HashTable<(u64, usize)>> = members
