@@ -305,7 +305,9 @@ pub struct Ctx<'a> {
     /// Scalar inputs (for pull patterns passed as inputs).
     pub scalars: HashMap<Var, Edn>,
     /// Sampled entities per value, by attribute id (see [`Ctx::value_fanout`]).
-    fanouts: RefCell<HashMap<u32, f64>>,
+    fanouts: RefCell<HashMap<(usize, u32), f64>>,
+    /// Datoms per attribute, by database and attribute id (see [`Ctx::attr_count`]).
+    attr_counts: RefCell<HashMap<(usize, u32), u64>>,
     /// How many fixpoints are being computed (nested through rule calls); scans are
     /// kept in `scans` only while one is.
     pub(crate) fixpoint_depth: Cell<u32>,
@@ -333,6 +335,12 @@ enum ScanValue {
     Blank,
 }
 
+/// A database's identity within one query: its address (the sources outlive the query's
+/// evaluation and do not move).
+fn db_key(db: &Db) -> usize {
+    std::ptr::from_ref(db) as usize
+}
+
 /// The largest scan kept for a fixpoint's later rounds: a bound on the memory held.
 const SCAN_CACHE_ROWS: usize = 1 << 16;
 
@@ -350,6 +358,7 @@ impl<'a> Ctx<'a> {
             steps: RefCell::new(vec![]),
             scalars: HashMap::default(),
             fanouts: RefCell::new(HashMap::default()),
+            attr_counts: RefCell::new(HashMap::default()),
             fixpoint_depth: Cell::new(0),
             scans: RefCell::new(HashMap::default()),
             ticks: Cell::new(0),
@@ -358,12 +367,28 @@ impl<'a> Ctx<'a> {
 
     /// Estimated entities per value of `attr` in `db`, sampled once per query.
     pub fn value_fanout(&self, db: &Db, attr: &crate::schema::Attr) -> QResult<f64> {
-        if let Some(f) = self.fanouts.borrow().get(&attr.id) {
+        let key = (db_key(db), attr.id);
+        if let Some(f) = self.fanouts.borrow().get(&key) {
             return Ok(*f);
         }
         let f = db.value_fanout(attr)?;
-        self.fanouts.borrow_mut().insert(attr.id, f);
+        self.fanouts.borrow_mut().insert(key, f);
         Ok(f)
+    }
+
+    /// [`Db::attr_count`], counted once per query (the planner asks again in every round of
+    /// a fixpoint).
+    pub fn attr_count(&self, db: &Db, attr: &crate::edn::Keyword) -> QResult<u64> {
+        let Some(a) = db.schema().get(attr) else {
+            return Ok(0);
+        };
+        let key = (db_key(db), a.id);
+        if let Some(n) = self.attr_counts.borrow().get(&key) {
+            return Ok(*n);
+        }
+        let n = db.attr_count(attr)?;
+        self.attr_counts.borrow_mut().insert(key, n);
+        Ok(n)
     }
 
     /// Checks the deadline every so often.
@@ -583,7 +608,7 @@ impl<'a> Ctx<'a> {
             .map(|(_, aid, _)| {
                 db.schema()
                     .by_id(*aid)
-                    .and_then(|a| db.attr_count(&a.ident).ok())
+                    .and_then(|a| self.attr_count(db, &a.ident).ok())
                     .unwrap_or(u64::MAX)
             })
             .fold(0u64, u64::saturating_add);
@@ -975,7 +1000,7 @@ impl<'a> Ctx<'a> {
                             .is_none_or(|v| natural(attr_type.flatten(), v))
                 });
                 if order.len() > 1 && plain {
-                    if let Some(n) = plan::scan_count(db, p, range.as_ref())? {
+                    if let Some(n) = plan::scan_count(self, db, p, range.as_ref())? {
                         if (n as f64) <= 8.0 * order.len() as f64 {
                             if let Some(all) = self.ave_pattern(db, p, &Rel::unit(), None, 0)? {
                                 self.check_time()?;

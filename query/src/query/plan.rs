@@ -318,7 +318,7 @@ fn per_row_estimate(
                         hi.map_or("+inf".to_string(), |x| x.to_string())
                     ),
                 ),
-                None => (count(db.attr_count(k)?), format!("AVE {k} scan")),
+                None => (count(ctx.attr_count(db, k)?), format!("AVE {k} scan")),
             },
         }
     } else {
@@ -584,6 +584,7 @@ pub fn range_for(
 /// Datoms a pattern matches with only its constants (and value range), when that is an
 /// O(log n) count: constant attribute, no constant entity.
 pub fn scan_count(
+    ctx: &Ctx<'_>,
     db: &crate::db::Db,
     p: &Pattern,
     range: Option<&(Option<Edn>, Option<Edn>)>,
@@ -599,6 +600,6 @@ pub fn scan_count(
             db.count_datoms(Index::Ave, &[Edn::Keyword(k.clone()), v.clone()])?
         }
         (_, Some((lo, hi))) => db.count_range(k, lo.as_ref(), hi.as_ref())?,
-        _ => db.attr_count(k)?,
+        _ => ctx.attr_count(db, k)?,
     }))
 }
