@@ -116,6 +116,11 @@ impl Rel {
 
     /// Natural (hash) join on the shared variables, under `ctx`'s row limit and deadline.
     pub fn join(self, other: Rel, ctx: &Ctx<'_>) -> QResult<Rel> {
+        self.join_spare(other, 0, ctx)
+    }
+
+    /// [`join`](Self::join), each output row with room for `spare` more columns.
+    pub fn join_spare(self, other: Rel, spare: usize, ctx: &Ctx<'_>) -> QResult<Rel> {
         let slots: Vec<Slot> = other
             .vars
             .iter()
@@ -136,7 +141,7 @@ impl Rel {
                 vars.push(other.vars[j].clone());
             }
         }
-        let rows = hash_join(&self.rows, &other.rows, &slots, ctx)?;
+        let rows = hash_join(&self.rows, &other.rows, &slots, spare, ctx)?;
         Ok(Rel {
             vars,
             rows,
@@ -163,8 +168,14 @@ pub enum Slot {
 /// Joins `left` rows with the `right` tuples that pass their `slots`: each output row is the
 /// left row followed by the right tuple's `New` columns. The right side is indexed by its
 /// key columns in a hash table of row numbers (no key vectors are built); tuples shorter
-/// than `slots` never match.
-pub fn hash_join(left: &[Row], right: &[Row], slots: &[Slot], ctx: &Ctx<'_>) -> QResult<Vec<Row>> {
+/// than `slots` never match. Output rows have room for `spare` more columns.
+pub fn hash_join(
+    left: &[Row],
+    right: &[Row],
+    slots: &[Slot],
+    spare: usize,
+    ctx: &Ctx<'_>,
+) -> QResult<Vec<Row>> {
     let limit = ctx.reg.row_limit();
     use std::hash::BuildHasher;
     let keys: Vec<(usize, usize)> = slots
@@ -187,7 +198,7 @@ pub fn hash_join(left: &[Row], right: &[Row], slots: &[Slot], ctx: &Ctx<'_>) -> 
             })
     };
     let extend = |l: &Row, t: &Row| -> Row {
-        let mut row = Vec::with_capacity(l.len() + news.len());
+        let mut row = Vec::with_capacity(l.len() + news.len() + spare);
         row.extend(l.iter().cloned());
         row.extend(news.iter().map(|&j| t[j].clone()));
         row
@@ -333,6 +344,21 @@ enum ScanValue {
     /// A variable other than the entity's.
     Var,
     Blank,
+}
+
+/// How many variables the `pending` clauses will add to `cur`'s beyond those of `c`: the
+/// room worth leaving in the rows `c` builds.
+fn later_vars(cur: &Rel, c: &Clause, pending: &[&Clause]) -> usize {
+    let mut now: Vec<Var> = vec![];
+    c.vars(&mut now);
+    let mut later: Vec<Var> = vec![];
+    pending.iter().for_each(|c| c.vars(&mut later));
+    later.sort_unstable();
+    later.dedup();
+    later
+        .iter()
+        .filter(|v| cur.col(v).is_none() && !now.contains(v))
+        .count()
 }
 
 /// A database's identity within one query: its address (the sources outlive the query's
@@ -557,7 +583,10 @@ impl<'a> Ctx<'a> {
                 form,
                 ..
             } => self.or(vars.as_deref(), branches, form, cur, fixed),
-            Clause::RuleCall { name, args, form } => self.rule_call(name, args, form, cur, fixed),
+            Clause::RuleCall { name, args, form } => {
+                let spare = later_vars(&cur, c, pending);
+                self.rule_call(name, args, form, cur, fixed, spare)
+            }
         }
     }
 
@@ -882,11 +911,14 @@ impl<'a> Ctx<'a> {
 
     /// Appends to `out`, for each input row `rows[n]` of `ns`, that row extended by each of
     /// `extras` in turn: copies, except that the row itself is moved into its last use.
+    /// Each row gets room for `spare` more columns (those later clauses add), so that
+    /// extending it again does not reallocate.
     fn fan_out(
         &self,
         rows: &mut [Row],
         ns: &[usize],
         extras: &[&[Edn]],
+        spare: usize,
         out: &mut Vec<Row>,
     ) -> QResult<()> {
         for &n in ns {
@@ -894,10 +926,11 @@ impl<'a> Ctx<'a> {
             for (j, extra) in extras.iter().enumerate() {
                 let row = if j + 1 == extras.len() {
                     let mut row = std::mem::take(&mut rows[n]);
+                    row.reserve(extra.len() + spare);
                     row.extend_from_slice(extra);
                     row
                 } else {
-                    let mut row = Vec::with_capacity(rows[n].len() + extra.len());
+                    let mut row = Vec::with_capacity(rows[n].len() + extra.len() + spare);
                     row.extend_from_slice(&rows[n]);
                     row.extend_from_slice(extra);
                     row
@@ -1004,7 +1037,7 @@ impl<'a> Ctx<'a> {
                         if (n as f64) <= 8.0 * order.len() as f64 {
                             if let Some(all) = self.ave_pattern(db, p, &Rel::unit(), None, 0)? {
                                 self.check_time()?;
-                                return cur.join(all, self);
+                                return cur.join_spare(all, later.len(), self);
                             }
                             let datoms = db_match(
                                 db,
@@ -1055,7 +1088,7 @@ impl<'a> Ctx<'a> {
                                 let ids: Vec<Edn> =
                                     eids.iter().map(|&e| Edn::Long(e as i64)).collect();
                                 let extras: Vec<&[Edn]> = ids.chunks(1).collect();
-                                self.fan_out(&mut rows, ns, &extras, &mut out)?;
+                                self.fan_out(&mut rows, ns, &extras, later.len(), &mut out)?;
                             }
                             return Ok(Rel {
                                 vars,
@@ -1095,7 +1128,7 @@ impl<'a> Ctx<'a> {
                             } else {
                                 vals.iter().map(|_| &[][..]).collect()
                             };
-                            self.fan_out(&mut rows, ns, &extras, &mut out)?;
+                            self.fan_out(&mut rows, ns, &extras, later.len(), &mut out)?;
                         }
                         return Ok(Rel {
                             vars,
@@ -1124,7 +1157,7 @@ impl<'a> Ctx<'a> {
                         ext.retain(|r| seen.insert(r.clone()));
                     }
                     let extras: Vec<&[Edn]> = ext.iter().map(|e| e.as_slice()).collect();
-                    self.fan_out(&mut rows, ns, &extras, &mut out)?;
+                    self.fan_out(&mut rows, ns, &extras, later.len(), &mut out)?;
                 }
                 Ok(Rel {
                     vars,
@@ -1440,7 +1473,8 @@ impl<'a> Ctx<'a> {
     /// deduplicated seeds or deduplicated head rows), so the result is distinct when `cur`
     /// is and no argument is `_` (two rows of a set differ in some column; every column
     /// but a `_` one is kept or must match).
-    pub fn join_call(&self, args: &[Term], rows: &[Row], cur: Rel) -> QResult<Rel> {
+    /// Output rows have room for `spare` more columns.
+    pub fn join_call(&self, args: &[Term], rows: &[Row], cur: Rel, spare: usize) -> QResult<Rel> {
         let mut vars = cur.vars.clone();
         let slots: Vec<Slot> = args
             .iter()
@@ -1461,7 +1495,7 @@ impl<'a> Ctx<'a> {
             })
             .collect();
         let distinct = cur.distinct && !slots.contains(&Slot::Skip);
-        let rows = hash_join(&cur.rows, rows, &slots, self)?;
+        let rows = hash_join(&cur.rows, rows, &slots, spare, self)?;
         Ok(Rel {
             vars,
             rows,

@@ -102,7 +102,8 @@ impl Ctx<'_> {
         Ok(rs)
     }
 
-    /// Evaluates a rule call and joins it into `cur`.
+    /// Evaluates a rule call and joins it into `cur`, leaving room for `spare` more
+    /// columns in each row.
     pub fn rule_call(
         &self,
         name: &str,
@@ -110,9 +111,10 @@ impl Ctx<'_> {
         form: &Edn,
         cur: Rel,
         fixed: &Fixed,
+        spare: usize,
     ) -> QResult<Rel> {
         if let Some(rows) = fixed.get(name) {
-            return self.join_call(args, rows.slice(), cur);
+            return self.join_call(args, rows.slice(), cur, spare);
         }
         let rs = self.check_arity(name, args, form)?;
         if let Some(members) = self.sccs.get(name) {
@@ -155,10 +157,10 @@ impl Ctx<'_> {
                 );
                 let lists = self.fixpoint_of(&rw.members, &rw.rules, &base)?;
                 let rows = lists.get(&rw.goal).cloned().unwrap_or_default();
-                return self.join_call(args, &rows, cur);
+                return self.join_call(args, &rows, cur, spare);
             }
             let rows = self.fixpoint(name, members)?;
-            return self.join_call(args, &rows, cur);
+            return self.join_call(args, &rows, cur, spare);
         }
         // Non-recursive: each clause runs seeded with the caller's bound arguments.
         let bound: Vec<usize> = (0..args.len())
@@ -227,7 +229,7 @@ impl Ctx<'_> {
                 }
             }
         }
-        self.join_call(args, &out, cur)
+        self.join_call(args, &out, cur, spare)
     }
 
     /// The whole relation of recursive rule `name` (its component `members` evaluated
