@@ -305,6 +305,11 @@ pub struct Ctx<'a> {
     pub rules: HashMap<String, Vec<Rule>>,
     /// Recursive rules: name -> its strongly connected component.
     pub sccs: HashMap<String, Vec<String>>,
+    /// Recursive rules evaluated for exactly one call (see [`rules::single_use`]): their
+    /// rows are handed to that call instead of being kept for others.
+    ///
+    /// [`rules::single_use`]: super::rules::single_use
+    pub single_use: HashSet<String>,
     /// Functions and aggregates.
     pub reg: &'a Registry,
     /// When to give up, and the timeout in ms.
@@ -377,6 +382,7 @@ impl<'a> Ctx<'a> {
             sources: HashMap::default(),
             rules: HashMap::default(),
             sccs: HashMap::default(),
+            single_use: HashSet::default(),
             reg,
             deadline: timeout_ms
                 .map(|ms| (Instant::now() + std::time::Duration::from_millis(ms), ms)),
@@ -1473,6 +1479,34 @@ impl<'a> Ctx<'a> {
     /// deduplicated seeds or deduplicated head rows), so the result is distinct when `cur`
     /// is and no argument is `_` (two rows of a set differ in some column; every column
     /// but a `_` one is kept or must match).
+    /// [`join_call`](Self::join_call) with rows the caller owns and knows distinct: a call
+    /// that only binds new, distinct variables, made from the unit relation, takes them
+    /// as they are.
+    pub fn join_call_owned(
+        &self,
+        args: &[Term],
+        rows: Vec<Row>,
+        cur: Rel,
+        spare: usize,
+    ) -> QResult<Rel> {
+        let mut vars: Vec<Var> = vec![];
+        for a in args {
+            match a {
+                Term::Var(v) if !vars.contains(v) => vars.push(v.clone()),
+                _ => return self.join_call(args, &rows, cur, spare),
+            }
+        }
+        if !(cur.vars.is_empty() && cur.rows.len() == 1) {
+            return self.join_call(args, &rows, cur, spare);
+        }
+        self.check_rows(rows.len().saturating_sub(1))?;
+        Ok(Rel {
+            vars,
+            rows,
+            distinct: true,
+        })
+    }
+
     /// Output rows have room for `spare` more columns.
     pub fn join_call(&self, args: &[Term], rows: &[Row], cur: Rel, spare: usize) -> QResult<Rel> {
         let mut vars = cur.vars.clone();

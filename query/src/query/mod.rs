@@ -411,6 +411,7 @@ pub fn run(query: &Query, inputs: &[Input<'_>], reg: &Registry) -> QResult<(Quer
         }
     }
     ctx.sccs = rules::sccs(&ctx.rules)?;
+    ctx.single_use = rules::single_use(&query.clauses, &ctx.rules, &ctx.sccs);
     let mut keep: Vec<Var> = query.find.iter().map(|f| f.var().clone()).collect();
     keep.extend(query.with.iter().cloned());
     let rel = ctx.eval_clauses(&query.clauses, seed, &HashMap::default(), true, &keep)?;

@@ -76,6 +76,49 @@ pub fn sccs(rules: &HashMap<String, Vec<Rule>>) -> QResult<HashMap<String, Vec<S
     Ok(out)
 }
 
+/// The recursive rules whose fixpoint one call uses alone: called once, directly in the
+/// query's `:where` (not under `not` or `or`), and from no rule outside their own
+/// component. Their rows need not be kept for later calls.
+pub fn single_use(
+    clauses: &[Clause],
+    rules: &HashMap<String, Vec<Rule>>,
+    sccs: &HashMap<String, Vec<String>>,
+) -> HashSet<String> {
+    let mut top: HashMap<&str, usize> = HashMap::default();
+    let mut nested: Vec<(String, bool)> = vec![];
+    for c in clauses {
+        match c {
+            Clause::RuleCall { name, .. } => *top.entry(name).or_default() += 1,
+            other => calls(other, false, &mut nested),
+        }
+    }
+    let mut out = HashSet::default();
+    for (name, n) in top {
+        let Some(members) = sccs.get(name) else {
+            continue;
+        };
+        let called_elsewhere = nested.iter().any(|(c, _)| c == name)
+            || rules
+                .iter()
+                .filter(|(r, _)| !members.contains(r))
+                .flat_map(|(_, rs)| rs)
+                .any(|r| {
+                    let mut cs = vec![];
+                    r.body.iter().for_each(|c| calls(c, false, &mut cs));
+                    cs.iter().any(|(c, _)| c == name)
+                });
+        if n == 1 && !called_elsewhere {
+            out.insert(name.to_string());
+        }
+    }
+    out
+}
+
+/// The rows of a list no one else holds, without a copy (a copy otherwise).
+fn owned(rows: Rc<Vec<Row>>) -> Vec<Row> {
+    Rc::try_unwrap(rows).unwrap_or_else(|shared| (*shared).clone())
+}
+
 /// Every definition of rule `name` must take `arity` arguments.
 pub(crate) fn check_rule_arity(name: &str, rs: &[Rule], arity: usize, form: &Edn) -> QResult<()> {
     for r in rs {
@@ -155,9 +198,14 @@ impl Ctx<'_> {
                     rw.seed.clone(),
                     FixedRows::all(Rc::new(super::eval::distinct(seeds))),
                 );
-                let lists = self.fixpoint_of(&rw.members, &rw.rules, &base)?;
-                let rows = lists.get(&rw.goal).cloned().unwrap_or_default();
-                return self.join_call(args, &rows, cur, spare);
+                let mut lists = self.fixpoint_of(&rw.members, &rw.rules, &base)?;
+                let rows = lists.remove(&rw.goal).unwrap_or_default();
+                return self.join_call_owned(args, owned(rows), cur, spare);
+            }
+            if self.single_use.contains(name) {
+                let mut lists = self.fixpoint_of(members, &self.rules, &HashMap::default())?;
+                let rows = lists.remove(name).unwrap_or_default();
+                return self.join_call_owned(args, owned(rows), cur, spare);
             }
             let rows = self.fixpoint(name, members)?;
             return self.join_call(args, &rows, cur, spare);
