@@ -38,6 +38,16 @@ pub fn decode_value(bytes: &[u8]) -> Result<Value, CodecError> {
     Ok(v)
 }
 
+/// The long that `bytes` encode when they are exactly a tagged long (what
+/// [`decode_value`] gives as [`Value::Long`], read without building a [`Value`]); `None`
+/// for anything else.
+pub fn decode_tagged_long(bytes: &[u8]) -> Option<i64> {
+    match bytes {
+        [crate::tag::LONG, body @ ..] => Some(crate::typed::i64_from_key(body.try_into().ok()?)),
+        _ => None,
+    }
+}
+
 /// Appends a tag and a nested body (a dynamic tuple's element); `depth`
 /// counts the tuples around it.
 pub(crate) fn encode_nested(
@@ -60,6 +70,30 @@ pub(crate) fn decode_tagged(r: &mut Reader<'_>, form: Form) -> Result<Value, Cod
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tagged_long_matches_decode_value() {
+        for n in [i64::MIN, -1_000_000, -1, 0, 1, 50_000, i64::MAX] {
+            let mut enc = vec![];
+            encode_value(&Value::Long(n), &mut enc).expect("encode");
+            assert_eq!(decode_tagged_long(&enc), Some(n));
+            assert_eq!(decode_value(&enc).expect("decode"), Value::Long(n));
+        }
+        for v in [
+            Value::Instant(5),
+            Value::Double(1.5),
+            Value::String("abcdefgh".into()),
+        ] {
+            let mut enc = vec![];
+            encode_value(&v, &mut enc).expect("encode");
+            assert_eq!(decode_tagged_long(&enc), None, "{v:?}");
+        }
+        let mut enc = vec![];
+        encode_value(&Value::Long(7), &mut enc).expect("encode");
+        assert_eq!(decode_tagged_long(&enc[..8]), None, "short");
+        enc.push(0);
+        assert_eq!(decode_tagged_long(&enc), None, "long");
+    }
     use crate::tag;
 
     #[test]

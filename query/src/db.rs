@@ -91,6 +91,13 @@ impl<'a> View<'a> {
 
     /// Decodes a value part.
     pub fn part_edn(&self, part: &[u8]) -> Result<Edn> {
+        // Longs (entity ids, counts, most numbers) skip the general decoder. (A part
+        // longer than `limit` is a giant's prefix and id, never a value.)
+        if part.len() <= self.limit {
+            if let Some(n) = levin_codec::decode_tagged_long(part) {
+                return Ok(Edn::Long(n));
+            }
+        }
         Ok(convert::to_edn(layout::part_value(
             self.r, self.dbs, self.limit, part,
         )?))
