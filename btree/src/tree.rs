@@ -404,6 +404,15 @@ fn modify<S: PageStore>(
     if is_leaf {
         return modify_leaf(s, info, pgno, key, op);
     }
+    if depth + 2 == info.depth as usize {
+        // The child is a leaf, rarely in the cache: start loading all of it now, so that
+        // the misses of its search (and of its copy) overlap instead of following one
+        // another. Branch pages are few and usually cached; prefetching them too cost more
+        // than it saved.
+        if let Ok(p) = s.page(child) {
+            levin_pager::prefetch::prefetch(p);
+        }
+    }
     let out = modify(s, info, child, key, op, depth + 1)?;
     if !out.changed {
         return Ok(Outcome::unchanged(pgno));
