@@ -3,9 +3,12 @@
 //! each round's times and their ratio to the first engine; e.g. under `perf record`.
 //!
 //! `cargo run --release -p levin-benches --example eprof -- WORKLOAD ROUNDS ENGINE[,ENGINE..]`
-//! with WORKLOAD one of `removals`, `removals-split` (Levin only), `range`, `list-iterate`,
-//! `large-read`. `EPROF_PASSES=N` repeats the read passes; `EPROF_SMAPS=1` prints the
+//! with WORKLOAD one of `removals`, `removals-split` (Levin only), `removals-bench` (the
+//! main group's write history first, then deletes and commit timed apart, any engine),
+//! `range`, `list-iterate`, `large-read`. `EPROF_PASSES=N` repeats the read passes; `EPROF_SMAPS=1` prints the
 //! process's huge-page file mappings and the data-file maps after each run.
+//! `EPROF_PERF_CTL=FIFO` writes `enable` / `disable` to a `perf record --control fifo:FIFO -D -1`
+//! control fifo around the timed part, so that a profile holds only the timed part.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -53,6 +56,62 @@ fn run(workload: &str, e: &dyn Engine) -> Duration {
                     assert!(w.delete(&keys[i]));
                 }
             });
+        }
+        "removals-bench" => {
+            // The main group's history before its removals: bulk load, 1,000 one-put
+            // transactions, 100 transactions of 1,000 puts, a read pass; then the deletes,
+            // timed apart from the commit.
+            let keys = random_keys(0x5EED_0001, 100_000);
+            let mut vrng = Rng::new(0x5EED_0002);
+            let mut v = [0u8; VALUE_LEN];
+            e.write(Table::Main, &mut |w| {
+                for k in &keys {
+                    vrng.fill(&mut v);
+                    w.put(k, &v);
+                }
+            });
+            for k in &random_keys(0x5EED_0003, 1000) {
+                vrng.fill(&mut v);
+                e.write(Table::Main, &mut |w| w.put(k, &v));
+            }
+            for chunk in random_keys(0x5EED_0004, 100_000).chunks(1000) {
+                e.write(Table::Main, &mut |w| {
+                    for k in chunk {
+                        vrng.fill(&mut v);
+                        w.put(k, &v);
+                    }
+                });
+            }
+            let mut order: Vec<usize> = (0..keys.len()).collect();
+            Rng::new(0x5EED_0005).shuffle(&mut order);
+            let mut sum = 0;
+            e.read(Table::Main, &mut |r| {
+                for &i in &order {
+                    sum += r.get(&keys[i]).unwrap_or(0);
+                }
+            });
+            black_box(sum);
+            let cpu0 = cpu_ns();
+            t = start();
+            let (mut deletes, mut cpu1) = (Duration::ZERO, 0);
+            e.write(Table::Main, &mut |w| {
+                for &i in &order[..order.len() / 2] {
+                    assert!(w.delete(&keys[i]));
+                }
+                deletes = t.elapsed();
+                cpu1 = cpu_ns();
+            });
+            let all = t.elapsed();
+            let cpu2 = cpu_ns();
+            eprintln!(
+                "  {}: deletes {:.1} ms, commit {:.1} ms; on-CPU deletes {:.1} ms, commit {:.1} ms; file {:.1} MiB",
+                e.name(),
+                deletes.as_secs_f64() * 1e3,
+                (all - deletes).as_secs_f64() * 1e3,
+                (cpu1 - cpu0) as f64 / 1e6,
+                (cpu2 - cpu1) as f64 / 1e6,
+                e.file_size() as f64 / (1 << 20) as f64,
+            );
         }
         "range" => {
             let keys = load_main(e, 100_000);
@@ -135,7 +194,27 @@ static START_FAULTS: AtomicU64 = AtomicU64::new(0);
 /// Starts the timed part of a workload (and its count of page faults).
 fn start() -> Instant {
     START_FAULTS.store(minor_faults(), Ordering::Relaxed);
+    perf_ctl("enable");
     Instant::now()
+}
+
+/// Sends `cmd` to perf's control fifo if `EPROF_PERF_CTL` names one.
+fn perf_ctl(cmd: &str) {
+    if let Some(path) = std::env::var_os("EPROF_PERF_CTL") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(path) {
+            let _ = writeln!(f, "{cmd}");
+        }
+    }
+}
+
+/// Nanoseconds this thread has run on a CPU (`/proc/thread-self/schedstat`, field 1): the
+/// deletes' time without the time other processes held the CPU (and without waits for I/O).
+fn cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Minor page faults of this process so far (`/proc/self/stat`, field 10).
@@ -156,15 +235,20 @@ fn removals_split() -> Duration {
     let env = Env::open_with(dir.path(), opts).expect("open");
     let mut w = env.write().expect("write");
     let db = w.create_db("main").expect("create_db");
+    w.commit().expect("commit");
     let keys = random_keys(0x5EED_0001, 100_000);
     let batch = random_keys(0x5EED_0004, 100_000);
     let mut vrng = Rng::new(0x5EED_0002);
     let mut v = [0u8; VALUE_LEN];
-    for k in keys.iter().chain(&batch) {
-        vrng.fill(&mut v);
-        w.put(&db, k, &v).expect("put");
+    // Two transactions, as `load_main` (the second frees pages the first wrote).
+    for set in [&keys, &batch] {
+        let mut w = env.write().expect("write");
+        for k in set.iter() {
+            vrng.fill(&mut v);
+            w.put(&db, k, &v).expect("put");
+        }
+        w.commit().expect("commit");
     }
-    w.commit().expect("commit");
     if let Some(d) = env
         .stat()
         .expect("stat")
@@ -179,19 +263,37 @@ fn removals_split() -> Duration {
     }
     let mut order: Vec<usize> = (0..keys.len()).collect();
     Rng::new(0x5EED_0005).shuffle(&mut order);
+    let cpu0 = cpu_ns();
     let t = start();
     let mut w = env.write().expect("write");
     for &i in &order[..order.len() / 2] {
         assert!(w.delete(&db, &keys[i]).expect("delete"));
     }
     let deletes = t.elapsed();
+    let cpu1 = cpu_ns();
     w.commit().expect("commit");
     let all = t.elapsed();
+    let cpu2 = cpu_ns();
+    perf_ctl("disable");
     eprintln!(
-        "  deletes {:.1} ms, commit {:.1} ms",
+        "  deletes {:.1} ms, commit {:.1} ms; on-CPU deletes {:.1} ms, commit {:.1} ms",
         deletes.as_secs_f64() * 1e3,
-        (all - deletes).as_secs_f64() * 1e3
+        (all - deletes).as_secs_f64() * 1e3,
+        (cpu1 - cpu0) as f64 / 1e6,
+        (cpu2 - cpu1) as f64 / 1e6,
     );
+    if let Some(d) = env
+        .stat()
+        .expect("stat")
+        .databases
+        .iter()
+        .find(|d| d.name == "main")
+    {
+        eprintln!(
+            "  after the commit: {} entries, {} branch and {} leaf pages",
+            d.entries, d.branch_pages, d.leaf_pages
+        );
+    }
     all
 }
 
@@ -210,6 +312,7 @@ fn main() {
             let dir = root.path().join(format!("{name}-{round}"));
             let e = engines::open(name, &dir, true);
             times.push(run(&args[0], &*e));
+            perf_ctl("disable");
             let faults = minor_faults() - START_FAULTS.load(Ordering::Relaxed);
             if std::env::var_os("EPROF_SMAPS").is_some() {
                 let rollup = std::fs::read_to_string("/proc/self/smaps_rollup").unwrap_or_default();

@@ -13,12 +13,14 @@
 pub mod append;
 pub mod build;
 pub mod check;
+pub mod copy;
 pub mod cursor;
 pub mod error;
 pub mod layout;
 pub mod list;
 pub mod node;
 pub mod read;
+pub mod rebalance;
 pub mod store;
 pub mod tree;
 

@@ -23,7 +23,27 @@ pub trait PageSource {
 pub trait PageStore: PageSource {
     /// Makes `pgno` writable: returns it if it is already dirty in this transaction,
     /// otherwise copies it to a newly allocated page, frees the original, and returns the copy.
-    fn touch(&mut self, pgno: Pgno) -> Result<Pgno>;
+    /// The copy's free gap is zero (see [`crate::copy`]).
+    fn touch(&mut self, pgno: Pgno) -> Result<Pgno> {
+        self.touch_with(pgno, |src, dst| {
+            crate::copy::copy_page(src, dst);
+            Ok(())
+        })
+        .map(|(p, _)| p)
+    }
+    /// As [`PageStore::touch`], but a copy is built by `build(original, buf)`, which must
+    /// append exactly one page to the empty `buf` (it may change the page on the way, as
+    /// long as the result is what the caller would otherwise get by editing a plain copy).
+    /// Returns the writable page and whether `build` ran; when the page was already dirty
+    /// it did not, and the caller edits the page itself.
+    fn touch_with(
+        &mut self,
+        pgno: Pgno,
+        build: impl FnOnce(&[u8], &mut Vec<u8>) -> Result<()>,
+    ) -> Result<(Pgno, bool)>;
+    /// True if `pgno` is dirty: copied or allocated in this transaction and held in memory,
+    /// so that it can be edited without a copy.
+    fn is_dirty(&self, pgno: Pgno) -> bool;
     /// The bytes of a dirty page. Panics if `pgno` is not dirty (a bug in the tree code).
     fn page_mut(&mut self, pgno: Pgno) -> &mut [u8];
     /// Allocates a new, zeroed, dirty page.

@@ -6,11 +6,13 @@
 
 use levin_pager::{Pgno, TreeInfo};
 
+use crate::copy;
 use crate::error::{BtreeError, Result};
 use crate::layout::*;
 use crate::list::{self, InlineList};
 use crate::node::{self, entry_count, Node};
 use crate::read;
+use crate::rebalance;
 use crate::store::{PageSource, PageStore};
 
 /// What a put did.
@@ -54,6 +56,9 @@ struct Outcome {
     split: Option<(u64, Split)>,
     /// The page is less than a quarter full (or empty) and should be merged.
     underfull: bool,
+    /// A leaf that lost entries and is at most half full: it may be merged into a dirty
+    /// neighbour (see [`crate::rebalance`]).
+    sparse: bool,
     replaced: bool,
     /// Something below changed. Pages are made dirty (copied) only on the way back up
     /// from a change, so an operation that changes nothing (deleting an absent key,
@@ -68,6 +73,7 @@ impl Outcome {
             delta: 0,
             split: None,
             underfull: false,
+            sparse: false,
             replaced: false,
             changed: false,
         }
@@ -79,6 +85,28 @@ impl Outcome {
             self.pgno = s.touch(self.pgno)?;
             self.changed = true;
         }
+        Ok(self.pgno)
+    }
+
+    /// Removes leaf entry `i` of `len` bytes (checked by the caller), making the page dirty
+    /// first: a page not yet dirty is copied without the entry in one pass.
+    fn remove<S: PageStore>(&mut self, s: &mut S, i: usize, len: usize) -> Result<Pgno> {
+        if !self.changed {
+            let from = self.pgno;
+            let (p, copied) = s.touch_with(from, |src, dst| {
+                if copy::copy_without(src, i, len, dst) {
+                    Ok(())
+                } else {
+                    Err(BtreeError::corrupted(from, format!("entry {i} is damaged")))
+                }
+            })?;
+            self.pgno = p;
+            self.changed = true;
+            if copied {
+                return Ok(p);
+            }
+        }
+        node::remove(s.page_mut(self.pgno), i, len);
         Ok(self.pgno)
     }
 }
@@ -337,8 +365,18 @@ fn collapse_root<S: PageStore>(s: &mut S, info: &mut TreeInfo) -> Result<()> {
 }
 
 fn is_underfull(s: &impl PageSource, pgno: Pgno) -> Result<bool> {
+    Ok(fill(s, pgno)?.0)
+}
+
+/// Whether page `pgno` is underfull (empty or under a quarter of its usable bytes) and
+/// whether it is at most half full.
+fn fill(s: &impl PageSource, pgno: Pgno) -> Result<(bool, bool)> {
     let n = Node::new(pgno, s.page(pgno)?)?;
-    Ok(n.is_empty() || n.used() < (s.page_size() - PAGE_HEADER_SIZE) / 4)
+    let usable = s.page_size() - PAGE_HEADER_SIZE;
+    Ok((
+        n.is_empty() || n.used() < usable / 4,
+        n.used() <= usable / 2,
+    ))
 }
 
 fn modify<S: PageStore>(
@@ -366,6 +404,15 @@ fn modify<S: PageStore>(
     if is_leaf {
         return modify_leaf(s, info, pgno, key, op);
     }
+    if depth + 2 == info.depth as usize {
+        // The child is a leaf, rarely in the cache: start loading all of it now, so that
+        // the misses of its search (and of its copy) overlap instead of following one
+        // another. Branch pages are few and usually cached; prefetching them too cost more
+        // than it saved.
+        if let Ok(p) = s.page(child) {
+            levin_pager::prefetch::prefetch(p);
+        }
+    }
     let out = modify(s, info, child, key, op, depth + 1)?;
     if !out.changed {
         return Ok(Outcome::unchanged(pgno));
@@ -376,9 +423,11 @@ fn modify<S: PageStore>(
         delta: out.delta,
         split: None,
         underfull: false,
+        sparse: false,
         replaced: out.replaced,
         changed: true,
     };
+    let mut merged = false;
     match out.split {
         Some((left_total, split)) => {
             node::set_branch(s.page_mut(pgno), pgno, idx, out.pgno, left_total)?;
@@ -393,12 +442,15 @@ fn modify<S: PageStore>(
             let count = (old_count as i64 + out.delta) as u64;
             node::set_branch(s.page_mut(pgno), pgno, idx, out.pgno, count)?;
             if out.underfull {
-                rebalance(s, info, pgno, idx)?;
+                merged = rebalance::rebalance(s, info, pgno, idx)?;
+            } else if out.sparse {
+                merged = rebalance::merge_with_dirty_sibling(s, info, pgno, idx)?;
             }
         }
     }
-    // This page lost entries only if a child was merged away or dropped.
-    if result.split.is_none() && out.underfull {
+    // This page lost entries only if a child was merged away or dropped. An underfull
+    // child is passed up even when it could not be merged (its parent may hold only it).
+    if result.split.is_none() && (out.underfull || merged) {
         result.underfull = is_underfull(s, pgno)?;
     }
     Ok(result)
@@ -545,95 +597,6 @@ fn branch_key(raw: &[u8]) -> &[u8] {
     &raw[BRANCH_ENTRY_HEADER..BRANCH_ENTRY_HEADER + klen]
 }
 
-/// Merges child `idx` of dirty branch `parent` with a sibling when both fit in one page, or
-/// drops it when empty.
-fn rebalance<S: PageStore>(s: &mut S, info: &mut TreeInfo, parent: Pgno, idx: usize) -> Result<()> {
-    let usable = s.page_size() - PAGE_HEADER_SIZE;
-    let (n, child) = {
-        let p = Node::new(parent, s.page(parent)?)?;
-        (p.len(), p.branch(idx)?.child)
-    };
-    let (child_leaf, child_empty) = {
-        let c = Node::new(child, s.page(child)?)?;
-        (c.is_leaf(), c.is_empty())
-    };
-    if child_empty {
-        s.free(child, 1);
-        if child_leaf {
-            info.leaf_pages -= 1;
-        } else {
-            info.branch_pages -= 1;
-        }
-        let len = Node::new(parent, s.page(parent)?)?.raw_entry(idx)?.len();
-        node::remove(s.page_mut(parent), idx, len);
-        return Ok(());
-    }
-    if n < 2 {
-        return Ok(());
-    }
-    let (l, r) = if idx > 0 {
-        (idx - 1, idx)
-    } else {
-        (idx, idx + 1)
-    };
-    let (lchild, rchild, sep, rcount, lcount) = {
-        let p = Node::new(parent, s.page(parent)?)?;
-        let le = p.branch(l)?;
-        let re = p.branch(r)?;
-        (le.child, re.child, re.key.to_vec(), re.count, le.count)
-    };
-    let (lused, rused, rkey0) = {
-        let ln = Node::new(lchild, s.page(lchild)?)?;
-        let rn = Node::new(rchild, s.page(rchild)?)?;
-        let k0 = if rn.is_leaf() {
-            0
-        } else {
-            rn.branch(0)?.key.len()
-        };
-        (ln.used(), rn.used(), k0)
-    };
-    let extra = if child_leaf {
-        0
-    } else {
-        sep.len() as isize - rkey0 as isize
-    };
-    if (lused + rused) as isize + extra > usable as isize {
-        return Ok(());
-    }
-    let lchild = s.touch(lchild)?;
-    let moved: Vec<Vec<u8>> = {
-        let rn = Node::new(rchild, s.page(rchild)?)?;
-        let mut v = Vec::with_capacity(rn.len());
-        for i in 0..rn.len() {
-            let raw = rn.raw_entry(i)?;
-            if i == 0 && !rn.is_leaf() {
-                v.push(node::branch_entry_with_key(raw, &sep));
-            } else {
-                v.push(raw.to_vec());
-            }
-        }
-        v
-    };
-    {
-        let page = s.page_mut(lchild);
-        for e in &moved {
-            let ok = node::push(page, e);
-            debug_assert!(ok, "merge was checked to fit");
-        }
-    }
-    s.free(rchild, 1);
-    if child_leaf {
-        info.leaf_pages -= 1;
-    } else {
-        info.branch_pages -= 1;
-    }
-    let len = Node::new(parent, s.page(parent)?)?.raw_entry(r)?.len();
-    let page = s.page_mut(parent);
-    node::remove(page, r, len);
-    node::set_branch(page, parent, l, lchild, lcount + rcount)?;
-    Ok(())
-}
-
 fn modify_leaf<S: PageStore>(
     s: &mut S,
     info: &mut TreeInfo,
@@ -670,8 +633,9 @@ fn modify_leaf<S: PageStore>(
         }
         Op::Delete => {
             if let Ok(i) = found {
-                let pgno = out.touch(s)?;
-                out.delta = -(remove_entry(s, info, pgno, i, true)? as i64);
+                let (len, count) = release_entry(s, info, pgno, i, true)?;
+                out.remove(s, i, len)?;
+                out.delta = -(count as i64);
             }
         }
         Op::ListAdd(v) => match found {
@@ -864,7 +828,7 @@ fn modify_leaf<S: PageStore>(
         && out.split.is_none()
         && (matches!(op, Op::Delete | Op::ListRemove(_)) || out.replaced)
     {
-        out.underfull = is_underfull(s, out.pgno)?;
+        (out.underfull, out.sparse) = fill(s, out.pgno)?;
     }
     Ok(out)
 }
@@ -979,8 +943,8 @@ fn write_tree_info<S: PageStore>(s: &mut S, pgno: Pgno, i: usize, t: &TreeInfo) 
     Ok(())
 }
 
-/// Removes leaf entry `i`; with `release`, also frees its overflow run or nested tree.
-/// Returns the number of values the entry held.
+/// Removes leaf entry `i` of dirty page `pgno`; with `release`, also frees its overflow run
+/// or nested tree. Returns the number of values the entry held.
 fn remove_entry<S: PageStore>(
     s: &mut S,
     info: &mut TreeInfo,
@@ -988,6 +952,21 @@ fn remove_entry<S: PageStore>(
     i: usize,
     release: bool,
 ) -> Result<u64> {
+    let (len, count) = release_entry(s, info, pgno, i, release)?;
+    node::remove(s.page_mut(pgno), i, len);
+    Ok(count)
+}
+
+/// Checks leaf entry `i` of page `pgno` (dirty or not) before its removal and, with
+/// `release`, frees its overflow run or nested tree. Returns the entry's length in bytes and
+/// the number of values it held.
+fn release_entry<S: PageStore>(
+    s: &mut S,
+    info: &mut TreeInfo,
+    pgno: Pgno,
+    i: usize,
+    release: bool,
+) -> Result<(usize, u64)> {
     let (len, count, kind, val) = {
         let n = Node::new(pgno, s.page(pgno)?)?;
         let e = n.leaf(i)?;
@@ -1018,8 +997,7 @@ fn remove_entry<S: PageStore>(
             _ => {}
         }
     }
-    node::remove(s.page_mut(pgno), i, len);
-    Ok(count)
+    Ok((len, count))
 }
 
 /// How a plain `value` of `key` is stored in a leaf entry: inline when the limits allow,

@@ -588,11 +588,23 @@ impl PageSource for WriteTxn {
 }
 
 impl PageStore for WriteTxn {
-    fn touch(&mut self, pgno: Pgno) -> levin_btree::Result<Pgno> {
+    fn touch_with(
+        &mut self,
+        pgno: Pgno,
+        build: impl FnOnce(&[u8], &mut Vec<u8>) -> levin_btree::Result<()>,
+    ) -> levin_btree::Result<(Pgno, bool)> {
         if self.dirty.contains_key(&pgno) {
-            return Ok(pgno);
+            return Ok((pgno, false));
         }
-        let copy = self.page(pgno)?.to_vec();
+        let ps = self.limits.page_size;
+        let mut copy = Vec::with_capacity(ps);
+        build(self.page(pgno)?, &mut copy)?;
+        if copy.len() != ps {
+            return Err(BtreeError::corrupted(
+                pgno,
+                format!("a page copy came out {} bytes long", copy.len()),
+            ));
+        }
         let target = if self.own.contains(&pgno) {
             // Spilled earlier in this transaction: no snapshot can see it, edit in place.
             pgno
@@ -604,7 +616,11 @@ impl PageStore for WriteTxn {
         };
         self.dirty_bytes += copy.len();
         self.dirty.insert(target, copy);
-        Ok(target)
+        Ok((target, true))
+    }
+
+    fn is_dirty(&self, pgno: Pgno) -> bool {
+        self.dirty.contains_key(&pgno)
     }
 
     fn page_mut(&mut self, pgno: Pgno) -> &mut [u8] {
