@@ -34,6 +34,9 @@ pub struct Cursor<'s, S: PageSource + ?Sized> {
     valid: bool,
     /// True for the cursor over a key's nested list tree, whose entries are plain.
     nested: bool,
+    /// The tree's depth (1: the root is a leaf), from its `TreeInfo`: tells a seek when the
+    /// next page down is a leaf, worth prefetching.
+    depth: usize,
 }
 
 impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
@@ -48,6 +51,7 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
             entry: None,
             valid: false,
             nested: false,
+            depth: info.depth as usize,
         }
     }
 
@@ -194,6 +198,9 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
             let i = n.search_branch(key)?;
             self.stack.push((n, i));
             pgno = n.branch(i)?.child;
+            if self.stack.len() + 1 == self.depth {
+                prefetch_leaf(self.src, pgno);
+            }
         }
     }
 
@@ -570,5 +577,14 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
     pub fn value_count(&self) -> Result<u64> {
         let (n, i) = *self.stack.last().expect("positioned");
         entry_count(n.pgno, &n.leaf(i)?)
+    }
+}
+
+/// Starts loading all of leaf `pgno` into the CPU caches (see `levin_pager::prefetch`): a
+/// seek's binary search in it then overlaps its cache misses instead of taking them one
+/// after another. A page that cannot be read is left for the search to report.
+pub(crate) fn prefetch_leaf<S: PageSource + ?Sized>(s: &S, pgno: levin_pager::Pgno) {
+    if let Ok(p) = s.page(pgno) {
+        levin_pager::prefetch::prefetch(p);
     }
 }

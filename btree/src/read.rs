@@ -61,7 +61,7 @@ pub fn find<'s, S: PageSource + ?Sized>(
         return Ok(None);
     }
     let mut pgno = info.root;
-    for _ in 0..64 {
+    for level in 0..64 {
         let n = Node::new(pgno, s.page(pgno)?)?;
         if n.is_leaf() {
             return Ok(match n.search_leaf(key)? {
@@ -70,6 +70,9 @@ pub fn find<'s, S: PageSource + ?Sized>(
             });
         }
         pgno = n.branch(n.search_branch(key)?)?.child;
+        if level + 2 == info.depth as usize {
+            crate::cursor::prefetch_leaf(s, pgno);
+        }
     }
     Err(BtreeError::corrupted(
         pgno,
