@@ -249,18 +249,7 @@ fn removals_split() -> Duration {
         }
         w.commit().expect("commit");
     }
-    if let Some(d) = env
-        .stat()
-        .expect("stat")
-        .databases
-        .iter()
-        .find(|d| d.name == "main")
-    {
-        eprintln!(
-            "  before the deletes: {} entries, depth {}, {} branch and {} leaf pages",
-            d.entries, d.depth, d.branch_pages, d.leaf_pages
-        );
-    }
+    print_main_pages(&env, "before the deletes");
     let mut order: Vec<usize> = (0..keys.len()).collect();
     Rng::new(0x5EED_0005).shuffle(&mut order);
     let cpu0 = cpu_ns();
@@ -282,19 +271,19 @@ fn removals_split() -> Duration {
         (cpu1 - cpu0) as f64 / 1e6,
         (cpu2 - cpu1) as f64 / 1e6,
     );
-    if let Some(d) = env
-        .stat()
-        .expect("stat")
-        .databases
-        .iter()
-        .find(|d| d.name == "main")
-    {
+    print_main_pages(&env, "after the commit");
+    all
+}
+
+/// Prints the `main` database's entries, depth and page counts, after `when`.
+fn print_main_pages(env: &levin_engine::Env, when: &str) {
+    let stat = env.stat().expect("stat");
+    if let Some(d) = stat.databases.iter().find(|d| d.name == "main") {
         eprintln!(
-            "  after the commit: {} entries, {} branch and {} leaf pages",
-            d.entries, d.branch_pages, d.leaf_pages
+            "  {when}: {} entries, depth {}, {} branch and {} leaf pages",
+            d.entries, d.depth, d.branch_pages, d.leaf_pages
         );
     }
-    all
 }
 
 fn main() {

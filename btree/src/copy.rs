@@ -8,16 +8,7 @@
 //! whatever the buffer held before) out of the written page.
 
 use crate::layout::*;
-
-#[inline]
-fn u16_at(b: &[u8], off: usize) -> usize {
-    u16::from_le_bytes([b[off], b[off + 1]]) as usize
-}
-
-#[inline]
-fn put_u16(b: &mut [u8], off: usize, v: usize) {
-    b[off..off + 2].copy_from_slice(&(v as u16).to_le_bytes());
-}
+use crate::node::{put_u16, u16_at};
 
 /// The end of the slot array and `upper` of a branch or leaf page whose header is
 /// consistent (`16 + 2 * nkeys <= upper <= len`), or None (then the page is copied whole and

@@ -42,12 +42,12 @@ fn prefix8(k: &[u8]) -> u64 {
 }
 
 #[inline]
-fn u16_at(b: &[u8], off: usize) -> usize {
+pub(crate) fn u16_at(b: &[u8], off: usize) -> usize {
     u16::from_le_bytes([b[off], b[off + 1]]) as usize
 }
 
 #[inline]
-fn put_u16(b: &mut [u8], off: usize, v: usize) {
+pub(crate) fn put_u16(b: &mut [u8], off: usize, v: usize) {
     b[off..off + 2].copy_from_slice(&(v as u16).to_le_bytes());
 }
 

@@ -42,14 +42,7 @@ pub(crate) fn rebalance<S: PageStore>(
         (c.is_leaf(), c.is_empty())
     };
     if child_empty {
-        s.free(child, 1);
-        if child_leaf {
-            info.leaf_pages -= 1;
-        } else {
-            info.branch_pages -= 1;
-        }
-        let len = Node::new(parent, s.page(parent)?)?.raw_entry(idx)?.len();
-        node::remove(s.page_mut(parent), idx, len);
+        drop_child(s, info, parent, idx, child, child_leaf)?;
         return Ok(true);
     }
     if n < 2 {
@@ -171,15 +164,28 @@ fn merge_children<S: PageStore>(
             start = end;
         }
     }
-    s.free(rchild, 1);
-    if leaves {
+    drop_child(s, info, parent, r, rchild, leaves)?;
+    node::set_branch(s.page_mut(parent), parent, l, lchild, lcount + rcount)?;
+    Ok(true)
+}
+
+/// Frees `child` (a leaf if `leaf`), the page of entry `idx` of dirty branch `parent`, and
+/// removes that entry, keeping the tree's page counts.
+fn drop_child<S: PageStore>(
+    s: &mut S,
+    info: &mut TreeInfo,
+    parent: Pgno,
+    idx: usize,
+    child: Pgno,
+    leaf: bool,
+) -> Result<()> {
+    s.free(child, 1);
+    if leaf {
         info.leaf_pages -= 1;
     } else {
         info.branch_pages -= 1;
     }
-    let len = Node::new(parent, s.page(parent)?)?.raw_entry(r)?.len();
-    let page = s.page_mut(parent);
-    node::remove(page, r, len);
-    node::set_branch(page, parent, l, lchild, lcount + rcount)?;
-    Ok(true)
+    let len = Node::new(parent, s.page(parent)?)?.raw_entry(idx)?.len();
+    node::remove(s.page_mut(parent), idx, len);
+    Ok(())
 }
