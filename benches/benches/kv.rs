@@ -3,6 +3,8 @@
 //!
 //! `cargo bench -p levin-benches --bench kv`
 
+#![forbid(unsafe_code)]
+
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};

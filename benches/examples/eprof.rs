@@ -5,10 +5,12 @@
 //! `cargo run --release -p levin-benches --example eprof -- WORKLOAD ROUNDS ENGINE[,ENGINE..]`
 //! with WORKLOAD one of `removals`, `removals-split` (Levin only), `removals-bench` (the
 //! main group's write history first, then deletes and commit timed apart, any engine),
-//! `range`, `list-iterate`, `large-read`. `EPROF_PASSES=N` repeats the read passes; `EPROF_SMAPS=1` prints the
+//! `range`, `list-iterate`, `large-read`, `compact` (the compacting copy after the removals). `EPROF_PASSES=N` repeats the read passes; `EPROF_SMAPS=1` prints the
 //! process's huge-page file mappings and the data-file maps after each run.
 //! `EPROF_PERF_CTL=FIFO` writes `enable` / `disable` to a `perf record --control fifo:FIFO -D -1`
 //! control fifo around the timed part, so that a profile holds only the timed part.
+
+#![forbid(unsafe_code)]
 
 use std::hint::black_box;
 use std::path::Path;
@@ -43,7 +45,7 @@ fn passes() -> usize {
         .unwrap_or(1)
 }
 
-fn run(workload: &str, e: &dyn Engine) -> Duration {
+fn run(workload: &str, e: &mut dyn Engine) -> Duration {
     let t;
     match workload {
         "removals" => {
@@ -180,6 +182,27 @@ fn run(workload: &str, e: &dyn Engine) -> Duration {
             }
             black_box(sum);
         }
+        "compact" => {
+            // After the removals, as in the benchmark: the compacting copy, timed.
+            let keys = load_main(e, 100_000);
+            let mut order: Vec<usize> = (0..keys.len()).collect();
+            Rng::new(0x5EED_0005).shuffle(&mut order);
+            e.write(Table::Main, &mut |w| {
+                for &i in &order[..order.len() / 2] {
+                    assert!(w.delete(&keys[i]));
+                }
+            });
+            let scratch = tempfile::tempdir().expect("tempdir");
+            t = start();
+            let size = e.compact(scratch.path());
+            let elapsed = t.elapsed();
+            eprintln!(
+                "  {}: compacted to {:.1} MiB",
+                e.name(),
+                size as f64 / (1 << 20) as f64
+            );
+            return elapsed;
+        }
         "removals-split" => {
             // Levin only, through its own API: the deletes and the commit timed apart.
             return removals_split();
@@ -299,8 +322,8 @@ fn main() {
         let mut times = Vec::new();
         for name in &names {
             let dir = root.path().join(format!("{name}-{round}"));
-            let e = engines::open(name, &dir, true);
-            times.push(run(&args[0], &*e));
+            let mut e = engines::open(name, &dir, true);
+            times.push(run(&args[0], &mut *e));
             perf_ctl("disable");
             let faults = minor_faults() - START_FAULTS.load(Ordering::Relaxed);
             if std::env::var_os("EPROF_SMAPS").is_some() {

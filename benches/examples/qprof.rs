@@ -6,6 +6,8 @@
 //! `QPROF_DATA=wide:7:3` (or `long:30:5`) a new DIR gets that `:follows` graph instead;
 //! `QPROF_READS=eav` (or `ave`) forces how merge scans read entities.
 
+#![forbid(unsafe_code)]
+
 use std::time::Instant;
 
 #[path = "../src/query_bench/data.rs"]

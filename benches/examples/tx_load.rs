@@ -6,6 +6,8 @@
 //! `cargo run --release -p levin-benches --example tx_load -- [people] [runs]`; run it
 //! under `perf record` to see where a transaction's time goes.
 
+#![forbid(unsafe_code)]
+
 use std::time::Instant;
 
 use levin_engine::{Durability, EnvOptions};

@@ -248,11 +248,17 @@ pub struct LmdbEngine {
     main: HeedDb,
     list: HeedDb,
     dir: PathBuf,
+    durable: bool,
 }
 
 impl LmdbEngine {
     /// Opens (creating) an environment in `dir` with a [`map_size`] map (address space
     /// only; the file grows as data is written). With `durable` false, `MDB_NOSYNC`.
+    #[expect(
+        unsafe_code,
+        reason = "heed declares opening an environment and setting MDB_NOSYNC unsafe; \
+                  the peer cannot be opened otherwise (docs/unsafe.md)"
+    )]
     pub fn open(dir: &Path, durable: bool) -> Self {
         let mut opts = EnvOpenOptions::new().read_txn_without_tls();
         opts.map_size(map_size() as usize)
@@ -293,6 +299,7 @@ impl LmdbEngine {
             main,
             list,
             dir: dir.to_path_buf(),
+            durable,
         }
     }
 
@@ -396,6 +403,14 @@ impl Engine for LmdbEngine {
         self.env
             .copy_to_path(&path, CompactionOption::Enabled)
             .expect("lmdb copy");
+        // `mdb_env_copy2` does not sync the copy; Levin's `copy_to` does, and redb's
+        // compaction commits durably. In a durable run the copy is synced here too, so all
+        // three report the time to a copy that survives a power loss.
+        if self.durable {
+            std::fs::File::open(&path)
+                .and_then(|f| f.sync_all())
+                .expect("lmdb copy sync");
+        }
         file_len(&path)
     }
 }

@@ -7,6 +7,11 @@
 //! - [`machine`]: a description of the machine for the report.
 //!
 //! Benchmarks are not tests: nothing here asserts on a time.
+//!
+//! No `unsafe` of Levin's own: the one exception to `deny(unsafe_code)` is opening the LMDB
+//! peer, whose `heed` API is `unsafe` (see `engines::LmdbEngine::open` and docs/unsafe.md).
+
+#![deny(unsafe_code)]
 
 pub mod engines;
 pub mod machine;

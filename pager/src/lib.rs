@@ -1,8 +1,8 @@
 //! levin-pager: the data file, its read-only memory map, page I/O and the meta pages.
 //!
 //! This is the only crate in Levin allowed `unsafe`, and all of it lives in [`map`] (the data
-//! file's read-only map), [`lockfile`] (the shared reader table) and [`prefetch`] (cache
-//! hints). docs/unsafe.md argues why each block is sound.
+//! file's read-only map), [`lockfile`] (the shared reader table), [`prefetch`] (cache
+//! hints) and [`io`] (a writeback hint). docs/unsafe.md argues why each block is sound.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]

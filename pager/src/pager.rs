@@ -366,6 +366,15 @@ impl Pager {
         Ok(())
     }
 
+    /// Starts writing pages `pgno..pgno + npages` (already written with
+    /// [`write_pages`](Self::write_pages)) to the device without waiting, so that the
+    /// commit's sync overlaps with the work before it. A hint: a failure is ignored here,
+    /// since the sync that makes the pages durable reports any real I/O error.
+    pub fn start_writeback(&self, pgno: Pgno, npages: u64) {
+        let ps = self.page_size as u64;
+        let _ = self.io.start_writeback(pgno * ps, npages * ps);
+    }
+
     /// Writes a meta page into its slot (`meta.txn_id % 2`).
     pub fn write_meta(&self, meta: &Meta) -> Result<()> {
         self.check_writable()?;

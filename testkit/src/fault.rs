@@ -243,6 +243,11 @@ impl FileIo for RecordingIo {
         Ok(())
     }
 
+    fn start_writeback(&self, offset: u64, len: u64) -> io::Result<()> {
+        // A hint that changes no byte and no durability: passed on, not logged.
+        self.inner.start_writeback(offset, len)
+    }
+
     fn set_len(&self, len: u64) -> io::Result<()> {
         let mut st = lock(&self.state);
         let n = st.set_lens;

@@ -22,6 +22,10 @@ use crate::freelist::{self, FreeKey};
 /// case, pages reused from the free list) cost as much as writing 2 MiB.
 const MAX_WRITE: usize = 64 << 10;
 
+/// Bytes a flush writes between requests to start writing them to the device (when the
+/// commit will sync): the device then works while the next pages are sealed and copied.
+const WRITEBACK_CHUNK: u64 = 1 << 20;
+
 /// Large values written straight to the file go in pieces that end at multiples of this
 /// many bytes of the file (the size of a huge page).
 const LARGE_PIECE: usize = 2 << 20;
@@ -347,12 +351,14 @@ impl WriteTxn {
         // Runs are written at 4 MiB (plus the page that crosses it): size the buffer once.
         let mut buf: Vec<u8> = Vec::with_capacity(pgnos.len().min((4 << 20) / ps + 1) * ps);
         let mut start = 0;
+        let mut writeback = Writeback::new(self.env.durability() != Durability::NoSync);
         for p in pgnos {
             let mut page = self.dirty.remove(&p).expect("listed");
             page[HDR_PGNO_OFF..HDR_PGNO_OFF + 4].copy_from_slice(&(p as u32).to_le_bytes());
             node::seal(&mut page);
             if !buf.is_empty() && (start + (buf.len() / ps) as u64 != p || buf.len() >= MAX_WRITE) {
                 self.env.pager.write_pages(start, &buf)?;
+                writeback.wrote(&self.env.pager, start, (buf.len() / ps) as u64);
                 buf.clear();
             }
             if buf.is_empty() {
@@ -362,7 +368,9 @@ impl WriteTxn {
         }
         if !buf.is_empty() {
             self.env.pager.write_pages(start, &buf)?;
+            writeback.wrote(&self.env.pager, start, (buf.len() / ps) as u64);
         }
+        writeback.finish(&self.env.pager);
         self.dirty_bytes = 0;
         Ok(())
     }
@@ -693,6 +701,11 @@ impl PageStore for WriteTxn {
                     .write_pages(p + (written / ps) as u64, &piece_buf)?;
                 written += len;
             }
+            // These pages are final (the entry only refers to them): when the commit will
+            // sync, the device can start on them now.
+            if self.env.durability() != Durability::NoSync {
+                self.env.pager.start_writeback(p, n);
+            }
         }
         Ok((p, n))
     }
@@ -730,5 +743,54 @@ fn into_btree(e: TxnError) -> BtreeError {
     match e {
         TxnError::Btree(b) => b,
         other => BtreeError::corrupted(0, other.to_string()),
+    }
+}
+
+/// Asks the device to start on a flush's writes a chunk at a time (see `WRITEBACK_CHUNK`).
+/// Pages are written in ascending order, so each request covers one span of the file. A
+/// flush smaller than one chunk asks nothing: the sync right after it starts those writes
+/// just as soon, without an extra system call on every small commit.
+struct Writeback {
+    enabled: bool,
+    /// Whether a request was made in this flush (then the tail is handed over too).
+    started: bool,
+    /// First page not yet handed to the device, and the end of the pages written so far.
+    from: Pgno,
+    to: Pgno,
+    bytes: u64,
+}
+
+impl Writeback {
+    fn new(enabled: bool) -> Self {
+        Writeback {
+            enabled,
+            started: false,
+            from: Pgno::MAX,
+            to: 0,
+            bytes: 0,
+        }
+    }
+
+    fn wrote(&mut self, pager: &levin_pager::Pager, pgno: Pgno, npages: u64) {
+        if !self.enabled {
+            return;
+        }
+        self.from = self.from.min(pgno);
+        self.to = self.to.max(pgno + npages);
+        self.bytes += npages * pager.page_size() as u64;
+        if self.bytes >= WRITEBACK_CHUNK {
+            self.started = true;
+            self.finish(pager);
+        }
+    }
+
+    /// Hands over what was written since the last request, if this flush made one.
+    fn finish(&mut self, pager: &levin_pager::Pager) {
+        if self.started && self.to > self.from {
+            pager.start_writeback(self.from, self.to - self.from);
+        }
+        self.from = Pgno::MAX;
+        self.to = 0;
+        self.bytes = 0;
     }
 }

@@ -13,6 +13,8 @@
 //! `--individual K`, `--only GROUP,..` (groups: main, append, large, list, reader). The
 //! last line is `worst ratio vs LMDB: R (WORKLOAD)`.
 
+#![forbid(unsafe_code)]
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -15,6 +15,8 @@
 //! Levin's plan of each query). The last line is
 //! `smallest ratio vs DataScript: R (QUERY)`, R being DataScript's median time over Levin's.
 
+#![forbid(unsafe_code)]
+
 #[path = "../query_bench/mod.rs"]
 mod query_bench;
 

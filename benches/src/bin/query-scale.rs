@@ -12,6 +12,8 @@
 //! `cargo run --release -p levin-benches --bin query-scale [-- --quick] [--sizes N,N,..]
 //! [--dir DIR] [--no-docs]`
 
+#![forbid(unsafe_code)]
+
 use std::path::PathBuf;
 use std::time::Instant;
 

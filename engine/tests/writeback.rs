@@ -1,0 +1,182 @@
+//! Early writeback: a flush that will be synced asks the system to start writing its pages
+//! while it goes on, one span at a time. Each request must cover only bytes already written
+//! by that flush, together they must cover all of it, and small or unsynced flushes must
+//! ask nothing.
+
+use std::io;
+use std::sync::{Arc, Mutex};
+
+use levin_engine::{Durability, Env, EnvOptions, Read};
+use levin_pager::{FileIo, IoWrapper};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Write,
+    Writeback,
+    Sync,
+}
+
+type Log = Arc<Mutex<Vec<(Op, u64, u64)>>>;
+
+/// Passes everything to the real file and logs writes, writeback requests and syncs.
+#[derive(Debug)]
+struct Spy {
+    inner: Box<dyn FileIo>,
+    log: Log,
+}
+
+impl Spy {
+    fn push(&self, op: Op, offset: u64, len: u64) {
+        self.log.lock().unwrap().push((op, offset, len));
+    }
+}
+
+impl FileIo for Spy {
+    fn write_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        self.push(Op::Write, offset, buf.len() as u64);
+        self.inner.write_at(buf, offset)
+    }
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        self.inner.read_at(buf, offset)
+    }
+    fn sync_data(&self) -> io::Result<()> {
+        self.push(Op::Sync, 0, 0);
+        self.inner.sync_data()
+    }
+    fn start_writeback(&self, offset: u64, len: u64) -> io::Result<()> {
+        self.push(Op::Writeback, offset, len);
+        self.inner.start_writeback(offset, len)
+    }
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        self.inner.set_len(len)
+    }
+    fn len(&self) -> io::Result<u64> {
+        self.inner.len()
+    }
+}
+
+fn open(dir: &std::path::Path, durability: Durability) -> (Env, Log) {
+    let log: Log = Arc::default();
+    let l = log.clone();
+    let wrapper: IoWrapper = Arc::new(move |inner| {
+        Box::new(Spy {
+            inner,
+            log: l.clone(),
+        })
+    });
+    let opts = EnvOptions::new()
+        .max_map_size(1 << 30)
+        .durability(durability)
+        .io_wrapper(wrapper);
+    (Env::open_with(dir, opts).unwrap(), log)
+}
+
+/// Commits one transaction of `n` entries with 1,000-byte values, after the database was
+/// created; returns the log of that commit only.
+fn commit_entries(env: &Env, log: &Log, n: u32) -> Vec<(Op, u64, u64)> {
+    let mut w = env.write().unwrap();
+    let db = w.create_db("main").unwrap();
+    w.commit().unwrap();
+    log.lock().unwrap().clear();
+    let mut w = env.write().unwrap();
+    for i in 0..n {
+        w.put(&db, &i.to_be_bytes(), &[i as u8; 1000]).unwrap();
+    }
+    w.commit().unwrap();
+    log.lock().unwrap().clone()
+}
+
+#[test]
+fn large_commits_hand_every_written_page_to_the_device_after_writing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (env, log) = open(dir.path(), Durability::Durable);
+    let ps = env.page_size() as u64;
+    // About 4 MiB of leaves: several writeback spans.
+    let events = commit_entries(&env, &log, 4000);
+    let requests: Vec<(u64, u64)> = events
+        .iter()
+        .filter(|e| e.0 == Op::Writeback)
+        .map(|e| (e.1, e.1 + e.2))
+        .collect();
+    assert!(
+        requests.len() >= 3,
+        "a 4 MiB flush makes several requests: {requests:?}"
+    );
+    let first_sync = events.iter().position(|e| e.0 == Op::Sync).unwrap();
+    let mut written: Vec<(u64, u64)> = Vec::new();
+    for (i, &(op, offset, len)) in events.iter().enumerate() {
+        match op {
+            Op::Write => written.push((offset, offset + len)),
+            Op::Writeback => {
+                assert!(i < first_sync, "writeback is asked for before the sync");
+                // Every page of the request was written earlier in this commit.
+                for page in (offset..offset + len).step_by(ps as usize) {
+                    assert!(
+                        written.iter().any(|w| w.0 <= page && page < w.1),
+                        "page at byte {page} handed over before it was written"
+                    );
+                }
+            }
+            Op::Sync => {}
+        }
+    }
+    // Every data page the flush wrote (all writes before the first sync; the meta page
+    // comes after it) is inside some request.
+    for &(op, offset, len) in &events[..first_sync] {
+        if op == Op::Write {
+            for page in (offset..offset + len).step_by(ps as usize) {
+                assert!(
+                    requests.iter().any(|r| r.0 <= page && page < r.1),
+                    "page at byte {page} was written but never handed over"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn small_commits_ask_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (env, log) = open(dir.path(), Durability::Durable);
+    let events = commit_entries(&env, &log, 100);
+    assert!(events.iter().any(|e| e.0 == Op::Write));
+    assert!(!events.iter().any(|e| e.0 == Op::Writeback), "{events:?}");
+}
+
+#[test]
+fn unsynced_commits_ask_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (env, log) = open(dir.path(), Durability::NoSync);
+    let events = commit_entries(&env, &log, 4000);
+    assert!(events.iter().any(|e| e.0 == Op::Write));
+    assert!(!events.iter().any(|e| e.0 == Op::Writeback), "{events:?}");
+}
+
+#[test]
+fn large_values_are_handed_over_once_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let (env, log) = open(dir.path(), Durability::Durable);
+    let mut w = env.write().unwrap();
+    let db = w.create_db("main").unwrap();
+    w.commit().unwrap();
+    log.lock().unwrap().clear();
+    let mut w = env.write().unwrap();
+    // Larger than the 1 MiB that still goes through the dirty pages: written at once.
+    w.put(&db, b"big", &vec![7u8; 3 << 20]).unwrap();
+    let events = log.lock().unwrap().clone();
+    let written: u64 = events
+        .iter()
+        .filter(|e| e.0 == Op::Write)
+        .map(|e| e.2)
+        .sum();
+    assert!(written >= 3 << 20, "the value is written before the commit");
+    let handed: u64 = events
+        .iter()
+        .filter(|e| e.0 == Op::Writeback)
+        .map(|e| e.2)
+        .sum();
+    assert!(handed >= 3 << 20, "and handed over: {events:?}");
+    w.commit().unwrap();
+    let r = env.read().unwrap();
+    assert_eq!(r.get(&db, b"big").unwrap().unwrap().len(), 3 << 20);
+}
