@@ -10,8 +10,10 @@
 //! Options: `--quick` (about 100k entries), `--n N`, `--nosync` (no-sync commits on every
 //! engine instead of durable ones), `--engines levin,lmdb,redb`, `--dir DIR` (where the
 //! temporary databases go; default the system temp dir), `--json PATH`, `--list-keys K`,
-//! `--individual K`, `--only GROUP,..` (groups: main, append, large, list, reader). The
-//! last line is `worst ratio vs LMDB: R (WORKLOAD)`.
+//! `--individual K`, `--only GROUP,..` (groups: main, append, large, list, reader),
+//! `--repeat R` (run each group R times per engine, the engines taking turns; the table and
+//! the ratios give each row's median over the R runs, the JSON keeps every run). The last
+//! line is `worst ratio vs LMDB: R (WORKLOAD)`.
 
 #![forbid(unsafe_code)]
 
@@ -38,6 +40,7 @@ struct Args {
     list_keys: Option<usize>,
     individual: Option<usize>,
     only: Vec<String>,
+    repeat: usize,
     worker: Option<String>,
     params: Option<String>,
 }
@@ -46,7 +49,7 @@ fn usage() -> ! {
     eprintln!(
         "usage: engine-compare [--quick] [--nosync] [--n N] [--engines levin,lmdb,redb] \
          [--dir DIR] [--json PATH] [--list-keys K] [--individual K] \
-         [--only main,append,large,list,reader]"
+         [--only main,append,large,list,reader] [--repeat R]"
     );
     std::process::exit(2)
 }
@@ -62,6 +65,7 @@ fn parse_args() -> Args {
         list_keys: None,
         individual: None,
         only: Vec::new(),
+        repeat: 1,
         worker: None,
         params: None,
     };
@@ -78,6 +82,13 @@ fn parse_args() -> Args {
             "--list-keys" => a.list_keys = Some(val().parse().unwrap_or_else(|_| usage())),
             "--individual" => a.individual = Some(val().parse().unwrap_or_else(|_| usage())),
             "--only" => a.only = val().split(',').map(|s| s.trim().to_string()).collect(),
+            "--repeat" => {
+                a.repeat = val()
+                    .parse()
+                    .ok()
+                    .filter(|&r| r > 0)
+                    .unwrap_or_else(|| usage())
+            }
             "--worker" => a.worker = Some(val()),
             "--params" => a.params = Some(val()),
             "-h" | "--help" => usage(),
@@ -146,6 +157,8 @@ struct Output<'a> {
     revision: String,
     durability: &'static str,
     params: &'a Params,
+    /// Runs of each group per engine; rows hold the medians.
+    repeat: usize,
     machine: &'a Machine,
     workers: &'a [GroupReport],
     rows: &'a [Row],
@@ -209,8 +222,15 @@ fn parent(args: &Args) {
         let mut p = params.clone();
         p.only = vec![group.to_string()];
         let params_json = serde_json::to_string(&p).expect("json");
-        for engine in &args.engines {
-            eprintln!("== {group} / {engine} (load average {:.1})", loadavg());
+        for (run, engine) in
+            (0..args.repeat).flat_map(|run| args.engines.iter().map(move |e| (run, e)))
+        {
+            eprintln!(
+                "== {group} / {engine}, run {} of {} (load average {:.1})",
+                run + 1,
+                args.repeat,
+                loadavg()
+            );
             let dir = root.path().join(engine);
             match run_worker(&exe, engine, &dir, &params_json) {
                 Ok(r) => reports.push(r),
@@ -223,6 +243,9 @@ fn parent(args: &Args) {
         }
     }
     let rows = build_rows(&reports, &groups);
+    if args.repeat > 1 {
+        println!("\nEach row: the median of {} runs per engine.", args.repeat);
+    }
     print_table(&reports, &rows);
     let worst = rows
         .iter()
@@ -243,6 +266,7 @@ fn parent(args: &Args) {
         revision,
         durability: if durable { "durable" } else { "nosync" },
         params: &params,
+        repeat: args.repeat,
         machine: &machine,
         workers: &reports,
         rows: &rows,
@@ -324,30 +348,58 @@ fn run_worker(exe: &Path, engine: &str, dir: &Path, params: &str) -> Result<Grou
     report.ok_or_else(|| "worker printed no result".to_string())
 }
 
-/// One engine's measurements in group order, plus a peak-RSS entry per group.
+/// One engine's measurements in group order, plus a peak-RSS entry per group. A group run
+/// several times gives each measurement's median over its runs.
 fn engine_measurements(reports: &[GroupReport], engine: &str, groups: &[&str]) -> Vec<Measurement> {
+    let runs = |g: &str| -> Vec<&GroupReport> {
+        reports
+            .iter()
+            .filter(|r| r.engine == engine && r.group == g)
+            .collect()
+    };
     let mut out = Vec::new();
     for g in groups {
-        for r in reports
-            .iter()
-            .filter(|r| r.engine == engine && r.group == *g)
-        {
-            out.extend(r.measurements.iter().cloned());
-        }
-    }
-    for g in groups {
-        for r in reports
-            .iter()
-            .filter(|r| r.engine == engine && r.group == *g)
-        {
+        let runs = runs(g);
+        let Some(first) = runs.first() else { continue };
+        for m in &first.measurements {
+            let values: Vec<f64> = runs
+                .iter()
+                .filter_map(|r| r.measurements.iter().find(|x| x.name == m.name))
+                .map(|x| x.value)
+                .collect();
             out.push(Measurement {
-                name: format!("peak RSS, {g} group"),
-                unit: Unit::Bytes,
-                value: r.peak_rss_kib as f64 * 1024.0,
+                value: median(values),
+                ..m.clone()
             });
         }
     }
+    for g in groups {
+        let runs = runs(g);
+        if runs.is_empty() {
+            continue;
+        }
+        out.push(Measurement {
+            name: format!("peak RSS, {g} group"),
+            unit: Unit::Bytes,
+            value: median(
+                runs.iter()
+                    .map(|r| r.peak_rss_kib as f64 * 1024.0)
+                    .collect(),
+            ),
+        });
+    }
     out
+}
+
+/// The median (the mean of the middle two for an even count); `values` is not empty.
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
 }
 
 fn build_rows(reports: &[GroupReport], groups: &[&str]) -> Vec<Row> {
@@ -441,12 +493,17 @@ fn print_table(reports: &[GroupReport], rows: &[Row]) {
         );
         println!("{line}");
     }
+    // Wall time of one run of every group (the mean over repeated runs).
     let wall = |e: &str| -> f64 {
-        reports
+        let runs: Vec<&GroupReport> = reports.iter().filter(|r| r.engine == e).collect();
+        let groups = runs
             .iter()
-            .filter(|r| r.engine == e)
-            .map(|r| r.total_secs)
-            .sum()
+            .map(|r| r.group.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+            .max(1);
+        let total: f64 = runs.iter().map(|r| r.total_secs).sum();
+        total * groups as f64 / runs.len().max(1) as f64
     };
     let mut total = String::from("| all workers (wall) |");
     for e in &engines {
