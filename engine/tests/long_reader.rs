@@ -266,10 +266,11 @@ fn value_of_1_gib_with_levin_full() {
     large_value_round_trip(1 << 30);
 }
 
-/// Values written straight to the file go in pieces that end at 2 MiB boundaries of the
-/// file: values of sizes around those boundaries, at run starts of every alignment (each
-/// value shifts the next), read back byte for byte and with checksums verified, before and
-/// after a reopen.
+/// Values over 4 MiB are written straight to the file in pieces that end at 2 MiB
+/// boundaries of the file; smaller ones are held and written by the commit's flush in long
+/// coalesced writes. Values of sizes around those boundaries, on both paths, at run starts
+/// of every alignment (each value shifts the next), are read back byte for byte and with
+/// checksums verified, before and after a reopen.
 #[test]
 fn large_values_across_piece_boundaries() {
     let dir = tempfile::tempdir().unwrap();
@@ -286,6 +287,9 @@ fn large_values_across_piece_boundaries() {
         (4 << 20) + 17,
         (1 << 20) + 3 * 4096 - 5,
         (6 << 20) - 1,
+        (4 << 20) - 4096,
+        (8 << 20) + 4095,
+        (3 << 20) + 1,
     ];
     let values: Vec<Vec<u8>> = sizes
         .iter()

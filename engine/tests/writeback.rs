@@ -1,7 +1,8 @@
-//! Early writeback: a flush that will be synced asks the system to start writing its pages
-//! while it goes on, one span at a time. Each request must cover only bytes already written
-//! by that flush, together they must cover all of it, and small or unsynced flushes must
-//! ask nothing.
+//! How a flush writes: pages of tree nodes in writes of at most 64 KiB, runs of overflow
+//! pages coalesced into long writes; and, when the commit will sync, early writeback: the
+//! system is asked to start writing the pages while the flush goes on, one span at a time.
+//! Each request must cover only bytes already written by that flush, together they must
+//! cover all of it, and small or unsynced flushes must ask nothing.
 
 use std::io;
 use std::sync::{Arc, Mutex};
@@ -161,22 +162,64 @@ fn large_values_are_handed_over_once_written() {
     w.commit().unwrap();
     log.lock().unwrap().clear();
     let mut w = env.write().unwrap();
-    // Larger than the 1 MiB that still goes through the dirty pages: written at once.
-    w.put(&db, b"big", &vec![7u8; 3 << 20]).unwrap();
+    // Larger than the 4 MiB that still goes through the dirty pages: written at once.
+    w.put(&db, b"big", &vec![7u8; 5 << 20]).unwrap();
     let events = log.lock().unwrap().clone();
     let written: u64 = events
         .iter()
         .filter(|e| e.0 == Op::Write)
         .map(|e| e.2)
         .sum();
-    assert!(written >= 3 << 20, "the value is written before the commit");
+    assert!(written >= 5 << 20, "the value is written before the commit");
     let handed: u64 = events
         .iter()
         .filter(|e| e.0 == Op::Writeback)
         .map(|e| e.2)
         .sum();
-    assert!(handed >= 3 << 20, "and handed over: {events:?}");
+    assert!(handed >= 5 << 20, "and handed over: {events:?}");
     w.commit().unwrap();
     let r = env.read().unwrap();
-    assert_eq!(r.get(&db, b"big").unwrap().unwrap().len(), 3 << 20);
+    assert_eq!(r.get(&db, b"big").unwrap().unwrap().len(), 5 << 20);
+}
+
+/// The longest write of the commit of `values` (each put under its own key).
+fn longest_write(values: &[Vec<u8>]) -> u64 {
+    let dir = tempfile::tempdir().unwrap();
+    let (env, log) = open(dir.path(), Durability::Durable);
+    let mut w = env.write().unwrap();
+    let db = w.create_db("main").unwrap();
+    w.commit().unwrap();
+    log.lock().unwrap().clear();
+    let mut w = env.write().unwrap();
+    for (i, v) in values.iter().enumerate() {
+        w.put(&db, &(i as u32).to_be_bytes(), v).unwrap();
+    }
+    w.commit().unwrap();
+    let events = log.lock().unwrap().clone();
+    events
+        .iter()
+        .filter(|e| e.0 == Op::Write)
+        .map(|e| e.2)
+        .max()
+        .unwrap()
+}
+
+#[test]
+fn overflow_runs_are_written_in_long_writes_and_tree_pages_in_short_ones() {
+    // Eight held 512 KiB values lie one after another at the end of the file: written
+    // together, in writes longer than 2 MiB.
+    let runs: Vec<Vec<u8>> = (0..8).map(|i| vec![i as u8; 512 << 10]).collect();
+    let longest = longest_write(&runs);
+    assert!(longest >= 2 << 20, "longest write {longest} bytes");
+    assert!(
+        longest <= (8 << 20) + (512 << 10) + 4096,
+        "capped: {longest}"
+    );
+    // 4 MiB of leaves: no write longer than 64 KiB plus the page that crosses it.
+    let small: Vec<Vec<u8>> = (0..4000).map(|i| vec![i as u8; 1000]).collect();
+    let longest = longest_write(&small);
+    assert!(
+        longest <= (64 << 10) + 4096,
+        "longest write {longest} bytes"
+    );
 }

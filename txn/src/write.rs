@@ -22,6 +22,18 @@ use crate::freelist::{self, FreeKey};
 /// case, pages reused from the free list) cost as much as writing 2 MiB.
 const MAX_WRITE: usize = 64 << 10;
 
+/// The largest single write of coalesced pages that include an overflow run. Values are
+/// written once and rewritten only after they are freed, so the large folios such a write
+/// makes cost little later; and each whole 2 MiB window of the file written in one call
+/// ends up in one 2 MiB folio, which a reader's page fault maps whole (as LMDB's long
+/// `pwritev` runs do).
+const MAX_RUN_WRITE: usize = 8 << 20;
+
+/// Overflow runs up to this many bytes are held as dirty buffers and written by the flush,
+/// coalesced with their neighbours (see `MAX_RUN_WRITE`); larger ones are streamed to the
+/// file when put, so memory stays bounded.
+const HELD_RUN: usize = 4 << 20;
+
 /// Bytes a flush writes between requests to start writing them to the device (when the
 /// commit will sync): the device then works while the next pages are sealed and copied.
 const WRITEBACK_CHUNK: u64 = 1 << 20;
@@ -348,22 +360,33 @@ impl WriteTxn {
         let ps = self.limits.page_size;
         let mut pgnos: Vec<Pgno> = self.dirty.keys().copied().collect();
         pgnos.sort_unstable();
-        // Runs are written at 4 MiB (plus the page that crosses it): size the buffer once.
+        // Most writes are short; the buffer grows for long ones (at most MAX_RUN_WRITE plus
+        // the entry that crosses it).
         let mut buf: Vec<u8> = Vec::with_capacity(pgnos.len().min((4 << 20) / ps + 1) * ps);
         let mut start = 0;
         let mut writeback = Writeback::new(self.env.durability() != Durability::NoSync);
+        // Whether `buf` holds an overflow run (then it may grow to MAX_RUN_WRITE).
+        let mut holds_run = false;
         for p in pgnos {
             let mut page = self.dirty.remove(&p).expect("listed");
             page[HDR_PGNO_OFF..HDR_PGNO_OFF + 4].copy_from_slice(&(p as u32).to_le_bytes());
             node::seal(&mut page);
-            if !buf.is_empty() && (start + (buf.len() / ps) as u64 != p || buf.len() >= MAX_WRITE) {
+            let is_run = page.len() > ps;
+            let cap = if holds_run || is_run {
+                MAX_RUN_WRITE
+            } else {
+                MAX_WRITE
+            };
+            if !buf.is_empty() && (start + (buf.len() / ps) as u64 != p || buf.len() >= cap) {
                 self.env.pager.write_pages(start, &buf)?;
                 writeback.wrote(&self.env.pager, start, (buf.len() / ps) as u64);
                 buf.clear();
+                holds_run = false;
             }
             if buf.is_empty() {
                 start = p;
             }
+            holds_run |= is_run;
             buf.extend_from_slice(&page);
         }
         if !buf.is_empty() {
@@ -654,7 +677,7 @@ impl PageStore for WriteTxn {
         let mut hdr = [0u8; PAGE_HEADER_SIZE];
         hdr.copy_from_slice(&header[..PAGE_HEADER_SIZE]);
         hdr[HDR_PGNO_OFF..HDR_PGNO_OFF + 4].copy_from_slice(&(p as u32).to_le_bytes());
-        if total <= 1 << 20 {
+        if total <= HELD_RUN {
             let mut buf = vec![0u8; total];
             buf[..PAGE_HEADER_SIZE].copy_from_slice(&hdr);
             buf[PAGE_HEADER_SIZE..PAGE_HEADER_SIZE + value.len()].copy_from_slice(value);
