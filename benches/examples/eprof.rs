@@ -5,7 +5,8 @@
 //! `cargo run --release -p levin-benches --example eprof -- WORKLOAD ROUNDS ENGINE[,ENGINE..]`
 //! with WORKLOAD one of `removals`, `removals-split` (Levin only), `removals-bench` (the
 //! main group's write history first, then deletes and commit timed apart, any engine),
-//! `range`, `list-iterate`, `large-read`, `compact` (the compacting copy after the removals). `EPROF_PASSES=N` repeats the read passes; `EPROF_SMAPS=1` prints the
+//! `range`, `list-iterate`, `large-read`, `compact` (the compacting copy after the removals), `individual` (1,000
+//! one-put durable transactions). `EPROF_PASSES=N` repeats the read passes; `EPROF_SMAPS=1` prints the
 //! process's huge-page file mappings and the data-file maps after each run.
 //! `EPROF_PERF_CTL=FIFO` writes `enable` / `disable` to a `perf record --control fifo:FIFO -D -1`
 //! control fifo around the timed part, so that a profile holds only the timed part.
@@ -181,6 +182,25 @@ fn run(workload: &str, e: &mut dyn Engine) -> Duration {
                 });
             }
             black_box(sum);
+        }
+        "individual" => {
+            // After a bulk load of 100k keys, as in the benchmark: 1,000 transactions of one
+            // put each, durable.
+            let mut vrng = Rng::new(0x5EED_0002);
+            let mut v = [0u8; VALUE_LEN];
+            e.write(Table::Main, &mut |w| {
+                for k in &random_keys(0x5EED_0001, 100_000) {
+                    vrng.fill(&mut v);
+                    w.put(k, &v);
+                }
+            });
+            let keys = random_keys(0x5EED_0003, 1000);
+            let mut v = [7u8; VALUE_LEN];
+            t = start();
+            for (i, k) in keys.iter().enumerate() {
+                v[0] = i as u8;
+                e.write(Table::Main, &mut |w| w.put(k, &v));
+            }
         }
         "compact" => {
             // After the removals, as in the benchmark: the compacting copy, timed.

@@ -17,6 +17,13 @@ pub trait FileIo: Send + Sync + std::fmt::Debug {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
     /// Makes every completed write durable.
     fn sync_data(&self) -> io::Result<()>;
+    /// Writes all of `buf` at `offset` and returns once those bytes are durable. Other
+    /// writes are not necessarily made durable by it: sync them first. The default,
+    /// [`write_at`](Self::write_at) then [`sync_data`](Self::sync_data), does more.
+    fn write_durable_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        self.write_at(buf, offset)?;
+        self.sync_data()
+    }
     /// Asks the system to start writing `len` bytes at `offset` to the device now, without
     /// waiting, so that a later [`sync_data`](Self::sync_data) has less left to wait for.
     /// A hint: it promises nothing about durability, and the default does nothing.
@@ -38,12 +45,25 @@ pub trait FileIo: Send + Sync + std::fmt::Debug {
 #[derive(Debug)]
 pub struct StdFileIo {
     file: Arc<File>,
+    /// The same file opened again with `O_DSYNC`, for durable writes, if it could be.
+    dsync: Option<File>,
 }
 
 impl StdFileIo {
     /// Wraps an open file.
     pub fn new(file: Arc<File>) -> Self {
-        StdFileIo { file }
+        StdFileIo { file, dsync: None }
+    }
+
+    /// Wraps an open file, with a second handle on it opened `O_DSYNC` for
+    /// [`FileIo::write_durable_at`]: a durable write is then one system call that syncs
+    /// only what it wrote (what LMDB does for its meta page), not a write and a sync of
+    /// the whole file.
+    pub fn with_dsync(file: Arc<File>, dsync: File) -> Self {
+        StdFileIo {
+            file,
+            dsync: Some(dsync),
+        }
     }
 }
 
@@ -56,6 +76,15 @@ impl FileIo for StdFileIo {
     }
     fn sync_data(&self) -> io::Result<()> {
         self.file.sync_data()
+    }
+    fn write_durable_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        match &self.dsync {
+            Some(f) => f.write_all_at(buf, offset),
+            None => {
+                self.file.write_all_at(buf, offset)?;
+                self.file.sync_data()
+            }
+        }
     }
     fn start_writeback(&self, offset: u64, len: u64) -> io::Result<()> {
         start_writeback(&self.file, offset, len)

@@ -87,7 +87,10 @@ impl Pager {
             .open(path)
             .map_err(|e| PagerError::io("opening", path, e))?;
         let file = Arc::new(file);
-        let mut io: Box<dyn FileIo> = Box::new(StdFileIo::new(file.clone()));
+        let mut io: Box<dyn FileIo> = match dsync_handle(path, opts.read_only) {
+            Some(d) => Box::new(StdFileIo::with_dsync(file.clone(), d)),
+            None => Box::new(StdFileIo::new(file.clone())),
+        };
         if let Some(wrap) = &opts.io_wrapper {
             io = wrap(io);
         }
@@ -375,6 +378,22 @@ impl Pager {
         let _ = self.io.start_writeback(pgno * ps, npages * ps);
     }
 
+    /// Writes a meta page into its slot and returns once it is durable (with everything
+    /// written before it): one `O_DSYNC` write where the platform has it.
+    pub fn write_meta_durable(&self, meta: &Meta) -> Result<()> {
+        self.check_writable()?;
+        let mut page = vec![0u8; self.page_size];
+        meta.encode(&mut page);
+        let slot = meta.slot();
+        if let Err(e) = self
+            .io
+            .write_durable_at(&page, slot * self.page_size as u64)
+        {
+            return self.poison(format!("writing and syncing meta page {slot} of"), e);
+        }
+        Ok(())
+    }
+
     /// Writes a meta page into its slot (`meta.txn_id % 2`).
     pub fn write_meta(&self, meta: &Meta) -> Result<()> {
         self.check_writable()?;
@@ -409,6 +428,29 @@ impl Pager {
     /// Hints that access will be random (no read-ahead).
     pub fn advise_random(&self) {
         self.map.advise_random();
+    }
+}
+
+/// The data file opened a second time for durable writes (`O_DSYNC`), or `None` when
+/// read-only, on platforms without `O_DSYNC`, or if it cannot be opened (durable writes
+/// then fall back to a write and an `fdatasync`).
+fn dsync_handle(path: &Path, read_only: bool) -> Option<std::fs::File> {
+    if read_only {
+        return None;
+    }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_DSYNC)
+            .open(path)
+            .ok()
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = path;
+        None
     }
 }
 

@@ -448,8 +448,7 @@ impl WriteTxn {
         match self.env.durability() {
             Durability::Durable => {
                 pager.sync()?;
-                pager.write_meta(&meta)?;
-                pager.sync()?;
+                pager.write_meta_durable(&meta)?;
             }
             Durability::NoMetaSync => {
                 pager.sync()?;

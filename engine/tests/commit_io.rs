@@ -1,8 +1,12 @@
-//! How a flush writes: pages of tree nodes in writes of at most 64 KiB, runs of overflow
-//! pages coalesced into long writes; and, when the commit will sync, early writeback: the
-//! system is asked to start writing the pages while the flush goes on, one span at a time.
-//! Each request must cover only bytes already written by that flush, together they must
-//! cover all of it, and small or unsynced flushes must ask nothing.
+//! The I/O a commit makes, seen through a spying `FileIo`:
+//! - the order of a durable commit: data pages, one sync, then the meta page in one
+//!   durable write;
+//! - how a flush writes: pages of tree nodes in writes of at most 64 KiB, runs of overflow
+//!   pages coalesced into long writes;
+//! - early writeback: when the commit will sync, the system is asked to start writing the
+//!   pages while the flush goes on, one span at a time. Each request must cover only bytes
+//!   already written by that flush, together they must cover all of it, and small or
+//!   unsynced flushes must ask nothing.
 
 use std::io;
 use std::sync::{Arc, Mutex};
@@ -13,6 +17,7 @@ use levin_pager::{FileIo, IoWrapper};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Op {
     Write,
+    DurableWrite,
     Writeback,
     Sync,
 }
@@ -43,6 +48,10 @@ impl FileIo for Spy {
     fn sync_data(&self) -> io::Result<()> {
         self.push(Op::Sync, 0, 0);
         self.inner.sync_data()
+    }
+    fn write_durable_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        self.push(Op::DurableWrite, offset, buf.len() as u64);
+        self.inner.write_durable_at(buf, offset)
     }
     fn start_writeback(&self, offset: u64, len: u64) -> io::Result<()> {
         self.push(Op::Writeback, offset, len);
@@ -118,7 +127,7 @@ fn large_commits_hand_every_written_page_to_the_device_after_writing_it() {
                     );
                 }
             }
-            Op::Sync => {}
+            Op::Sync | Op::DurableWrite => {}
         }
     }
     // Every data page the flush wrote (all writes before the first sync; the meta page
@@ -221,5 +230,50 @@ fn overflow_runs_are_written_in_long_writes_and_tree_pages_in_short_ones() {
     assert!(
         longest <= (64 << 10) + 4096,
         "longest write {longest} bytes"
+    );
+}
+
+#[test]
+fn a_durable_commit_syncs_its_pages_then_writes_the_meta_page_durably() {
+    for (durability, meta_op) in [
+        (Durability::Durable, Op::DurableWrite),
+        (Durability::NoMetaSync, Op::Write),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let (env, log) = open(dir.path(), durability);
+        let ps = env.page_size() as u64;
+        let events = commit_entries(&env, &log, 10);
+        let ops: Vec<Op> = events.iter().map(|e| e.0).collect();
+        // Data pages (at page 2 and up), one sync, then the meta page (slot 0 or 1) alone.
+        let sync = ops.iter().position(|&o| o == Op::Sync).unwrap();
+        assert!(
+            sync > 0,
+            "{durability:?}: pages before the sync: {events:?}"
+        );
+        assert!(events[..sync]
+            .iter()
+            .all(|e| e.0 == Op::Write && e.1 >= 2 * ps));
+        assert_eq!(events.len(), sync + 2, "{durability:?}: {events:?}");
+        let meta = events[sync + 1];
+        assert_eq!(meta.0, meta_op, "{durability:?}: {events:?}");
+        assert!(
+            meta.1 == 0 || meta.1 == ps,
+            "{durability:?}: meta slot {}",
+            meta.1
+        );
+        assert_eq!(meta.2, ps);
+    }
+    // The commit is there after a reopen.
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (env, log) = open(dir.path(), Durability::Durable);
+        commit_entries(&env, &log, 10);
+    }
+    let (env, _) = open(dir.path(), Durability::Durable);
+    let r = env.read().unwrap();
+    let db = r.open_db("main").unwrap();
+    assert_eq!(
+        r.get(&db, &9u32.to_be_bytes()).unwrap().unwrap(),
+        &[9u8; 1000][..]
     );
 }
