@@ -1,4 +1,4 @@
-//! Copy-on-write copies of branch and leaf pages, built into an empty buffer in one pass:
+//! Copy-on-write copies of branch and leaf pages, built into a page-sized buffer in one pass:
 //! the header, the slots and the packed entries are copied and the free gap is zeroed (not
 //! copied), optionally leaving one entry out so that a delete needs no second pass.
 //!
@@ -26,25 +26,26 @@ fn bounds(src: &[u8]) -> Option<(usize, usize)> {
     (lower <= upper && upper <= src.len()).then_some((lower, upper))
 }
 
-/// Appends to the empty `dst` a copy of page `src` with its free gap zeroed. Pages whose
-/// header is not that of a consistent branch or leaf page are copied byte for byte.
-pub fn copy_page(src: &[u8], dst: &mut Vec<u8>) {
-    debug_assert!(dst.is_empty());
+/// Writes into `dst` (as long as `src`) a copy of page `src` with its free gap zeroed.
+/// Pages whose header is not that of a consistent branch or leaf page are copied byte for
+/// byte.
+pub fn copy_page(src: &[u8], dst: &mut [u8]) {
     let Some((lower, upper)) = bounds(src) else {
-        dst.extend_from_slice(src);
+        dst.copy_from_slice(src);
         return;
     };
-    dst.extend_from_slice(&src[..lower]);
-    dst.resize(upper, 0);
-    dst.extend_from_slice(&src[upper..]);
+    dst[..lower].copy_from_slice(&src[..lower]);
+    dst[lower..upper].fill(0);
+    dst[upper..].copy_from_slice(&src[upper..]);
 }
 
-/// Appends to the empty `dst` a copy of page `src` without entry `idx`, which must be a
-/// checked entry of `len` bytes (as for [`crate::node::remove`]): the result equals copying
-/// the page and then removing the entry, except that the gap is zero. Returns false, leaving
-/// `dst` empty, if the entry is not where the slot says (a damaged page).
-pub fn copy_without(src: &[u8], idx: usize, len: usize, dst: &mut Vec<u8>) -> bool {
-    debug_assert!(dst.is_empty());
+/// Writes into `dst` (as long as `src`) a copy of page `src` without entry `idx`, which
+/// must be a checked entry of `len` bytes (as for [`crate::node::remove`]): the result
+/// equals copying the page and then removing the entry, except that the gap is zero.
+/// Returns false, with `dst` unspecified, if the entry is not where the slot says (a
+/// damaged page).
+pub fn copy_without(src: &[u8], idx: usize, len: usize, dst: &mut [u8]) -> bool {
+    debug_assert_eq!(dst.len(), src.len());
     let Some((lower, upper)) = bounds(src) else {
         return false;
     };
@@ -59,8 +60,9 @@ pub fn copy_without(src: &[u8], idx: usize, len: usize, dst: &mut Vec<u8>) -> bo
     // Header and slots without slot `idx`; entries that lay below the removed one move up
     // by `len`, so their slots grow by `len`.
     let slot = PAGE_HEADER_SIZE + idx * SLOT_SIZE;
-    dst.extend_from_slice(&src[..slot]);
-    dst.extend_from_slice(&src[slot + SLOT_SIZE..lower]);
+    let new_lower = lower - SLOT_SIZE;
+    dst[..slot].copy_from_slice(&src[..slot]);
+    dst[slot..new_lower].copy_from_slice(&src[slot + SLOT_SIZE..lower]);
     for s in 0..n - 1 {
         let so = PAGE_HEADER_SIZE + s * SLOT_SIZE;
         let o = u16_at(dst, so);
@@ -71,10 +73,9 @@ pub fn copy_without(src: &[u8], idx: usize, len: usize, dst: &mut Vec<u8>) -> bo
     put_u16(dst, HDR_NKEYS_OFF, n - 1);
     put_u16(dst, HDR_UPPER_OFF, upper + len);
     // The gap, then the entries below the removed one (moved up), then those above it.
-    dst.resize(upper + len, 0);
-    dst.extend_from_slice(&src[upper..off]);
-    dst.extend_from_slice(&src[off + len..]);
-    debug_assert_eq!(dst.len(), src.len());
+    dst[new_lower..upper + len].fill(0);
+    dst[upper + len..off + len].copy_from_slice(&src[upper..off]);
+    dst[off + len..].copy_from_slice(&src[off + len..]);
     true
 }
 
@@ -147,7 +148,8 @@ mod tests {
             let len = Node::new(7, &p).unwrap().raw_entry(idx).unwrap().len();
             let mut want = p.clone();
             node::remove(&mut want, idx, len);
-            let mut got = Vec::with_capacity(p.len());
+            // Stale bytes in the buffer (a reused slot) must all be overwritten.
+            let mut got = vec![0xCD; p.len()];
             prop_assert!(copy_without(&p, idx, len, &mut got));
             prop_assert_eq!(got.len(), p.len());
             prop_assert_eq!(entries(&got), entries(&want));
@@ -162,7 +164,7 @@ mod tests {
     fn copy_page_zeroes_the_gap_only() {
         let e: Vec<(Vec<u8>, Vec<u8>)> = (0..5u8).map(|i| (vec![b'a' + i], vec![i; 30])).collect();
         let p = leaf_page(512, &e);
-        let mut c = Vec::new();
+        let mut c = vec![0xCD; p.len()];
         copy_page(&p, &mut c);
         let (lower, upper) = bounds(&p).unwrap();
         assert_eq!(c.len(), p.len());
@@ -177,11 +179,10 @@ mod tests {
         let e: Vec<(Vec<u8>, Vec<u8>)> = (0..3u8).map(|i| (vec![b'a' + i], vec![i; 9])).collect();
         let mut p = leaf_page(256, &e);
         put_u16(&mut p, HDR_UPPER_OFF, 300);
-        let mut c = Vec::new();
+        let mut c = vec![0xCD; p.len()];
         copy_page(&p, &mut c);
         assert_eq!(c, p);
-        let mut d = Vec::new();
+        let mut d = vec![0xCD; p.len()];
         assert!(!copy_without(&p, 0, 12, &mut d));
-        assert!(d.is_empty());
     }
 }

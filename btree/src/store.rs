@@ -32,14 +32,15 @@ pub trait PageStore: PageSource {
         .map(|(p, _)| p)
     }
     /// As [`PageStore::touch`], but a copy is built by `build(original, buf)`, which must
-    /// append exactly one page to the empty `buf` (it may change the page on the way, as
-    /// long as the result is what the caller would otherwise get by editing a plain copy).
+    /// write every byte of the page-sized `buf` (whose bytes on entry are unspecified; it
+    /// may change the page on the way, as long as the result is what the caller would
+    /// otherwise get by editing a plain copy).
     /// Returns the writable page and whether `build` ran; when the page was already dirty
     /// it did not, and the caller edits the page itself.
     fn touch_with(
         &mut self,
         pgno: Pgno,
-        build: impl FnOnce(&[u8], &mut Vec<u8>) -> Result<()>,
+        build: impl FnOnce(&[u8], &mut [u8]) -> Result<()>,
     ) -> Result<(Pgno, bool)>;
     /// True if `pgno` is dirty: copied or allocated in this transaction and held in memory,
     /// so that it can be edited without a copy.

@@ -2,13 +2,15 @@
 //!
 //! This is the only crate in Levin allowed `unsafe`, and all of it lives in [`map`] (the data
 //! file's read-only map), [`lockfile`] (the shared reader table), [`prefetch`] (cache
-//! hints) and [`io`] (a writeback hint). docs/unsafe.md argues why each block is sound.
+//! hints), [`io`] (a writeback hint) and [`hugebuf`] (huge-page memory for dirty pages).
+//! docs/unsafe.md argues why each block is sound.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod error;
 pub mod format;
+pub mod hugebuf;
 pub mod io;
 pub mod lockfile;
 mod map;

@@ -9,6 +9,7 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 
 use levin_pager::{LockFile, Meta, Pager, PagerError, PagerOptions, NO_SNAPSHOT};
 
+use crate::arena::PageArena;
 use crate::error::{Result, TxnError};
 use crate::read::ReadTxn;
 use crate::readers::{ReaderInfo, ReaderTable};
@@ -73,6 +74,9 @@ pub struct EnvCore {
     pub(crate) writer_cv: Condvar,
     pub(crate) opts: CoreOptions,
     pub(crate) durability: Mutex<Durability>,
+    /// The dirty-page memory of the last write transaction, for the next one (so a small
+    /// transaction touches memory that is already mapped).
+    pub(crate) idle_arena: Mutex<Option<PageArena>>,
     dir_key: PathBuf,
 }
 
@@ -154,6 +158,7 @@ impl EnvCore {
             writer_busy: Mutex::new(false),
             writer_cv: Condvar::new(),
             durability: Mutex::new(opts.durability),
+            idle_arena: Mutex::new(None),
             opts,
             pager,
             dir_key: key.clone(),

@@ -8,6 +8,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod arena;
 pub mod catalog;
 pub mod check;
 pub mod env;

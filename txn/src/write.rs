@@ -11,6 +11,7 @@ use levin_btree::{node, tree, BtreeError, Cursor, PageSource, PageStore};
 use levin_pager::format::TREE_INFO_SIZE;
 use levin_pager::{Meta, Pgno, TreeInfo};
 
+use crate::arena::{PageArena, Slot};
 use crate::catalog;
 use crate::env::{Durability, EnvCore};
 use crate::error::{Result, TxnError};
@@ -69,7 +70,9 @@ pub struct WriteTxn {
     txn_id: u64,
     npages: Pgno,
     /// Pages (and overflow runs) modified in this transaction and held in memory.
-    dirty: PgnoMap<Vec<u8>>,
+    dirty: PgnoMap<Dirty>,
+    /// Where the dirty single pages live.
+    arena: PageArena,
     dirty_bytes: usize,
     /// Single pages allocated in this transaction (held in `dirty` or already spilled).
     own: PgnoSet,
@@ -102,11 +105,19 @@ impl WriteTxn {
         // is still on disk and is what recovery falls back to if the last meta is lost).
         let reuse_limit = crate::protocol::reuse_limit(env.readers().oldest(), txn_id);
         let limits = Limits::new(env.pager.page_size());
+        let arena = env
+            .idle_arena
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .filter(|a| a.page_size() == limits.page_size)
+            .unwrap_or_else(|| PageArena::new(limits.page_size));
         WriteTxn {
             base,
             txn_id,
             npages: base.npages,
             dirty: PgnoMap::default(),
+            arena,
             dirty_bytes: 0,
             own: PgnoSet::default(),
             own_runs: PgnoMap::default(),
@@ -368,9 +379,21 @@ impl WriteTxn {
         // Whether `buf` holds an overflow run (then it may grow to MAX_RUN_WRITE).
         let mut holds_run = false;
         for p in pgnos {
-            let mut page = self.dirty.remove(&p).expect("listed");
+            let dirty = self.dirty.remove(&p).expect("listed");
+            let mut heap;
+            let page: &mut [u8] = match dirty {
+                Dirty::Slot(s) => {
+                    // Freed now, read just below: nothing allocates in between.
+                    self.arena.free(s);
+                    self.arena.get_mut(s)
+                }
+                Dirty::Heap(v) => {
+                    heap = v;
+                    &mut heap
+                }
+            };
             page[HDR_PGNO_OFF..HDR_PGNO_OFF + 4].copy_from_slice(&(p as u32).to_le_bytes());
-            node::seal(&mut page);
+            node::seal(page);
             let is_run = page.len() > ps;
             let cap = if holds_run || is_run {
                 MAX_RUN_WRITE
@@ -387,7 +410,7 @@ impl WriteTxn {
                 start = p;
             }
             holds_run |= is_run;
-            buf.extend_from_slice(&page);
+            buf.extend_from_slice(page);
         }
         if !buf.is_empty() {
             self.env.pager.write_pages(start, &buf)?;
@@ -546,6 +569,16 @@ impl WriteTxn {
     fn finish(&mut self) {
         if !self.finished {
             self.finished = true;
+            // No dirty page outlives the transaction: its slots are all free again.
+            self.dirty.clear();
+            let mut arena =
+                std::mem::replace(&mut self.arena, PageArena::new(self.limits.page_size));
+            arena.reset();
+            *self
+                .env
+                .idle_arena
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = Some(arena);
             self.env.end_write();
         }
     }
@@ -584,32 +617,18 @@ fn find_run(pool: &BTreeSet<Pgno>, n: u64) -> Option<Pgno> {
 
 impl PageSource for WriteTxn {
     fn page(&self, pgno: Pgno) -> levin_btree::Result<&[u8]> {
-        if let Some(p) = self.dirty.get(&pgno) {
-            return Ok(&p[..self.limits.page_size]);
+        if let Some(d) = self.dirty.get(&pgno) {
+            return Ok(&self.dirty_bytes_of(d)[..self.limits.page_size]);
         }
         // A clean page: from the map, without looking in the dirty map a second time.
-        if (levin_pager::format::FIRST_DATA_PAGE..self.npages).contains(&pgno) {
-            if let Some(p) = self.env.pager.page_if_mapped(pgno) {
-                return Ok(p);
-            }
-        }
-        self.pages(pgno, 1)
+        clean_page(&self.env, self.npages, pgno)
     }
 
     fn pages(&self, pgno: Pgno, count: u64) -> levin_btree::Result<&[u8]> {
-        if let Some(p) = self.dirty.get(&pgno) {
-            return Ok(p);
+        if let Some(d) = self.dirty.get(&pgno) {
+            return Ok(self.dirty_bytes_of(d));
         }
-        if pgno < levin_pager::format::FIRST_DATA_PAGE || pgno.saturating_add(count) > self.npages {
-            return Err(BtreeError::corrupted(
-                pgno,
-                format!(
-                    "page reference outside the transaction's {} pages",
-                    self.npages
-                ),
-            ));
-        }
-        Ok(self.env.pager.pages(pgno, count)?)
+        clean_pages(&self.env, self.npages, pgno, count)
     }
 
     fn page_size(&self) -> usize {
@@ -621,20 +640,27 @@ impl PageStore for WriteTxn {
     fn touch_with(
         &mut self,
         pgno: Pgno,
-        build: impl FnOnce(&[u8], &mut Vec<u8>) -> levin_btree::Result<()>,
+        build: impl FnOnce(&[u8], &mut [u8]) -> levin_btree::Result<()>,
     ) -> levin_btree::Result<(Pgno, bool)> {
         if self.dirty.contains_key(&pgno) {
             return Ok((pgno, false));
         }
         let ps = self.limits.page_size;
-        let mut copy = Vec::with_capacity(ps);
-        build(self.page(pgno)?, &mut copy)?;
-        if copy.len() != ps {
-            return Err(BtreeError::corrupted(
-                pgno,
-                format!("a page copy came out {} bytes long", copy.len()),
-            ));
-        }
+        let src = clean_page(&self.env, self.npages, pgno)?;
+        let copy = match self.arena.alloc() {
+            Some(slot) => {
+                if let Err(e) = build(src, self.arena.get_mut(slot)) {
+                    self.arena.free(slot);
+                    return Err(e);
+                }
+                Dirty::Slot(slot)
+            }
+            None => {
+                let mut v = vec![0u8; ps];
+                build(src, &mut v)?;
+                Dirty::Heap(v)
+            }
+        };
         let target = if self.own.contains(&pgno) {
             // Spilled earlier in this transaction: no snapshot can see it, edit in place.
             pgno
@@ -644,7 +670,7 @@ impl PageStore for WriteTxn {
             self.free(pgno, 1);
             p
         };
-        self.dirty_bytes += copy.len();
+        self.dirty_bytes += ps;
         self.dirty.insert(target, copy);
         Ok((target, true))
     }
@@ -654,16 +680,29 @@ impl PageStore for WriteTxn {
     }
 
     fn page_mut(&mut self, pgno: Pgno) -> &mut [u8] {
-        self.dirty
+        match self
+            .dirty
             .get_mut(&pgno)
             .expect("page_mut on a page that is not dirty")
+        {
+            Dirty::Slot(s) => self.arena.get_mut(*s),
+            Dirty::Heap(v) => v,
+        }
     }
 
     fn alloc_page(&mut self) -> levin_btree::Result<Pgno> {
         let p = self.alloc_pgno().map_err(into_btree)?;
         self.own.insert(p);
-        self.dirty.insert(p, vec![0u8; self.limits.page_size]);
-        self.dirty_bytes += self.limits.page_size;
+        let ps = self.limits.page_size;
+        let page = match self.arena.alloc() {
+            Some(slot) => {
+                self.arena.get_mut(slot).fill(0);
+                Dirty::Slot(slot)
+            }
+            None => Dirty::Heap(vec![0u8; ps]),
+        };
+        self.dirty.insert(p, page);
+        self.dirty_bytes += ps;
         Ok(p)
     }
 
@@ -681,7 +720,7 @@ impl PageStore for WriteTxn {
             buf[..PAGE_HEADER_SIZE].copy_from_slice(&hdr);
             buf[PAGE_HEADER_SIZE..PAGE_HEADER_SIZE + value.len()].copy_from_slice(value);
             self.dirty_bytes += total;
-            self.dirty.insert(p, buf);
+            self.dirty.insert(p, Dirty::Heap(buf));
         } else {
             // Large values go straight to the file (no snapshot can see these pages yet),
             // in pieces of at most 2 MiB so memory stays bounded.
@@ -747,8 +786,13 @@ impl PageStore for WriteTxn {
             self.own_runs.remove(&pgno).is_some()
         };
         if mine {
-            if let Some(buf) = self.dirty.remove(&pgno) {
-                self.dirty_bytes -= buf.len();
+            match self.dirty.remove(&pgno) {
+                Some(Dirty::Slot(s)) => {
+                    self.arena.free(s);
+                    self.dirty_bytes -= self.limits.page_size;
+                }
+                Some(Dirty::Heap(v)) => self.dirty_bytes -= v.len(),
+                None => {}
             }
             if self.phase == Phase::Committing {
                 self.freed.extend(pgno..pgno + count);
@@ -759,6 +803,43 @@ impl PageStore for WriteTxn {
             self.freed.extend(pgno..pgno + count);
         }
     }
+}
+
+/// Where a dirty page's bytes are: a slot of the transaction's arena, or (overflow runs,
+/// and single pages when the arena could not get memory) a heap buffer.
+#[derive(Debug)]
+enum Dirty {
+    Slot(Slot),
+    Heap(Vec<u8>),
+}
+
+impl WriteTxn {
+    fn dirty_bytes_of<'a>(&'a self, d: &'a Dirty) -> &'a [u8] {
+        match d {
+            Dirty::Slot(s) => self.arena.get(*s),
+            Dirty::Heap(v) => v,
+        }
+    }
+}
+
+/// A page of the snapshot the transaction writes over (not a dirty one): from the map.
+fn clean_page(env: &EnvCore, npages: Pgno, pgno: Pgno) -> levin_btree::Result<&[u8]> {
+    if (levin_pager::format::FIRST_DATA_PAGE..npages).contains(&pgno) {
+        if let Some(p) = env.pager.page_if_mapped(pgno) {
+            return Ok(p);
+        }
+    }
+    clean_pages(env, npages, pgno, 1)
+}
+
+fn clean_pages(env: &EnvCore, npages: Pgno, pgno: Pgno, count: u64) -> levin_btree::Result<&[u8]> {
+    if pgno < levin_pager::format::FIRST_DATA_PAGE || pgno.saturating_add(count) > npages {
+        return Err(BtreeError::corrupted(
+            pgno,
+            format!("page reference outside the transaction's {npages} pages"),
+        ));
+    }
+    Ok(env.pager.pages(pgno, count)?)
 }
 
 fn into_btree(e: TxnError) -> BtreeError {
