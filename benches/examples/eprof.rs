@@ -37,6 +37,23 @@ fn load_main(e: &dyn Engine, n: usize) -> Vec<[u8; 24]> {
     keys
 }
 
+/// Keys bulk-loaded before the `individual` workload: `EPROF_N`, default 100,000.
+fn load_size() -> usize {
+    std::env::var("EPROF_N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000)
+}
+
+/// Rounds of the `large-read` workload (one value of each size 2 KiB..2 MiB per round):
+/// `EPROF_ROUNDS`, default 16 (as the quick benchmark; the full one has 64).
+fn large_rounds() -> usize {
+    std::env::var("EPROF_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(16)
+}
+
 /// Read passes of the read workloads: `EPROF_PASSES`, default 1 (as in the benchmark, the
 /// first read after the write).
 fn passes() -> usize {
@@ -160,7 +177,7 @@ fn run(workload: &str, e: &mut dyn Engine) -> Duration {
             let mut buf = vec![0u8; 2 << 20];
             rng.fill(&mut buf);
             let mut items = Vec::new();
-            for _ in 0..16 {
+            for _ in 0..large_rounds() {
                 for i in 0..11 {
                     items.push((rng.key(), 2048usize << i));
                 }
@@ -184,12 +201,12 @@ fn run(workload: &str, e: &mut dyn Engine) -> Duration {
             black_box(sum);
         }
         "individual" => {
-            // After a bulk load of 100k keys, as in the benchmark: 1,000 transactions of one
-            // put each, durable.
+            // After a bulk load of `EPROF_N` keys (default 100k), as in the benchmark: 1,000
+            // transactions of one put each, durable.
             let mut vrng = Rng::new(0x5EED_0002);
             let mut v = [0u8; VALUE_LEN];
             e.write(Table::Main, &mut |w| {
-                for k in &random_keys(0x5EED_0001, 100_000) {
+                for k in &random_keys(0x5EED_0001, load_size()) {
                     vrng.fill(&mut v);
                     w.put(k, &v);
                 }
@@ -197,10 +214,23 @@ fn run(workload: &str, e: &mut dyn Engine) -> Duration {
             let keys = random_keys(0x5EED_0003, 1000);
             let mut v = [7u8; VALUE_LEN];
             t = start();
+            let mut lat = Vec::with_capacity(keys.len());
             for (i, k) in keys.iter().enumerate() {
                 v[0] = i as u8;
+                let c = Instant::now();
                 e.write(Table::Main, &mut |w| w.put(k, &v));
+                lat.push(c.elapsed());
             }
+            lat.sort_unstable();
+            let at = |q: f64| lat[((lat.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e6;
+            eprintln!(
+                "  {}: commit p50 {:.0} us, p90 {:.0}, p99 {:.0}, max {:.0}",
+                e.name(),
+                at(0.5),
+                at(0.9),
+                at(0.99),
+                at(1.0)
+            );
         }
         "compact" => {
             // After the removals, as in the benchmark: the compacting copy, timed.
