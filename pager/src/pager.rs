@@ -378,30 +378,36 @@ impl Pager {
         let _ = self.io.start_writeback(pgno * ps, npages * ps);
     }
 
-    /// Writes a meta page into its slot and returns once it is durable (with everything
-    /// written before it): one `O_DSYNC` write where the platform has it.
-    pub fn write_meta_durable(&self, meta: &Meta) -> Result<()> {
-        self.check_writable()?;
-        let mut page = vec![0u8; self.page_size];
-        meta.encode(&mut page);
-        let slot = meta.slot();
-        if let Err(e) = self
-            .io
-            .write_durable_at(&page, slot * self.page_size as u64)
-        {
-            return self.poison(format!("writing and syncing meta page {slot} of"), e);
-        }
-        Ok(())
-    }
-
     /// Writes a meta page into its slot (`meta.txn_id % 2`).
     pub fn write_meta(&self, meta: &Meta) -> Result<()> {
+        self.put_meta(meta, false)
+    }
+
+    /// Writes a meta page into its slot and returns once that page is durable: one
+    /// `O_DSYNC` write where the platform allows it. It does not make earlier writes
+    /// durable; the commit syncs the data pages first.
+    pub fn write_meta_durable(&self, meta: &Meta) -> Result<()> {
+        self.put_meta(meta, true)
+    }
+
+    fn put_meta(&self, meta: &Meta, durable: bool) -> Result<()> {
         self.check_writable()?;
         let mut page = vec![0u8; self.page_size];
         meta.encode(&mut page);
         let slot = meta.slot();
-        if let Err(e) = self.io.write_at(&page, slot * self.page_size as u64) {
-            return self.poison(format!("writing meta page {slot} of"), e);
+        let offset = slot * self.page_size as u64;
+        let written = if durable {
+            self.io.write_durable_at(&page, offset)
+        } else {
+            self.io.write_at(&page, offset)
+        };
+        if let Err(e) = written {
+            let what = if durable {
+                "writing and syncing"
+            } else {
+                "writing"
+            };
+            return self.poison(format!("{what} meta page {slot} of"), e);
         }
         Ok(())
     }

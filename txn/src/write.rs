@@ -379,18 +379,13 @@ impl WriteTxn {
         // Whether `buf` holds an overflow run (then it may grow to MAX_RUN_WRITE).
         let mut holds_run = false;
         for p in pgnos {
-            let dirty = self.dirty.remove(&p).expect("listed");
-            let mut heap;
-            let page: &mut [u8] = match dirty {
-                Dirty::Slot(s) => {
-                    // Freed now, read just below: nothing allocates in between.
-                    self.arena.free(s);
-                    self.arena.get_mut(s)
-                }
-                Dirty::Heap(v) => {
-                    heap = v;
-                    &mut heap
-                }
+            let (slot, mut heap) = match self.dirty.remove(&p).expect("listed") {
+                Dirty::Slot(s) => (Some(s), Vec::new()),
+                Dirty::Heap(v) => (None, v),
+            };
+            let page: &mut [u8] = match slot {
+                Some(s) => self.arena.get_mut(s),
+                None => &mut heap,
             };
             page[HDR_PGNO_OFF..HDR_PGNO_OFF + 4].copy_from_slice(&(p as u32).to_le_bytes());
             node::seal(page);
@@ -411,6 +406,9 @@ impl WriteTxn {
             }
             holds_run |= is_run;
             buf.extend_from_slice(page);
+            if let Some(s) = slot {
+                self.arena.free(s);
+            }
         }
         if !buf.is_empty() {
             self.env.pager.write_pages(start, &buf)?;
@@ -618,7 +616,7 @@ fn find_run(pool: &BTreeSet<Pgno>, n: u64) -> Option<Pgno> {
 impl PageSource for WriteTxn {
     fn page(&self, pgno: Pgno) -> levin_btree::Result<&[u8]> {
         if let Some(d) = self.dirty.get(&pgno) {
-            return Ok(&self.dirty_bytes_of(d)[..self.limits.page_size]);
+            return Ok(&self.bytes_of(d)[..self.limits.page_size]);
         }
         // A clean page: from the map, without looking in the dirty map a second time.
         clean_page(&self.env, self.npages, pgno)
@@ -626,7 +624,7 @@ impl PageSource for WriteTxn {
 
     fn pages(&self, pgno: Pgno, count: u64) -> levin_btree::Result<&[u8]> {
         if let Some(d) = self.dirty.get(&pgno) {
-            return Ok(self.dirty_bytes_of(d));
+            return Ok(self.bytes_of(d));
         }
         clean_pages(&self.env, self.npages, pgno, count)
     }
@@ -814,7 +812,8 @@ enum Dirty {
 }
 
 impl WriteTxn {
-    fn dirty_bytes_of<'a>(&'a self, d: &'a Dirty) -> &'a [u8] {
+    /// The bytes of dirty page (or run) `d`.
+    fn bytes_of<'a>(&'a self, d: &'a Dirty) -> &'a [u8] {
         match d {
             Dirty::Slot(s) => self.arena.get(*s),
             Dirty::Heap(v) => v,
