@@ -11,7 +11,7 @@
 use std::io;
 use std::sync::{Arc, Mutex};
 
-use levin_engine::{Durability, Env, EnvOptions, Read};
+use levin_engine::{Db, Durability, Env, EnvOptions, Read};
 use levin_pager::{FileIo, IoWrapper};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,13 +81,19 @@ fn open(dir: &std::path::Path, durability: Durability) -> (Env, Log) {
     (Env::open_with(dir, opts).unwrap(), log)
 }
 
-/// Commits one transaction of `n` entries with 1,000-byte values, after the database was
-/// created; returns the log of that commit only.
-fn commit_entries(env: &Env, log: &Log, n: u32) -> Vec<(Op, u64, u64)> {
+/// Creates database `main` in a committed transaction of its own, then empties the log.
+fn create_main(env: &Env, log: &Log) -> Db {
     let mut w = env.write().unwrap();
     let db = w.create_db("main").unwrap();
     w.commit().unwrap();
     log.lock().unwrap().clear();
+    db
+}
+
+/// Commits one transaction of `n` entries with 1,000-byte values, after the database was
+/// created; returns the log of that commit only.
+fn commit_entries(env: &Env, log: &Log, n: u32) -> Vec<(Op, u64, u64)> {
+    let db = create_main(env, log);
     let mut w = env.write().unwrap();
     for i in 0..n {
         w.put(&db, &i.to_be_bytes(), &[i as u8; 1000]).unwrap();
@@ -145,31 +151,25 @@ fn large_commits_hand_every_written_page_to_the_device_after_writing_it() {
 }
 
 #[test]
-fn small_commits_ask_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let (env, log) = open(dir.path(), Durability::Durable);
-    let events = commit_entries(&env, &log, 100);
-    assert!(events.iter().any(|e| e.0 == Op::Write));
-    assert!(!events.iter().any(|e| e.0 == Op::Writeback), "{events:?}");
-}
-
-#[test]
-fn unsynced_commits_ask_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let (env, log) = open(dir.path(), Durability::NoSync);
-    let events = commit_entries(&env, &log, 4000);
-    assert!(events.iter().any(|e| e.0 == Op::Write));
-    assert!(!events.iter().any(|e| e.0 == Op::Writeback), "{events:?}");
+fn small_or_unsynced_commits_ask_nothing() {
+    // A 100-entry durable commit (under 1 MiB), and a 4 MiB one that will not be synced.
+    for (durability, n) in [(Durability::Durable, 100), (Durability::NoSync, 4000)] {
+        let dir = tempfile::tempdir().unwrap();
+        let (env, log) = open(dir.path(), durability);
+        let events = commit_entries(&env, &log, n);
+        assert!(events.iter().any(|e| e.0 == Op::Write));
+        assert!(
+            !events.iter().any(|e| e.0 == Op::Writeback),
+            "{durability:?}, {n} entries: {events:?}"
+        );
+    }
 }
 
 #[test]
 fn large_values_are_handed_over_once_written() {
     let dir = tempfile::tempdir().unwrap();
     let (env, log) = open(dir.path(), Durability::Durable);
-    let mut w = env.write().unwrap();
-    let db = w.create_db("main").unwrap();
-    w.commit().unwrap();
-    log.lock().unwrap().clear();
+    let db = create_main(&env, &log);
     let mut w = env.write().unwrap();
     // Larger than the 4 MiB that still goes through the dirty pages: written at once.
     w.put(&db, b"big", &vec![7u8; 5 << 20]).unwrap();
@@ -195,10 +195,7 @@ fn large_values_are_handed_over_once_written() {
 fn longest_write(values: &[Vec<u8>]) -> u64 {
     let dir = tempfile::tempdir().unwrap();
     let (env, log) = open(dir.path(), Durability::Durable);
-    let mut w = env.write().unwrap();
-    let db = w.create_db("main").unwrap();
-    w.commit().unwrap();
-    log.lock().unwrap().clear();
+    let db = create_main(&env, &log);
     let mut w = env.write().unwrap();
     for (i, v) in values.iter().enumerate() {
         w.put(&db, &(i as u32).to_be_bytes(), v).unwrap();
