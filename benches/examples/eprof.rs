@@ -37,7 +37,8 @@ fn load_main(e: &dyn Engine, n: usize) -> Vec<[u8; 24]> {
     keys
 }
 
-/// Keys bulk-loaded before the `individual` workload: `EPROF_N`, default 100,000.
+/// Keys bulk-loaded before the `individual` and `removals-bench` workloads: `EPROF_N`,
+/// default 100,000.
 fn load_size() -> usize {
     std::env::var("EPROF_N")
         .ok()
@@ -81,7 +82,7 @@ fn run(workload: &str, e: &mut dyn Engine) -> Duration {
             // The main group's history before its removals: bulk load, 1,000 one-put
             // transactions, 100 transactions of 1,000 puts, a read pass; then the deletes,
             // timed apart from the commit.
-            let keys = random_keys(0x5EED_0001, 100_000);
+            let keys = random_keys(0x5EED_0001, load_size());
             let mut vrng = Rng::new(0x5EED_0002);
             let mut v = [0u8; VALUE_LEN];
             e.write(Table::Main, &mut |w| {
