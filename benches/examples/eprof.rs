@@ -9,7 +9,8 @@
 //! one-put durable transactions). `EPROF_PASSES=N` repeats the read passes; `EPROF_SMAPS=1` prints the
 //! process's huge-page file mappings and the data-file maps after each run.
 //! `EPROF_PERF_CTL=FIFO` writes `enable` / `disable` to a `perf record --control fifo:FIFO -D -1`
-//! control fifo around the timed part, so that a profile holds only the timed part.
+//! control fifo around the timed part, so that a profile holds only the timed part;
+//! `EPROF_PERF_PART=deletes|commit` narrows that to one part of `removals-bench`.
 
 #![forbid(unsafe_code)]
 
@@ -112,26 +113,33 @@ fn run(workload: &str, e: &mut dyn Engine) -> Duration {
                 }
             });
             black_box(sum);
-            let cpu0 = cpu_ns();
+            let size0 = e.file_size();
+            let (cpu0, written0) = (cpu_ns(), written_bytes());
             t = start();
-            let (mut deletes, mut cpu1) = (Duration::ZERO, 0);
+            let (mut deletes, mut cpu1, mut written1) = (Duration::ZERO, 0, 0);
             e.write(Table::Main, &mut |w| {
                 for &i in &order[..order.len() / 2] {
                     assert!(w.delete(&keys[i]));
                 }
                 deletes = t.elapsed();
-                cpu1 = cpu_ns();
+                (cpu1, written1) = (cpu_ns(), written_bytes());
+                perf_part_boundary();
             });
             let all = t.elapsed();
-            let cpu2 = cpu_ns();
+            let (cpu2, written2) = (cpu_ns(), written_bytes());
+            let mib = |b: u64| b as f64 / (1 << 20) as f64;
             eprintln!(
-                "  {}: deletes {:.1} ms, commit {:.1} ms; on-CPU deletes {:.1} ms, commit {:.1} ms; file {:.1} MiB",
+                "  {}: deletes {:.1} ms, commit {:.1} ms; on-CPU deletes {:.1} ms, commit {:.1} ms; \
+                 written {:.1} + {:.1} MiB; file {:.1} -> {:.1} MiB",
                 e.name(),
                 deletes.as_secs_f64() * 1e3,
                 (all - deletes).as_secs_f64() * 1e3,
                 (cpu1 - cpu0) as f64 / 1e6,
                 (cpu2 - cpu1) as f64 / 1e6,
-                e.file_size() as f64 / (1 << 20) as f64,
+                mib(written1 - written0),
+                mib(written2 - written1),
+                mib(size0),
+                mib(e.file_size()),
             );
         }
         "range" => {
@@ -268,8 +276,25 @@ static START_FAULTS: AtomicU64 = AtomicU64::new(0);
 /// Starts the timed part of a workload (and its count of page faults).
 fn start() -> Instant {
     START_FAULTS.store(minor_faults(), Ordering::Relaxed);
-    perf_ctl("enable");
+    if perf_part().as_deref() != Some("commit") {
+        perf_ctl("enable");
+    }
     Instant::now()
+}
+
+/// `EPROF_PERF_PART`: `deletes` or `commit` limits the profile of `removals-bench` to that
+/// part of the timed transaction; unset, the profile holds both.
+fn perf_part() -> Option<String> {
+    std::env::var("EPROF_PERF_PART").ok()
+}
+
+/// Called between the deletes and the commit of `removals-bench`.
+fn perf_part_boundary() {
+    match perf_part().as_deref() {
+        Some("commit") => perf_ctl("enable"),
+        Some("deletes") => perf_ctl("disable"),
+        _ => {}
+    }
 }
 
 /// Sends `cmd` to perf's control fifo if `EPROF_PERF_CTL` names one.
@@ -284,6 +309,19 @@ fn perf_ctl(cmd: &str) {
 
 /// Nanoseconds this thread has run on a CPU (`/proc/thread-self/schedstat`, field 1): the
 /// deletes' time without the time other processes held the CPU (and without waits for I/O).
+/// Bytes this process has passed to write system calls so far (`wchar` of
+/// `/proc/self/io`), or 0 if unknown.
+fn written_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/io")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("wchar:"))
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 fn cpu_ns() -> u64 {
     std::fs::read_to_string("/proc/thread-self/schedstat")
         .ok()

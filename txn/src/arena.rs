@@ -14,6 +14,18 @@ const KEEP_BLOCKS: usize = 4;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Slot(u32);
 
+impl Slot {
+    /// The slot's number (slots are numbered from zero in the order first handed out).
+    pub fn index(self) -> u32 {
+        self.0
+    }
+
+    /// The slot numbered `i`.
+    pub(crate) fn from_index(i: u32) -> Slot {
+        Slot(i)
+    }
+}
+
 /// Page-sized slots. Slots handed out are disjoint; a freed slot is handed out again.
 #[derive(Debug)]
 pub struct PageArena {

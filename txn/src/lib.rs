@@ -11,6 +11,7 @@
 pub mod arena;
 pub mod catalog;
 pub mod check;
+mod dirty;
 pub mod env;
 pub mod error;
 pub mod freelist;

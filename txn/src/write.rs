@@ -11,8 +11,9 @@ use levin_btree::{node, tree, BtreeError, Cursor, PageSource, PageStore};
 use levin_pager::format::TREE_INFO_SIZE;
 use levin_pager::{Meta, Pgno, TreeInfo};
 
-use crate::arena::{PageArena, Slot};
+use crate::arena::PageArena;
 use crate::catalog;
+use crate::dirty::{Dirty, DirtyPages, Loc, LocMut};
 use crate::env::{Durability, EnvCore};
 use crate::error::{Result, TxnError};
 use crate::freelist::{self, FreeKey};
@@ -70,7 +71,7 @@ pub struct WriteTxn {
     txn_id: u64,
     npages: Pgno,
     /// Pages (and overflow runs) modified in this transaction and held in memory.
-    dirty: PgnoMap<Dirty>,
+    dirty: DirtyPages,
     /// Where the dirty single pages live.
     arena: PageArena,
     dirty_bytes: usize,
@@ -116,7 +117,7 @@ impl WriteTxn {
             base,
             txn_id,
             npages: base.npages,
-            dirty: PgnoMap::default(),
+            dirty: DirtyPages::default(),
             arena,
             dirty_bytes: 0,
             own: PgnoSet::default(),
@@ -332,7 +333,7 @@ impl WriteTxn {
             }
             // A page this transaction already holds (allocated, dirty, or loaded from
             // another record) cannot be free: handing it out again would alias two pages.
-            if self.own.contains(&p) || self.dirty.contains_key(&p) || self.pool.contains(&p) {
+            if self.own.contains(&p) || self.dirty.contains(p) || self.pool.contains(&p) {
                 return Err(BtreeError::corrupted(
                     self.free_tree.root,
                     format!("free list holds page {p}, which is already in use or listed"),
@@ -369,17 +370,16 @@ impl WriteTxn {
     /// Seals and writes every dirty page, coalescing neighbours into one write.
     fn flush(&mut self) -> Result<()> {
         let ps = self.limits.page_size;
-        let mut pgnos: Vec<Pgno> = self.dirty.keys().copied().collect();
-        pgnos.sort_unstable();
+        let pages = self.dirty.drain_sorted();
         // Most writes are short; the buffer grows for long ones (at most MAX_RUN_WRITE plus
         // the entry that crosses it).
-        let mut buf: Vec<u8> = Vec::with_capacity(pgnos.len().min((4 << 20) / ps + 1) * ps);
+        let mut buf: Vec<u8> = Vec::with_capacity(pages.len().min((4 << 20) / ps + 1) * ps);
         let mut start = 0;
         let mut writeback = Writeback::new(self.env.durability() != Durability::NoSync);
         // Whether `buf` holds an overflow run (then it may grow to MAX_RUN_WRITE).
         let mut holds_run = false;
-        for p in pgnos {
-            let (slot, mut heap) = match self.dirty.remove(&p).expect("listed") {
+        for (p, d) in pages {
+            let (slot, mut heap) = match d {
                 Dirty::Slot(s) => (Some(s), Vec::new()),
                 Dirty::Heap(v) => (None, v),
             };
@@ -615,7 +615,7 @@ fn find_run(pool: &BTreeSet<Pgno>, n: u64) -> Option<Pgno> {
 
 impl PageSource for WriteTxn {
     fn page(&self, pgno: Pgno) -> levin_btree::Result<&[u8]> {
-        if let Some(d) = self.dirty.get(&pgno) {
+        if let Some(d) = self.dirty.get(pgno) {
             return Ok(&self.bytes_of(d)[..self.limits.page_size]);
         }
         // A clean page: from the map, without looking in the dirty map a second time.
@@ -623,7 +623,7 @@ impl PageSource for WriteTxn {
     }
 
     fn pages(&self, pgno: Pgno, count: u64) -> levin_btree::Result<&[u8]> {
-        if let Some(d) = self.dirty.get(&pgno) {
+        if let Some(d) = self.dirty.get(pgno) {
             return Ok(self.bytes_of(d));
         }
         clean_pages(&self.env, self.npages, pgno, count)
@@ -640,7 +640,7 @@ impl PageStore for WriteTxn {
         pgno: Pgno,
         build: impl FnOnce(&[u8], &mut [u8]) -> levin_btree::Result<()>,
     ) -> levin_btree::Result<(Pgno, bool)> {
-        if self.dirty.contains_key(&pgno) {
+        if self.dirty.contains(pgno) {
             return Ok((pgno, false));
         }
         let ps = self.limits.page_size;
@@ -674,17 +674,17 @@ impl PageStore for WriteTxn {
     }
 
     fn is_dirty(&self, pgno: Pgno) -> bool {
-        self.dirty.contains_key(&pgno)
+        self.dirty.contains(pgno)
     }
 
     fn page_mut(&mut self, pgno: Pgno) -> &mut [u8] {
         match self
             .dirty
-            .get_mut(&pgno)
+            .get_mut(pgno)
             .expect("page_mut on a page that is not dirty")
         {
-            Dirty::Slot(s) => self.arena.get_mut(*s),
-            Dirty::Heap(v) => v,
+            LocMut::Slot(s) => self.arena.get_mut(s),
+            LocMut::Heap(v) => v,
         }
     }
 
@@ -784,7 +784,7 @@ impl PageStore for WriteTxn {
             self.own_runs.remove(&pgno).is_some()
         };
         if mine {
-            match self.dirty.remove(&pgno) {
+            match self.dirty.remove(pgno) {
                 Some(Dirty::Slot(s)) => {
                     self.arena.free(s);
                     self.dirty_bytes -= self.limits.page_size;
@@ -803,20 +803,12 @@ impl PageStore for WriteTxn {
     }
 }
 
-/// Where a dirty page's bytes are: a slot of the transaction's arena, or (overflow runs,
-/// and single pages when the arena could not get memory) a heap buffer.
-#[derive(Debug)]
-enum Dirty {
-    Slot(Slot),
-    Heap(Vec<u8>),
-}
-
 impl WriteTxn {
     /// The bytes of dirty page (or run) `d`.
-    fn bytes_of<'a>(&'a self, d: &'a Dirty) -> &'a [u8] {
+    fn bytes_of<'a>(&'a self, d: Loc<'a>) -> &'a [u8] {
         match d {
-            Dirty::Slot(s) => self.arena.get(*s),
-            Dirty::Heap(v) => v,
+            Loc::Slot(s) => self.arena.get(s),
+            Loc::Heap(v) => v,
         }
     }
 }
