@@ -3,6 +3,8 @@
 //!   durable write;
 //! - how a flush writes: pages of tree nodes in writes of at most 64 KiB, runs of overflow
 //!   pages coalesced into long writes;
+//! - a delete-heavy commit writes the part of the file it added in runs, short gaps of
+//!   freed pages included;
 //! - early writeback: when the commit will sync, the system is asked to start writing the
 //!   pages while the flush goes on, one span at a time. Each request must cover only bytes
 //!   already written by that flush, together they must cover all of it, and small or
@@ -228,6 +230,51 @@ fn overflow_runs_are_written_in_long_writes_and_tree_pages_in_short_ones() {
         longest <= (64 << 10) + 4096,
         "longest write {longest} bytes"
     );
+}
+
+#[test]
+fn a_delete_heavy_commit_writes_the_file_it_added_without_short_gaps() {
+    let dir = tempfile::tempdir().unwrap();
+    let (env, log) = open(dir.path(), Durability::Durable);
+    let ps = env.page_size() as u64;
+    let db = create_main(&env, &log);
+    let n = 4000u32;
+    let key = |i: u32| i.wrapping_mul(2_654_435_761).to_be_bytes();
+    let mut w = env.write().unwrap();
+    for i in 0..n {
+        w.put(&db, &key(i), &[i as u8; 200]).unwrap();
+    }
+    w.commit().unwrap();
+    let base = env.stat().unwrap().pages;
+    log.lock().unwrap().clear();
+    // Deleting three keys in four copies leaves to the end of the file, then merges many
+    // of those copies away: the pages they had are gaps among the pages written.
+    let mut w = env.write().unwrap();
+    for i in (0..n).filter(|i| i % 4 != 0) {
+        assert!(w.delete(&db, &key(i)).unwrap());
+    }
+    w.commit().unwrap();
+    let events = log.lock().unwrap().clone();
+    let mut added: Vec<(u64, u64)> = events
+        .iter()
+        .filter(|e| e.0 == Op::Write && e.1 / ps >= base)
+        .map(|e| (e.1 / ps, (e.1 + e.2) / ps))
+        .collect();
+    added.sort_unstable();
+    assert!(added.len() > 10, "several writes: {added:?}");
+    // Gaps of up to 16 pages are written with zeros; only longer ones are left.
+    for pair in added.windows(2) {
+        let gap = pair[1].0 - pair[0].1;
+        assert!(gap == 0 || gap > 16, "a gap of {gap} pages: {added:?}");
+    }
+    let r = env.read().unwrap();
+    for i in 0..n {
+        assert_eq!(
+            r.get(&db, &key(i)).unwrap().is_some(),
+            i % 4 == 0,
+            "key {i}"
+        );
+    }
 }
 
 #[test]

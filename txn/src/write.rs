@@ -40,6 +40,14 @@ const HELD_RUN: usize = 4 << 20;
 /// commit will sync): the device then works while the next pages are sealed and copied.
 const WRITEBACK_CHUNK: u64 = 1 << 20;
 
+/// Gaps of at most this many pages between pages a flush writes, in the part of the file
+/// this transaction added, are written too (as zeros) when nothing lives there, so the
+/// writes form one run. A delete-heavy transaction frees many of the pages it copied, which
+/// leaves such gaps; written around, its pages took the kernel and the device twice as long
+/// (removals of half of 1M keys: a 425-550 ms commit for 166 MiB, against 195-250 ms for
+/// 225 MiB with the gaps filled).
+const MAX_GAP_FILL: u64 = 16;
+
 /// Large values written straight to the file go in pieces that end at multiples of this
 /// many bytes of the file (the size of a huge page).
 const LARGE_PIECE: usize = 2 << 20;
@@ -369,15 +377,13 @@ impl WriteTxn {
 
     /// Seals and writes every dirty page, coalescing neighbours into one write.
     fn flush(&mut self) -> Result<()> {
-        let ps = self.limits.page_size;
         let pages = self.dirty.drain_sorted();
-        // Most writes are short; the buffer grows for long ones (at most MAX_RUN_WRITE plus
-        // the entry that crosses it).
-        let mut buf: Vec<u8> = Vec::with_capacity(pages.len().min((4 << 20) / ps + 1) * ps);
-        let mut start = 0;
-        let mut writeback = Writeback::new(self.env.durability() != Durability::NoSync);
-        // Whether `buf` holds an overflow run (then it may grow to MAX_RUN_WRITE).
-        let mut holds_run = false;
+        let gaps = GapFill::new(self.base.npages, &self.own, &self.own_runs);
+        let mut out = RunWriter::new(
+            &self.env.pager,
+            pages.len(),
+            self.env.durability() != Durability::NoSync,
+        );
         for (p, d) in pages {
             let (slot, mut heap) = match d {
                 Dirty::Slot(s) => (Some(s), Vec::new()),
@@ -389,32 +395,12 @@ impl WriteTxn {
             };
             page[HDR_PGNO_OFF..HDR_PGNO_OFF + 4].copy_from_slice(&(p as u32).to_le_bytes());
             node::seal(page);
-            let is_run = page.len() > ps;
-            let cap = if holds_run || is_run {
-                MAX_RUN_WRITE
-            } else {
-                MAX_WRITE
-            };
-            if !buf.is_empty() && (start + (buf.len() / ps) as u64 != p || buf.len() >= cap) {
-                self.env.pager.write_pages(start, &buf)?;
-                writeback.wrote(&self.env.pager, start, (buf.len() / ps) as u64);
-                buf.clear();
-                holds_run = false;
-            }
-            if buf.is_empty() {
-                start = p;
-            }
-            holds_run |= is_run;
-            buf.extend_from_slice(page);
+            out.push(p, page, &gaps)?;
             if let Some(s) = slot {
                 self.arena.free(s);
             }
         }
-        if !buf.is_empty() {
-            self.env.pager.write_pages(start, &buf)?;
-            writeback.wrote(&self.env.pager, start, (buf.len() / ps) as u64);
-        }
-        writeback.finish(&self.env.pager);
+        out.finish()?;
         self.dirty_bytes = 0;
         Ok(())
     }
@@ -837,6 +823,137 @@ fn into_btree(e: TxnError) -> BtreeError {
     match e {
         TxnError::Btree(b) => b,
         other => BtreeError::corrupted(0, other.to_string()),
+    }
+}
+
+/// Coalesces the sealed pages of a flush, given in ascending order, into writes: neighbours
+/// (and fillable gaps between them) go in one write of at most `MAX_WRITE` bytes, or
+/// `MAX_RUN_WRITE` once it holds an overflow run.
+struct RunWriter<'a> {
+    pager: &'a levin_pager::Pager,
+    page_size: usize,
+    buf: Vec<u8>,
+    /// The first page in `buf`.
+    start: Pgno,
+    /// Whether `buf` holds an overflow run.
+    holds_run: bool,
+    /// The page after the last one written, if any.
+    written_to: Option<Pgno>,
+    writeback: Writeback,
+}
+
+impl<'a> RunWriter<'a> {
+    fn new(pager: &'a levin_pager::Pager, npages: usize, writeback: bool) -> Self {
+        let page_size = pager.page_size();
+        RunWriter {
+            pager,
+            page_size,
+            // Most writes are short; the buffer grows for long ones.
+            buf: Vec::with_capacity(npages.min((4 << 20) / page_size + 1) * page_size),
+            start: 0,
+            holds_run: false,
+            written_to: None,
+            writeback: Writeback::new(writeback),
+        }
+    }
+
+    /// The page after the last one in `buf`.
+    fn end(&self) -> Pgno {
+        self.start + (self.buf.len() / self.page_size) as u64
+    }
+
+    /// Adds page (or overflow run) `p`, writing what `buf` holds first if `p` does not
+    /// continue it or `buf` is full.
+    fn push(&mut self, p: Pgno, page: &[u8], gaps: &GapFill<'_>) -> Result<()> {
+        let is_run = page.len() > self.page_size;
+        let cap = if self.holds_run || is_run {
+            MAX_RUN_WRITE
+        } else {
+            MAX_WRITE
+        };
+        let next = if self.buf.is_empty() {
+            self.written_to
+        } else {
+            Some(self.end())
+        };
+        if let Some(next) = next.filter(|&n| gaps.fillable(n, p)) {
+            let pad = (p - next) as usize * self.page_size;
+            if !self.buf.is_empty() && self.buf.len() + pad >= cap {
+                self.write()?;
+            }
+            if self.buf.is_empty() {
+                self.start = next;
+            }
+            self.buf.resize(self.buf.len() + pad, 0);
+        }
+        if !self.buf.is_empty() && (self.end() != p || self.buf.len() >= cap) {
+            self.write()?;
+        }
+        if self.buf.is_empty() {
+            self.start = p;
+        }
+        self.holds_run |= is_run;
+        self.buf.extend_from_slice(page);
+        Ok(())
+    }
+
+    fn write(&mut self) -> Result<()> {
+        let n = (self.buf.len() / self.page_size) as u64;
+        self.pager.write_pages(self.start, &self.buf)?;
+        self.writeback.wrote(self.pager, self.start, n);
+        self.written_to = Some(self.start + n);
+        self.buf.clear();
+        self.holds_run = false;
+        Ok(())
+    }
+
+    /// Writes what is left and hands the last span to the device.
+    fn finish(mut self) -> Result<()> {
+        if !self.buf.is_empty() {
+            self.write()?;
+        }
+        self.writeback.finish(self.pager);
+        Ok(())
+    }
+}
+
+/// Which gaps between the pages of a flush may be written with zeros (see `MAX_GAP_FILL`):
+/// short ones, at or after the base snapshot's end (so no snapshot, and neither meta page,
+/// reaches them), holding no page this transaction wrote earlier (a spilled page or an
+/// overflow run). Every other page there was allocated and freed by this transaction.
+struct GapFill<'a> {
+    base_npages: Pgno,
+    own: &'a PgnoSet,
+    /// Overflow runs of this transaction at or after `base_npages`, as sorted page ranges.
+    runs: Vec<(Pgno, Pgno)>,
+}
+
+impl<'a> GapFill<'a> {
+    fn new(base_npages: Pgno, own: &'a PgnoSet, own_runs: &PgnoMap<u64>) -> Self {
+        let mut runs: Vec<(Pgno, Pgno)> = own_runs
+            .iter()
+            .filter(|&(&p, &n)| p + n > base_npages)
+            .map(|(&p, &n)| (p, p + n))
+            .collect();
+        runs.sort_unstable();
+        GapFill {
+            base_npages,
+            own,
+            runs,
+        }
+    }
+
+    /// True if pages `from..to` may be written with zeros.
+    fn fillable(&self, from: Pgno, to: Pgno) -> bool {
+        if from >= to || to - from > MAX_GAP_FILL || from < self.base_npages {
+            return false;
+        }
+        // The first run ending after `from` must start at or after `to`.
+        let i = self.runs.partition_point(|&(_, end)| end <= from);
+        if self.runs.get(i).is_some_and(|&(start, _)| start < to) {
+            return false;
+        }
+        (from..to).all(|g| !self.own.contains(&g))
     }
 }
 
