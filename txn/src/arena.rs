@@ -30,7 +30,9 @@ impl Slot {
 #[derive(Debug)]
 pub struct PageArena {
     page_size: usize,
-    per_block: u32,
+    /// Slots per block: `1 << block_shift` (both sizes are powers of two, so finding a
+    /// slot's block takes a shift, not a division).
+    block_shift: u32,
     blocks: Vec<HugeBlock>,
     /// Slots free for reuse, and the first never-used slot.
     free: Vec<Slot>,
@@ -43,7 +45,7 @@ impl PageArena {
         debug_assert!(page_size.is_power_of_two() && page_size <= HUGE_BLOCK);
         PageArena {
             page_size,
-            per_block: (HUGE_BLOCK / page_size) as u32,
+            block_shift: (HUGE_BLOCK / page_size).trailing_zeros(),
             blocks: Vec::new(),
             free: Vec::new(),
             next: 0,
@@ -61,7 +63,7 @@ impl PageArena {
         if let Some(s) = self.free.pop() {
             return Some(s);
         }
-        if self.next == self.blocks.len() as u32 * self.per_block {
+        if self.next == (self.blocks.len() as u32) << self.block_shift {
             self.blocks.push(HugeBlock::new()?);
         }
         let s = Slot(self.next);
@@ -75,8 +77,8 @@ impl PageArena {
     }
 
     fn range(&self, s: Slot) -> (usize, std::ops::Range<usize>) {
-        let block = (s.0 / self.per_block) as usize;
-        let at = (s.0 % self.per_block) as usize * self.page_size;
+        let block = (s.0 >> self.block_shift) as usize;
+        let at = (s.0 & ((1 << self.block_shift) - 1)) as usize * self.page_size;
         (block, at..at + self.page_size)
     }
 
