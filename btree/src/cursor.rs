@@ -74,6 +74,11 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
                     "tree deeper than 64 levels: a cycle of pages",
                 ));
             }
+            if self.stack.len() + 1 == self.depth {
+                // A leaf reached at its edge is about to be walked entry by entry, in key
+                // order, which is not the order of the entries in the page.
+                prefetch_leaf(self.src, pgno);
+            }
             let n = self.node(pgno)?;
             if n.is_empty() {
                 return Err(BtreeError::corrupted(pgno, "empty page inside a tree"));
