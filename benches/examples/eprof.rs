@@ -5,7 +5,7 @@
 //! `cargo run --release -p levin-benches --example eprof -- WORKLOAD ROUNDS ENGINE[,ENGINE..]`
 //! with WORKLOAD one of `removals`, `removals-split` (Levin only), `removals-bench` (the
 //! main group's write history first, then deletes and commit timed apart, any engine),
-//! `range`, `list-iterate`, `large-read`, `compact` (the compacting copy after the removals), `individual` (1,000
+//! `range`, `list-insert`, `list-iterate`, `large-read`, `compact` (the compacting copy after the removals), `individual` (1,000
 //! one-put durable transactions). `EPROF_PASSES=N` repeats the read passes; `EPROF_SMAPS=1` prints the
 //! process's huge-page file mappings and the data-file maps after each run.
 //! `EPROF_PERF_CTL=FIFO` writes `enable` / `disable` to a `perf record --control fifo:FIFO -D -1`
@@ -153,6 +153,24 @@ fn run(workload: &str, e: &mut dyn Engine) -> Duration {
                 }
             });
             black_box(sum);
+        }
+        "list-insert" => {
+            // The list group's insert: 2,000 keys of 100 values each, 1,000 keys per
+            // transaction (the benchmark has 10,000 keys in quick mode).
+            let keys = random_keys(0x5EED_0007, 2000);
+            let mut vrng = Rng::new(0x5EED_0007 ^ 1);
+            t = start();
+            for chunk in keys.chunks(1000) {
+                e.write(Table::List, &mut |w| {
+                    for k in chunk {
+                        for _ in 0..100 {
+                            let mut v = [0u8; 16];
+                            vrng.fill(&mut v);
+                            w.put_list(k, &v);
+                        }
+                    }
+                });
+            }
         }
         "list-iterate" => {
             let keys = random_keys(0x5EED_0007, 2000);

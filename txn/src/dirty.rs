@@ -65,7 +65,7 @@ impl DirtyPages {
         self.len == 0
     }
 
-    #[inline]
+    #[inline(always)]
     fn entry(&self, pgno: Pgno) -> u32 {
         let c = (pgno >> CHUNK_BITS) as usize;
         match self.top.get(c) {
@@ -88,18 +88,25 @@ impl DirtyPages {
         &mut self.chunks[ci][pgno as usize & (CHUNK - 1)]
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn contains(&self, pgno: Pgno) -> bool {
         self.entry(pgno) != ABSENT
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, pgno: Pgno) -> Option<Loc<'_>> {
         match self.entry(pgno) {
             ABSENT => None,
-            HEAP => Some(Loc::Heap(self.heap.get(&pgno).expect("heap entry listed"))),
+            HEAP => Some(Loc::Heap(self.heap_copy(pgno))),
             e => Some(Loc::Slot(Slot::from_index(e - 1))),
         }
+    }
+
+    /// The heap buffer of `pgno`, which the table marks as one (off the hot path: overflow
+    /// runs and pages the arena could not place).
+    #[cold]
+    fn heap_copy(&self, pgno: Pgno) -> &[u8] {
+        self.heap.get(&pgno).expect("heap entry listed")
     }
 
     #[inline]
