@@ -5,11 +5,13 @@
 //! `cargo run --release -p levin-benches --example eprof -- WORKLOAD ROUNDS ENGINE[,ENGINE..]`
 //! with WORKLOAD one of `removals`, `removals-split` (Levin only), `removals-bench` (the
 //! main group's write history first, then deletes and commit timed apart, any engine),
-//! `range`, `list-insert`, `list-iterate`, `large-read`, `compact` (the compacting copy after the removals), `individual` (1,000
-//! one-put durable transactions). `EPROF_PASSES=N` repeats the read passes; `EPROF_SMAPS=1` prints the
-//! process's huge-page file mappings and the data-file maps after each run.
-//! `EPROF_PERF_CTL=FIFO` writes `enable` / `disable` to a `perf record --control fifo:FIFO -D -1`
-//! control fifo around the timed part, so that a profile holds only the timed part;
+//! `range`, `list-insert`, `list-iterate`, `large-read`, `compact` (the compacting copy
+//! after the removals), `individual` (1,000 one-put durable transactions).
+//!
+//! `EPROF_PASSES=N` repeats the read passes; `EPROF_SMAPS=1` prints the process's
+//! huge-page file mappings and the data-file maps after each run. `EPROF_PERF_CTL=FIFO`
+//! writes `enable` / `disable` to a `perf record --control fifo:FIFO -D -1` control fifo
+//! around the timed part, so that a profile holds only the timed part;
 //! `EPROF_PERF_PART=deletes|commit` narrows that to one part of `removals-bench`.
 
 #![forbid(unsafe_code)]
@@ -32,6 +34,25 @@ fn load_main(e: &dyn Engine, n: usize) -> Vec<[u8; 24]> {
             for k in set.iter() {
                 vrng.fill(&mut v);
                 w.put(k, &v);
+            }
+        });
+    }
+    keys
+}
+
+/// The list group's insert, at a fifth of its quick size: 2,000 keys of 100 values each,
+/// 1,000 keys per transaction. Returns the keys.
+fn load_lists(e: &dyn Engine) -> Vec<[u8; 24]> {
+    let keys = random_keys(0x5EED_0007, 2000);
+    let mut vrng = Rng::new(0x5EED_0007 ^ 1);
+    for chunk in keys.chunks(1000) {
+        e.write(Table::List, &mut |w| {
+            for k in chunk {
+                for _ in 0..100 {
+                    let mut v = [0u8; 16];
+                    vrng.fill(&mut v);
+                    w.put_list(k, &v);
+                }
             }
         });
     }
@@ -155,37 +176,11 @@ fn run(workload: &str, e: &mut dyn Engine) -> Duration {
             black_box(sum);
         }
         "list-insert" => {
-            // The list group's insert: 2,000 keys of 100 values each, 1,000 keys per
-            // transaction (the benchmark has 10,000 keys in quick mode).
-            let keys = random_keys(0x5EED_0007, 2000);
-            let mut vrng = Rng::new(0x5EED_0007 ^ 1);
             t = start();
-            for chunk in keys.chunks(1000) {
-                e.write(Table::List, &mut |w| {
-                    for k in chunk {
-                        for _ in 0..100 {
-                            let mut v = [0u8; 16];
-                            vrng.fill(&mut v);
-                            w.put_list(k, &v);
-                        }
-                    }
-                });
-            }
+            load_lists(e);
         }
         "list-iterate" => {
-            let keys = random_keys(0x5EED_0007, 2000);
-            let mut vrng = Rng::new(0x5EED_0007 ^ 1);
-            for chunk in keys.chunks(1000) {
-                e.write(Table::List, &mut |w| {
-                    for k in chunk {
-                        for _ in 0..100 {
-                            let mut v = [0u8; 16];
-                            vrng.fill(&mut v);
-                            w.put_list(k, &v);
-                        }
-                    }
-                });
-            }
+            let keys = load_lists(e);
             let mut order: Vec<usize> = (0..keys.len()).collect();
             Rng::new(0x5EED_0007 ^ 2).shuffle(&mut order);
             t = start();
@@ -325,8 +320,6 @@ fn perf_ctl(cmd: &str) {
     }
 }
 
-/// Nanoseconds this thread has run on a CPU (`/proc/thread-self/schedstat`, field 1): the
-/// deletes' time without the time other processes held the CPU (and without waits for I/O).
 /// Bytes this process has passed to write system calls so far (`wchar` of
 /// `/proc/self/io`), or 0 if unknown.
 fn written_bytes() -> u64 {
@@ -340,6 +333,8 @@ fn written_bytes() -> u64 {
         .unwrap_or(0)
 }
 
+/// Nanoseconds this thread has run on a CPU (`/proc/thread-self/schedstat`, field 1): the
+/// deletes' time without the time other processes held the CPU (and without waits for I/O).
 fn cpu_ns() -> u64 {
     std::fs::read_to_string("/proc/thread-self/schedstat")
         .ok()
