@@ -176,21 +176,22 @@ fn large_values_are_handed_over_once_written() {
     // Larger than the 4 MiB that still goes through the dirty pages: written at once.
     w.put(&db, b"big", &vec![7u8; 5 << 20]).unwrap();
     let events = log.lock().unwrap().clone();
-    let written: u64 = events
-        .iter()
-        .filter(|e| e.0 == Op::Write)
-        .map(|e| e.2)
-        .sum();
-    assert!(written >= 5 << 20, "the value is written before the commit");
-    let handed: u64 = events
-        .iter()
-        .filter(|e| e.0 == Op::Writeback)
-        .map(|e| e.2)
-        .sum();
-    assert!(handed >= 5 << 20, "and handed over: {events:?}");
+    assert!(
+        bytes_of(&events, Op::Write) >= 5 << 20,
+        "the value is written before the commit"
+    );
+    assert!(
+        bytes_of(&events, Op::Writeback) >= 5 << 20,
+        "and handed over: {events:?}"
+    );
     w.commit().unwrap();
     let r = env.read().unwrap();
     assert_eq!(r.get(&db, b"big").unwrap().unwrap().len(), 5 << 20);
+}
+
+/// The bytes of all logged operations of kind `op`.
+fn bytes_of(events: &[(Op, u64, u64)], op: Op) -> u64 {
+    events.iter().filter(|e| e.0 == op).map(|e| e.2).sum()
 }
 
 /// The longest write of the commit of `values` (each put under its own key).

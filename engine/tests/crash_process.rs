@@ -135,7 +135,7 @@ fn child_main(dir: &Path, mode: &str) {
     }
 }
 
-// Reason for #[ignore]: this is the child process of `sigkill_at_random_moments`, which
+// Why this test is ignored: it is the child process of `sigkill_at_random_moments`, which
 // re-runs this binary with `--ignored --exact crash_child` and kills it at random moments;
 // run on its own it has no directory to work in and does nothing.
 // Plan: keep it ignored. It is not skipped coverage: it runs every time its parent test
