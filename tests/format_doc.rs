@@ -14,7 +14,7 @@ use levin_pager::lockfile::{
     LockFile, LockHeader, ReaderSlot, LOCK_BYTE_INIT, LOCK_BYTE_USERS, LOCK_BYTE_WRITER,
     LOCK_HEADER_SIZE, LOCK_MAGIC, LOCK_VERSION, NO_SNAPSHOT, READER_SLOT_SIZE,
 };
-use levin_pager::{Meta, TreeInfo};
+use levin_pager::{Meta, TreeInfo, WrittenPages};
 use levin_txn::freelist::{pages_per_chunk, FreeKey, FREE_KEY_SIZE};
 
 const DOC: &str = include_str!("../docs/FORMAT.md");
@@ -89,8 +89,9 @@ fn pub_consts(src: &str) -> Vec<String> {
 
 /// The value of every constant the document must list, as the code has it.
 fn code_constants() -> BTreeMap<&'static str, u64> {
-    let c: [(&str, u64); 43] = [
+    let c: [(&str, u64); 50] = [
         ("FORMAT_VERSION", FORMAT_VERSION.into()),
+        ("OLDEST_READABLE_VERSION", OLDEST_READABLE_VERSION.into()),
         ("MIN_PAGE_SIZE", MIN_PAGE_SIZE as u64),
         ("MAX_PAGE_SIZE", MAX_PAGE_SIZE as u64),
         ("DEFAULT_PAGE_SIZE", DEFAULT_PAGE_SIZE as u64),
@@ -106,6 +107,12 @@ fn code_constants() -> BTreeMap<&'static str, u64> {
         ("META_FREE_OFF", META_FREE_OFF as u64),
         ("META_CRC_OFF", META_CRC_OFF as u64),
         ("META_SIZE", META_SIZE as u64),
+        ("META_RUN_COUNT_OFF", META_RUN_COUNT_OFF as u64),
+        ("META_DIGEST_OFF", META_DIGEST_OFF as u64),
+        ("META_RUNS_OFF", META_RUNS_OFF as u64),
+        ("META_RUN_SIZE", META_RUN_SIZE as u64),
+        ("MAX_RECORD_RUNS", MAX_RECORD_RUNS as u64),
+        ("MAX_RECORD_BYTES", MAX_RECORD_BYTES as u64),
         ("PAGE_HEADER_SIZE", PAGE_HEADER_SIZE as u64),
         ("HDR_KIND_OFF", HDR_KIND_OFF as u64),
         ("HDR_FLAGS_OFF", HDR_FLAGS_OFF as u64),
@@ -243,12 +250,22 @@ fn size_limits_table_matches_the_code() {
 /// Checks an (offset | size | field ...) table against encoded bytes: `field` gives the
 /// expected bytes of each named field.
 fn check_layout(title: &str, bytes: &[u8], field: impl Fn(&str) -> Option<Vec<u8>>) {
+    check_rows(title, table(title), bytes, field);
+}
+
+/// [`check_layout`] for given table rows.
+fn check_rows(
+    title: &str,
+    rows: Vec<Vec<String>>,
+    bytes: &[u8],
+    field: impl Fn(&str) -> Option<Vec<u8>>,
+) {
     let mut seen = 0;
-    for r in table(title) {
+    for r in rows {
         let name = r[2].as_str();
         let Some(want) = field(name) else {
             assert!(
-                matches!(name, "" | "key" | "value field" | "separator key"),
+                matches!(name, "" | "key" | "value field" | "separator key" | "runs"),
                 "{title}: the test does not know field {name:?}"
             );
             continue;
@@ -310,27 +327,86 @@ fn meta_page_layout_matches_the_code() {
         catalog: sample_tree(1),
         free: sample_tree(2),
     };
+    let written = WrittenPages {
+        runs: vec![
+            (0x2122_2324_2526_2728, 3),
+            (0x3132_3334_3536_3738, 0x4142_4344),
+        ],
+        digest: 0x5152_5354_5556_5758_595A_5B5C_5D5E_5F60,
+    };
     let mut page = vec![0xAAu8; 4096];
-    meta.encode(&mut page);
-    // The CRC the document describes: CRC-32/ISO-HDLC of bytes 0..128.
-    let crc = crc32_iso_hdlc(&page[..128]);
+    meta.encode(&mut page, Some(&written));
+    // The CRC the document describes: CRC-32/ISO-HDLC of bytes 0..128, then of the record
+    // (run count, digest and two runs of 12 bytes).
+    let record_end = 152 + 2 * 12;
+    let mut crc_input = page[..128].to_vec();
+    crc_input.extend_from_slice(&page[132..record_end]);
+    let crc = crc32_iso_hdlc(&crc_input);
     check_layout("Meta pages", &page, |name| {
         Some(match name {
             "magic" => b"LEVIN\0DB".to_vec(),
-            "version" => 1u32.to_le_bytes().to_vec(),
+            "version" => 2u32.to_le_bytes().to_vec(),
             "page size" => 4096u32.to_le_bytes().to_vec(),
             "txn id" => meta.txn_id.to_le_bytes().to_vec(),
             "npages" => meta.npages.to_le_bytes().to_vec(),
             "catalog" => tree_bytes(&meta.catalog),
             "free" => tree_bytes(&meta.free),
             "crc" => crc.to_le_bytes().to_vec(),
+            "run count" => 2u32.to_le_bytes().to_vec(),
+            "digest" => written.digest.to_le_bytes().to_vec(),
             _ => return None,
         })
     });
-    assert!(page[132..].iter().all(|&b| b == 0), "meta tail is zero");
-    assert_eq!(Meta::decode(&page), Ok(meta));
-    // A torn meta fails its CRC.
-    page[20] ^= 1;
+    for (i, &(first, count)) in written.runs.iter().enumerate() {
+        let run = &page[152 + i * 12..152 + (i + 1) * 12];
+        // The second table of the section ("Written-pages run").
+        let rows = tables("Meta pages").swap_remove(1);
+        check_rows("Meta pages: written-pages run", rows, run, |name| {
+            Some(match name {
+                "first page" => first.to_le_bytes().to_vec(),
+                "page count" => count.to_le_bytes().to_vec(),
+                _ => return None,
+            })
+        });
+    }
+    assert!(
+        page[record_end..].iter().all(|&b| b == 0),
+        "meta tail is zero"
+    );
+    assert_eq!(Meta::decode(&page), Ok((meta, Some(written))));
+    // A torn meta fails its CRC, in the fixed part or in the record.
+    for byte in [20, 140, record_end - 1] {
+        let mut torn = page.clone();
+        torn[byte] ^= 1;
+        assert!(Meta::decode(&torn).is_err(), "byte {byte}");
+    }
+    // Without a record: a run count of 0 and a zero digest, under the same CRC rule.
+    meta.encode(&mut page, None);
+    let mut crc_input = page[..128].to_vec();
+    crc_input.extend_from_slice(&page[132..152]);
+    assert_eq!(page[128..132], crc32_iso_hdlc(&crc_input).to_le_bytes());
+    assert!(page[132..].iter().all(|&b| b == 0));
+    assert_eq!(Meta::decode(&page), Ok((meta, None)));
+}
+
+/// A version 1 meta (132 bytes, the CRC over bytes 0..128 alone, no record), as files
+/// written before version 2 hold, still opens.
+#[test]
+fn a_version_1_meta_is_read() {
+    let meta = Meta {
+        page_size: 4096,
+        txn_id: 9,
+        npages: 20,
+        catalog: sample_tree(1),
+        free: sample_tree(2),
+    };
+    let mut page = vec![0u8; 4096];
+    meta.encode(&mut page, None);
+    page[8..12].copy_from_slice(&1u32.to_le_bytes());
+    let crc = crc32_iso_hdlc(&page[..128]);
+    page[128..132].copy_from_slice(&crc.to_le_bytes());
+    assert_eq!(Meta::decode(&page), Ok((meta, None)));
+    page[12] ^= 1;
     assert!(Meta::decode(&page).is_err());
 }
 

@@ -63,7 +63,7 @@ impl Env {
         let path = tmp.join(DATA_FILE);
         let mut f = File::create(&path).map_err(io(format!("creating {}", path.display())))?;
         let mut page = vec![0u8; ps];
-        meta.encode(&mut page);
+        meta.encode(&mut page, None);
         // Both meta slots hold the snapshot's meta: either one opens the copy.
         f.write_all(&page).map_err(io("writing the copy".into()))?;
         f.write_all(&page).map_err(io("writing the copy".into()))?;

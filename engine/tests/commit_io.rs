@@ -1,6 +1,7 @@
 //! The I/O a commit makes, seen through a spying `FileIo`:
-//! - the order of a durable commit: data pages, one sync, then the meta page in one
-//!   durable write;
+//! - the order of a durable commit: a small one writes its data pages, then its meta page
+//!   listing them, then syncs once; a larger one (and a `NoMetaSync` one) writes its data
+//!   pages, syncs, then writes the meta page (durably, in `Durable` mode);
 //! - how a flush writes: pages of tree nodes in writes of at most 64 KiB, runs of overflow
 //!   pages coalesced into long writes;
 //! - a delete-heavy commit writes the part of the file it added in runs, short gaps of
@@ -13,8 +14,8 @@
 use std::io;
 use std::sync::{Arc, Mutex};
 
-use levin_engine::{Db, Durability, Env, EnvOptions, Read};
-use levin_pager::{FileIo, IoWrapper};
+use levin_engine::{Db, Durability, Env, EnvOptions, Read, DATA_FILE};
+use levin_pager::{FileIo, IoWrapper, Meta, WrittenPages};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Op {
@@ -278,16 +279,68 @@ fn a_delete_heavy_commit_writes_the_file_it_added_without_short_gaps() {
     }
 }
 
+/// The meta page as the file holds it after the commit, decoded.
+fn meta_on_disk(dir: &std::path::Path, offset: u64, ps: u64) -> (Meta, Option<WrittenPages>) {
+    let file = std::fs::read(dir.join(DATA_FILE)).unwrap();
+    Meta::decode(&file[offset as usize..(offset + ps) as usize]).unwrap()
+}
+
 #[test]
-fn a_durable_commit_syncs_its_pages_then_writes_the_meta_page_durably() {
-    for (durability, meta_op) in [
-        (Durability::Durable, Op::DurableWrite),
-        (Durability::NoMetaSync, Op::Write),
+fn a_small_durable_commit_writes_its_pages_and_its_meta_then_syncs_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (env, log) = open(dir.path(), Durability::Durable);
+    let ps = env.page_size() as u64;
+    let events = commit_entries(&env, &log, 10);
+    // Data pages (at page 2 and up), the meta page (slot 0 or 1) in a plain write, and one
+    // sync, last.
+    let (last, rest) = events.split_last().unwrap();
+    assert_eq!(last.0, Op::Sync, "{events:?}");
+    let (meta_write, data) = rest.split_last().unwrap();
+    assert_eq!(meta_write.0, Op::Write, "{events:?}");
+    assert!(meta_write.1 == 0 || meta_write.1 == ps);
+    assert_eq!(meta_write.2, ps);
+    assert!(!data.is_empty());
+    assert!(
+        data.iter().all(|e| e.0 == Op::Write && e.1 >= 2 * ps),
+        "{events:?}"
+    );
+    // The meta lists exactly those pages, and their digest is that of the bytes now in
+    // the file, which is what recovery checks.
+    let (meta, written) = meta_on_disk(dir.path(), meta_write.1, ps);
+    let written = written.expect("a small durable commit carries a written-pages record");
+    let mut expect: Vec<(u64, u32)> = Vec::new();
+    for e in data {
+        let (first, count) = (e.1 / ps, (e.2 / ps) as u32);
+        match expect.last_mut() {
+            Some((p, n)) if *p + u64::from(*n) == first => *n += count,
+            _ => expect.push((first, count)),
+        }
+    }
+    assert_eq!(written.runs, expect);
+    let file = std::fs::read(dir.path().join(DATA_FILE)).unwrap();
+    let mut h = xxhash_rust::xxh3::Xxh3Default::new();
+    for &(first, count) in &written.runs {
+        h.update(&file[(first * ps) as usize..((first + u64::from(count)) * ps) as usize]);
+    }
+    assert_eq!(written.digest, h.digest128());
+    assert!(meta.npages * ps <= file.len() as u64);
+}
+
+#[test]
+fn a_commit_without_a_record_syncs_its_pages_then_writes_the_meta_page() {
+    // NoMetaSync never records; a durable commit too large for a record (1,200 values of
+    // 1,000 bytes: more than 1 MiB of pages) syncs first and writes its meta durably.
+    for (durability, entries, meta_op) in [
+        (Durability::Durable, 1200, Op::DurableWrite),
+        (Durability::NoMetaSync, 10, Op::Write),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let (env, log) = open(dir.path(), durability);
         let ps = env.page_size() as u64;
-        let events = commit_entries(&env, &log, 10);
+        let events: Vec<_> = commit_entries(&env, &log, entries)
+            .into_iter()
+            .filter(|e| e.0 != Op::Writeback)
+            .collect();
         let ops: Vec<Op> = events.iter().map(|e| e.0).collect();
         // Data pages (at page 2 and up), one sync, then the meta page (slot 0 or 1) alone.
         let sync = ops.iter().position(|&o| o == Op::Sync).unwrap();
@@ -307,6 +360,11 @@ fn a_durable_commit_syncs_its_pages_then_writes_the_meta_page_durably() {
             meta.1
         );
         assert_eq!(meta.2, ps);
+        assert_eq!(
+            meta_on_disk(dir.path(), meta.1, ps).1,
+            None,
+            "{durability:?}"
+        );
     }
     // The commit is there after a reopen.
     let dir = tempfile::tempdir().unwrap();

@@ -379,7 +379,7 @@ fn other_format_version() {
     let mut bytes = fs::read(&path).unwrap();
     for page in 0..2usize {
         let m = &mut bytes[page * 512..page * 512 + 512];
-        assert_eq!(&m[8..12], &1u32.to_le_bytes(), "format version field");
+        assert_eq!(&m[8..12], &2u32.to_le_bytes(), "format version field");
         m[8..12].copy_from_slice(&7u32.to_le_bytes());
         let crc = crc32fast::hash(&m[..128]);
         m[128..132].copy_from_slice(&crc.to_le_bytes());
@@ -389,12 +389,12 @@ fn other_format_version() {
     match pager_error(&e) {
         Some(PagerError::FormatVersion {
             found, expected, ..
-        }) => assert_eq!((*found, *expected), (7, 1)),
+        }) => assert_eq!((*found, *expected), (7, 2)),
         _ => panic!("expected FormatVersion, got {e:?}"),
     }
     let msg = e.to_string();
     assert!(
-        msg.contains("version 7") && msg.contains("version 1"),
+        msg.contains("version 7") && msg.contains("versions 1 to 2"),
         "message does not name both versions: {msg}"
     );
     // The file is left as it was.

@@ -36,14 +36,16 @@ pub enum PagerError {
         path: PathBuf,
     },
     /// The file was written by a format version this build cannot read.
-    #[error("{path} has format version {found}, but this build of Levin reads version {expected}")]
+    #[error("{path} has format version {found}, but this build of Levin reads versions {oldest} to {expected}")]
     FormatVersion {
         /// The file that was opened.
         path: PathBuf,
         /// Version found in the file.
         found: u32,
-        /// Version this build supports.
+        /// The newest version this build reads (and the one it writes).
         expected: u32,
+        /// The oldest version this build reads.
+        oldest: u32,
     },
     /// A page size outside the supported range, or not a power of two.
     #[error("invalid page size {0}: must be a power of two from 512 to 32768 bytes")]

@@ -21,5 +21,5 @@ pub mod prefetch;
 pub use error::{PagerError, Pgno, Result};
 pub use io::{FileIo, IoWrapper, StdFileIo};
 pub use lockfile::{process_alive, LockFile, LockHeader, ReaderSlot, NO_SNAPSHOT};
-pub use meta::{Meta, MetaProblem, TreeInfo};
+pub use meta::{Meta, MetaProblem, TreeInfo, WrittenPages, WrittenPagesBuilder};
 pub use pager::{check_page_size, Pager, PagerOptions, DEFAULT_MAX_MAP_SIZE};

@@ -91,11 +91,16 @@ pub enum MetaProblem {
     Version(u32),
     /// The checksum does not match: a torn or damaged write.
     Checksum,
+    /// A single-sync commit whose pages did not all land: a crash came before its sync
+    /// returned, after its meta page reached the disk.
+    NotLanded,
 }
 
 impl Meta {
-    /// Serialises into a page-sized buffer (the tail past the checksum is zero).
-    pub fn encode(&self, page: &mut [u8]) {
+    /// Serialises into a page-sized buffer: the fixed part, then the written-pages record
+    /// (`written`, or an empty one), sealed by the CRC; the rest of the page is zero.
+    /// `written` must come from a [`WrittenPagesBuilder`] for this page size, so it fits.
+    pub fn encode(&self, page: &mut [u8], written: Option<&WrittenPages>) {
         page.fill(0);
         page[META_MAGIC_OFF..META_MAGIC_OFF + 8].copy_from_slice(&MAGIC);
         page[META_VERSION_OFF..META_VERSION_OFF + 4].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -107,38 +112,176 @@ impl Meta {
             .encode(&mut page[META_CATALOG_OFF..META_CATALOG_OFF + TREE_INFO_SIZE]);
         self.free
             .encode(&mut page[META_FREE_OFF..META_FREE_OFF + TREE_INFO_SIZE]);
-        let crc = crc32fast::hash(&page[..META_CRC_OFF]);
+        let runs: &[(Pgno, u32)] = written.map_or(&[], |w| &w.runs);
+        page[META_RUN_COUNT_OFF..META_RUN_COUNT_OFF + 4]
+            .copy_from_slice(&(runs.len() as u32).to_le_bytes());
+        if let Some(w) = written {
+            page[META_DIGEST_OFF..META_DIGEST_OFF + 16].copy_from_slice(&w.digest.to_le_bytes());
+        }
+        for (i, &(first, count)) in runs.iter().enumerate() {
+            let at = META_RUNS_OFF + i * META_RUN_SIZE;
+            page[at..at + 8].copy_from_slice(&first.to_le_bytes());
+            page[at + 8..at + 12].copy_from_slice(&count.to_le_bytes());
+        }
+        let crc = v2_crc(page, runs.len());
         page[META_CRC_OFF..META_CRC_OFF + 4].copy_from_slice(&crc.to_le_bytes());
     }
 
-    /// Parses and verifies a meta page.
-    pub fn decode(page: &[u8]) -> std::result::Result<Meta, MetaProblem> {
+    /// Parses and verifies a meta page (version 1 or 2), returning the meta and its
+    /// written-pages record, if it has one. The record is only decoded here: whether its
+    /// pages landed is for the pager to check (`Pager::open`, `Pager::read_meta`).
+    pub fn decode(page: &[u8]) -> std::result::Result<(Meta, Option<WrittenPages>), MetaProblem> {
         if page.len() < META_SIZE || page[META_MAGIC_OFF..META_MAGIC_OFF + 8] != MAGIC {
             return Err(MetaProblem::BadMagic);
         }
+        let stored = u32_at(page, META_CRC_OFF);
+        let v1_crc_ok = crc32fast::hash(&page[..META_CRC_OFF]) == stored;
+        // A version 2 meta's run count is trusted only once the CRC over it matches.
+        let runs = (page.len() >= META_RUNS_OFF)
+            .then(|| u32_at(page, META_RUN_COUNT_OFF) as usize)
+            .filter(|&n| n <= MAX_RECORD_RUNS && META_RUNS_OFF + n * META_RUN_SIZE <= page.len());
+        let v2_crc_ok = runs.is_some_and(|n| v2_crc(page, n) == stored);
         let version = u32_at(page, META_VERSION_OFF);
-        let crc = crc32fast::hash(&page[..META_CRC_OFF]);
-        if crc != u32_at(page, META_CRC_OFF) {
-            return Err(MetaProblem::Checksum);
-        }
-        if version != FORMAT_VERSION {
-            return Err(MetaProblem::Version(version));
-        }
+        let known = (OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version);
+        let written = match version {
+            // Version 1 is the fixed part alone.
+            OLDEST_READABLE_VERSION if v1_crc_ok => None,
+            FORMAT_VERSION if v2_crc_ok => {
+                let n = runs.unwrap_or(0);
+                (n > 0).then(|| WrittenPages {
+                    runs: (0..n)
+                        .map(|i| {
+                            let at = META_RUNS_OFF + i * META_RUN_SIZE;
+                            (u64_at(page, at), u32_at(page, at + 8))
+                        })
+                        .collect(),
+                    digest: u128_at(page, META_DIGEST_OFF),
+                })
+            }
+            _ if known || !(v1_crc_ok || v2_crc_ok) => return Err(MetaProblem::Checksum),
+            _ => return Err(MetaProblem::Version(version)),
+        };
         let tree =
             |off: usize| TreeInfo::decode(&page[off..off + TREE_INFO_SIZE]).unwrap_or_default();
-        Ok(Meta {
+        let meta = Meta {
             page_size: u32_at(page, META_PAGE_SIZE_OFF),
             txn_id: u64_at(page, META_TXN_ID_OFF),
             npages: u64_at(page, META_NPAGES_OFF),
             catalog: tree(META_CATALOG_OFF),
             free: tree(META_FREE_OFF),
-        })
+        };
+        Ok((meta, written))
     }
 
     /// The meta slot (0 or 1) this meta is written to: transactions alternate slots.
     pub fn slot(&self) -> Pgno {
         self.txn_id % 2
     }
+}
+
+/// The CRC of a version 2 meta page with `runs` runs in its record: bytes
+/// `0..META_CRC_OFF`, then `META_RUN_COUNT_OFF` to the end of the run list.
+fn v2_crc(page: &[u8], runs: usize) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(&page[..META_CRC_OFF]);
+    h.update(&page[META_RUN_COUNT_OFF..META_RUNS_OFF + runs * META_RUN_SIZE]);
+    h.finalize()
+}
+
+/// The pages a commit wrote without syncing them before its meta page (a single-sync
+/// commit), and their digest. Recovery accepts such a meta only if these pages hold the
+/// bytes the commit wrote: a crash may have kept the meta and lost some of them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WrittenPages {
+    /// Runs of consecutive pages, `(first page, page count)`, in the order written.
+    pub runs: Vec<(Pgno, u32)>,
+    /// XXH3-128 (seed 0) of the runs' bytes, run after run.
+    pub digest: u128,
+}
+
+impl WrittenPages {
+    /// Pages in all runs.
+    pub fn pages(&self) -> u64 {
+        self.runs.iter().map(|&(_, n)| u64::from(n)).sum()
+    }
+}
+
+/// Most runs a written-pages record can hold in a meta page of `page_size` bytes.
+pub fn max_record_runs(page_size: usize) -> usize {
+    (page_size.saturating_sub(META_RUNS_OFF) / META_RUN_SIZE).min(MAX_RECORD_RUNS)
+}
+
+/// Collects the record of a flush's writes, page run by page run, and gives up once they
+/// no longer fit in one (too many runs or bytes): the commit then syncs its pages before
+/// writing its meta, as in version 1.
+#[derive(Default)]
+pub struct WrittenPagesBuilder {
+    runs: Vec<(Pgno, u32)>,
+    hasher: xxhash_rust::xxh3::Xxh3Default,
+    bytes: usize,
+    page_size: usize,
+    max_runs: usize,
+    gave_up: bool,
+}
+
+impl WrittenPagesBuilder {
+    /// An empty record for pages of `page_size` bytes.
+    pub fn new(page_size: usize) -> Self {
+        WrittenPagesBuilder {
+            page_size,
+            max_runs: max_record_runs(page_size),
+            ..WrittenPagesBuilder::default()
+        }
+    }
+
+    /// Adds the write of `bytes` (whole pages) at page `first`. A write that continues the
+    /// previous one extends its run.
+    pub fn add(&mut self, first: Pgno, bytes: &[u8]) {
+        if self.gave_up {
+            return;
+        }
+        let count = bytes.len() / self.page_size;
+        self.bytes += bytes.len();
+        if self.bytes > MAX_RECORD_BYTES {
+            self.gave_up = true;
+            return;
+        }
+        let full = self.runs.len() == self.max_runs;
+        match self.runs.last_mut() {
+            Some((p, n)) if *p + u64::from(*n) == first => *n += count as u32,
+            _ if full => {
+                self.gave_up = true;
+                return;
+            }
+            _ => self.runs.push((first, count as u32)),
+        }
+        self.hasher.update(bytes);
+    }
+
+    /// The record, or `None` if the writes did not fit in one (or there were none).
+    pub fn finish(self) -> Option<WrittenPages> {
+        (!self.gave_up && !self.runs.is_empty()).then(|| WrittenPages {
+            runs: self.runs,
+            digest: self.hasher.digest128(),
+        })
+    }
+}
+
+impl std::fmt::Debug for WrittenPagesBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WrittenPagesBuilder")
+            .field("runs", &self.runs)
+            .field("bytes", &self.bytes)
+            .field("gave_up", &self.gave_up)
+            .finish()
+    }
+}
+
+/// Reads a little-endian u128 at `off` (the caller guarantees `off + 16 <= b.len()`).
+fn u128_at(b: &[u8], off: usize) -> u128 {
+    let mut a = [0u8; 16];
+    a.copy_from_slice(&b[off..off + 16]);
+    u128::from_le_bytes(a)
 }
 
 /// Reads a little-endian u64 at `off` (the caller guarantees `off + 8 <= b.len()`).
@@ -214,8 +357,8 @@ mod tests {
     #[test]
     fn meta_round_trips_and_picks_its_slot() {
         let mut page = vec![0u8; 4096];
-        sample().encode(&mut page);
-        assert_eq!(Meta::decode(&page), Ok(sample()));
+        sample().encode(&mut page, None);
+        assert_eq!(Meta::decode(&page), Ok((sample(), None)));
         assert_eq!(sample().slot(), 0);
         assert!(page[META_SIZE..].iter().all(|b| *b == 0));
     }
@@ -223,13 +366,21 @@ mod tests {
     #[test]
     fn any_flipped_bit_fails_the_checksum() {
         let mut page = vec![0u8; 4096];
-        sample().encode(&mut page);
+        let written = WrittenPages {
+            runs: vec![(9, 2), (40, 1)],
+            digest: 77,
+        };
+        sample().encode(&mut page, Some(&written));
+        assert_eq!(Meta::decode(&page), Ok((sample(), Some(written))));
         for byte in [
             META_TXN_ID_OFF,
             META_NPAGES_OFF + 3,
             META_CATALOG_OFF,
             META_FREE_OFF + 47,
             META_CRC_OFF,
+            META_RUN_COUNT_OFF,
+            META_DIGEST_OFF + 15,
+            META_RUNS_OFF + 2 * META_RUN_SIZE - 1,
         ] {
             let mut bad = page.clone();
             bad[byte] ^= 0x10;
@@ -247,11 +398,63 @@ mod tests {
     #[test]
     fn another_version_is_named() {
         let mut page = vec![0u8; 4096];
-        sample().encode(&mut page);
+        sample().encode(&mut page, None);
         page[META_VERSION_OFF..META_VERSION_OFF + 4].copy_from_slice(&7u32.to_le_bytes());
         let crc = crc32fast::hash(&page[..META_CRC_OFF]);
         page[META_CRC_OFF..META_CRC_OFF + 4].copy_from_slice(&crc.to_le_bytes());
         assert_eq!(Meta::decode(&page), Err(MetaProblem::Version(7)));
+    }
+
+    /// A run count too large for the page, or past `MAX_RECORD_RUNS`, is damage even if a
+    /// CRC over the bytes it claims would match: decoding never reads past the page.
+    #[test]
+    fn a_run_count_past_the_page_is_damage() {
+        let mut page = vec![0u8; 512];
+        sample().encode(&mut page, None);
+        for n in [30u32, 31, 1000, u32::MAX] {
+            let mut bad = page.clone();
+            bad[META_RUN_COUNT_OFF..META_RUN_COUNT_OFF + 4].copy_from_slice(&n.to_le_bytes());
+            let fits = (n as usize) <= max_record_runs(512);
+            if !fits {
+                assert_eq!(Meta::decode(&bad), Err(MetaProblem::Checksum), "{n} runs");
+            }
+        }
+        assert_eq!(max_record_runs(512), 30);
+        assert_eq!(max_record_runs(4096), MAX_RECORD_RUNS);
+    }
+
+    /// The builder merges a write that continues the last run, and gives up past the run
+    /// or byte limit (so the commit falls back to syncing before its meta).
+    #[test]
+    fn the_builder_merges_runs_and_gives_up_past_its_limits() {
+        let page = [5u8; 512];
+        let mut b = WrittenPagesBuilder::new(512);
+        b.add(10, &page);
+        b.add(11, &page);
+        b.add(20, &page);
+        let w = b.finish().expect("fits");
+        assert_eq!(w.runs, vec![(10, 2), (20, 1)]);
+        let mut h = xxhash_rust::xxh3::Xxh3Default::new();
+        for _ in 0..3 {
+            h.update(&page);
+        }
+        assert_eq!(w.digest, h.digest128());
+
+        let mut b = WrittenPagesBuilder::new(512);
+        for i in 0..=max_record_runs(512) as u64 {
+            b.add(10 + 2 * i, &page);
+        }
+        assert_eq!(b.finish(), None, "one run too many");
+
+        let big = vec![0u8; MAX_RECORD_BYTES + 512];
+        let mut b = WrittenPagesBuilder::new(512);
+        b.add(10, &big);
+        assert_eq!(b.finish(), None, "too many bytes");
+        assert_eq!(
+            WrittenPagesBuilder::new(512).finish(),
+            None,
+            "nothing written"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::error::{PagerError, Pgno, Result};
 use crate::format::*;
 use crate::io::{FileIo, IoWrapper, StdFileIo};
 use crate::map::Map;
-use crate::meta::{validate, Meta, MetaProblem, TreeInfo};
+use crate::meta::{max_record_runs, validate, Meta, MetaProblem, TreeInfo, WrittenPages};
 
 /// Default virtual address space reserved for a database: 1 TiB, far past what an ordinary
 /// database reaches; it costs address space only, not memory.
@@ -111,7 +111,7 @@ impl Pager {
                 free: TreeInfo::empty(0),
             };
             let mut page = vec![0u8; opts.page_size];
-            meta.encode(&mut page);
+            meta.encode(&mut page, None);
             for slot in 0..2u64 {
                 io.write_at(&page, slot * opts.page_size as u64)
                     .map_err(|e| PagerError::io("writing the initial meta pages of", path, e))?;
@@ -150,23 +150,28 @@ impl Pager {
         Ok((pager, meta))
     }
 
-    /// Reads both meta pages with `pread` and returns the page size and the newest valid one.
+    /// Reads both meta pages with `pread` and returns the page size and the newest one that
+    /// is valid and whose commit landed (see [`written_pages_missing`]).
     fn find_newest_meta(io: &dyn FileIo, path: &Path, len: u64) -> Result<(usize, Meta)> {
         let read = |off: u64, size: usize| -> Result<Option<Vec<u8>>> {
-            if off + size as u64 > len {
+            if off >= len {
                 return Ok(None);
             }
+            // A meta page may be the file's last page, so read what there is of it.
+            let size = size.min((len - off) as usize);
             let mut buf = vec![0u8; size];
             io.read_at(&mut buf, off)
                 .map_err(|e| PagerError::io("reading a meta page of", path, e))?;
             Ok(Some(buf))
         };
-        let mut found: Vec<(usize, Meta)> = Vec::new();
+        let mut found: Vec<(usize, Meta, Option<WrittenPages>)> = Vec::new();
         let mut problems = Vec::new();
-        // Slot 0 sits at offset 0 whatever the page size.
-        match read(0, META_SIZE)? {
-            Some(b) => match Meta::decode(&b) {
-                Ok(m) => found.push((m.page_size as usize, m)),
+        let mut not_landed = Vec::new();
+        // Slot 0 sits at offset 0 whatever the page size; its record ends within the page,
+        // which decoding checks against the page size once the CRC holds.
+        match read(0, MAX_PAGE_SIZE)? {
+            Some(b) => match decode_slot(&b) {
+                Ok((m, w)) => found.push((m.page_size as usize, m, w)),
                 Err(p) => problems.push(p),
             },
             None => problems.push(MetaProblem::BadMagic),
@@ -174,7 +179,7 @@ impl Pager {
         // Slot 1 sits one page in; the page size comes from slot 0 when that is valid,
         // otherwise we try every supported size.
         let candidates: Vec<usize> = match found.first() {
-            Some((ps, _)) => vec![*ps],
+            Some((ps, _, _)) => vec![*ps],
             None => {
                 let mut v = Vec::new();
                 let mut s = MIN_PAGE_SIZE;
@@ -186,10 +191,10 @@ impl Pager {
             }
         };
         for ps in candidates {
-            if let Some(b) = read(ps as u64, META_SIZE)? {
-                match Meta::decode(&b) {
-                    Ok(m) if m.page_size as usize == ps => {
-                        found.push((ps, m));
+            if let Some(b) = read(ps as u64, ps)? {
+                match decode_slot(&b) {
+                    Ok((m, w)) if m.page_size as usize == ps => {
+                        found.push((ps, m, w));
                         break;
                     }
                     Ok(_) => {}
@@ -197,37 +202,57 @@ impl Pager {
                 }
             }
         }
-        let best = found.iter().max_by_key(|(_, m)| m.txn_id).copied();
-        match best {
-            Some((ps, meta)) => {
-                check_page_size(ps).map_err(|_| {
-                    PagerError::corrupted(meta.slot(), format!("meta page records page size {ps}"))
-                })?;
-                validate(&meta, ps)?;
-                Ok((ps, meta))
-            }
-            None => {
-                if let Some(MetaProblem::Version(v)) = problems
-                    .iter()
-                    .find(|p| matches!(p, MetaProblem::Version(_)))
-                {
-                    return Err(PagerError::FormatVersion {
-                        path: path.to_path_buf(),
-                        found: *v,
-                        expected: FORMAT_VERSION,
-                    });
-                }
-                if problems.contains(&MetaProblem::Checksum) {
-                    return Err(PagerError::corrupted(
-                        0,
-                        "both meta pages fail their checksum; the file is damaged",
+        // Newest first; a meta whose commit did not land is passed over for the older one.
+        found.sort_by_key(|(_, m, _)| std::cmp::Reverse(m.txn_id));
+        for (ps, meta, written) in found {
+            check_page_size(ps).map_err(|_| {
+                PagerError::corrupted(meta.slot(), format!("meta page records page size {ps}"))
+            })?;
+            validate(&meta, ps)?;
+            if let Some(w) = &written {
+                let missing = written_pages_missing(io, &meta, w, len)
+                    .map_err(|e| PagerError::io("reading the last commit's pages of", path, e))?;
+                if let Some(why) = missing {
+                    not_landed.push(format!(
+                        "commit {} (meta page {}): {why}",
+                        meta.txn_id,
+                        meta.slot()
                     ));
+                    continue;
                 }
-                Err(PagerError::NotLevinFile {
-                    path: path.to_path_buf(),
-                })
             }
+            return Ok((ps, meta));
         }
+        if let Some(MetaProblem::Version(v)) = problems
+            .iter()
+            .find(|p| matches!(p, MetaProblem::Version(_)))
+        {
+            return Err(PagerError::FormatVersion {
+                path: path.to_path_buf(),
+                found: *v,
+                expected: FORMAT_VERSION,
+                oldest: OLDEST_READABLE_VERSION,
+            });
+        }
+        if !not_landed.is_empty() {
+            return Err(PagerError::corrupted(
+                0,
+                format!(
+                    "no meta page describes a commit that is whole on disk ({}); the file is \
+                     damaged or was cut short",
+                    not_landed.join("; ")
+                ),
+            ));
+        }
+        if problems.contains(&MetaProblem::Checksum) {
+            return Err(PagerError::corrupted(
+                0,
+                "both meta pages fail their checksum; the file is damaged",
+            ));
+        }
+        Err(PagerError::NotLevinFile {
+            path: path.to_path_buf(),
+        })
     }
 
     /// The page size of this file.
@@ -378,22 +403,24 @@ impl Pager {
         let _ = self.io.start_writeback(pgno * ps, npages * ps);
     }
 
-    /// Writes a meta page into its slot (`meta.txn_id % 2`).
-    pub fn write_meta(&self, meta: &Meta) -> Result<()> {
-        self.put_meta(meta, false)
+    /// Writes a meta page into its slot (`meta.txn_id % 2`), with the record of the pages
+    /// its commit wrote since the last sync if there is one (a single-sync commit, which
+    /// syncs after this write).
+    pub fn write_meta(&self, meta: &Meta, written: Option<&WrittenPages>) -> Result<()> {
+        self.put_meta(meta, written, false)
     }
 
     /// Writes a meta page into its slot and returns once that page is durable: one
     /// `O_DSYNC` write where the platform allows it. It does not make earlier writes
     /// durable; the commit syncs the data pages first.
     pub fn write_meta_durable(&self, meta: &Meta) -> Result<()> {
-        self.put_meta(meta, true)
+        self.put_meta(meta, None, true)
     }
 
-    fn put_meta(&self, meta: &Meta, durable: bool) -> Result<()> {
+    fn put_meta(&self, meta: &Meta, written: Option<&WrittenPages>, durable: bool) -> Result<()> {
         self.check_writable()?;
         let mut page = vec![0u8; self.page_size];
-        meta.encode(&mut page);
+        meta.encode(&mut page, written);
         let slot = meta.slot();
         let offset = slot * self.page_size as u64;
         let written = if durable {
@@ -413,13 +440,35 @@ impl Pager {
     }
 
     /// Reads meta slot 0 or 1 through `pread` (never through the map, which the writer may
-    /// be rewriting at this moment).
-    pub fn read_meta(&self, slot: Pgno) -> Result<std::result::Result<Meta, MetaProblem>> {
-        let mut buf = vec![0u8; META_SIZE];
+    /// be rewriting at this moment). A meta newer than `published` (the newest commit known
+    /// to have completed) that carries a written-pages record is accepted only if its pages
+    /// landed; metas up to `published` are known whole, since a commit is published only
+    /// after its sync.
+    pub fn read_meta(
+        &self,
+        slot: Pgno,
+        published: u64,
+    ) -> Result<std::result::Result<Meta, MetaProblem>> {
+        let mut buf = vec![0u8; self.page_size];
         self.io
             .read_at(&mut buf, slot * self.page_size as u64)
             .map_err(|e| PagerError::io(format!("reading meta page {slot} of"), &self.path, e))?;
-        Ok(Meta::decode(&buf))
+        let (meta, written) = match decode_slot(&buf) {
+            Ok(d) => d,
+            Err(p) => return Ok(Err(p)),
+        };
+        if let Some(w) = written.filter(|_| meta.txn_id > published) {
+            let len = self
+                .io
+                .len()
+                .map_err(|e| PagerError::io("reading the length of", &self.path, e))?;
+            let missing = written_pages_missing(self.io.as_ref(), &meta, &w, len)
+                .map_err(|e| PagerError::io("reading the last commit's pages of", &self.path, e))?;
+            if missing.is_some() {
+                return Ok(Err(MetaProblem::NotLanded));
+            }
+        }
+        Ok(Ok(meta))
     }
 
     /// Flushes every completed write to stable storage.
@@ -435,6 +484,61 @@ impl Pager {
     pub fn advise_random(&self) {
         self.map.advise_random();
     }
+}
+
+/// Decodes a meta slot read from the file; a record that claims more bytes than the meta's
+/// own page size is damage.
+fn decode_slot(buf: &[u8]) -> std::result::Result<(Meta, Option<WrittenPages>), MetaProblem> {
+    let (meta, written) = Meta::decode(buf)?;
+    let runs = written.as_ref().map_or(0, |w| w.runs.len());
+    if runs > max_record_runs(meta.page_size as usize) {
+        return Err(MetaProblem::Checksum);
+    }
+    Ok((meta, written))
+}
+
+/// Why a single-sync commit did not land whole, or `None` if it did: the file must hold its
+/// `npages` pages and every page its record lists the bytes the commit wrote (their digest
+/// matches). A crash before the commit's sync returned may have kept the meta page and lost
+/// some of them.
+fn written_pages_missing(
+    io: &dyn FileIo,
+    meta: &Meta,
+    written: &WrittenPages,
+    file_len: u64,
+) -> std::io::Result<Option<String>> {
+    let ps = meta.page_size as u64;
+    let need = meta.npages.saturating_mul(ps);
+    if need > file_len {
+        return Ok(Some(format!(
+            "it needs {} pages ({need} bytes) but the file holds {file_len} bytes",
+            meta.npages
+        )));
+    }
+    if written.pages().saturating_mul(ps) > MAX_RECORD_BYTES as u64 {
+        return Ok(Some("its record lists more pages than a record may".into()));
+    }
+    let mut hasher = xxhash_rust::xxh3::Xxh3Default::new();
+    let mut buf = Vec::new();
+    for &(first, count) in &written.runs {
+        let end = first.saturating_add(u64::from(count));
+        if count == 0 || first < FIRST_DATA_PAGE || end > meta.npages {
+            return Ok(Some(format!(
+                "its record lists pages {first}..{end}, outside the data pages 2..{}",
+                meta.npages
+            )));
+        }
+        buf.resize(count as usize * ps as usize, 0);
+        io.read_at(&mut buf, first * ps)?;
+        hasher.update(&buf);
+    }
+    if hasher.digest128() != written.digest {
+        return Ok(Some(format!(
+            "the {} pages it wrote do not hold what it wrote (their digest differs)",
+            written.pages()
+        )));
+    }
+    Ok(None)
 }
 
 /// The data file opened a second time for durable writes (`O_DSYNC`), or `None` when
@@ -495,5 +599,66 @@ mod tests {
         assert!(pager.page(past).is_err());
         assert!(pager.page_if_mapped(u64::MAX).is_none());
         assert!(pager.page_if_mapped(u64::MAX / 2).is_none());
+    }
+
+    /// A meta whose written-pages record does not match the file (its commit's pages did
+    /// not all land) is passed over at open for the older meta, and refused by `read_meta`
+    /// unless its commit is already known published; one that matches is taken.
+    #[test]
+    fn a_commit_whose_pages_did_not_land_is_passed_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data");
+        let opts = PagerOptions {
+            page_size: 512,
+            max_map_size: 16 << 20,
+            ..PagerOptions::default()
+        };
+        let (pager, base) = Pager::open(&path, &opts).unwrap();
+        let page = vec![7u8; 512];
+        pager.write_pages(2, &page).unwrap();
+        pager.write_pages(3, &page).unwrap();
+        pager.ensure_pages(4).unwrap();
+        let mut record = crate::meta::WrittenPagesBuilder::new(512);
+        record.add(2, &page);
+        record.add(3, &page);
+        let written = record.finish().unwrap();
+        let meta = Meta {
+            txn_id: 1,
+            npages: 4,
+            ..base
+        };
+        pager.write_meta(&meta, Some(&written)).unwrap();
+        pager.sync().unwrap();
+        assert_eq!(pager.read_meta(1, 0).unwrap(), Ok(meta));
+        drop(pager);
+        assert_eq!(Pager::open(&path, &opts).unwrap().1, meta, "landed: taken");
+
+        // Page 3 now holds other bytes, as if its write had been lost in a crash.
+        let (pager, _) = Pager::open(&path, &opts).unwrap();
+        pager.write_pages(3, &[8u8; 512]).unwrap();
+        assert_eq!(pager.read_meta(1, 0).unwrap(), Err(MetaProblem::NotLanded));
+        assert_eq!(
+            pager.read_meta(1, 1).unwrap(),
+            Ok(meta),
+            "published: trusted"
+        );
+        drop(pager);
+        assert_eq!(
+            Pager::open(&path, &opts).unwrap().1,
+            base,
+            "not landed: the older meta"
+        );
+
+        // With no older meta to fall back to, opening fails and says why.
+        let (pager, _) = Pager::open(&path, &opts).unwrap();
+        for txn_id in [2, 3] {
+            pager
+                .write_meta(&Meta { txn_id, ..meta }, Some(&written))
+                .unwrap();
+        }
+        drop(pager);
+        let e = Pager::open(&path, &opts).unwrap_err();
+        assert!(e.is_corruption(), "{e}");
+        assert!(e.to_string().contains("digest differs"), "{e}");
     }
 }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 
 use levin_pager::{LockFile, Meta, Pager, PagerError, PagerOptions, NO_SNAPSHOT};
@@ -77,6 +77,10 @@ pub struct EnvCore {
     /// The dirty-page memory of the last write transaction, for the next one (so a small
     /// transaction touches memory that is already mapped).
     pub(crate) idle_arena: Mutex<Option<PageArena>>,
+    /// The newest commit whose meta page this process knows to be durable (its own
+    /// durable commits, and whatever `sync` covered); 0 if none. A commit may write its
+    /// meta before syncing only on top of such a meta (see `WriteTxn::commit`).
+    pub(crate) durable_through: AtomicU64,
     dir_key: PathBuf,
 }
 
@@ -159,6 +163,7 @@ impl EnvCore {
             writer_cv: Condvar::new(),
             durability: Mutex::new(opts.durability),
             idle_arena: Mutex::new(None),
+            durable_through: AtomicU64::new(0),
             opts,
             pager,
             dir_key: key.clone(),
@@ -190,7 +195,7 @@ impl EnvCore {
         if cached.txn_id == committed {
             return Ok(cached);
         }
-        let fresh = self.newest_meta_on_disk()?;
+        let fresh = self.newest_meta_on_disk(committed)?;
         let mut cur = self.current.lock().unwrap_or_else(|e| e.into_inner());
         if fresh.txn_id > cur.txn_id {
             *cur = fresh;
@@ -198,10 +203,12 @@ impl EnvCore {
         Ok(*cur)
     }
 
-    fn newest_meta_on_disk(&self) -> Result<Meta> {
+    /// The newest valid meta on disk whose commit landed; `published` is the newest commit
+    /// known complete (see [`Pager::read_meta`]).
+    fn newest_meta_on_disk(&self, published: u64) -> Result<Meta> {
         let mut best: Option<Meta> = None;
         for slot in 0..2 {
-            if let Ok(m) = self.pager.read_meta(slot)? {
+            if let Ok(m) = self.pager.read_meta(slot, published)? {
                 if best.is_none_or(|b| m.txn_id > b.txn_id) {
                     best = Some(m);
                 }
@@ -240,7 +247,7 @@ impl EnvCore {
         if self.readers().is_shared() {
             // Another process may have committed since this one last looked; and a writer
             // that died between writing its meta and publishing it left the table stale.
-            match self.newest_meta_on_disk() {
+            match self.newest_meta_on_disk(self.readers().committed().load(Ordering::SeqCst)) {
                 Ok(m) => {
                     {
                         let mut cur = self.current.lock().unwrap_or_else(|e| e.into_inner());
@@ -278,7 +285,9 @@ impl EnvCore {
     /// Flushes all written data to stable storage (useful after `NoSync` commits).
     pub fn sync(&self) -> Result<()> {
         let _guard = self.writer_busy.lock();
+        let covered = self.meta().txn_id;
         self.pager.sync()?;
+        self.durable_through.fetch_max(covered, Ordering::SeqCst);
         Ok(())
     }
 

@@ -4,12 +4,13 @@
 use std::collections::BTreeSet;
 
 use crate::pgno_hash::{NameMap, PgnoMap, PgnoSet};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use levin_btree::layout::{Limits, HDR_PGNO_OFF, PAGE_HEADER_SIZE};
 use levin_btree::{node, tree, BtreeError, Cursor, PageSource, PageStore};
 use levin_pager::format::TREE_INFO_SIZE;
-use levin_pager::{Meta, Pgno, TreeInfo};
+use levin_pager::{Meta, Pgno, TreeInfo, WrittenPages, WrittenPagesBuilder};
 
 use crate::arena::PageArena;
 use crate::catalog;
@@ -102,6 +103,9 @@ pub struct WriteTxn {
     trees: NameMap<TreeState>,
     phase: Phase,
     finished: bool,
+    /// Pages were written before the commit's flush (spilled pages, streamed overflow
+    /// values): the commit cannot list them in its meta, so it syncs before the meta.
+    wrote_early: bool,
     limits: Limits,
 }
 
@@ -140,6 +144,7 @@ impl WriteTxn {
             trees: NameMap::default(),
             phase: Phase::Normal,
             finished: false,
+            wrote_early: false,
             limits,
             env,
         }
@@ -370,19 +375,27 @@ impl WriteTxn {
     /// any size runs in bounded memory. Call between operations.
     pub fn maybe_spill(&mut self) -> Result<()> {
         if self.dirty_bytes > self.env.opts.spill_threshold {
-            self.flush()?;
+            self.spill()?;
         }
         Ok(())
     }
 
-    /// Seals and writes every dirty page, coalescing neighbours into one write.
-    fn flush(&mut self) -> Result<()> {
+    /// Writes every dirty page before the commit, to bound the transaction's memory.
+    fn spill(&mut self) -> Result<()> {
+        self.wrote_early = true;
+        self.flush(None).map(|_| ())
+    }
+
+    /// Seals and writes every dirty page, coalescing neighbours into one write; with
+    /// `record`, also collects the record of what it wrote for a single-sync commit.
+    fn flush(&mut self, record: Option<WrittenPagesBuilder>) -> Result<Option<WrittenPages>> {
         let pages = self.dirty.drain_sorted();
         let gaps = GapFill::new(self.base.npages, &self.own, &self.own_runs);
         let mut out = RunWriter::new(
             &self.env.pager,
             pages.len(),
             self.env.durability() != Durability::NoSync,
+            record,
         );
         for (p, d) in pages {
             let (slot, mut heap) = match d {
@@ -400,9 +413,9 @@ impl WriteTxn {
                 self.arena.free(s);
             }
         }
-        out.finish()?;
+        let record = out.finish()?;
         self.dirty_bytes = 0;
-        Ok(())
+        Ok(record)
     }
 
     // ---- commit ---------------------------------------------------------------------
@@ -442,7 +455,17 @@ impl WriteTxn {
         }
         self.catalog = cat;
         self.save_free_list()?;
-        self.flush()?;
+        // A durable commit that wrote nothing before this flush, on top of a meta known to
+        // be durable, lists what the flush writes in its meta and syncs once, after the meta;
+        // recovery then checks that those pages landed (docs/FORMAT.md, "The commit
+        // protocol"). The base meta must be durable because the new meta overwrites the
+        // slot of the one before it: a crash before the sync leaves only the base to fall
+        // back to.
+        let durability = self.env.durability();
+        let base_durable = self.env.durable_through.load(Ordering::SeqCst) >= self.base.txn_id;
+        let record = (durability == Durability::Durable && !self.wrote_early && base_durable)
+            .then(|| WrittenPagesBuilder::new(self.limits.page_size));
+        let written = self.flush(record)?;
         let meta = Meta {
             page_size: self.limits.page_size as u32,
             txn_id: self.txn_id,
@@ -452,17 +475,31 @@ impl WriteTxn {
         };
         let pager = &self.env.pager;
         pager.ensure_pages(self.npages)?;
-        match self.env.durability() {
-            Durability::Durable => {
+        match (durability, written) {
+            (Durability::Durable, Some(written)) => {
+                pager.write_meta(&meta, Some(&written))?;
+                pager.sync()?;
+            }
+            (Durability::Durable, None) => {
                 pager.sync()?;
                 pager.write_meta_durable(&meta)?;
             }
-            Durability::NoMetaSync => {
+            (Durability::NoMetaSync, _) => {
                 pager.sync()?;
-                pager.write_meta(&meta)?;
+                pager.write_meta(&meta, None)?;
             }
-            Durability::NoSync => pager.write_meta(&meta)?,
+            (Durability::NoSync, _) => pager.write_meta(&meta, None)?,
         }
+        // A durable commit made its own meta durable; a NoMetaSync one, by its first sync,
+        // the meta before it.
+        let durable = match durability {
+            Durability::Durable => meta.txn_id,
+            Durability::NoMetaSync => self.base.txn_id,
+            Durability::NoSync => 0,
+        };
+        self.env
+            .durable_through
+            .fetch_max(durable, Ordering::SeqCst);
         self.env.publish(meta);
         self.finish();
         Ok(())
@@ -720,6 +757,7 @@ impl PageStore for WriteTxn {
             // are whole, aligned 2 MiB writes (the page cache may then hold them in large
             // folios, which a reader's page faults map more of at a time). Each piece is
             // copied from the header, the value and the padding as slices.
+            self.wrote_early = true;
             let mut piece_buf = Vec::with_capacity(LARGE_PIECE);
             let mut written = 0usize;
             while written < total {
@@ -757,7 +795,7 @@ impl PageStore for WriteTxn {
 
     fn spill_if_needed(&mut self) -> levin_btree::Result<bool> {
         if self.dirty_bytes > self.env.opts.spill_threshold {
-            self.flush().map_err(into_btree)?;
+            self.spill().map_err(into_btree)?;
             return Ok(true);
         }
         Ok(false)
@@ -840,10 +878,17 @@ struct RunWriter<'a> {
     /// The page after the last one written, if any.
     written_to: Option<Pgno>,
     writeback: Writeback,
+    /// The record of what was written, for a single-sync commit.
+    record: Option<WrittenPagesBuilder>,
 }
 
 impl<'a> RunWriter<'a> {
-    fn new(pager: &'a levin_pager::Pager, npages: usize, writeback: bool) -> Self {
+    fn new(
+        pager: &'a levin_pager::Pager,
+        npages: usize,
+        writeback: bool,
+        record: Option<WrittenPagesBuilder>,
+    ) -> Self {
         let page_size = pager.page_size();
         RunWriter {
             pager,
@@ -854,6 +899,7 @@ impl<'a> RunWriter<'a> {
             holds_run: false,
             written_to: None,
             writeback: Writeback::new(writeback),
+            record,
         }
     }
 
@@ -900,6 +946,9 @@ impl<'a> RunWriter<'a> {
     fn write(&mut self) -> Result<()> {
         let n = (self.buf.len() / self.page_size) as u64;
         self.pager.write_pages(self.start, &self.buf)?;
+        if let Some(r) = &mut self.record {
+            r.add(self.start, &self.buf);
+        }
         self.writeback.wrote(self.pager, self.start, n);
         self.written_to = Some(self.start + n);
         self.buf.clear();
@@ -907,13 +956,14 @@ impl<'a> RunWriter<'a> {
         Ok(())
     }
 
-    /// Writes what is left and hands the last span to the device.
-    fn finish(mut self) -> Result<()> {
+    /// Writes what is left, hands the last span to the device and returns the record of
+    /// what was written (if one was asked for and it fits in a meta page).
+    fn finish(mut self) -> Result<Option<WrittenPages>> {
         if !self.buf.is_empty() {
             self.write()?;
         }
         self.writeback.finish(self.pager);
-        Ok(())
+        Ok(self.record.and_then(WrittenPagesBuilder::finish))
     }
 }
 
