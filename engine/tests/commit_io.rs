@@ -380,3 +380,89 @@ fn a_commit_without_a_record_syncs_its_pages_then_writes_the_meta_page() {
         &[9u8; 1000][..]
     );
 }
+
+/// How a commit reached the disk, from its log.
+#[derive(Debug, PartialEq, Eq)]
+enum Protocol {
+    /// Pages, the meta page, one sync.
+    SingleSync,
+    /// Pages, a sync, then the meta page written durably.
+    SyncThenDurableMeta,
+    /// Anything else (the other durability modes).
+    Other,
+}
+
+fn protocol_of(events: &[(Op, u64, u64)]) -> Protocol {
+    let ops: Vec<Op> = events
+        .iter()
+        .map(|e| e.0)
+        .filter(|&o| o != Op::Writeback)
+        .collect();
+    match ops.as_slice() {
+        [.., Op::Write, Op::Sync] if !ops.contains(&Op::DurableWrite) => Protocol::SingleSync,
+        [.., Op::Sync, Op::DurableWrite] => Protocol::SyncThenDurableMeta,
+        _ => Protocol::Other,
+    }
+}
+
+/// A commit writes its meta before its sync only on top of a meta this process knows to be
+/// durable: the metas of a new file (synced when it was created) and its own durable
+/// commits, but not the newest meta of a file it reopened, nor one after a `NoMetaSync` or
+/// `NoSync` commit, unless `Env::sync` ran since.
+#[test]
+fn a_commit_syncs_before_its_meta_unless_the_meta_before_it_is_known_durable() {
+    fn commit(env: &Env, log: &Log, i: u32) -> Protocol {
+        log.lock().unwrap().clear();
+        let mut w = env.write().unwrap();
+        let db = w.create_db("main").unwrap();
+        w.put(&db, &i.to_be_bytes(), b"v").unwrap();
+        w.commit().unwrap();
+        protocol_of(&log.lock().unwrap())
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (env, log) = open(dir.path(), Durability::Durable);
+    assert_eq!(commit(&env, &log, 0), Protocol::SingleSync, "on a new file");
+    assert_eq!(commit(&env, &log, 1), Protocol::SingleSync);
+    env.set_durability(Durability::NoMetaSync);
+    assert_eq!(commit(&env, &log, 2), Protocol::Other);
+    env.set_durability(Durability::Durable);
+    assert_eq!(
+        commit(&env, &log, 3),
+        Protocol::SyncThenDurableMeta,
+        "after NoMetaSync"
+    );
+    assert_eq!(commit(&env, &log, 4), Protocol::SingleSync);
+    env.set_durability(Durability::NoSync);
+    assert_eq!(commit(&env, &log, 5), Protocol::Other);
+    env.set_durability(Durability::Durable);
+    assert_eq!(
+        commit(&env, &log, 6),
+        Protocol::SyncThenDurableMeta,
+        "after NoSync"
+    );
+    env.set_durability(Durability::NoSync);
+    assert_eq!(commit(&env, &log, 7), Protocol::Other);
+    env.sync().unwrap();
+    env.set_durability(Durability::Durable);
+    assert_eq!(
+        commit(&env, &log, 8),
+        Protocol::SingleSync,
+        "after Env::sync"
+    );
+    drop(env);
+    let (env, log) = open(dir.path(), Durability::Durable);
+    assert_eq!(
+        commit(&env, &log, 9),
+        Protocol::SyncThenDurableMeta,
+        "after reopening"
+    );
+    assert_eq!(commit(&env, &log, 10), Protocol::SingleSync);
+    drop(env);
+    // Every commit is there after reopening.
+    let (env, _) = open(dir.path(), Durability::Durable);
+    let r = env.read().unwrap();
+    let db = r.open_db("main").unwrap();
+    for i in 0..=10u32 {
+        assert!(r.get(&db, &i.to_be_bytes()).unwrap().is_some(), "key {i}");
+    }
+}

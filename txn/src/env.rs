@@ -21,8 +21,10 @@ pub const LOCK_FILE: &str = "lock.levin";
 /// When a commit reaches stable storage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Durability {
-    /// Data pages are synced, then the meta page is written and synced: a commit that
-    /// returned is durable.
+    /// Data pages are synced, then the meta page is written and synced; or, for a small
+    /// commit on a durable base, the data pages and a meta page listing them are written and
+    /// synced once (recovery passes over such a meta unless its pages all landed). Either
+    /// way a commit that returned is durable.
     #[default]
     Durable,
     /// Data pages are synced but the meta page is not: a crash may lose the last commits,
