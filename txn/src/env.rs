@@ -79,8 +79,9 @@ pub struct EnvCore {
     /// The dirty-page memory of the last write transaction, for the next one (so a small
     /// transaction touches memory that is already mapped).
     pub(crate) idle_arena: Mutex<Option<PageArena>>,
-    /// The newest commit whose meta page this process knows to be durable (its own
-    /// durable commits, and whatever `sync` covered); 0 if none. A commit may write its
+    /// The newest commit whose meta page this process knows to be durable: its own durable
+    /// commits, and whatever `sync` covered. It starts at 0, the id of the metas a new file
+    /// is created with, which are synced before the file is used. A commit may write its
     /// meta before syncing only on top of such a meta (see `WriteTxn::commit`).
     pub(crate) durable_through: AtomicU64,
     dir_key: PathBuf,
