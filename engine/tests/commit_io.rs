@@ -382,7 +382,7 @@ fn a_commit_without_a_record_syncs_its_pages_then_writes_the_meta_page() {
 }
 
 /// How a commit reached the disk, from its log.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Protocol {
     /// Pages, the meta page, one sync.
     SingleSync,
@@ -419,50 +419,41 @@ fn a_commit_syncs_before_its_meta_unless_the_meta_before_it_is_known_durable() {
         w.commit().unwrap();
         protocol_of(&log.lock().unwrap())
     }
+    use Durability::{Durable, NoMetaSync, NoSync};
+    use Protocol::{Other, SingleSync, SyncThenDurableMeta as SyncFirst};
+    // Each step: the commit's durability, whether `Env::sync` runs just before it, how it
+    // must reach the disk, and why.
+    let steps = [
+        (Durable, false, SingleSync, "on a new file"),
+        (Durable, false, SingleSync, "after a durable commit"),
+        (NoMetaSync, false, Other, "NoMetaSync"),
+        (Durable, false, SyncFirst, "after NoMetaSync"),
+        (Durable, false, SingleSync, "after a durable commit"),
+        (NoSync, false, Other, "NoSync"),
+        (Durable, false, SyncFirst, "after NoSync"),
+        (NoSync, false, Other, "NoSync"),
+        (Durable, true, SingleSync, "after Env::sync"),
+    ];
     let dir = tempfile::tempdir().unwrap();
-    let (env, log) = open(dir.path(), Durability::Durable);
-    assert_eq!(commit(&env, &log, 0), Protocol::SingleSync, "on a new file");
-    assert_eq!(commit(&env, &log, 1), Protocol::SingleSync);
-    env.set_durability(Durability::NoMetaSync);
-    assert_eq!(commit(&env, &log, 2), Protocol::Other);
-    env.set_durability(Durability::Durable);
-    assert_eq!(
-        commit(&env, &log, 3),
-        Protocol::SyncThenDurableMeta,
-        "after NoMetaSync"
-    );
-    assert_eq!(commit(&env, &log, 4), Protocol::SingleSync);
-    env.set_durability(Durability::NoSync);
-    assert_eq!(commit(&env, &log, 5), Protocol::Other);
-    env.set_durability(Durability::Durable);
-    assert_eq!(
-        commit(&env, &log, 6),
-        Protocol::SyncThenDurableMeta,
-        "after NoSync"
-    );
-    env.set_durability(Durability::NoSync);
-    assert_eq!(commit(&env, &log, 7), Protocol::Other);
-    env.sync().unwrap();
-    env.set_durability(Durability::Durable);
-    assert_eq!(
-        commit(&env, &log, 8),
-        Protocol::SingleSync,
-        "after Env::sync"
-    );
+    let (env, log) = open(dir.path(), Durable);
+    for (i, &(durability, sync_first, protocol, why)) in steps.iter().enumerate() {
+        if sync_first {
+            env.sync().unwrap();
+        }
+        env.set_durability(durability);
+        assert_eq!(commit(&env, &log, i as u32), protocol, "commit {i}: {why}");
+    }
+    let n = steps.len() as u32;
     drop(env);
     let (env, log) = open(dir.path(), Durability::Durable);
-    assert_eq!(
-        commit(&env, &log, 9),
-        Protocol::SyncThenDurableMeta,
-        "after reopening"
-    );
-    assert_eq!(commit(&env, &log, 10), Protocol::SingleSync);
+    assert_eq!(commit(&env, &log, n), SyncFirst, "after reopening");
+    assert_eq!(commit(&env, &log, n + 1), SingleSync);
     drop(env);
     // Every commit is there after reopening.
     let (env, _) = open(dir.path(), Durability::Durable);
     let r = env.read().unwrap();
     let db = r.open_db("main").unwrap();
-    for i in 0..=10u32 {
+    for i in 0..n + 2 {
         assert!(r.get(&db, &i.to_be_bytes()).unwrap().is_some(), "key {i}");
     }
 }
