@@ -465,4 +465,61 @@ mod tests {
         assert!(validate(&sample(), 4096).is_ok());
         assert!(validate(&sample(), 512).is_err());
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn record(page_size: usize) -> impl Strategy<Value = Option<WrittenPages>> {
+            let runs = prop::collection::vec(
+                (2u64..u64::MAX / 2, 1u32..u32::MAX),
+                1..=max_record_runs(page_size),
+            );
+            prop::option::of(
+                (runs, any::<u128>()).prop_map(|(runs, digest)| WrittenPages { runs, digest }),
+            )
+        }
+
+        proptest! {
+            /// Any bytes decode to a meta or a problem, never a panic.
+            #[test]
+            fn decoding_arbitrary_bytes_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..1200)) {
+                let _ = Meta::decode(&bytes);
+                let mut with_magic = bytes.clone();
+                if with_magic.len() >= 8 {
+                    with_magic[..8].copy_from_slice(&MAGIC);
+                    let _ = Meta::decode(&with_magic);
+                }
+            }
+
+            /// Encoding then decoding gives back the meta and its record, and flipping any
+            /// bit the CRC covers makes the page invalid.
+            #[test]
+            fn round_trips_and_detects_any_flipped_bit(
+                shift in 9u32..=12,
+                txn_id in any::<u64>(),
+                npages in any::<u64>(),
+                seed in any::<u64>(),
+                flip in any::<prop::sample::Index>(),
+                bit in 0u8..8,
+                written in record(512),
+            ) {
+                let page_size = 1usize << shift;
+                let meta = Meta {
+                    page_size: page_size as u32,
+                    txn_id,
+                    npages,
+                    catalog: TreeInfo { root: seed, entries: seed ^ 1, ..TreeInfo::default() },
+                    free: TreeInfo { root: seed.rotate_left(7), ..TreeInfo::default() },
+                };
+                let mut page = vec![0u8; page_size];
+                meta.encode(&mut page, written.as_ref());
+                prop_assert_eq!(Meta::decode(&page), Ok((meta, written.clone())));
+                let covered = META_RUNS_OFF + written.as_ref().map_or(0, |w| w.runs.len()) * META_RUN_SIZE;
+                let at = flip.index(covered);
+                page[at] ^= 1 << bit;
+                prop_assert!(Meta::decode(&page).is_err(), "byte {} bit {}", at, bit);
+            }
+        }
+    }
 }
