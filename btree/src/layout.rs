@@ -7,7 +7,7 @@ use levin_pager::format::TREE_INFO_SIZE;
 pub const PAGE_HEADER_SIZE: usize = 16;
 /// Header: page kind (u8).
 pub const HDR_KIND_OFF: usize = 0;
-/// Header: flags (u8), zero in format version 1.
+/// Header: flags (u8), zero in format versions 1 and 2.
 pub const HDR_FLAGS_OFF: usize = 1;
 /// Header: number of entries (u16).
 pub const HDR_NKEYS_OFF: usize = 2;
