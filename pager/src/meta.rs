@@ -128,7 +128,9 @@ impl Meta {
     }
 
     /// Parses and verifies a meta page (version 1 or 2), returning the meta and its
-    /// written-pages record, if it has one. The record is only decoded here: whether its
+    /// written-pages record, if it has one. `page` may be longer than the meta's page (the
+    /// first slot is read before its page size is known); a record that would not fit in
+    /// the meta's own page size is damage. The record is only decoded here: whether its
     /// pages landed is for the pager to check (`Pager::open`, `Pager::read_meta`).
     pub fn decode(page: &[u8]) -> std::result::Result<(Meta, Option<WrittenPages>), MetaProblem> {
         if page.len() < META_SIZE || page[META_MAGIC_OFF..META_MAGIC_OFF + 8] != MAGIC {
@@ -148,6 +150,11 @@ impl Meta {
             OLDEST_READABLE_VERSION if v1_crc_ok => None,
             FORMAT_VERSION if v2_crc_ok => {
                 let n = runs.unwrap_or(0);
+                // The record must fit in the meta's own page, not just in the bytes read.
+                let page_size = u32_at(page, META_PAGE_SIZE_OFF) as usize;
+                if n > max_record_runs(page_size) {
+                    return Err(MetaProblem::Checksum);
+                }
                 (n > 0).then(|| WrittenPages {
                     runs: (0..n)
                         .map(|i| {

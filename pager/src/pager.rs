@@ -10,7 +10,7 @@ use crate::error::{PagerError, Pgno, Result};
 use crate::format::*;
 use crate::io::{FileIo, IoWrapper, StdFileIo};
 use crate::map::Map;
-use crate::meta::{max_record_runs, validate, Meta, MetaProblem, TreeInfo, WrittenPages};
+use crate::meta::{validate, Meta, MetaProblem, TreeInfo, WrittenPages};
 
 /// Default virtual address space reserved for a database: 1 TiB, far past what an ordinary
 /// database reaches; it costs address space only, not memory.
@@ -170,7 +170,7 @@ impl Pager {
         // Slot 0 sits at offset 0 whatever the page size; its record ends within the page,
         // which decoding checks against the page size once the CRC holds.
         match read(0, MAX_PAGE_SIZE)? {
-            Some(b) => match decode_slot(&b) {
+            Some(b) => match Meta::decode(&b) {
                 Ok((m, w)) => found.push((m.page_size as usize, m, w)),
                 Err(p) => problems.push(p),
             },
@@ -192,7 +192,7 @@ impl Pager {
         };
         for ps in candidates {
             if let Some(b) = read(ps as u64, ps)? {
-                match decode_slot(&b) {
+                match Meta::decode(&b) {
                     Ok((m, w)) if m.page_size as usize == ps => {
                         found.push((ps, m, w));
                         break;
@@ -453,7 +453,7 @@ impl Pager {
         self.io
             .read_at(&mut buf, slot * self.page_size as u64)
             .map_err(|e| PagerError::io(format!("reading meta page {slot} of"), &self.path, e))?;
-        let (meta, written) = match decode_slot(&buf) {
+        let (meta, written) = match Meta::decode(&buf) {
             Ok(d) => d,
             Err(p) => return Ok(Err(p)),
         };
@@ -484,17 +484,6 @@ impl Pager {
     pub fn advise_random(&self) {
         self.map.advise_random();
     }
-}
-
-/// Decodes a meta slot read from the file; a record that claims more bytes than the meta's
-/// own page size is damage.
-fn decode_slot(buf: &[u8]) -> std::result::Result<(Meta, Option<WrittenPages>), MetaProblem> {
-    let (meta, written) = Meta::decode(buf)?;
-    let runs = written.as_ref().map_or(0, |w| w.runs.len());
-    if runs > max_record_runs(meta.page_size as usize) {
-        return Err(MetaProblem::Checksum);
-    }
-    Ok((meta, written))
 }
 
 /// Why a single-sync commit did not land whole, or `None` if it did: the file must hold its
