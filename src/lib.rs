@@ -10,8 +10,18 @@
 #![forbid(unsafe_code)]
 
 pub use levin_codec as codec;
+pub use levin_edn as edn;
 pub use levin_engine::*;
-pub use levin_query as datalog;
+
+/// The Datalog API: connections, transactions, database values, pull and entities
+/// (`levin-datalog`) and queries (`levin-query`).
+pub mod datalog {
+    pub use levin_datalog::*;
+    pub use levin_query::{
+        explain, q, q_with, AsQuery, DbQuery, ErrorKind, Explain, Input, QueryError, QueryResult,
+        Registry,
+    };
+}
 
 /// The KV API guide (docs/KV.md), compiled as a doctest so its example stays true.
 #[doc = include_str!("../docs/KV.md")]

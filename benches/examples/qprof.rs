@@ -8,6 +8,7 @@
 
 #![forbid(unsafe_code)]
 
+use levin_query::DbQuery;
 use std::time::Instant;
 
 #[path = "../src/query_bench/data.rs"]
@@ -17,10 +18,10 @@ use std::time::Instant;
 )]
 mod data;
 
+use levin_datalog::Conn;
+use levin_edn::read;
 use levin_engine::{Durability, EnvOptions};
-use levin_query::edn::read;
-use levin_query::query::{GroupRead, Input, Registry};
-use levin_query::Conn;
+use levin_query::{GroupRead, Input, Registry};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -87,8 +88,7 @@ fn main() {
 }
 
 /// Engine cost alone: every item of each "Ivan" entity's EAV list, `n` times.
-fn raw_entity_reads(db: &levin_query::Db, n: usize) {
-    use levin_engine::Read;
+fn raw_entity_reads(db: &levin_datalog::Db, n: usize) {
     let kv = db.kv();
     let eav = kv.open_db("datalog/eav").expect("eav");
     let eids: Vec<u64> = db

@@ -10,9 +10,9 @@
 
 use std::time::Instant;
 
+use levin_datalog::Conn;
+use levin_edn::read;
 use levin_engine::{Durability, EnvOptions};
-use levin_query::edn::read;
-use levin_query::Conn;
 
 #[path = "../src/query_bench/data.rs"]
 #[allow(dead_code)]

@@ -1,11 +1,13 @@
 //! `levin demo`: builds a sample Datalog database (people, their friends and the cities they
 //! live in), then runs a handful of queries and a pull, printing each with its timing.
 
+use levin_query::DbQuery;
 use std::path::Path;
 use std::time::Instant;
 
-use levin_query::edn::{self, Edn};
-use levin_query::Conn;
+use levin_datalog::Conn;
+use levin_edn as edn;
+use levin_edn::Edn;
 
 const SCHEMA: &str = r#"{:person/name    {:db/valueType :db.type/string :db/unique :db.unique/identity}
  :person/age     {:db/valueType :db.type/long}
@@ -115,7 +117,7 @@ pub fn run(dir: &Path) -> Result<(), String> {
     for (what, q) in QUERIES {
         let t = Instant::now();
         let inputs = if q.contains(":in $ %") {
-            vec![levin_query::query::Input::Value(rules.clone())]
+            vec![levin_query::Input::Value(rules.clone())]
         } else {
             Vec::new()
         };

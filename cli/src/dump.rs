@@ -16,9 +16,10 @@
 use std::io::{BufRead, Write};
 use std::path::Path;
 
+use levin_datalog::{Conn, Index};
+use levin_edn as edn;
+use levin_edn::{Edn, Keyword};
 use levin_engine::{Env, EnvOptions, Read};
-use levin_query::edn::{self, Edn, Keyword};
-use levin_query::{Conn, Index};
 
 const DATALOG_PREFIX: &str = "datalog/";
 const BATCH: usize = 10_000;

@@ -10,6 +10,7 @@ mod output;
 mod progress;
 mod repl;
 
+use levin_query::DbQuery;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -150,8 +151,8 @@ fn open_existing(dir: &Path) -> Result<Env, String> {
     Env::open_with(dir, EnvOptions::new()).map_err(|e| e.to_string())
 }
 
-fn read_edn(what: &str, text: &str) -> Result<levin_query::edn::Edn, String> {
-    levin_query::edn::read(text).map_err(|e| format!("{what}: {e}"))
+fn read_edn(what: &str, text: &str) -> Result<levin_edn::Edn, String> {
+    levin_edn::read(text).map_err(|e| format!("{what}: {e}"))
 }
 
 fn read_source(what: &str, src: &str) -> Result<String, String> {
@@ -186,15 +187,14 @@ fn run(cli: Cli) -> Result<(), String> {
         } => {
             open_existing(&dir)?;
             let query = read_edn("query", &query)?;
-            let inputs: Vec<levin_query::query::Input> = inputs
+            let inputs: Vec<levin_query::Input> = inputs
                 .iter()
                 .enumerate()
                 .map(|(i, text)| {
-                    read_edn(&format!("input {}", i + 1), text)
-                        .map(levin_query::query::Input::Value)
+                    read_edn(&format!("input {}", i + 1), text).map(levin_query::Input::Value)
                 })
                 .collect::<Result<_, _>>()?;
-            let conn = levin_query::Conn::open(&dir, ()).map_err(|e| e.to_string())?;
+            let conn = levin_datalog::Conn::open(&dir, ()).map_err(|e| e.to_string())?;
             let db = conn.db().map_err(|e| e.to_string())?;
             if explain {
                 let plan = db.explain(&query, &inputs).map_err(|e| e.to_string())?;
@@ -237,15 +237,15 @@ fn run(cli: Cli) -> Result<(), String> {
             };
             let tx_text = read_source("transaction", &tx)?;
             let tx_edn = read_edn(&format!("transaction {tx}"), &tx_text)?;
-            let conn = levin_query::Conn::open(&dir, schema).map_err(|e| e.to_string())?;
+            let conn = levin_datalog::Conn::open(&dir, schema).map_err(|e| e.to_string())?;
             let report = conn.transact(&tx_edn).map_err(|e| e.to_string())?;
             let added = report.tx_data.iter().filter(|d| d.added).count();
             let retracted = report.tx_data.len() - added;
-            let tempids = levin_query::edn::Edn::Map(
+            let tempids = levin_edn::Edn::Map(
                 report
                     .tempids
                     .iter()
-                    .map(|(t, e)| (t.clone(), levin_query::edn::Edn::Long(*e as i64)))
+                    .map(|(t, e)| (t.clone(), levin_edn::Edn::Long(*e as i64)))
                     .collect(),
             );
             match format {
@@ -268,7 +268,7 @@ fn run(cli: Cli) -> Result<(), String> {
             open_existing(&dir)?;
             let pattern = read_edn("pattern", &pattern)?;
             let eid = read_edn("entity id", &eid)?;
-            let conn = levin_query::Conn::open(&dir, ()).map_err(|e| e.to_string())?;
+            let conn = levin_datalog::Conn::open(&dir, ()).map_err(|e| e.to_string())?;
             let db = conn.db().map_err(|e| e.to_string())?;
             let v = db.pull(&pattern, &eid).map_err(|e| e.to_string())?;
             println!("{}", output::render(&v, format));

@@ -1,6 +1,6 @@
 //! Printing data results as EDN or JSON.
 
-use levin_query::edn::Edn;
+use levin_edn::Edn;
 
 /// Output format of data results.
 #[derive(Clone, Copy, clap::ValueEnum, PartialEq, Eq, Debug)]

@@ -2,10 +2,12 @@
 //! starting with `:find`, or a map with `:find`) is run; `(pull PATTERN EID)` pulls; any
 //! other vector is transacted. `:help` and `:quit` do what they say.
 
+use levin_query::DbQuery;
 use std::path::Path;
 
-use levin_query::edn::{self, Edn};
-use levin_query::Conn;
+use levin_datalog::Conn;
+use levin_edn as edn;
+use levin_edn::Edn;
 
 const HELP: &str = "Enter EDN:\n  [:find ...] or {:find ...}   run a query\n  (pull PATTERN EID)          pull an entity\n  [tx-forms ...]              transact\n  :quit                       leave";
 

@@ -143,6 +143,13 @@ impl Env {
         Ok(RwTxn::new(self.core.begin_write()?))
     }
 
+    /// [`Env::write`], waiting at most `timeout` for another write transaction (of this
+    /// process or another) to finish; then it fails with an error whose
+    /// [`Error::is_writer_busy`] is true, and nothing was changed.
+    pub fn write_timeout(&self, timeout: std::time::Duration) -> Result<RwTxn> {
+        Ok(RwTxn::new(self.core.begin_write_within(Some(timeout))?))
+    }
+
     /// Runs `f` in a write transaction: commits if it returns Ok, aborts if it returns Err
     /// or panics.
     pub fn with_write<T, E: From<Error>>(

@@ -74,6 +74,11 @@ impl Error {
     pub fn is_corruption(&self) -> bool {
         matches!(self, Error::Txn(t) if t.is_corruption())
     }
+
+    /// True when a bounded wait for the writer ([`crate::Env::write_timeout`]) ran out.
+    pub fn is_writer_busy(&self) -> bool {
+        matches!(self, Error::Txn(TxnError::WriterBusy { .. }))
+    }
 }
 
 /// Result alias for the KV API.

@@ -5,10 +5,10 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        if let Ok(v) = levin_query::edn::read(text) {
+        if let Ok(v) = levin_edn::read(text) {
             // Whatever it read must print and read back without panicking.
-            let printed = levin_query::edn::to_pretty_string(&v, 60);
-            let _ = levin_query::edn::read(&printed);
+            let printed = levin_edn::to_pretty_string(&v, 60);
+            let _ = levin_edn::read(&printed);
         }
     }
 });

@@ -7,8 +7,9 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use levin_query::edn::{self, Edn};
-use levin_query::Conn;
+use levin_edn as edn;
+use levin_edn::{Edn};
+use levin_datalog::Conn;
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -34,10 +35,10 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let Ok(form) = edn::read(text) else { return };
     let db = fixture().conn.db().unwrap();
-    if let Ok(mut query) = levin_query::query::parse::parse_query(&form) {
+    if let Ok(mut query) = levin_query::parse_query(&form) {
         // Bound the work an arbitrary query can ask for.
         query.timeout_ms = Some(50);
-        let _ = levin_query::query::q(&query, &[levin_query::query::Input::Db(&db)]);
+        let _ = levin_query::q(&query, &[levin_query::Input::Db(&db)]);
     }
     let _ = db.pull(&form, &Edn::Long(1));
 });

@@ -304,6 +304,13 @@ impl LockFile {
             .map_err(|e| io_err("taking the writer lock on", &self.path, e))
     }
 
+    /// Takes the cross-process writer lock if no other process holds it; `Ok(false)` when
+    /// one does.
+    pub fn try_lock_writer(&self) -> Result<bool> {
+        lock_byte(&self.file, LOCK_BYTE_WRITER, LockKind::Exclusive, false)
+            .map_err(|e| io_err("taking the writer lock on", &self.path, e))
+    }
+
     /// Releases the writer lock.
     pub fn unlock_writer(&self) -> Result<()> {
         lock_byte(&self.file, LOCK_BYTE_WRITER, LockKind::Unlock, true)

@@ -1,81 +1,249 @@
-//! Errors of the Datalog layer: schema, transactions, reads and pull, wrapping the KV
-//! engine's and the codec's errors.
+//! Query errors: what went wrong, the offending form and, when the query came from text,
+//! where that form starts.
 
-use crate::edn::EdnError;
+use std::fmt;
+use std::sync::Arc;
 
-/// Result of the Datalog layer.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+use levin_edn::Position;
 
-/// Everything that can go wrong in the Datalog layer.
+/// The class of a [`QueryError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The query text is not valid EDN.
+    Edn,
+    /// A malformed query, find spec, binding or clause.
+    Parse,
+    /// A call of a function, predicate or aggregate that is neither built in nor registered.
+    UnknownFunction,
+    /// A variable used where it must already be bound (predicate, function, `not`, ...).
+    Unbound,
+    /// A rule called with the wrong number of arguments, or an unknown rule.
+    Rule,
+    /// `or` branches that use different variables.
+    OrVars,
+    /// Inputs that do not match `:in`.
+    Input,
+    /// A function failed at run time (wrong argument types, ...).
+    Eval,
+    /// The query ran longer than its `:timeout`.
+    Timeout,
+    /// An intermediate result grew past the row limit ([`Registry::max_rows`]).
+    ///
+    /// [`Registry::max_rows`]: crate::functions::Registry::max_rows
+    TooLarge,
+    /// A feature the engine does not support yet.
+    NotSupported,
+    /// An error from the store.
+    Db,
+}
+
+/// A query error.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct QueryError {
+    /// The class.
+    pub kind: ErrorKind,
+    /// What is wrong.
+    pub message: String,
+    /// The offending form, as EDN.
+    pub form: Option<String>,
+    /// Where the form starts in the query text (when the query came from text).
+    pub position: Option<Position>,
+    /// For [`ErrorKind::Db`]: the store's error, kept whole so that corruption and I/O
+    /// failures stay distinguishable ([`QueryError::store_error`]).
+    store: Option<Arc<levin_datalog::Error>>,
+}
+
+impl QueryError {
+    /// An error of `kind`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> QueryError {
+        QueryError {
+            kind,
+            message: message.into(),
+            form: None,
+            position: None,
+            store: None,
+        }
+    }
+
+    /// An error about `form`.
+    pub fn at(kind: ErrorKind, message: impl Into<String>, form: impl fmt::Display) -> QueryError {
+        QueryError {
+            kind,
+            message: message.into(),
+            form: Some(form.to_string()),
+            position: None,
+            store: None,
+        }
+    }
+
+    /// "not supported yet: what".
+    pub fn unsupported(what: impl fmt::Display) -> QueryError {
+        QueryError::new(
+            ErrorKind::NotSupported,
+            format!("not supported yet: {what}"),
+        )
+    }
+
+    /// The store's error behind an [`ErrorKind::Db`] error.
+    pub fn store_error(&self) -> Option<&levin_datalog::Error> {
+        self.store.as_deref()
+    }
+
+    /// True when the store found corruption.
+    pub fn is_corruption(&self) -> bool {
+        self.store
+            .as_deref()
+            .is_some_and(levin_datalog::Error::is_corruption)
+    }
+
+    /// Fills in `position` by finding the form in the query text `src`.
+    pub fn locate(mut self, src: &str) -> QueryError {
+        if self.position.is_none() {
+            if let Some(f) = &self.form {
+                self.position = find_form(src, f);
+            }
+        }
+        self
+    }
+}
+
+impl fmt::Display for QueryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(p) = &self.position {
+            write!(f, "{p}: ")?;
+        }
+        f.write_str(&self.message)?;
+        if let Some(form) = &self.form {
+            write!(f, " in {form}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for QueryError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.store
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl From<levin_datalog::Error> for QueryError {
+    fn from(e: levin_datalog::Error) -> Self {
+        QueryError {
+            store: None,
+            ..QueryError::new(ErrorKind::Db, e.to_string())
+        }
+        .with_store(e)
+    }
+}
+
+impl QueryError {
+    fn with_store(mut self, e: levin_datalog::Error) -> QueryError {
+        self.store = Some(Arc::new(e));
+        self
+    }
+}
+
+impl From<levin_edn::EdnError> for QueryError {
+    fn from(e: levin_edn::EdnError) -> Self {
+        QueryError::new(ErrorKind::Edn, e.to_string())
+    }
+}
+
+/// Any error of the Datalog API as the query crate offers it (the [`crate::Connection`]
+/// traits): a query's own error, or the store's, kept whole so that corruption, I/O and a
+/// busy writer stay distinguishable.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// An error of the KV engine (I/O, corruption, size limits).
+    /// The query failed (parse, evaluation, timeout, size limit, ...).
     #[error(transparent)]
-    Engine(#[from] levin_engine::Error),
-    /// Text that is not valid EDN.
+    Query(#[from] QueryError),
+    /// The store failed (schema, transaction, engine, corruption, I/O).
     #[error(transparent)]
-    Edn(#[from] EdnError),
-    /// A stored value could not be decoded (a corrupt or foreign database).
-    #[error("corrupt datom encoding: {0}")]
-    Corrupt(String),
-    /// A schema map that is not valid.
-    #[error("invalid schema for {attr}: {reason}")]
-    Schema {
-        /// The attribute.
-        attr: String,
-        /// What is wrong.
-        reason: String,
-    },
-    /// A schema change that existing data forbids.
-    #[error("cannot change the schema of {attr}: {reason}")]
-    SchemaChange {
-        /// The attribute.
-        attr: String,
-        /// Why the data forbids it.
-        reason: String,
-    },
-    /// A malformed or invalid transaction form; `form` is the offending form or datom.
-    #[error("transaction failed on {form}: {reason}")]
-    Tx {
-        /// The offending form or datom, as EDN.
-        form: String,
-        /// What is wrong.
-        reason: String,
-    },
-    /// A datom would break `:db/unique`.
-    #[error("unique constraint violated on {datom}: {attr} {value} already belongs to entity {existing}")]
-    Unique {
-        /// The datom being asserted, as EDN.
-        datom: String,
-        /// The attribute.
-        attr: String,
-        /// The value, as EDN.
-        value: String,
-        /// The entity that already has it.
-        existing: u64,
-    },
-    /// `:db/cas` found another value.
-    #[error(":db/cas failed on {form}: the current value is {current}")]
-    Cas {
-        /// The cas form.
-        form: String,
-        /// The current value(s), as EDN.
-        current: String,
-    },
-    /// A lookup ref that names no entity.
-    #[error("nothing found for lookup ref {0}")]
-    LookupRef(String),
-    /// A bad argument to a read, pull or entity call.
-    #[error("invalid argument: {0}")]
-    Invalid(String),
+    Store(#[from] levin_datalog::Error),
 }
 
 impl Error {
-    pub(crate) fn tx(form: impl std::fmt::Display, reason: impl Into<String>) -> Error {
-        Error::Tx {
-            form: form.to_string(),
-            reason: reason.into(),
+    /// True when the store found corruption.
+    pub fn is_corruption(&self) -> bool {
+        match self {
+            Error::Query(q) => q.is_corruption(),
+            Error::Store(s) => s.is_corruption(),
         }
     }
+
+    /// True when a bounded wait for the writer ran out (nothing changed; try again).
+    pub fn is_writer_busy(&self) -> bool {
+        match self {
+            Error::Query(q) => q
+                .store_error()
+                .is_some_and(levin_datalog::Error::is_writer_busy),
+            Error::Store(s) => s.is_writer_busy(),
+        }
+    }
+}
+
+/// Result of the query engine.
+pub type QResult<T> = std::result::Result<T, QueryError>;
+
+/// Finds `form` (printed canonically) in `src`, ignoring differences in whitespace and
+/// commas; falls back to the form's first token.
+fn find_form(src: &str, form: &str) -> Option<Position> {
+    // Squeeze runs of whitespace and commas to one space, remembering original offsets.
+    let mut squeezed = String::new();
+    let mut offs = Vec::new();
+    let mut in_ws = false;
+    for (i, c) in src.char_indices() {
+        if c.is_whitespace() || c == ',' {
+            if !in_ws {
+                squeezed.push(' ');
+                offs.push(i);
+            }
+            in_ws = true;
+        } else {
+            in_ws = false;
+            for _ in 0..c.len_utf8() {
+                offs.push(i);
+            }
+            squeezed.push(c);
+        }
+    }
+    let norm: String = {
+        let mut s = String::new();
+        let mut ws = false;
+        for c in form.chars() {
+            if c.is_whitespace() || c == ',' {
+                if !ws {
+                    s.push(' ');
+                }
+                ws = true;
+            } else {
+                ws = false;
+                s.push(c);
+            }
+        }
+        s
+    };
+    let at = squeezed.find(&norm).or_else(|| {
+        let head: String = norm.chars().take_while(|c| !c.is_whitespace()).collect();
+        let head = head.trim_end_matches([')', ']', '}']);
+        if head.len() > 1 {
+            squeezed.find(head)
+        } else {
+            None
+        }
+    })?;
+    let off = *offs.get(at)?;
+    let before = &src[..off];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Some(Position {
+        offset: off,
+        line,
+        column,
+    })
 }

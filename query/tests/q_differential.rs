@@ -2,11 +2,12 @@
 //! databases must give the same result from the engine as from a naive evaluator that
 //! runs nested loops over every datom in the order the clauses are written.
 
+use levin_query::DbQuery;
 use std::collections::{BTreeMap, HashSet};
 
-use levin_query::edn::{read, Edn};
-use levin_query::query::{GroupRead, Registry};
-use levin_query::{Conn, Index};
+use levin_datalog::{Conn, Index};
+use levin_edn::{read, Edn};
+use levin_query::{GroupRead, Registry};
 use proptest::prelude::*;
 
 type Env = BTreeMap<String, Edn>;

@@ -1,9 +1,11 @@
 //! Engine behaviour beyond results: plans independent of clause order, range pushdown,
 //! explain, timeouts, deep recursion, registries and the API entry points.
 
-use levin_query::edn::{read, Edn};
-use levin_query::query::{self, ErrorKind, Input, Registry};
-use levin_query::Conn;
+use levin_datalog::Conn;
+use levin_edn::{read, Edn};
+use levin_query as query;
+use levin_query::DbQuery;
+use levin_query::{ErrorKind, Input, Registry};
 
 fn people(n: i64) -> (tempfile::TempDir, Conn) {
     let dir = tempfile::tempdir().unwrap();
@@ -115,7 +117,7 @@ fn aggregate_over_a_cross_product_counts_distinct_find_values() {
 /// The plan of each query, as (clause, strategy, estimate, actual rows) per step: everything
 /// in `explain` but the timings.
 fn plan_of(
-    db: &levin_query::Db,
+    db: &levin_datalog::Db,
     q: &str,
     inputs: &[Input<'_>],
 ) -> Vec<(String, String, u64, usize)> {
@@ -145,7 +147,7 @@ fn the_same_query_on_the_same_data_gets_the_same_plan() {
         "[:find ?e :in $ % :where (older ?e 10)]",
     ];
     let rules = read("[[(older ?e ?min) [?e :age ?a] [(> ?a ?min)]]]").unwrap();
-    let plans = |db: &levin_query::Db| -> Vec<Vec<(String, String, u64, usize)>> {
+    let plans = |db: &levin_datalog::Db| -> Vec<Vec<(String, String, u64, usize)>> {
         queries
             .iter()
             .map(|q| {
@@ -204,7 +206,7 @@ fn registries_and_entry_points() {
     let form = read("[:find ?n . :in $ ?e :where [?e :name ?n]]").unwrap();
     let r = query::q(&form, &[Input::Db(&db), Input::Value(Edn::Long(2))]).unwrap();
     assert_eq!(r.to_edn(), Edn::string("Oleg"));
-    let parsed = query::parse::parse_query(&form).unwrap();
+    let parsed = query::parse_query(&form).unwrap();
     let r = levin_query::q(&parsed, &[Input::Db(&db), Input::Value(Edn::Long(2))]).unwrap();
     assert_eq!(r.rows, vec![vec![Edn::string("Oleg")]]);
 }

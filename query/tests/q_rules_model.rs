@@ -4,11 +4,12 @@
 //! closure computed directly. Bound calls go through the magic-set rewrite; unbound ones
 //! through the whole-component fixpoint.
 
+use levin_query::DbQuery;
 use std::collections::BTreeSet;
 
-use levin_query::edn::read;
-use levin_query::query::Input;
-use levin_query::Conn;
+use levin_datalog::Conn;
+use levin_edn::read;
+use levin_query::Input;
 use proptest::prelude::*;
 
 const RULES: [&str; 3] = [

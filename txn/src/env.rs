@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
+use std::time::{Duration, Instant};
 
 use levin_pager::{LockFile, Meta, Pager, PagerError, PagerOptions, NO_SNAPSHOT};
 
@@ -227,6 +228,13 @@ impl EnvCore {
 
     /// Begins the write transaction, waiting while another one is open.
     pub fn begin_write(self: &Arc<Self>) -> Result<WriteTxn> {
+        self.begin_write_within(None)
+    }
+
+    /// [`EnvCore::begin_write`], waiting at most `timeout` for the writer lock (held by
+    /// another transaction of this process or of another); `None` waits as long as it takes.
+    /// Fails with [`TxnError::WriterBusy`] when the wait runs out.
+    pub fn begin_write_within(self: &Arc<Self>, timeout: Option<Duration>) -> Result<WriteTxn> {
         if self.pager.is_read_only() {
             return Err(TxnError::ReadOnly);
         }
@@ -236,16 +244,42 @@ impl EnvCore {
         if self.pager.is_poisoned() {
             return Err(PagerError::Poisoned.into());
         }
+        let started = Instant::now();
+        let busy_error = || TxnError::WriterBusy {
+            waited_ms: started.elapsed().as_millis().try_into().unwrap_or(u64::MAX),
+        };
         {
             let mut busy = self.writer_busy.lock().unwrap_or_else(|e| e.into_inner());
             while *busy {
-                busy = self.writer_cv.wait(busy).unwrap_or_else(|e| e.into_inner());
+                busy = match timeout {
+                    None => self.writer_cv.wait(busy).unwrap_or_else(|e| e.into_inner()),
+                    Some(t) => {
+                        let Some(left) = t.checked_sub(started.elapsed()) else {
+                            return Err(busy_error());
+                        };
+                        self.writer_cv
+                            .wait_timeout(busy, left)
+                            .unwrap_or_else(|e| e.into_inner())
+                            .0
+                    }
+                };
             }
             *busy = true;
         }
-        if let Err(e) = self.readers().lock_writer() {
-            self.release_writer_flag();
-            return Err(e.into());
+        let locked = match timeout {
+            None => self.readers().lock_writer().map(|()| true),
+            Some(t) => self.try_lock_writer_until(started + t),
+        };
+        match locked {
+            Ok(true) => {}
+            Ok(false) => {
+                self.release_writer_flag();
+                return Err(busy_error());
+            }
+            Err(e) => {
+                self.release_writer_flag();
+                return Err(e.into());
+            }
         }
         if self.readers().is_shared() {
             // Another process may have committed since this one last looked; and a writer
@@ -267,6 +301,23 @@ impl EnvCore {
             }
         }
         Ok(WriteTxn::begin(self.clone()))
+    }
+
+    /// Polls the cross-process writer lock until `deadline` (record locks have no timed
+    /// wait): `Ok(false)` if another process still holds it then.
+    fn try_lock_writer_until(&self, deadline: Instant) -> levin_pager::Result<bool> {
+        let mut pause = Duration::from_micros(200);
+        loop {
+            if self.readers().try_lock_writer()? {
+                return Ok(true);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(false);
+            }
+            std::thread::sleep(pause.min(deadline - now));
+            pause = (pause * 2).min(Duration::from_millis(20));
+        }
     }
 
     pub(crate) fn end_write(&self) {

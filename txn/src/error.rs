@@ -24,6 +24,13 @@ pub enum TxnError {
     /// Every reader slot is taken by a live transaction.
     #[error("all {0} reader slots are in use; finish some read transactions or raise max_readers")]
     ReadersFull(usize),
+    /// Another write transaction (in this process or another) held the writer lock for the
+    /// whole wait.
+    #[error("another write transaction held the database for {waited_ms} ms; try again later")]
+    WriterBusy {
+        /// How long this transaction waited, in milliseconds.
+        waited_ms: u64,
+    },
     /// A write was attempted in a read-only environment.
     #[error("the environment is open read-only")]
     ReadOnly,

@@ -222,6 +222,15 @@ impl ReaderTable {
         }
     }
 
+    /// Takes the cross-process writer lock if it is free; `Ok(false)` when another process
+    /// holds it.
+    pub fn try_lock_writer(&self) -> levin_pager::Result<bool> {
+        match &self.slots {
+            Slots::Shared(l) => l.try_lock_writer(),
+            Slots::Private { .. } => Ok(true),
+        }
+    }
+
     /// Releases the cross-process writer lock.
     pub fn unlock_writer(&self) -> levin_pager::Result<()> {
         match &self.slots {

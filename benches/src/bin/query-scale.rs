@@ -14,13 +14,14 @@
 
 #![forbid(unsafe_code)]
 
+use levin_query::DbQuery;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use levin_datalog::Conn;
+use levin_edn::{read, Edn};
 use levin_engine::{Durability, EnvOptions};
-use levin_query::edn::{read, Edn};
-use levin_query::query::Input;
-use levin_query::Conn;
+use levin_query::Input;
 
 #[path = "../query_bench/mod.rs"]
 #[expect(

@@ -1,15 +1,16 @@
 //! The Levin side: loads each data set (read from the same EDN file DataScript reads) into a
-//! `levin_query::Conn` with DataScript's schema, and times the queries in this process.
+//! `levin_datalog::Conn` with DataScript's schema, and times the queries in this process.
 
+use levin_query::DbQuery;
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::time::Instant;
 
+use levin_datalog::{Conn, Db, Index};
+use levin_edn::{read, Edn};
 use levin_engine::{Durability, EnvOptions};
-use levin_query::edn::{read, Edn};
-use levin_query::query::Input;
-use levin_query::{Conn, Db, Index};
+use levin_query::Input;
 
 use super::{data, measure, median, spread, Bench, Kind, Outcome, Timing};
 

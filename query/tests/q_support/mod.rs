@@ -5,13 +5,13 @@
 //! first input). Results compare as EDN, so sets compare as sets.
 #![allow(dead_code)]
 
-use levin_query::edn::{read, Edn};
-use levin_query::query::{q_with, Input, Registry};
-use levin_query::Conn;
+use levin_datalog::Conn;
+use levin_edn::{read, Edn};
+use levin_query::{q_with, Input, Registry};
 
 fn get<'a>(m: &'a Edn, k: &str) -> Option<&'a Edn> {
     m.get_kw("", k)
-        .or_else(|| m.get(&Edn::Keyword(levin_query::edn::Keyword::new(None, k))))
+        .or_else(|| m.get(&Edn::Keyword(levin_edn::Keyword::new(None, k))))
 }
 
 /// Opens a fresh database with `schema` and `tx`.

@@ -1,0 +1,775 @@
+//! [`Db`]: an immutable snapshot of a Datalog database (a read transaction plus the schema
+//! it was written with), with raw index access (`datoms`, `seek_datoms`, `index_range`),
+//! O(log n) counts for the query planner, entity-id resolution, pull and entities.
+
+use std::sync::Arc;
+
+use levin_engine::{Range, Read, RoTxn, RwTxn};
+
+use crate::convert;
+use crate::entity::Entity;
+use crate::error::{Error, Result};
+use crate::layout::{self, Dbs, Meta};
+use crate::schema::{Attr, AttrType, Schema, Unique};
+use levin_edn::{Edn, Keyword};
+
+/// One datom: entity, attribute, value, and (in transaction reports) whether it was added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Datom {
+    /// Entity id.
+    pub e: u64,
+    /// Attribute name.
+    pub a: Keyword,
+    /// Value (refs are entity ids as `Edn::Long`).
+    pub v: Edn,
+    /// True when asserted, false when retracted (always true when read from an index).
+    pub added: bool,
+}
+
+impl Datom {
+    /// `[e a v]`, or `[e a v false]` for a retraction.
+    pub fn to_edn(&self) -> Edn {
+        let mut v = vec![
+            Edn::Long(self.e as i64),
+            Edn::Keyword(self.a.clone()),
+            self.v.clone(),
+        ];
+        if !self.added {
+            v.push(Edn::Bool(false));
+        }
+        Edn::Vector(v)
+    }
+}
+
+impl std::fmt::Display for Datom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.to_edn())
+    }
+}
+
+/// The two indexes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Index {
+    /// Entity, attribute, value: everything about one entity together.
+    Eav,
+    /// Attribute, value, entity: one attribute's values in value order (and reverse refs).
+    Ave,
+}
+
+impl Index {
+    /// `:eav`/`:eavt` or `:ave`/`:avet`.
+    pub fn from_keyword(k: &Keyword) -> Option<Index> {
+        match k.name() {
+            "eav" | "eavt" => Some(Index::Eav),
+            "ave" | "avet" => Some(Index::Ave),
+            _ => None,
+        }
+    }
+}
+
+/// Raw index entries, lazily, borrowing the transaction.
+type RawPairs<'a> = Box<dyn Iterator<Item = levin_engine::Result<(&'a [u8], &'a [u8])>> + 'a>;
+
+/// A lazy sequence of datoms borrowing a [`Db`].
+pub type Datoms<'a> = Box<dyn Iterator<Item = Result<Datom>> + 'a>;
+
+/// Index reads over any transaction (snapshot or the writer's own view).
+pub(crate) struct View<'a> {
+    pub r: &'a dyn Read,
+    pub dbs: &'a Dbs,
+    pub schema: &'a Schema,
+    pub limit: usize,
+}
+
+impl<'a> View<'a> {
+    pub fn attr_by_id(&self, aid: u32) -> Result<&'a Attr> {
+        self.schema
+            .by_id(aid)
+            .ok_or_else(|| Error::Corrupt(format!("unknown attribute id {aid}")))
+    }
+
+    pub fn attr(&self, k: &Keyword) -> Option<&'a Attr> {
+        self.schema.get(k)
+    }
+
+    /// Decodes a value part.
+    pub fn part_edn(&self, part: &[u8]) -> Result<Edn> {
+        // Longs (entity ids, counts, most numbers) skip the general decoder. (A part
+        // longer than `limit` is a giant's prefix and id, never a value.)
+        if part.len() <= self.limit {
+            if let Some(n) = levin_codec::decode_tagged_long(part) {
+                return Ok(Edn::Long(n));
+            }
+        }
+        Ok(convert::to_edn(layout::part_value(
+            self.r, self.dbs, self.limit, part,
+        )?))
+    }
+
+    pub fn eav_datom(&self, k: &[u8], item: &[u8]) -> Result<Datom> {
+        let e = layout::eid_of(k)?;
+        let (aid, part) = layout::split_item(item)?;
+        Ok(Datom {
+            e,
+            a: self.attr_by_id(aid)?.ident.clone(),
+            v: self.part_edn(part)?,
+            added: true,
+        })
+    }
+
+    pub fn ave_datom(&self, key: &[u8], e: &[u8]) -> Result<Datom> {
+        self.eav_datom(e, key)
+    }
+
+    /// The value part of `v` for `attr` if it can be stored at all (`Ok(None)` when `v`
+    /// is not a value of the attribute or, for a giant, not stored).
+    pub fn lookup_part(&self, attr: &Attr, v: &Edn) -> Result<Option<Vec<u8>>> {
+        let value = if attr.is_ref() {
+            match self.entid(v)? {
+                Some(e) => levin_codec::Value::Long(e as i64),
+                None => return Ok(None),
+            }
+        } else {
+            match convert::to_value(attr, v) {
+                Ok(x) => x,
+                Err(_) => return Ok(None),
+            }
+        };
+        let Ok(enc) = layout::encode(&value) else {
+            return Ok(None);
+        };
+        layout::find_part(self.r, self.dbs, self.limit, attr.id, &enc)
+    }
+
+    /// The entity id `id` names: a positive number, a lookup ref `[attr value]`, or a
+    /// keyword (an entity's `:db/ident`). `Ok(None)` when a lookup finds nothing.
+    pub fn entid(&self, id: &Edn) -> Result<Option<u64>> {
+        match id {
+            Edn::Long(n) if *n > 0 => Ok(Some(*n as u64)),
+            Edn::Keyword(_) => {
+                let ident = self.schema.get(&Keyword::new(Some("db"), "ident"));
+                match ident {
+                    Some(a) => self.lookup(a, id),
+                    None => Ok(None),
+                }
+            }
+            Edn::Vector(lr) | Edn::List(lr) if lr.len() == 2 && lr[0].as_keyword().is_some() => {
+                let k = lr[0]
+                    .as_keyword()
+                    .cloned()
+                    .unwrap_or_else(|| Keyword::new(None, ""));
+                let Some(a) = self.schema.get(&k) else {
+                    return Err(Error::Invalid(format!(
+                        "lookup ref {id}: {k} is not in the schema"
+                    )));
+                };
+                if a.unique.is_none() {
+                    return Err(Error::Invalid(format!(
+                        "lookup ref {id}: {k} is not :db/unique"
+                    )));
+                }
+                if lr[1].is_nil() {
+                    return Ok(None);
+                }
+                self.lookup(a, &lr[1])
+            }
+            _ => Err(Error::Invalid(format!(
+                "expected an entity id, a lookup ref or an ident, got {id}"
+            ))),
+        }
+    }
+
+    fn lookup(&self, a: &Attr, v: &Edn) -> Result<Option<u64>> {
+        let Some(part) = self.lookup_part(a, v)? else {
+            return Ok(None);
+        };
+        let key = layout::item(a.id, &part);
+        Ok(layout::entities_of(self.r, self.dbs, &key)?
+            .first()
+            .copied())
+    }
+
+    /// The values of `attr` on `e`, in index order.
+    pub fn values(&self, e: u64, attr: &Attr) -> Result<Vec<Edn>> {
+        layout::items_of(self.r, self.dbs, e, attr.id)?
+            .iter()
+            .map(|it| self.part_edn(&it[4..]))
+            .collect()
+    }
+
+    /// Entities whose `attr` (a ref) points at `e`.
+    pub fn referrers(&self, e: u64, attr: &Attr) -> Result<Vec<u64>> {
+        let enc = layout::encode(&levin_codec::Value::Long(e as i64)).map_err(Error::Corrupt)?;
+        layout::entities_of(self.r, self.dbs, &layout::item(attr.id, &enc))
+    }
+
+    /// `(attribute, value)` of every datom of `e`.
+    pub fn entity_datoms(&self, e: u64) -> Result<Vec<(&'a Attr, Edn)>> {
+        let mut out = Vec::new();
+        for it in layout::all_items_of(self.r, self.dbs, e)? {
+            let (aid, part) = layout::split_item(&it)?;
+            out.push((self.attr_by_id(aid)?, self.part_edn(part)?));
+        }
+        Ok(out)
+    }
+}
+
+/// What a [`Db`] reads through: a snapshot it owns, or an open write transaction it
+/// borrows (the view of an explicit transaction, which sees its own uncommitted writes).
+enum Txn<'t> {
+    Snapshot(RoTxn),
+    Writer(&'t RwTxn),
+}
+
+/// A database value: the data as of one moment, with index access, pull and entities.
+///
+/// [`Conn::db`](crate::Conn::db) gives a snapshot (`Db<'static>`): it owns a read
+/// transaction, so it sees the data as of when it was taken however long it lives, and it
+/// can move to another thread (`Send`). [`Transaction::db`](crate::Transaction::db) gives a
+/// view of an explicit write transaction that borrows it and sees its uncommitted writes.
+/// Values read borrow nothing: they are decoded into [`Edn`].
+pub struct Db<'t> {
+    txn: Txn<'t>,
+    dbs: Dbs,
+    schema: Arc<Schema>,
+    meta: Meta,
+}
+
+fn kw_arg(v: &Edn) -> Result<Keyword> {
+    v.as_keyword()
+        .cloned()
+        .ok_or_else(|| Error::Invalid(format!("expected an attribute keyword, got {v}")))
+}
+
+impl Db<'static> {
+    /// A snapshot over `txn`; `cached` is the connection's schema and its generation, used
+    /// unless the snapshot's schema is newer (then it is read from the snapshot).
+    pub(crate) fn new(txn: RoTxn, dbs: Dbs, cached: (u64, Arc<Schema>)) -> Result<Db<'static>> {
+        let meta = Meta::read(&txn, &dbs)?;
+        let schema = if meta.schema_gen == cached.0 {
+            cached.1
+        } else {
+            Arc::new(crate::schema_store::load_schema(&txn, &dbs)?)
+        };
+        Ok(Db {
+            txn: Txn::Snapshot(txn),
+            dbs,
+            schema,
+            meta,
+        })
+    }
+}
+
+impl<'t> Db<'t> {
+    /// A view of the open write transaction `w`, whose schema and meta are `schema` and
+    /// `meta` (the transaction's own, which may be ahead of what is committed).
+    pub(crate) fn of_writer(w: &'t RwTxn, dbs: Dbs, schema: Arc<Schema>, meta: Meta) -> Db<'t> {
+        Db {
+            txn: Txn::Writer(w),
+            dbs,
+            schema,
+            meta,
+        }
+    }
+
+    /// The engine transaction under this database value.
+    fn r(&self) -> &dyn Read {
+        match &self.txn {
+            Txn::Snapshot(t) => t,
+            Txn::Writer(w) => *w,
+        }
+    }
+
+    pub(crate) fn view(&self) -> View<'_> {
+        View {
+            r: self.r(),
+            dbs: &self.dbs,
+            schema: &self.schema,
+            limit: self.meta.giant_limit,
+        }
+    }
+
+    /// The values of `attr` on the entity `e`, in index order.
+    pub fn attr_values(&self, e: u64, attr: &Attr) -> Result<Vec<Edn>> {
+        self.view().values(e, attr)
+    }
+
+    /// The schema this snapshot was written with.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// The largest entity id in use.
+    pub fn max_eid(&self) -> u64 {
+        self.meta.max_eid
+    }
+
+    /// Total number of datoms (O(1)).
+    pub fn datom_count(&self) -> Result<u64> {
+        Ok(self.r().len(&self.dbs.eav)?)
+    }
+
+    /// Value encodings longer than this many bytes are stored as giants.
+    pub fn giant_limit(&self) -> usize {
+        self.meta.giant_limit
+    }
+
+    /// The key-value transaction under this database (a snapshot, or the writer's own
+    /// transaction for the view of an explicit transaction).
+    pub fn kv(&self) -> &dyn Read {
+        self.r()
+    }
+
+    /// Resolves an entity id, lookup ref `[attr value]` or ident keyword.
+    pub fn entid(&self, id: &Edn) -> Result<Option<u64>> {
+        self.view().entid(id)
+    }
+
+    /// The entity `id` names, if it has any datom.
+    pub fn entity(&self, id: &Edn) -> Result<Option<Entity<'_>>> {
+        match self.entid(id)? {
+            Some(e) if self.r().list_count(&self.dbs.eav, &layout::eid_bytes(e))? > 0 => {
+                Ok(Some(Entity::new(self, e)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Pulls `pattern` for the entity `id` (see [`crate::pull`]); `Edn::Nil` when nothing
+    /// matches.
+    pub fn pull(&self, pattern: &Edn, id: &Edn) -> Result<Edn> {
+        crate::pull::pull(self, pattern, id)
+    }
+
+    /// Pulls `pattern` for each id, in order.
+    pub fn pull_many(&self, pattern: &Edn, ids: &[Edn]) -> Result<Vec<Edn>> {
+        crate::pull::pull_many(self, pattern, ids)
+    }
+
+    fn attr_arg(&self, v: &Edn) -> Result<Option<&Attr>> {
+        Ok(self.schema.get(&kw_arg(v)?))
+    }
+
+    fn entid_arg(&self, v: &Edn) -> Result<Option<u64>> {
+        self.entid(v)
+    }
+
+    /// The datoms of `index` whose leading components equal `components` (for EAV:
+    /// entity, attribute, value; for AVE: attribute, value, entity), in index order.
+    pub fn datoms(&self, index: Index, components: &[Edn]) -> Result<Datoms<'_>> {
+        self.scan(index, components, false)
+    }
+
+    /// The datoms of `index` from the first one at or after `components` to the end.
+    pub fn seek_datoms(&self, index: Index, components: &[Edn]) -> Result<Datoms<'_>> {
+        self.scan(index, components, true)
+    }
+
+    /// The datoms of `index` from the last one at or before `components` back to the
+    /// start, in reverse index order (Datalevin's `rseek-datoms`).
+    pub fn rseek_datoms(&self, index: Index, components: &[Edn]) -> Result<Datoms<'_>> {
+        self.rscan(index, components)
+    }
+
+    fn empty<'a>() -> Datoms<'a> {
+        Box::new(std::iter::empty())
+    }
+
+    fn scan(&self, index: Index, c: &[Edn], seek: bool) -> Result<Datoms<'_>> {
+        if c.len() > 3 {
+            return Err(Error::Invalid(format!(
+                "an index has 3 components, got {}",
+                c.len()
+            )));
+        }
+        let r = self.r();
+        let dbs = &self.dbs;
+        match index {
+            Index::Eav => {
+                let eav_map = move |x: levin_engine::Result<(&[u8], &[u8])>| -> Result<Datom> {
+                    let (k, v) = x?;
+                    self.view().eav_datom(k, v)
+                };
+                let Some(first) = c.first() else {
+                    return Ok(Box::new(r.iter(&dbs.eav)?.map(eav_map)));
+                };
+                let Some(e) = self.entid_arg(first)? else {
+                    return Ok(Self::empty());
+                };
+                let k = layout::eid_bytes(e);
+                // The value range within entity e.
+                let vr = match (c.get(1), c.get(2)) {
+                    (None, _) => Range::all(),
+                    (Some(a), v) => {
+                        let Some(attr) = self.attr_arg(a)? else {
+                            return Ok(Self::empty());
+                        };
+                        match v {
+                            None => Range::prefix(layout::aid_bytes(attr.id)),
+                            Some(v) => match self.view().lookup_part(attr, v)? {
+                                Some(p) => {
+                                    let it = layout::item(attr.id, &p);
+                                    Range::closed(it.clone(), it)
+                                }
+                                None if !seek => return Ok(Self::empty()),
+                                None => Range::at_least(layout::aid_bytes(attr.id)),
+                            },
+                        }
+                    }
+                };
+                if !seek {
+                    let it = r.list_range(&dbs.eav, Range::closed(k, k), vr)?;
+                    return Ok(Box::new(it.map(eav_map)));
+                }
+                let vr = match vr.lo {
+                    std::ops::Bound::Included(lo) => Range::at_least(lo),
+                    _ => Range::all(),
+                };
+                let head = r.list_range(&dbs.eav, Range::closed(k, k), vr)?;
+                let tail = r.range(&dbs.eav, Range::greater_than(k))?;
+                Ok(Box::new(head.chain(tail).map(eav_map)))
+            }
+            Index::Ave => {
+                let ave_map = move |x: levin_engine::Result<(&[u8], &[u8])>| -> Result<Datom> {
+                    let (k, v) = x?;
+                    self.view().ave_datom(k, v)
+                };
+                let Some(a) = c.first() else {
+                    return Ok(Box::new(r.iter(&dbs.ave)?.map(ave_map)));
+                };
+                let Some(attr) = self.attr_arg(a)? else {
+                    return Ok(Self::empty());
+                };
+                let prefix = layout::aid_bytes(attr.id);
+                let Some(v) = c.get(1) else {
+                    let range = if seek {
+                        Range::at_least(prefix)
+                    } else {
+                        Range::prefix(prefix)
+                    };
+                    return Ok(Box::new(r.range(&dbs.ave, range)?.map(ave_map)));
+                };
+                let key = match self.view().lookup_part(attr, v)? {
+                    Some(p) => layout::item(attr.id, &p),
+                    None if !seek => return Ok(Self::empty()),
+                    None => {
+                        // Seek to where the value would sort.
+                        let value = convert::to_value(attr, v).map_err(Error::Invalid)?;
+                        let enc = layout::encode(&value).map_err(Error::Invalid)?;
+                        layout::item(attr.id, &enc[..enc.len().min(self.meta.giant_limit)])
+                    }
+                };
+                let er = match c.get(2) {
+                    None => Range::all(),
+                    Some(e) => match self.entid_arg(e)? {
+                        Some(e) if seek => Range::at_least(layout::eid_bytes(e)),
+                        Some(e) => Range::closed(layout::eid_bytes(e), layout::eid_bytes(e)),
+                        None => return Ok(Self::empty()),
+                    },
+                };
+                if !seek {
+                    let it = r.list_range(&dbs.ave, Range::closed(key.clone(), key), er)?;
+                    return Ok(Box::new(it.map(ave_map)));
+                }
+                let head = r.list_range(&dbs.ave, Range::closed(key.clone(), key.clone()), er)?;
+                let tail = r.range(&dbs.ave, Range::greater_than(key))?;
+                Ok(Box::new(head.chain(tail).map(ave_map)))
+            }
+        }
+    }
+
+    fn rscan(&self, index: Index, c: &[Edn]) -> Result<Datoms<'_>> {
+        use std::ops::Bound::Included;
+        if c.len() > 3 {
+            return Err(Error::Invalid(format!(
+                "an index has 3 components, got {}",
+                c.len()
+            )));
+        }
+        let r = self.r();
+        let dbs = &self.dbs;
+        // Everything at or before `upper` within one key's list: a value bound.
+        let upto = |hi: std::ops::Bound<Vec<u8>>| {
+            let mut all = Range::all();
+            all.hi = hi;
+            all
+        };
+        // The list of `key` up to `values`, then every earlier key, all backwards.
+        let backwards =
+            |db: &'_ levin_engine::Db, key: [u8; 8], values: Range| -> Result<RawPairs<'_>> {
+                let head = r.list_range(db, Range::closed(key, key).rev(), values)?;
+                let tail = r.range(db, Range::less_than(key).rev())?;
+                Ok(Box::new(head.chain(tail)))
+            };
+        match index {
+            Index::Eav => {
+                let eav_map = move |x: levin_engine::Result<(&[u8], &[u8])>| -> Result<Datom> {
+                    let (k, v) = x?;
+                    self.view().eav_datom(k, v)
+                };
+                let Some(first) = c.first() else {
+                    return Ok(Box::new(
+                        r.range(&dbs.eav, Range::all().rev())?.map(eav_map),
+                    ));
+                };
+                let Some(e) = self.entid_arg(first)? else {
+                    return Ok(Self::empty());
+                };
+                let k = layout::eid_bytes(e);
+                let values = match (c.get(1), c.get(2)) {
+                    (None, _) => Range::all(),
+                    (Some(a), v) => {
+                        let Some(attr) = self.attr_arg(a)? else {
+                            return Ok(Self::empty());
+                        };
+                        let after_attr = Range::prefix(layout::aid_bytes(attr.id)).hi;
+                        match v {
+                            None => upto(after_attr),
+                            Some(v) => match self.view().lookup_part(attr, v)? {
+                                Some(p) => upto(Included(layout::item(attr.id, &p))),
+                                None => upto(after_attr),
+                            },
+                        }
+                    }
+                };
+                Ok(Box::new(backwards(&dbs.eav, k, values)?.map(eav_map)))
+            }
+            Index::Ave => {
+                let ave_map = move |x: levin_engine::Result<(&[u8], &[u8])>| -> Result<Datom> {
+                    let (k, v) = x?;
+                    self.view().ave_datom(k, v)
+                };
+                let Some(a) = c.first() else {
+                    return Ok(Box::new(
+                        r.range(&dbs.ave, Range::all().rev())?.map(ave_map),
+                    ));
+                };
+                let Some(attr) = self.attr_arg(a)? else {
+                    return Ok(Self::empty());
+                };
+                let prefix = layout::aid_bytes(attr.id);
+                let Some(v) = c.get(1) else {
+                    let hi = Range::prefix(prefix).hi;
+                    return Ok(Box::new(r.range(&dbs.ave, upto(hi).rev())?.map(ave_map)));
+                };
+                let value = match self.view().lookup_part(attr, v)? {
+                    Some(p) => Ok(layout::item(attr.id, &p)),
+                    None => {
+                        let value = convert::to_value(attr, v).map_err(Error::Invalid)?;
+                        let enc = layout::encode(&value).map_err(Error::Invalid)?;
+                        Err(layout::item(
+                            attr.id,
+                            &enc[..enc.len().min(self.meta.giant_limit)],
+                        ))
+                    }
+                };
+                let key = match value {
+                    // Not stored: everything that sorts before where it would be.
+                    Err(key) => {
+                        return Ok(Box::new(
+                            r.range(&dbs.ave, Range::less_than(key).rev())?.map(ave_map),
+                        ))
+                    }
+                    Ok(key) => key,
+                };
+                let er = match c.get(2) {
+                    None => Range::all(),
+                    Some(e) => match self.entid_arg(e)? {
+                        Some(e) => upto(Included(layout::eid_bytes(e).to_vec())),
+                        None => return Ok(Self::empty()),
+                    },
+                };
+                let head =
+                    r.list_range(&dbs.ave, Range::closed(key.clone(), key.clone()).rev(), er)?;
+                let tail = r.range(&dbs.ave, Range::less_than(key).rev())?;
+                Ok(Box::new(head.chain(tail).map(ave_map)))
+            }
+        }
+    }
+
+    /// The datoms of `attr` with values in `[lo, hi]` (either bound optional), in value
+    /// order (AVE).
+    pub fn index_range(
+        &self,
+        attr: &Keyword,
+        lo: Option<&Edn>,
+        hi: Option<&Edn>,
+    ) -> Result<Datoms<'_>> {
+        let Some(range) = self.value_range(attr, lo, hi)? else {
+            return Ok(Self::empty());
+        };
+        let it = self.r().range(&self.dbs.ave, range)?;
+        Ok(Box::new(it.map(move |x| {
+            let (k, v) = x?;
+            self.view().ave_datom(k, v)
+        })))
+    }
+
+    fn bound_key(&self, attr: &Attr, v: &Edn) -> Result<Vec<u8>> {
+        let value = if attr.is_ref() {
+            let e = self
+                .entid(v)?
+                .ok_or_else(|| Error::Invalid(format!("no entity {v}")))?;
+            levin_codec::Value::Long(e as i64)
+        } else {
+            convert::to_value(attr, v)
+                .map_err(|m| Error::Invalid(format!("{}: {m}", attr.ident)))?
+        };
+        let enc = layout::encode(&value).map_err(Error::Invalid)?;
+        Ok(layout::item(
+            attr.id,
+            &enc[..enc.len().min(self.meta.giant_limit)],
+        ))
+    }
+
+    fn value_range(
+        &self,
+        attr: &Keyword,
+        lo: Option<&Edn>,
+        hi: Option<&Edn>,
+    ) -> Result<Option<Range>> {
+        match self.schema.get(attr) {
+            Some(a) => self.attr_value_range(a, lo, hi),
+            None => Ok(None),
+        }
+    }
+
+    /// The AVE key range of `a`'s values in `[lo, hi]`.
+    pub fn attr_value_range(
+        &self,
+        a: &Attr,
+        lo: Option<&Edn>,
+        hi: Option<&Edn>,
+    ) -> Result<Option<Range>> {
+        let prefix = layout::aid_bytes(a.id);
+        let mut range = Range::prefix(prefix);
+        if let Some(lo) = lo {
+            range.lo = std::ops::Bound::Included(self.bound_key(a, lo)?);
+        }
+        if let Some(hi) = hi {
+            let mut k = self.bound_key(a, hi)?;
+            // Include giants whose prefix equals the bound.
+            if k.len() - 4 == self.meta.giant_limit {
+                k.extend_from_slice(&[0xFF; layout::GID_LEN]);
+            }
+            range.hi = std::ops::Bound::Included(k);
+        }
+        Ok(Some(range))
+    }
+
+    /// Number of datoms `datoms(index, components)` would return. O(log n) for every shape
+    /// except EAV with entity and attribute (a scan of that entity's values of the attribute).
+    pub fn count_datoms(&self, index: Index, c: &[Edn]) -> Result<u64> {
+        let r = self.r();
+        let dbs = &self.dbs;
+        match (index, c.len()) {
+            (_, 0) => Ok(r.len(&dbs.eav)?),
+            (Index::Eav, 1) => match self.entid_arg(&c[0])? {
+                Some(e) => Ok(r.list_count(&dbs.eav, &layout::eid_bytes(e))?),
+                None => Ok(0),
+            },
+            (Index::Ave, 1) => match self.attr_arg(&c[0])? {
+                Some(a) => Ok(r.count(&dbs.ave, &Range::prefix(layout::aid_bytes(a.id)))?),
+                None => Ok(0),
+            },
+            (Index::Ave, 2) => {
+                let Some(a) = self.attr_arg(&c[0])? else {
+                    return Ok(0);
+                };
+                match self.view().lookup_part(a, &c[1])? {
+                    Some(p) => Ok(r.list_count(&dbs.ave, &layout::item(a.id, &p))?),
+                    None => Ok(0),
+                }
+            }
+            _ => {
+                let mut n = 0;
+                for d in self.datoms(index, c)? {
+                    d?;
+                    n += 1;
+                }
+                Ok(n)
+            }
+        }
+    }
+
+    /// Whether every value of the untyped attribute `a` has the same type as `v` (compared
+    /// through two O(log n) counts: values with `v`'s type tag against all values). Then
+    /// the value order of the index is the comparison order of query predicates.
+    pub fn values_all_like(&self, a: &Attr, v: &Edn) -> Result<bool> {
+        let Ok(value) = convert::to_value(a, v) else {
+            return Ok(false);
+        };
+        let prefix = layout::aid_bytes(a.id);
+        let mut tagged = prefix.to_vec();
+        tagged.push(value.tag());
+        let all = self.r().count(&self.dbs.ave, &Range::prefix(prefix))?;
+        let like = self.r().count(&self.dbs.ave, &Range::prefix(tagged))?;
+        Ok(all == like)
+    }
+
+    /// Estimated datoms per distinct value of `a` (how many entities a bound value joins
+    /// to), from a sample: 32 evenly spaced datoms of the attribute are read by rank, each
+    /// with its value's entity count `s`; the number of distinct values is then about
+    /// `N * mean(1/s)` for `N` datoms. O(32 log n). 1 for an empty attribute.
+    pub fn value_fanout(&self, a: &Attr) -> Result<f64> {
+        const SAMPLES: u64 = 32;
+        let prefix = layout::aid_bytes(a.id);
+        let n = self.r().count(&self.dbs.ave, &Range::prefix(prefix))?;
+        if n == 0 {
+            return Ok(1.0);
+        }
+        if n <= 4 * SAMPLES {
+            // Few datoms: count the distinct values exactly, in one pass.
+            let mut distinct = 0u64;
+            for key in self.r().keys(&self.dbs.ave, Range::prefix(prefix))? {
+                key?;
+                distinct += 1;
+            }
+            return Ok((n as f64 / distinct.max(1) as f64).max(1.0));
+        }
+        let start = self.r().count(&self.dbs.ave, &Range::less_than(prefix))?;
+        let k = SAMPLES.min(n);
+        let mut inverse_sum = 0.0;
+        for i in 0..k {
+            let rank = start + (2 * i + 1) * n / (2 * k);
+            let Some((key, _)) = self.r().get_by_rank(&self.dbs.ave, rank)? else {
+                continue;
+            };
+            let s = self.r().list_count(&self.dbs.ave, key)?.max(1);
+            inverse_sum += 1.0 / s as f64;
+        }
+        let distinct = (n as f64 * inverse_sum / k as f64).max(1.0);
+        Ok((n as f64 / distinct).max(1.0))
+    }
+
+    /// Number of datoms of `attr` with values in `[lo, hi]` (O(log n)).
+    pub fn count_range(&self, attr: &Keyword, lo: Option<&Edn>, hi: Option<&Edn>) -> Result<u64> {
+        match self.value_range(attr, lo, hi)? {
+            Some(range) => Ok(self.r().count(&self.dbs.ave, &range)?),
+            None => Ok(0),
+        }
+    }
+
+    /// Number of distinct entities that have `attr` — exact for cardinality one (O(log n)),
+    /// the datom count (an upper bound) for cardinality many.
+    pub fn attr_count(&self, attr: &Keyword) -> Result<u64> {
+        match self.schema.get(attr) {
+            Some(a) => Ok(self
+                .r()
+                .count(&self.dbs.ave, &Range::prefix(layout::aid_bytes(a.id)))?),
+            None => Ok(0),
+        }
+    }
+
+    /// Whether `attr` is a ref attribute.
+    pub fn is_ref(&self, attr: &Keyword) -> bool {
+        self.schema
+            .get(attr)
+            .is_some_and(|a| a.value_type == Some(AttrType::Ref))
+    }
+
+    /// Whether `attr` is unique (either kind).
+    pub fn is_unique(&self, attr: &Keyword) -> Option<Unique> {
+        self.schema.get(attr).and_then(|a| a.unique)
+    }
+}

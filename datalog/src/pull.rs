@@ -1,0 +1,378 @@
+//! Pull: DataScript/Datalevin pull patterns over a [`Db`] — `*`, attribute names,
+//! `:db/id`, options `:as` `:limit` `:default` (and the legacy `(limit ..)`/`(default ..)`
+//! forms), nested map specs, reverse refs `:ns/_attr`, recursion with `...` or a depth,
+//! with cycle detection, and component expansion.
+
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use crate::db::{Db, View};
+use crate::error::{Error, Result};
+use crate::schema::{reverse_of, Attr};
+use levin_edn::{Edn, Keyword};
+
+/// The default `:limit` of cardinality-many and reverse attributes.
+pub const DEFAULT_LIMIT: usize = 1000;
+
+#[derive(Debug, Clone)]
+enum Sub {
+    None,
+    Pattern(Rc<Pattern>),
+    Recurse(Option<usize>),
+}
+
+#[derive(Debug, Clone)]
+struct Spec {
+    attr: Keyword,
+    key: Edn,
+    limit: Option<usize>,
+    default: Option<Edn>,
+    sub: Sub,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Pattern {
+    wildcard: bool,
+    specs: Vec<Spec>,
+}
+
+fn bad(p: &Edn, why: &str) -> Error {
+    Error::Invalid(format!("bad pull pattern {p}: {why}"))
+}
+
+fn attr_name(x: &Edn) -> Option<Keyword> {
+    match x {
+        Edn::Keyword(k) => Some(k.clone()),
+        Edn::String(s) => Some(crate::entity::keyword(s)),
+        _ => None,
+    }
+}
+
+fn is_wildcard(x: &Edn) -> bool {
+    matches!(x, Edn::Symbol(s) if s.namespace.is_none() && s.name == "*")
+        || x.as_str() == Some("*")
+        || x.is_kw("", "*")
+}
+
+fn spec_of(x: &Edn) -> Result<Spec> {
+    if let Some(k) = attr_name(x) {
+        return Ok(Spec {
+            attr: k,
+            key: x.clone(),
+            limit: Some(DEFAULT_LIMIT),
+            default: None,
+            sub: Sub::None,
+        });
+    }
+    let items = x
+        .as_seq()
+        .ok_or_else(|| bad(x, "expected an attribute, [attr options...] or a map"))?;
+    // Legacy (limit :attr n) and (default :attr v).
+    if let Some(Edn::Symbol(s)) = items.first() {
+        if items.len() == 3 && s.namespace.is_none() {
+            let mut spec = spec_of(&items[1])?;
+            match s.name.as_str() {
+                "limit" => spec.limit = limit_of(&items[2], x)?,
+                "default" => spec.default = Some(items[2].clone()),
+                _ => return Err(bad(x, "unknown attribute function")),
+            }
+            return Ok(spec);
+        }
+    }
+    let Some(first) = items.first() else {
+        return Err(bad(x, "empty attribute spec"));
+    };
+    let mut spec = spec_of(first)?;
+    if items.len() % 2 != 1 {
+        return Err(bad(x, "attribute options come in pairs"));
+    }
+    for kv in items[1..].chunks(2) {
+        let opt = kv[0]
+            .as_keyword()
+            .map(|k| k.name().to_string())
+            .or_else(|| kv[0].as_symbol().map(|s| s.name().to_string()))
+            .unwrap_or_default();
+        match opt.as_str() {
+            "as" => spec.key = kv[1].clone(),
+            "limit" => spec.limit = limit_of(&kv[1], x)?,
+            "default" => spec.default = Some(kv[1].clone()),
+            "xform" => return Err(bad(x, ":xform takes a function, which EDN cannot carry")),
+            _ => return Err(bad(x, "unknown attribute option")),
+        }
+    }
+    Ok(spec)
+}
+
+fn limit_of(v: &Edn, x: &Edn) -> Result<Option<usize>> {
+    match v {
+        Edn::Nil => Ok(None),
+        Edn::Long(n) if *n >= 0 => Ok(Some(*n as usize)),
+        _ => Err(bad(x, ":limit takes a non-negative number or nil")),
+    }
+}
+
+fn parse(p: &Edn) -> Result<Pattern> {
+    let items = p.as_seq().ok_or_else(|| bad(p, "a pattern is a vector"))?;
+    let mut out = Pattern::default();
+    for x in items {
+        if is_wildcard(x) {
+            out.wildcard = true;
+        } else if let Some(m) = x.as_map() {
+            for (k, v) in m {
+                let mut spec = spec_of(k)?;
+                spec.sub = match v {
+                    Edn::Symbol(s) if s.namespace.is_none() && s.name == "..." => {
+                        Sub::Recurse(None)
+                    }
+                    Edn::Long(n) if *n >= 0 => Sub::Recurse(Some(*n as usize)),
+                    v if v.as_seq().is_some() => Sub::Pattern(Rc::new(parse(v)?)),
+                    _ => return Err(bad(p, "a map spec's value is a pattern, ... or a depth")),
+                };
+                out.specs.push(spec);
+            }
+        } else {
+            out.specs.push(spec_of(x)?);
+        }
+    }
+    Ok(out)
+}
+
+fn wildcard() -> Rc<Pattern> {
+    Rc::new(Pattern {
+        wildcard: true,
+        specs: vec![],
+    })
+}
+
+fn id_map(e: u64) -> Edn {
+    Edn::Map(vec![(Edn::kw("db", "id"), Edn::Long(e as i64))])
+}
+
+struct Puller<'a> {
+    view: View<'a>,
+}
+
+struct Ctx {
+    depth: HashMap<Keyword, usize>,
+    seen: HashSet<u64>,
+}
+
+impl Puller<'_> {
+    fn entity(&self, e: u64, pat: &Rc<Pattern>, ctx: &Ctx) -> Result<Edn> {
+        let datoms = self.view.entity_datoms(e)?;
+        let mut groups: Vec<(&Attr, Vec<Edn>)> = Vec::new();
+        for (a, v) in datoms {
+            match groups.last_mut() {
+                Some((b, vs)) if b.id == a.id => vs.push(v),
+                _ => groups.push((a, vec![v])),
+            }
+        }
+        let mut out: Vec<(Edn, Edn)> = Vec::new();
+        let explicit: HashSet<&Keyword> = pat.specs.iter().map(|s| &s.attr).collect();
+        if pat.wildcard {
+            out.push((Edn::kw("db", "id"), Edn::Long(e as i64)));
+            for (a, vs) in &groups {
+                if explicit.contains(&a.ident) {
+                    continue;
+                }
+                let spec = Spec {
+                    attr: a.ident.clone(),
+                    key: Edn::Keyword(a.ident.clone()),
+                    limit: None,
+                    default: None,
+                    sub: Sub::None,
+                };
+                if let Some(v) = self.forward(a, vs.clone(), &spec, pat, ctx)? {
+                    out.push((spec.key, v));
+                }
+            }
+        }
+        for spec in &pat.specs {
+            if spec.attr.is("db", "id") {
+                if !out.iter().any(|(k, _)| *k == spec.key) {
+                    out.push((spec.key.clone(), Edn::Long(e as i64)));
+                }
+                continue;
+            }
+            let v = if let Some(fwd) = reverse_of(&spec.attr) {
+                match self.view.attr(&fwd).filter(|a| a.is_ref()) {
+                    Some(a) => self.reverse(e, a, spec, pat, ctx)?,
+                    None => None,
+                }
+            } else {
+                match groups.iter().find(|(a, _)| a.ident == spec.attr) {
+                    Some((a, vs)) => self.forward(a, vs.clone(), spec, pat, ctx)?,
+                    None => None,
+                }
+            };
+            match (v, &spec.default) {
+                (Some(v), _) => out.push((spec.key.clone(), v)),
+                (None, Some(d)) => out.push((spec.key.clone(), d.clone())),
+                (None, None) => {}
+            }
+        }
+        if out.is_empty() {
+            return Ok(Edn::Nil);
+        }
+        Ok(Edn::Map(out))
+    }
+
+    /// The value of one ref target under `spec`; `None` to leave it out.
+    fn target(
+        &self,
+        x: u64,
+        a: &Attr,
+        spec: &Spec,
+        pat: &Rc<Pattern>,
+        ctx: &Ctx,
+    ) -> Result<Option<Edn>> {
+        match &spec.sub {
+            Sub::Pattern(p) => {
+                let v = self.entity(x, p, ctx)?;
+                Ok(Some(if v.is_nil() { id_map(x) } else { v }))
+            }
+            Sub::Recurse(_) => {
+                if ctx.seen.contains(&x) {
+                    return Ok(Some(id_map(x)));
+                }
+                let mut depth = ctx.depth.clone();
+                *depth.entry(spec.attr.clone()).or_default() += 1;
+                let mut seen = ctx.seen.clone();
+                seen.insert(x);
+                let v = self.entity(x, pat, &Ctx { depth, seen })?;
+                Ok(Some(if v.is_nil() { id_map(x) } else { v }))
+            }
+            Sub::None if a.is_component && reverse_of(&spec.attr).is_none() => {
+                if ctx.seen.contains(&x) {
+                    return Ok(Some(id_map(x)));
+                }
+                let mut seen = ctx.seen.clone();
+                seen.insert(x);
+                let v = self.entity(
+                    x,
+                    &wildcard(),
+                    &Ctx {
+                        depth: ctx.depth.clone(),
+                        seen,
+                    },
+                )?;
+                Ok(Some(if v.is_nil() { id_map(x) } else { v }))
+            }
+            Sub::None => Ok(Some(id_map(x))),
+        }
+    }
+
+    fn exhausted(&self, spec: &Spec, ctx: &Ctx) -> bool {
+        match spec.sub {
+            Sub::Recurse(Some(n)) => ctx.depth.get(&spec.attr).copied().unwrap_or(0) >= n,
+            _ => false,
+        }
+    }
+
+    fn forward(
+        &self,
+        a: &Attr,
+        mut vs: Vec<Edn>,
+        spec: &Spec,
+        pat: &Rc<Pattern>,
+        ctx: &Ctx,
+    ) -> Result<Option<Edn>> {
+        if self.exhausted(spec, ctx) {
+            return Ok(None);
+        }
+        if a.is_many() {
+            if let Some(n) = spec.limit {
+                vs.truncate(n);
+            }
+        }
+        if a.is_ref() {
+            let mut out = Vec::new();
+            for v in vs {
+                let x = v.as_long().unwrap_or(0) as u64;
+                if let Some(t) = self.target(x, a, spec, pat, ctx)? {
+                    out.push(t);
+                }
+            }
+            vs = out;
+        }
+        if vs.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(if a.is_many() {
+            Edn::Vector(vs)
+        } else {
+            vs.swap_remove(0)
+        }))
+    }
+
+    fn reverse(
+        &self,
+        e: u64,
+        a: &Attr,
+        spec: &Spec,
+        pat: &Rc<Pattern>,
+        ctx: &Ctx,
+    ) -> Result<Option<Edn>> {
+        if self.exhausted(spec, ctx) {
+            return Ok(None);
+        }
+        let mut es = self.view.referrers(e, a)?;
+        if let Some(n) = spec.limit {
+            es.truncate(n);
+        }
+        let mut out = Vec::new();
+        for x in es {
+            if let Some(t) = self.target(x, a, spec, pat, ctx)? {
+                out.push(t);
+            }
+        }
+        if out.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(if a.is_component {
+            out.swap_remove(0)
+        } else {
+            Edn::Vector(out)
+        }))
+    }
+}
+
+/// Pulls `pattern` for the entity `id` (an entity id, lookup ref or ident); `Edn::Nil`
+/// when the entity does not exist or nothing in the pattern matches.
+pub fn pull(db: &Db, pattern: &Edn, id: &Edn) -> Result<Edn> {
+    let pat = Rc::new(parse(pattern)?);
+    pull_parsed(db, &pat, id)
+}
+
+fn pull_parsed(db: &Db, pat: &Rc<Pattern>, id: &Edn) -> Result<Edn> {
+    let Some(e) = db.entid(id)? else {
+        return Ok(Edn::Nil);
+    };
+    let p = Puller { view: db.view() };
+    let ctx = Ctx {
+        depth: HashMap::new(),
+        seen: HashSet::new(),
+    };
+    let has_datoms = !p.view.entity_datoms(e)?.is_empty();
+    let v = p.entity(e, pat, &ctx)?;
+    // An entity without datoms pulls as nil even when the pattern asks for :db/id.
+    if !has_datoms {
+        if let Edn::Map(m) = &v {
+            if m.iter().all(|(k, _)| {
+                pat.specs
+                    .iter()
+                    .any(|s| s.key == *k && s.attr.is("db", "id"))
+                    || k.is_kw("db", "id")
+            }) {
+                return Ok(Edn::Nil);
+            }
+        }
+    }
+    Ok(v)
+}
+
+/// Pulls `pattern` for each of `ids`, in order.
+pub fn pull_many(db: &Db, pattern: &Edn, ids: &[Edn]) -> Result<Vec<Edn>> {
+    let pat = Rc::new(parse(pattern)?);
+    ids.iter().map(|id| pull_parsed(db, &pat, id)).collect()
+}

@@ -1,0 +1,1838 @@
+//! Execution: relations of variable bindings threaded through the `:where` clauses in the
+//! order the planner picks, index lookups for patterns, filters, functions, `not`, `or`,
+//! rule calls (see `rules.rs`).
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::Instant;
+
+use levin_datalog::{Datom, Db, Index};
+use levin_edn::{Edn, Keyword};
+
+use crate::ast::*;
+use crate::error::{ErrorKind, QResult, QueryError};
+use crate::explain::Step;
+use crate::functions::{call_builtin, truthy, Registry};
+use crate::plan::{self, Choice};
+use crate::stats::Stats;
+use levin_datalog::scan;
+
+/// A row of values, one per variable of its relation.
+pub type Row = Vec<Edn>;
+
+/// A relation: variables and rows of their values.
+#[derive(Debug, Clone, Default)]
+pub struct Rel {
+    /// Column names.
+    pub vars: Vec<Var>,
+    /// Rows.
+    pub rows: Vec<Row>,
+    /// True when no two rows are equal, known from how the rows were made (a scan of
+    /// distinct datoms, a filter or an extension of distinct rows): deduplication can be
+    /// skipped. False says nothing.
+    pub distinct: bool,
+}
+
+impl Rel {
+    /// One empty row: the identity of join.
+    pub fn unit() -> Rel {
+        Rel {
+            vars: vec![],
+            rows: vec![vec![]],
+            distinct: true,
+        }
+    }
+
+    /// Column of `v`.
+    pub fn col(&self, v: &str) -> Option<usize> {
+        self.vars.iter().position(|x| x == v)
+    }
+
+    /// Keeps the columns `vars` (a subsequence of this relation's variables, in order) and
+    /// deduplicates the rows, consuming the relation; columns are removed in place.
+    pub fn project_distinct(self, vars: &[Var]) -> Rel {
+        let was_distinct = self.distinct;
+        let dropped: Vec<usize> = (0..self.vars.len())
+            .filter(|&c| !vars.contains(&self.vars[c]))
+            .collect();
+        // Dropping only columns that hold one value throughout (an input scalar, a
+        // constant-bound variable) cannot make two distinct rows equal: no deduplication.
+        let constant_drops = self.rows.first().is_some_and(|first| {
+            dropped
+                .iter()
+                .all(|&c| self.rows.iter().all(|r| r[c] == first[c]))
+        });
+        let mut rel = self.project_only(vars);
+        if !constant_drops {
+            rel.rows = distinct(rel.rows);
+        }
+        rel.distinct = was_distinct || !constant_drops;
+        rel
+    }
+
+    /// Keeps the columns `vars` (a subsequence of this relation's variables, in order),
+    /// removing the others in place; rows that become equal are kept.
+    pub fn project_only(self, vars: &[Var]) -> Rel {
+        let dropped: Vec<usize> = (0..self.vars.len())
+            .filter(|&c| !vars.contains(&self.vars[c]))
+            .collect();
+        let mut rows = self.rows;
+        for r in &mut rows {
+            for &c in dropped.iter().rev() {
+                r.remove(c);
+            }
+        }
+        let vars = self
+            .vars
+            .into_iter()
+            .enumerate()
+            .filter(|(c, _)| !dropped.contains(c))
+            .map(|(_, v)| v)
+            .collect();
+        Rel {
+            vars,
+            rows,
+            distinct: false,
+        }
+    }
+
+    /// Distinct rows over `vars` (all must be columns).
+    pub fn project(&self, vars: &[Var]) -> Rel {
+        let cols: Vec<usize> = vars.iter().filter_map(|v| self.col(v)).collect();
+        let mut seen = HashSet::default();
+        let mut rows = vec![];
+        for r in &self.rows {
+            let k: Row = cols.iter().map(|&c| r[c].clone()).collect();
+            if seen.insert(k.clone()) {
+                rows.push(k);
+            }
+        }
+        Rel {
+            vars: cols.iter().map(|&c| self.vars[c].clone()).collect(),
+            rows,
+            distinct: true,
+        }
+    }
+
+    /// Natural (hash) join on the shared variables, under `ctx`'s row limit and deadline.
+    pub fn join(self, other: Rel, ctx: &Ctx<'_>) -> QResult<Rel> {
+        self.join_spare(other, 0, ctx)
+    }
+
+    /// [`join`](Self::join), each output row with room for `spare` more columns.
+    pub fn join_spare(self, other: Rel, spare: usize, ctx: &Ctx<'_>) -> QResult<Rel> {
+        let slots: Vec<Slot> = other
+            .vars
+            .iter()
+            .enumerate()
+            .map(|(j, v)| {
+                if let Some(i) = self.col(v) {
+                    return Slot::Key(i);
+                }
+                match other.vars[..j].iter().position(|x| x == v) {
+                    Some(k) => Slot::Same(k),
+                    None => Slot::New,
+                }
+            })
+            .collect();
+        let mut vars = self.vars.clone();
+        for (j, s) in slots.iter().enumerate() {
+            if matches!(s, Slot::New) {
+                vars.push(other.vars[j].clone());
+            }
+        }
+        let rows = hash_join(&self.rows, &other.rows, &slots, spare, ctx)?;
+        Ok(Rel {
+            vars,
+            rows,
+            distinct: false,
+        })
+    }
+}
+
+/// How a column of the right side of a join is used.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Slot {
+    /// Must equal the left row's column `i` (a join key).
+    Key(usize),
+    /// Must equal this row's own earlier column `k` (a repeated variable).
+    Same(usize),
+    /// Must equal the constant.
+    Const(Edn),
+    /// Appended to the output row (a new variable).
+    New,
+    /// Ignored (`_`).
+    Skip,
+}
+
+/// Joins `left` rows with the `right` tuples that pass their `slots`: each output row is the
+/// left row followed by the right tuple's `New` columns. The right side is indexed by its
+/// key columns in a hash table of row numbers (no key vectors are built); tuples shorter
+/// than `slots` never match. Output rows have room for `spare` more columns.
+pub fn hash_join(
+    left: &[Row],
+    right: &[Row],
+    slots: &[Slot],
+    spare: usize,
+    ctx: &Ctx<'_>,
+) -> QResult<Vec<Row>> {
+    let limit = ctx.reg.row_limit();
+    use std::hash::BuildHasher;
+    let keys: Vec<(usize, usize)> = slots
+        .iter()
+        .enumerate()
+        .filter_map(|(j, s)| match s {
+            Slot::Key(i) => Some((*i, j)),
+            _ => None,
+        })
+        .collect();
+    let news: Vec<usize> = (0..slots.len())
+        .filter(|&j| slots[j] == Slot::New)
+        .collect();
+    let passes = |t: &Row| -> bool {
+        t.len() >= slots.len()
+            && slots.iter().enumerate().all(|(j, s)| match s {
+                Slot::Same(k) => t[j] == t[*k],
+                Slot::Const(c) => t[j] == *c,
+                _ => true,
+            })
+    };
+    let extend = |l: &Row, t: &Row| -> Row {
+        let mut row = Vec::with_capacity(l.len() + news.len() + spare);
+        row.extend(l.iter().cloned());
+        row.extend(news.iter().map(|&j| t[j].clone()));
+        row
+    };
+    if keys.is_empty() {
+        // A cross product: no table (every key would hash alike).
+        let kept: Vec<&Row> = right.iter().filter(|t| passes(t)).collect();
+        let n = left.len().saturating_mul(kept.len());
+        if n > limit {
+            return Err(too_large(n, limit));
+        }
+        let mut out = Vec::with_capacity(n);
+        for l in left {
+            ctx.tick()?;
+            out.extend(kept.iter().map(|t| extend(l, t)));
+        }
+        return Ok(out);
+    }
+    let hasher = rustc_hash::FxBuildHasher;
+    let key_hash = |cells: &mut dyn Iterator<Item = &Edn>| -> u64 {
+        let mut h = 0u64;
+        for c in cells {
+            h = h.rotate_left(5) ^ hasher.hash_one(c);
+        }
+        h
+    };
+    let mut table: hashbrown::HashTable<usize> = hashbrown::HashTable::new();
+    let mut kept = 0usize;
+    for (n, t) in right.iter().enumerate() {
+        if passes(t) {
+            let h = key_hash(&mut keys.iter().map(|&(_, j)| &t[j]));
+            table.insert_unique(h, n, |&m| {
+                key_hash(&mut keys.iter().map(|&(_, j)| &right[m][j]))
+            });
+            kept += 1;
+        }
+    }
+    let mut out = Vec::with_capacity(left.len().max(kept));
+    for l in left {
+        ctx.tick()?;
+        let h = key_hash(&mut keys.iter().map(|&(i, _)| &l[i]));
+        for &m in table.iter_hash(h) {
+            let t = &right[m];
+            if keys.iter().all(|&(i, j)| l[i] == t[j]) {
+                if out.len() >= limit {
+                    return Err(too_large(out.len() + 1, limit));
+                }
+                out.push(extend(l, t));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The error for an intermediate result of more than `limit` rows.
+pub fn too_large(rows: usize, limit: usize) -> QueryError {
+    QueryError::new(
+        ErrorKind::TooLarge,
+        format!(
+            "an intermediate result reached {rows} rows, over the limit of {limit} \
+             (Registry::max_rows); add clauses that bind fewer rows, or raise the limit"
+        ),
+    )
+}
+
+/// A data source.
+pub enum Source<'a> {
+    /// A database snapshot.
+    Db(&'a Db<'a>),
+    /// A collection of tuples.
+    Coll(Vec<Row>),
+}
+
+/// Rule relations fixed for one evaluation (semi-naive deltas and full relations).
+pub type Fixed = HashMap<String, FixedRows>;
+
+/// The rows a rule name stands for in one fixpoint round: `rows[from..]` (a round's delta
+/// is the tail its member's list grew by, shared rather than copied).
+#[derive(Debug, Clone)]
+pub struct FixedRows {
+    /// The list.
+    pub rows: Rc<Vec<Row>>,
+    /// Where the rows meant begin.
+    pub from: usize,
+}
+
+impl FixedRows {
+    /// All of `rows`.
+    pub fn all(rows: Rc<Vec<Row>>) -> FixedRows {
+        FixedRows { rows, from: 0 }
+    }
+
+    /// The rows meant.
+    pub fn slice(&self) -> &[Row] {
+        &self.rows[self.from..]
+    }
+}
+
+/// Everything a query's execution needs.
+pub struct Ctx<'a> {
+    /// Named sources.
+    pub sources: HashMap<String, Source<'a>>,
+    /// Rules by name.
+    pub rules: HashMap<String, Vec<Rule>>,
+    /// Recursive rules: name -> its strongly connected component.
+    pub sccs: HashMap<String, Vec<String>>,
+    /// Recursive rules evaluated for exactly one call (see [`rules::single_use`]): their
+    /// rows are handed to that call instead of being kept for others.
+    ///
+    /// [`rules::single_use`]: crate::rules::single_use
+    pub single_use: HashSet<String>,
+    /// Functions and aggregates.
+    pub reg: &'a Registry,
+    /// When to give up, and the timeout in ms.
+    pub deadline: Option<(Instant, u64)>,
+    /// Fixpoints of recursive rules computed so far.
+    pub rule_cache: RefCell<HashMap<String, Rc<Vec<Row>>>>,
+    /// Steps of the top-level `:where`, for explain.
+    pub steps: RefCell<Vec<Step>>,
+    /// Scalar inputs (for pull patterns passed as inputs).
+    pub scalars: HashMap<Var, Edn>,
+    /// What the planner knows of the databases' indexes.
+    pub(crate) stats: Stats,
+    /// How many fixpoints are being computed (nested through rule calls); scans are
+    /// kept in `scans` only while one is.
+    pub(crate) fixpoint_depth: Cell<u32>,
+    /// Rows of patterns read from the unit row during fixpoints (see `ave_pattern`).
+    scans: RefCell<HashMap<ScanKey, Rc<Vec<Row>>>>,
+    ticks: Cell<u32>,
+}
+
+/// What a pattern read from the unit row depends on: its source, attribute, value term
+/// and value range.
+#[derive(PartialEq, Eq, Hash)]
+struct ScanKey {
+    src: String,
+    attr: u32,
+    value: ScanValue,
+    range: Option<(Option<Edn>, Option<Edn>)>,
+}
+
+/// The value term of a [`ScanKey`]'s pattern.
+#[derive(PartialEq, Eq, Hash)]
+enum ScanValue {
+    Const(Edn),
+    /// A variable other than the entity's.
+    Var,
+    Blank,
+}
+
+/// How many variables the `pending` clauses will add to `cur`'s beyond those of `c`: the
+/// room worth leaving in the rows `c` builds.
+fn later_vars(cur: &Rel, c: &Clause, pending: &[&Clause]) -> usize {
+    let mut now: Vec<Var> = vec![];
+    c.vars(&mut now);
+    let mut later: Vec<Var> = vec![];
+    pending.iter().for_each(|c| c.vars(&mut later));
+    later.sort_unstable();
+    later.dedup();
+    later
+        .iter()
+        .filter(|v| cur.col(v).is_none() && !now.contains(v))
+        .count()
+}
+
+/// The largest scan kept for a fixpoint's later rounds: a bound on the memory held.
+const SCAN_CACHE_ROWS: usize = 1 << 16;
+
+impl<'a> Ctx<'a> {
+    /// A context.
+    pub fn new(reg: &'a Registry, timeout_ms: Option<u64>) -> Ctx<'a> {
+        Ctx {
+            sources: HashMap::default(),
+            rules: HashMap::default(),
+            sccs: HashMap::default(),
+            single_use: HashSet::default(),
+            reg,
+            deadline: timeout_ms
+                .map(|ms| (Instant::now() + std::time::Duration::from_millis(ms), ms)),
+            rule_cache: RefCell::new(HashMap::default()),
+            steps: RefCell::new(vec![]),
+            scalars: HashMap::default(),
+            stats: Stats::default(),
+            fixpoint_depth: Cell::new(0),
+            scans: RefCell::new(HashMap::default()),
+            ticks: Cell::new(0),
+        }
+    }
+
+    /// Checks the deadline every so often.
+    pub fn tick(&self) -> QResult<()> {
+        let t = self.ticks.get().wrapping_add(1);
+        self.ticks.set(t);
+        if t.is_multiple_of(256) {
+            self.check_time()?;
+        }
+        Ok(())
+    }
+
+    /// Fails when a relation being built already holds the row limit (or the deadline has
+    /// passed: this runs once per row built).
+    pub fn check_rows(&self, n: usize) -> QResult<()> {
+        self.tick()?;
+        let limit = self.reg.row_limit();
+        if n >= limit {
+            return Err(too_large(n + 1, limit));
+        }
+        Ok(())
+    }
+
+    /// Checks the deadline now.
+    pub fn check_time(&self) -> QResult<()> {
+        if let Some((d, ms)) = self.deadline {
+            if Instant::now() > d {
+                return Err(QueryError::new(
+                    ErrorKind::Timeout,
+                    format!("query timed out after {ms} ms (:timeout)"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn source(&self, name: &str, form: &Edn) -> QResult<&Source<'a>> {
+        self.sources.get(name).ok_or_else(|| {
+            QueryError::at(
+                ErrorKind::Input,
+                format!("unknown source {name} (is it in :in, and was a database passed?)"),
+                form,
+            )
+        })
+    }
+
+    pub(crate) fn db(&self, name: &str, form: &Edn) -> QResult<&'a Db<'a>> {
+        match self.source(name, form)? {
+            Source::Db(d) => Ok(d),
+            Source::Coll(_) => Err(QueryError::at(
+                ErrorKind::Input,
+                format!("source {name} is a collection, not a database"),
+                form,
+            )),
+        }
+    }
+
+    /// Evaluates `clauses` starting from `cur`. `top` records explain steps.
+    ///
+    /// `keep` names the variables the caller reads from the result; after each step,
+    /// variables neither kept nor used by a pending clause are projected away and the rows
+    /// deduplicated (every caller treats the result as a set over the kept variables), so a
+    /// join through a value does not carry the rows of the entities it came from.
+    pub fn eval_clauses(
+        &self,
+        clauses: &[Clause],
+        mut cur: Rel,
+        fixed: &Fixed,
+        top: bool,
+        keep: &[Var],
+    ) -> QResult<Rel> {
+        let mut pending: Vec<&Clause> = clauses.iter().collect();
+        // The top-level :where gets a join order by dynamic programming (rule bodies, run
+        // once per fixpoint round, are planned greedily from actual sizes).
+        let order = if top {
+            plan::dp_order(self, &pending, &cur)?
+        } else {
+            None
+        };
+        while !pending.is_empty() {
+            self.check_time()?;
+            if cur.rows.is_empty() {
+                // Nothing can come back; still bind the variables so find sees them.
+                let mut vs = vec![];
+                pending.iter().for_each(|c| c.vars(&mut vs));
+                for v in vs {
+                    if cur.col(&v).is_none() {
+                        cur.vars.push(v);
+                    }
+                }
+                return Ok(cur);
+            }
+            let choice = plan::choose(self, &pending, &cur, fixed, order.as_deref())?;
+            let t0 = Instant::now();
+            let Choice {
+                index,
+                estimate,
+                strategy,
+            } = choice;
+            self.check_rows(cur.rows.len().saturating_sub(1))?;
+            let clause = pending.remove(index);
+            let mut strategy = strategy;
+            cur = match self.take_entity_group(clause, &mut pending, &cur) {
+                Some(group) => {
+                    let (rel, how) = self.entity_group(&group, cur)?;
+                    strategy = format!(
+                        "merge scan per entity ({}): {}",
+                        match how {
+                            scan::GroupRead::Ave => "each attribute's AVE entries",
+                            _ => "each entity's EAV list",
+                        },
+                        group
+                            .iter()
+                            .map(|(p, _, _)| pattern_form(p).to_string())
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    );
+                    rel
+                }
+                None => self.apply(clause, cur, fixed, &pending)?,
+            };
+            let mut needed: Vec<Var> = keep.to_vec();
+            pending.iter().for_each(|c| c.vars(&mut needed));
+            if cur.vars.iter().any(|v| !needed.contains(v)) {
+                let vars: Vec<Var> = cur
+                    .vars
+                    .iter()
+                    .filter(|v| needed.contains(v))
+                    .cloned()
+                    .collect();
+                cur = if pending.is_empty() && !top {
+                    // The last step of a rule body, `not` or `or` branch: its caller
+                    // deduplicates what it keeps, so this projection need not.
+                    cur.project_only(&vars)
+                } else {
+                    cur.project_distinct(&vars)
+                };
+            }
+            if top {
+                self.steps.borrow_mut().push(Step {
+                    clause: clause_form(clause),
+                    strategy,
+                    estimated: estimate,
+                    actual: cur.rows.len(),
+                    time: t0.elapsed(),
+                });
+            }
+        }
+        Ok(cur)
+    }
+
+    fn apply(&self, c: &Clause, cur: Rel, fixed: &Fixed, pending: &[&Clause]) -> QResult<Rel> {
+        match c {
+            Clause::Pattern(p) => self.pattern(p, cur, pending),
+            Clause::Pred { name, args, form } => self.pred(name, args, form, cur),
+            Clause::Fn {
+                name,
+                args,
+                binding,
+                form,
+            } => self.func(name, args, binding, form, cur),
+            Clause::Not { vars, body, form } => self.not(vars.as_deref(), body, form, cur, fixed),
+            Clause::Or {
+                vars,
+                branches,
+                form,
+                ..
+            } => self.or(vars.as_deref(), branches, form, cur, fixed),
+            Clause::RuleCall { name, args, form } => {
+                let spare = later_vars(&cur, c, pending);
+                self.rule_call(name, args, form, cur, fixed, spare)
+            }
+        }
+    }
+
+    // ---- patterns ----------------------------------------------------------------------
+
+    /// When `clause` is a pattern on an entity that is already bound (a bound variable or a
+    /// constant) with a constant attribute, it and every pending pattern on the same entity
+    /// that the merge scan can serve (constant attribute; value a new variable, `_` or a
+    /// constant stored as itself) are taken out of `pending` to run as one pass over each
+    /// entity's EAV list.
+    fn take_entity_group<'c>(
+        &self,
+        clause: &'c Clause,
+        pending: &mut Vec<&'c Clause>,
+        cur: &Rel,
+    ) -> Option<Vec<(&'c Pattern, u32, scan::Want)>> {
+        let Clause::Pattern(p) = clause else {
+            return None;
+        };
+        let Some(Source::Db(db)) = self.sources.get(&p.src) else {
+            return None;
+        };
+        let entity_bound = match &p.e {
+            Term::Var(v) => cur.col(v).is_some(),
+            Term::Const(_) => true,
+            Term::Blank => false,
+        };
+        if !entity_bound {
+            return None;
+        }
+        let mut taken: Vec<Var> = vec![];
+        let first = member_want(db, p, p, cur, &mut taken)?;
+        let mut group = vec![(p, first.0, first.1)];
+        let mut members = vec![];
+        for (i, c) in pending.iter().enumerate() {
+            if let Clause::Pattern(q) = c {
+                if let Some((aid, want)) = member_want(db, p, q, cur, &mut taken) {
+                    group.push((q, aid, want));
+                    members.push(i);
+                }
+            }
+        }
+        // A lookup per entity costs about two datoms of a sequential scan plus a hash join
+        // (measured with the people benchmark): when a lone pattern's attribute is small
+        // next to the rows, it is scanned and hash-joined instead (`pattern` picks that).
+        let scanned: u64 = group
+            .iter()
+            .map(|(_, aid, _)| {
+                db.schema()
+                    .by_id(*aid)
+                    .and_then(|a| self.stats.attr_count(db, &a.ident).ok())
+                    .unwrap_or(u64::MAX)
+            })
+            .fold(0u64, u64::saturating_add);
+        if (scanned as f64) < 2.0 * cur.rows.len() as f64 && group.len() == 1 {
+            return None;
+        }
+        for i in members.into_iter().rev() {
+            pending.remove(i);
+        }
+        Some(group)
+    }
+
+    /// Runs a merge-scan group: for each row, reads its entity's datoms once and extends
+    /// the row with every combination of the bound values.
+    fn entity_group(
+        &self,
+        group: &[(&Pattern, u32, scan::Want)],
+        cur: Rel,
+    ) -> QResult<(Rel, scan::GroupRead)> {
+        // Each row is extended with combinations of an entity's distinct values.
+        let input_distinct = cur.distinct;
+        let p = group[0].0;
+        let form = pattern_form(p);
+        let db = self.db(&p.src, &form)?;
+        let wants: Vec<(u32, scan::Want)> = group.iter().map(|(_, a, w)| (*a, w.clone())).collect();
+        let binds: Vec<usize> = (0..group.len())
+            .filter(|&i| matches!(group[i].2, scan::Want::Bind))
+            .collect();
+        let mut vars = cur.vars.clone();
+        for &i in &binds {
+            if let Term::Var(v) = &group[i].0.v {
+                vars.push(v.clone());
+            }
+        }
+        let e_col = p.e.var().and_then(|v| cur.col(v));
+        // Each distinct entity is read once, all of them in ascending id order with one
+        // cursor (rows need not arrive grouped by entity: a value join repeats entities).
+        // Bound values go to one arena: `spans` holds (start, count) per bound pattern.
+        const NO_MATCH: u32 = u32::MAX;
+        let mut row_eids: Vec<Option<u64>> = Vec::with_capacity(cur.rows.len());
+        for row in &cur.rows {
+            self.tick()?;
+            let e = match (e_col, &p.e) {
+                (Some(c), _) => &row[c],
+                (None, Term::Const(c)) => c,
+                _ => &Edn::Nil,
+            };
+            row_eids.push(entid(db, e)?);
+        }
+        let mut eids: Vec<u64> = row_eids.iter().flatten().copied().collect();
+        eids.sort_unstable();
+        eids.dedup();
+        let index = scan::EidIndex::new(&eids);
+        // Per entity (by position in `eids`): its entry number, and how many rows still
+        // want it; the last of them takes the values out of the arena instead of cloning.
+        let mut entries: Vec<u32> = vec![NO_MATCH; eids.len()];
+        let mut uses: Vec<u32> = vec![0; eids.len()];
+        let row_pos: Vec<Option<u32>> = row_eids
+            .iter()
+            .map(|e| {
+                let i = index.get((*e)?)?;
+                uses[i as usize] += 1;
+                Some(i)
+            })
+            .collect();
+        let mut spans: Vec<(u32, u32)> = vec![];
+        let mut arena: Vec<Edn> = vec![];
+        let how =
+            db.entities_values::<QueryError>(&eids, &wants, self.reg.entity_reads, |i, values| {
+                let entry = (spans.len() / binds.len().max(1)) as u32;
+                for &b in &binds {
+                    spans.push((arena.len() as u32, values[b].len() as u32));
+                    arena.append(&mut values[b]);
+                }
+                entries[i] = entry;
+                Ok(())
+            })?;
+        let mut rows = Vec::with_capacity(cur.rows.len());
+        for (row, pos) in cur.rows.into_iter().zip(row_pos) {
+            self.tick()?;
+            let Some(pos) = pos else {
+                continue;
+            };
+            let entry = entries[pos as usize];
+            if entry == NO_MATCH {
+                continue;
+            }
+            uses[pos as usize] -= 1;
+            let last_use = uses[pos as usize] == 0;
+            let first = entry as usize * binds.len();
+            let single = spans[first..first + binds.len()]
+                .iter()
+                .all(|&(_, n)| n == 1);
+            if single {
+                let mut row = row;
+                for &(start, _) in &spans[first..first + binds.len()] {
+                    let v = &mut arena[start as usize];
+                    row.push(if last_use {
+                        std::mem::replace(v, Edn::Nil)
+                    } else {
+                        v.clone()
+                    });
+                }
+                self.check_rows(rows.len())?;
+                rows.push(row);
+                continue;
+            }
+            let vals: Vec<&[Edn]> = spans[first..first + binds.len()]
+                .iter()
+                .map(|&(start, n)| &arena[start as usize..(start + n) as usize])
+                .collect();
+            let mut partial = vec![row];
+            for vs in vals {
+                let mut next = Vec::with_capacity(partial.len() * vs.len());
+                for r in &partial {
+                    for v in vs {
+                        let mut r = r.clone();
+                        r.push(v.clone());
+                        next.push(r);
+                    }
+                }
+                partial = next;
+            }
+            self.check_rows(rows.len())?;
+            rows.extend(partial);
+        }
+        Ok((
+            Rel {
+                vars,
+                rows,
+                distinct: input_distinct,
+            },
+            how,
+        ))
+    }
+
+    /// A pattern whose entity is a new variable and whose attribute is a constant, read
+    /// straight from AVE: one list for a constant value, a (range) scan otherwise.
+    fn ave_pattern(
+        &self,
+        db: &Db,
+        p: &Pattern,
+        cur: &Rel,
+        range: Option<&(Option<Edn>, Option<Edn>)>,
+        spare: usize,
+    ) -> QResult<Option<Rel>> {
+        let Term::Var(ev) = &p.e else {
+            return Ok(None);
+        };
+        if cur.col(ev).is_some() || p.terms.len() > 3 {
+            return Ok(None);
+        }
+        let Term::Const(Edn::Keyword(k)) = &p.a else {
+            return Ok(None);
+        };
+        let Some(attr) = db.schema().get(k) else {
+            return Ok(None);
+        };
+        let mut new_vars = vec![ev.clone()];
+        // With a single input row (the usual case: the unit row, or input scalars), rows
+        // are built with it as their prefix straight away.
+        let prefix: &[Edn] = match cur.rows.as_slice() {
+            [only] => only,
+            _ => &[],
+        };
+        let single = cur.rows.len() == 1;
+        let width = prefix.len() + 2 + spare;
+        let start = |x: Edn| -> Vec<Edn> {
+            let mut r = Vec::with_capacity(width);
+            r.extend(prefix.iter().cloned());
+            r.push(x);
+            r
+        };
+        // Inside a fixpoint, a pattern read from the unit row gives the same rows in every
+        // round (the database does not change during a query): they are kept after the first.
+        let value = match &p.v {
+            Term::Const(c) => Some(ScanValue::Const(c.clone())),
+            Term::Var(x) if x != ev => Some(ScanValue::Var),
+            Term::Blank => Some(ScanValue::Blank),
+            _ => None,
+        };
+        let cache_key = value
+            .filter(|_| self.fixpoint_depth.get() > 0 && cur.vars.is_empty() && single)
+            .map(|value| ScanKey {
+                src: p.src.clone(),
+                attr: attr.id,
+                value,
+                range: range.cloned(),
+            });
+        if let Some(key) = &cache_key {
+            if let Some(rows) = self.scans.borrow().get(key) {
+                if let Term::Var(x) = &p.v {
+                    new_vars.push(x.clone());
+                }
+                let rows = rows
+                    .iter()
+                    .map(|r| {
+                        let mut row = Vec::with_capacity(width);
+                        row.extend(r.iter().cloned());
+                        row
+                    })
+                    .collect();
+                return Ok(Some(Rel {
+                    vars: new_vars,
+                    rows,
+                    distinct: true,
+                }));
+            }
+        }
+        let mut found: Vec<Vec<Edn>> = vec![];
+        match &p.v {
+            Term::Const(c) => {
+                for e in db.entities_with(attr, c)? {
+                    found.push(start(Edn::Long(e as i64)));
+                }
+            }
+            Term::Var(x) if x != ev && cur.col(x).is_none() => {
+                new_vars.push(x.clone());
+                db.scan_attr::<QueryError>(attr, range, |v, e| {
+                    self.tick()?;
+                    let mut r = start(Edn::Long(e as i64));
+                    r.push(v.clone());
+                    found.push(r);
+                    Ok(())
+                })?;
+            }
+            Term::Blank => {
+                let mut last = 0;
+                let mut eids = vec![];
+                db.scan_attr::<QueryError>(attr, None, |_, e| {
+                    self.tick()?;
+                    if e != last {
+                        eids.push(e);
+                        last = e;
+                    }
+                    Ok(())
+                })?;
+                eids.sort_unstable();
+                eids.dedup();
+                found.extend(eids.into_iter().map(|e| start(Edn::Long(e as i64))));
+            }
+            _ => return Ok(None),
+        }
+        if let Some(key) = cache_key {
+            if found.len() <= SCAN_CACHE_ROWS {
+                self.scans.borrow_mut().insert(key, Rc::new(found.clone()));
+            }
+        }
+        let mut vars = cur.vars.clone();
+        vars.extend(new_vars);
+        let rows = if single {
+            found
+        } else {
+            let mut rows = Vec::with_capacity(cur.rows.len() * found.len());
+            for r in &cur.rows {
+                for f in &found {
+                    let mut row = r.clone();
+                    row.extend(f.iter().cloned());
+                    self.check_rows(rows.len())?;
+                    rows.push(row);
+                }
+            }
+            rows
+        };
+        Ok(Some(Rel {
+            vars,
+            rows,
+            distinct: single || cur.distinct,
+        }))
+    }
+
+    /// Appends to `out`, for each input row `rows[n]` of `ns`, that row extended by each of
+    /// `extras` in turn: copies, except that the row itself is moved into its last use.
+    /// Each row gets room for `spare` more columns (those later clauses add), so that
+    /// extending it again does not reallocate.
+    fn fan_out(
+        &self,
+        rows: &mut [Row],
+        ns: &[usize],
+        extras: &[&[Edn]],
+        spare: usize,
+        out: &mut Vec<Row>,
+    ) -> QResult<()> {
+        for &n in ns {
+            self.tick()?;
+            for (j, extra) in extras.iter().enumerate() {
+                let row = if j + 1 == extras.len() {
+                    let mut row = std::mem::take(&mut rows[n]);
+                    row.reserve(extra.len() + spare);
+                    row.extend_from_slice(extra);
+                    row
+                } else {
+                    let mut row = Vec::with_capacity(rows[n].len() + extra.len() + spare);
+                    row.extend_from_slice(&rows[n]);
+                    row.extend_from_slice(extra);
+                    row
+                };
+                self.check_rows(out.len())?;
+                out.push(row);
+            }
+        }
+        Ok(())
+    }
+
+    fn pattern(&self, p: &Pattern, mut cur: Rel, pending: &[&Clause]) -> QResult<Rel> {
+        let form = pattern_form(p);
+        match self.source(&p.src, &form)? {
+            Source::Coll(rows) => {
+                let rel = match_tuples(&p.terms, rows.iter());
+                cur.join(rel, self)
+            }
+            Source::Db(db) => {
+                if p.terms.len() > 3 && !matches!(p.terms[3], Term::Blank) {
+                    return Err(QueryError::unsupported(format!(
+                        "transaction ids in patterns ({form}): Levin keeps no tx in datoms"
+                    )));
+                }
+                if p.terms.len() > 4 {
+                    return Err(QueryError::at(
+                        ErrorKind::Parse,
+                        "a pattern has at most 4 elements",
+                        &form,
+                    ));
+                }
+                let range = plan::range_for(self, p, &cur, pending);
+                // Room in each new row for the variables later clauses will add, so that
+                // extending it does not reallocate.
+                let mut later: Vec<Var> = vec![];
+                pending.iter().for_each(|c| c.vars(&mut later));
+                later.retain(|v| {
+                    cur.col(v).is_none() && !p.terms.iter().any(|t| t.var() == Some(v))
+                });
+                later.dedup();
+                if let Some(rel) = self.ave_pattern(db, p, &cur, range.as_ref(), later.len())? {
+                    return Ok(rel);
+                }
+                let terms = [&p.e, &p.a, &p.v];
+                // Bound columns of the pattern's variables.
+                let bound: Vec<Option<usize>> = terms
+                    .iter()
+                    .map(|t| t.var().and_then(|v| cur.col(v)))
+                    .collect();
+                // New variables, in order, first occurrence.
+                let mut new_vars: Vec<Var> = vec![];
+                for t in terms {
+                    if let Term::Var(v) = t {
+                        if cur.col(v).is_none() && !new_vars.contains(v) {
+                            new_vars.push(v.clone());
+                        }
+                    }
+                }
+                let consts: Vec<Option<Edn>> = terms
+                    .iter()
+                    .map(|t| match t {
+                        Term::Const(c) => Some(c.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                let mut vars = cur.vars.clone();
+                vars.extend(new_vars.iter().cloned());
+                let mut out = vec![];
+                // Group rows by the values of bound pattern variables: per group its
+                // (e, a, v) key, copied once, and its rows' numbers, in order of appearance.
+                let mut order: Vec<[Option<Edn>; 3]> = vec![];
+                let mut members: Vec<Vec<usize>> = vec![];
+                {
+                    let mut index: HashMap<[Option<&Edn>; 3], usize> = HashMap::default();
+                    for (n, r) in cur.rows.iter().enumerate() {
+                        let key: [Option<&Edn>; 3] =
+                            std::array::from_fn(|i| bound[i].map(|c| &r[c]).or(consts[i].as_ref()));
+                        match index.get(&key) {
+                            Some(&g) => members[g].push(n),
+                            None => {
+                                index.insert(key, order.len());
+                                order.push(key.map(|k| k.cloned()));
+                                members.push(vec![n]);
+                            }
+                        }
+                    }
+                }
+                // Many distinct lookups against a pattern that is small on its own: scan it
+                // once and hash-join instead.
+                // Only when bound values compare equal to stored ones as they are (entity
+                // ids, not lookup refs; values of the attribute's own type).
+                let attr_type = match &p.a {
+                    Term::Const(Edn::Keyword(k)) => db.schema().get(k).map(|a| a.value_type),
+                    _ => None,
+                };
+                let plain = order.iter().all(|k| {
+                    k[0].as_ref().is_none_or(|e| matches!(e, Edn::Long(_)))
+                        && k[2]
+                            .as_ref()
+                            .is_none_or(|v| natural(attr_type.flatten(), v))
+                });
+                if order.len() > 1 && plain {
+                    if let Some(n) = plan::scan_count(self, db, p, range.as_ref())? {
+                        if (n as f64) <= 8.0 * order.len() as f64 {
+                            if let Some(all) = self.ave_pattern(db, p, &Rel::unit(), None, 0)? {
+                                self.check_time()?;
+                                return cur.join_spare(all, later.len(), self);
+                            }
+                            let datoms = db_match(
+                                db,
+                                consts[0].as_ref(),
+                                consts[1].as_ref(),
+                                consts[2].as_ref(),
+                                range.as_ref(),
+                            )?;
+                            let mut all_vars: Vec<Var> = vec![];
+                            for t in terms {
+                                if let Term::Var(v) = t {
+                                    if !all_vars.contains(v) {
+                                        all_vars.push(v.clone());
+                                    }
+                                }
+                            }
+                            let mut rows = extend_rows(terms, &all_vars, &datoms);
+                            let mut seen = HashSet::default();
+                            rows.retain(|r| seen.insert(r.clone()));
+                            self.check_time()?;
+                            return cur.join(
+                                Rel {
+                                    vars: all_vars,
+                                    rows,
+                                    distinct: true,
+                                },
+                                self,
+                            );
+                        }
+                    }
+                }
+                // Fast path: entity to bind, attribute constant, value known: the entities
+                // of each distinct value from AVE.
+                if let (Term::Var(ev), Term::Const(Edn::Keyword(k)), Some(_)) =
+                    (&p.e, &p.a, bound[2])
+                {
+                    if let (None, Some(attr)) = (cur.col(ev), db.schema().get(k)) {
+                        if p.e != p.v {
+                            let mut rows = std::mem::take(&mut cur.rows);
+                            for (key, ns) in order.iter().zip(&members) {
+                                self.tick()?;
+                                let value = key[2].as_ref().unwrap_or(&Edn::Nil);
+                                let eids = if value.is_nil() {
+                                    vec![]
+                                } else {
+                                    db.entities_with(attr, value)?
+                                };
+                                let ids: Vec<Edn> =
+                                    eids.iter().map(|&e| Edn::Long(e as i64)).collect();
+                                let extras: Vec<&[Edn]> = ids.chunks(1).collect();
+                                self.fan_out(&mut rows, ns, &extras, later.len(), &mut out)?;
+                            }
+                            return Ok(Rel {
+                                vars,
+                                rows: out,
+                                distinct: false,
+                            });
+                        }
+                    }
+                }
+                // Fast path: entity known, attribute constant, value to bind: read that
+                // entity's values of the attribute straight from EAV.
+                let fast_attr = match (&p.a, &p.v) {
+                    (Term::Const(Edn::Keyword(k)), Term::Blank) => db.schema().get(k),
+                    (Term::Const(Edn::Keyword(k)), Term::Var(v))
+                        if cur.col(v).is_none() && p.e.var() != Some(v) =>
+                    {
+                        db.schema().get(k)
+                    }
+                    _ => None,
+                };
+                if let Some(attr) = fast_attr {
+                    if bound[0].is_some() || consts[0].is_some() {
+                        let bind_v = matches!(p.v, Term::Var(_));
+                        let mut rows = std::mem::take(&mut cur.rows);
+                        for (key, ns) in order.iter().zip(&members) {
+                            self.tick()?;
+                            let Some(eid) = entid(db, key[0].as_ref().unwrap_or(&Edn::Nil))? else {
+                                continue;
+                            };
+                            let mut vals = db.attr_values(eid, attr)?;
+                            if !bind_v {
+                                vals.truncate(1);
+                            }
+                            let extras: Vec<&[Edn]> = if bind_v {
+                                vals.chunks(1).collect()
+                            } else {
+                                vals.iter().map(|_| &[][..]).collect()
+                            };
+                            self.fan_out(&mut rows, ns, &extras, later.len(), &mut out)?;
+                        }
+                        return Ok(Rel {
+                            vars,
+                            rows: out,
+                            distinct: false,
+                        });
+                    }
+                }
+                let mut rows = std::mem::take(&mut cur.rows);
+                for (key, ns) in order.iter().zip(&members) {
+                    self.tick()?;
+                    let datoms = db_match(
+                        db,
+                        key[0].as_ref(),
+                        key[1].as_ref(),
+                        key[2].as_ref(),
+                        range.as_ref(),
+                    )?;
+                    if datoms.is_empty() {
+                        continue;
+                    }
+                    let mut ext = extend_rows(terms, &new_vars, &datoms);
+                    if terms.iter().any(|t| matches!(t, Term::Blank)) {
+                        // `_` can repeat rows of the other variables.
+                        let mut seen = HashSet::default();
+                        ext.retain(|r| seen.insert(r.clone()));
+                    }
+                    let extras: Vec<&[Edn]> = ext.iter().map(|e| e.as_slice()).collect();
+                    self.fan_out(&mut rows, ns, &extras, later.len(), &mut out)?;
+                }
+                Ok(Rel {
+                    vars,
+                    rows: out,
+                    distinct: false,
+                })
+            }
+        }
+    }
+
+    // ---- predicates and functions -------------------------------------------------------
+
+    fn arg_values(&self, args: &[Term], cur: &Rel, row: &Row, form: &Edn) -> QResult<Vec<Edn>> {
+        args.iter()
+            .map(|t| match t {
+                Term::Var(v) => cur.col(v).map(|c| row[c].clone()).ok_or_else(|| {
+                    QueryError::at(ErrorKind::Unbound, format!("unbound variable {v}"), form)
+                }),
+                Term::Const(c) => Ok(c.clone()),
+                Term::Blank => Err(QueryError::at(
+                    ErrorKind::Parse,
+                    "_ is not allowed as a function argument",
+                    form,
+                )),
+            })
+            .collect()
+    }
+
+    /// Calls function `name`.
+    pub fn call(&self, name: &str, args: &[Edn], form: &Edn) -> QResult<Edn> {
+        let eval_err = |m: String| QueryError::at(ErrorKind::Eval, format!("{name}: {m}"), form);
+        if let Some(f) = self.reg.fns.get(name) {
+            return f(args).map_err(eval_err);
+        }
+        match name {
+            "get-else" | "get-some" | "missing?" => return self.db_fn(name, args, form),
+            _ => {}
+        }
+        match call_builtin(name, Some(args)) {
+            Some(r) => r.map_err(eval_err),
+            None => Err(unknown_fn(name, form)),
+        }
+    }
+
+    fn db_fn(&self, name: &str, args: &[Edn], form: &Edn) -> QResult<Edn> {
+        let bad = || {
+            QueryError::at(
+                ErrorKind::Parse,
+                format!("{name} takes a source, an entity and attribute(s)"),
+                form,
+            )
+        };
+        let src = args.first().and_then(|s| s.as_symbol()).ok_or_else(bad)?;
+        let db = self.db(&src.name, form)?;
+        let e = args.get(1).ok_or_else(bad)?;
+        let Some(eid) = entid(db, e)? else {
+            return match name {
+                "missing?" => Ok(Edn::Bool(true)),
+                "get-else" => Ok(args.get(3).cloned().unwrap_or(Edn::Nil)),
+                _ => Ok(Edn::Nil),
+            };
+        };
+        let first = |a: &Edn| -> QResult<Option<Edn>> {
+            let Some(k) = a.as_keyword() else {
+                return Err(QueryError::at(
+                    ErrorKind::Eval,
+                    format!("{name}: expected an attribute keyword, got {a}"),
+                    form,
+                ));
+            };
+            Ok(db
+                .datoms(
+                    Index::Eav,
+                    &[Edn::Long(eid as i64), Edn::Keyword(k.clone())],
+                )?
+                .next()
+                .transpose()?
+                .map(|d| d.v))
+        };
+        match name {
+            "missing?" => {
+                let a = args.get(2).ok_or_else(bad)?;
+                Ok(Edn::Bool(first(a)?.is_none()))
+            }
+            "get-else" => {
+                if args.len() != 4 {
+                    return Err(bad());
+                }
+                if args[3].is_nil() {
+                    return Err(QueryError::at(
+                        ErrorKind::Eval,
+                        "get-else: nil default value is not supported",
+                        form,
+                    ));
+                }
+                if let Some(k) = args[2].as_keyword() {
+                    if db.schema().get(k).is_some_and(|a| a.is_many()) {
+                        return Err(QueryError::at(
+                            ErrorKind::Eval,
+                            format!("get-else: {k} has cardinality many"),
+                            form,
+                        ));
+                    }
+                }
+                Ok(first(&args[2])?.unwrap_or_else(|| args[3].clone()))
+            }
+            _ => {
+                for a in &args[2..] {
+                    if let Some(v) = first(a)? {
+                        return Ok(Edn::Vector(vec![a.clone(), v]));
+                    }
+                }
+                Ok(Edn::Nil)
+            }
+        }
+    }
+
+    fn pred(&self, name: &str, args: &[Term], form: &Edn, mut cur: Rel) -> QResult<Rel> {
+        if let Some(test) = comparison(name).filter(|_| !self.reg.fns.contains_key(name)) {
+            if let [a, b] = args {
+                // Two-argument comparisons compare in place: no argument vector, no clones.
+                let side = |t: &Term| -> QResult<Result<usize, Edn>> {
+                    match t {
+                        Term::Var(v) => cur.col(v).map(Ok).ok_or_else(|| {
+                            QueryError::at(
+                                ErrorKind::Unbound,
+                                format!("unbound variable {v}"),
+                                form,
+                            )
+                        }),
+                        Term::Const(c) => Ok(Err(c.clone())),
+                        Term::Blank => Err(QueryError::at(
+                            ErrorKind::Parse,
+                            "_ is not allowed as a function argument",
+                            form,
+                        )),
+                    }
+                };
+                let (x, y) = (side(a)?, side(b)?);
+                cur.rows.retain(|r| {
+                    let l = match &x {
+                        Ok(c) => &r[*c],
+                        Err(v) => v,
+                    };
+                    let rr = match &y {
+                        Ok(c) => &r[*c],
+                        Err(v) => v,
+                    };
+                    test(l, rr)
+                });
+                self.check_time()?;
+                return Ok(cur);
+            }
+        }
+        let mut keep = Vec::with_capacity(cur.rows.len());
+        for r in &cur.rows {
+            self.tick()?;
+            let vals = self.arg_values(args, &cur, r, form)?;
+            keep.push(truthy(&self.call(name, &vals, form)?));
+        }
+        let mut i = 0;
+        cur.rows.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
+        Ok(cur)
+    }
+
+    fn func(
+        &self,
+        name: &str,
+        args: &[Term],
+        binding: &Binding,
+        form: &Edn,
+        cur: Rel,
+    ) -> QResult<Rel> {
+        let mut bvars = vec![];
+        binding.vars(&mut bvars);
+        let old: Vec<Option<usize>> = bvars.iter().map(|v| cur.col(v)).collect();
+        let mut vars = cur.vars.clone();
+        for (v, o) in bvars.iter().zip(&old) {
+            if o.is_none() {
+                vars.push(v.clone());
+            }
+        }
+        let mut rows = vec![];
+        for r in &cur.rows {
+            self.tick()?;
+            let vals = self.arg_values(args, &cur, r, form)?;
+            let res = self.call(name, &vals, form)?;
+            if res.is_nil() {
+                continue;
+            }
+            for asg in bind(binding, &res, &bvars, form)? {
+                if old
+                    .iter()
+                    .zip(&asg)
+                    .any(|(o, v)| o.is_some_and(|c| r[c] != *v))
+                {
+                    continue;
+                }
+                let mut row = r.clone();
+                row.extend(
+                    asg.into_iter()
+                        .zip(&old)
+                        .filter(|(_, o)| o.is_none())
+                        .map(|(v, _)| v),
+                );
+                self.check_rows(rows.len())?;
+                rows.push(row);
+            }
+        }
+        Ok(Rel {
+            vars,
+            rows,
+            distinct: false,
+        })
+    }
+
+    // ---- not / or -------------------------------------------------------------------------
+
+    fn not(
+        &self,
+        vars: Option<&[Var]>,
+        body: &[Clause],
+        form: &Edn,
+        mut cur: Rel,
+        fixed: &Fixed,
+    ) -> QResult<Rel> {
+        let join: Vec<Var> = match vars {
+            Some(vs) => {
+                for v in vs {
+                    if cur.col(v).is_none() {
+                        return Err(QueryError::at(
+                            ErrorKind::Unbound,
+                            format!("insufficient bindings: {v} is not bound before not-join"),
+                            form,
+                        ));
+                    }
+                }
+                vs.to_vec()
+            }
+            None => {
+                let mut vs = vec![];
+                body.iter().for_each(|c| c.vars(&mut vs));
+                vs.retain(|v| cur.col(v).is_some());
+                vs
+            }
+        };
+        let seed = cur.project(&join);
+        let res = self.eval_clauses(body, seed, fixed, false, &join)?;
+        let res = res.project(&join);
+        let set: HashSet<Row> = res.rows.into_iter().collect();
+        let cols: Vec<usize> = join.iter().filter_map(|v| cur.col(v)).collect();
+        cur.rows
+            .retain(|r| !set.contains(&cols.iter().map(|&c| r[c].clone()).collect::<Row>()));
+        Ok(cur)
+    }
+
+    fn or(
+        &self,
+        vars: Option<&[Var]>,
+        branches: &[Vec<Clause>],
+        form: &Edn,
+        cur: Rel,
+        fixed: &Fixed,
+    ) -> QResult<Rel> {
+        let join: Vec<Var> = match vars {
+            Some(vs) => vs.to_vec(),
+            None => {
+                let mut vs = vec![];
+                branches[0].iter().for_each(|c| c.vars(&mut vs));
+                vs
+            }
+        };
+        let bound: Vec<Var> = join
+            .iter()
+            .filter(|v| cur.col(v).is_some())
+            .cloned()
+            .collect();
+        let seed = cur.project(&bound);
+        let mut union: Vec<Row> = vec![];
+        let mut seen = HashSet::default();
+        for b in branches {
+            let res = self.eval_clauses(b, seed.clone(), fixed, false, &join)?;
+            for v in &join {
+                if res.col(v).is_none() {
+                    return Err(QueryError::at(
+                        ErrorKind::Unbound,
+                        format!("insufficient bindings: a branch does not bind {v}"),
+                        form,
+                    ));
+                }
+            }
+            for r in res.project(&join).rows {
+                if seen.insert(r.clone()) {
+                    union.push(r);
+                }
+            }
+        }
+        cur.join(
+            Rel {
+                vars: join,
+                rows: union,
+                distinct: false,
+            },
+            self,
+        )
+    }
+
+    /// Joins `cur` with rows of a rule relation whose columns are the call's argument
+    /// positions. `rows` are a set (every caller passes a fixpoint's list, a round's delta,
+    /// deduplicated seeds or deduplicated head rows), so the result is distinct when `cur`
+    /// is and no argument is `_` (two rows of a set differ in some column; every column
+    /// but a `_` one is kept or must match).
+    /// [`join_call`](Self::join_call) with rows the caller owns and knows distinct: a call
+    /// that only binds new, distinct variables, made from the unit relation, takes them
+    /// as they are.
+    pub fn join_call_owned(
+        &self,
+        args: &[Term],
+        rows: Vec<Row>,
+        cur: Rel,
+        spare: usize,
+    ) -> QResult<Rel> {
+        let mut vars: Vec<Var> = vec![];
+        for a in args {
+            match a {
+                Term::Var(v) if !vars.contains(v) => vars.push(v.clone()),
+                _ => return self.join_call(args, &rows, cur, spare),
+            }
+        }
+        if !(cur.vars.is_empty() && cur.rows.len() == 1) {
+            return self.join_call(args, &rows, cur, spare);
+        }
+        self.check_rows(rows.len().saturating_sub(1))?;
+        Ok(Rel {
+            vars,
+            rows,
+            distinct: true,
+        })
+    }
+
+    /// Output rows have room for `spare` more columns.
+    pub fn join_call(&self, args: &[Term], rows: &[Row], cur: Rel, spare: usize) -> QResult<Rel> {
+        let mut vars = cur.vars.clone();
+        let slots: Vec<Slot> = args
+            .iter()
+            .enumerate()
+            .map(|(j, t)| match t {
+                Term::Var(v) => {
+                    if let Some(i) = cur.col(v) {
+                        Slot::Key(i)
+                    } else if let Some(k) = args[..j].iter().position(|a| a == t) {
+                        Slot::Same(k)
+                    } else {
+                        vars.push(v.clone());
+                        Slot::New
+                    }
+                }
+                Term::Const(c) => Slot::Const(c.clone()),
+                Term::Blank => Slot::Skip,
+            })
+            .collect();
+        let distinct = cur.distinct && !slots.contains(&Slot::Skip);
+        let rows = hash_join(&cur.rows, rows, &slots, spare, self)?;
+        Ok(Rel {
+            vars,
+            rows,
+            distinct,
+        })
+    }
+}
+
+/// The keyword form of a clause for explain.
+fn clause_form(c: &Clause) -> String {
+    match c {
+        Clause::Pattern(p) => pattern_form(p).to_string(),
+        Clause::Pred { form, .. }
+        | Clause::Fn { form, .. }
+        | Clause::Not { form, .. }
+        | Clause::Or { form, .. }
+        | Clause::RuleCall { form, .. } => form.to_string(),
+    }
+}
+
+/// A pattern back as EDN.
+pub fn pattern_form(p: &Pattern) -> Edn {
+    let mut v = vec![];
+    if p.src != "$" {
+        v.push(Edn::sym(&p.src));
+    }
+    for t in &p.terms {
+        v.push(match t {
+            Term::Var(x) => Edn::sym(x),
+            Term::Blank => Edn::sym("_"),
+            Term::Const(c) => c.clone(),
+        });
+    }
+    Edn::Vector(v)
+}
+
+pub(crate) fn unknown_fn(name: &str, form: &Edn) -> QueryError {
+    QueryError::at(
+        ErrorKind::UnknownFunction,
+        format!("unknown function or rule '{name}'"),
+        form,
+    )
+}
+
+/// Rows of `terms`' variables (first occurrences) from tuples matching the constants and
+/// repeated variables.
+pub fn match_tuples<'r>(terms: &[Term], tuples: impl Iterator<Item = &'r Row>) -> Rel {
+    let mut vars: Vec<Var> = vec![];
+    let mut slot: Vec<Option<usize>> = vec![];
+    for t in terms {
+        match t {
+            Term::Var(v) => match vars.iter().position(|x| x == v) {
+                Some(i) => slot.push(Some(i)),
+                None => {
+                    vars.push(v.clone());
+                    slot.push(Some(vars.len() - 1));
+                }
+            },
+            _ => slot.push(None),
+        }
+    }
+    let mut rows = vec![];
+    'outer: for t in tuples {
+        if t.len() < terms.len() {
+            continue;
+        }
+        let mut row: Vec<Option<&Edn>> = vec![None; vars.len()];
+        for (i, term) in terms.iter().enumerate() {
+            match term {
+                Term::Const(c) => {
+                    if t[i] != *c {
+                        continue 'outer;
+                    }
+                }
+                Term::Var(_) => {
+                    let s = slot[i].unwrap_or(0);
+                    match row[s] {
+                        Some(prev) if *prev != t[i] => continue 'outer,
+                        _ => row[s] = Some(&t[i]),
+                    }
+                }
+                Term::Blank => {}
+            }
+        }
+        rows.push(
+            row.into_iter()
+                .map(|x| x.cloned().unwrap_or(Edn::Nil))
+                .collect(),
+        );
+    }
+    Rel {
+        vars,
+        rows,
+        distinct: false,
+    }
+}
+
+/// Values of `new_vars` for each datom (respecting repeated variables).
+fn extend_rows(terms: [&Term; 3], new_vars: &[Var], datoms: &[Datom]) -> Vec<Row> {
+    let mut out = vec![];
+    'outer: for d in datoms {
+        let vals = [
+            Edn::Long(d.e as i64),
+            Edn::Keyword(d.a.clone()),
+            d.v.clone(),
+        ];
+        let mut row: Vec<Option<Edn>> = vec![None; new_vars.len()];
+        for (i, t) in terms.iter().enumerate() {
+            if let Term::Var(v) = t {
+                if let Some(j) = new_vars.iter().position(|x| x == v) {
+                    match &row[j] {
+                        Some(prev) if *prev != vals[i] => continue 'outer,
+                        _ => row[j] = Some(vals[i].clone()),
+                    }
+                }
+            }
+        }
+        out.push(row.into_iter().map(|x| x.unwrap_or(Edn::Nil)).collect());
+    }
+    out
+}
+
+/// Whether `v` is stored as itself for an attribute of type `t` (so bound values can be
+/// compared with decoded ones directly).
+fn natural(t: Option<levin_datalog::AttrType>, v: &Edn) -> bool {
+    use levin_datalog::AttrType as T;
+    match t {
+        None => !matches!(v, Edn::Vector(_) | Edn::List(_) | Edn::Map(_) | Edn::Set(_)),
+        Some(T::Long) | Some(T::Ref) => matches!(v, Edn::Long(_)),
+        Some(T::String) => matches!(v, Edn::String(_)),
+        Some(T::Keyword) => matches!(v, Edn::Keyword(_)),
+        Some(T::Boolean) => matches!(v, Edn::Bool(_)),
+        Some(T::Double) => matches!(v, Edn::Double(_)),
+        Some(T::Instant) => matches!(v, Edn::Inst(_)),
+        Some(T::Uuid) => matches!(v, Edn::Uuid(_)),
+        _ => false,
+    }
+}
+
+/// Whether `e` can name an entity.
+fn entity_like(e: &Edn) -> bool {
+    match e {
+        Edn::Long(n) => *n > 0,
+        Edn::Keyword(_) => true,
+        Edn::Vector(v) | Edn::List(v) => v.len() == 2 && v[0].as_keyword().is_some(),
+        _ => false,
+    }
+}
+
+/// Resolves an entity reference; `None` for values that name no entity.
+pub fn entid(db: &Db, e: &Edn) -> QResult<Option<u64>> {
+    if !entity_like(e) {
+        return Ok(None);
+    }
+    Ok(db.entid(e)?)
+}
+
+/// Datoms matching the known parts (and the value range).
+pub fn db_match(
+    db: &Db,
+    e: Option<&Edn>,
+    a: Option<&Edn>,
+    v: Option<&Edn>,
+    range: Option<&(Option<Edn>, Option<Edn>)>,
+) -> QResult<Vec<Datom>> {
+    let a: Option<&Keyword> = match a {
+        Some(Edn::Keyword(k)) => Some(k),
+        Some(_) => return Ok(vec![]),
+        None => None,
+    };
+    let collect = |it: levin_datalog::Datoms<'_>| -> QResult<Vec<Datom>> {
+        let mut out = vec![];
+        for d in it {
+            let d = d?;
+            if let Some(v) = v {
+                if a.is_none() && d.v != *v {
+                    continue;
+                }
+            }
+            out.push(d);
+        }
+        Ok(out)
+    };
+    if let Some(e) = e {
+        let Some(eid) = entid(db, e)? else {
+            return Ok(vec![]);
+        };
+        let mut c = vec![Edn::Long(eid as i64)];
+        if let Some(a) = a {
+            c.push(Edn::Keyword(a.clone()));
+            if let Some(v) = v {
+                c.push(v.clone());
+            }
+        }
+        return collect(db.datoms(Index::Eav, &c)?);
+    }
+    if let Some(a) = a {
+        if let Some(v) = v {
+            return collect(db.datoms(Index::Ave, &[Edn::Keyword(a.clone()), v.clone()])?);
+        }
+        if let Some((lo, hi)) = range {
+            return collect(db.index_range(a, lo.as_ref(), hi.as_ref())?);
+        }
+        return collect(db.datoms(Index::Ave, &[Edn::Keyword(a.clone())])?);
+    }
+    collect(db.datoms(Index::Eav, &[])?)
+}
+
+/// Assignments of `vars` (the binding's variables) from binding `value` to `b`.
+pub fn bind(b: &Binding, value: &Edn, vars: &[Var], form: &Edn) -> QResult<Vec<Vec<Edn>>> {
+    fn go(b: &Binding, value: &Edn, vars: &[Var], form: &Edn) -> QResult<Vec<Vec<Option<Edn>>>> {
+        let bad = |what: &str| {
+            QueryError::at(
+                ErrorKind::Input,
+                format!("cannot bind {value} to {what}"),
+                form,
+            )
+        };
+        match b {
+            Binding::Blank => Ok(vec![vec![None; vars.len()]]),
+            Binding::Scalar(v) => {
+                let mut a = vec![None; vars.len()];
+                if let Some(i) = vars.iter().position(|x| x == v) {
+                    a[i] = Some(value.clone());
+                }
+                Ok(vec![a])
+            }
+            Binding::Coll(inner) | Binding::Rel(inner) => {
+                let items = match value {
+                    Edn::Vector(x) | Edn::List(x) | Edn::Set(x) => x,
+                    _ => return Err(bad("a collection binding")),
+                };
+                let mut out = vec![];
+                for it in items {
+                    out.extend(go(inner, it, vars, form)?);
+                }
+                Ok(out)
+            }
+            Binding::Tuple(bs) => {
+                let items = match value {
+                    Edn::Vector(x) | Edn::List(x) => x,
+                    _ => return Err(bad("a tuple binding")),
+                };
+                if items.len() < bs.len() {
+                    return Err(bad(&format!("a tuple binding of {} elements", bs.len())));
+                }
+                let mut acc: Vec<Vec<Option<Edn>>> = vec![vec![None; vars.len()]];
+                for (bi, it) in bs.iter().zip(items) {
+                    let sub = go(bi, it, vars, form)?;
+                    let mut next = vec![];
+                    for a in &acc {
+                        'sub: for s in &sub {
+                            let mut m = a.clone();
+                            for (i, x) in s.iter().enumerate() {
+                                if let Some(x) = x {
+                                    match &m[i] {
+                                        Some(y) if y != x => continue 'sub,
+                                        _ => m[i] = Some(x.clone()),
+                                    }
+                                }
+                            }
+                            next.push(m);
+                        }
+                    }
+                    acc = next;
+                }
+                Ok(acc)
+            }
+        }
+    }
+    Ok(go(b, value, vars, form)?
+        .into_iter()
+        .map(|a| a.into_iter().map(|x| x.unwrap_or(Edn::Nil)).collect())
+        .collect())
+}
+
+/// How the merge scan serves pattern `q` on the entity of `p` (same source and entity term,
+/// constant attribute in the schema; value a variable not bound yet and not used by another
+/// member, `_`, or a constant stored as itself). Records a bound variable in `taken`.
+fn member_want(
+    db: &Db,
+    p: &Pattern,
+    q: &Pattern,
+    cur: &Rel,
+    taken: &mut Vec<Var>,
+) -> Option<(u32, scan::Want)> {
+    if q.src != p.src || q.e != p.e || q.terms.len() > 3 {
+        return None;
+    }
+    let Term::Const(Edn::Keyword(k)) = &q.a else {
+        return None;
+    };
+    let attr = db.schema().get(k)?;
+    let want = match &q.v {
+        Term::Blank => scan::Want::Exists,
+        Term::Const(c) if natural(attr.value_type, c) => scan::Want::Equals(c.clone()),
+        Term::Var(x) if cur.col(x).is_none() && Some(x) != p.e.var() && !taken.contains(x) => {
+            taken.push(x.clone());
+            scan::Want::Bind
+        }
+        _ => return None,
+    };
+    Some((attr.id, want))
+}
+
+/// The hash of a row (FxHash: fast, and the same in every run).
+pub fn row_hash(r: &[Edn]) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(r)
+}
+
+/// The distinct rows of `rows`, first occurrences in order, without cloning any.
+pub fn distinct(rows: Vec<Row>) -> Vec<Row> {
+    let mut table: hashbrown::HashTable<usize> = hashbrown::HashTable::with_capacity(rows.len());
+    let mut out: Vec<Row> = Vec::with_capacity(rows.len());
+    for r in rows {
+        let h = row_hash(&r);
+        if table.find(h, |&i| out[i] == r).is_none() {
+            table.insert_unique(h, out.len(), |&i| row_hash(&out[i]));
+            out.push(r);
+        }
+    }
+    out
+}
+
+/// The built-in two-argument comparisons, as direct tests (the same semantics as
+/// `functions::call_builtin`).
+fn comparison(name: &str) -> Option<fn(&Edn, &Edn) -> bool> {
+    use crate::functions::compare;
+    use std::cmp::Ordering::*;
+    Some(match name {
+        "=" => |a, b| a == b,
+        "not=" | "!=" => |a, b| a != b,
+        "==" => |a, b| compare(a, b) == Equal,
+        "<" => |a, b| compare(a, b) == Less,
+        ">" => |a, b| compare(a, b) == Greater,
+        "<=" => |a, b| compare(a, b) != Greater,
+        ">=" => |a, b| compare(a, b) != Less,
+        _ => return None,
+    })
+}

@@ -1,0 +1,709 @@
+//! Built-in functions and predicates, and the registry of application functions.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use levin_edn::{Edn, Keyword};
+
+/// An application function, predicate or aggregate: takes argument values, returns a
+/// value (for a predicate: truthy or not) or an error message.
+pub type UserFn = Arc<dyn Fn(&[Edn]) -> Result<Edn, String> + Send + Sync>;
+
+/// Functions and aggregates registered by name, passed with a query.
+#[derive(Clone, Default)]
+pub struct Registry {
+    pub(crate) fns: HashMap<String, UserFn>,
+    pub(crate) aggs: HashMap<String, UserFn>,
+    pub(crate) max_rows: Option<usize>,
+    pub(crate) default_timeout_ms: Option<u64>,
+    pub(crate) entity_reads: levin_datalog::scan::GroupRead,
+}
+
+/// Default limit on the rows of any intermediate result: about 2-4 GiB of memory for
+/// relations of a few columns.
+pub const DEFAULT_MAX_ROWS: usize = 20_000_000;
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("fns", &self.fns.keys().collect::<Vec<_>>())
+            .field("aggs", &self.aggs.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Registry {
+        Registry::default()
+    }
+
+    /// How patterns on one bound entity read their values: by default whichever of EAV (a
+    /// lookup per entity) and AVE (a scan of each attribute) the index counts say is
+    /// cheaper. Forcing one is for tests and experiments; results are the same.
+    pub fn entity_reads(mut self, how: levin_datalog::scan::GroupRead) -> Registry {
+        self.entity_reads = how;
+        self
+    }
+
+    /// Limits every intermediate result (a relation between clauses, a join's output, a
+    /// rule's relation) to `n` rows; a query that would build more fails with
+    /// [`ErrorKind::TooLarge`](crate::error::ErrorKind::TooLarge) instead of exhausting
+    /// memory. The default is [`DEFAULT_MAX_ROWS`].
+    pub fn max_rows(mut self, n: usize) -> Registry {
+        self.max_rows = Some(n);
+        self
+    }
+
+    /// A deadline for queries that do not set their own `:timeout`: after `ms`
+    /// milliseconds such a query stops with
+    /// [`ErrorKind::Timeout`](crate::error::ErrorKind::Timeout). A server sets one so that
+    /// no query can hold it indefinitely. By default there is none.
+    pub fn default_timeout(mut self, ms: u64) -> Registry {
+        self.default_timeout_ms = Some(ms);
+        self
+    }
+
+    /// The row limit in force.
+    pub fn row_limit(&self) -> usize {
+        self.max_rows.unwrap_or(DEFAULT_MAX_ROWS)
+    }
+
+    /// Registers a function or predicate (shadows a built-in of the same name).
+    pub fn function(
+        mut self,
+        name: &str,
+        f: impl Fn(&[Edn]) -> Result<Edn, String> + Send + Sync + 'static,
+    ) -> Registry {
+        self.fns.insert(name.to_string(), Arc::new(f));
+        self
+    }
+
+    /// Registers an aggregate: it receives every value of the aggregated variable in the
+    /// group (with duplicates, as `:with` allows) after any constant arguments.
+    pub fn aggregate(
+        mut self,
+        name: &str,
+        f: impl Fn(&[Edn]) -> Result<Edn, String> + Send + Sync + 'static,
+    ) -> Registry {
+        self.aggs.insert(name.to_string(), Arc::new(f));
+        self
+    }
+}
+
+/// Clojure truthiness: everything but nil and false.
+pub fn truthy(e: &Edn) -> bool {
+    !matches!(e, Edn::Nil | Edn::Bool(false))
+}
+
+#[derive(Clone, Copy)]
+enum Num {
+    L(i64),
+    D(f64),
+}
+
+fn num(e: &Edn) -> Result<Num, String> {
+    match e {
+        Edn::Long(n) => Ok(Num::L(*n)),
+        Edn::Double(d) => Ok(Num::D(*d)),
+        _ => Err(format!("expected a number, got {e}")),
+    }
+}
+
+fn f(n: Num) -> f64 {
+    match n {
+        Num::L(x) => x as f64,
+        Num::D(x) => x,
+    }
+}
+
+fn to_edn(n: Num) -> Edn {
+    match n {
+        Num::L(x) => Edn::Long(x),
+        Num::D(x) => Edn::Double(x),
+    }
+}
+
+fn arith(args: &[Edn], init: i64, op: char) -> Result<Edn, String> {
+    let mut acc = match args.first() {
+        None => return Ok(Edn::Long(init)),
+        Some(a) if args.len() == 1 && (op == '-' || op == '/') => {
+            // Unary minus / reciprocal.
+            let x = num(a)?;
+            return arith(&[Edn::Long(init), to_edn(x)], init, op);
+        }
+        Some(a) => num(a)?,
+    };
+    for a in &args[1..] {
+        let b = num(a)?;
+        acc = match (acc, b) {
+            (Num::L(x), Num::L(y)) => match op {
+                '+' => Num::L(x.checked_add(y).ok_or("integer overflow")?),
+                '-' => Num::L(x.checked_sub(y).ok_or("integer overflow")?),
+                '*' => Num::L(x.checked_mul(y).ok_or("integer overflow")?),
+                _ => {
+                    if y == 0 {
+                        return Err("divide by zero".into());
+                    }
+                    if x % y == 0 {
+                        Num::L(x / y)
+                    } else {
+                        Num::D(x as f64 / y as f64)
+                    }
+                }
+            },
+            (x, y) => {
+                let (x, y) = (f(x), f(y));
+                Num::D(match op {
+                    '+' => x + y,
+                    '-' => x - y,
+                    '*' => x * y,
+                    _ => x / y,
+                })
+            }
+        };
+    }
+    Ok(to_edn(acc))
+}
+
+/// Compares values the way Clojure's `compare` does for the types we have: numbers
+/// numerically across long/double, everything else by EDN order.
+pub fn compare(a: &Edn, b: &Edn) -> Ordering {
+    match (a, b) {
+        (Edn::Long(x), Edn::Double(y)) => (*x as f64).total_cmp(y),
+        (Edn::Double(x), Edn::Long(y)) => x.total_cmp(&(*y as f64)),
+        _ => a.cmp(b),
+    }
+}
+
+fn chain(args: &[Edn], ok: impl Fn(Ordering) -> bool) -> Result<Edn, String> {
+    if args.is_empty() {
+        return Err("needs at least one argument".into());
+    }
+    Ok(Edn::Bool(
+        args.windows(2).all(|w| ok(compare(&w[0], &w[1]))),
+    ))
+}
+
+fn arity(args: &[Edn], n: usize) -> Result<(), String> {
+    if args.len() == n {
+        Ok(())
+    } else {
+        Err(format!("expects {n} argument(s), got {}", args.len()))
+    }
+}
+
+fn long(e: &Edn) -> Result<i64, String> {
+    e.as_long()
+        .ok_or_else(|| format!("expected an integer, got {e}"))
+}
+
+fn string(e: &Edn) -> Result<&str, String> {
+    e.as_str()
+        .ok_or_else(|| format!("expected a string, got {e}"))
+}
+
+fn seq(e: &Edn) -> Result<Vec<Edn>, String> {
+    match e {
+        Edn::Nil => Ok(vec![]),
+        Edn::List(x) | Edn::Vector(x) | Edn::Set(x) => Ok(x.clone()),
+        Edn::Map(m) => Ok(m
+            .iter()
+            .map(|(k, v)| Edn::Vector(vec![k.clone(), v.clone()]))
+            .collect()),
+        Edn::String(s) => Ok(s.chars().map(Edn::Char).collect()),
+        _ => Err(format!("{e} is not a collection")),
+    }
+}
+
+fn to_str(e: &Edn) -> String {
+    match e {
+        Edn::Nil => String::new(),
+        Edn::String(s) => s.clone(),
+        Edn::Char(c) => c.to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn regex(e: &Edn) -> Result<regex::Regex, String> {
+    match e {
+        Edn::String(s) => regex::Regex::new(s).map_err(|x| x.to_string()),
+        Edn::Tagged(_, inner) => regex(inner),
+        _ => Err(format!("expected a regex pattern string, got {e}")),
+    }
+}
+
+/// SQL `LIKE`: `%` any run, `_` one character, `\` escapes.
+fn like(s: &str, pat: &str) -> bool {
+    let mut re = String::from("(?s)^");
+    let mut chars = pat.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '%' => re.push_str(".*"),
+            '_' => re.push('.'),
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    re.push_str(&regex::escape(&n.to_string()))
+                }
+            }
+            c => re.push_str(&regex::escape(&c.to_string())),
+        }
+    }
+    re.push('$');
+    regex::Regex::new(&re).is_ok_and(|r| r.is_match(s))
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64),
+    );
+    h.finish()
+}
+
+/// Whether `name` is a built-in.
+pub fn is_builtin(name: &str) -> bool {
+    call_builtin(name, None).is_some()
+}
+
+/// Calls built-in `name`; `None` when there is no such built-in. With `args` None, only
+/// checks existence.
+pub fn call_builtin(name: &str, args: Option<&[Edn]>) -> Option<Result<Edn, String>> {
+    let known = matches!(
+        name,
+        "=" | "=="
+            | "not="
+            | "!="
+            | "<"
+            | ">"
+            | "<="
+            | ">="
+            | "+"
+            | "-"
+            | "*"
+            | "/"
+            | "quot"
+            | "rem"
+            | "mod"
+            | "inc"
+            | "dec"
+            | "max"
+            | "min"
+            | "zero?"
+            | "pos?"
+            | "neg?"
+            | "even?"
+            | "odd?"
+            | "compare"
+            | "rand"
+            | "rand-int"
+            | "true?"
+            | "false?"
+            | "nil?"
+            | "some?"
+            | "not"
+            | "identity"
+            | "keyword"
+            | "name"
+            | "namespace"
+            | "str"
+            | "subs"
+            | "count"
+            | "vector"
+            | "list"
+            | "set"
+            | "hash-map"
+            | "get"
+            | "contains?"
+            | "empty?"
+            | "not-empty"
+            | "re-find"
+            | "re-matches"
+            | "re-seq"
+            | "re-pattern"
+            | "ground"
+            | "tuple"
+            | "untuple"
+            | "clojure.string/blank?"
+            | "clojure.string/includes?"
+            | "clojure.string/starts-with?"
+            | "clojure.string/ends-with?"
+            | "clojure.string/lower-case"
+            | "clojure.string/upper-case"
+            | "str/blank?"
+            | "str/includes?"
+            | "str/starts-with?"
+            | "str/ends-with?"
+            | "str/lower-case"
+            | "str/upper-case"
+            | "like"
+            | "not-like"
+            | "in"
+            | "not-in"
+            | "identical?"
+            | "vec"
+            | "first"
+            | "second"
+            | "last"
+            | "abs"
+    );
+    if !known {
+        return None;
+    }
+    match args {
+        Some(args) => Some(builtin(name, args)),
+        None => Some(Ok(Edn::Nil)),
+    }
+}
+
+fn builtin(name: &str, a: &[Edn]) -> Result<Edn, String> {
+    let b = Edn::Bool;
+    Ok(match name {
+        "=" => b(a.windows(2).all(|w| w[0] == w[1])),
+        "identical?" => b(a.windows(2).all(|w| w[0] == w[1])),
+        "==" => chain(a, |o| o == Ordering::Equal)?,
+        "not=" | "!=" => b(!a.windows(2).all(|w| w[0] == w[1])),
+        "<" => chain(a, |o| o == Ordering::Less)?,
+        ">" => chain(a, |o| o == Ordering::Greater)?,
+        "<=" => chain(a, |o| o != Ordering::Greater)?,
+        ">=" => chain(a, |o| o != Ordering::Less)?,
+        "+" => arith(a, 0, '+')?,
+        "*" => arith(a, 1, '*')?,
+        "-" => {
+            if a.is_empty() {
+                return Err("- needs arguments".into());
+            }
+            arith(a, 0, '-')?
+        }
+        "/" => {
+            if a.is_empty() {
+                return Err("/ needs arguments".into());
+            }
+            arith(a, 1, '/')?
+        }
+        "quot" | "rem" | "mod" => {
+            arity(a, 2)?;
+            match (num(&a[0])?, num(&a[1])?) {
+                (Num::L(x), Num::L(y)) => {
+                    if y == 0 {
+                        return Err("divide by zero".into());
+                    }
+                    Edn::Long(match name {
+                        "quot" => x / y,
+                        "rem" => x % y,
+                        _ => {
+                            let m = x % y;
+                            if m != 0 && ((m < 0) != (y < 0)) {
+                                m + y
+                            } else {
+                                m
+                            }
+                        }
+                    })
+                }
+                (x, y) => {
+                    let (x, y) = (f(x), f(y));
+                    Edn::Double(match name {
+                        "quot" => (x / y).trunc(),
+                        "rem" => x % y,
+                        _ => x - y * (x / y).floor(),
+                    })
+                }
+            }
+        }
+        "inc" | "dec" => {
+            arity(a, 1)?;
+            arith(
+                &[a[0].clone(), Edn::Long(1)],
+                0,
+                if name == "inc" { '+' } else { '-' },
+            )?
+        }
+        "abs" => {
+            arity(a, 1)?;
+            match num(&a[0])? {
+                Num::L(x) => Edn::Long(x.abs()),
+                Num::D(x) => Edn::Double(x.abs()),
+            }
+        }
+        "max" | "min" => {
+            let mut it = a.iter();
+            let mut best = it.next().ok_or("needs arguments")?.clone();
+            num(&best)?;
+            for x in it {
+                num(x)?;
+                let o = compare(x, &best);
+                if (name == "max" && o == Ordering::Greater)
+                    || (name == "min" && o == Ordering::Less)
+                {
+                    best = x.clone();
+                }
+            }
+            best
+        }
+        "zero?" | "pos?" | "neg?" => {
+            arity(a, 1)?;
+            let x = f(num(&a[0])?);
+            b(match name {
+                "zero?" => x == 0.0,
+                "pos?" => x > 0.0,
+                _ => x < 0.0,
+            })
+        }
+        "even?" | "odd?" => {
+            arity(a, 1)?;
+            let x = long(&a[0])?;
+            b((x % 2 == 0) == (name == "even?"))
+        }
+        "compare" => {
+            arity(a, 2)?;
+            Edn::Long(compare(&a[0], &a[1]) as i64)
+        }
+        "rand" => {
+            let r = (rand_u64() >> 11) as f64 / (1u64 << 53) as f64;
+            match a.first() {
+                None => Edn::Double(r),
+                Some(n) => Edn::Double(r * f(num(n)?)),
+            }
+        }
+        "rand-int" => {
+            arity(a, 1)?;
+            let n = long(&a[0])?;
+            if n <= 0 {
+                return Err("rand-int needs a positive bound".into());
+            }
+            Edn::Long((rand_u64() % n as u64) as i64)
+        }
+        "true?" => b(a.first() == Some(&Edn::Bool(true))),
+        "false?" => b(a.first() == Some(&Edn::Bool(false))),
+        "nil?" => b(a.first().is_none_or(|x| x.is_nil())),
+        "some?" => b(a.first().is_some_and(|x| !x.is_nil())),
+        "not" => {
+            arity(a, 1)?;
+            b(!truthy(&a[0]))
+        }
+        "identity" => {
+            arity(a, 1)?;
+            a[0].clone()
+        }
+        "keyword" => match a {
+            [Edn::Keyword(k)] => Edn::Keyword(k.clone()),
+            [Edn::String(s)] => match s.split_once('/') {
+                Some((ns, n)) if !ns.is_empty() && !n.is_empty() => {
+                    Edn::Keyword(Keyword::new(Some(ns), n))
+                }
+                _ => Edn::Keyword(Keyword::new(None, s)),
+            },
+            [Edn::Symbol(s)] => Edn::Keyword(Keyword::new(s.namespace.as_deref(), &s.name)),
+            [ns, n] => Edn::Keyword(Keyword::new(
+                if ns.is_nil() { None } else { Some(string(ns)?) },
+                string(n)?,
+            )),
+            _ => return Err("keyword takes a string or a namespace and a name".into()),
+        },
+        "name" => match a {
+            [Edn::Keyword(k)] => Edn::String(k.name.clone()),
+            [Edn::Symbol(s)] => Edn::String(s.name.clone()),
+            [Edn::String(s)] => Edn::String(s.clone()),
+            _ => return Err("name takes a keyword, symbol or string".into()),
+        },
+        "namespace" => match a {
+            [Edn::Keyword(k)] => k.namespace.clone().map_or(Edn::Nil, Edn::String),
+            [Edn::Symbol(s)] => s.namespace.clone().map_or(Edn::Nil, Edn::String),
+            _ => return Err("namespace takes a keyword or symbol".into()),
+        },
+        "str" => Edn::String(a.iter().map(to_str).collect()),
+        "subs" => {
+            let s: Vec<char> = string(a.first().ok_or("subs needs a string")?)?
+                .chars()
+                .collect();
+            let start = long(a.get(1).ok_or("subs needs a start")?)? as usize;
+            let end = match a.get(2) {
+                Some(e) => long(e)? as usize,
+                None => s.len(),
+            };
+            if start > end || end > s.len() {
+                return Err("string index out of range".into());
+            }
+            Edn::String(s[start..end].iter().collect())
+        }
+        "count" => {
+            arity(a, 1)?;
+            Edn::Long(match &a[0] {
+                Edn::String(s) => s.chars().count(),
+                Edn::Map(m) => m.len(),
+                other => seq(other)?.len(),
+            } as i64)
+        }
+        "vector" | "tuple" => Edn::Vector(a.to_vec()),
+        "list" => Edn::List(a.to_vec()),
+        "vec" => {
+            arity(a, 1)?;
+            Edn::Vector(seq(&a[0])?)
+        }
+        "set" => {
+            arity(a, 1)?;
+            let mut v = seq(&a[0])?;
+            v.sort();
+            v.dedup();
+            Edn::Set(v)
+        }
+        "hash-map" => {
+            if !a.len().is_multiple_of(2) {
+                return Err("hash-map needs an even number of arguments".into());
+            }
+            let mut m: Vec<(Edn, Edn)> = vec![];
+            for kv in a.chunks(2) {
+                m.retain(|(k, _)| *k != kv[0]);
+                m.push((kv[0].clone(), kv[1].clone()));
+            }
+            Edn::Map(m)
+        }
+        "get" => {
+            let (c, k) = (
+                a.first().ok_or("get needs a map")?,
+                a.get(1).ok_or("get needs a key")?,
+            );
+            let found = match c {
+                Edn::Map(m) => m.iter().find(|(x, _)| x == k).map(|(_, v)| v.clone()),
+                Edn::Vector(v) => k.as_long().and_then(|i| v.get(i as usize).cloned()),
+                Edn::Set(s) => s.iter().find(|x| *x == k).cloned(),
+                _ => None,
+            };
+            found.or_else(|| a.get(2).cloned()).unwrap_or(Edn::Nil)
+        }
+        "contains?" => {
+            arity(a, 2)?;
+            b(match &a[0] {
+                Edn::Map(m) => m.iter().any(|(x, _)| *x == a[1]),
+                Edn::Set(s) => s.contains(&a[1]),
+                Edn::Vector(v) => a[1]
+                    .as_long()
+                    .is_some_and(|i| i >= 0 && (i as usize) < v.len()),
+                Edn::Nil => false,
+                other => return Err(format!("contains? not supported on {other}")),
+            })
+        }
+        "empty?" => {
+            arity(a, 1)?;
+            b(match &a[0] {
+                Edn::Map(m) => m.is_empty(),
+                other => seq(other)?.is_empty(),
+            })
+        }
+        "not-empty" => {
+            arity(a, 1)?;
+            let empty = match &a[0] {
+                Edn::Map(m) => m.is_empty(),
+                other => seq(other)?.is_empty(),
+            };
+            if empty {
+                Edn::Nil
+            } else {
+                a[0].clone()
+            }
+        }
+        "first" | "second" | "last" => {
+            arity(a, 1)?;
+            let s = seq(&a[0])?;
+            match name {
+                "first" => s.first().cloned(),
+                "second" => s.get(1).cloned(),
+                _ => s.last().cloned(),
+            }
+            .unwrap_or(Edn::Nil)
+        }
+        "re-pattern" => {
+            arity(a, 1)?;
+            regex(&a[0])?;
+            a[0].clone()
+        }
+        "re-find" | "re-matches" | "re-seq" => {
+            arity(a, 2)?;
+            let re = regex(&a[0])?;
+            let s = string(&a[1])?;
+            let groups = |c: regex::Captures| -> Edn {
+                if c.len() == 1 {
+                    Edn::String(c[0].to_string())
+                } else {
+                    Edn::Vector(
+                        (0..c.len())
+                            .map(|i| {
+                                c.get(i)
+                                    .map_or(Edn::Nil, |m| Edn::String(m.as_str().to_string()))
+                            })
+                            .collect(),
+                    )
+                }
+            };
+            match name {
+                "re-find" => re.captures(s).map_or(Edn::Nil, groups),
+                "re-seq" => {
+                    let all: Vec<Edn> = re.captures_iter(s).map(groups).collect();
+                    if all.is_empty() {
+                        Edn::Nil
+                    } else {
+                        Edn::List(all)
+                    }
+                }
+                _ => match re.captures(s) {
+                    Some(c)
+                        if c.get(0)
+                            .is_some_and(|m| m.start() == 0 && m.end() == s.len()) =>
+                    {
+                        groups(c)
+                    }
+                    _ => Edn::Nil,
+                },
+            }
+        }
+        "ground" | "untuple" => {
+            arity(a, 1)?;
+            a[0].clone()
+        }
+        "clojure.string/blank?" | "str/blank?" => {
+            arity(a, 1)?;
+            b(a[0].is_nil() || string(&a[0])?.trim().is_empty())
+        }
+        "clojure.string/includes?" | "str/includes?" => {
+            arity(a, 2)?;
+            b(string(&a[0])?.contains(&to_str(&a[1])))
+        }
+        "clojure.string/starts-with?" | "str/starts-with?" => {
+            arity(a, 2)?;
+            b(string(&a[0])?.starts_with(string(&a[1])?))
+        }
+        "clojure.string/ends-with?" | "str/ends-with?" => {
+            arity(a, 2)?;
+            b(string(&a[0])?.ends_with(string(&a[1])?))
+        }
+        "clojure.string/lower-case" | "str/lower-case" => {
+            arity(a, 1)?;
+            Edn::String(string(&a[0])?.to_lowercase())
+        }
+        "clojure.string/upper-case" | "str/upper-case" => {
+            arity(a, 1)?;
+            Edn::String(string(&a[0])?.to_uppercase())
+        }
+        "like" | "not-like" => {
+            if a.len() < 2 {
+                return Err("like takes a string and a pattern".into());
+            }
+            let m = match &a[0] {
+                Edn::String(s) => like(s, string(&a[1])?),
+                _ => false,
+            };
+            b(m == (name == "like"))
+        }
+        "in" | "not-in" => {
+            arity(a, 2)?;
+            let coll = seq(&a[1])?;
+            b(coll.contains(&a[0]) == (name == "in"))
+        }
+        _ => return Err(format!("unknown function {name}")),
+    })
+}
