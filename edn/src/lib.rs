@@ -13,11 +13,16 @@
 //! assert!(clauses[1].is_var());
 //! assert_eq!(q.to_string(), "[:find ?e :where [?e :name \"Ivan\"]]");
 //! ```
+//!
+//! [`transit`] reads and writes the same values as transit+json.
+
+#![forbid(unsafe_code)]
 
 mod error;
 mod inst;
 mod printer;
 mod reader;
+pub mod transit;
 mod uuid;
 
 use std::cmp::Ordering;
@@ -31,6 +36,7 @@ pub use num_bigint::BigInt;
 pub use error::{EdnError, EdnErrorKind, Position};
 pub use printer::to_pretty_string;
 pub use reader::{read, read_all, Reader, DEFAULT_MAX_DEPTH};
+pub use transit::TransitError;
 
 /// One EDN value.
 ///

@@ -795,7 +795,7 @@ fn qualify(key: &mut Edn, ns: &str) {
 }
 
 /// The index of the first item (in reading order) equal to an earlier one.
-fn find_duplicate<T>(items: &[T], key: impl Fn(&T) -> &Edn) -> Option<usize> {
+pub(crate) fn find_duplicate<T>(items: &[T], key: impl Fn(&T) -> &Edn) -> Option<usize> {
     if items.len() < 2 {
         return None;
     }
@@ -932,7 +932,7 @@ fn integer(n: BigInt, force_big: bool) -> Edn {
 }
 
 /// Parses a token that starts with a digit or a sign and a digit.
-fn parse_number(token: &str) -> Result<Edn, (Kind, String)> {
+pub(crate) fn parse_number(token: &str) -> Result<Edn, (Kind, String)> {
     let invalid = || (Kind::InvalidNumber, format!("invalid number {token}"));
     let (negative, body) = match token.as_bytes().first() {
         Some(b'-') => (true, &token[1..]),
