@@ -267,6 +267,9 @@ fn verbose_input() {
         transit::read(r#""~Qabc""#).unwrap(),
         Edn::Tagged(Symbol::new(None, "Q"), Box::new(Edn::string("abc")))
     );
+    // `~'` is the quote as a string tag: the identity (found by the fuzzer, which had it
+    // read as a tagged value that wrote back as a quote).
+    assert_eq!(transit::read(r#"["~'x"]"#).unwrap(), e("[\"x\"]"));
     // The ~b reader takes padded and unpadded base64.
     assert_eq!(transit::read(r#""~baGk""#).unwrap(), e("#bytes \"6869\""));
     assert_eq!(transit::read(r#""~bAQ""#).unwrap(), e("#bytes \"01\""));

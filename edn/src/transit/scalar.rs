@@ -199,6 +199,8 @@ pub(super) fn scalar(tag: char, rest: &str) -> Result<Edn, Kind> {
             Symbol::new(None, "uri"),
             Box::new(Edn::String(rest.to_owned())),
         ),
+        // The quote tag as a string tag: the identity, as in transit-java and -python.
+        '\'' => Edn::String(rest.to_owned()),
         other => Edn::Tagged(
             Symbol::new(None, &other.to_string()),
             Box::new(Edn::String(rest.to_owned())),
