@@ -1,13 +1,16 @@
 //! `levin`: the command-line tool for Levin databases: demo, query, transact, pull, repl,
-//! stat, check, copy, drop, dump, load.
+//! stat, check, copy, drop, dump, load, and `serve` with `admin` for server mode (the data
+//! commands take a `levin://` URI where they take a directory).
 //! Results go to stdout; failures print one line on stderr and exit non-zero.
 
 #![forbid(unsafe_code)]
 
 mod demo;
 mod dump;
+mod out;
 mod output;
 mod progress;
+mod remote;
 mod repl;
 
 use levin_query::DbQuery;
@@ -133,6 +136,56 @@ enum Command {
         #[arg(short = 'o', long)]
         output: Option<PathBuf>,
     },
+    /// Serve the databases under ROOT over TCP (docs/PROTOCOL.md). Prints one line
+    /// `listening on HOST:PORT` when ready; stops cleanly on SIGINT or SIGTERM.
+    Serve {
+        /// The directory holding the databases (ROOT/NAME) and the users.
+        #[arg(long)]
+        root: PathBuf,
+        /// Where to listen (port 0 picks a free one).
+        #[arg(long, default_value = "127.0.0.1:8898")]
+        listen: String,
+        /// TLS certificate chain (PEM).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// TLS private key (PEM).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Allow a non-loopback address without TLS (passwords and data unencrypted).
+        #[arg(long)]
+        allow_plaintext: bool,
+        /// The admin user's password at first start (else LEVIN_ADMIN_PASSWORD, else a
+        /// random one printed once on standard error).
+        #[arg(long)]
+        admin_password_file: Option<PathBuf>,
+        /// Where `backup` writes (backups are refused without it).
+        #[arg(long)]
+        backup_dir: Option<PathBuf>,
+        /// The largest request frame accepted, in bytes.
+        #[arg(long, default_value_t = 64 << 20)]
+        max_frame: usize,
+        /// The most connections served at once.
+        #[arg(long, default_value_t = 256)]
+        max_connections: usize,
+        /// The longest a query may run, in milliseconds.
+        #[arg(long, default_value_t = 60_000)]
+        query_timeout_ms: u64,
+        /// Close connections idle this long, in seconds.
+        #[arg(long, default_value_t = 3600)]
+        idle_timeout_s: u64,
+    },
+    /// Run an administrative operation on a server: `levin admin URI OP ARG...`, arguments
+    /// in EDN, e.g. `levin admin levin://admin@localhost:8898 grant-permission :reader
+    /// :view :database '"sales"'`.
+    #[command(allow_negative_numbers = true)]
+    Admin {
+        /// The server: levin://USER[:PASSWORD]@HOST:PORT (password also from LEVIN_PASSWORD).
+        uri: String,
+        /// The operation: create-user, grant-permission, list-databases, ...
+        op: String,
+        /// Its arguments, each as EDN.
+        args: Vec<String>,
+    },
     /// Load a dump written by `levin dump` (or Datalevin's `dtlv dump -g`) into a
     /// database (created if missing).
     Load {
@@ -185,6 +238,15 @@ fn run(cli: Cli) -> Result<(), String> {
             explain,
             format,
         } => {
+            if let Some(uri) = remote::uri_of(&dir) {
+                let query = read_edn("query", &query)?;
+                let inputs = inputs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, text)| read_edn(&format!("input {}", i + 1), text))
+                    .collect::<Result<Vec<_>, _>>()?;
+                return remote::query(uri, &query, &inputs, explain, format);
+            }
             open_existing(&dir)?;
             let query = read_edn("query", &query)?;
             let inputs: Vec<levin_query::Input> = inputs
@@ -237,8 +299,14 @@ fn run(cli: Cli) -> Result<(), String> {
             };
             let tx_text = read_source("transaction", &tx)?;
             let tx_edn = read_edn(&format!("transaction {tx}"), &tx_text)?;
-            let conn = levin_datalog::Conn::open(&dir, schema).map_err(|e| e.to_string())?;
-            let report = conn.transact(&tx_edn).map_err(|e| e.to_string())?;
+            let report = match remote::uri_of(&dir) {
+                Some(uri) => remote::transact(uri, schema.as_ref(), &tx_edn)?,
+                None => {
+                    let conn =
+                        levin_datalog::Conn::open(&dir, schema).map_err(|e| e.to_string())?;
+                    conn.transact(&tx_edn).map_err(|e| e.to_string())?
+                }
+            };
             let added = report.tx_data.iter().filter(|d| d.added).count();
             let retracted = report.tx_data.len() - added;
             let tempids = levin_edn::Edn::Map(
@@ -265,9 +333,12 @@ fn run(cli: Cli) -> Result<(), String> {
             eid,
             format,
         } => {
-            open_existing(&dir)?;
             let pattern = read_edn("pattern", &pattern)?;
             let eid = read_edn("entity id", &eid)?;
+            if let Some(uri) = remote::uri_of(&dir) {
+                return remote::pull(uri, &pattern, &eid, format);
+            }
+            open_existing(&dir)?;
             let conn = levin_datalog::Conn::open(&dir, ()).map_err(|e| e.to_string())?;
             let db = conn.db().map_err(|e| e.to_string())?;
             let v = db.pull(&pattern, &eid).map_err(|e| e.to_string())?;
@@ -275,6 +346,9 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Stat { dir, format } => {
+            if let Some(uri) = remote::uri_of(&dir) {
+                return remote::stat(uri, format);
+            }
             let env = open_existing(&dir)?;
             let s = env.stat().map_err(|e| e.to_string())?;
             let dbs: Vec<String> = s
@@ -411,6 +485,32 @@ fn run(cli: Cli) -> Result<(), String> {
                 ),
             }
         }
+        Command::Serve {
+            root,
+            listen,
+            tls_cert,
+            tls_key,
+            allow_plaintext,
+            admin_password_file,
+            backup_dir,
+            max_frame,
+            max_connections,
+            query_timeout_ms,
+            idle_timeout_s,
+        } => remote::serve(remote::ServeArgs {
+            root,
+            listen,
+            tls_cert,
+            tls_key,
+            allow_plaintext,
+            admin_password_file,
+            backup_dir,
+            max_frame,
+            max_connections,
+            query_timeout_ms,
+            idle_timeout_s,
+        }),
+        Command::Admin { uri, op, args } => remote::admin(&uri, &op, &args),
         Command::Load { dir, input } => {
             let (datoms, entries) = match input {
                 Some(path) => {

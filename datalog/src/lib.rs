@@ -33,6 +33,7 @@ pub mod convert;
 mod db;
 mod entity;
 mod error;
+pub mod kv_typed;
 mod layout;
 mod pull;
 pub mod scan;

@@ -17,6 +17,7 @@ pub struct Registry {
     pub(crate) aggs: HashMap<String, UserFn>,
     pub(crate) max_rows: Option<usize>,
     pub(crate) default_timeout_ms: Option<u64>,
+    pub(crate) timeout_cap_ms: Option<u64>,
     pub(crate) entity_reads: levin_datalog::scan::GroupRead,
 }
 
@@ -63,6 +64,23 @@ impl Registry {
     pub fn default_timeout(mut self, ms: u64) -> Registry {
         self.default_timeout_ms = Some(ms);
         self
+    }
+
+    /// The longest any query may run, whatever `:timeout` it asks for: a query without
+    /// one, or with a longer one, stops after `ms` milliseconds with
+    /// [`ErrorKind::Timeout`](crate::error::ErrorKind::Timeout).
+    pub fn timeout_cap(mut self, ms: u64) -> Registry {
+        self.timeout_cap_ms = Some(ms);
+        self
+    }
+
+    /// The deadline in milliseconds for a query that asks for `requested`.
+    pub(crate) fn timeout_for(&self, requested: Option<u64>) -> Option<u64> {
+        let t = requested.or(self.default_timeout_ms);
+        match (t, self.timeout_cap_ms) {
+            (Some(t), Some(cap)) => Some(t.min(cap)),
+            (t, cap) => t.or(cap),
+        }
     }
 
     /// The row limit in force.

@@ -358,7 +358,7 @@ fn check_clauses(clauses: &[Clause], ctx: &Ctx<'_>) -> QResult<()> {
 /// Executes a parsed query.
 pub fn run(query: &Query, inputs: &[Input<'_>], reg: &Registry) -> QResult<(QueryResult, Explain)> {
     let t0 = Instant::now();
-    let mut ctx = Ctx::new(reg, query.timeout_ms.or(reg.default_timeout_ms));
+    let mut ctx = Ctx::new(reg, reg.timeout_for(query.timeout_ms));
     if inputs.len() != query.inputs.len() {
         return Err(QueryError::at(
             ErrorKind::Input,

@@ -1,0 +1,223 @@
+//! `server-compare`: the same work embedded and through `levin serve` on loopback, in one
+//! run. For each query of the people benchmark and a few small key-value operations it
+//! prints the embedded median, the remote median and the overhead per request; then the
+//! throughput of 1, 8 and 32 concurrent clients running a small query. Goals (issue #20): a
+//! small query's round trip adds under 100 µs at the median, and a large streamed result
+//! costs at most 2x the embedded query.
+//!
+//! ```text
+//! cargo run --release -p levin-benches --bin server-compare [-- --quick]
+//! ```
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[path = "../query_bench/data.rs"]
+#[allow(
+    dead_code,
+    reason = "the shared data module has generators this benchmark does not use"
+)]
+mod data;
+use levin_client::Client;
+use levin_datalog::Conn;
+use levin_edn::{read, Edn};
+use levin_engine::{Durability, EnvOptions};
+use levin_query::{DatalogRead, KvConnection, KvWrite};
+use levin_server::{Config, HashCost, Server};
+
+fn e(s: &str) -> Edn {
+    read(s).unwrap_or_else(|err| panic!("{s}: {err}"))
+}
+
+fn median(sorted: &[f64]) -> f64 {
+    sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn fmt_ms(ms: f64) -> String {
+    if ms < 1.0 {
+        format!("{:.0} µs", ms * 1000.0)
+    } else {
+        format!("{ms:.2} ms")
+    }
+}
+
+/// Median milliseconds of `op` over `runs` runs after `warm` warm-up runs.
+fn time(runs: usize, warm: usize, mut op: impl FnMut()) -> f64 {
+    for _ in 0..warm {
+        op();
+    }
+    let mut v: Vec<f64> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            op();
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    v.sort_by(f64::total_cmp);
+    median(&v)
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let people = if quick { 5_000 } else { 20_000 };
+    let runs = if quick { 30 } else { 200 };
+    let root = tempfile::tempdir().expect("a temporary directory");
+
+    // The embedded side: people loaded into ROOT/people, which the server then serves.
+    let dir = root.path().join("people");
+    {
+        let conn = Conn::open_with(
+            &dir,
+            data::SCHEMA,
+            EnvOptions::new().durability(Durability::NoSync),
+        )
+        .expect("open");
+        conn.transact(&e(&data::people(people, data::PEOPLE_SEED)))
+            .expect("load");
+        conn.env().sync().expect("sync");
+    }
+    let mut config = Config::new(root.path());
+    config.listen = "127.0.0.1:0".parse().expect("address");
+    config.admin_password = Some("bench".into());
+    config.hash_cost = HashCost::TESTING;
+    let server = Server::start(config).expect("server");
+    let base = format!("levin://admin:bench@{}", server.local_addr());
+    let client = Arc::new(Client::connect(&format!("{base}/")).expect("connect"));
+    let remote = client.open_db("people").expect("open remote");
+    let embedded = Conn::open(&dir, ()).expect("open embedded");
+
+    println!("server-compare: {people} people, loopback, median of {runs} runs\n");
+    println!(
+        "| {:<28} | {:>10} | {:>10} | {:>10} | {:>6} |",
+        "request", "embedded", "server", "overhead", "ratio"
+    );
+    println!(
+        "|{:-<30}|{:->12}|{:->12}|{:->12}|{:->8}|",
+        "", "", "", "", ""
+    );
+    let queries = [
+        (
+            "q1 (single-value lookup)",
+            "[:find ?e :where [?e :name \"Ivan\"]]",
+        ),
+        (
+            "q2 (two patterns)",
+            "[:find ?e ?a :where [?e :name \"Ivan\"] [?e :age ?a]]",
+        ),
+        ("count (scalar)", "[:find (count ?e) . :where [?e :age]]"),
+        (
+            "pull one entity",
+            "[:find (pull ?e [:name :age]) . :where [?e :id 17]]",
+        ),
+        (
+            "all names (large, streamed)",
+            "[:find ?e ?n :where [?e :name ?n]]",
+        ),
+        (
+            "ages range",
+            "[:find ?e :where [?e :age ?a] [(< 20 ?a 30)]]",
+        ),
+    ];
+    let mut worst_small = 0.0f64;
+    let mut worst_large = 0.0f64;
+    for (name, q) in queries {
+        let query = e(q);
+        let emb = time(runs, 5, || {
+            let db = embedded.db().expect("db");
+            DatalogRead::q(&db, &query, &[]).expect("query");
+        });
+        let rem = time(runs, 5, || {
+            remote.q(&query, &[]).expect("remote query");
+        });
+        let over_us = (rem - emb) * 1000.0;
+        if name.contains("large") {
+            worst_large = worst_large.max(rem / emb);
+        } else {
+            worst_small = worst_small.max(over_us);
+        }
+        println!(
+            "| {:<28} | {:>10} | {:>10} | {:>7.0} µs | {:>6.2} |",
+            name,
+            fmt_ms(emb),
+            fmt_ms(rem),
+            over_us,
+            rem / emb
+        );
+    }
+    // Small key-value operations.
+    let kv = client.open_kv("kv").expect("open kv");
+    kv.open_dbi("t", false).expect("dbi");
+    let env = levin_engine::Env::open(root.path().join("kv")).expect("env");
+    let mut n = 0u64;
+    let emb_put = time(runs, 5, || {
+        n += 1;
+        env.transact(&[levin_engine::KvOp::Put {
+            db: env
+                .read()
+                .and_then(|r| levin_engine::Read::open_db(&r, "t"))
+                .expect("t"),
+            key: n.to_be_bytes().to_vec(),
+            value: b"v".to_vec(),
+        }])
+        .expect("put");
+    });
+    let rem_put = time(runs, 5, || {
+        n += 1;
+        kv.transact_kv(&[KvWrite::Put {
+            dbi: "t".into(),
+            key: n.to_be_bytes().to_vec(),
+            value: b"v".to_vec(),
+        }])
+        .expect("remote put");
+    });
+    let emb_get = time(runs, 5, || {
+        KvConnection::get_value(&env, "t", &1u64.to_be_bytes()).expect("get");
+    });
+    let rem_get = time(runs, 5, || {
+        kv.get_value("t", &1u64.to_be_bytes()).expect("remote get");
+    });
+    for (name, emb, rem) in [
+        ("kv put (durable commit)", emb_put, rem_put),
+        ("kv get", emb_get, rem_get),
+    ] {
+        println!(
+            "| {:<28} | {:>10} | {:>10} | {:>7.0} µs | {:>6.2} |",
+            name,
+            fmt_ms(emb),
+            fmt_ms(rem),
+            (rem - emb) * 1000.0,
+            rem / emb
+        );
+    }
+    worst_small = worst_small.max((rem_get - emb_get) * 1000.0);
+
+    // Throughput of concurrent clients running q1.
+    println!("\n| clients | q1 requests/s |\n|---:|---:|");
+    for clients in [1usize, 8, 32] {
+        let seconds = if quick { 1 } else { 3 };
+        let until = Instant::now() + Duration::from_secs(seconds);
+        let handles: Vec<_> = (0..clients)
+            .map(|_| {
+                let base = base.clone();
+                std::thread::spawn(move || {
+                    let c = Arc::new(Client::connect(&format!("{base}/")).expect("connect"));
+                    let conn = c.open_db("people").expect("open");
+                    let q = e("[:find ?e :where [?e :name \"Ivan\"]]");
+                    let mut done = 0u64;
+                    while Instant::now() < until {
+                        conn.q(&q, &[]).expect("query");
+                        done += 1;
+                    }
+                    done
+                })
+            })
+            .collect();
+        let total: u64 = handles.into_iter().map(|h| h.join().unwrap_or(0)).sum();
+        println!("| {clients} | {:.0} |", total as f64 / seconds as f64);
+    }
+    println!(
+        "\nsmall-request overhead at the median, worst: {worst_small:.0} µs (goal < 100 µs); \
+         large streamed result: {worst_large:.2}x embedded (goal <= 2x)"
+    );
+    server.shutdown();
+}

@@ -1,0 +1,171 @@
+//! The CLI's server side: `levin serve`, `levin admin URI OP ARG...`, and the data
+//! commands (`query`, `transact`, `pull`, `stat`) given a `levin://` URI where they take a
+//! directory, printing what they print for a directory.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use levin_client::{Client, ClientError};
+use levin_edn::Edn;
+use levin_query::{Connection, DatalogRead};
+
+use crate::output::{self, Format};
+
+/// The URI, when a command's directory argument is one.
+pub fn uri_of(dir: &std::path::Path) -> Option<&str> {
+    dir.to_str().filter(|s| levin_client::is_uri(s))
+}
+
+fn err(e: ClientError) -> String {
+    e.to_string()
+}
+
+/// Options of `levin serve`.
+pub struct ServeArgs {
+    pub root: PathBuf,
+    pub listen: String,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub allow_plaintext: bool,
+    pub admin_password_file: Option<PathBuf>,
+    pub backup_dir: Option<PathBuf>,
+    pub max_frame: usize,
+    pub max_connections: usize,
+    pub query_timeout_ms: u64,
+    pub idle_timeout_s: u64,
+}
+
+/// `levin serve`: runs until SIGINT or SIGTERM, then shuts down cleanly.
+pub fn serve(a: ServeArgs) -> Result<(), String> {
+    let mut config = levin_server::Config::new(&a.root);
+    config.listen = a.listen.parse().map_err(|_| {
+        format!(
+            "--listen {}: expected HOST:PORT, e.g. 127.0.0.1:8898",
+            a.listen
+        )
+    })?;
+    config.tls = match (a.tls_cert, a.tls_key) {
+        (Some(c), Some(k)) => Some((c, k)),
+        (None, None) => None,
+        _ => return Err("--tls-cert and --tls-key go together".into()),
+    };
+    config.allow_plaintext = a.allow_plaintext;
+    config.admin_password = match (a.admin_password_file, std::env::var("LEVIN_ADMIN_PASSWORD")) {
+        (Some(f), _) => Some(
+            std::fs::read_to_string(&f)
+                .map_err(|e| format!("cannot read {}: {e}", f.display()))?
+                .trim_end_matches(['\n', '\r'])
+                .to_string(),
+        ),
+        (None, Ok(p)) => Some(p),
+        (None, Err(_)) => None,
+    };
+    config.backup_dir = a.backup_dir;
+    config.max_frame = a.max_frame;
+    config.max_connections = a.max_connections;
+    config.query_timeout = Duration::from_millis(a.query_timeout_ms);
+    config.idle_timeout = Duration::from_secs(a.idle_timeout_s);
+    let mut server = levin_server::Server::start(config).map_err(|e| e.to_string())?;
+    if let Some(pw) = server.generated_admin_password() {
+        eprintln!(
+            "levin: created the admin user with the password {pw} (shown once; change it with \
+             levin admin URI reset-password '\"admin\"' '\"NEW\"')"
+        );
+    }
+    let stopper = server.stopper();
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+    ])
+    .map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            eprintln!("levin: stopping: finishing requests in flight");
+            stopper.stop_accepting();
+        }
+    });
+    crate::out::line(&format!("listening on {}", server.local_addr()))?;
+    server.wait();
+    server.shutdown();
+    eprintln!("levin: stopped");
+    Ok(())
+}
+
+fn edn_arg(what: &str, text: &str) -> Result<Edn, String> {
+    levin_edn::read(text).map_err(|e| format!("{what}: {e}"))
+}
+
+/// `levin admin URI OP ARG...`: arguments and result in EDN.
+pub fn admin(uri: &str, op: &str, args: &[String]) -> Result<(), String> {
+    let client = Client::connect(uri).map_err(err)?;
+    let args = args
+        .iter()
+        .enumerate()
+        .map(|(i, a)| edn_arg(&format!("argument {}", i + 1), a))
+        .collect::<Result<Vec<_>, _>>()?;
+    let op = op.trim_start_matches(':');
+    let result = client.admin(op, args).map_err(err)?;
+    crate::out::line(&result.to_string())
+}
+
+fn connect(uri: &str) -> Result<levin_client::RemoteConn, String> {
+    levin_client::connect(uri).map_err(err)
+}
+
+/// `levin query URI QUERY INPUT...`.
+pub fn query(
+    uri: &str,
+    query: &Edn,
+    inputs: &[Edn],
+    explain: bool,
+    format: Format,
+) -> Result<(), String> {
+    let conn = connect(uri)?;
+    if explain {
+        let plan = conn.explain(query, inputs).map_err(err)?;
+        return crate::out::line(&plan.to_string());
+    }
+    let result = conn.q(query, inputs).map_err(err)?;
+    crate::out::line(&output::render(&result, format))
+}
+
+/// `levin pull URI PATTERN EID`.
+pub fn pull(uri: &str, pattern: &Edn, eid: &Edn, format: Format) -> Result<(), String> {
+    let conn = connect(uri)?;
+    let v = conn.pull(pattern, eid).map_err(err)?;
+    crate::out::line(&output::render(&v, format))
+}
+
+/// `levin transact URI TX [--schema S]`: creates the database when it does not exist (for a
+/// user allowed to); returns the report for the caller to print as for a directory.
+pub fn transact(
+    uri: &str,
+    schema: Option<&Edn>,
+    tx: &Edn,
+) -> Result<levin_datalog::TxReport, String> {
+    let conn = connect(uri)?;
+    if let Some(s) = schema {
+        conn.update_schema(s, &levin_datalog::SchemaUpdate::default())
+            .map_err(err)?;
+    }
+    conn.transact(tx).map_err(err)
+}
+
+/// `levin stat URI`: the server's statistics of the database's environment.
+pub fn stat(uri: &str, format: Format) -> Result<(), String> {
+    let target = levin_client::Target::parse(uri).map_err(err)?;
+    let db = target
+        .db
+        .clone()
+        .ok_or_else(|| format!("{uri:?} names no database: add /DB"))?;
+    let client = Arc::new(Client::connect_to(target).map_err(err)?);
+    // Whichever kind it is, open it to read its statistics.
+    if client.call("open", vec![Edn::String(db.clone())]).is_err() {
+        client
+            .call("open-kv", vec![Edn::String(db.clone())])
+            .map_err(err)?;
+    }
+    let s = client.call("stat", vec![Edn::String(db)]).map_err(err)?;
+    crate::out::line(&output::render(&s, format))
+}

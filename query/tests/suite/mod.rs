@@ -1,0 +1,136 @@
+//! A Datalog and a key-value workload written once against the `Connection` traits, with
+//! their expected answers: the embedded tests (query/tests/connection.rs) and the remote
+//! ones (client/tests/remote.rs) run the same functions.
+
+use levin_datalog::{Index, SchemaUpdate};
+use levin_edn::{read, Edn};
+use levin_engine::Range;
+use levin_query::{Connection, DatalogRead, DatalogTransaction, KvConnection, KvWrite};
+
+fn e(s: &str) -> Edn {
+    read(s).unwrap()
+}
+
+/// A small application written once for any Datalog connection.
+pub fn app<C: Connection>(conn: &C) -> Result<Vec<Edn>, C::Error> {
+    conn.update_schema(
+        &e("{:city/name {:db/unique :db.unique/identity}
+             :person/city {:db/valueType :db.type/ref}}"),
+        &SchemaUpdate::default(),
+    )?;
+    let report = conn.transact(&e(
+        r#"[{:db/id "ivan" :person/name "Ivan" :person/age 30 :person/city "m"}
+            {:db/id "m" :city/name "Moscow"}]"#,
+    ))?;
+    assert!(report.tx > 0);
+    let mut out = vec![conn.q(
+        &e("[:find ?n . :in $ ?min :where [?p :person/age ?a] [(>= ?a ?min)] [?p :person/name ?n]]"),
+        &[Edn::Long(18)],
+    )?];
+    out.push(conn.pull(
+        &e("[:person/name {:person/city [:city/name]}]"),
+        &Edn::Long(1),
+    )?);
+    // An explicit transaction that reads its own writes, then aborts.
+    {
+        let mut t = conn.begin()?;
+        t.transact(&e(r#"[{:person/name "Petr" :person/age 10}]"#))?;
+        out.push(t.q(&e("[:find (count ?p) . :where [?p :person/age]]"), &[])?);
+        t.abort()?;
+    }
+    out.push(conn.q(&e("[:find (count ?p) . :where [?p :person/age]]"), &[])?);
+    let snapshot = conn.db()?;
+    out.push(Edn::Long(
+        snapshot.count_datoms(Index::Ave, &[e(":person/age")])? as i64,
+    ));
+    out.push(Edn::Vector(
+        conn.rseek_datoms(Index::Eav, &[], Some(2))?
+            .iter()
+            .map(|d| d.to_edn())
+            .collect(),
+    ));
+    out.push(
+        conn.entity(&e(r#"[:city/name "Moscow"]"#))?
+            .unwrap_or(Edn::Nil),
+    );
+    conn.clear()?;
+    out.push(Edn::Long(conn.max_eid()? as i64));
+    Ok(out)
+}
+
+/// What [`app`] returns on a fresh database.
+pub fn app_expected() -> Vec<Edn> {
+    vec![
+        e(r#""Ivan""#),
+        e(r#"{:person/name "Ivan" :person/city {:city/name "Moscow"}}"#),
+        e("2"),
+        e("1"),
+        e("1"),
+        e(r#"[[2 :city/name "Moscow"] [1 :person/age 30]]"#),
+        e(r#"{:db/id 2 :city/name "Moscow"}"#),
+        e("0"),
+    ]
+}
+
+/// Written once for any key-value connection.
+pub fn kv_app<K: KvConnection>(kv: &K) -> Result<Vec<String>, K::Error> {
+    kv.open_dbi("users", false)?;
+    kv.open_dbi("tags", true)?;
+    kv.transact_kv(&[
+        KvWrite::Put {
+            dbi: "users".into(),
+            key: b"alice".to_vec(),
+            value: b"engineer".to_vec(),
+        },
+        KvWrite::Put {
+            dbi: "users".into(),
+            key: b"bob".to_vec(),
+            value: b"designer".to_vec(),
+        },
+        KvWrite::PutList {
+            dbi: "tags".into(),
+            key: b"alice".to_vec(),
+            values: vec![b"rust".to_vec(), b"datalog".to_vec()],
+        },
+    ])?;
+    let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let mut out = vec![];
+    out.push(
+        kv.get_value("users", b"alice")?
+            .map(|v| s(&v))
+            .unwrap_or_default(),
+    );
+    for (k, v) in kv.get_range("users", &Range::all().rev(), Some(1))? {
+        out.push(format!("{}={}", s(&k), s(&v)));
+    }
+    out.push(kv.range_count("users", &Range::at_least(b"b"))?.to_string());
+    out.push(kv.get_rank("users", b"bob")?.unwrap_or(99).to_string());
+    out.push(
+        kv.get_list("tags", b"alice")?
+            .iter()
+            .map(|v| s(v))
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    out.push(kv.in_list("tags", b"alice", b"rust")?.to_string());
+    let mut dbis = kv.list_dbis()?;
+    dbis.sort();
+    out.push(dbis.join(","));
+    kv.drop_dbi("tags")?;
+    out.push(kv.list_dbis()?.join(","));
+    Ok(out)
+}
+
+/// What [`kv_app`] returns on a fresh environment.
+pub fn kv_expected() -> Vec<&'static str> {
+    vec![
+        "engineer",
+        "bob=designer",
+        "1",
+        "1",
+        "datalog,rust",
+        "true",
+        "tags,users",
+        "users",
+    ]
+}

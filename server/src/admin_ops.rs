@@ -1,0 +1,246 @@
+//! Administration: users, roles, permissions, the system database, connected clients,
+//! and server-side backups (into the server's `--backup-dir`, never a client's path) and
+//! copies streamed to the client with their SHA-256.
+
+use levin_edn::{Edn, Keyword};
+use sha2::{Digest, Sha256};
+
+use crate::authz::{Action, Object, Permission};
+use crate::error::ServerError;
+use crate::message::Request;
+use crate::session::Session;
+use crate::system::role_target;
+
+fn strings(v: Vec<String>) -> Edn {
+    Edn::Vector(v.into_iter().map(Edn::String).collect())
+}
+
+fn keywords(v: Vec<Keyword>) -> Edn {
+    Edn::Vector(v.into_iter().map(Edn::Keyword).collect())
+}
+
+fn perms_edn(v: Vec<Permission>) -> Edn {
+    Edn::Vector(v.iter().map(Permission::to_edn).collect())
+}
+
+/// `[role act obj tgt?]` from arguments: the permission (the target is a database or user
+/// name, or a role key).
+fn permission_args(req: &Request) -> Result<Permission, ServerError> {
+    let act_kw = req.kw_arg(1, "the action (:view, :alter, :create or :control)")?;
+    let act = Action::from_keyword(act_kw).ok_or_else(|| {
+        ServerError::BadArgument(format!(
+            "unknown action {act_kw}: use :view, :alter, :create or :control"
+        ))
+    })?;
+    let obj_kw = req.kw_arg(2, "the object (:database, :user, :role or :server)")?;
+    let obj = Object::from_keyword(obj_kw).ok_or_else(|| {
+        ServerError::BadArgument(format!(
+            "unknown object {obj_kw}: use :database, :user, :role or :server"
+        ))
+    })?;
+    let tgt = match req.opt_arg(3) {
+        None => None,
+        Some(Edn::String(s)) => Some(s.clone()),
+        Some(Edn::Keyword(k)) => Some(role_target(k)),
+        Some(v) => {
+            return Err(ServerError::BadArgument(format!(
+                "a permission's target is a database or user name (a string) or a role key, got {v}"
+            )))
+        }
+    };
+    if obj == Object::Server && tgt.is_some() {
+        return Err(ServerError::BadArgument(
+            "a permission on :server has no target".into(),
+        ));
+    }
+    Ok(Permission { act, obj, tgt })
+}
+
+/// Handles the administrative operations; `None` for any other.
+pub(crate) fn handle(s: &mut Session<'_>, req: &Request) -> Option<Result<Edn, ServerError>> {
+    let known = matches!(
+        req.op.as_str(),
+        "create-user"
+            | "drop-user"
+            | "reset-password"
+            | "list-users"
+            | "create-role"
+            | "drop-role"
+            | "list-roles"
+            | "assign-role"
+            | "withdraw-role"
+            | "list-user-roles"
+            | "grant-permission"
+            | "revoke-permission"
+            | "list-role-permissions"
+            | "list-user-permissions"
+            | "query-system"
+            | "show-clients"
+            | "disconnect-client"
+            | "backup"
+            | "copy"
+    );
+    known.then(|| run(s, req))
+}
+
+fn run(s: &mut Session<'_>, req: &Request) -> Result<Edn, ServerError> {
+    let sys = &s.shared.system;
+    let hashes = &s.shared.hashes;
+    let user = |i: usize| req.str_arg(i, "the user name");
+    let role = |i: usize| req.kw_arg(i, "the role key");
+    let done = Ok(Edn::Bool(true));
+    match req.op.as_str() {
+        "create-user" => {
+            sys.create_user(user(0)?, req.str_arg(1, "the password")?, hashes)?;
+            done
+        }
+        "drop-user" => {
+            sys.drop_user(user(0)?)?;
+            done
+        }
+        "reset-password" => {
+            sys.reset_password(user(0)?, req.str_arg(1, "the new password")?, hashes)?;
+            done
+        }
+        "list-users" => Ok(strings(sys.list_users()?)),
+        "create-role" => {
+            sys.create_role(role(0)?)?;
+            done
+        }
+        "drop-role" => {
+            sys.drop_role(role(0)?)?;
+            done
+        }
+        "list-roles" => Ok(keywords(sys.list_roles()?)),
+        "assign-role" => {
+            sys.assign_role(role(0)?, user(1)?)?;
+            done
+        }
+        "withdraw-role" => {
+            sys.withdraw_role(role(0)?, user(1)?)?;
+            done
+        }
+        "list-user-roles" => Ok(keywords(sys.user_roles(user(0)?)?)),
+        "grant-permission" => {
+            sys.grant(role(0)?, &permission_args(req)?)?;
+            done
+        }
+        "revoke-permission" => {
+            sys.revoke(role(0)?, &permission_args(req)?)?;
+            done
+        }
+        "list-role-permissions" => Ok(perms_edn(sys.role_permissions(role(0)?)?)),
+        "list-user-permissions" => {
+            let u = user(0)?;
+            if sys.password_hash(u)?.is_none() {
+                return Err(ServerError::NotFound(format!("no user {u:?}")));
+            }
+            Ok(perms_edn(sys.permissions_of(u)?))
+        }
+        "query-system" => {
+            let query = match req.arg(0, "the query")? {
+                Edn::String(t) => levin_edn::read(t)?,
+                q => q.clone(),
+            };
+            let inputs = req
+                .opt_arg(1)
+                .and_then(Edn::as_seq)
+                .map(<[Edn]>::to_vec)
+                .unwrap_or_default();
+            sys.query(&query, &inputs)
+        }
+        "show-clients" => {
+            let clients = s.shared.clients.lock().unwrap_or_else(|e| e.into_inner());
+            let k = |n: &str| Edn::kw("", n);
+            Ok(Edn::Vector(
+                clients
+                    .iter()
+                    .map(|(id, c)| {
+                        Edn::Map(vec![
+                            (k("client-id"), Edn::Long(*id as i64)),
+                            (k("peer"), Edn::String(c.peer.to_string())),
+                            (k("user"), c.user.clone().map_or(Edn::Nil, Edn::String)),
+                            (k("databases"), strings(c.databases.clone())),
+                            (k("this?"), Edn::Bool(*id == s.client_id)),
+                        ])
+                    })
+                    .collect(),
+            ))
+        }
+        "disconnect-client" => {
+            let id = req.count_arg(0, "the client id")?.unwrap_or(0);
+            let clients = s.shared.clients.lock().unwrap_or_else(|e| e.into_inner());
+            let c = clients
+                .get(&id)
+                .ok_or_else(|| ServerError::NotFound(format!("no client {id}")))?;
+            c.kicked.store(true, std::sync::atomic::Ordering::SeqCst);
+            let _ = c.stream.shutdown(std::net::Shutdown::Both);
+            done
+        }
+        "backup" => {
+            let name = req.str_arg(0, "the database name")?.to_string();
+            let compact = matches!(req.opt_arg(1), Some(Edn::Bool(true)));
+            let Some(dir) = s.shared.config.backup_dir.clone() else {
+                return Err(ServerError::Unsupported(
+                    "backups need the server started with --backup-dir".into(),
+                ));
+            };
+            let store = s.store(&name)?.clone();
+            let stamp = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis());
+            let rel = format!("{name}/{stamp}");
+            store.env().copy_to(dir.join(&rel), compact)?;
+            Ok(Edn::Map(vec![
+                (Edn::kw("", "backup"), Edn::String(rel)),
+                (Edn::kw("", "compact?"), Edn::Bool(compact)),
+            ]))
+        }
+        "copy" => {
+            let name = req.str_arg(0, "the database name")?.to_string();
+            let compact = matches!(req.opt_arg(1), Some(Edn::Bool(true)));
+            let store = s.store(&name)?.clone();
+            let tmp = tempdir_in(&s.shared.config.root)?;
+            let result = (|| {
+                store.env().copy_to(&tmp, compact)?;
+                let bytes = std::fs::read(tmp.join("data.levin")).map_err(|e| {
+                    ServerError::Engine(levin_engine::Error::Io {
+                        op: "reading the copy".into(),
+                        source: e,
+                    })
+                })?;
+                if bytes.len() + 1024 > s.shared.config.max_frame {
+                    return Err(ServerError::Busy(format!(
+                        "the copy is {} bytes, more than a frame holds ({}); use :backup",
+                        bytes.len(),
+                        s.shared.config.max_frame
+                    )));
+                }
+                let sha: String = Sha256::digest(&bytes)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                Ok(Edn::Map(vec![
+                    (Edn::kw("", "sha-256"), Edn::String(sha)),
+                    (Edn::kw("", "size"), Edn::Long(bytes.len() as i64)),
+                    (
+                        Edn::kw("", "data"),
+                        levin_datalog::convert::bytes_edn(&bytes),
+                    ),
+                ]))
+            })();
+            let _ = std::fs::remove_dir_all(&tmp);
+            result
+        }
+        other => Err(ServerError::UnknownOp(other.to_string())),
+    }
+}
+
+/// A fresh directory under the server's root for a temporary copy.
+fn tempdir_in(root: &std::path::Path) -> Result<std::path::PathBuf, ServerError> {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let dir = root.join(format!(".copy-{stamp}-{}", std::process::id()));
+    Ok(dir)
+}

@@ -1,0 +1,488 @@
+//! The Datalog operations: opening and administering databases, transactions (single and
+//! explicit), queries, pull, entities, index access, schema changes and snapshots.
+
+use levin_datalog::{Datom, Db, Index, SchemaUpdate, TxReport};
+use levin_edn::{Edn, Keyword};
+use levin_query::{DatalogRead, Input, Registry};
+
+use crate::dbs::Store;
+use crate::error::ServerError;
+use crate::message::Request;
+use crate::session::{OpenTxn, Session};
+use crate::system::DbType;
+
+fn k(n: &str) -> Edn {
+    Edn::kw("", n)
+}
+
+/// A transaction report as the protocol sends it: `{:tx-data [[e a v tx added?] ...]
+/// :tempids {tempid eid ... :db/current-tx tx} :max-eid n :tx tx}`.
+pub fn report_edn(r: &TxReport) -> Edn {
+    let mut m = match r.to_edn() {
+        Edn::Map(m) => m,
+        _ => vec![],
+    };
+    let datoms = r
+        .tx_data
+        .iter()
+        .map(|d| {
+            Edn::Vector(vec![
+                Edn::Long(d.e as i64),
+                Edn::Keyword(d.a.clone()),
+                d.v.clone(),
+                Edn::Long(r.tx as i64),
+                Edn::Bool(d.added),
+            ])
+        })
+        .collect();
+    for (key, v) in m.iter_mut() {
+        if *key == k("tx-data") {
+            *v = Edn::Vector(datoms);
+            break;
+        }
+    }
+    m.push((k("tx"), Edn::Long(r.tx as i64)));
+    Edn::Map(m)
+}
+
+fn datoms_edn(ds: Vec<Datom>) -> Edn {
+    Edn::Vector(
+        ds.into_iter()
+            .map(|d| Edn::Vector(vec![Edn::Long(d.e as i64), Edn::Keyword(d.a), d.v]))
+            .collect(),
+    )
+}
+
+fn index_arg(req: &Request, i: usize) -> Result<Index, ServerError> {
+    let kw = req.kw_arg(i, "the index (:eav or :ave)")?;
+    Index::from_keyword(kw).ok_or_else(|| {
+        ServerError::BadArgument(format!(
+            ":{} needs the index :eav or :ave as argument {}, got {kw}",
+            req.op,
+            i + 1
+        ))
+    })
+}
+
+fn limit_arg(req: &Request, i: usize) -> Result<Option<usize>, ServerError> {
+    Ok(req
+        .count_arg(i, "the limit")?
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX)))
+}
+
+/// A query or pattern given as EDN data, or as EDN text (a string).
+fn form_arg(req: &Request, i: usize, what: &str) -> Result<Edn, ServerError> {
+    match req.arg(i, what)? {
+        Edn::String(text) => Ok(levin_edn::read(text)?),
+        other => Ok(other.clone()),
+    }
+}
+
+fn inputs_arg(req: &Request, i: usize) -> Result<Vec<Edn>, ServerError> {
+    match req.opt_arg(i) {
+        None => Ok(vec![]),
+        Some(v) => v.as_seq().map(<[Edn]>::to_vec).ok_or_else(|| {
+            ServerError::BadArgument(format!(
+                ":{} takes its query inputs as a vector (argument {}), got {v}",
+                req.op,
+                i + 1
+            ))
+        }),
+    }
+}
+
+fn kw_list(v: Option<&Edn>, what: &str) -> Result<Vec<Keyword>, ServerError> {
+    match v {
+        None => Ok(vec![]),
+        Some(v) => v
+            .as_seq()
+            .or_else(|| v.as_set())
+            .ok_or_else(|| {
+                ServerError::BadArgument(format!("{what} is a vector of keywords, got {v}"))
+            })?
+            .iter()
+            .map(|x| {
+                x.as_keyword().cloned().ok_or_else(|| {
+                    ServerError::BadArgument(format!("{what}: {x} is not a keyword"))
+                })
+            })
+            .collect(),
+    }
+}
+
+/// Runs `f` on the database value a read of `name` sees: the snapshot the request names,
+/// the session's explicit transaction on it, or the latest committed state.
+fn with_db<T>(
+    s: &Session<'_>,
+    req: &Request,
+    name: &str,
+    f: impl FnOnce(&Db<'_>) -> Result<T, ServerError>,
+) -> Result<T, ServerError> {
+    if let Some(id) = req.opt("snapshot") {
+        let id = id.as_long().ok_or_else(|| {
+            ServerError::BadArgument(format!(":snapshot is a snapshot id, got {id}"))
+        })?;
+        return match s.snapshots.get(&id) {
+            Some((db, snap)) if db == name => f(snap),
+            Some((db, _)) => Err(ServerError::BadArgument(format!(
+                "snapshot {id} is of database {db:?}, not {name:?}"
+            ))),
+            None => Err(ServerError::NotFound(format!(
+                "no snapshot {id} in this session"
+            ))),
+        };
+    }
+    if let Some((OpenTxn::Datalog { db, txn }, _)) = &s.txn {
+        if db == name {
+            return f(&txn.db()?);
+        }
+    }
+    match s.store(name)? {
+        Store::Datalog(c) => f(&c.db()?),
+        Store::Kv(_) => Err(ServerError::BadArgument(format!(
+            "database {name:?} is a key-value database; :{} needs a Datalog one",
+            req.op
+        ))),
+    }
+}
+
+fn conn_of(s: &Session<'_>, name: &str) -> Result<levin_datalog::Conn, ServerError> {
+    match s.store(name)? {
+        Store::Datalog(c) => Ok(c.clone()),
+        Store::Kv(_) => Err(ServerError::BadArgument(format!(
+            "database {name:?} is a key-value database, not a Datalog one"
+        ))),
+    }
+}
+
+/// The query registry of the server: its deadline caps every query.
+fn registry(s: &Session<'_>) -> Registry {
+    let ms = u64::try_from(s.shared.config.query_timeout.as_millis()).unwrap_or(u64::MAX);
+    Registry::new().timeout_cap(ms)
+}
+
+/// Handles the Datalog operations; `None` for any other.
+pub(crate) fn handle(s: &mut Session<'_>, req: &Request) -> Option<Result<Edn, ServerError>> {
+    let op = req.op.as_str();
+    let known = matches!(
+        op,
+        "open"
+            | "close"
+            | "create-database"
+            | "drop-database"
+            | "close-database"
+            | "list-databases"
+            | "list-databases-in-use"
+            | "transact"
+            | "q"
+            | "explain"
+            | "pull"
+            | "pull-many"
+            | "entity"
+            | "entid"
+            | "datoms"
+            | "seek-datoms"
+            | "rseek-datoms"
+            | "index-range"
+            | "count-datoms"
+            | "schema"
+            | "max-eid"
+            | "update-schema"
+            | "clear"
+            | "db-snapshot"
+            | "release-snapshot"
+            | "open-transact"
+            | "close-transact"
+            | "abort-transact"
+    );
+    known.then(|| run(s, req))
+}
+
+fn run(s: &mut Session<'_>, req: &Request) -> Result<Edn, ServerError> {
+    let name =
+        || -> Result<String, ServerError> { Ok(req.str_arg(0, "the database name")?.to_string()) };
+    match req.op.as_str() {
+        "open" => {
+            let name = name()?;
+            let store = s.open_db(&name, DbType::Datalog)?;
+            let Store::Datalog(conn) = store else {
+                return Err(ServerError::BadArgument(format!(
+                    "database {name:?} is a key-value database"
+                )));
+            };
+            if let Some(schema) = req.opt_arg(1) {
+                conn.update_schema(schema)?;
+            }
+            let db = conn.db()?;
+            Ok(Edn::Map(vec![
+                (k("db-name"), Edn::String(name)),
+                (k("max-eid"), Edn::Long(db.max_eid() as i64)),
+                (k("datoms"), Edn::Long(db.datom_count()? as i64)),
+            ]))
+        }
+        "close" => {
+            s.close_db(&name()?)?;
+            Ok(Edn::Bool(true))
+        }
+        "create-database" => {
+            let name = name()?;
+            let ty = match req.opt_arg(1) {
+                None => DbType::Datalog,
+                Some(Edn::Keyword(kw)) => DbType::from_keyword(kw).ok_or_else(|| {
+                    ServerError::BadArgument(format!(
+                        "a database type is :datalog or :key-value, got {kw}"
+                    ))
+                })?,
+                Some(v) => {
+                    return Err(ServerError::BadArgument(format!(
+                        "a database type is :datalog or :key-value, got {v}"
+                    )))
+                }
+            };
+            if s.shared.system.database_type(&name)?.is_some() {
+                return Err(ServerError::Exists(format!(
+                    "database {name:?} exists already"
+                )));
+            }
+            let was_open = s.open.contains_key(&name);
+            s.open_db(&name, ty)?;
+            if !was_open {
+                s.close_db(&name)?;
+            }
+            Ok(Edn::Bool(true))
+        }
+        "drop-database" => {
+            let name = name()?;
+            if s.shared.system.database_type(&name)?.is_none() {
+                return Err(ServerError::NotFound(format!("no database {name:?}")));
+            }
+            if s.open.contains_key(&name) {
+                s.close_db(&name)?;
+            }
+            s.shared.dbs.delete(&name)?;
+            s.shared.system.unregister_database(&name)?;
+            Ok(Edn::Bool(true))
+        }
+        "close-database" => {
+            let name = name()?;
+            if s.open.contains_key(&name) {
+                s.close_db(&name)?;
+            }
+            s.shared.dbs.force_close(&name);
+            Ok(Edn::Bool(true))
+        }
+        "list-databases" => Ok(Edn::Vector(
+            s.shared
+                .system
+                .list_databases()?
+                .into_iter()
+                .map(|(n, _)| Edn::String(n))
+                .collect(),
+        )),
+        "list-databases-in-use" => Ok(Edn::Vector(
+            s.shared
+                .dbs
+                .in_use()
+                .into_iter()
+                .map(|(n, _)| Edn::String(n))
+                .collect(),
+        )),
+        "transact" => {
+            let name = name()?;
+            let tx = form_arg(req, 1, "the transaction data")?;
+            if let Some((OpenTxn::Datalog { db, txn }, _)) = &mut s.txn {
+                if *db == name {
+                    return Ok(report_edn(&txn.transact(&tx)?));
+                }
+            }
+            let conn = conn_of(s, &name)?;
+            Ok(report_edn(&conn.transact(&tx)?))
+        }
+        "q" | "explain" => {
+            let name = name()?;
+            let query = form_arg(req, 1, "the query")?;
+            let inputs = inputs_arg(req, 2)?;
+            let reg = registry(s);
+            let explain = req.op == "explain";
+            with_db(s, req, &name, |db| {
+                let mut all = vec![Input::Db(db)];
+                all.extend(inputs.into_iter().map(Input::Value));
+                if explain {
+                    Ok(levin_query::explain(&query, &all, &reg)?.to_edn())
+                } else {
+                    Ok(levin_query::q_with(&query, &all, &reg)?.to_edn())
+                }
+            })
+        }
+        "pull" => {
+            let name = name()?;
+            let pattern = form_arg(req, 1, "the pull pattern")?;
+            let id = req.arg(2, "the entity id")?.clone();
+            with_db(s, req, &name, |db| {
+                Ok(DatalogRead::pull(db, &pattern, &id)?)
+            })
+        }
+        "pull-many" => {
+            let name = name()?;
+            let pattern = form_arg(req, 1, "the pull pattern")?;
+            let ids = req.seq_arg(2, "the entity ids")?.to_vec();
+            with_db(s, req, &name, |db| {
+                Ok(Edn::Vector(DatalogRead::pull_many(db, &pattern, &ids)?))
+            })
+        }
+        "entity" => {
+            let name = name()?;
+            let id = req.arg(1, "the entity id")?.clone();
+            with_db(s, req, &name, |db| {
+                Ok(DatalogRead::entity(db, &id)?.unwrap_or(Edn::Nil))
+            })
+        }
+        "entid" => {
+            let name = name()?;
+            let id = req.arg(1, "the entity id")?.clone();
+            with_db(s, req, &name, |db| {
+                Ok(DatalogRead::entid(db, &id)?.map_or(Edn::Nil, |e| Edn::Long(e as i64)))
+            })
+        }
+        "datoms" | "seek-datoms" | "rseek-datoms" => {
+            let name = name()?;
+            let index = index_arg(req, 1)?;
+            let components = match req.opt_arg(2) {
+                None => vec![],
+                Some(_) => req.seq_arg(2, "the components")?.to_vec(),
+            };
+            let limit = limit_arg(req, 3)?;
+            let op = req.op.clone();
+            with_db(s, req, &name, |db| {
+                let ds = match op.as_str() {
+                    "datoms" => DatalogRead::datoms(db, index, &components, limit)?,
+                    "seek-datoms" => DatalogRead::seek_datoms(db, index, &components, limit)?,
+                    _ => DatalogRead::rseek_datoms(db, index, &components, limit)?,
+                };
+                Ok(datoms_edn(ds))
+            })
+        }
+        "index-range" => {
+            let name = name()?;
+            let attr = req.kw_arg(1, "the attribute")?.clone();
+            let lo = req.opt_arg(2).cloned();
+            let hi = req.opt_arg(3).cloned();
+            let limit = limit_arg(req, 4)?;
+            with_db(s, req, &name, |db| {
+                Ok(datoms_edn(DatalogRead::index_range(
+                    db,
+                    &attr,
+                    lo.as_ref(),
+                    hi.as_ref(),
+                    limit,
+                )?))
+            })
+        }
+        "count-datoms" => {
+            let name = name()?;
+            let index = index_arg(req, 1)?;
+            let components = match req.opt_arg(2) {
+                None => vec![],
+                Some(_) => req.seq_arg(2, "the components")?.to_vec(),
+            };
+            with_db(s, req, &name, |db| {
+                Ok(Edn::Long(
+                    DatalogRead::count_datoms(db, index, &components)? as i64,
+                ))
+            })
+        }
+        "schema" => {
+            let name = name()?;
+            with_db(s, req, &name, |db| Ok(db.schema().to_edn()))
+        }
+        "max-eid" => {
+            let name = name()?;
+            with_db(s, req, &name, |db| Ok(Edn::Long(db.max_eid() as i64)))
+        }
+        "update-schema" => {
+            let name = name()?;
+            let conn = conn_of(s, &name)?;
+            let schema = req.opt_arg(1).cloned();
+            let delete = kw_list(req.opt_arg(2), "the attributes to delete")?;
+            let rename = match req.opt_arg(3) {
+                None => vec![],
+                Some(Edn::Map(m)) => m
+                    .iter()
+                    .map(|(a, b)| match (a.as_keyword(), b.as_keyword()) {
+                        (Some(a), Some(b)) => Ok((a.clone(), b.clone())),
+                        _ => Err(ServerError::BadArgument(format!(
+                            "a rename map maps attribute keywords to keywords, got {a} {b}"
+                        ))),
+                    })
+                    .collect::<Result<_, _>>()?,
+                Some(v) => {
+                    return Err(ServerError::BadArgument(format!(
+                        "the rename map is a map {{old-attr new-attr}}, got {v}"
+                    )))
+                }
+            };
+            conn.update_schema_with(schema, &SchemaUpdate { delete, rename })?;
+            Ok(conn.schema().to_edn())
+        }
+        "clear" => {
+            let name = name()?;
+            if s.txn.as_ref().is_some_and(|(t, _)| t.db() == name) {
+                return Err(ServerError::TxState(format!(
+                    "database {name:?} has an explicit transaction open in this session; end it first"
+                )));
+            }
+            conn_of(s, &name)?.clear()?;
+            Ok(Edn::Bool(true))
+        }
+        "db-snapshot" => {
+            let name = name()?;
+            let db = conn_of(s, &name)?.db()?;
+            Ok(Edn::Long(s.add_snapshot(&name, db)?))
+        }
+        "release-snapshot" => {
+            let id = req.arg(0, "the snapshot id")?.as_long().ok_or_else(|| {
+                ServerError::BadArgument(":release-snapshot takes a snapshot id".into())
+            })?;
+            s.snapshots
+                .remove(&id)
+                .map(|_| Edn::Bool(true))
+                .ok_or_else(|| ServerError::NotFound(format!("no snapshot {id} in this session")))
+        }
+        "open-transact" => {
+            let name = name()?;
+            if let Some((t, _)) = &s.txn {
+                return Err(ServerError::TxState(format!(
+                    "this session already has a transaction open on {:?}; one at a time",
+                    t.db()
+                )));
+            }
+            let txn = conn_of(s, &name)?.begin()?;
+            s.txn_aborted = None;
+            s.txn = Some((
+                OpenTxn::Datalog { db: name, txn },
+                std::time::Instant::now(),
+            ));
+            Ok(Edn::Bool(true))
+        }
+        "close-transact" | "abort-transact" => {
+            let name = name()?;
+            match s.txn.take() {
+                Some((OpenTxn::Datalog { db, txn }, _)) if db == name => {
+                    if req.op == "abort-transact" {
+                        txn.abort();
+                        Ok(Edn::Bool(true))
+                    } else {
+                        Ok(Edn::Long(txn.commit()? as i64))
+                    }
+                }
+                other => {
+                    s.txn = other;
+                    Err(ServerError::TxState(s.txn_aborted.take().unwrap_or_else(
+                        || format!("no explicit transaction is open on {name:?} in this session"),
+                    )))
+                }
+            }
+        }
+        other => Err(ServerError::UnknownOp(other.to_string())),
+    }
+}

@@ -1,0 +1,570 @@
+//! One client connection: the handshake (`:hello`, then `:authenticate`; nothing else is
+//! decoded before), then requests answered in order, each authorised by
+//! [`Session::permission_for`] and [`authz::authorize`] before it runs. The session owns
+//! what the client holds: its open databases, its explicit transaction (aborted if the
+//! connection drops or idles) and its database snapshots.
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use levin_datalog::{Db, Transaction};
+use levin_edn::{transit, Edn};
+use levin_engine::RwTxn;
+
+use crate::authz::{self, Action, Object, Permission};
+use crate::dbs::Store;
+use crate::error::ServerError;
+use crate::frame::{read_frame, write_frame, FrameError};
+use crate::message::{self, Request};
+use crate::system::DbType;
+use crate::{ClientInfo, Shared, PROTOCOL_VERSION};
+
+/// Collections with more items than this are streamed in batches of this many.
+pub const STREAM_BATCH: usize = 1000;
+
+/// The most snapshots one session may hold.
+const MAX_SNAPSHOTS: usize = 16;
+
+/// A request's answer: one value, or a collection streamed in batches.
+pub(crate) enum Reply {
+    Value(Edn),
+}
+
+/// An explicit transaction held by the session.
+pub(crate) enum OpenTxn {
+    Datalog { db: String, txn: Transaction },
+    Kv { db: String, txn: RwTxn },
+}
+
+impl OpenTxn {
+    pub fn db(&self) -> &str {
+        match self {
+            OpenTxn::Datalog { db, .. } | OpenTxn::Kv { db, .. } => db,
+        }
+    }
+}
+
+/// A stream that is plain TCP or TLS.
+trait Io: Read + Write {}
+impl<T: Read + Write> Io for T {}
+
+#[derive(PartialEq, Eq)]
+enum Stage {
+    Hello,
+    Authenticate,
+    Ready,
+}
+
+/// The state of one connection.
+pub(crate) struct Session<'s> {
+    pub shared: &'s Shared,
+    pub client_id: u64,
+    pub peer: SocketAddr,
+    pub user: Option<String>,
+    perms: Vec<Permission>,
+    perm_generation: u64,
+    /// The databases this session opened, by name.
+    pub open: HashMap<String, Store>,
+    pub txn: Option<(OpenTxn, Instant)>,
+    /// Why the last explicit transaction was aborted by the server, told at the next
+    /// request that expects it.
+    pub txn_aborted: Option<String>,
+    pub snapshots: HashMap<i64, (String, Db<'static>)>,
+    next_snapshot: i64,
+    kicked: Arc<AtomicBool>,
+}
+
+/// Refuses a connection before serving it (too many connections).
+pub(crate) fn refuse(mut stream: TcpStream, _shared: &Shared, why: &str) {
+    let e = ServerError::Busy(why.to_string());
+    let _ = write_frame(
+        &mut stream,
+        transit::write(&message::error(0, &e)).as_bytes(),
+    );
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+}
+
+/// Serves one connection to its end.
+pub(crate) fn run(stream: TcpStream, shared: &Shared) {
+    let Ok(peer) = stream.peer_addr() else {
+        return;
+    };
+    let _ = stream.set_nodelay(true);
+    let Ok(registered) = stream.try_clone() else {
+        return;
+    };
+    let client_id = shared.next_client.fetch_add(1, Ordering::SeqCst);
+    let kicked = Arc::new(AtomicBool::new(false));
+    shared
+        .clients
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(
+            client_id,
+            ClientInfo {
+                peer,
+                user: None,
+                stream: registered,
+                databases: vec![],
+                kicked: kicked.clone(),
+            },
+        );
+    let timeouts = match stream.try_clone() {
+        Ok(s) => s,
+        Err(_) => return,
+    };
+    let mut session = Session {
+        shared,
+        client_id,
+        peer,
+        user: None,
+        perms: vec![],
+        perm_generation: 0,
+        open: HashMap::new(),
+        txn: None,
+        txn_aborted: None,
+        snapshots: HashMap::new(),
+        next_snapshot: 1,
+        kicked,
+    };
+    match &shared.tls {
+        Some(cfg) => {
+            if let Ok(conn) = rustls::ServerConnection::new(cfg.clone()) {
+                let mut tls = rustls::StreamOwned::new(conn, stream);
+                session.serve(&mut tls, &timeouts);
+            }
+        }
+        None => {
+            let mut plain = stream;
+            session.serve(&mut plain, &timeouts);
+        }
+    }
+    session.end();
+    shared
+        .clients
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&client_id);
+}
+
+fn is_timeout(e: &FrameError) -> bool {
+    matches!(e, FrameError::Io(io) if matches!(io.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut))
+}
+
+impl<'s> Session<'s> {
+    fn serve(&mut self, io: &mut dyn Io, tcp: &TcpStream) {
+        let mut stage = Stage::Hello;
+        loop {
+            let config = &self.shared.config;
+            let wait = match &self.txn {
+                Some(_) => config.idle_timeout.min(config.txn_idle_timeout),
+                None => config.idle_timeout,
+            };
+            let _ = tcp.set_read_timeout(Some(wait.max(Duration::from_millis(1))));
+            let max = if stage == Stage::Ready {
+                config.max_frame
+            } else {
+                config.max_handshake_frame
+            };
+            let payload = match read_frame(&mut &mut *io, max) {
+                Ok(Some(p)) => p,
+                Ok(None) => return,
+                Err(e) if is_timeout(&e) && self.txn.is_some() => {
+                    self.abort_txn(format!(
+                        "it was idle for {} ms",
+                        config.txn_idle_timeout.as_millis()
+                    ));
+                    continue;
+                }
+                Err(e) if is_timeout(&e) => return,
+                Err(e) => {
+                    let err = ServerError::Protocol(e.to_string());
+                    let _ = self.send(io, &message::error(0, &err));
+                    return;
+                }
+            };
+            if self.kicked.load(Ordering::SeqCst) {
+                return;
+            }
+            let req = match transit::read_slice(&payload)
+                .map_err(ServerError::Transit)
+                .and_then(Request::from_edn)
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = self.send(io, &message::error(0, &e));
+                    return;
+                }
+            };
+            let keep_going = match stage {
+                Stage::Hello => self.hello(io, &req).map(|()| stage = Stage::Authenticate),
+                Stage::Authenticate => match self.authenticate(&req) {
+                    Ok(()) => {
+                        stage = Stage::Ready;
+                        let reply = message::ok(
+                            req.id,
+                            Edn::Map(vec![(
+                                Edn::kw("", "user"),
+                                Edn::String(self.user.clone().unwrap_or_default()),
+                            )]),
+                        );
+                        self.send(io, &reply).map_err(|_| ())
+                    }
+                    Err(e) => {
+                        let _ = self.send(io, &message::error(req.id, &e));
+                        // A wrong password may be retried; anything else ends here.
+                        if matches!(e, ServerError::AuthFailed) {
+                            Ok(())
+                        } else {
+                            Err(())
+                        }
+                    }
+                },
+                Stage::Ready => self.request(io, &req),
+            };
+            if keep_going.is_err() {
+                return;
+            }
+        }
+    }
+
+    fn send(&self, io: &mut dyn Io, reply: &Edn) -> io::Result<()> {
+        write_frame(&mut &mut *io, transit::write(reply).as_bytes())
+    }
+
+    fn hello(&mut self, io: &mut dyn Io, req: &Request) -> Result<(), ()> {
+        let mut refuse = |e: ServerError| {
+            let _ = self.send(io, &message::error(req.id, &e));
+            Err(())
+        };
+        if req.op != "hello" {
+            return refuse(ServerError::Protocol(format!(
+                "a connection starts with :hello, got :{}",
+                req.op
+            )));
+        }
+        match req.opt("protocol") {
+            Some(Edn::Long(PROTOCOL_VERSION)) => {}
+            other => {
+                return refuse(ServerError::Protocol(format!(
+                "this server speaks protocol version {PROTOCOL_VERSION}, the client asked for {}",
+                other.map_or("none".into(), Edn::to_string)
+            )))
+            }
+        }
+        let reply = Edn::Map(vec![
+            (Edn::kw("", "type"), Edn::kw("", "hello-ok")),
+            (Edn::kw("", "id"), Edn::Long(req.id)),
+            (Edn::kw("", "protocol"), Edn::Long(PROTOCOL_VERSION)),
+            (
+                Edn::kw("", "server"),
+                Edn::String(format!("levin {}", env!("CARGO_PKG_VERSION"))),
+            ),
+        ]);
+        self.send(io, &reply).map_err(|_| ())
+    }
+
+    fn authenticate(&mut self, req: &Request) -> Result<(), ServerError> {
+        if req.op != "authenticate" {
+            return Err(ServerError::Protocol(format!(
+                "authenticate first (:authenticate with :username and :password), got :{}",
+                req.op
+            )));
+        }
+        let field = |n: &str| req.opt(n).and_then(Edn::as_str).map(str::to_string);
+        let (Some(user), Some(password)) = (field("username"), field("password")) else {
+            return Err(ServerError::Protocol(
+                ":authenticate needs :username and :password strings".into(),
+            ));
+        };
+        let stored = self.shared.system.password_hash(&user)?;
+        // Hash even for an unknown user, so timing does not tell which users exist.
+        let ok = match stored {
+            Some(h) => self.shared.hashes.verify(&password, &h),
+            None => {
+                let _ = self.shared.hashes.hash(&password);
+                false
+            }
+        };
+        if !ok {
+            std::thread::sleep(self.shared.throttle.failed(self.peer.ip()));
+            return Err(ServerError::AuthFailed);
+        }
+        self.shared.throttle.succeeded(self.peer.ip());
+        self.perms = self.shared.system.permissions_of(&user)?;
+        self.perm_generation = self.shared.system.generation();
+        if let Some(c) = self
+            .shared
+            .clients
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(&self.client_id)
+        {
+            c.user = Some(user.clone());
+        }
+        self.user = Some(user);
+        Ok(())
+    }
+
+    /// Answers one request; `Err(())` when the connection must close.
+    fn request(&mut self, io: &mut dyn Io, req: &Request) -> Result<(), ()> {
+        match self.answer(req) {
+            Ok(Reply::Value(v)) => self.send_result(io, req.id, v).map_err(|_| ()),
+            Err(e) => {
+                let close = e.closes_connection();
+                self.send(io, &message::error(req.id, &e)).map_err(|_| ())?;
+                if close {
+                    Err(())
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    /// Sends a result, streaming a large collection in batches.
+    fn send_result(&self, io: &mut dyn Io, id: i64, v: Edn) -> io::Result<()> {
+        let (kind, items) = match v {
+            Edn::Vector(items) if items.len() > STREAM_BATCH => ("vector", items),
+            Edn::Set(items) if items.len() > STREAM_BATCH => ("set", items),
+            Edn::List(items) if items.len() > STREAM_BATCH => ("list", items),
+            v => return self.send(io, &message::ok(id, v)),
+        };
+        let mut head = message::copy_out(id, items.len());
+        if let Edn::Map(m) = &mut head {
+            m.push((Edn::kw("", "kind"), Edn::kw("", kind)));
+        }
+        self.send(io, &head)?;
+        let mut items = items.into_iter();
+        loop {
+            let batch: Vec<Edn> = items.by_ref().take(STREAM_BATCH).collect();
+            if batch.is_empty() {
+                break;
+            }
+            self.send(io, &message::copy_batch(id, batch))?;
+        }
+        self.send(io, &message::copy_done(id))
+    }
+
+    fn answer(&mut self, req: &Request) -> Result<Reply, ServerError> {
+        self.refresh_permissions()?;
+        if let Some((_, started)) = &self.txn {
+            if started.elapsed() > self.shared.config.txn_total_timeout {
+                self.abort_txn(format!(
+                    "it was open longer than {} ms",
+                    self.shared.config.txn_total_timeout.as_millis()
+                ));
+            }
+        }
+        let needed = self.permission_for(req)?;
+        if let Some(p) = &needed {
+            authz::authorize(&req.op, &self.perms, p)?;
+        }
+        if let Some(r) = crate::datalog_ops::handle(self, req) {
+            return r.map(Reply::Value);
+        }
+        if let Some(r) = crate::kv_ops::handle(self, req) {
+            return r.map(Reply::Value);
+        }
+        if let Some(r) = crate::admin_ops::handle(self, req) {
+            return r.map(Reply::Value);
+        }
+        Err(ServerError::UnknownOp(req.op.clone()))
+    }
+
+    /// Re-reads the user's permissions when any changed since they were read, and ends a
+    /// session whose user was dropped.
+    fn refresh_permissions(&mut self) -> Result<(), ServerError> {
+        let g = self.shared.system.generation();
+        if g != self.perm_generation {
+            let user = self.user.clone().unwrap_or_default();
+            if self.shared.system.password_hash(&user)?.is_none() {
+                self.perms.clear();
+                return Err(ServerError::AuthFailed);
+            }
+            self.perms = self.shared.system.permissions_of(&user)?;
+            self.perm_generation = g;
+        }
+        Ok(())
+    }
+
+    /// The permission `req` needs: the one table of the server's authorization (docs/
+    /// PROTOCOL.md has it as a table). `None` for operations on what the session itself
+    /// holds (closing its own databases, releasing its snapshots, ending its transaction,
+    /// which needed a permission to get).
+    pub(crate) fn permission_for(&self, req: &Request) -> Result<Option<Permission>, ServerError> {
+        use Action::*;
+        use Object::*;
+        let db = |i: usize| -> Result<String, ServerError> {
+            Ok(req.str_arg(i, "the database name")?.to_string())
+        };
+        let on_db = |act: Action| -> Result<Option<Permission>, ServerError> {
+            Ok(Some(Permission::on(act, Database, db(0)?)))
+        };
+        let role = |i: usize| -> Result<String, ServerError> {
+            Ok(crate::system::role_target(req.kw_arg(i, "the role key")?))
+        };
+        let user = |i: usize| -> Result<String, ServerError> {
+            Ok(req.str_arg(i, "the user name")?.to_string())
+        };
+        Ok(match req.op.as_str() {
+            // Opening an existing registered database needs view on it; creating one (or
+            // adopting a directory copied under the root) needs create on databases.
+            "open" | "open-kv" => {
+                let name = db(0)?;
+                if self.shared.system.database_type(&name)?.is_some() {
+                    Some(Permission::on(View, Database, name))
+                } else {
+                    Some(Permission::all(Create, Database))
+                }
+            }
+            "close" | "close-kv" | "release-snapshot" | "close-transact" | "abort-transact"
+            | "close-transact-kv" | "abort-transact-kv" => None,
+            "create-database" => Some(Permission::all(Create, Database)),
+            "drop-database" | "close-database" | "backup" => on_db(Create)?,
+            "copy" => on_db(Alter)?,
+            "list-databases" => Some(Permission::all(View, Database)),
+            "list-databases-in-use" | "show-clients" | "query-system" => {
+                Some(Permission::all(View, Server))
+            }
+            "disconnect-client" => Some(Permission::all(Control, Server)),
+            "transact" | "update-schema" | "clear" | "open-transact" | "open-transact-kv"
+            | "transact-kv" | "open-dbi" | "open-list-dbi" | "clear-dbi" | "drop-dbi" | "sync" => {
+                on_db(Alter)?
+            }
+            "q" | "explain" | "pull" | "pull-many" | "entity" | "entid" | "datoms"
+            | "seek-datoms" | "rseek-datoms" | "index-range" | "count-datoms" | "schema"
+            | "max-eid" | "db-snapshot" | "list-dbis" | "stat" | "entries" | "get-value"
+            | "get-first" | "get-first-n" | "get-range" | "key-range" | "range-count"
+            | "key-range-count" | "get-rank" | "get-by-rank" | "sample-kv" | "get-list"
+            | "list-count" | "in-list?" | "list-range" | "list-range-count" => on_db(View)?,
+            "create-user" => Some(Permission::all(Create, User)),
+            "drop-user" => Some(Permission::on(Create, User, user(0)?)),
+            "reset-password" => Some(Permission::on(Alter, User, user(0)?)),
+            "list-users" => Some(Permission::all(View, User)),
+            "list-user-roles" | "list-user-permissions" => {
+                Some(Permission::on(View, User, user(0)?))
+            }
+            "create-role" => Some(Permission::all(Create, Role)),
+            "drop-role" => Some(Permission::on(Create, Role, role(0)?)),
+            "list-roles" => Some(Permission::all(View, Role)),
+            "list-role-permissions" => Some(Permission::on(View, Role, role(0)?)),
+            // Handing out a role or a permission needs control of the role: nobody can
+            // give themselves what they lack.
+            "assign-role" | "withdraw-role" | "grant-permission" | "revoke-permission" => {
+                Some(Permission::on(Control, Role, role(0)?))
+            }
+            other => return Err(ServerError::UnknownOp(other.to_string())),
+        })
+    }
+
+    /// The session's handle on database `name`, which it must have opened.
+    pub(crate) fn store(&self, name: &str) -> Result<&Store, ServerError> {
+        self.open.get(name).ok_or_else(|| {
+            ServerError::NotFound(format!(
+                "database {name:?} is not open in this session; :open (or :open-kv) it first"
+            ))
+        })
+    }
+
+    /// Opens a database for this session (registering it if new).
+    pub(crate) fn open_db(&mut self, name: &str, ty: DbType) -> Result<Store, ServerError> {
+        crate::system::validate_name("database", name)?;
+        if let Some(s) = self.open.get(name) {
+            return Ok(s.clone());
+        }
+        let registered = self.shared.system.database_type(name)?;
+        if let Some(t) = registered {
+            if t != ty {
+                return Err(ServerError::BadArgument(format!(
+                    "database {name:?} is a {} database",
+                    crate::dbs::type_name(t)
+                )));
+            }
+        }
+        let store = self.shared.dbs.acquire(name, ty)?;
+        if let Store::Datalog(c) = &store {
+            c.set_writer_timeout(Some(self.shared.config.writer_timeout));
+        }
+        if registered.is_none() {
+            let creator = self.user.clone().unwrap_or_default();
+            if let Err(e) = self.shared.system.register_database(name, ty, &creator) {
+                self.shared.dbs.release(name);
+                return Err(e);
+            }
+        }
+        self.open.insert(name.to_string(), store.clone());
+        self.note_databases();
+        Ok(store)
+    }
+
+    /// Closes a database for this session.
+    pub(crate) fn close_db(&mut self, name: &str) -> Result<(), ServerError> {
+        if self.txn.as_ref().is_some_and(|(t, _)| t.db() == name) {
+            self.abort_txn("its database was closed".into());
+        }
+        self.snapshots.retain(|_, (db, _)| db != name);
+        if self.open.remove(name).is_none() {
+            return Err(ServerError::NotFound(format!(
+                "database {name:?} is not open in this session"
+            )));
+        }
+        self.shared.dbs.release(name);
+        self.note_databases();
+        Ok(())
+    }
+
+    fn note_databases(&self) {
+        let mut names: Vec<String> = self.open.keys().cloned().collect();
+        names.sort();
+        if let Some(c) = self
+            .shared
+            .clients
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(&self.client_id)
+        {
+            c.databases = names;
+        }
+    }
+
+    /// Keeps a snapshot of `db` for later requests; returns its id.
+    pub(crate) fn add_snapshot(&mut self, name: &str, db: Db<'static>) -> Result<i64, ServerError> {
+        if self.snapshots.len() >= MAX_SNAPSHOTS {
+            return Err(ServerError::Busy(format!(
+                "a session holds at most {MAX_SNAPSHOTS} snapshots; release one first"
+            )));
+        }
+        let id = self.next_snapshot;
+        self.next_snapshot += 1;
+        self.snapshots.insert(id, (name.to_string(), db));
+        Ok(id)
+    }
+
+    /// Aborts the explicit transaction, remembering why for the client.
+    pub(crate) fn abort_txn(&mut self, why: String) {
+        if let Some((t, _)) = self.txn.take() {
+            let db = t.db().to_string();
+            match t {
+                OpenTxn::Datalog { txn, .. } => txn.abort(),
+                OpenTxn::Kv { txn, .. } => txn.abort(),
+            }
+            self.txn_aborted = Some(format!(
+                "the server aborted the transaction on {db:?}: {why}"
+            ));
+        }
+    }
+
+    /// Releases everything the session holds.
+    fn end(&mut self) {
+        self.abort_txn("the connection ended".into());
+        self.snapshots.clear();
+        for name in std::mem::take(&mut self.open).into_keys() {
+            self.shared.dbs.release(&name);
+        }
+    }
+}

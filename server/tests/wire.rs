@@ -1,0 +1,299 @@
+//! The server against raw, hostile and broken input over real TCP: garbage, truncated and
+//! oversized frames, wrong versions, unknown operations, malformed transit, requests before
+//! authentication, clients vanishing mid-transaction. Each gets an error reply or a closed
+//! connection; the server keeps serving everyone else and no data changes.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use levin_edn::{read, transit, Edn};
+use levin_server::{read_frame, write_frame, Config, HashCost, Server};
+
+const PW: &str = "pw";
+
+fn start(root: &std::path::Path) -> Server {
+    let mut config = Config::new(root);
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.admin_password = Some(PW.into());
+    config.hash_cost = HashCost::TESTING;
+    config.txn_idle_timeout = Duration::from_millis(300);
+    Server::start(config).unwrap()
+}
+
+fn e(s: &str) -> Edn {
+    read(s).unwrap()
+}
+
+struct Raw(TcpStream);
+
+impl Raw {
+    fn connect(server: &Server) -> Raw {
+        let s = TcpStream::connect(server.local_addr()).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        Raw(s)
+    }
+
+    fn send(&mut self, m: &str) {
+        write_frame(&mut self.0, transit::write(&e(m)).as_bytes()).unwrap();
+    }
+
+    fn recv(&mut self) -> Option<Edn> {
+        read_frame(&mut self.0, 1 << 26)
+            .ok()
+            .flatten()
+            .map(|p| transit::read_slice(&p).unwrap())
+    }
+
+    fn ready(server: &Server) -> Raw {
+        let mut r = Raw::connect(server);
+        r.send("{:type :hello :id 0 :protocol 1}");
+        assert_eq!(r.recv().unwrap().get(&e(":type")), Some(&e(":hello-ok")));
+        r.send(&format!(
+            "{{:type :authenticate :id 0 :username \"admin\" :password \"{PW}\"}}"
+        ));
+        let ok = r.recv().unwrap();
+        assert_eq!(ok.get(&e(":type")), Some(&e(":command-complete")), "{ok}");
+        r
+    }
+
+    fn call(&mut self, id: i64, op: &str, args: &str) -> Edn {
+        self.send(&format!("{{:type :{op} :id {id} :args {args}}}"));
+        self.recv().expect("a reply")
+    }
+
+    /// Whether the server closed the connection (a read sees its end).
+    fn closed(&mut self) -> bool {
+        let mut b = [0u8; 1];
+        matches!(self.0.read(&mut b), Ok(0) | Err(_))
+    }
+}
+
+fn code(reply: &Edn) -> Option<String> {
+    reply
+        .get(&e(":err-data"))
+        .and_then(|d| d.get(&e(":code")))
+        .map(|c| c.to_string())
+}
+
+/// The server still answers a fresh, well-behaved client.
+fn still_serving(server: &Server) {
+    let mut r = Raw::ready(server);
+    let reply = r.call(1, "list-databases", "[]");
+    assert_eq!(
+        reply.get(&e(":type")),
+        Some(&e(":command-complete")),
+        "{reply}"
+    );
+}
+
+#[test]
+fn garbage_truncated_oversized_and_unknown_frames() {
+    let root = tempfile::tempdir().unwrap();
+    let server = start(root.path());
+    // Garbage bytes: an unknown format byte.
+    let mut r = Raw::connect(&server);
+    r.0.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+    let reply = r.recv().unwrap();
+    assert_eq!(
+        code(&reply).as_deref(),
+        Some(":levin.error/protocol"),
+        "{reply}"
+    );
+    assert!(r.closed());
+    // A frame longer than the pre-authentication limit, refused before it is read.
+    let mut r = Raw::connect(&server);
+    r.0.write_all(&[1, 0, 1, 0, 0]).unwrap();
+    let reply = r.recv().unwrap();
+    assert!(
+        reply
+            .get(&e(":message"))
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .contains("larger than"),
+        "{reply}"
+    );
+    // A frame cut short, then the client vanishes.
+    let mut r = Raw::connect(&server);
+    r.0.write_all(&[1, 0, 0, 0, 50, b'[']).unwrap();
+    drop(r);
+    // Malformed transit.
+    let mut r = Raw::connect(&server);
+    write_frame(&mut r.0, b"[\"~#set\", ").unwrap();
+    let reply = r.recv().unwrap();
+    assert_eq!(
+        code(&reply).as_deref(),
+        Some(":levin.error/protocol"),
+        "{reply}"
+    );
+    assert!(r.closed());
+    // A request that is not a map.
+    let mut r = Raw::connect(&server);
+    r.send("[1 2 3]");
+    assert_eq!(
+        code(&r.recv().unwrap()).as_deref(),
+        Some(":levin.error/protocol")
+    );
+    still_serving(&server);
+}
+
+#[test]
+fn the_handshake_is_enforced() {
+    let root = tempfile::tempdir().unwrap();
+    let server = start(root.path());
+    // Anything before :hello ends the connection.
+    let mut r = Raw::connect(&server);
+    r.send("{:type :list-databases :id 1 :args []}");
+    assert_eq!(
+        code(&r.recv().unwrap()).as_deref(),
+        Some(":levin.error/protocol")
+    );
+    assert!(r.closed());
+    // A wrong protocol version.
+    let mut r = Raw::connect(&server);
+    r.send("{:type :hello :id 0 :protocol 99}");
+    let reply = r.recv().unwrap();
+    assert!(reply.to_string().contains("protocol version 1"), "{reply}");
+    assert!(r.closed());
+    // Operations before authentication.
+    let mut r = Raw::connect(&server);
+    r.send("{:type :hello :id 0 :protocol 1}");
+    r.recv().unwrap();
+    r.send("{:type :open :id 1 :args [\"x\"]}");
+    assert_eq!(
+        code(&r.recv().unwrap()).as_deref(),
+        Some(":levin.error/protocol")
+    );
+    assert!(r.closed());
+    assert!(!root.path().join("x").exists(), "nothing was created");
+    // A wrong password may be retried on the same connection.
+    let mut r = Raw::connect(&server);
+    r.send("{:type :hello :id 0 :protocol 1}");
+    r.recv().unwrap();
+    r.send("{:type :authenticate :id 0 :username \"admin\" :password \"nope\"}");
+    assert_eq!(
+        code(&r.recv().unwrap()).as_deref(),
+        Some(":levin.error/auth-failed")
+    );
+    r.send(&format!(
+        "{{:type :authenticate :id 0 :username \"admin\" :password \"{PW}\"}}"
+    ));
+    assert_eq!(
+        r.recv().unwrap().get(&e(":type")),
+        Some(&e(":command-complete"))
+    );
+    still_serving(&server);
+}
+
+#[test]
+fn bad_requests_get_errors_and_the_session_goes_on() {
+    let root = tempfile::tempdir().unwrap();
+    let server = start(root.path());
+    let mut r = Raw::ready(&server);
+    let reply = r.call(5, "frobnicate", "[]");
+    assert_eq!(reply.get(&e(":id")), Some(&Edn::Long(5)));
+    assert_eq!(code(&reply).as_deref(), Some(":levin.error/unknown-op"));
+    let reply = r.call(6, "q", "[]");
+    assert_eq!(
+        code(&reply).as_deref(),
+        Some(":levin.error/bad-argument"),
+        "{reply}"
+    );
+    let reply = r.call(7, "q", "[\"notopen\" [:find ?e :where [?e :a]]]");
+    assert_eq!(
+        code(&reply).as_deref(),
+        Some(":levin.error/not-found"),
+        "{reply}"
+    );
+    for bad in ["../etc", "a/b", "system", ""] {
+        let reply = r.call(8, "open", &format!("[\"{bad}\"]"));
+        assert_eq!(
+            code(&reply).as_deref(),
+            Some(":levin.error/bad-argument"),
+            "{bad}: {reply}"
+        );
+    }
+    let reply = r.call(9, "open", "[\"db\"]");
+    assert_eq!(
+        reply.get(&e(":type")),
+        Some(&e(":command-complete")),
+        "{reply}"
+    );
+    let reply = r.call(10, "q", "[\"db\" \"[:find ?e :where [?e\"]");
+    assert_eq!(
+        code(&reply).as_deref(),
+        Some(":levin.error/parse"),
+        "{reply}"
+    );
+    let reply = r.call(11, "transact", "[\"db\" [[:db/add -1 :a 1]]]");
+    assert_eq!(
+        reply.get(&e(":type")),
+        Some(&e(":command-complete")),
+        "{reply}"
+    );
+    let reply = r.call(12, "q", "[\"db\" [:find (count ?e) . :where [?e :a]]]");
+    assert_eq!(reply.get(&e(":result")), Some(&Edn::Long(1)), "{reply}");
+}
+
+#[test]
+fn a_client_vanishing_mid_transaction_changes_nothing() {
+    let root = tempfile::tempdir().unwrap();
+    let server = start(root.path());
+    let mut a = Raw::ready(&server);
+    a.call(1, "open", "[\"db\"]");
+    a.call(2, "open-transact", "[\"db\"]");
+    let reply = a.call(3, "transact", "[\"db\" [[:db/add -1 :a 1]]]");
+    assert_eq!(
+        reply.get(&e(":type")),
+        Some(&e(":command-complete")),
+        "{reply}"
+    );
+    drop(a);
+    // The writer is free again and the write is gone.
+    let mut b = Raw::ready(&server);
+    b.call(1, "open", "[\"db\"]");
+    let reply = b.call(2, "transact", "[\"db\" [[:db/add -1 :b 2]]]");
+    assert_eq!(
+        reply.get(&e(":type")),
+        Some(&e(":command-complete")),
+        "{reply}"
+    );
+    let reply = b.call(3, "q", "[\"db\" [:find (count ?e) . :where [?e :a]]]");
+    assert_eq!(reply.get(&e(":result")), Some(&Edn::Nil), "{reply}");
+}
+
+#[test]
+fn an_idle_transaction_is_aborted_and_says_so() {
+    let root = tempfile::tempdir().unwrap();
+    let server = start(root.path());
+    let mut a = Raw::ready(&server);
+    a.call(1, "open", "[\"db\"]");
+    a.call(2, "open-transact", "[\"db\"]");
+    a.call(3, "transact", "[\"db\" [[:db/add -1 :a 1]]]");
+    std::thread::sleep(Duration::from_millis(800));
+    let reply = a.call(4, "close-transact", "[\"db\"]");
+    assert_eq!(
+        code(&reply).as_deref(),
+        Some(":levin.error/transaction-state"),
+        "{reply}"
+    );
+    assert!(reply.to_string().contains("idle"), "{reply}");
+    let reply = a.call(5, "q", "[\"db\" [:find (count ?e) . :where [?e :a]]]");
+    assert_eq!(reply.get(&e(":result")), Some(&Edn::Nil), "{reply}");
+}
+
+#[test]
+fn shutdown_finishes_and_closes() {
+    let root = tempfile::tempdir().unwrap();
+    let server = start(root.path());
+    let mut a = Raw::ready(&server);
+    a.call(1, "open", "[\"db\"]");
+    let reply = a.call(2, "transact", "[\"db\" [[:db/add -1 :a 1]]]");
+    assert_eq!(reply.get(&e(":type")), Some(&e(":command-complete")));
+    server.shutdown();
+    assert!(a.closed());
+    // The acknowledged write is there.
+    let conn = levin_datalog::Conn::open(root.path().join("db"), ()).unwrap();
+    assert_eq!(conn.db().unwrap().datom_count().unwrap(), 1);
+}
