@@ -202,3 +202,63 @@ fn admin_operations_through_the_client() {
     let err = ann.max_eid().unwrap_err();
     assert_eq!(err.code(), Some("permission-denied"), "{err}");
 }
+
+#[test]
+fn tls_with_a_generated_certificate() {
+    let root = tempfile::tempdir().unwrap();
+    let certs = tempfile::tempdir().unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let (cert_path, key_path) = (certs.path().join("cert.pem"), certs.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    let mut config = Config::new(root.path());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.admin_password = Some(ADMIN_PW.into());
+    config.hash_cost = HashCost::TESTING;
+    config.tls = Some((cert_path.clone(), key_path));
+    let server = Server::start(config).unwrap();
+    let port = server.local_addr().port();
+    let uri = format!(
+        "levin://admin:{ADMIN_PW}@localhost:{port}/secure?ca={}",
+        cert_path.display()
+    );
+    let conn = levin_client::connect(&uri).unwrap();
+    conn.transact(&e(r#"[{:name "Ivan"}]"#)).unwrap();
+    assert_eq!(
+        conn.q(&e("[:find ?n . :where [_ :name ?n]]"), &[]).unwrap(),
+        e(r#""Ivan""#)
+    );
+    // A plaintext client gets nowhere, and the server keeps serving.
+    let plain = format!("levin://admin:{ADMIN_PW}@localhost:{port}/secure?timeout-ms=2000");
+    assert!(levin_client::connect(&plain).is_err());
+    // A client that does not trust the certificate is refused by its own TLS.
+    let other = rcgen::KeyPair::generate().unwrap();
+    let stranger = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .self_signed(&other)
+        .unwrap();
+    let stranger_path = certs.path().join("stranger.pem");
+    std::fs::write(&stranger_path, stranger.pem()).unwrap();
+    let untrusting = format!(
+        "levin://admin:{ADMIN_PW}@localhost:{port}/secure?ca={}",
+        stranger_path.display()
+    );
+    let err = levin_client::connect(&untrusting).unwrap_err();
+    assert!(
+        matches!(err, ClientError::Io { .. } | ClientError::Tls(_)),
+        "{err}"
+    );
+    assert_eq!(conn.max_eid().unwrap(), 1);
+}
+
+#[test]
+fn non_loopback_without_tls_is_refused() {
+    let root = tempfile::tempdir().unwrap();
+    let mut config = Config::new(root.path());
+    config.listen = "0.0.0.0:0".parse().unwrap();
+    config.hash_cost = HashCost::TESTING;
+    let err = Server::start(config).err().expect("refused");
+    assert!(err.to_string().contains("without TLS"), "{err}");
+}

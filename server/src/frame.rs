@@ -92,11 +92,13 @@ pub fn write_frame(w: &mut impl Write, payload: &[u8]) -> io::Result<()> {
             "a frame payload must be under 4 GiB",
         )
     })?;
-    let mut header = [0u8; HEADER_LEN];
-    header[0] = FORMAT_TRANSIT_JSON;
-    header[1..].copy_from_slice(&len.to_be_bytes());
-    w.write_all(&header)?;
-    w.write_all(payload)?;
+    // One write per frame: with TCP_NODELAY (and with TLS records) a separate header
+    // would go out as a packet of its own.
+    let mut frame = Vec::with_capacity(HEADER_LEN + payload.len());
+    frame.push(FORMAT_TRANSIT_JSON);
+    frame.extend_from_slice(&len.to_be_bytes());
+    frame.extend_from_slice(payload);
+    w.write_all(&frame)?;
     w.flush()
 }
 
