@@ -254,7 +254,7 @@ fn load_detects_truncation_and_unknown_versions_and_is_all_or_nothing() {
     // Wrong counts.
     let (o, _) = load(
         "count",
-        &format!("{{:levin/dump 2}}\n{{}}\n[1 :x 1]\n{{:levin/end {{:datoms 2 :entries 0}}}}\n"),
+        "{:levin/dump 2}\n{}\n[1 :x 1]\n{:levin/end {:datoms 2 :entries 0}}\n",
     );
     assert!(stderr(&o).contains("damaged"), "{}", stderr(&o));
     // Unknown version.

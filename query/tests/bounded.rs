@@ -173,9 +173,18 @@ fn integer_overflow_is_an_error_not_a_panic() {
         "[:find ?x . :in ?a ?b :where [(quot ?a ?b) ?x]]",
         &[min.clone(), m1.clone()],
     );
-    overflow("[:find ?x . :in ?a :where [(abs ?a) ?x]]", &[min.clone()]);
-    overflow("[:find ?x . :in ?a :where [(- ?a) ?x]]", &[min.clone()]);
-    overflow("[:find ?x . :in ?a :where [(dec ?a) ?x]]", &[min.clone()]);
+    overflow(
+        "[:find ?x . :in ?a :where [(abs ?a) ?x]]",
+        std::slice::from_ref(&min),
+    );
+    overflow(
+        "[:find ?x . :in ?a :where [(- ?a) ?x]]",
+        std::slice::from_ref(&min),
+    );
+    overflow(
+        "[:find ?x . :in ?a :where [(dec ?a) ?x]]",
+        std::slice::from_ref(&min),
+    );
     overflow(
         "[:find ?x . :in ?a ?b :where [(* ?a ?b) ?x]]",
         &[min.clone(), m1.clone()],
