@@ -6,7 +6,7 @@ use levin_query::DbQuery;
 /// `println!` that returns the write error (a closed standard output ends the demo).
 macro_rules! outln {
     ($($t:tt)*) => {
-        crate::output::println(format_args!($($t)*))?
+        super::output::println(format_args!($($t)*))?
     };
 }
 use std::path::Path;
@@ -107,7 +107,7 @@ fn ms(t: Instant) -> String {
 /// Runs the demo in `dir`.
 pub fn run(dir: &Path) -> Result<(), String> {
     let people = 10_000;
-    if let Some(held) = crate::dump::existing_data(dir)? {
+    if let Some(held) = super::dump::existing_data(dir)? {
         return Err(format!(
             "{} already holds data ({held}); the demo builds its database in an empty \
              directory (or, with no DIR, in a temporary one)",

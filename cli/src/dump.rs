@@ -69,7 +69,7 @@ fn has_datalog(env: &Env) -> Result<bool, String> {
 
 /// Writes the whole environment to `out`.
 pub fn dump(dir: &Path, env: &Env, mut out: impl Write) -> Result<(), String> {
-    let w = |e: std::io::Error| crate::output::write_error("the dump", &e);
+    let w = |e: std::io::Error| super::output::write_error("the dump", &e);
     let (mut datoms, mut entries) = (0u64, 0u64);
     writeln!(out, "{{:levin/dump {VERSION}}}").map_err(w)?;
     if has_datalog(env)? {
@@ -90,7 +90,7 @@ pub fn dump(dir: &Path, env: &Env, mut out: impl Write) -> Result<(), String> {
             }
             Ok(())
         };
-        let bar = crate::progress::counter("dumping datoms");
+        let bar = super::progress::counter("dumping datoms");
         for d in db.datoms(Index::Eav, &[]).map_err(|e| e.to_string())? {
             let d = d.map_err(|e| e.to_string())?;
             bar.inc(1);
@@ -390,7 +390,7 @@ pub fn load(dir: &Path, input: impl BufRead, merge: bool) -> Result<(u64, u64), 
     }
     let has_datalog = schema.as_map().is_some_and(|m| !m.is_empty()) || !datoms_forms.is_empty();
     let mut datoms = 0u64;
-    let bar = crate::progress::counter("loading datoms");
+    let bar = super::progress::counter("loading datoms");
     let entries = if has_datalog {
         let conn = Conn::open(dir, ()).map_err(|e| e.to_string())?;
         let mut t = conn.begin().map_err(|e| e.to_string())?;

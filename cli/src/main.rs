@@ -1,6 +1,8 @@
 //! `levin`: the command-line tool for Levin databases: demo, query, transact, pull, repl,
 //! stat, check, copy, drop, dump, load.
-//! Results go to stdout; failures print one line on stderr and exit non-zero.
+//! Results go to stdout; failures print one line on stderr and exit non-zero. `Cli` and
+//! `run` are `pub(crate)` so the `cli_args` fuzz target (which includes this file) can
+//! drive them.
 
 #![forbid(unsafe_code)]
 
@@ -23,7 +25,7 @@ use levin_engine::{Env, EnvOptions, Read, DATA_FILE};
     about = "Levin database tool",
     propagate_version = true
 )]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -293,7 +295,7 @@ fn read_source(what: &str, src: &str) -> Result<String, String> {
     }
 }
 
-fn run(cli: Cli) -> Result<(), String> {
+pub(crate) fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Demo { dir } => match dir {
             Some(dir) => demo::run(&dir),
