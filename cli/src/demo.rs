@@ -2,6 +2,13 @@
 //! live in), then runs a handful of queries and a pull, printing each with its timing.
 
 use levin_query::DbQuery;
+
+/// `println!` that returns the write error (a closed standard output ends the demo).
+macro_rules! outln {
+    ($($t:tt)*) => {
+        super::output::println(format_args!($($t)*))?
+    };
+}
 use std::path::Path;
 use std::time::Instant;
 
@@ -100,14 +107,21 @@ fn ms(t: Instant) -> String {
 /// Runs the demo in `dir`.
 pub fn run(dir: &Path) -> Result<(), String> {
     let people = 10_000;
-    println!("Levin demo: a Datalog database in {}", dir.display());
+    if let Some(held) = super::dump::existing_data(dir)? {
+        return Err(format!(
+            "{} already holds data ({held}); the demo builds its database in an empty \
+             directory (or, with no DIR, in a temporary one)",
+            dir.display()
+        ));
+    }
+    outln!("Levin demo: a Datalog database in {}", dir.display());
     let t = Instant::now();
     let conn = Conn::open(dir, SCHEMA).map_err(|e| e.to_string())?;
-    println!("  opened with a schema of 6 attributes ({})", ms(t));
+    outln!("  opened with a schema of 6 attributes ({})", ms(t));
     let tx = sample_tx(people);
     let t = Instant::now();
     let report = conn.transact(&tx).map_err(|e| e.to_string())?;
-    println!(
+    outln!(
         "  transacted {people} people, 5 cities and 31 departments: {} datoms in one transaction ({})",
         report.tx_data.len(),
         ms(t)
@@ -122,7 +136,7 @@ pub fn run(dir: &Path) -> Result<(), String> {
             Vec::new()
         };
         let r = db.q(q, &inputs).map_err(|e| format!("{what}: {e}"))?;
-        println!("\n  {what}\n    {q}\n    => {} ({})", r.to_edn(), ms(t));
+        outln!("\n  {what}\n    {q}\n    => {} ({})", r.to_edn(), ms(t));
     }
     let t = Instant::now();
     let pattern = edn::read(
@@ -135,12 +149,12 @@ pub fn run(dir: &Path) -> Result<(), String> {
     let pulled = db
         .pull(&pattern, &Edn::Long(id as i64))
         .map_err(|e| e.to_string())?;
-    println!(
+    outln!(
         "\n  pull of person 0 with their city and friends\n    => {pulled} ({})",
         ms(t)
     );
     let stat = conn.env().stat().map_err(|e| e.to_string())?;
-    println!(
+    outln!(
         "\n  file size {} KiB, {} pages of {} bytes",
         stat.file_size / 1024,
         stat.pages,

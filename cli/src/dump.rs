@@ -1,17 +1,22 @@
 //! The portable text dump: a stream of EDN forms that `levin load` reads back.
 //!
 //! ```text
-//! {:levin/dump 1}                         ; options (Datalevin's dump has its opts map here)
+//! {:levin/dump 2}                         ; options (Datalevin's dump has its opts map here)
 //! {:person/name {:db/unique :db.unique/identity}}   ; the Datalog schema ({} if none)
 //! [1 :person/name "Ivan"]                 ; one datom per line, in EAV order
 //! {:levin/section :kv}                    ; key-value databases, if any
 //! [:db "users" :plain]
 //! ["616c696365" "656e67696e656572"]      ; key and value in hex
+//! {:levin/end {:datoms 1 :entries 1}}     ; the end marker: a dump without it was cut short
 //! ```
 //!
 //! The Datalog part has the shape of `dtlv dump -g`, so `levin load` also reads Datalevin's
 //! Datalog dumps: their `:db/aid` schema entries and system attributes are skipped and
-//! `#datalevin/bytes` base64 values become bytes.
+//! `#datalevin/bytes` base64 values become bytes. It reads version 1 dumps (no end marker,
+//! so a cut at a line boundary goes unnoticed) and refuses versions it does not know.
+//!
+//! A load is one transaction: all of it or nothing. Datoms of composite tuple attributes
+//! (`:db/tupleAttrs`) are not written: the store derives them from their parts.
 
 use std::io::{BufRead, Write};
 use std::path::Path;
@@ -23,6 +28,8 @@ use levin_engine::{Env, EnvOptions, Read};
 
 const DATALOG_PREFIX: &str = "datalog/";
 const BATCH: usize = 10_000;
+/// The dump version `dump` writes.
+const VERSION: i64 = 2;
 
 fn hex(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() * 2);
@@ -33,16 +40,23 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn unhex(s: &str) -> Result<Vec<u8>, String> {
-    if !s.len().is_multiple_of(2) {
+    let digit = |c: u8| (c as char).to_digit(16);
+    let b = s.as_bytes();
+    if let Some(i) = b.iter().position(|c| digit(*c).is_none()) {
+        return Err(format!(
+            "{:?} at byte offset {i} is not a hex digit",
+            String::from_utf8_lossy(&b[i..(i + 4).min(b.len())])
+                .chars()
+                .next()
+                .unwrap_or('?')
+        ));
+    }
+    if !b.len().is_multiple_of(2) {
         return Err("odd number of hex digits".into());
     }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| {
-            u8::from_str_radix(&s[i..i + 2], 16)
-                .map_err(|_| format!("{:?} at offset {i} is not hex", &s[i..i + 2]))
-        })
-        .collect()
+    Ok(b.chunks(2)
+        .map(|p| (digit(p[0]).unwrap_or(0) * 16 + digit(p[1]).unwrap_or(0)) as u8)
+        .collect())
 }
 
 fn has_datalog(env: &Env) -> Result<bool, String> {
@@ -55,10 +69,11 @@ fn has_datalog(env: &Env) -> Result<bool, String> {
 
 /// Writes the whole environment to `out`.
 pub fn dump(dir: &Path, env: &Env, mut out: impl Write) -> Result<(), String> {
-    let w = |e: std::io::Error| format!("cannot write the dump: {e}");
-    writeln!(out, "{{:levin/dump 1}}").map_err(w)?;
+    let w = |e: std::io::Error| super::output::write_error("the dump", &e);
+    let (mut datoms, mut entries) = (0u64, 0u64);
+    writeln!(out, "{{:levin/dump {VERSION}}}").map_err(w)?;
     if has_datalog(env)? {
-        let conn = Conn::open(dir, ()).map_err(|e| e.to_string())?;
+        let conn = Conn::open_read_only(dir).map_err(|e| e.to_string())?;
         writeln!(out, "{}", conn.schema().to_edn()).map_err(w)?;
         let db = conn.db().map_err(|e| e.to_string())?;
         // EAV order groups datoms by entity; within an entity, attribute ids depend on the
@@ -75,10 +90,11 @@ pub fn dump(dir: &Path, env: &Env, mut out: impl Write) -> Result<(), String> {
             }
             Ok(())
         };
-        let bar = crate::progress::counter("dumping datoms");
+        let bar = super::progress::counter("dumping datoms");
         for d in db.datoms(Index::Eav, &[]).map_err(|e| e.to_string())? {
             let d = d.map_err(|e| e.to_string())?;
             bar.inc(1);
+            datoms += 1;
             if current.is_some_and(|c| c != d.e) {
                 write_entity(current.expect("set"), &mut entity, &mut out)?;
             }
@@ -114,8 +130,14 @@ pub fn dump(dir: &Path, env: &Env, mut out: impl Write) -> Result<(), String> {
         for item in r.iter(&db).map_err(|e| e.to_string())? {
             let (k, v) = item.map_err(|e| e.to_string())?;
             writeln!(out, "[\"{}\" \"{}\"]", hex(k), hex(v)).map_err(w)?;
+            entries += 1;
         }
     }
+    writeln!(
+        out,
+        "{{:levin/end {{:datoms {datoms} :entries {entries}}}}}"
+    )
+    .map_err(w)?;
     out.flush().map_err(w)
 }
 
@@ -203,9 +225,99 @@ fn import_schema(schema: &Edn) -> Result<Edn, String> {
     Ok(Edn::Map(out))
 }
 
-/// Loads a dump (Levin's or Datalevin's `dtlv dump -g`) into the environment at `dir`;
-/// returns (datoms, key-value entries) loaded.
-pub fn load(dir: &Path, input: impl BufRead) -> Result<(u64, u64), String> {
+/// What the target directory already holds, or `None` when it is empty.
+pub fn existing_data(dir: &Path) -> Result<Option<String>, String> {
+    if !dir.join(levin_engine::DATA_FILE).exists() {
+        return Ok(None);
+    }
+    let env = Env::open_with(dir, EnvOptions::new().read_only(true)).map_err(|e| e.to_string())?;
+    let r = env.read().map_err(|e| e.to_string())?;
+    let mut held = Vec::new();
+    for name in r.db_names().map_err(|e| e.to_string())? {
+        let db = r.open_db(&name).map_err(|e| e.to_string())?;
+        let n = r.len(&db).map_err(|e| e.to_string())?;
+        if name == "datalog/eav" && n > 0 {
+            held.push(format!("{n} datoms"));
+        } else if !name.starts_with(DATALOG_PREFIX) {
+            held.push(format!("key-value database {name:?}"));
+        }
+    }
+    Ok((!held.is_empty()).then(|| held.join(", ")))
+}
+
+/// The dump's version from its options map: 1 or 2 for Levin's, `None` for Datalevin's
+/// (no `:levin/dump` key); anything else is refused.
+fn dump_version(opts: &Edn, pos: &edn::Position) -> Result<Option<i64>, String> {
+    match opts.get(&kw("levin", "dump")) {
+        None => Ok(None),
+        Some(Edn::Long(v)) if (1..=VERSION).contains(v) => Ok(Some(*v)),
+        Some(v) => Err(format!(
+            "dump: {pos}: dump version {v} is not one this levin reads (1 to {VERSION}); \
+             load it with the levin that wrote it, or a newer one"
+        )),
+    }
+}
+
+/// Datoms gathered for the Datalog transaction, with ids remapped when merging.
+struct Datoms<'s> {
+    schema: &'s levin_datalog::Schema,
+    /// `Some` when merging: dump entity id -> new id, and the next new id.
+    remap: Option<(std::collections::HashMap<u64, u64>, u64)>,
+}
+
+impl Datoms<'_> {
+    fn id(&mut self, e: i64, pos: &edn::Position) -> Result<Edn, String> {
+        let Some((map, next)) = &mut self.remap else {
+            return Ok(Edn::Long(e));
+        };
+        if e <= 0 {
+            return Err(format!("dump: {pos}: entity id {e} is not positive"));
+        }
+        let id = *map.entry(e as u64).or_insert_with(|| {
+            *next += 1;
+            *next
+        });
+        Ok(Edn::Long(id as i64))
+    }
+
+    /// The `[:db/add ...]` form of a dump datom; `None` for a derived composite tuple.
+    fn add(&mut self, items: &[Edn], pos: &edn::Position) -> Result<Option<Edn>, String> {
+        let (Some(e), Some(a)) = (items[0].as_long(), items[1].as_keyword()) else {
+            return Err(format!(
+                "dump: {pos}: expected a datom [entity-id :attribute value], found {}",
+                Edn::Vector(items.to_vec())
+            ));
+        };
+        let attr = self.schema.get(a);
+        if attr.is_some_and(|a| a.tuple_attrs.is_some()) {
+            return Ok(None);
+        }
+        let v = match (&items[2], attr.is_some_and(|a| a.is_ref())) {
+            (Edn::Long(r), true) => self.id(*r, pos)?,
+            (v, _) => import_value(v.clone()),
+        };
+        Ok(Some(Edn::Vector(vec![
+            kw("db", "add"),
+            self.id(e, pos)?,
+            items[1].clone(),
+            v,
+        ])))
+    }
+}
+
+/// Loads a dump (Levin's or Datalevin's `dtlv dump -g`) into the environment at `dir`, in
+/// one transaction; returns (datoms, key-value entries) loaded. A directory that already
+/// holds data is refused unless `merge` (then the dump's entities get new ids).
+pub fn load(dir: &Path, input: impl BufRead, merge: bool) -> Result<(u64, u64), String> {
+    if !merge {
+        if let Some(held) = existing_data(dir)? {
+            return Err(format!(
+                "{} already holds data ({held}); load into an empty directory, or add \
+                 --merge to add the dump's entities under new ids",
+                dir.display()
+            ));
+        }
+    }
     let mut text = String::new();
     let mut input = input;
     input
@@ -213,7 +325,9 @@ pub fn load(dir: &Path, input: impl BufRead) -> Result<(u64, u64), String> {
         .map_err(|e| format!("cannot read the dump: {e}"))?;
     let mut forms = edn::Reader::new(&text);
     let mut next = || -> Result<Option<(edn::Position, Edn)>, String> {
-        forms.read_form().map_err(|e| format!("dump: {e}"))
+        forms
+            .read_form()
+            .map_err(|e| format!("dump: {e} (a dump cut short, or not a dump); nothing was loaded"))
     };
     let mut first = next()?.ok_or("the dump is empty")?;
     if first.1.get(&kw("datalevin", "section")).is_some() {
@@ -226,116 +340,163 @@ pub fn load(dir: &Path, input: impl BufRead) -> Result<(u64, u64), String> {
             first.1.type_name()
         ));
     }
+    let version = dump_version(&first.1, &first.0)?;
     let (schema_pos, schema) = next()?.ok_or("the dump ends before its schema map")?;
     let schema = import_schema(&schema).map_err(|e| format!("dump: {schema_pos}: {e}"))?;
-    let mut datoms = 0u64;
-    let mut entries = 0u64;
-    let mut pending: Vec<Edn> = Vec::new();
-    let mut conn: Option<Conn> = None;
-    let open_conn = |schema: &Edn| Conn::open(dir, schema.clone()).map_err(|e| e.to_string());
-    if schema.as_map().is_some_and(|m| !m.is_empty()) {
-        conn = Some(open_conn(&schema)?);
-    }
-    let flush = |conn: &Conn, pending: &mut Vec<Edn>| -> Result<(), String> {
-        if !pending.is_empty() {
-            conn.transact(&Edn::Vector(std::mem::take(pending)))
-                .map_err(|e| e.to_string())?;
-        }
-        Ok(())
-    };
-    let mut kv: Option<(edn::Position, Edn)> = None;
-    let bar = crate::progress::counter("loading datoms");
+    // Read every form first: nothing is written unless the whole dump reads.
+    let mut datoms_forms = Vec::new();
+    let mut kv_forms = Vec::new();
+    let mut end = None;
+    let mut in_kv = false;
     while let Some((pos, form)) = next()? {
-        bar.inc(1);
-        if form.get(&kw("levin", "section")).is_some() {
-            kv = Some((pos, form));
-            break;
+        if end.is_some() {
+            return Err(format!("dump: {pos}: a form after the end marker"));
         }
-        let items = form
-            .as_vec()
-            .filter(|v| v.len() == 3)
-            .ok_or_else(|| format!("dump: {pos}: expected a datom [e a v], found {form}"))?;
-        if items[0].as_long().is_none() || items[1].as_keyword().is_none() {
+        if let Some(counts) = form.get(&kw("levin", "end")) {
+            end = Some((pos, counts.clone()));
+        } else if form.get(&kw("levin", "section")).is_some() {
+            in_kv = true;
+        } else if in_kv {
+            kv_forms.push((pos, form));
+        } else {
+            datoms_forms.push((pos, form));
+        }
+    }
+    let kv_entries = kv_forms
+        .iter()
+        .filter(|(_, f)| {
+            !f.as_vec()
+                .is_some_and(|v| v.first().is_some_and(|x| x.is_kw("", "db")))
+        })
+        .count() as u64;
+    if version == Some(2) {
+        let Some((pos, counts)) = end else {
             return Err(format!(
-                "dump: {pos}: expected a datom [entity-id :attribute value], found {form}"
+                "the dump ends without its end marker {{:levin/end ...}}: it was cut short \
+                 after {} datoms and {kv_entries} key-value entries; nothing was loaded",
+                datoms_forms.len()
+            ));
+        };
+        let count = |k: &str| counts.get(&kw("", k)).and_then(Edn::as_long);
+        if count("datoms") != Some(datoms_forms.len() as i64)
+            || count("entries") != Some(kv_entries as i64)
+        {
+            return Err(format!(
+                "dump: {pos}: the end marker counts {counts}, but the dump holds {} datoms \
+                 and {kv_entries} key-value entries: it is damaged; nothing was loaded",
+                datoms_forms.len()
             ));
         }
-        let c = match &conn {
-            Some(c) => c,
-            None => conn.insert(open_conn(&schema)?),
+    }
+    let has_datalog = schema.as_map().is_some_and(|m| !m.is_empty()) || !datoms_forms.is_empty();
+    let mut datoms = 0u64;
+    let bar = super::progress::counter("loading datoms");
+    let entries = if has_datalog {
+        let conn = Conn::open(dir, ()).map_err(|e| e.to_string())?;
+        let mut t = conn.begin().map_err(|e| e.to_string())?;
+        t.update_schema(&schema)
+            .map_err(|e| format!("dump: {schema_pos}: {e}; nothing was loaded"))?;
+        let db_schema = t.db().map_err(|e| e.to_string())?.schema().clone();
+        let max_eid = t.db().map_err(|e| e.to_string())?.max_eid();
+        let mut gather = Datoms {
+            schema: &db_schema,
+            remap: merge.then(|| (Default::default(), max_eid)),
         };
-        pending.push(Edn::Vector(vec![
-            kw("db", "add"),
-            items[0].clone(),
-            items[1].clone(),
-            import_value(items[2].clone()),
-        ]));
-        datoms += 1;
-        if pending.len() >= BATCH {
-            flush(c, &mut pending).map_err(|e| format!("dump: before {pos}: {e}"))?;
-        }
-    }
-    if let Some(c) = &conn {
-        flush(c, &mut pending)?;
-    }
-    bar.finish_and_clear();
-    drop(conn);
-    if kv.is_some() {
-        let env = Env::open_with(dir, EnvOptions::new()).map_err(|e| e.to_string())?;
-        let mut w = env.write().map_err(|e| e.to_string())?;
-        let mut db = None;
-        while let Some((pos, form)) = next()? {
+        let mut pending: Vec<Edn> = Vec::new();
+        let mut last = None;
+        for (pos, form) in &datoms_forms {
+            bar.inc(1);
             let items = form
                 .as_vec()
-                .ok_or_else(|| format!("dump: {pos}: expected a vector, found {form}"))?;
-            if items.len() == 3 && items[0].is_kw("", "db") {
-                let name = items[1]
-                    .as_str()
-                    .ok_or_else(|| format!("dump: {pos}: database name must be a string"))?;
-                if name.starts_with(DATALOG_PREFIX) {
+                .filter(|v| v.len() == 3)
+                .ok_or_else(|| format!("dump: {pos}: expected a datom [e a v], found {form}"))?;
+            if let Some(add) = gather.add(items, pos)? {
+                pending.push(add);
+                datoms += 1;
+            }
+            last = Some(pos);
+            if pending.len() >= BATCH {
+                t.transact(&Edn::Vector(std::mem::take(&mut pending)))
+                    .map_err(|e| format!("dump: at or before {}: {e}; nothing was loaded", pos))?;
+            }
+        }
+        if !pending.is_empty() {
+            t.transact(&Edn::Vector(pending)).map_err(|e| {
+                format!(
+                    "dump: at or before {}: {e}; nothing was loaded",
+                    last.map_or(String::new(), ToString::to_string)
+                )
+            })?;
+        }
+        let w = t.kv_mut().map_err(|e| e.to_string())?;
+        let n = load_kv(w, &kv_forms)?;
+        t.commit().map_err(|e| e.to_string())?;
+        n
+    } else {
+        let env = Env::open_with(dir, EnvOptions::new()).map_err(|e| e.to_string())?;
+        let mut w = env.write().map_err(|e| e.to_string())?;
+        let n = load_kv(&mut w, &kv_forms)?;
+        w.commit().map_err(|e| e.to_string())?;
+        n
+    };
+    bar.finish_and_clear();
+    Ok((datoms, entries))
+}
+
+/// Writes the key-value section's forms in `w`; returns the entries written.
+fn load_kv(w: &mut levin_engine::RwTxn, forms: &[(edn::Position, Edn)]) -> Result<u64, String> {
+    let mut entries = 0u64;
+    let mut db = None;
+    for (pos, form) in forms {
+        let items = form
+            .as_vec()
+            .ok_or_else(|| format!("dump: {pos}: expected a vector, found {form}"))?;
+        if items.len() == 3 && items[0].is_kw("", "db") {
+            let name = items[1]
+                .as_str()
+                .ok_or_else(|| format!("dump: {pos}: database name must be a string"))?;
+            if name.starts_with(DATALOG_PREFIX) {
+                return Err(format!(
+                    "dump: {pos}: {name:?} is reserved for the Datalog store"
+                ));
+            }
+            db = Some(
+                if items[2].is_kw("", "list") {
+                    w.create_list_db(name)
+                } else if items[2].is_kw("", "plain") {
+                    w.create_db(name)
+                } else {
                     return Err(format!(
-                        "dump: {pos}: {name:?} is reserved for the Datalog store"
+                        "dump: {pos}: database kind must be :plain or :list, found {}",
+                        items[2]
                     ));
                 }
-                db = Some(
-                    if items[2].is_kw("", "list") {
-                        w.create_list_db(name)
-                    } else if items[2].is_kw("", "plain") {
-                        w.create_db(name)
-                    } else {
-                        return Err(format!(
-                            "dump: {pos}: database kind must be :plain or :list, found {}",
-                            items[2]
-                        ));
-                    }
-                    .map_err(|e| format!("dump: {pos}: {e}"))?,
-                );
-                continue;
-            }
-            let (Some(k), Some(v)) = (
-                items.first().and_then(Edn::as_str),
-                items.get(1).and_then(Edn::as_str),
-            ) else {
-                return Err(format!(
-                    "dump: {pos}: expected [\"key-hex\" \"value-hex\"], found {form}"
-                ));
-            };
-            let handle = db
-                .as_ref()
-                .ok_or_else(|| format!("dump: {pos}: an entry before any [:db ...] form"))?;
-            let (k, v) = (
-                unhex(k).map_err(|e| format!("dump: {pos}: key: {e}"))?,
-                unhex(v).map_err(|e| format!("dump: {pos}: value: {e}"))?,
+                .map_err(|e| format!("dump: {pos}: {e}"))?,
             );
-            if handle.is_list() {
-                w.put_list(handle, &k, &v).map(|_| ())
-            } else {
-                w.put(handle, &k, &v)
-            }
-            .map_err(|e| format!("dump: {pos}: {e}"))?;
-            entries += 1;
+            continue;
         }
-        w.commit().map_err(|e| e.to_string())?;
+        let (Some(k), Some(v)) = (
+            items.first().and_then(Edn::as_str),
+            items.get(1).and_then(Edn::as_str),
+        ) else {
+            return Err(format!(
+                "dump: {pos}: expected [\"key-hex\" \"value-hex\"], found {form}"
+            ));
+        };
+        let handle = db
+            .as_ref()
+            .ok_or_else(|| format!("dump: {pos}: an entry before any [:db ...] form"))?;
+        let (k, v) = (
+            unhex(k).map_err(|e| format!("dump: {pos}: key: {e}"))?,
+            unhex(v).map_err(|e| format!("dump: {pos}: value: {e}"))?,
+        );
+        if handle.is_list() {
+            w.put_list(handle, &k, &v).map(|_| ())
+        } else {
+            w.put(handle, &k, &v)
+        }
+        .map_err(|e| format!("dump: {pos}: {e}"))?;
+        entries += 1;
     }
-    Ok((datoms, entries))
+    Ok(entries)
 }

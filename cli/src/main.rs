@@ -1,19 +1,19 @@
 //! `levin`: the command-line tool for Levin databases: demo, query, transact, pull, repl,
 //! stat, check, copy, drop, dump, load, and `serve` with `admin` for server mode (the data
 //! commands take a `levin://` URI where they take a directory).
-//! Results go to stdout; failures print one line on stderr and exit non-zero.
+//! Results go to stdout; failures print one line on stderr and exit non-zero. `Cli` and
+//! `run` are `pub(crate)` so the `cli_args` fuzz target (which includes this file) can
+//! drive them.
 
 #![forbid(unsafe_code)]
 
 mod demo;
 mod dump;
-mod out;
 mod output;
 mod progress;
 mod remote;
 mod repl;
 
-use levin_query::DbQuery;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -27,7 +27,7 @@ use levin_engine::{Env, EnvOptions, Read, DATA_FILE};
     about = "Levin database tool",
     propagate_version = true
 )]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -52,9 +52,10 @@ enum Command {
         query: String,
         /// Inputs for `:in`, as EDN text.
         inputs: Vec<String>,
-        /// Run the query N more times and print timings on standard error.
+        /// Run the query N more times (at most 1,000,000) and print timings on standard
+        /// error.
         #[arg(long, value_name = "N")]
-        repeat: Option<usize>,
+        repeat: Option<u64>,
         /// Print the plan (estimated and actual rows, time per step) instead of the result.
         #[arg(long)]
         explain: bool,
@@ -74,9 +75,13 @@ enum Command {
         dir: PathBuf,
         /// The transaction: an EDN file, or `-` for standard input.
         tx: String,
-        /// A schema map (EDN file) to apply first.
+        /// A schema map (EDN file) to apply first, in the same transaction: if the
+        /// transaction fails, the schema is not changed either.
         #[arg(long)]
         schema: Option<PathBuf>,
+        /// Print the full report (every tempid) instead of a one-line summary.
+        #[arg(long)]
+        report: bool,
         /// Output format.
         #[arg(long, value_enum, default_value = "edn")]
         format: Format,
@@ -117,7 +122,8 @@ enum Command {
         #[arg(long)]
         compact: bool,
     },
-    /// Clear key-value databases, or delete them with --delete.
+    /// Clear key-value databases, or delete them with --delete. The Datalog store's own
+    /// databases (`datalog/...`) are refused unless --force-datalog is given.
     Drop {
         /// The database directory.
         dir: PathBuf,
@@ -127,6 +133,10 @@ enum Command {
         /// Delete the databases instead of clearing them.
         #[arg(long)]
         delete: bool,
+        /// Allow clearing or deleting `datalog/...` databases, which breaks the Datalog
+        /// store (its entity ids restart at 1 and overwrite existing entities).
+        #[arg(long)]
+        force_datalog: bool,
     },
     /// Write a portable text dump: the Datalog schema and datoms, then key-value databases.
     Dump {
@@ -187,21 +197,139 @@ enum Command {
         args: Vec<String>,
     },
     /// Load a dump written by `levin dump` (or Datalevin's `dtlv dump -g`) into a
-    /// database (created if missing).
+    /// database (created if missing), in one transaction: all of it or nothing.
     Load {
         /// The database directory.
         dir: PathBuf,
         /// Input file (default: standard input).
         #[arg(short = 'i', long)]
         input: Option<PathBuf>,
+        /// Load into a database that already holds data: entities get new ids (references
+        /// between them follow), key-value entries are added or replaced.
+        #[arg(long)]
+        merge: bool,
     },
 }
 
-fn open_existing(dir: &Path) -> Result<Env, String> {
-    if !dir.join(DATA_FILE).exists() {
-        return Err(format!("{} holds no Levin database", dir.display()));
+/// The most runs `query --repeat` does.
+const MAX_REPEAT: u64 = 1_000_000;
+
+/// Fails unless `dir` holds a data file with something in it (a 0-byte file is not taken
+/// for a new database). With `may_create`, a missing data file is fine.
+fn check_data_file(dir: &Path, may_create: bool) -> Result<(), String> {
+    let file = dir.join(DATA_FILE);
+    match std::fs::metadata(&file) {
+        Ok(m) if m.len() == 0 => Err(format!(
+            "{} is empty (0 bytes): it holds no Levin database. If it should, restore it \
+             from a backup; to start a new database there, delete the file",
+            file.display()
+        )),
+        Ok(_) => Ok(()),
+        Err(_) if may_create => Ok(()),
+        Err(_) => Err(format!("{} holds no Levin database", dir.display())),
     }
+}
+
+/// Opens an existing environment for writing.
+fn open_existing(dir: &Path) -> Result<Env, String> {
+    check_data_file(dir, false)?;
     Env::open_with(dir, EnvOptions::new()).map_err(|e| e.to_string())
+}
+
+/// Opens an existing environment for reading only: no write, no wait for a writer. When
+/// the lock file cannot be written (a read-only directory or mount), it opens without one.
+fn open_read(dir: &Path) -> Result<Env, String> {
+    check_data_file(dir, false)?;
+    let opts = EnvOptions::new().read_only(true);
+    match Env::open_with(dir, opts.clone()) {
+        Ok(env) => Ok(env),
+        Err(e) if !lock_file_writable(dir) => Env::open_with(dir, opts.exclusive(true))
+            .map_err(|e2| format!("{e}; without the lock file: {e2}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn lock_file_writable(dir: &Path) -> bool {
+    let lock = dir.join("lock.levin");
+    if lock.exists() {
+        std::fs::OpenOptions::new().write(true).open(&lock).is_ok()
+    } else {
+        std::fs::metadata(dir).is_ok_and(|m| !m.permissions().readonly())
+    }
+}
+
+/// The Datalog layer's problems (none for a key-value-only environment).
+fn check_datalog(dir: &Path, env: &Env) -> Result<Vec<String>, String> {
+    levin_datalog::check::check(env).map_err(|e| format!("{}: {e}", dir.display()))
+}
+
+/// The Datalog database of an existing environment, for reading only.
+fn open_conn_read(dir: &Path) -> Result<levin_datalog::Conn, String> {
+    let _env = open_read(dir)?;
+    levin_datalog::Conn::open_read_only(dir).map_err(|e| e.to_string())
+}
+
+/// The query's inputs: the database for `$` (when `:in` names it; a query without `:in`
+/// takes just `$`), and the INPUT texts, in order, for the other `:in` entries.
+fn query_inputs<'a>(
+    query: &levin_query::Query,
+    texts: &[String],
+    db: &'a levin_datalog::Db<'a>,
+) -> Result<Vec<levin_query::Input<'a>>, String> {
+    let db_at = query.default_source_position();
+    let wanted = query.input_count() - usize::from(db_at.is_some());
+    if texts.len() != wanted {
+        return Err(format!(
+            "the query's :in takes {wanted} input(s){}; {} given",
+            if db_at.is_some() { " after $" } else { "" },
+            texts.len()
+        ));
+    }
+    let mut values = texts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| read_edn(&format!("input {}", i + 1), text))
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .map(levin_query::Input::Value)
+        .collect::<Vec<_>>();
+    if let Some(at) = db_at {
+        values.insert(at, levin_query::Input::Db(db));
+    }
+    Ok(values)
+}
+
+/// What `transact` prints: a one-line summary, or with `full` every tempid too.
+fn tx_summary(report: &levin_datalog::TxReport, full: bool, format: Format) -> String {
+    let added = report.tx_data.iter().filter(|d| d.added).count();
+    let retracted = report.tx_data.len() - added;
+    let (tx, max_eid, ntemp) = (report.tx, report.max_eid, report.tempids.len());
+    let tempids = levin_edn::Edn::Map(
+        report
+            .tempids
+            .iter()
+            .map(|(t, e)| (t.clone(), levin_edn::Edn::Long(*e as i64)))
+            .collect(),
+    );
+    match (format, full) {
+        (Format::Edn, false) => format!(
+            "{{:tx {tx} :datoms-added {added} :datoms-retracted {retracted} :tempids {ntemp} \
+             :max-eid {max_eid}}}"
+        ),
+        (Format::Edn, true) => format!(
+            "{{:tx {tx} :datoms-added {added} :datoms-retracted {retracted} :max-eid \
+             {max_eid} :tempids {tempids}}}"
+        ),
+        (Format::Json, false) => format!(
+            "{{\"tx\":{tx},\"datoms_added\":{added},\"datoms_retracted\":{retracted},\
+             \"tempids\":{ntemp},\"max_eid\":{max_eid}}}"
+        ),
+        (Format::Json, true) => format!(
+            "{{\"tx\":{tx},\"datoms_added\":{added},\"datoms_retracted\":{retracted},\
+             \"max_eid\":{max_eid},\"tempids\":{}}}",
+            output::render(&tempids, Format::Json)
+        ),
+    }
 }
 
 fn read_edn(what: &str, text: &str) -> Result<levin_edn::Edn, String> {
@@ -219,7 +347,7 @@ fn read_source(what: &str, src: &str) -> Result<String, String> {
     }
 }
 
-fn run(cli: Cli) -> Result<(), String> {
+pub(crate) fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Demo { dir } => match dir {
             Some(dir) => demo::run(&dir),
@@ -247,39 +375,42 @@ fn run(cli: Cli) -> Result<(), String> {
                     .collect::<Result<Vec<_>, _>>()?;
                 return remote::query(uri, &query, &inputs, explain, format);
             }
-            open_existing(&dir)?;
+            let n = match repeat {
+                Some(n) if n > MAX_REPEAT => {
+                    return Err(format!(
+                        "--repeat {n} is too many: at most {MAX_REPEAT} runs"
+                    ))
+                }
+                n => n.map(|n| n as usize),
+            };
+            let conn = open_conn_read(&dir)?;
             let query = read_edn("query", &query)?;
-            let inputs: Vec<levin_query::Input> = inputs
-                .iter()
-                .enumerate()
-                .map(|(i, text)| {
-                    read_edn(&format!("input {}", i + 1), text).map(levin_query::Input::Value)
-                })
-                .collect::<Result<_, _>>()?;
-            let conn = levin_datalog::Conn::open(&dir, ()).map_err(|e| e.to_string())?;
+            let parsed = levin_query::parse_query(&query).map_err(|e| e.to_string())?;
             let db = conn.db().map_err(|e| e.to_string())?;
+            let inputs = query_inputs(&parsed, &inputs, &db)?;
             if explain {
-                let plan = db.explain(&query, &inputs).map_err(|e| e.to_string())?;
-                print!("{plan}");
+                let plan = levin_query::explain(&parsed, &inputs, &Default::default())
+                    .map_err(|e| e.to_string())?;
+                output::print(plan)?;
                 return Ok(());
             }
-            let result = db.q(&query, &inputs).map_err(|e| e.to_string())?;
-            println!("{}", output::render(&result.to_edn(), format));
-            if let Some(n) = repeat {
+            let result = levin_query::q(&parsed, &inputs).map_err(|e| e.to_string())?;
+            output::println(output::render(&result.to_edn(), format))?;
+            if let Some(n) = n {
                 let mut times = Vec::with_capacity(n);
                 for _ in 0..n {
                     let t = std::time::Instant::now();
-                    db.q(&query, &inputs).map_err(|e| e.to_string())?;
+                    levin_query::q(&parsed, &inputs).map_err(|e| e.to_string())?;
                     times.push(t.elapsed().as_secs_f64() * 1000.0);
                 }
                 if !times.is_empty() {
                     times.sort_by(f64::total_cmp);
-                    eprintln!(
+                    output::eprintln(format_args!(
                         "timing: runs={n} min_ms={:.3} median_ms={:.3} max_ms={:.3}",
                         times[0],
                         times[times.len() / 2],
                         times[times.len() - 1]
-                    );
+                    ));
                 }
             }
             Ok(())
@@ -288,6 +419,7 @@ fn run(cli: Cli) -> Result<(), String> {
             dir,
             tx,
             schema,
+            report: full,
             format,
         } => {
             let schema = match schema {
@@ -299,33 +431,23 @@ fn run(cli: Cli) -> Result<(), String> {
             };
             let tx_text = read_source("transaction", &tx)?;
             let tx_edn = read_edn(&format!("transaction {tx}"), &tx_text)?;
-            let report = match remote::uri_of(&dir) {
-                Some(uri) => remote::transact(uri, schema.as_ref(), &tx_edn)?,
-                None => {
-                    let conn =
-                        levin_datalog::Conn::open(&dir, schema).map_err(|e| e.to_string())?;
-                    conn.transact(&tx_edn).map_err(|e| e.to_string())?
-                }
-            };
-            let added = report.tx_data.iter().filter(|d| d.added).count();
-            let retracted = report.tx_data.len() - added;
-            let tempids = levin_edn::Edn::Map(
-                report
-                    .tempids
-                    .iter()
-                    .map(|(t, e)| (t.clone(), levin_edn::Edn::Long(*e as i64)))
-                    .collect(),
-            );
-            match format {
-                Format::Edn => println!(
-                    "{{:datoms-added {added} :datoms-retracted {retracted} :tempids {tempids}}}"
-                ),
-                Format::Json => println!(
-                    "{{\"datoms_added\":{added},\"datoms_retracted\":{retracted},\"tempids\":{}}}",
-                    output::render(&tempids, Format::Json)
-                ),
+            if let Some(uri) = remote::uri_of(&dir) {
+                let report = remote::transact(uri, schema.as_ref(), &tx_edn)?;
+                return output::println(tx_summary(&report, full, format));
             }
-            Ok(())
+            check_data_file(&dir, true)?;
+            let conn = levin_datalog::Conn::open(&dir, ()).map_err(|e| e.to_string())?;
+            // The schema change and the data commit together or not at all.
+            let mut t = conn.begin().map_err(|e| e.to_string())?;
+            if let Some(schema) = &schema {
+                t.update_schema(schema)
+                    .map_err(|e| format!("schema: {e}; nothing was changed"))?;
+            }
+            let report = t
+                .transact(&tx_edn)
+                .map_err(|e| format!("{e}; nothing was changed"))?;
+            t.commit().map_err(|e| e.to_string())?;
+            output::println(tx_summary(&report, full, format))
         }
         Command::Pull {
             dir,
@@ -338,18 +460,16 @@ fn run(cli: Cli) -> Result<(), String> {
             if let Some(uri) = remote::uri_of(&dir) {
                 return remote::pull(uri, &pattern, &eid, format);
             }
-            open_existing(&dir)?;
-            let conn = levin_datalog::Conn::open(&dir, ()).map_err(|e| e.to_string())?;
+            let conn = open_conn_read(&dir)?;
             let db = conn.db().map_err(|e| e.to_string())?;
             let v = db.pull(&pattern, &eid).map_err(|e| e.to_string())?;
-            println!("{}", output::render(&v, format));
-            Ok(())
+            output::println(output::render(&v, format))
         }
         Command::Stat { dir, format } => {
             if let Some(uri) = remote::uri_of(&dir) {
                 return remote::stat(uri, format);
             }
-            let env = open_existing(&dir)?;
+            let env = open_read(&dir)?;
             let s = env.stat().map_err(|e| e.to_string())?;
             let dbs: Vec<String> = s
                 .databases
@@ -390,8 +510,8 @@ fn run(cli: Cli) -> Result<(), String> {
                     ),
                 })
                 .collect();
-            match format {
-                Format::Edn => println!(
+            output::println(match format {
+                Format::Edn => format!(
                     "{{:page-size {} :txn-id {} :pages {} :free-pages {} :file-size {}\n :readers [{}]\n :databases [{}]}}",
                     s.page_size,
                     s.txn_id,
@@ -401,7 +521,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     readers.join(" "),
                     dbs.join("\n             ")
                 ),
-                Format::Json => println!(
+                Format::Json => format!(
                     "{{\"page_size\":{},\"txn_id\":{},\"pages\":{},\"free_pages\":{},\"file_size\":{},\"readers\":[{}],\"databases\":[{}]}}",
                     s.page_size,
                     s.txn_id,
@@ -411,30 +531,37 @@ fn run(cli: Cli) -> Result<(), String> {
                     readers.join(","),
                     dbs.join(",")
                 ),
-            }
-            Ok(())
+            })
         }
         Command::Check { dir } => {
-            let env = open_existing(&dir)?;
+            let env = open_read(&dir)?;
             let spinner = progress::spinner("checking every page");
             let report = env.check().map_err(|e| e.to_string());
             spinner.finish_and_clear();
             let report = report?;
-            for p in &report.problems {
-                println!("{p}");
+            let datalog = check_datalog(&dir, &env)?;
+            for p in report
+                .problems
+                .iter()
+                .map(ToString::to_string)
+                .chain(datalog.iter().cloned())
+            {
+                output::println(p)?;
             }
-            if report.is_ok() {
-                println!(
+            if report.is_ok() && datalog.is_empty() {
+                output::println(format_args!(
                     "ok: {} databases, {} pages reachable, {} free, {} in the file",
                     report.databases, report.reachable_pages, report.free_pages, report.total_pages
-                );
-                Ok(())
+                ))
             } else {
-                Err(format!("{} problem(s) found", report.problems.len()))
+                Err(format!(
+                    "{} problem(s) found",
+                    report.problems.len() + datalog.len()
+                ))
             }
         }
         Command::Copy { dir, dest, compact } => {
-            let env = open_existing(&dir)?;
+            let env = open_read(&dir)?;
             let spinner = progress::spinner(if compact {
                 "copying and compacting"
             } else {
@@ -443,15 +570,29 @@ fn run(cli: Cli) -> Result<(), String> {
             let copied = env.copy_to(&dest, compact).map_err(|e| e.to_string());
             spinner.finish_and_clear();
             copied?;
-            println!(
+            output::println(format_args!(
                 "copied {} to {}{}",
                 dir.display(),
                 dest.display(),
                 if compact { " (compacted)" } else { "" }
-            );
-            Ok(())
+            ))
         }
-        Command::Drop { dir, dbis, delete } => {
+        Command::Drop {
+            dir,
+            dbis,
+            delete,
+            force_datalog,
+        } => {
+            if let Some(name) = dbis.iter().find(|n| n.starts_with("datalog/")) {
+                if !force_datalog {
+                    return Err(format!(
+                        "{name} belongs to the Datalog store: {} it would break it (entity ids \
+                         restart at 1 and new entities overwrite existing ones). To remove \
+                         every datom, transact retractions; to do it anyway, add --force-datalog",
+                        if delete { "deleting" } else { "clearing" }
+                    ));
+                }
+            }
             let env = open_existing(&dir)?;
             let mut w = env.write().map_err(|e| e.to_string())?;
             for name in &dbis {
@@ -463,15 +604,14 @@ fn run(cli: Cli) -> Result<(), String> {
                 }
             }
             w.commit().map_err(|e| e.to_string())?;
-            println!(
+            output::println(format_args!(
                 "{} {}",
                 if delete { "deleted" } else { "cleared" },
                 dbis.join(", ")
-            );
-            Ok(())
+            ))
         }
         Command::Dump { dir, output } => {
-            let env = open_existing(&dir)?;
+            let env = open_read(&dir)?;
             match output {
                 Some(path) => {
                     let f = std::fs::File::create(&path)
@@ -511,20 +651,20 @@ fn run(cli: Cli) -> Result<(), String> {
             idle_timeout_s,
         }),
         Command::Admin { uri, op, args } => remote::admin(&uri, &op, &args),
-        Command::Load { dir, input } => {
+        Command::Load { dir, input, merge } => {
+            check_data_file(&dir, true)?;
             let (datoms, entries) = match input {
                 Some(path) => {
                     let f = std::fs::File::open(&path)
                         .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-                    dump::load(&dir, std::io::BufReader::new(f))?
+                    dump::load(&dir, std::io::BufReader::new(f), merge)?
                 }
-                None => dump::load(&dir, std::io::stdin().lock())?,
+                None => dump::load(&dir, std::io::stdin().lock(), merge)?,
             };
-            println!(
+            output::println(format_args!(
                 "loaded {datoms} datoms and {entries} key-value entries into {}",
                 dir.display()
-            );
-            Ok(())
+            ))
         }
     }
 }
@@ -533,8 +673,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(msg) if msg == output::BROKEN_PIPE => ExitCode::SUCCESS,
         Err(msg) => {
-            eprintln!("levin: {msg}");
+            output::eprintln(format_args!("levin: {msg}"));
             ExitCode::FAILURE
         }
     }

@@ -1,6 +1,44 @@
-//! Printing data results as EDN or JSON.
+//! Printing data results as EDN or JSON, and writing to standard output without
+//! panicking when it is closed (a broken pipe ends the command quietly) or full.
+
+use std::io::Write;
 
 use levin_edn::Edn;
+
+/// The error text that stands for "standard output was closed": `main` exits quietly on it.
+pub const BROKEN_PIPE: &str = "\u{0}standard output closed";
+
+/// Maps an error writing `what` to standard output: a broken pipe becomes
+/// [`BROKEN_PIPE`], anything else a message saying what failed.
+pub fn write_error(what: &str, e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        BROKEN_PIPE.to_string()
+    } else {
+        format!("cannot write {what}: {e}")
+    }
+}
+
+/// Writes `text` and a newline to standard output.
+pub fn println(text: impl std::fmt::Display) -> Result<(), String> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")
+        .and_then(|()| out.flush())
+        .map_err(|e| write_error("to standard output", &e))
+}
+
+/// Writes `text` to standard output.
+pub fn print(text: impl std::fmt::Display) -> Result<(), String> {
+    let mut out = std::io::stdout().lock();
+    write!(out, "{text}")
+        .and_then(|()| out.flush())
+        .map_err(|e| write_error("to standard output", &e))
+}
+
+/// Writes `text` and a newline to standard error, ignoring failure (there is nowhere left
+/// to report it).
+pub fn eprintln(text: impl std::fmt::Display) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
 
 /// Output format of data results.
 #[derive(Clone, Copy, clap::ValueEnum, PartialEq, Eq, Debug)]

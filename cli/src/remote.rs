@@ -10,7 +10,7 @@ use levin_client::{Client, ClientError};
 use levin_edn::Edn;
 use levin_query::{Connection, DatalogRead};
 
-use crate::output::{self, Format};
+use super::output::{self, Format};
 
 /// The URI, when a command's directory argument is one.
 pub fn uri_of(dir: &std::path::Path) -> Option<&str> {
@@ -85,7 +85,7 @@ pub fn serve(a: ServeArgs) -> Result<(), String> {
             stopper.stop_accepting();
         }
     });
-    crate::out::line(&format!("listening on {}", server.local_addr()))?;
+    super::output::println(format!("listening on {}", server.local_addr()))?;
     server.wait();
     server.shutdown();
     eprintln!("levin: stopped");
@@ -106,7 +106,7 @@ pub fn admin(uri: &str, op: &str, args: &[String]) -> Result<(), String> {
         .collect::<Result<Vec<_>, _>>()?;
     let op = op.trim_start_matches(':');
     let result = client.admin(op, args).map_err(err)?;
-    crate::out::line(&result.to_string())
+    super::output::println(result)
 }
 
 fn connect(uri: &str) -> Result<levin_client::RemoteConn, String> {
@@ -124,17 +124,17 @@ pub fn query(
     let conn = connect(uri)?;
     if explain {
         let plan = conn.explain(query, inputs).map_err(err)?;
-        return crate::out::line(&plan.to_string());
+        return super::output::println(plan);
     }
     let result = conn.q(query, inputs).map_err(err)?;
-    crate::out::line(&output::render(&result, format))
+    super::output::println(output::render(&result, format))
 }
 
 /// `levin pull URI PATTERN EID`.
 pub fn pull(uri: &str, pattern: &Edn, eid: &Edn, format: Format) -> Result<(), String> {
     let conn = connect(uri)?;
     let v = conn.pull(pattern, eid).map_err(err)?;
-    crate::out::line(&output::render(&v, format))
+    super::output::println(output::render(&v, format))
 }
 
 /// `levin transact URI TX [--schema S]`: creates the database when it does not exist (for a
@@ -167,5 +167,5 @@ pub fn stat(uri: &str, format: Format) -> Result<(), String> {
             .map_err(err)?;
     }
     let s = client.call("stat", vec![Edn::String(db)]).map_err(err)?;
-    crate::out::line(&output::render(&s, format))
+    super::output::println(output::render(&s, format))
 }

@@ -66,10 +66,10 @@ pub fn run(dir: &Path) -> Result<(), String> {
     let mut rl = rustyline::DefaultEditor::new().map_err(|e| e.to_string())?;
     let history = dir.join(".levin_history");
     let _ = rl.load_history(&history);
-    println!(
+    super::output::println(format_args!(
         "Levin REPL on {} (:help for help, :quit to leave)",
         dir.display()
-    );
+    ))?;
     let mut buffer = String::new();
     loop {
         let prompt = if buffer.is_empty() {
@@ -93,7 +93,7 @@ pub fn run(dir: &Path) -> Result<(), String> {
             // An unfinished form: keep reading lines.
             Err(e) if e.message().contains("end of input") => continue,
             Err(e) => {
-                eprintln!("error: {e}");
+                super::output::eprintln(format_args!("error: {e}"));
                 buffer.clear();
                 continue;
             }
@@ -104,12 +104,12 @@ pub fn run(dir: &Path) -> Result<(), String> {
             break;
         }
         if form.is_kw("", "help") {
-            println!("{HELP}");
+            super::output::println(HELP)?;
             continue;
         }
         match eval(&conn, &form) {
-            Ok(out) => println!("{out}"),
-            Err(e) => eprintln!("error: {e}"),
+            Ok(out) => super::output::println(out)?,
+            Err(e) => super::output::eprintln(format_args!("error: {e}")),
         }
     }
     let _ = rl.save_history(&history);

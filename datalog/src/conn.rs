@@ -150,6 +150,18 @@ impl Conn {
         Ok(Conn::from_parts(env, dbs, meta.schema_gen, stored))
     }
 
+    /// Opens the existing Datalog database in `dir` for reading only: it never writes, never
+    /// waits for a writer, and works on a read-only file. Transactions on the connection
+    /// fail. [`Error::NoDatalog`] when `dir` holds no Datalog database (a key-value-only
+    /// environment is left as it is).
+    pub fn open_read_only(dir: impl AsRef<Path>) -> Result<Conn> {
+        let dir = dir.as_ref();
+        let env = Env::open_with(dir, EnvOptions::new().read_only(true))?;
+        Conn::open_existing(&env, None)?.ok_or_else(|| Error::NoDatalog {
+            path: dir.display().to_string(),
+        })
+    }
+
     /// The connection to an existing Datalog database whose stored schema already holds
     /// everything in `schema`, read without a write transaction; `None` when opening needs
     /// to write.
@@ -375,6 +387,45 @@ impl Transaction {
                 Err(e)
             }
         }
+    }
+
+    /// Adds or changes attributes within the transaction, as [`Conn::update_schema`] does:
+    /// the change commits with the transaction's data or not at all. On error the
+    /// transaction can only be aborted.
+    pub fn update_schema(&mut self, schema: impl AsSchema) -> Result<()> {
+        self.usable()?;
+        let Some(new) = schema.as_schema()? else {
+            return Ok(());
+        };
+        let Some(txn) = self.txn.as_mut() else {
+            return Err(Error::TxFailed("the transaction has ended".into()));
+        };
+        let mut stored = (*self.schema).clone();
+        let mut meta = self.meta;
+        match merge_schema(txn, &self.conn.inner.dbs, &mut stored, &mut meta, &new)
+            .and_then(|()| meta.write(txn, &self.conn.inner.dbs))
+        {
+            Ok(()) => {
+                self.meta = meta;
+                self.schema = Arc::new(stored);
+                self.schema_changed = true;
+                Ok(())
+            }
+            Err(e) => {
+                self.failed = Some(format!("a schema change failed ({e}); abort it"));
+                Err(e)
+            }
+        }
+    }
+
+    /// The engine's write transaction under this one, to write key-value databases that
+    /// must commit (or not) with the Datalog data, as `levin load` does. Writing the
+    /// `datalog/...` databases through it bypasses the Datalog layer and can break it.
+    pub fn kv_mut(&mut self) -> Result<&mut RwTxn> {
+        self.usable()?;
+        self.txn
+            .as_mut()
+            .ok_or_else(|| Error::TxFailed("the transaction has ended".into()))
     }
 
     /// The database as this transaction sees it, its own uncommitted writes included.

@@ -341,6 +341,16 @@ impl<'t> Db<'t> {
         crate::pull::pull(self, pattern, id)
     }
 
+    /// [`Db::pull`] that fails with [`Error::Timeout`] once `deadline` has passed.
+    pub fn pull_until(
+        &self,
+        pattern: &Edn,
+        id: &Edn,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<Edn> {
+        crate::pull::pull_until(self, pattern, id, deadline)
+    }
+
     /// Pulls `pattern` for each id, in order.
     pub fn pull_many(&self, pattern: &Edn, ids: &[Edn]) -> Result<Vec<Edn>> {
         crate::pull::pull_many(self, pattern, ids)

@@ -70,6 +70,15 @@ pub enum Error {
     /// has already ended.
     #[error("the transaction cannot continue: {0}")]
     TxFailed(String),
+    /// A read-only open of an environment that holds no Datalog database.
+    #[error("{path} holds no Datalog database (only key-value databases, or none)")]
+    NoDatalog {
+        /// The environment directory.
+        path: String,
+    },
+    /// A read or pull ran past its deadline.
+    #[error("timed out: {0}")]
+    Timeout(String),
     /// A bad argument to a read, pull or entity call.
     #[error("invalid argument: {0}")]
     Invalid(String),

@@ -79,6 +79,13 @@ impl Dbs {
     }
 }
 
+/// The largest entity id a transaction may name explicitly: one below the largest id the
+/// store can hold, so new entities can still be numbered after it.
+pub const MAX_EID: u64 = i64::MAX as u64 - 1;
+
+/// The largest entity id the store holds (ids are stored and compared as longs).
+pub const NEW_EID_LIMIT: u64 = i64::MAX as u64;
+
 /// The counters of the meta database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Meta {
@@ -111,16 +118,33 @@ impl Meta {
             }
         };
         let format = u64_of(META_FORMAT)?;
+        let in_range = |what: &str, v: u64, max: u64| -> Result<u64> {
+            if v > max {
+                Err(Error::Corrupt(format!(
+                    "the Datalog meta's {what} is {v}, over its largest possible value {max}"
+                )))
+            } else {
+                Ok(v)
+            }
+        };
         if format != u64::from(FORMAT_VERSION) {
             return Err(Error::Corrupt(format!(
                 "unknown Datalog layout version {format} (this build reads {FORMAT_VERSION})"
             )));
         }
         Ok(Meta {
-            max_eid: u64_of(META_MAX_EID)?,
-            max_aid: u64_of(META_MAX_AID)? as u32,
-            max_gid: u64_of(META_MAX_GID)?,
-            giant_limit: u64_of(META_GIANT_LIMIT)? as usize,
+            max_eid: in_range("max entity id", u64_of(META_MAX_EID)?, NEW_EID_LIMIT)?,
+            max_aid: in_range(
+                "max attribute id",
+                u64_of(META_MAX_AID)?,
+                u64::from(u32::MAX),
+            )? as u32,
+            max_gid: in_range("max giant id", u64_of(META_MAX_GID)?, u64::MAX - 1)?,
+            giant_limit: in_range(
+                "giant limit",
+                u64_of(META_GIANT_LIMIT)?,
+                u64::from(u32::MAX),
+            )? as usize,
             schema_gen: u64_of(META_SCHEMA_GEN)?,
         })
     }

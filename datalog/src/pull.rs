@@ -1,10 +1,14 @@
 //! Pull: DataScript/Datalevin pull patterns over a [`Db`] — `*`, attribute names,
 //! `:db/id`, options `:as` `:limit` `:default` (and the legacy `(limit ..)`/`(default ..)`
 //! forms), nested map specs, reverse refs `:ns/_attr`, recursion with `...` or a depth,
-//! with cycle detection, and component expansion.
+//! and component expansion. Each entity is expanded at most once per pull through
+//! recursion or components: a repeated one comes back as `{:db/id n}`, so a pull's work is
+//! bounded by the entities it reaches however the graph cycles. A deadline bounds it too.
 
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
+use std::time::Instant;
 
 use crate::db::{Db, View};
 use crate::error::{Error, Result};
@@ -150,15 +154,30 @@ fn id_map(e: u64) -> Edn {
 
 struct Puller<'a> {
     view: View<'a>,
+    /// Entities already expanded (or being expanded) by recursion or as components in
+    /// this pull. The root is not among them at first, so a cycle back to it expands it
+    /// once more (as DataScript and Datalevin do), then never again.
+    seen: RefCell<HashSet<u64>>,
+    deadline: Option<Instant>,
+    /// Entities read so far, to check the deadline every so often.
+    reads: Cell<u64>,
 }
 
 struct Ctx {
     depth: HashMap<Keyword, usize>,
-    seen: HashSet<u64>,
 }
 
 impl Puller<'_> {
     fn entity(&self, e: u64, pat: &Rc<Pattern>, ctx: &Ctx) -> Result<Edn> {
+        if let Some(d) = self.deadline {
+            let n = self.reads.get().wrapping_add(1);
+            self.reads.set(n);
+            if n.is_multiple_of(64) && Instant::now() > d {
+                return Err(Error::Timeout(
+                    "pull ran past the deadline (the query's :timeout)".into(),
+                ));
+            }
+        }
         let datoms = self.view.entity_datoms(e)?;
         let mut groups: Vec<(&Attr, Vec<Edn>)> = Vec::new();
         for (a, v) in datoms {
@@ -232,30 +251,19 @@ impl Puller<'_> {
                 Ok(Some(if v.is_nil() { id_map(x) } else { v }))
             }
             Sub::Recurse(_) => {
-                if ctx.seen.contains(&x) {
+                if !self.seen.borrow_mut().insert(x) {
                     return Ok(Some(id_map(x)));
                 }
                 let mut depth = ctx.depth.clone();
                 *depth.entry(spec.attr.clone()).or_default() += 1;
-                let mut seen = ctx.seen.clone();
-                seen.insert(x);
-                let v = self.entity(x, pat, &Ctx { depth, seen })?;
+                let v = self.entity(x, pat, &Ctx { depth })?;
                 Ok(Some(if v.is_nil() { id_map(x) } else { v }))
             }
             Sub::None if a.is_component && reverse_of(&spec.attr).is_none() => {
-                if ctx.seen.contains(&x) {
+                if !self.seen.borrow_mut().insert(x) {
                     return Ok(Some(id_map(x)));
                 }
-                let mut seen = ctx.seen.clone();
-                seen.insert(x);
-                let v = self.entity(
-                    x,
-                    &wildcard(),
-                    &Ctx {
-                        depth: ctx.depth.clone(),
-                        seen,
-                    },
-                )?;
+                let v = self.entity(x, &wildcard(), ctx)?;
                 Ok(Some(if v.is_nil() { id_map(x) } else { v }))
             }
             Sub::None => Ok(Some(id_map(x))),
@@ -340,18 +348,27 @@ impl Puller<'_> {
 /// Pulls `pattern` for the entity `id` (an entity id, lookup ref or ident); `Edn::Nil`
 /// when the entity does not exist or nothing in the pattern matches.
 pub fn pull(db: &Db, pattern: &Edn, id: &Edn) -> Result<Edn> {
-    let pat = Rc::new(parse(pattern)?);
-    pull_parsed(db, &pat, id)
+    pull_until(db, pattern, id, None)
 }
 
-fn pull_parsed(db: &Db, pat: &Rc<Pattern>, id: &Edn) -> Result<Edn> {
+/// [`pull`] that fails with [`Error::Timeout`] once `deadline` has passed.
+pub fn pull_until(db: &Db, pattern: &Edn, id: &Edn, deadline: Option<Instant>) -> Result<Edn> {
+    let pat = Rc::new(parse(pattern)?);
+    pull_parsed(db, &pat, id, deadline)
+}
+
+fn pull_parsed(db: &Db, pat: &Rc<Pattern>, id: &Edn, deadline: Option<Instant>) -> Result<Edn> {
     let Some(e) = db.entid(id)? else {
         return Ok(Edn::Nil);
     };
-    let p = Puller { view: db.view() };
+    let p = Puller {
+        view: db.view(),
+        seen: RefCell::new(HashSet::new()),
+        deadline,
+        reads: Cell::new(0),
+    };
     let ctx = Ctx {
         depth: HashMap::new(),
-        seen: HashSet::new(),
     };
     let has_datoms = !p.view.entity_datoms(e)?.is_empty();
     let v = p.entity(e, pat, &ctx)?;
@@ -374,5 +391,7 @@ fn pull_parsed(db: &Db, pat: &Rc<Pattern>, id: &Edn) -> Result<Edn> {
 /// Pulls `pattern` for each of `ids`, in order.
 pub fn pull_many(db: &Db, pattern: &Edn, ids: &[Edn]) -> Result<Vec<Edn>> {
     let pat = Rc::new(parse(pattern)?);
-    ids.iter().map(|id| pull_parsed(db, &pat, id)).collect()
+    ids.iter()
+        .map(|id| pull_parsed(db, &pat, id, None))
+        .collect()
 }

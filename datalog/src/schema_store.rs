@@ -74,7 +74,10 @@ pub(crate) fn merge_schema(
                 a.id = old.id;
             }
             None => {
-                meta.max_aid += 1;
+                meta.max_aid = meta.max_aid.checked_add(1).ok_or_else(|| Error::Schema {
+                    attr: a.ident.to_string(),
+                    reason: "attribute ids are exhausted".into(),
+                })?;
                 a.id = meta.max_aid;
             }
         }

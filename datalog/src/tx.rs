@@ -250,6 +250,14 @@ impl<'w, 'f> Tx<'w, 'f> {
 
     fn entity_ref(&mut self, id: &Edn, form: &Edn) -> Result<E> {
         match id {
+            Edn::Long(n) if *n > 0 && *n as u64 > layout::MAX_EID => Err(Error::tx(
+                form,
+                format!(
+                    "entity id {n} is too large: ids go up to {} so that new entities \
+                     can still be numbered after it",
+                    layout::MAX_EID
+                ),
+            )),
             Edn::Long(n) if *n > 0 => Ok(E::Id(*n as u64)),
             Edn::Long(n) if *n < 0 => Ok(self.temp(Some(id.clone()))),
             Edn::String(_) => Ok(self.temp(Some(id.clone()))),
@@ -667,16 +675,11 @@ impl<'w, 'f> Tx<'w, 'f> {
                         continue;
                     }
                     let o = find(&alias, t);
-                    if o != t {
-                        if self.temps[o].eid.is_none() {
-                            self.meta.max_eid += 1;
-                            self.temps[o].eid = Some(self.meta.max_eid);
-                        }
-                        self.temps[t].eid = self.temps[o].eid;
-                    } else {
-                        self.meta.max_eid += 1;
-                        self.temps[t].eid = Some(self.meta.max_eid);
+                    if self.temps[o].eid.is_none() {
+                        self.meta.max_eid = next_eid(self.meta.max_eid)?;
+                        self.temps[o].eid = Some(self.meta.max_eid);
                     }
+                    self.temps[t].eid = self.temps[o].eid;
                 }
             }
         }
@@ -1078,4 +1081,18 @@ fn find(alias: &HashMap<usize, usize>, mut t: usize) -> usize {
 
 fn value_of(enc: &[u8]) -> Value {
     levin_codec::decode_value(enc).unwrap_or(Value::Data(Vec::new()))
+}
+
+/// The id after `max`, or an error when ids are exhausted.
+fn next_eid(max: u64) -> Result<u64> {
+    match max.checked_add(1) {
+        Some(n) if n <= layout::NEW_EID_LIMIT => Ok(n),
+        _ => Err(Error::tx(
+            Edn::Long(max.min(i64::MAX as u64) as i64),
+            format!(
+                "entity ids are exhausted: the largest in use is {max} and new ones stop at {}",
+                layout::NEW_EID_LIMIT
+            ),
+        )),
+    }
 }

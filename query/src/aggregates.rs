@@ -124,6 +124,14 @@ pub fn aggregate(name: &str, args: &[Edn], vals: &[&Edn], reg: &Registry) -> Res
             let n = v.len();
             if n % 2 == 1 {
                 v[n / 2].clone()
+            } else if let (Edn::Long(a), Edn::Long(b)) = (&v[n / 2 - 1], &v[n / 2]) {
+                // In i128 the sum cannot overflow, and the mean of two longs fits a long.
+                let s = *a as i128 + *b as i128;
+                if s % 2 == 0 {
+                    Edn::Long((s / 2) as i64)
+                } else {
+                    Edn::Double(s as f64 / 2.0)
+                }
             } else {
                 call_builtin("+", Some(&[v[n / 2 - 1].clone(), v[n / 2].clone()]))
                     .and_then(|s| s.ok())

@@ -274,11 +274,26 @@ pub struct Query {
     pub offset: usize,
     /// `:timeout` in milliseconds.
     pub timeout_ms: Option<u64>,
+    /// `:max-rows`: the row limit of this query's intermediate results (a Levin
+    /// extension; [`crate::Registry::max_rows`] otherwise).
+    pub max_rows: Option<usize>,
     /// The query as written.
     pub form: Edn,
 }
 
 impl Query {
+    /// How many inputs `:in` takes (`$` included; a query without `:in` takes `$`).
+    pub fn input_count(&self) -> usize {
+        self.inputs.len()
+    }
+
+    /// Where `$` (the default database) is in `:in`, if it is there.
+    pub fn default_source_position(&self) -> Option<usize> {
+        self.inputs
+            .iter()
+            .position(|i| matches!(i, In::Source(name) if name == "$"))
+    }
+
     /// Whether the query aggregates.
     pub fn has_aggregates(&self) -> bool {
         self.find.iter().any(|f| matches!(f, FindElem::Agg { .. }))

@@ -132,9 +132,13 @@ impl std::error::Error for QueryError {
 
 impl From<levin_datalog::Error> for QueryError {
     fn from(e: levin_datalog::Error) -> Self {
+        let kind = match e {
+            levin_datalog::Error::Timeout(_) => ErrorKind::Timeout,
+            _ => ErrorKind::Db,
+        };
         QueryError {
             store: None,
-            ..QueryError::new(ErrorKind::Db, e.to_string())
+            ..QueryError::new(kind, e.to_string())
         }
         .with_store(e)
     }

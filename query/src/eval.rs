@@ -177,7 +177,6 @@ pub fn hash_join(
     spare: usize,
     ctx: &Ctx<'_>,
 ) -> QResult<Vec<Row>> {
-    let limit = ctx.reg.row_limit();
     use std::hash::BuildHasher;
     let keys: Vec<(usize, usize)> = slots
         .iter()
@@ -190,6 +189,7 @@ pub fn hash_join(
     let news: Vec<usize> = (0..slots.len())
         .filter(|&j| slots[j] == Slot::New)
         .collect();
+    let limit = ctx.rows_within(left.first().map_or(0, Vec::len) + news.len());
     let passes = |t: &Row| -> bool {
         t.len() >= slots.len()
             && slots.iter().enumerate().all(|(j, s)| match s {
@@ -254,13 +254,18 @@ pub fn hash_join(
     Ok(out)
 }
 
+/// Bytes a row takes besides its values: the vector's header and the allocator's
+/// bookkeeping, and the row's slot in its relation.
+const ROW_OVERHEAD: usize = 64;
+
 /// The error for an intermediate result of more than `limit` rows.
 pub fn too_large(rows: usize, limit: usize) -> QueryError {
     QueryError::new(
         ErrorKind::TooLarge,
         format!(
             "an intermediate result reached {rows} rows, over the limit of {limit} \
-             (Registry::max_rows); add clauses that bind fewer rows, or raise the limit"
+             (:max-rows, Registry::max_rows, or as many as fit Registry::max_memory); add \
+             clauses that bind fewer rows, or raise the limit"
         ),
     )
 }
@@ -315,6 +320,9 @@ pub struct Ctx<'a> {
     pub reg: &'a Registry,
     /// When to give up, and the timeout in ms.
     pub deadline: Option<(Instant, u64)>,
+    /// The most rows any intermediate result may hold (the query's `:max-rows`, else
+    /// [`Registry::row_limit`]).
+    pub row_limit: usize,
     /// Fixpoints of recursive rules computed so far.
     pub rule_cache: RefCell<HashMap<String, Rc<Vec<Row>>>>,
     /// Steps of the top-level `:where`, for explain.
@@ -377,8 +385,16 @@ impl<'a> Ctx<'a> {
             sccs: HashMap::default(),
             single_use: HashSet::default(),
             reg,
-            deadline: timeout_ms
-                .map(|ms| (Instant::now() + std::time::Duration::from_millis(ms), ms)),
+            deadline: timeout_ms.map(|ms| {
+                let now = Instant::now();
+                let far = now + std::time::Duration::from_secs(100 * 365 * 86_400);
+                (
+                    now.checked_add(std::time::Duration::from_millis(ms))
+                        .unwrap_or(far),
+                    ms,
+                )
+            }),
+            row_limit: reg.row_limit(),
             rule_cache: RefCell::new(HashMap::default()),
             steps: RefCell::new(vec![]),
             scalars: HashMap::default(),
@@ -399,15 +415,23 @@ impl<'a> Ctx<'a> {
         Ok(())
     }
 
-    /// Fails when a relation being built already holds the row limit (or the deadline has
-    /// passed: this runs once per row built).
-    pub fn check_rows(&self, n: usize) -> QResult<()> {
+    /// Fails when a relation of rows `width` values wide being built already holds the
+    /// row limit, or rows enough to pass the memory limit (or the deadline has passed:
+    /// this runs once per row built).
+    pub fn check_rows(&self, n: usize, width: usize) -> QResult<()> {
         self.tick()?;
-        let limit = self.reg.row_limit();
+        let limit = self.rows_within(width);
         if n >= limit {
             return Err(too_large(n + 1, limit));
         }
         Ok(())
+    }
+
+    /// The most rows `width` values wide a relation may hold: the row limit, or fewer when
+    /// that many would pass the memory limit ([`Registry::max_memory`]).
+    pub fn rows_within(&self, width: usize) -> usize {
+        let per_row = ROW_OVERHEAD + width * std::mem::size_of::<Edn>();
+        self.row_limit.min(self.reg.memory_limit() / per_row)
     }
 
     /// Checks the deadline now.
@@ -486,7 +510,7 @@ impl<'a> Ctx<'a> {
                 estimate,
                 strategy,
             } = choice;
-            self.check_rows(cur.rows.len().saturating_sub(1))?;
+            self.check_rows(cur.rows.len().saturating_sub(1), cur.vars.len())?;
             let clause = pending.remove(index);
             let mut strategy = strategy;
             cur = match self.take_entity_group(clause, &mut pending, &cur) {
@@ -713,7 +737,7 @@ impl<'a> Ctx<'a> {
                         v.clone()
                     });
                 }
-                self.check_rows(rows.len())?;
+                self.check_rows(rows.len(), row.len())?;
                 rows.push(row);
                 continue;
             }
@@ -733,7 +757,10 @@ impl<'a> Ctx<'a> {
                 }
                 partial = next;
             }
-            self.check_rows(rows.len())?;
+            self.check_rows(
+                rows.len() + partial.len().saturating_sub(1),
+                partial.first().map_or(0, Vec::len),
+            )?;
             rows.extend(partial);
         }
         Ok((
@@ -868,7 +895,7 @@ impl<'a> Ctx<'a> {
                 for f in &found {
                     let mut row = r.clone();
                     row.extend(f.iter().cloned());
-                    self.check_rows(rows.len())?;
+                    self.check_rows(rows.len(), row.len())?;
                     rows.push(row);
                 }
             }
@@ -907,7 +934,7 @@ impl<'a> Ctx<'a> {
                     row.extend_from_slice(extra);
                     row
                 };
-                self.check_rows(out.len())?;
+                self.check_rows(out.len(), row.len())?;
                 out.push(row);
             }
         }
@@ -1337,7 +1364,7 @@ impl<'a> Ctx<'a> {
                         .filter(|(_, o)| o.is_none())
                         .map(|(v, _)| v),
                 );
-                self.check_rows(rows.len())?;
+                self.check_rows(rows.len(), row.len())?;
                 rows.push(row);
             }
         }
@@ -1464,7 +1491,10 @@ impl<'a> Ctx<'a> {
         if !(cur.vars.is_empty() && cur.rows.len() == 1) {
             return self.join_call(args, &rows, cur, spare);
         }
-        self.check_rows(rows.len().saturating_sub(1))?;
+        self.check_rows(
+            rows.len().saturating_sub(1),
+            rows.first().map_or(0, Vec::len),
+        )?;
         Ok(Rel {
             vars,
             rows,

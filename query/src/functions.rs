@@ -16,14 +16,18 @@ pub struct Registry {
     pub(crate) fns: HashMap<String, UserFn>,
     pub(crate) aggs: HashMap<String, UserFn>,
     pub(crate) max_rows: Option<usize>,
+    pub(crate) max_memory: Option<usize>,
     pub(crate) default_timeout_ms: Option<u64>,
     pub(crate) timeout_cap_ms: Option<u64>,
     pub(crate) entity_reads: levin_datalog::scan::GroupRead,
 }
 
-/// Default limit on the rows of any intermediate result: about 2-4 GiB of memory for
-/// relations of a few columns.
+/// Default limit on the rows of any intermediate result.
 pub const DEFAULT_MAX_ROWS: usize = 20_000_000;
+
+/// Default limit on the memory of any intermediate result, estimated from its rows and
+/// their width: 1 GiB.
+pub const DEFAULT_MAX_MEMORY: usize = 1 << 30;
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -81,6 +85,20 @@ impl Registry {
             (Some(t), Some(cap)) => Some(t.min(cap)),
             (t, cap) => t.or(cap),
         }
+    }
+
+    /// Limits every intermediate result to about `bytes` of memory, estimated from its
+    /// rows and their width: a wide relation reaches
+    /// [`ErrorKind::TooLarge`](crate::error::ErrorKind::TooLarge) before
+    /// [`Registry::max_rows`]. The default is [`DEFAULT_MAX_MEMORY`].
+    pub fn max_memory(mut self, bytes: usize) -> Registry {
+        self.max_memory = Some(bytes);
+        self
+    }
+
+    /// The memory limit in force, in bytes.
+    pub fn memory_limit(&self) -> usize {
+        self.max_memory.unwrap_or(DEFAULT_MAX_MEMORY)
     }
 
     /// The row limit in force.
@@ -163,6 +181,14 @@ fn arith(args: &[Edn], init: i64, op: char) -> Result<Edn, String> {
                 _ => {
                     if y == 0 {
                         return Err("divide by zero".into());
+                    }
+                    if x == i64::MIN && y == -1 {
+                        // The one quotient of two longs a long cannot hold: a big integer,
+                        // as Datalevin answers (2^63).
+                        if args.len() > 2 {
+                            return Err("integer overflow".into());
+                        }
+                        return Ok(Edn::BigInt(levin_edn::BigInt::from(-(i64::MIN as i128))));
                     }
                     if x % y == 0 {
                         Num::L(x / y)
@@ -411,7 +437,9 @@ fn builtin(name: &str, a: &[Edn]) -> Result<Edn, String> {
                         return Err("divide by zero".into());
                     }
                     Edn::Long(match name {
-                        "quot" => x / y,
+                        "quot" => x.checked_div(y).ok_or("integer overflow")?,
+                        // x % -1 is 0 for every x; i64::MIN % -1 overflows in Rust.
+                        _ if y == -1 => 0,
                         "rem" => x % y,
                         _ => {
                             let m = x % y;
@@ -444,7 +472,7 @@ fn builtin(name: &str, a: &[Edn]) -> Result<Edn, String> {
         "abs" => {
             arity(a, 1)?;
             match num(&a[0])? {
-                Num::L(x) => Edn::Long(x.abs()),
+                Num::L(x) => Edn::Long(x.checked_abs().ok_or("integer overflow")?),
                 Num::D(x) => Edn::Double(x.abs()),
             }
         }

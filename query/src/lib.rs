@@ -359,6 +359,9 @@ fn check_clauses(clauses: &[Clause], ctx: &Ctx<'_>) -> QResult<()> {
 pub fn run(query: &Query, inputs: &[Input<'_>], reg: &Registry) -> QResult<(QueryResult, Explain)> {
     let t0 = Instant::now();
     let mut ctx = Ctx::new(reg, reg.timeout_for(query.timeout_ms));
+    if let Some(n) = query.max_rows {
+        ctx.row_limit = n;
+    }
     if inputs.len() != query.inputs.len() {
         return Err(QueryError::at(
             ErrorKind::Input,
@@ -597,9 +600,16 @@ fn find(query: &Query, ctx: &Ctx<'_>, rel: Rel) -> QResult<QueryResult> {
                     ))
                 }
             };
+            let deadline = ctx.deadline.map(|(d, _)| d);
             for r in &mut rows {
-                ctx.tick()?;
-                r[i] = db.pull(&pat, &r[i])?;
+                ctx.check_time()?;
+                r[i] = db.pull_until(&pat, &r[i], deadline).map_err(|e| match e {
+                    levin_datalog::Error::Timeout(_) => ctx
+                        .check_time()
+                        .err()
+                        .unwrap_or_else(|| QueryError::from(e)),
+                    e => QueryError::from(e),
+                })?;
             }
         }
     }

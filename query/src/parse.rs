@@ -66,7 +66,7 @@ fn sections(q: &Edn) -> QResult<Vec<(String, Vec<Edn>)>> {
                     return Err(err("query map keys must be keywords", q));
                 };
                 let forms = match (k.name.as_str(), v) {
-                    ("limit" | "offset" | "timeout", v) => vec![v.clone()],
+                    ("limit" | "offset" | "timeout" | "max-rows", v) => vec![v.clone()],
                     (_, Edn::Vector(xs) | Edn::List(xs)) => xs.clone(),
                     (_, v) => vec![v.clone()],
                 };
@@ -92,6 +92,7 @@ pub fn parse_query(q: &Edn) -> QResult<Query> {
         limit: None,
         offset: 0,
         timeout_ms: None,
+        max_rows: None,
         form: q.clone(),
     };
     let mut find_forms = None;
@@ -138,7 +139,7 @@ pub fn parse_query(q: &Edn) -> QResult<Query> {
                     _ => forms,
                 })
             }
-            "limit" | "offset" | "timeout" => {
+            "limit" | "offset" | "timeout" | "max-rows" => {
                 let v = match forms.as_slice() {
                     [Edn::Long(n)] if *n >= 0 => Some(*n as u64),
                     [Edn::Nil] => None,
@@ -147,6 +148,9 @@ pub fn parse_query(q: &Edn) -> QResult<Query> {
                 match k.as_str() {
                     "limit" => query.limit = v.map(|n| n as usize),
                     "offset" => query.offset = v.unwrap_or(0) as usize,
+                    "max-rows" => {
+                        query.max_rows = v.map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+                    }
                     _ => query.timeout_ms = v,
                 }
             }

@@ -272,7 +272,7 @@ impl Ctx<'_> {
             let res = self.eval_clauses(&r.body, seed, fixed, false, &r.head)?;
             for row in head_rows(r, res, form)? {
                 if seen.insert(row.clone()) {
-                    self.check_rows(out.len())?;
+                    self.check_rows(out.len(), row.len())?;
                     out.push(row);
                 }
             }
@@ -412,7 +412,7 @@ impl Ctx<'_> {
                     let h = row_hash(&row);
                     if set.find(h, |&(_, i)| list[i] == row).is_none() {
                         set.insert_unique(h, (h, list.len()), |&(h, _)| h);
-                        self.check_rows(list.len())?;
+                        self.check_rows(list.len(), row.len())?;
                         list.push(row);
                     }
                 }

@@ -92,7 +92,7 @@ fn timeout_stops_with_a_clear_error() {
         .q_with(
             "[:find ?a ?b ?c ?d :timeout 1 :where [?a :age] [?b :age] [?c :age] [?d :age]]",
             &[],
-            &Registry::new().max_rows(usize::MAX),
+            &Registry::new().max_rows(usize::MAX).max_memory(usize::MAX),
         )
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Timeout);
