@@ -548,3 +548,45 @@ fn aborted_txn_leaves_no_trace_after_reopen() {
     assert_eq!(env.stat().unwrap().txn_id, 1);
     assert_clean(&env);
 }
+
+/// Rewrites the newest meta page of the database in `dir` (page size 512) with `edit`
+/// applied, sealed with a valid checksum, as a crafted file would be.
+fn rewrite_newest_meta(dir: &Path, edit: impl Fn(&mut levin_pager::Meta)) {
+    let path = dir.join(DATA_FILE);
+    let bytes = fs::read(&path).unwrap();
+    let metas: Vec<(usize, levin_pager::Meta)> = (0..2)
+        .filter_map(|slot| {
+            let page = &bytes[slot * 512..(slot + 1) * 512];
+            levin_pager::Meta::decode(page).ok().map(|(m, _)| (slot, m))
+        })
+        .collect();
+    let (slot, mut meta) = *metas.iter().max_by_key(|(_, m)| m.txn_id).unwrap();
+    edit(&mut meta);
+    let mut page = vec![0u8; 512];
+    meta.encode(&mut page, None);
+    patch(&path, (slot * 512) as u64, &page);
+}
+
+#[test]
+fn a_transaction_id_no_commit_can_follow_is_corruption_not_a_panic() {
+    for id in [u64::MAX, u64::MAX - 1] {
+        let dir = tempfile::tempdir().unwrap();
+        make_db(dir.path());
+        rewrite_newest_meta(dir.path(), |m| m.txn_id = id);
+        let env = Env::open_with(dir.path(), opts()).unwrap();
+        // Reading still works.
+        let r = env.read().unwrap();
+        let db = r.open_db("d").unwrap();
+        assert_eq!(r.len(&db).unwrap(), 200);
+        drop(r);
+        // Writing is refused with a corruption error naming the id.
+        let e = match env.write() {
+            Ok(_) => panic!("a write after transaction {id} must be refused"),
+            Err(e) => e,
+        };
+        assert!(e.is_corruption(), "{e:?}");
+        assert!(e.to_string().contains(&id.to_string()), "{e}");
+        // The writer lock was released: the next attempt fails the same way, not hangs.
+        assert!(env.write().is_err());
+    }
+}

@@ -266,7 +266,7 @@ impl EnvCore {
                 }
             }
         }
-        Ok(WriteTxn::begin(self.clone()))
+        WriteTxn::begin(self.clone()).inspect_err(|_| self.end_write())
     }
 
     pub(crate) fn end_write(&self) {
