@@ -590,3 +590,45 @@ fn a_transaction_id_no_commit_can_follow_is_corruption_not_a_panic() {
         assert!(env.write().is_err());
     }
 }
+
+/// A drop that frees part of a tree and then meets a damaged page fails, and the write
+/// transaction refuses everything after it, commit included: the half-freed tree (its first
+/// pages already on the free list, the rest still in the catalog) never reaches the disk.
+#[test]
+fn a_drop_that_fails_part_way_poisons_the_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    make_db(dir.path());
+    // Damage the last leaf of the tree: the drop frees the leaves before it, then fails.
+    let last_leaf = {
+        let env = Env::open_with(dir.path(), opts()).unwrap();
+        // One more commit, elsewhere, so the leaf is not among the pages the newest meta
+        // lists (damage to those is a passed-over commit, tested on its own).
+        let mut w = env.write().unwrap();
+        let other = w.create_db("other").unwrap();
+        w.put(&other, b"k", b"v").unwrap();
+        w.commit().unwrap();
+        let r = env.read().unwrap();
+        let db = r.open_db("d").unwrap();
+        let info = r.tree_info(&db).unwrap();
+        assert!(info.depth >= 2, "branches over leaves");
+        // Down the right edge to the last leaf.
+        let mut page = info.root;
+        for _ in 1..info.depth {
+            let n = levin_btree::node::Node::new(page, r.source().page(page).unwrap()).unwrap();
+            page = n.branch(n.len() - 1).unwrap().child;
+        }
+        page
+    };
+    patch(&dir.path().join(DATA_FILE), last_leaf * 512, &[0xFF]);
+    let env = Env::open_with(dir.path(), opts()).unwrap();
+    let mut w = env.write().unwrap();
+    let db = w.open_db("d").unwrap();
+    let e = w.drop_db(&db).unwrap_err();
+    assert!(e.is_corruption(), "{e:?}");
+    assert!(w.put(&db, b"k", b"v").is_err(), "later work is refused");
+    assert!(w.commit().is_err(), "the failed drop must not be committed");
+    // Nothing changed on disk: the database is still there, whole but for the damage.
+    let r = env.read().unwrap();
+    assert_eq!(r.id(), 4);
+    assert!(r.open_db("d").is_ok());
+}
