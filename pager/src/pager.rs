@@ -361,6 +361,21 @@ impl Pager {
         self.map.slice(start, ps)
     }
 
+    /// Copies pages `pgno..` into `buf` (a whole number of pages) with `pread`, not through
+    /// the map: for readers of pages that a concurrent writer may be rewriting (free pages
+    /// of a snapshot, which the hot backup copies too). Bytes so read may be torn or new;
+    /// no borrow of the map is involved, so that is no memory-safety matter.
+    pub fn read_pages(&self, pgno: Pgno, buf: &mut [u8]) -> Result<()> {
+        let ps = self.page_size as u64;
+        let offset = pgno
+            .checked_mul(ps)
+            .filter(|_| (buf.len() as u64).is_multiple_of(ps))
+            .ok_or_else(|| PagerError::corrupted(pgno, "page run outside the file"))?;
+        self.io
+            .read_at(buf, offset)
+            .map_err(|e| PagerError::io(format!("reading page {pgno} of"), &self.path, e))
+    }
+
     /// Borrows `count` consecutive pages starting at `pgno` from the map.
     pub fn pages(&self, pgno: Pgno, count: u64) -> Result<&[u8]> {
         let ps = self.page_size as u64;
