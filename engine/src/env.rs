@@ -60,8 +60,9 @@ impl EnvOptions {
         self
     }
     /// Single-process mode: no lock file, the reader table lives in this process. Faster to
-    /// open and works where the directory is not writable, but no other process may open
-    /// the environment at the same time.
+    /// open and works where the directory is not writable. No other process may use the
+    /// environment meanwhile: the data file is locked (`flock`), so this open fails while
+    /// another process has the environment open, and other opens fail while this one lasts.
     pub fn exclusive(mut self, yes: bool) -> Self {
         self.core.exclusive = yes;
         self
@@ -76,7 +77,9 @@ impl EnvOptions {
         self.core.accept_rollback = yes;
         self
     }
-    /// Wraps the file I/O (for fault-injection tests).
+    /// Wraps the file I/O (for fault-injection tests). The wrapper must keep the contract of
+    /// [`IoWrapper`]: write only what it is asked to, where it is asked, and never shrink
+    /// the file.
     pub fn io_wrapper(mut self, w: IoWrapper) -> Self {
         self.core.pager.io_wrapper = Some(w);
         self

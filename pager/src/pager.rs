@@ -28,6 +28,11 @@ pub struct PagerOptions {
     pub read_only: bool,
     /// Wraps the file I/O (tests inject faults here).
     pub io_wrapper: Option<IoWrapper>,
+    /// Lock the data file for this process alone (`flock(LOCK_EX)`), for single-process
+    /// mode without a lock file; otherwise it is locked shared (`flock(LOCK_SH)`). Either
+    /// open fails at once while the other kind is held, so an exclusive user and shared
+    /// users never map the file at the same time.
+    pub exclusive: bool,
 }
 
 impl std::fmt::Debug for PagerOptions {
@@ -37,6 +42,7 @@ impl std::fmt::Debug for PagerOptions {
             .field("max_map_size", &self.max_map_size)
             .field("read_only", &self.read_only)
             .field("io_wrapper", &self.io_wrapper.is_some())
+            .field("exclusive", &self.exclusive)
             .finish()
     }
 }
@@ -48,6 +54,7 @@ impl Default for PagerOptions {
             max_map_size: DEFAULT_MAX_MAP_SIZE,
             read_only: false,
             io_wrapper: None,
+            exclusive: false,
         }
     }
 }
@@ -89,6 +96,7 @@ impl Pager {
             .truncate(false)
             .open(path)
             .map_err(|e| PagerError::io("opening", path, e))?;
+        lock_data_file(&file, path, opts.exclusive)?;
         let file = Arc::new(file);
         let mut io: Box<dyn FileIo> = match dsync_handle(path, opts.read_only) {
             Some(d) => Box::new(StdFileIo::with_dsync(file.clone(), d)),
@@ -338,7 +346,8 @@ impl Pager {
         self.file_bytes.load(Ordering::Acquire)
     }
 
-    /// Borrows page `pgno` from the map.
+    /// Borrows page `pgno` from the map. The slice is sound only as long as nobody writes
+    /// the page meanwhile: see the contract of [`Pager::write_pages`].
     pub fn page(&self, pgno: Pgno) -> Result<&[u8]> {
         if let Some(p) = self.page_if_mapped(pgno) {
             return Ok(p);
@@ -456,7 +465,14 @@ impl Pager {
 
     /// Writes whole pages starting at `pgno`; `data.len()` must be a multiple of the page size.
     ///
-    /// Callers write only pages that no live snapshot can reach (docs/unsafe.md).
+    /// # Contract (soundness)
+    ///
+    /// No slice of these pages may be borrowed from [`Pager::page`], [`Pager::pages`] or
+    /// [`Pager::page_if_mapped`] (in any thread) while they are written: bytes changing
+    /// under a live `&[u8]` are undefined behaviour. The transaction layer keeps this by
+    /// writing only pages no live snapshot can reach (docs/unsafe.md, "Pages under a borrow
+    /// are never rewritten"). The function is safe to call only because `levin-txn`, which
+    /// may not contain `unsafe`, must call it; it is not for other crates.
     pub fn write_pages(&self, pgno: Pgno, data: &[u8]) -> Result<()> {
         self.check_writable()?;
         debug_assert!(data.len().is_multiple_of(self.page_size));
@@ -640,6 +656,32 @@ fn written_pages_missing(
         )));
     }
     Ok(None)
+}
+
+/// Takes the data file's `flock`: exclusive for single-process mode, shared otherwise,
+/// without waiting. The lock belongs to this open file description, so it lasts as long as
+/// the pager's handle (closing other descriptors of the file does not drop it, unlike a
+/// record lock), and it conflicts between processes in any PID namespace.
+fn lock_data_file(file: &std::fs::File, path: &Path, exclusive: bool) -> Result<()> {
+    use rustix::fs::FlockOperation;
+    let op = if exclusive {
+        FlockOperation::NonBlockingLockExclusive
+    } else {
+        FlockOperation::NonBlockingLockShared
+    };
+    match rustix::fs::flock(file, op) {
+        Ok(()) => Ok(()),
+        Err(rustix::io::Errno::WOULDBLOCK) => Err(PagerError::BadLockFile {
+            path: path.to_path_buf(),
+            why: if exclusive {
+                "another process has the environment open, so it cannot be opened in exclusive mode"
+                    .into()
+            } else {
+                "another process has the environment open in exclusive mode".into()
+            },
+        }),
+        Err(e) => Err(PagerError::io("locking", path, e.into())),
+    }
 }
 
 /// The data file opened a second time for durable writes (`O_DSYNC`), or `None` when

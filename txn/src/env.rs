@@ -46,8 +46,9 @@ pub struct CoreOptions {
     pub max_readers: usize,
     /// Dirty bytes a write transaction keeps in memory before writing pages out early.
     pub spill_threshold: usize,
-    /// Single-process mode: no lock file; the reader table lives in this process. Only safe
-    /// when no other process opens the database at the same time.
+    /// Single-process mode: no lock file; the reader table lives in this process. The data
+    /// file is locked (`flock`) so that no other process can open it meanwhile, in either
+    /// mode, and this open fails while another process has it open.
     pub exclusive: bool,
     /// Write even if recovery passed over a meta page that may hold a newer commit
     /// ([`PassedOver`]); the first commit then overwrites it. Without it, writes are refused
@@ -154,7 +155,11 @@ impl EnvCore {
             })?)
         };
         // Still holding the lock file's init lock: no other process is creating the data file.
-        let (pager, meta) = Pager::open(file, &opts.pager)?;
+        let pager_opts = PagerOptions {
+            exclusive: opts.exclusive,
+            ..opts.pager.clone()
+        };
+        let (pager, meta) = Pager::open(file, &pager_opts)?;
         let readers = match lock {
             Some(l) => {
                 l.end_init();
