@@ -11,8 +11,8 @@ use levin_btree::node::{branch_entry, leaf_entry};
 use levin_btree::Limits;
 use levin_pager::format::*;
 use levin_pager::lockfile::{
-    LockFile, LockHeader, ReaderSlot, LOCK_BYTE_INIT, LOCK_BYTE_USERS, LOCK_BYTE_WRITER,
-    LOCK_HEADER_SIZE, LOCK_MAGIC, LOCK_VERSION, NO_SNAPSHOT, READER_SLOT_SIZE,
+    LockFile, LockHeader, ReaderSlot, LOCK_BYTE_INIT, LOCK_BYTE_OWNERS, LOCK_BYTE_USERS,
+    LOCK_BYTE_WRITER, LOCK_HEADER_SIZE, LOCK_MAGIC, LOCK_VERSION, NO_SNAPSHOT, READER_SLOT_SIZE,
 };
 use levin_pager::{Meta, TreeInfo, WrittenPages};
 use levin_txn::freelist::{pages_per_chunk, FreeKey, FREE_KEY_SIZE};
@@ -89,7 +89,7 @@ fn pub_consts(src: &str) -> Vec<String> {
 
 /// The value of every constant the document must list, as the code has it.
 fn code_constants() -> BTreeMap<&'static str, u64> {
-    let c: [(&str, u64); 50] = [
+    let c: [(&str, u64); 51] = [
         ("FORMAT_VERSION", FORMAT_VERSION.into()),
         ("OLDEST_READABLE_VERSION", OLDEST_READABLE_VERSION.into()),
         ("MIN_PAGE_SIZE", MIN_PAGE_SIZE as u64),
@@ -140,6 +140,7 @@ fn code_constants() -> BTreeMap<&'static str, u64> {
         ("LOCK_BYTE_INIT", LOCK_BYTE_INIT),
         ("LOCK_BYTE_USERS", LOCK_BYTE_USERS),
         ("LOCK_BYTE_WRITER", LOCK_BYTE_WRITER),
+        ("LOCK_BYTE_OWNERS", LOCK_BYTE_OWNERS),
     ];
     c.into_iter().collect()
 }
@@ -533,6 +534,7 @@ fn lock_file_tables() -> (FieldTable, FieldTable) {
     let slot = check_struct_table("reader slot", &t[1], size_of::<ReaderSlot>(), |name| {
         Some(match name {
             "txn" => (offset_of!(ReaderSlot, txn), 8),
+            "owner" => (offset_of!(ReaderSlot, owner), 4),
             "pid" => (offset_of!(ReaderSlot, pid), 4),
             "started_ms" => (offset_of!(ReaderSlot, started_ms), 8),
             _ => return None,
@@ -547,7 +549,7 @@ fn lock_file_tables() -> (FieldTable, FieldTable) {
 fn lock_file_layout_matches_the_code() {
     let (header, slot) = lock_file_tables();
     assert_eq!(header.len(), 4, "every header field is documented");
-    assert_eq!(slot.len(), 3, "every slot field is documented");
+    assert_eq!(slot.len(), 4, "every slot field is documented");
 
     // The record-lock table: | byte | constant | ... |
     let locks = &tables("The lock file")[2];
@@ -558,12 +560,15 @@ fn lock_file_layout_matches_the_code() {
             "LOCK_BYTE_INIT" => LOCK_BYTE_INIT,
             "LOCK_BYTE_USERS" => LOCK_BYTE_USERS,
             "LOCK_BYTE_WRITER" => LOCK_BYTE_WRITER,
+            "LOCK_BYTE_OWNERS" => LOCK_BYTE_OWNERS,
             _ => panic!("record-lock table: unknown constant {name:?}"),
         };
-        assert_eq!(num(&r[0]), value, "record-lock table: byte of {name}");
+        // The owner bytes' row gives the first of them: "4294967296 + k".
+        let byte = r[0].split(" + ").next().unwrap_or(&r[0]).to_string();
+        assert_eq!(num(&byte), value, "record-lock table: byte of {name}");
         seen.push(name.to_string());
     }
-    assert_eq!(seen.len(), 3, "record-lock table: one row per lock byte");
+    assert_eq!(seen.len(), 4, "record-lock table: one row per lock byte");
 }
 
 #[test]
@@ -596,6 +601,7 @@ fn a_fresh_lock_file_has_the_documented_bytes() {
     for i in 0..nslots {
         let base = LOCK_HEADER_SIZE + i * READER_SLOT_SIZE;
         assert_eq!(field(&slot, base, "txn"), NO_SNAPSHOT.to_le_bytes());
+        assert_eq!(field(&slot, base, "owner"), 0u32.to_le_bytes());
         assert_eq!(field(&slot, base, "pid"), 0u32.to_le_bytes());
         assert_eq!(field(&slot, base, "started_ms"), 0u64.to_le_bytes());
         assert!(

@@ -108,9 +108,15 @@ enum Command {
         format: Format,
     },
     /// Verify checksums, key order, counts and page accounting; exit 1 if anything is wrong.
+    /// A commit that recovery passed over at open (damaged, or interrupted before it was
+    /// acknowledged) is reported; writes are refused until its rollback is accepted.
     Check {
         /// The database directory.
         dir: PathBuf,
+        /// Accept the rollback past a passed-over commit: discard its meta page for good so
+        /// the database takes writes again at the commit it opened at.
+        #[arg(long)]
+        accept_rollback: bool,
     },
     /// Hot backup into a new directory while the database is in use.
     Copy {
@@ -510,31 +516,68 @@ pub(crate) fn run(cli: Cli) -> Result<(), String> {
                     ),
                 })
                 .collect();
+            let passed = match (&s.passed_over, format) {
+                (None, Format::Edn) => "nil".to_string(),
+                (None, Format::Json) => "null".to_string(),
+                (Some(p), Format::Edn) => format!(
+                    "{{:txn-id {} :meta-page {} :opened-at {} :reason {:?} :accepted {}}}",
+                    p.txn_id,
+                    p.meta_page,
+                    p.opened_at,
+                    p.reason.to_string(),
+                    s.rollback_accepted
+                ),
+                (Some(p), Format::Json) => format!(
+                    "{{\"txn_id\":{},\"meta_page\":{},\"opened_at\":{},\"reason\":{:?},\"accepted\":{}}}",
+                    p.txn_id,
+                    p.meta_page,
+                    p.opened_at,
+                    p.reason.to_string(),
+                    s.rollback_accepted
+                ),
+            };
             output::println(match format {
                 Format::Edn => format!(
-                    "{{:page-size {} :txn-id {} :pages {} :free-pages {} :file-size {}\n :readers [{}]\n :databases [{}]}}",
+                    "{{:page-size {} :txn-id {} :pages {} :free-pages {} :file-size {}\n :passed-over {}\n :readers [{}]\n :databases [{}]}}",
                     s.page_size,
                     s.txn_id,
                     s.pages,
                     s.free_pages,
                     s.file_size,
+                    passed,
                     readers.join(" "),
                     dbs.join("\n             ")
                 ),
                 Format::Json => format!(
-                    "{{\"page_size\":{},\"txn_id\":{},\"pages\":{},\"free_pages\":{},\"file_size\":{},\"readers\":[{}],\"databases\":[{}]}}",
+                    "{{\"page_size\":{},\"txn_id\":{},\"pages\":{},\"free_pages\":{},\"file_size\":{},\"passed_over\":{},\"readers\":[{}],\"databases\":[{}]}}",
                     s.page_size,
                     s.txn_id,
                     s.pages,
                     s.free_pages,
                     s.file_size,
+                    passed,
                     readers.join(","),
                     dbs.join(",")
                 ),
             })
         }
-        Command::Check { dir } => {
-            let env = open_read(&dir)?;
+        Command::Check {
+            dir,
+            accept_rollback,
+        } => {
+            let env = if accept_rollback {
+                let env = open_existing(&dir)?;
+                match env.accept_rollback().map_err(|e| e.to_string())? {
+                    Some(p) => output::println(format_args!(
+                        "accepted the rollback: transaction {} (meta page {}) is discarded; the database stays at transaction {}",
+                        p.txn_id, p.meta_page, p.opened_at
+                    ))?,
+                    None => output::println("nothing was passed over; no rollback to accept")?,
+                }
+                env
+            } else {
+                open_read(&dir)?
+            };
             let spinner = progress::spinner("checking every page");
             let report = env.check().map_err(|e| e.to_string());
             spinner.finish_and_clear();

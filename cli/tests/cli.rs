@@ -441,3 +441,59 @@ fn repl_reads_forms_from_standard_input() {
     assert!(out.contains(r#"{:name "Ivan"}"#), "{out}");
     assert!(stderr(&o).contains("error: "), "{}", stderr(&o));
 }
+
+/// A commit that recovery passes over (here: the newest meta page is damaged) is reported
+/// by `stat` and `check`, writes are refused, and `check --accept-rollback` accepts the
+/// rollback so the database takes writes again.
+#[test]
+fn check_reports_a_passed_over_commit_and_accepts_the_rollback() {
+    use std::os::unix::fs::FileExt;
+    let d = tempfile::tempdir().unwrap();
+    sample(d.path()); // transaction 1, meta page 1
+    {
+        let env = Env::open(d.path()).unwrap();
+        let mut w = env.write().unwrap();
+        let db = w.create_db("more").unwrap();
+        w.put(&db, b"k", b"v").unwrap();
+        w.commit().unwrap(); // transaction 2, meta page 0
+    }
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(d.path().join(levin_engine::DATA_FILE))
+        .unwrap();
+    let mut b = [0u8];
+    f.read_exact_at(&mut b, 40).unwrap(); // a byte of the catalog's entry count
+    f.write_all_at(&[b[0] ^ 1], 40).unwrap();
+    drop(f);
+    let p = d.path().to_str().unwrap();
+
+    let o = levin(&["check", p]);
+    assert!(!o.status.success());
+    assert!(
+        stdout(&o).contains("passed over transaction 2"),
+        "{}",
+        stdout(&o)
+    );
+    let o = levin(&["stat", p]);
+    assert!(
+        stdout(&o).contains(":passed-over {:txn-id 2 :meta-page 0 :opened-at 1"),
+        "{}",
+        stdout(&o)
+    );
+    let o = levin(&["drop", p, "users"]);
+    assert!(!o.status.success(), "a write must not erase the evidence");
+    assert!(stderr(&o).contains("--accept-rollback"), "{}", stderr(&o));
+
+    let o = levin(&["check", "--accept-rollback", p]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("accepted the rollback: transaction 2"),
+        "{}",
+        stdout(&o)
+    );
+    let o = levin(&["check", p]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    let o = levin(&["drop", p, "users"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}

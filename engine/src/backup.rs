@@ -67,12 +67,19 @@ impl Env {
         // Both meta slots hold the snapshot's meta: either one opens the copy.
         f.write_all(&page).map_err(io("writing the copy".into()))?;
         f.write_all(&page).map_err(io("writing the copy".into()))?;
+        // The snapshot `r` pins the pages its meta reaches, so they hold the snapshot's
+        // bytes throughout; the free pages among them may be reused by a concurrent writer
+        // meanwhile, so the copy reads with `pread` rather than borrowing the map (a slice of
+        // bytes that change under it would be undefined behaviour). Whatever a free page
+        // holds, it is free in the copy too.
         let chunk = (4u64 << 20) / ps as u64;
+        let mut buf = Vec::new();
         let mut p = levin_pager::format::FIRST_DATA_PAGE;
         while p < meta.npages {
             let n = chunk.min(meta.npages - p);
-            f.write_all(r.pages(p, n)?)
-                .map_err(io("writing the copy".into()))?;
+            buf.resize(n as usize * ps, 0);
+            r.env().pager().read_pages(p, &mut buf)?;
+            f.write_all(&buf).map_err(io("writing the copy".into()))?;
             p += n;
         }
         f.sync_all().map_err(io("syncing the copy".into()))?;

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use levin_pager::{IoWrapper, PagerOptions};
+use levin_pager::{IoWrapper, PagerOptions, PassedOver};
 use levin_txn::check::CheckReport;
 use levin_txn::{CoreOptions, EnvCore};
 
@@ -60,13 +60,26 @@ impl EnvOptions {
         self
     }
     /// Single-process mode: no lock file, the reader table lives in this process. Faster to
-    /// open and works where the directory is not writable, but no other process may open
-    /// the environment at the same time.
+    /// open and works where the directory is not writable. No other process may use the
+    /// environment meanwhile: the data file is locked (`flock`), so this open fails while
+    /// another process has the environment open, and other opens fail while this one lasts.
     pub fn exclusive(mut self, yes: bool) -> Self {
         self.core.exclusive = yes;
         self
     }
-    /// Wraps the file I/O (for fault-injection tests).
+    /// Write even if recovery passed over a meta page that may hold a newer commit than the
+    /// one the environment opened at ([`Env::passed_over`]): the first commit then
+    /// overwrites that page, and the commit it may have held is gone for good. Without
+    /// this, writes fail with [`levin_txn::TxnError::PassedOver`] until
+    /// [`Env::accept_rollback`] is called. For tools and tests that reopen after a crash and
+    /// have decided in advance that the last unacknowledged commit may go.
+    pub fn accept_rollback(mut self, yes: bool) -> Self {
+        self.core.accept_rollback = yes;
+        self
+    }
+    /// Wraps the file I/O (for fault-injection tests). The wrapper must keep the contract of
+    /// [`IoWrapper`]: write only what it is asked to, where it is asked, and never shrink
+    /// the file.
     pub fn io_wrapper(mut self, w: IoWrapper) -> Self {
         self.core.pager.io_wrapper = Some(w);
         self
@@ -172,11 +185,45 @@ impl Env {
         self.core.set_durability(d);
     }
 
-    /// Checks the integrity of the latest commit: checksums, order, counts, page accounting.
+    /// Checks the integrity of the latest commit: checksums, order, counts, page accounting;
+    /// and reports, as a problem, a meta page recovery passed over at open whose rollback was
+    /// not accepted ([`Env::passed_over`]).
     pub fn check(&self) -> Result<CheckReport> {
         let r = self.core.begin_read()?;
         let meta = *r.meta();
-        Ok(levin_txn::check::check(&r, &meta, true))
+        let mut report = levin_txn::check::check(&r, &meta, true);
+        if let Some(p) = self
+            .core
+            .passed_over()
+            .filter(|_| !self.core.rollback_accepted())
+        {
+            report.problems.insert(
+                0,
+                levin_btree::check::Problem {
+                    page: p.meta_page,
+                    what: format!(
+                        "{p}. Writes are refused until the rollback is accepted \
+                         (`levin check --accept-rollback`, Env::accept_rollback)"
+                    ),
+                },
+            );
+            report.passed_over = Some(p);
+        }
+        Ok(report)
+    }
+
+    /// The meta page recovery passed over when this environment was opened, if any: one
+    /// that may hold a commit newer than the one it opened at (see [`PassedOver`]). It is
+    /// reported until the environment is closed, accepted or not.
+    pub fn passed_over(&self) -> Option<PassedOver> {
+        self.core.passed_over()
+    }
+
+    /// Accepts the rollback to the commit the environment opened at: the meta page recovery
+    /// passed over is overwritten durably (so no later open reports it) and writes are
+    /// allowed. Returns what was passed over, or None if nothing was.
+    pub fn accept_rollback(&self) -> Result<Option<PassedOver>> {
+        Ok(self.core.accept_rollback()?)
     }
 
     /// Frees reader slots left by processes that died (this also happens at open and

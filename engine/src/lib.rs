@@ -24,6 +24,7 @@ pub use env::{Durability, Env, EnvOptions, DATA_FILE};
 pub use error::{Error, Result};
 pub use iter::{Iter, Keys};
 pub use levin_codec as codec;
+pub use levin_pager::{PassReason, PassedOver};
 pub use levin_txn::check::CheckReport;
 pub use levin_txn::ReaderInfo;
 pub use range::Range;

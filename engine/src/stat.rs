@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use levin_btree::Cursor;
-use levin_pager::TreeInfo;
+use levin_pager::{PassedOver, TreeInfo};
 use levin_txn::{EnvCore, ReaderInfo};
 
 use crate::error::Result;
@@ -44,6 +44,11 @@ pub struct Stat {
     pub readers: Vec<ReaderInfo>,
     /// Per-database statistics, by name.
     pub databases: Vec<DbStat>,
+    /// A meta page recovery passed over at open: it may hold a commit newer than `txn_id`.
+    pub passed_over: Option<PassedOver>,
+    /// Whether the rollback past `passed_over` was accepted (true when nothing was passed
+    /// over); until it is, writes are refused.
+    pub rollback_accepted: bool,
 }
 
 impl DbStat {
@@ -86,6 +91,8 @@ impl Stat {
             file_size: core.pager().file_bytes(),
             readers,
             databases,
+            passed_over: core.passed_over(),
+            rollback_accepted: core.rollback_accepted(),
         })
     }
 }

@@ -387,7 +387,11 @@ impl RwTxn {
 
     fn create(&mut self, name: &str, kind: DbKind) -> Result<Db> {
         self.check_usable()?;
-        let t = self.txn.create_tree(name, kind.flags())?;
+        let t = self
+            .txn
+            .create_tree(name, kind.flags())
+            .map_err(Error::from);
+        let t = self.note_failure(t)?;
         let db = db_from(name, &t);
         if db.kind != kind {
             return Err(Error::WrongDatabaseKind {
@@ -401,12 +405,27 @@ impl RwTxn {
     }
 
     /// Deletes a database and frees its pages.
+    ///
+    /// Freeing may fail part-way (a damaged page of the tree): the transaction is then
+    /// marked failed like after any other failed write, so the half-freed tree is never
+    /// committed.
     pub fn drop_db(&mut self, db: &Db) -> Result<()> {
         self.check_usable()?;
-        self.txn.drop_tree(&db.name).map_err(|e| match e {
+        let r = self.txn.drop_tree(&db.name).map_err(|e| match e {
             TxnError::NoSuchDatabase(n) => Error::NoSuchDatabase(n),
             e => e.into(),
-        })
+        });
+        self.note_failure(r)
+    }
+
+    /// Marks the transaction failed if `r` is an error other than bad input.
+    fn note_failure<R>(&mut self, r: Result<R>) -> Result<R> {
+        if let Err(e) = &r {
+            if !is_input_error(e) {
+                self.failed = Some(e.to_string());
+            }
+        }
+        r
     }
 
     /// Removes every entry of a database, keeping the database.
@@ -436,12 +455,7 @@ impl RwTxn {
                 }
                 Ok(r)
             }
-            Err(e) => {
-                if !is_input_error(&e) {
-                    self.failed = Some(e.to_string());
-                }
-                Err(e)
-            }
+            Err(e) => self.note_failure(Err(e)),
         }
     }
 

@@ -17,7 +17,9 @@ fn full() -> bool {
 
 /// Options for opening an image: no recorder, a modest map.
 fn plain_opts() -> EnvOptions {
-    EnvOptions::new().max_map_size(1 << 28)
+    EnvOptions::new()
+        .max_map_size(1 << 28)
+        .accept_rollback(true)
 }
 
 /// Runs `txns` transactions of a fresh workload and returns its log and workload.

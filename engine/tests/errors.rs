@@ -358,6 +358,11 @@ fn one_damaged_meta_falls_back_to_the_previous_commit() {
     let db = r.open_db("d").unwrap();
     assert_eq!(r.get(&db, b"k").unwrap(), Some(&b"first"[..]));
     drop(r);
+    // The damaged meta may have held an acknowledged commit: reported, and writes wait
+    // for the rollback to be accepted (tests/passed_over.rs has the details).
+    assert_eq!(env.passed_over().map(|p| p.meta_page), Some(0));
+    assert!(env.write().is_err());
+    env.accept_rollback().unwrap();
     assert_clean(&env);
     // Writing on from the recovered commit works and survives a reopen.
     let mut w = env.write().unwrap();
@@ -547,4 +552,88 @@ fn aborted_txn_leaves_no_trace_after_reopen() {
     assert_eq!(contents(&env), before);
     assert_eq!(env.stat().unwrap().txn_id, 1);
     assert_clean(&env);
+}
+
+/// Rewrites the newest meta page of the database in `dir` (page size 512) with `edit`
+/// applied, sealed with a valid checksum, as a crafted file would be.
+fn rewrite_newest_meta(dir: &Path, edit: impl Fn(&mut levin_pager::Meta)) {
+    let path = dir.join(DATA_FILE);
+    let bytes = fs::read(&path).unwrap();
+    let metas: Vec<(usize, levin_pager::Meta)> = (0..2)
+        .filter_map(|slot| {
+            let page = &bytes[slot * 512..(slot + 1) * 512];
+            levin_pager::Meta::decode(page).ok().map(|(m, _)| (slot, m))
+        })
+        .collect();
+    let (slot, mut meta) = *metas.iter().max_by_key(|(_, m)| m.txn_id).unwrap();
+    edit(&mut meta);
+    let mut page = vec![0u8; 512];
+    meta.encode(&mut page, None);
+    patch(&path, (slot * 512) as u64, &page);
+}
+
+#[test]
+fn a_transaction_id_no_commit_can_follow_is_corruption_not_a_panic() {
+    for id in [u64::MAX, u64::MAX - 1] {
+        let dir = tempfile::tempdir().unwrap();
+        make_db(dir.path());
+        rewrite_newest_meta(dir.path(), |m| m.txn_id = id);
+        let env = Env::open_with(dir.path(), opts()).unwrap();
+        // Reading still works.
+        let r = env.read().unwrap();
+        let db = r.open_db("d").unwrap();
+        assert_eq!(r.len(&db).unwrap(), 200);
+        drop(r);
+        // Writing is refused with a corruption error naming the id.
+        let e = match env.write() {
+            Ok(_) => panic!("a write after transaction {id} must be refused"),
+            Err(e) => e,
+        };
+        assert!(e.is_corruption(), "{e:?}");
+        assert!(e.to_string().contains(&id.to_string()), "{e}");
+        // The writer lock was released: the next attempt fails the same way, not hangs.
+        assert!(env.write().is_err());
+    }
+}
+
+/// A drop that frees part of a tree and then meets a damaged page fails, and the write
+/// transaction refuses everything after it, commit included: the half-freed tree (its first
+/// pages already on the free list, the rest still in the catalog) never reaches the disk.
+#[test]
+fn a_drop_that_fails_part_way_poisons_the_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    make_db(dir.path());
+    // Damage the last leaf of the tree: the drop frees the leaves before it, then fails.
+    let last_leaf = {
+        let env = Env::open_with(dir.path(), opts()).unwrap();
+        // One more commit, elsewhere, so the leaf is not among the pages the newest meta
+        // lists (damage to those is a passed-over commit, tested on its own).
+        let mut w = env.write().unwrap();
+        let other = w.create_db("other").unwrap();
+        w.put(&other, b"k", b"v").unwrap();
+        w.commit().unwrap();
+        let r = env.read().unwrap();
+        let db = r.open_db("d").unwrap();
+        let info = r.tree_info(&db).unwrap();
+        assert!(info.depth >= 2, "branches over leaves");
+        // Down the right edge to the last leaf.
+        let mut page = info.root;
+        for _ in 1..info.depth {
+            let n = levin_btree::node::Node::new(page, r.source().page(page).unwrap()).unwrap();
+            page = n.branch(n.len() - 1).unwrap().child;
+        }
+        page
+    };
+    patch(&dir.path().join(DATA_FILE), last_leaf * 512, &[0xFF]);
+    let env = Env::open_with(dir.path(), opts()).unwrap();
+    let mut w = env.write().unwrap();
+    let db = w.open_db("d").unwrap();
+    let e = w.drop_db(&db).unwrap_err();
+    assert!(e.is_corruption(), "{e:?}");
+    assert!(w.put(&db, b"k", b"v").is_err(), "later work is refused");
+    assert!(w.commit().is_err(), "the failed drop must not be committed");
+    // Nothing changed on disk: the database is still there, whole but for the damage.
+    let r = env.read().unwrap();
+    assert_eq!(r.id(), 4);
+    assert!(r.open_db("d").is_ok());
 }

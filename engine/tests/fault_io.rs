@@ -24,7 +24,9 @@ fn txns() -> usize {
 }
 
 fn plain_opts() -> EnvOptions {
-    EnvOptions::new().max_map_size(1 << 28)
+    EnvOptions::new()
+        .max_map_size(1 << 28)
+        .accept_rollback(true)
 }
 
 /// Operation counts of a fault-free run after the file was created.

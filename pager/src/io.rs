@@ -123,4 +123,12 @@ fn start_writeback(_file: &File, _offset: u64, _len: u64) -> io::Result<()> {
 }
 
 /// A hook that wraps the production I/O, used by tests to inject faults or record writes.
+///
+/// # Contract (soundness)
+///
+/// The wrapper may fail an operation, let a prefix of a write land, record, or skip a sync,
+/// but it must write only the bytes it is asked to write, at the offset asked, and never
+/// shrink the file: bytes written anywhere else can change a page under a reader's borrow
+/// of the map, which is undefined behaviour, and a shorter file makes reads fault. It is a
+/// testing seam (docs/unsafe.md, "What other code can do").
 pub type IoWrapper = Arc<dyn Fn(Box<dyn FileIo>) -> Box<dyn FileIo> + Send + Sync>;

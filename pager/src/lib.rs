@@ -17,9 +17,11 @@ mod map;
 pub mod meta;
 mod pager;
 pub mod prefetch;
+pub mod recovery;
 
 pub use error::{PagerError, Pgno, Result};
 pub use io::{FileIo, IoWrapper, StdFileIo};
-pub use lockfile::{process_alive, LockFile, LockHeader, ReaderSlot, NO_SNAPSHOT};
+pub use lockfile::{LockFile, LockHeader, ReaderSlot, NO_SNAPSHOT};
 pub use meta::{Meta, MetaProblem, TreeInfo, WrittenPages, WrittenPagesBuilder};
 pub use pager::{check_page_size, Pager, PagerOptions, DEFAULT_MAX_MAP_SIZE};
+pub use recovery::{PassReason, PassedOver};

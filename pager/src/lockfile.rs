@@ -19,8 +19,9 @@ use crate::error::{PagerError, Result};
 
 /// Magic at the start of a lock file ("LEVINLCK" as a little-endian u64).
 pub const LOCK_MAGIC: u64 = u64::from_le_bytes(*b"LEVINLCK");
-/// Version of the lock file layout.
-pub const LOCK_VERSION: u32 = 1;
+/// Version of the lock file layout (2: slots name their owner by a record-locked byte,
+/// not by process id).
+pub const LOCK_VERSION: u32 = 2;
 /// Bytes of the lock file header.
 pub const LOCK_HEADER_SIZE: usize = 64;
 /// Bytes of one reader slot (a cache line, so slots never share one).
@@ -43,15 +44,19 @@ pub struct LockHeader {
     reserved: [AtomicU64; 5],
 }
 
-/// One reader slot as it sits in shared memory. A slot is free when `pid` is 0.
+/// One reader slot as it sits in shared memory. A slot is free when `owner` is 0.
 #[repr(C, align(64))]
 #[derive(Debug)]
 pub struct ReaderSlot {
     /// The snapshot (transaction id) the reader reads, or [`NO_SNAPSHOT`].
     pub txn: AtomicU64,
-    /// Process id of the owner; 0 when the slot is free.
+    /// The owning process's token (see [`LockFile::owner`]); 0 when the slot is free,
+    /// `u32::MAX` while a reclaimer frees it. The owner is alive while it holds the record
+    /// lock on byte `LOCK_BYTE_OWNERS + owner - 1`.
+    pub owner: AtomicU32,
+    /// The owner's process id, as the owner sees it (in its own PID namespace): for
+    /// display only, never for liveness.
     pub pid: AtomicU32,
-    reserved0: AtomicU32,
     /// When the snapshot was taken, in milliseconds since the Unix epoch.
     pub started_ms: AtomicU64,
     reserved: [AtomicU64; 5],
@@ -62,8 +67,8 @@ impl ReaderSlot {
     pub fn new() -> Self {
         ReaderSlot {
             txn: AtomicU64::new(NO_SNAPSHOT),
+            owner: AtomicU32::new(0),
             pid: AtomicU32::new(0),
-            reserved0: AtomicU32::new(0),
             started_ms: AtomicU64::new(0),
             reserved: Default::default(),
         }
@@ -87,6 +92,15 @@ pub const LOCK_BYTE_INIT: u64 = 0;
 pub const LOCK_BYTE_USERS: u64 = 1;
 /// Byte the writer of any process holds exclusively.
 pub const LOCK_BYTE_WRITER: u64 = 2;
+/// The first owner byte: an attached process holds byte `LOCK_BYTE_OWNERS + k` exclusively
+/// for as long as it is attached, and names itself `k + 1` in the reader slots it owns. The
+/// kernel drops the lock when the process dies, in whatever PID namespace it lives, so a
+/// slot whose owner byte is not locked by another process belongs to a dead process. (The
+/// bytes lie far past the end of the file; record locks need no bytes there.)
+pub const LOCK_BYTE_OWNERS: u64 = 1 << 32;
+
+/// How many owner bytes an opener tries before giving up.
+const MAX_OWNERS: u32 = 1 << 20;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum LockKind {
@@ -126,6 +140,25 @@ fn lock_byte(f: &File, byte: u64, kind: LockKind, wait: bool) -> std::io::Result
     }
 }
 
+/// True if a process other than this one holds a record lock on `byte` of `f` (a
+/// conflicting lock: this process's own locks never conflict with it).
+fn locked_by_another(f: &File, byte: u64) -> std::io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: `flock` is a plain C struct; all-zero is a valid value for every field.
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = libc::F_WRLCK as libc::c_short;
+    fl.l_whence = libc::SEEK_SET as libc::c_short;
+    fl.l_start = byte as libc::off_t;
+    fl.l_len = 1;
+    // SAFETY: `fd` is an open descriptor owned by `f` for the duration of the call, and
+    // `fl` is a valid, initialised flock struct that F_GETLK reads and overwrites in place.
+    let r = unsafe { libc::fcntl(f.as_raw_fd(), libc::F_GETLK, &mut fl as *mut libc::flock) };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(fl.l_type != libc::F_UNLCK as libc::c_short)
+}
+
 /// An open, mapped lock file. While it lives, the process holds a shared lock on
 /// [`LOCK_BYTE_USERS`].
 #[derive(Debug)]
@@ -136,6 +169,8 @@ pub struct LockFile {
     len: usize,
     nslots: usize,
     initialising: std::sync::atomic::AtomicBool,
+    /// This process's owner token: it holds byte `LOCK_BYTE_OWNERS + owner - 1`.
+    owner: u32,
 }
 
 // SAFETY: the mapping is shared memory accessed only through atomics (`LockHeader` and
@@ -189,6 +224,7 @@ impl LockFile {
         // opener waits on the init byte meanwhile.
         lock_byte(&file, LOCK_BYTE_USERS, LockKind::Shared, true)
             .map_err(|e| io_err("locking", path, e))?;
+        let owner = Self::take_owner_byte(&file, path)?;
         let len = LOCK_HEADER_SIZE + nslots * READER_SLOT_SIZE;
         // SAFETY: a fresh mapping (no MAP_FIXED) of `len` bytes of a file that is at least
         // that long (initialise/check_header ensured it; no user ever shrinks it while
@@ -213,7 +249,43 @@ impl LockFile {
             len,
             nslots,
             initialising: std::sync::atomic::AtomicBool::new(true),
+            owner,
         })
+    }
+
+    /// Locks the first free owner byte for good (until the descriptor closes) and returns
+    /// its token, `k + 1` for byte `LOCK_BYTE_OWNERS + k`.
+    fn take_owner_byte(file: &File, path: &Path) -> Result<u32> {
+        for k in 0..MAX_OWNERS {
+            let byte = LOCK_BYTE_OWNERS + u64::from(k);
+            if lock_byte(file, byte, LockKind::Exclusive, false)
+                .map_err(|e| io_err("locking", path, e))?
+            {
+                return Ok(k + 1);
+            }
+        }
+        Err(PagerError::BadLockFile {
+            path: path.to_path_buf(),
+            why: format!("all {MAX_OWNERS} owner bytes are locked by other processes"),
+        })
+    }
+
+    /// This process's owner token, which it writes into the reader slots it claims.
+    pub fn owner(&self) -> u32 {
+        self.owner
+    }
+
+    /// True unless `owner` is a token no live process holds: the owner byte is locked by
+    /// another process, or is this process's own. An error reading the lock counts as
+    /// alive, which only keeps a snapshot's pages from reuse longer.
+    pub fn owner_alive(&self, owner: u32) -> bool {
+        if owner == self.owner {
+            return true;
+        }
+        let Some(k) = owner.checked_sub(1) else {
+            return false;
+        };
+        locked_by_another(&self.file, LOCK_BYTE_OWNERS + u64::from(k)).unwrap_or(true)
     }
 
     /// Releases the initialisation lock taken by [`LockFile::open`].
@@ -329,17 +401,5 @@ impl Drop for LockFile {
         // SAFETY: `ptr`/`len` are the mapping made in `open`, unmapped only here; every
         // reference into it borrows `self`.
         let _ = unsafe { rustix::mm::munmap(self.ptr.as_ptr().cast(), self.len) };
-    }
-}
-
-/// True if a process with this id exists (it may be a different process that reused the
-/// id; a slot so held is reclaimed once that process ends).
-pub fn process_alive(pid: u32) -> bool {
-    let Some(p) = rustix::process::Pid::from_raw(pid as i32) else {
-        return false;
-    };
-    match rustix::process::test_kill_process(p) {
-        Ok(()) => true,
-        Err(e) => e != rustix::io::Errno::SRCH,
     }
 }

@@ -78,8 +78,10 @@ impl Map {
         // pager's `file_bytes`; the file never shrinks while open). Its bytes do not change
         // while borrowed: the pager only writes pages that no live snapshot can reach
         // (docs/unsafe.md, "Pages under a borrow are never rewritten"); and every bit
-        // pattern is a valid `u8`, so even a broken invariant yields wrong bytes, not UB
-        // in the type system sense.
+        // pattern is a valid `u8`. If that invariant were broken, bytes would change under a
+        // live `&[u8]`, which is undefined behaviour (a shared reference promises memory that
+        // does not change), however harmless the bytes look: the invariant is what makes
+        // this sound, not the byte type.
         Some(unsafe { std::slice::from_raw_parts(self.ptr.as_ptr().add(offset), len) })
     }
 

@@ -11,6 +11,7 @@ use crate::format::*;
 use crate::io::{FileIo, IoWrapper, StdFileIo};
 use crate::map::Map;
 use crate::meta::{validate, Meta, MetaProblem, TreeInfo, WrittenPages};
+use crate::recovery::{PassReason, PassedOver};
 
 /// Default virtual address space reserved for a database: 1 TiB, far past what an ordinary
 /// database reaches; it costs address space only, not memory.
@@ -27,6 +28,11 @@ pub struct PagerOptions {
     pub read_only: bool,
     /// Wraps the file I/O (tests inject faults here).
     pub io_wrapper: Option<IoWrapper>,
+    /// Lock the data file for this process alone (`flock(LOCK_EX)`), for single-process
+    /// mode without a lock file; otherwise it is locked shared (`flock(LOCK_SH)`). Either
+    /// open fails at once while the other kind is held, so an exclusive user and shared
+    /// users never map the file at the same time.
+    pub exclusive: bool,
 }
 
 impl std::fmt::Debug for PagerOptions {
@@ -36,6 +42,7 @@ impl std::fmt::Debug for PagerOptions {
             .field("max_map_size", &self.max_map_size)
             .field("read_only", &self.read_only)
             .field("io_wrapper", &self.io_wrapper.is_some())
+            .field("exclusive", &self.exclusive)
             .finish()
     }
 }
@@ -47,6 +54,7 @@ impl Default for PagerOptions {
             max_map_size: DEFAULT_MAX_MAP_SIZE,
             read_only: false,
             io_wrapper: None,
+            exclusive: false,
         }
     }
 }
@@ -72,6 +80,8 @@ pub struct Pager {
     read_only: bool,
     /// Set after a failed write or sync: the on-disk state is unknown, so no more writes.
     poisoned: AtomicBool,
+    /// A meta page recovery passed over at open that may hold a newer commit.
+    passed_over: Option<PassedOver>,
 }
 
 impl Pager {
@@ -86,6 +96,7 @@ impl Pager {
             .truncate(false)
             .open(path)
             .map_err(|e| PagerError::io("opening", path, e))?;
+        lock_data_file(&file, path, opts.exclusive)?;
         let file = Arc::new(file);
         let mut io: Box<dyn FileIo> = match dsync_handle(path, opts.read_only) {
             Some(d) => Box::new(StdFileIo::with_dsync(file.clone(), d)),
@@ -97,7 +108,7 @@ impl Pager {
         let len = io
             .len()
             .map_err(|e| PagerError::io("reading the length of", path, e))?;
-        let (page_size, meta) = if len == 0 {
+        let (page_size, meta, passed_over) = if len == 0 {
             if opts.read_only {
                 return Err(PagerError::NotLevinFile {
                     path: path.to_path_buf(),
@@ -118,7 +129,7 @@ impl Pager {
             }
             io.sync_data()
                 .map_err(|e| PagerError::io("syncing the new file", path, e))?;
-            (opts.page_size, meta)
+            (opts.page_size, meta, None)
         } else {
             Self::find_newest_meta(io.as_ref(), path, len)?
         };
@@ -137,6 +148,7 @@ impl Pager {
             file_bytes: AtomicU64::new(file_bytes),
             read_only: opts.read_only,
             poisoned: AtomicBool::new(false),
+            passed_over,
         };
         if meta.npages.saturating_mul(page_size as u64) > file_bytes {
             return Err(PagerError::corrupted(
@@ -151,8 +163,13 @@ impl Pager {
     }
 
     /// Reads both meta pages with `pread` and returns the page size and the newest one that
-    /// is valid and whose commit landed (see [`written_pages_missing`]).
-    fn find_newest_meta(io: &dyn FileIo, path: &Path, len: u64) -> Result<(usize, Meta)> {
+    /// is valid and whose commit landed (see [`written_pages_missing`]), with the other
+    /// meta page if it may hold a newer commit that was passed over ([`PassedOver`]).
+    fn find_newest_meta(
+        io: &dyn FileIo,
+        path: &Path,
+        len: u64,
+    ) -> Result<(usize, Meta, Option<PassedOver>)> {
         let read = |off: u64, size: usize| -> Result<Option<Vec<u8>>> {
             if off >= len {
                 return Ok(None);
@@ -164,22 +181,27 @@ impl Pager {
                 .map_err(|e| PagerError::io("reading a meta page of", path, e))?;
             Ok(Some(buf))
         };
-        let mut found: Vec<(usize, Meta, Option<WrittenPages>)> = Vec::new();
+        // (slot, page size, meta, record) of each valid meta page.
+        let mut found: Vec<(Pgno, usize, Meta, Option<WrittenPages>)> = Vec::new();
         let mut problems = Vec::new();
-        let mut not_landed = Vec::new();
+        // The invalid meta page of each slot, with the transaction id its bytes claim.
+        let mut invalid: [Option<(MetaProblem, Option<u64>)>; 2] = [None, None];
         // Slot 0 sits at offset 0 whatever the page size; its record ends within the page,
         // which decoding checks against the page size once the CRC holds.
         match read(0, MAX_PAGE_SIZE)? {
             Some(b) => match Meta::decode(&b) {
-                Ok((m, w)) => found.push((m.page_size as usize, m, w)),
-                Err(p) => problems.push(p),
+                Ok((m, w)) => found.push((0, m.page_size as usize, m, w)),
+                Err(p) => {
+                    invalid[0] = Some((p.clone(), claimed_txn_id(&b)));
+                    problems.push(p);
+                }
             },
             None => problems.push(MetaProblem::BadMagic),
         }
         // Slot 1 sits one page in; the page size comes from slot 0 when that is valid,
         // otherwise we try every supported size.
         let candidates: Vec<usize> = match found.first() {
-            Some((ps, _, _)) => vec![*ps],
+            Some((_, ps, _, _)) => vec![*ps],
             None => {
                 let mut v = Vec::new();
                 let mut s = MIN_PAGE_SIZE;
@@ -190,38 +212,58 @@ impl Pager {
                 v
             }
         };
+        let slot0_valid = !found.is_empty();
         for ps in candidates {
             if let Some(b) = read(ps as u64, ps)? {
                 match Meta::decode(&b) {
                     Ok((m, w)) if m.page_size as usize == ps => {
-                        found.push((ps, m, w));
+                        found.push((1, ps, m, w));
                         break;
                     }
                     Ok(_) => {}
-                    Err(p) => problems.push(p),
+                    Err(p) => {
+                        // Only meaningful when slot 0 told us where slot 1 is.
+                        if slot0_valid {
+                            invalid[1] = Some((p.clone(), claimed_txn_id(&b)));
+                        }
+                        problems.push(p);
+                    }
                 }
             }
         }
         // Newest first; a meta whose commit did not land is passed over for the older one.
-        found.sort_by_key(|(_, m, _)| std::cmp::Reverse(m.txn_id));
-        for (ps, meta, written) in found {
+        found.sort_by_key(|(_, _, m, _)| std::cmp::Reverse(m.txn_id));
+        let mut not_landed = Vec::new();
+        let mut passed: Option<PassedOver> = None;
+        for (slot, ps, meta, written) in found {
             check_page_size(ps).map_err(|_| {
-                PagerError::corrupted(meta.slot(), format!("meta page records page size {ps}"))
+                PagerError::corrupted(slot, format!("meta page records page size {ps}"))
             })?;
             validate(&meta, ps)?;
             if let Some(w) = &written {
                 let missing = written_pages_missing(io, &meta, w, len)
                     .map_err(|e| PagerError::io("reading the last commit's pages of", path, e))?;
                 if let Some(why) = missing {
-                    not_landed.push(format!(
-                        "commit {} (meta page {}): {why}",
-                        meta.txn_id,
-                        meta.slot()
-                    ));
+                    not_landed.push(format!("commit {} (meta page {slot}): {why}", meta.txn_id));
+                    passed = Some(PassedOver {
+                        txn_id: meta.txn_id,
+                        meta_page: slot,
+                        reason: PassReason::NotLanded(format!("its commit {why}")),
+                        opened_at: 0,
+                    });
                     continue;
                 }
             }
-            return Ok((ps, meta));
+            let other = 1 - slot;
+            let passed = passed.or_else(|| {
+                let (problem, claimed) = invalid[other as usize].clone()?;
+                damaged_meta_passed_over(&meta, other, problem, claimed)
+            });
+            let passed = passed.map(|p| PassedOver {
+                opened_at: meta.txn_id,
+                ..p
+            });
+            return Ok((ps, meta, passed));
         }
         if let Some(MetaProblem::Version(v)) = problems
             .iter()
@@ -255,6 +297,35 @@ impl Pager {
         })
     }
 
+    /// What recovery passed over at open, if anything (see [`PassedOver`]).
+    pub fn passed_over(&self) -> Option<&PassedOver> {
+        self.passed_over.as_ref()
+    }
+
+    /// Overwrites meta page `slot` with `meta`, durably, after syncing the file: the way to
+    /// discard a meta page recovery passed over, once the caller has decided to accept the
+    /// rollback. Both meta pages then hold `meta`, as in a fresh copy; the next commit
+    /// (`meta.txn_id + 1`) overwrites this slot again, and `meta` stays in its own.
+    pub fn overwrite_meta_slot(&self, slot: Pgno, meta: &Meta) -> Result<()> {
+        self.check_writable()?;
+        if slot > 1 || slot == meta.slot() {
+            return Err(PagerError::corrupted(
+                slot,
+                "only the other meta page may be overwritten with a copy of a meta",
+            ));
+        }
+        self.sync()?;
+        let mut page = vec![0u8; self.page_size];
+        meta.encode(&mut page, None);
+        if let Err(e) = self
+            .io
+            .write_durable_at(&page, slot * self.page_size as u64)
+        {
+            return self.poison(format!("writing and syncing meta page {slot} of"), e);
+        }
+        Ok(())
+    }
+
     /// The page size of this file.
     pub fn page_size(&self) -> usize {
         self.page_size
@@ -275,7 +346,8 @@ impl Pager {
         self.file_bytes.load(Ordering::Acquire)
     }
 
-    /// Borrows page `pgno` from the map.
+    /// Borrows page `pgno` from the map. The slice is sound only as long as nobody writes
+    /// the page meanwhile: see the contract of [`Pager::write_pages`].
     pub fn page(&self, pgno: Pgno) -> Result<&[u8]> {
         if let Some(p) = self.page_if_mapped(pgno) {
             return Ok(p);
@@ -296,6 +368,21 @@ impl Pager {
             return None;
         }
         self.map.slice(start, ps)
+    }
+
+    /// Copies pages `pgno..` into `buf` (a whole number of pages) with `pread`, not through
+    /// the map: for readers of pages that a concurrent writer may be rewriting (free pages
+    /// of a snapshot, which the hot backup copies too). Bytes so read may be torn or new;
+    /// no borrow of the map is involved, so that is no memory-safety matter.
+    pub fn read_pages(&self, pgno: Pgno, buf: &mut [u8]) -> Result<()> {
+        let ps = self.page_size as u64;
+        let offset = pgno
+            .checked_mul(ps)
+            .filter(|_| (buf.len() as u64).is_multiple_of(ps))
+            .ok_or_else(|| PagerError::corrupted(pgno, "page run outside the file"))?;
+        self.io
+            .read_at(buf, offset)
+            .map_err(|e| PagerError::io(format!("reading page {pgno} of"), &self.path, e))
     }
 
     /// Borrows `count` consecutive pages starting at `pgno` from the map.
@@ -378,7 +465,14 @@ impl Pager {
 
     /// Writes whole pages starting at `pgno`; `data.len()` must be a multiple of the page size.
     ///
-    /// Callers write only pages that no live snapshot can reach (docs/unsafe.md).
+    /// # Contract (soundness)
+    ///
+    /// No slice of these pages may be borrowed from [`Pager::page`], [`Pager::pages`] or
+    /// [`Pager::page_if_mapped`] (in any thread) while they are written: bytes changing
+    /// under a live `&[u8]` are undefined behaviour. The transaction layer keeps this by
+    /// writing only pages no live snapshot can reach (docs/unsafe.md, "Pages under a borrow
+    /// are never rewritten"). The function is safe to call only because `levin-txn`, which
+    /// may not contain `unsafe`, must call it; it is not for other crates.
     pub fn write_pages(&self, pgno: Pgno, data: &[u8]) -> Result<()> {
         self.check_writable()?;
         debug_assert!(data.len().is_multiple_of(self.page_size));
@@ -486,6 +580,40 @@ impl Pager {
     }
 }
 
+/// The transaction id the bytes of a damaged meta page claim, if it is long enough.
+fn claimed_txn_id(page: &[u8]) -> Option<u64> {
+    let b = page.get(META_TXN_ID_OFF..META_TXN_ID_OFF + 8)?;
+    Some(u64::from_le_bytes(b.try_into().ok()?))
+}
+
+/// Whether the invalid meta page `slot`, beside the chosen `meta`, may hide a commit newer
+/// than `meta`. The slot beside meta `T` normally holds `T - 1`; a page that still claims
+/// `T - 1` is either that older meta, damaged (nothing newer is lost), or a commit `T + 1`
+/// whose meta write tore before its id bytes landed (never acknowledged). Anything else
+/// may be an acknowledged `T + 1` that was damaged later, and is reported.
+fn damaged_meta_passed_over(
+    meta: &Meta,
+    slot: Pgno,
+    problem: MetaProblem,
+    claimed: Option<u64>,
+) -> Option<PassedOver> {
+    if claimed.is_some() && claimed == meta.txn_id.checked_sub(1) {
+        return None;
+    }
+    let reason = match problem {
+        MetaProblem::Checksum => PassReason::Checksum,
+        MetaProblem::BadMagic => PassReason::BadMagic,
+        MetaProblem::Version(v) => PassReason::Version(v),
+        MetaProblem::NotLanded => return None,
+    };
+    Some(PassedOver {
+        txn_id: claimed.unwrap_or(0),
+        meta_page: slot,
+        reason,
+        opened_at: meta.txn_id,
+    })
+}
+
 /// Why a single-sync commit did not land whole, or `None` if it did: the file must hold its
 /// `npages` pages and every page its record lists the bytes the commit wrote (their digest
 /// matches). A crash before the commit's sync returned may have kept the meta page and lost
@@ -528,6 +656,32 @@ fn written_pages_missing(
         )));
     }
     Ok(None)
+}
+
+/// Takes the data file's `flock`: exclusive for single-process mode, shared otherwise,
+/// without waiting. The lock belongs to this open file description, so it lasts as long as
+/// the pager's handle (closing other descriptors of the file does not drop it, unlike a
+/// record lock), and it conflicts between processes in any PID namespace.
+fn lock_data_file(file: &std::fs::File, path: &Path, exclusive: bool) -> Result<()> {
+    use rustix::fs::FlockOperation;
+    let op = if exclusive {
+        FlockOperation::NonBlockingLockExclusive
+    } else {
+        FlockOperation::NonBlockingLockShared
+    };
+    match rustix::fs::flock(file, op) {
+        Ok(()) => Ok(()),
+        Err(rustix::io::Errno::WOULDBLOCK) => Err(PagerError::BadLockFile {
+            path: path.to_path_buf(),
+            why: if exclusive {
+                "another process has the environment open, so it cannot be opened in exclusive mode"
+                    .into()
+            } else {
+                "another process has the environment open in exclusive mode".into()
+            },
+        }),
+        Err(e) => Err(PagerError::io("locking", path, e.into())),
+    }
 }
 
 /// The data file opened a second time for durable writes (`O_DSYNC`), or `None` when
@@ -632,11 +786,17 @@ mod tests {
             "published: trusted"
         );
         drop(pager);
+        let (pager, opened) = Pager::open(&path, &opts).unwrap();
+        assert_eq!(opened, base, "not landed: the older meta");
+        let passed = pager
+            .passed_over()
+            .expect("and the one passed over is kept");
         assert_eq!(
-            Pager::open(&path, &opts).unwrap().1,
-            base,
-            "not landed: the older meta"
+            (passed.txn_id, passed.meta_page, passed.opened_at),
+            (1, 1, 0)
         );
+        assert!(matches!(passed.reason, PassReason::NotLanded(_)));
+        drop(pager);
 
         // With no older meta to fall back to, opening fails and says why.
         let (pager, _) = Pager::open(&path, &opts).unwrap();

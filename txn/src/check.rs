@@ -24,6 +24,9 @@ pub struct CheckReport {
     pub total_pages: u64,
     /// Databases checked.
     pub databases: usize,
+    /// A meta page recovery passed over at open whose rollback was not accepted (also
+    /// listed among the problems); filled in by the environment's check.
+    pub passed_over: Option<levin_pager::PassedOver>,
 }
 
 impl CheckReport {

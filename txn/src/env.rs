@@ -4,11 +4,11 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
-use levin_pager::{LockFile, Meta, Pager, PagerError, PagerOptions, NO_SNAPSHOT};
+use levin_pager::{LockFile, Meta, Pager, PagerError, PagerOptions, PassedOver, NO_SNAPSHOT};
 
 use crate::arena::PageArena;
 use crate::error::{Result, TxnError};
@@ -47,9 +47,14 @@ pub struct CoreOptions {
     pub max_readers: usize,
     /// Dirty bytes a write transaction keeps in memory before writing pages out early.
     pub spill_threshold: usize,
-    /// Single-process mode: no lock file; the reader table lives in this process. Only safe
-    /// when no other process opens the database at the same time.
+    /// Single-process mode: no lock file; the reader table lives in this process. The data
+    /// file is locked (`flock`) so that no other process can open it meanwhile, in either
+    /// mode, and this open fails while another process has it open.
     pub exclusive: bool,
+    /// Write even if recovery passed over a meta page that may hold a newer commit
+    /// ([`PassedOver`]); the first commit then overwrites it. Without it, writes are refused
+    /// until [`EnvCore::accept_rollback`] is called.
+    pub accept_rollback: bool,
 }
 
 impl Default for CoreOptions {
@@ -60,6 +65,7 @@ impl Default for CoreOptions {
             max_readers: 126,
             spill_threshold: 256 << 20,
             exclusive: false,
+            accept_rollback: false,
         }
     }
 }
@@ -85,6 +91,10 @@ pub struct EnvCore {
     /// is created with, which are synced before the file is used. A commit may write its
     /// meta before syncing only on top of such a meta (see `WriteTxn::commit`).
     pub(crate) durable_through: AtomicU64,
+    /// What recovery passed over at open (see [`PassedOver`]), until accepted.
+    passed_over: Mutex<Option<PassedOver>>,
+    /// The rollback to the opened meta was accepted: writes may erase the evidence.
+    rollback_accepted: AtomicBool,
     dir_key: PathBuf,
 }
 
@@ -146,7 +156,11 @@ impl EnvCore {
             })?)
         };
         // Still holding the lock file's init lock: no other process is creating the data file.
-        let (pager, meta) = Pager::open(file, &opts.pager)?;
+        let pager_opts = PagerOptions {
+            exclusive: opts.exclusive,
+            ..opts.pager.clone()
+        };
+        let (pager, meta) = Pager::open(file, &pager_opts)?;
         let readers = match lock {
             Some(l) => {
                 l.end_init();
@@ -168,6 +182,8 @@ impl EnvCore {
             durability: Mutex::new(opts.durability),
             idle_arena: Mutex::new(None),
             durable_through: AtomicU64::new(0),
+            passed_over: Mutex::new(pager.passed_over().cloned()),
+            rollback_accepted: AtomicBool::new(opts.accept_rollback),
             opts,
             pager,
             dir_key: key.clone(),
@@ -244,6 +260,35 @@ impl EnvCore {
         if self.pager.is_poisoned() {
             return Err(PagerError::Poisoned.into());
         }
+        let passed = self.unaccepted_passed_over();
+        if let Some(p) = passed.as_ref().filter(|_| !self.readers().is_shared()) {
+            return Err(TxnError::PassedOver(p.clone()));
+        }
+        self.lock_writer(timeout)?;
+        if self.readers().is_shared() {
+            // Another process may have committed since this one last looked; and a writer
+            // that died between writing its meta and publishing it left the table stale.
+            if let Err(e) = self.adopt_newest_meta() {
+                self.end_write();
+                return Err(e);
+            }
+        }
+        if let Some(p) = passed {
+            // A commit past the opened meta, by another process that accepted the rollback,
+            // has overwritten the passed-over page already: the decision was taken.
+            if self.meta().txn_id > p.opened_at {
+                self.rollback_accepted.store(true, Ordering::SeqCst);
+            } else {
+                self.end_write();
+                return Err(TxnError::PassedOver(p));
+            }
+        }
+        WriteTxn::begin(self.clone()).inspect_err(|_| self.end_write())
+    }
+
+    /// Takes the writer flag and the cross-process writer lock, waiting for both at most
+    /// `timeout` ([`TxnError::WriterBusy`] after it), or as long as it takes.
+    fn lock_writer(&self, timeout: Option<Duration>) -> Result<()> {
         let started = Instant::now();
         let busy_error = || TxnError::WriterBusy {
             waited_ms: started.elapsed().as_millis().try_into().unwrap_or(u64::MAX),
@@ -281,26 +326,76 @@ impl EnvCore {
                 return Err(e.into());
             }
         }
-        if self.readers().is_shared() {
-            // Another process may have committed since this one last looked; and a writer
-            // that died between writing its meta and publishing it left the table stale.
-            match self.newest_meta_on_disk(self.readers().committed().load(Ordering::SeqCst)) {
-                Ok(m) => {
-                    {
-                        let mut cur = self.current.lock().unwrap_or_else(|e| e.into_inner());
-                        if m.txn_id > cur.txn_id {
-                            *cur = m;
-                        }
-                    }
-                    self.readers().publish_commit(self.meta().txn_id);
-                }
-                Err(e) => {
-                    self.end_write();
-                    return Err(e);
-                }
+        Ok(())
+    }
+
+    /// With the writer locks held: adopts the newest meta on disk if another process
+    /// committed it, and publishes the newest commit again.
+    fn adopt_newest_meta(&self) -> Result<()> {
+        let m = self.newest_meta_on_disk(self.readers().committed().load(Ordering::SeqCst))?;
+        {
+            let mut cur = self.current.lock().unwrap_or_else(|e| e.into_inner());
+            if m.txn_id > cur.txn_id {
+                *cur = m;
             }
         }
-        Ok(WriteTxn::begin(self.clone()))
+        self.readers().publish_commit(self.meta().txn_id);
+        Ok(())
+    }
+
+    /// The meta page recovery passed over at open, if any (see [`PassedOver`]); it stays
+    /// reported after the rollback is accepted.
+    pub fn passed_over(&self) -> Option<PassedOver> {
+        self.passed_over
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// True once the rollback to the opened meta was accepted (by the option at open or by
+    /// [`EnvCore::accept_rollback`]), or when nothing was passed over.
+    pub fn rollback_accepted(&self) -> bool {
+        self.rollback_accepted.load(Ordering::SeqCst) || self.passed_over().is_none()
+    }
+
+    fn unaccepted_passed_over(&self) -> Option<PassedOver> {
+        self.passed_over()
+            .filter(|_| !self.rollback_accepted.load(Ordering::SeqCst))
+    }
+
+    /// Accepts the rollback to the meta the environment opened at: durably overwrites the
+    /// meta page recovery passed over with that meta (after syncing the file), so no later
+    /// open reports it again, and allows writes. Returns what was passed over, if anything.
+    /// If another process has committed since, that commit already overwrote the page.
+    pub fn accept_rollback(&self) -> Result<Option<PassedOver>> {
+        let Some(p) = self.passed_over() else {
+            return Ok(None);
+        };
+        if self.pager.is_read_only() {
+            return Err(TxnError::ReadOnly);
+        }
+        if self.pager.is_poisoned() {
+            return Err(PagerError::Poisoned.into());
+        }
+        self.lock_writer(None)?;
+        let r = self.discard_passed_over(&p);
+        self.end_write();
+        r?;
+        self.rollback_accepted.store(true, Ordering::SeqCst);
+        Ok(Some(p))
+    }
+
+    fn discard_passed_over(&self, p: &PassedOver) -> Result<()> {
+        if self.readers().is_shared() {
+            self.adopt_newest_meta()?;
+        }
+        let meta = self.meta();
+        if meta.txn_id == p.opened_at {
+            self.pager.overwrite_meta_slot(p.meta_page, &meta)?;
+            self.durable_through
+                .fetch_max(meta.txn_id, Ordering::SeqCst);
+        }
+        Ok(())
     }
 
     /// Polls the cross-process writer lock until `deadline` (record locks have no timed

@@ -1,7 +1,7 @@
 //! Errors of the transaction layer, wrapping the tree's.
 
 use levin_btree::BtreeError;
-use levin_pager::PagerError;
+use levin_pager::{PagerError, PassedOver};
 
 /// Everything that can go wrong beginning, using or committing a transaction.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +34,10 @@ pub enum TxnError {
     /// A write was attempted in a read-only environment.
     #[error("the environment is open read-only")]
     ReadOnly,
+    /// Recovery passed over a meta page that may hold a newer, acknowledged commit, and a
+    /// write would overwrite it: refused until the rollback is accepted.
+    #[error("{0}. A write would erase that meta page, so writes are refused until the rollback is accepted (EnvOptions::accept_rollback, Env::accept_rollback, or `levin check --accept-rollback DIR`)")]
+    PassedOver(PassedOver),
 }
 
 impl From<PagerError> for TxnError {
@@ -45,7 +49,11 @@ impl From<PagerError> for TxnError {
 impl TxnError {
     /// True for corruption found at any layer.
     pub fn is_corruption(&self) -> bool {
-        matches!(self, TxnError::Btree(b) if b.is_corruption())
+        match self {
+            TxnError::Btree(b) => b.is_corruption(),
+            TxnError::PassedOver(_) => true,
+            _ => false,
+        }
     }
 }
 

@@ -13,7 +13,7 @@
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use levin_pager::{process_alive, LockFile, ReaderSlot, NO_SNAPSHOT};
+use levin_pager::{LockFile, ReaderSlot, NO_SNAPSHOT};
 
 use crate::protocol::{self, Cell64};
 
@@ -26,8 +26,11 @@ impl Cell64 for AtomicU64 {
     }
 }
 
-/// A slot's pid while a reclaimer frees it (never a real process id: pids are < 2^22).
+/// A slot's owner while a reclaimer frees it (never a token: tokens are at most 2^20).
 const RECLAIMING: u32 = u32::MAX;
+
+/// The owner token of every slot of a private (exclusive-mode) table.
+const PRIVATE_OWNER: u32 = 1;
 
 enum Slots {
     /// Exclusive mode: this process is the only user; slots live in its memory.
@@ -51,7 +54,8 @@ impl std::fmt::Debug for Slots {
 /// A live reader, as reported to `stat` tools.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReaderInfo {
-    /// Process id.
+    /// Process id, as the reader's process sees itself (in another PID namespace, such as
+    /// another container, it may name a different process, or none, here).
     pub pid: u32,
     /// Snapshot (transaction id) it reads.
     pub txn: u64,
@@ -63,6 +67,8 @@ pub struct ReaderInfo {
 #[derive(Debug)]
 pub struct ReaderTable {
     slots: Slots,
+    /// This process's owner token (see `levin_pager::LockFile::owner`).
+    owner: u32,
     pid: u32,
     next_hint: AtomicUsize,
 }
@@ -82,6 +88,7 @@ impl ReaderTable {
                 slots: (0..n.max(1)).map(|_| ReaderSlot::new()).collect(),
                 committed: AtomicU64::new(NO_SNAPSHOT),
             },
+            owner: PRIVATE_OWNER,
             pid: std::process::id(),
             next_hint: AtomicUsize::new(0),
         }
@@ -90,12 +97,42 @@ impl ReaderTable {
     /// A table in a shared lock file.
     pub fn shared(lock: LockFile) -> Self {
         let t = ReaderTable {
+            owner: lock.owner(),
             slots: Slots::Shared(lock),
             pid: std::process::id(),
             next_hint: AtomicUsize::new(0),
         };
+        // Slots that name this process's token were left by a process that held the token
+        // before and is gone (the token's byte was free when this process locked it).
+        for s in t.slots() {
+            t.free_if_owned_by(s, t.owner);
+        }
         t.reclaim_dead();
         t
+    }
+
+    /// Frees slot `s` if `owner` still owns it; true if this call freed it.
+    fn free_if_owned_by(&self, s: &ReaderSlot, owner: u32) -> bool {
+        // Take the slot first, so a racing reclaimer cannot clear the snapshot of a reader
+        // that claimed the slot in between; only then clear and free it.
+        if s.owner
+            .compare_exchange(owner, RECLAIMING, Ordering::SeqCst, Ordering::Relaxed)
+            .is_err()
+        {
+            return false;
+        }
+        s.txn.store(NO_SNAPSHOT, Ordering::SeqCst);
+        s.pid.store(0, Ordering::SeqCst);
+        s.owner.store(0, Ordering::SeqCst);
+        true
+    }
+
+    /// True unless slots of `owner` belong to a process that is gone.
+    fn owner_alive(&self, owner: u32) -> bool {
+        match &self.slots {
+            Slots::Shared(l) => l.owner_alive(owner),
+            Slots::Private { .. } => true,
+        }
     }
 
     fn slots(&self) -> &[ReaderSlot] {
@@ -130,10 +167,11 @@ impl ReaderTable {
         for k in 0..n {
             let i = (start + k) % n;
             if slots[i]
-                .pid
-                .compare_exchange(0, self.pid, Ordering::SeqCst, Ordering::Relaxed)
+                .owner
+                .compare_exchange(0, self.owner, Ordering::SeqCst, Ordering::Relaxed)
                 .is_ok()
             {
+                slots[i].pid.store(self.pid, Ordering::Relaxed);
                 slots[i].started_ms.store(now_ms(), Ordering::Relaxed);
                 return Some(i);
             }
@@ -169,6 +207,7 @@ impl ReaderTable {
         let s = &self.slots()[slot];
         s.txn.store(NO_SNAPSHOT, Ordering::SeqCst);
         s.pid.store(0, Ordering::SeqCst);
+        s.owner.store(0, Ordering::SeqCst);
     }
 
     /// The oldest snapshot held by any reader in any process, or None.
@@ -182,10 +221,10 @@ impl ReaderTable {
         self.slots()
             .iter()
             .filter_map(|s| {
-                let pid = s.pid.load(Ordering::SeqCst);
+                let owner = s.owner.load(Ordering::SeqCst);
                 let txn = s.txn.load(Ordering::SeqCst);
-                (pid != 0 && pid != RECLAIMING && txn != NO_SNAPSHOT).then(|| ReaderInfo {
-                    pid,
+                (owner != 0 && owner != RECLAIMING && txn != NO_SNAPSHOT).then(|| ReaderInfo {
+                    pid: s.pid.load(Ordering::SeqCst),
                     txn,
                     age_ms: now.saturating_sub(s.started_ms.load(Ordering::Relaxed)),
                 })
@@ -193,22 +232,20 @@ impl ReaderTable {
             .collect()
     }
 
-    /// Frees the slots of processes that no longer exist; returns how many.
+    /// Frees the slots of processes that no longer exist; returns how many. A process is
+    /// alive while it holds its owner byte's record lock, which the kernel drops when it
+    /// dies: unlike a process id, this means the same in every PID namespace.
     pub fn reclaim_dead(&self) -> usize {
         let mut n = 0;
         for s in self.slots() {
-            let pid = s.pid.load(Ordering::SeqCst);
-            if pid != 0 && pid != RECLAIMING && pid != self.pid && !process_alive(pid) {
-                // Take the slot first, so a racing reclaimer cannot clear the snapshot of a
-                // reader that claimed the slot in between; only then clear and free it.
-                if s.pid
-                    .compare_exchange(pid, RECLAIMING, Ordering::SeqCst, Ordering::Relaxed)
-                    .is_ok()
-                {
-                    s.txn.store(NO_SNAPSHOT, Ordering::SeqCst);
-                    s.pid.store(0, Ordering::SeqCst);
-                    n += 1;
-                }
+            let owner = s.owner.load(Ordering::SeqCst);
+            if owner != 0
+                && owner != RECLAIMING
+                && owner != self.owner
+                && !self.owner_alive(owner)
+                && self.free_if_owned_by(s, owner)
+            {
+                n += 1;
             }
         }
         n

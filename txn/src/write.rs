@@ -110,9 +110,13 @@ pub struct WriteTxn {
 }
 
 impl WriteTxn {
-    pub(crate) fn begin(env: Arc<EnvCore>) -> WriteTxn {
+    /// Starts the transaction after the newest commit. The caller holds the writer locks;
+    /// on error it releases them.
+    pub(crate) fn begin(env: Arc<EnvCore>) -> Result<WriteTxn> {
         let base = env.meta();
-        let txn_id = base.txn_id + 1;
+        // Ids come from the file: a checksum-valid meta may carry any id. `NO_SNAPSHOT`
+        // (u64::MAX) means "no snapshot" in the reader table, so no commit may take it.
+        let txn_id = next_txn_id(&base)?;
         // Pages freed by transaction F are unreachable from snapshots >= F. Keep every
         // snapshot a live reader holds, and the previous commit's predecessor (whose meta
         // is still on disk and is what recovery falls back to if the last meta is lost).
@@ -125,7 +129,7 @@ impl WriteTxn {
             .take()
             .filter(|a| a.page_size() == limits.page_size)
             .unwrap_or_else(|| PageArena::new(limits.page_size));
-        WriteTxn {
+        Ok(WriteTxn {
             base,
             txn_id,
             npages: base.npages,
@@ -147,7 +151,7 @@ impl WriteTxn {
             wrote_early: false,
             limits,
             env,
-        }
+        })
     }
 
     /// The id this transaction commits as.
@@ -614,6 +618,26 @@ impl Drop for WriteTxn {
     fn drop(&mut self) {
         self.finish();
     }
+}
+
+/// The id of the commit after `base`, or a corruption error when there is none: the id
+/// after `base` must be below [`levin_pager::NO_SNAPSHOT`] (u64::MAX), which the reader
+/// table reserves for "no snapshot".
+pub fn next_txn_id(base: &Meta) -> Result<u64> {
+    base.txn_id
+        .checked_add(1)
+        .filter(|&id| id < levin_pager::NO_SNAPSHOT)
+        .ok_or_else(|| {
+            BtreeError::corrupted(
+                base.slot(),
+                format!(
+                    "the newest meta page records transaction id {}, which no later commit \
+                     can follow; the meta page is damaged or was crafted",
+                    base.txn_id
+                ),
+            )
+            .into()
+        })
 }
 
 /// The first page of `n` consecutive pages in `pool`, if any.
