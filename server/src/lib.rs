@@ -40,6 +40,7 @@ pub use auth::HashCost;
 pub use authz::{Action, Object, Permission};
 pub use error::ServerError;
 pub use frame::{read_frame, write_frame, FrameError, FORMAT_TRANSIT_JSON, HEADER_LEN};
+pub use message::Request;
 pub use system::{validate_name, DbType, ADMIN};
 pub use tls::ring_provider as tls_provider;
 

@@ -1,0 +1,621 @@
+//! Every protocol operation, once by a user who lacks the permission it needs (refused,
+//! and nothing changes) and once by a user granted exactly that permission (not refused),
+//! through the real server over TCP. Also: permissions survive a restart, a dropped user's
+//! open connection is refused, and nobody can grant themselves what they lack.
+
+use std::sync::Arc;
+
+use levin_client::{Client, ClientError};
+use levin_edn::{read, Edn};
+use levin_server::{Config, HashCost, Server};
+
+fn e(s: &str) -> Edn {
+    read(s).unwrap_or_else(|err| panic!("{s}: {err}"))
+}
+
+fn config(root: &std::path::Path) -> Config {
+    let mut c = Config::new(root);
+    c.listen = "127.0.0.1:0".parse().unwrap();
+    c.admin_password = Some("pw".into());
+    c.hash_cost = HashCost::TESTING;
+    c.backup_dir = Some(root.join("backups"));
+    c
+}
+
+fn client(server: &Server, user: &str, pw: &str) -> Arc<Client> {
+    Arc::new(Client::connect(&format!("levin://{user}:{pw}@{}/", server.local_addr())).unwrap())
+}
+
+fn args(text: &str) -> Vec<Edn> {
+    e(text).as_seq().unwrap().to_vec()
+}
+
+/// (operation, arguments, the database it needs open first (`:datalog`/`:kv`), the
+/// permission it needs as `[action object target?]`).
+const TABLE: &[(&str, &str, &str, &str)] = &[
+    (
+        "transact",
+        r#"["sales" [[:db/add -1 :x 1]]]"#,
+        "datalog",
+        r#"[:alter :database "sales"]"#,
+    ),
+    (
+        "update-schema",
+        r#"["sales" {:y {:db/valueType :db.type/long}}]"#,
+        "datalog",
+        r#"[:alter :database "sales"]"#,
+    ),
+    (
+        "clear",
+        r#"["sales"]"#,
+        "datalog",
+        r#"[:alter :database "sales"]"#,
+    ),
+    (
+        "open-transact",
+        r#"["sales"]"#,
+        "datalog",
+        r#"[:alter :database "sales"]"#,
+    ),
+    (
+        "q",
+        r#"["sales" [:find ?e :where [?e :x]]]"#,
+        "datalog",
+        r#"[:view :database "sales"]"#,
+    ),
+    (
+        "explain",
+        r#"["sales" [:find ?e :where [?e :x]]]"#,
+        "datalog",
+        r#"[:view :database "sales"]"#,
+    ),
+    (
+        "pull",
+        r#"["sales" [*] 1]"#,
+        "datalog",
+        r#"[:view :database "sales"]"#,
+    ),
+    (
+        "pull-many",
+        r#"["sales" [*] [1]]"#,
+        "datalog",
+        r#"[:view :database "sales"]"#,
+    ),
+    (
+        "entity",
+        r#"["sales" 1]"#,
+        "datalog",
+        r#"[:view :database "sales"]"#,
+    ),
+    (
+        "entid",
+        r#"["sales" 1]"#,
+        "datalog",
+        r#"[:view :database "sales"]"#,
+    ),
+    (
+        "datoms",
+        r#"["sales" :eav]"#,
+        "datalog",
+        r#"[:view :database "sales"]"#,
+    ),
+    (
+        "seek-datoms",
+        r#"["sales" :eav]"#,
+        "datalog",
+        r#"[:view :database "sales"]"#,
+    ),
+    (
+        "rseek-datoms",
+        r#"["sales" :eav]"#,
+        "datalog",
+        r#"[:view :database "sales"]"#,
+    ),
+    (
+        "index-range",
+        r#"["sales" :x nil nil]"#,
+        "datalog",
+        r#"[:view :database "sales"]"#,
+    ),
+    (
+        "count-datoms",
+        r#"["sales" :eav]"#,
+        "datalog",
+        r#"[:view :database "sales"]"#,
+    ),
+    (
+        "schema",
+        r#"["sales"]"#,
+        "datalog",
+        r#"[:view :database "sales"]"#,
+    ),
+    (
+        "max-eid",
+        r#"["sales"]"#,
+        "datalog",
+        r#"[:view :database "sales"]"#,
+    ),
+    (
+        "db-snapshot",
+        r#"["sales"]"#,
+        "datalog",
+        r#"[:view :database "sales"]"#,
+    ),
+    (
+        "open-dbi",
+        r#"["cache" "new"]"#,
+        "kv",
+        r#"[:alter :database "cache"]"#,
+    ),
+    (
+        "open-list-dbi",
+        r#"["cache" "newlist"]"#,
+        "kv",
+        r#"[:alter :database "cache"]"#,
+    ),
+    (
+        "clear-dbi",
+        r#"["cache" "t"]"#,
+        "kv",
+        r#"[:alter :database "cache"]"#,
+    ),
+    (
+        "drop-dbi",
+        r#"["cache" "gone"]"#,
+        "kv",
+        r#"[:alter :database "cache"]"#,
+    ),
+    (
+        "transact-kv",
+        r#"["cache" [[:put "t" "k2" "v"]]]"#,
+        "kv",
+        r#"[:alter :database "cache"]"#,
+    ),
+    (
+        "sync",
+        r#"["cache"]"#,
+        "kv",
+        r#"[:alter :database "cache"]"#,
+    ),
+    (
+        "open-transact-kv",
+        r#"["cache"]"#,
+        "kv",
+        r#"[:alter :database "cache"]"#,
+    ),
+    (
+        "list-dbis",
+        r#"["cache"]"#,
+        "kv",
+        r#"[:view :database "cache"]"#,
+    ),
+    ("stat", r#"["cache"]"#, "kv", r#"[:view :database "cache"]"#),
+    (
+        "entries",
+        r#"["cache" "t"]"#,
+        "kv",
+        r#"[:view :database "cache"]"#,
+    ),
+    (
+        "get-value",
+        r#"["cache" "t" "k"]"#,
+        "kv",
+        r#"[:view :database "cache"]"#,
+    ),
+    (
+        "get-first",
+        r#"["cache" "t" [:all]]"#,
+        "kv",
+        r#"[:view :database "cache"]"#,
+    ),
+    (
+        "get-first-n",
+        r#"["cache" "t" 2 [:all]]"#,
+        "kv",
+        r#"[:view :database "cache"]"#,
+    ),
+    (
+        "get-range",
+        r#"["cache" "t" [:all]]"#,
+        "kv",
+        r#"[:view :database "cache"]"#,
+    ),
+    (
+        "key-range",
+        r#"["cache" "t" [:all]]"#,
+        "kv",
+        r#"[:view :database "cache"]"#,
+    ),
+    (
+        "range-count",
+        r#"["cache" "t" [:all]]"#,
+        "kv",
+        r#"[:view :database "cache"]"#,
+    ),
+    (
+        "key-range-count",
+        r#"["cache" "t" [:all]]"#,
+        "kv",
+        r#"[:view :database "cache"]"#,
+    ),
+    (
+        "get-rank",
+        r#"["cache" "t" "k"]"#,
+        "kv",
+        r#"[:view :database "cache"]"#,
+    ),
+    (
+        "get-by-rank",
+        r#"["cache" "t" 0]"#,
+        "kv",
+        r#"[:view :database "cache"]"#,
+    ),
+    (
+        "sample-kv",
+        r#"["cache" "t" 1]"#,
+        "kv",
+        r#"[:view :database "cache"]"#,
+    ),
+    (
+        "get-list",
+        r#"["cache" "l" "k"]"#,
+        "kv",
+        r#"[:view :database "cache"]"#,
+    ),
+    (
+        "list-count",
+        r#"["cache" "l" "k"]"#,
+        "kv",
+        r#"[:view :database "cache"]"#,
+    ),
+    (
+        "in-list?",
+        r#"["cache" "l" "k" "v"]"#,
+        "kv",
+        r#"[:view :database "cache"]"#,
+    ),
+    (
+        "list-range",
+        r#"["cache" "l" [:all]]"#,
+        "kv",
+        r#"[:view :database "cache"]"#,
+    ),
+    (
+        "list-range-count",
+        r#"["cache" "l" [:all]]"#,
+        "kv",
+        r#"[:view :database "cache"]"#,
+    ),
+    ("open", r#"["sales"]"#, "", r#"[:view :database "sales"]"#),
+    ("open", r#"["brand-new"]"#, "", r#"[:create :database]"#),
+    (
+        "open-kv",
+        r#"["cache"]"#,
+        "",
+        r#"[:view :database "cache"]"#,
+    ),
+    (
+        "create-database",
+        r#"["created" :datalog]"#,
+        "",
+        r#"[:create :database]"#,
+    ),
+    (
+        "drop-database",
+        r#"["sales2"]"#,
+        "",
+        r#"[:create :database "sales2"]"#,
+    ),
+    (
+        "close-database",
+        r#"["sales2"]"#,
+        "",
+        r#"[:create :database "sales2"]"#,
+    ),
+    (
+        "backup",
+        r#"["sales"]"#,
+        "datalog",
+        r#"[:create :database "sales"]"#,
+    ),
+    (
+        "copy",
+        r#"["sales"]"#,
+        "datalog",
+        r#"[:alter :database "sales"]"#,
+    ),
+    ("list-databases", "[]", "", "[:view :database]"),
+    ("list-databases-in-use", "[]", "", "[:view :server]"),
+    ("show-clients", "[]", "", "[:view :server]"),
+    (
+        "query-system",
+        "[[:find ?u :where [_ :user/name ?u]]]",
+        "",
+        "[:view :server]",
+    ),
+    ("disconnect-client", "[999999]", "", "[:control :server]"),
+    ("create-user", r#"["dave" "pw"]"#, "", "[:create :user]"),
+    (
+        "drop-user",
+        r#"["carol"]"#,
+        "",
+        r#"[:create :user "carol"]"#,
+    ),
+    (
+        "reset-password",
+        r#"["carol" "new"]"#,
+        "",
+        r#"[:alter :user "carol"]"#,
+    ),
+    ("list-users", "[]", "", "[:view :user]"),
+    (
+        "list-user-roles",
+        r#"["carol"]"#,
+        "",
+        r#"[:view :user "carol"]"#,
+    ),
+    (
+        "list-user-permissions",
+        r#"["carol"]"#,
+        "",
+        r#"[:view :user "carol"]"#,
+    ),
+    ("create-role", "[:made]", "", "[:create :role]"),
+    ("drop-role", "[:target]", "", "[:create :role :target]"),
+    ("list-roles", "[]", "", "[:view :role]"),
+    (
+        "list-role-permissions",
+        "[:target]",
+        "",
+        "[:view :role :target]",
+    ),
+    (
+        "assign-role",
+        r#"[:target "carol"]"#,
+        "",
+        "[:control :role :target]",
+    ),
+    (
+        "withdraw-role",
+        r#"[:target "carol"]"#,
+        "",
+        "[:control :role :target]",
+    ),
+    (
+        "grant-permission",
+        r#"[:target :view :database "sales"]"#,
+        "",
+        "[:control :role :target]",
+    ),
+    (
+        "revoke-permission",
+        r#"[:target :view :database "sales"]"#,
+        "",
+        "[:control :role :target]",
+    ),
+];
+
+/// Everything a denied request might have changed, as the admin sees it.
+fn fingerprint(admin: &Client) -> String {
+    let mut parts = vec![];
+    for (op, a) in [
+        ("list-users", "[]"),
+        ("list-roles", "[]"),
+        ("list-databases", "[]"),
+        ("list-role-permissions", "[:target]"),
+        ("list-user-roles", r#"["carol"]"#),
+        ("count-datoms", r#"["sales" :eav]"#),
+        ("schema", r#"["sales"]"#),
+        ("list-dbis", r#"["cache"]"#),
+        ("get-range", r#"["cache" "t" [:all]]"#),
+    ] {
+        parts.push(format!(
+            "{op}: {:?}",
+            admin.call(op, args(a)).map(|v| v.to_string())
+        ));
+    }
+    parts.join("\n")
+}
+
+/// Makes sure the objects the table's operations touch exist.
+fn setup_targets(admin: &Client) {
+    let ignore = |r: Result<Edn, ClientError>| {
+        if let Err(e) = r {
+            assert!(
+                matches!(e.code(), Some("exists") | Some("not-found")),
+                "{e}"
+            );
+        }
+    };
+    ignore(admin.call("open", args(r#"["sales"]"#)).map(|_| Edn::Nil));
+    ignore(admin.call("create-database", args(r#"["sales2"]"#)));
+    ignore(admin.call("open-kv", args(r#"["cache"]"#)));
+    for dbi in ["t", "gone"] {
+        ignore(admin.call("open-dbi", args(&format!(r#"["cache" "{dbi}"]"#))));
+    }
+    ignore(admin.call("open-list-dbi", args(r#"["cache" "l"]"#)));
+    ignore(admin.call(
+        "transact-kv",
+        args(r#"["cache" [[:put "t" "k" "v"] [:put-list "l" "k" ["v"]]]]"#),
+    ));
+    ignore(admin.call("create-user", args(r#"["carol" "pw"]"#)));
+    ignore(admin.call("create-role", args("[:target]")));
+}
+
+#[test]
+fn every_operation_is_refused_without_its_permission_and_allowed_with_it() {
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start(config(root.path())).unwrap();
+    let admin = client(&server, "admin", "pw");
+    for u in ["alice", "bob"] {
+        admin
+            .call(
+                "create-user",
+                vec![Edn::String(u.into()), Edn::String("pw".into())],
+            )
+            .unwrap();
+    }
+    setup_targets(&admin);
+    admin
+        .call("transact", args(r#"["sales" [[:db/add -1 :x 1]]]"#))
+        .unwrap();
+    let bob = client(&server, "bob", "pw");
+    for (i, (op, a, open, needed)) in TABLE.iter().enumerate() {
+        // Denied: bob holds only his personal role's permissions.
+        setup_targets(&admin);
+        let before = fingerprint(&admin);
+        let err = bob
+            .call(op, args(a))
+            .expect_err(&format!("{op} {a} was allowed for bob"));
+        assert_eq!(err.code(), Some("permission-denied"), "{op} {a}: {err}");
+        assert_eq!(
+            fingerprint(&admin),
+            before,
+            "a denied {op} changed something"
+        );
+        // Allowed: alice gets exactly the permission the table names.
+        let role = format!(":r{i}");
+        admin
+            .call("create-role", args(&format!("[{role}]")))
+            .unwrap();
+        let mut grant = vec![e(&role)];
+        grant.extend(args(needed));
+        admin.call("grant-permission", grant).unwrap();
+        admin
+            .call("assign-role", vec![e(&role), Edn::String("alice".into())])
+            .unwrap();
+        let alice = client(&server, "alice", "pw");
+        let db = args(a).first().cloned().unwrap_or(Edn::Nil);
+        match *open {
+            "datalog" => {
+                alice.call("open", vec![db]).unwrap();
+            }
+            "kv" => {
+                alice.call("open-kv", vec![db]).unwrap();
+            }
+            _ => {}
+        }
+        if let Err(err) = alice.call(op, args(a)) {
+            assert_ne!(
+                err.code(),
+                Some("permission-denied"),
+                "{op} {a} with {needed}: {err}"
+            );
+        }
+        drop(alice);
+        admin.call("drop-role", args(&format!("[{role}]"))).unwrap();
+    }
+    // The table covers every operation the server authorises.
+    let covered: std::collections::BTreeSet<&str> = TABLE.iter().map(|r| r.0).collect();
+    for op in [
+        "close",
+        "close-kv",
+        "release-snapshot",
+        "close-transact",
+        "abort-transact",
+    ] {
+        assert!(!covered.contains(op), "{op} needs no permission");
+    }
+    assert_eq!(covered.len(), 69, "operations in the table");
+}
+
+#[test]
+fn permissions_survive_a_restart_and_changes_reach_open_sessions() {
+    let root = tempfile::tempdir().unwrap();
+    {
+        let server = Server::start(config(root.path())).unwrap();
+        let admin = client(&server, "admin", "pw");
+        admin.call("create-user", args(r#"["ann" "pw"]"#)).unwrap();
+        admin.call("open", args(r#"["sales"]"#)).unwrap();
+        admin.call("create-role", args("[:reader]")).unwrap();
+        admin
+            .call(
+                "grant-permission",
+                args(r#"[:reader :view :database "sales"]"#),
+            )
+            .unwrap();
+        admin
+            .call("assign-role", args(r#"[:reader "ann"]"#))
+            .unwrap();
+        server.shutdown();
+    }
+    let server = Server::start(config(root.path())).unwrap();
+    let ann = client(&server, "ann", "pw");
+    ann.call("open", args(r#"["sales"]"#)).unwrap();
+    assert_eq!(
+        ann.call("max-eid", args(r#"["sales"]"#)).unwrap(),
+        Edn::Long(0)
+    );
+    // A user cannot grant themselves what they lack, nor assign themselves a role.
+    let err = ann
+        .call(
+            "grant-permission",
+            args(r#"[:reader :alter :database "sales"]"#),
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), Some("permission-denied"));
+    let err = ann
+        .call(
+            "grant-permission",
+            args(r#"[:levin.role/ann :control :server]"#),
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), Some("permission-denied"));
+    // But may change their own password.
+    ann.call("reset-password", args(r#"["ann" "pw2"]"#))
+        .unwrap();
+    // Dropping the user refuses their open connection at its next request.
+    let admin = client(&server, "admin", "pw");
+    admin.call("drop-user", args(r#"["ann"]"#)).unwrap();
+    let err = ann.call("max-eid", args(r#"["sales"]"#)).unwrap_err();
+    assert_eq!(err.code(), Some("auth-failed"), "{err}");
+    // The admin user cannot be dropped, and a database in use cannot be dropped.
+    let err = admin.call("drop-user", args(r#"["admin"]"#)).unwrap_err();
+    assert_eq!(err.code(), Some("bad-argument"));
+    let other = client(&server, "admin", "pw");
+    other.call("open", args(r#"["sales"]"#)).unwrap();
+    let err = admin
+        .call("drop-database", args(r#"["sales"]"#))
+        .unwrap_err();
+    assert_eq!(err.code(), Some("in-use"), "{err}");
+}
+
+#[test]
+fn backups_go_to_the_servers_directory_and_open_embedded() {
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start(config(root.path())).unwrap();
+    let admin = client(&server, "admin", "pw");
+    admin.call("open", args(r#"["sales"]"#)).unwrap();
+    // Under write load from another client.
+    let writer = client(&server, "admin", "pw");
+    writer.call("open", args(r#"["sales"]"#)).unwrap();
+    let load = std::thread::spawn(move || {
+        for i in 0..200 {
+            writer
+                .call(
+                    "transact",
+                    args(&format!(r#"["sales" [[:db/add -1 :n {i}]]]"#)),
+                )
+                .unwrap();
+        }
+    });
+    let b = admin.call("backup", args(r#"["sales" true]"#)).unwrap();
+    load.join().unwrap();
+    let rel = b
+        .get(&e(":backup"))
+        .and_then(Edn::as_str)
+        .unwrap()
+        .to_string();
+    let dir = root.path().join("backups").join(rel);
+    let env = levin_engine::Env::open(&dir).unwrap();
+    assert!(env.check().unwrap().is_ok());
+    levin_datalog::Conn::open(&dir, ()).unwrap();
+    // copy streams the file with its digest.
+    let c = admin.call("copy", args(r#"["sales"]"#)).unwrap();
+    let size = c.get(&e(":size")).and_then(Edn::as_long).unwrap();
+    assert!(size > 0);
+    assert_eq!(
+        c.get(&e(":sha-256")).and_then(Edn::as_str).map(str::len),
+        Some(64)
+    );
+}
