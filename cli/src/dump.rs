@@ -67,6 +67,57 @@ fn has_datalog(env: &Env) -> Result<bool, String> {
         .any(|n| n.starts_with(DATALOG_PREFIX)))
 }
 
+/// Writes datoms given in EAV order as dump lines, each entity's sorted by attribute name
+/// (attribute ids depend on the order attributes were created, so this makes the dump
+/// canonical); returns how many.
+fn write_datoms(
+    datoms: impl Iterator<Item = Result<levin_datalog::Datom, String>>,
+    out: &mut impl Write,
+) -> Result<u64, String> {
+    let w = |e: std::io::Error| super::output::write_error("the dump", &e);
+    let mut n = 0u64;
+    let mut entity: Vec<(String, String)> = Vec::new();
+    let mut current = None;
+    let mut flush = |e: u64, entity: &mut Vec<(String, String)>| -> Result<(), String> {
+        entity.sort();
+        for (a, v) in entity.drain(..) {
+            writeln!(out, "[{e} {a} {v}]").map_err(w)?;
+        }
+        Ok(())
+    };
+    for d in datoms {
+        let d = d?;
+        n += 1;
+        if let Some(c) = current.filter(|c| *c != d.e) {
+            flush(c, &mut entity)?;
+        }
+        current = Some(d.e);
+        entity.push((Edn::Keyword(d.a).to_string(), d.v.to_string()));
+    }
+    if let Some(e) = current {
+        flush(e, &mut entity)?;
+    }
+    Ok(n)
+}
+
+/// Writes the Datalog database behind `conn` (embedded or remote) as a dump: the schema
+/// and every datom, no key-value section.
+pub fn dump_connection<C: levin_query::Connection>(
+    conn: &C,
+    mut out: impl Write,
+) -> Result<(), String> {
+    let w = |e: std::io::Error| super::output::write_error("the dump", &e);
+    writeln!(out, "{{:levin/dump {VERSION}}}").map_err(w)?;
+    let schema = conn.schema().map_err(|e| e.to_string())?;
+    writeln!(out, "{}", schema.to_edn()).map_err(w)?;
+    let all = conn
+        .datoms(Index::Eav, &[], None)
+        .map_err(|e| e.to_string())?;
+    let datoms = write_datoms(all.into_iter().map(Ok), &mut out)?;
+    writeln!(out, "{{:levin/end {{:datoms {datoms} :entries 0}}}}").map_err(w)?;
+    out.flush().map_err(w)
+}
+
 /// Writes the whole environment to `out`.
 pub fn dump(dir: &Path, env: &Env, mut out: impl Write) -> Result<(), String> {
     let w = |e: std::io::Error| super::output::write_error("the dump", &e);
@@ -76,34 +127,13 @@ pub fn dump(dir: &Path, env: &Env, mut out: impl Write) -> Result<(), String> {
         let conn = Conn::open_read_only(dir).map_err(|e| e.to_string())?;
         writeln!(out, "{}", conn.schema().to_edn()).map_err(w)?;
         let db = conn.db().map_err(|e| e.to_string())?;
-        // EAV order groups datoms by entity; within an entity, attribute ids depend on the
-        // order attributes were created, so sort by name to make the dump canonical.
-        let mut entity: Vec<(String, String)> = Vec::new();
-        let mut current = None;
-        let write_entity = |e: u64,
-                            entity: &mut Vec<(String, String)>,
-                            out: &mut dyn Write|
-         -> Result<(), String> {
-            entity.sort();
-            for (a, v) in entity.drain(..) {
-                writeln!(out, "[{e} {a} {v}]").map_err(w)?;
-            }
-            Ok(())
-        };
         let bar = super::progress::counter("dumping datoms");
-        for d in db.datoms(Index::Eav, &[]).map_err(|e| e.to_string())? {
-            let d = d.map_err(|e| e.to_string())?;
-            bar.inc(1);
-            datoms += 1;
-            if current.is_some_and(|c| c != d.e) {
-                write_entity(current.expect("set"), &mut entity, &mut out)?;
-            }
-            current = Some(d.e);
-            entity.push((Edn::Keyword(d.a).to_string(), d.v.to_string()));
-        }
-        if let Some(e) = current {
-            write_entity(e, &mut entity, &mut out)?;
-        }
+        let all = db
+            .datoms(Index::Eav, &[])
+            .map_err(|e| e.to_string())?
+            .map(|d| d.map_err(|e| e.to_string()))
+            .inspect(|_| bar.inc(1));
+        datoms = write_datoms(all, &mut out)?;
         bar.finish_and_clear();
     } else {
         writeln!(out, "{{}}").map_err(w)?;
@@ -305,21 +335,16 @@ impl Datoms<'_> {
     }
 }
 
-/// Loads a dump (Levin's or Datalevin's `dtlv dump -g`) into the environment at `dir`, in
-/// one transaction; returns (datoms, key-value entries) loaded. A directory that already
-/// holds data is refused unless `merge` (then the dump's entities get new ids).
-pub fn load(dir: &Path, input: impl BufRead, merge: bool) -> Result<(u64, u64), String> {
-    if !merge {
-        if let Some(held) = existing_data(dir)? {
-            return Err(format!(
-                "{} already holds data ({held}); load into an empty directory, or add \
-                 --merge to add the dump's entities under new ids",
-                dir.display()
-            ));
-        }
-    }
+/// A dump read whole and checked (version, end marker, counts) before anything is written.
+struct Parsed {
+    schema_pos: edn::Position,
+    schema: Edn,
+    datoms_forms: Vec<(edn::Position, Edn)>,
+    kv_forms: Vec<(edn::Position, Edn)>,
+}
+
+fn parse(mut input: impl BufRead) -> Result<Parsed, String> {
     let mut text = String::new();
-    let mut input = input;
     input
         .read_to_string(&mut text)
         .map_err(|e| format!("cannot read the dump: {e}"))?;
@@ -388,6 +413,83 @@ pub fn load(dir: &Path, input: impl BufRead, merge: bool) -> Result<(u64, u64), 
             ));
         }
     }
+    Ok(Parsed {
+        schema_pos,
+        schema,
+        datoms_forms,
+        kv_forms,
+    })
+}
+
+/// Loads a dump's Datalog part into the (empty) database behind `conn`, embedded or
+/// remote: the schema, then every datom in one explicit transaction. A dump with a
+/// key-value section is refused (a server's Datalog database has none).
+pub fn load_connection<C: levin_query::Connection>(
+    conn: &C,
+    input: impl BufRead,
+) -> Result<u64, String> {
+    use levin_query::DatalogTransaction;
+    let max_eid = conn.max_eid().map_err(|e| e.to_string())?;
+    if max_eid > 0 {
+        return Err(format!(
+            "the database already holds entities (max eid {max_eid}); load into an empty one"
+        ));
+    }
+    let Parsed {
+        schema_pos,
+        schema,
+        datoms_forms,
+        kv_forms,
+    } = parse(input)?;
+    if !kv_forms.is_empty() {
+        return Err("the dump has a key-value section, which a server's Datalog database cannot hold; nothing was loaded".into());
+    }
+    conn.update_schema(&schema, &levin_datalog::SchemaUpdate::default())
+        .map_err(|e| format!("dump: {schema_pos}: {e}; nothing was loaded"))?;
+    let db_schema = conn.schema().map_err(|e| e.to_string())?;
+    let mut gather = Datoms {
+        schema: &db_schema,
+        remap: None,
+    };
+    let mut adds = Vec::with_capacity(datoms_forms.len());
+    for (pos, form) in &datoms_forms {
+        let items = form
+            .as_vec()
+            .filter(|v| v.len() == 3)
+            .ok_or_else(|| format!("dump: {pos}: expected a datom [e a v], found {form}"))?;
+        if let Some(add) = gather.add(items, pos)? {
+            adds.push(add);
+        }
+    }
+    let n = adds.len() as u64;
+    let mut t = conn.begin().map_err(|e| e.to_string())?;
+    for chunk in adds.chunks(BATCH) {
+        t.transact(&Edn::Vector(chunk.to_vec()))
+            .map_err(|e| format!("{e}; nothing was loaded"))?;
+    }
+    t.commit().map_err(|e| e.to_string())?;
+    Ok(n)
+}
+
+/// Loads a dump (Levin's or Datalevin's `dtlv dump -g`) into the environment at `dir`, in
+/// one transaction; returns (datoms, key-value entries) loaded. A directory that already
+/// holds data is refused unless `merge` (then the dump's entities get new ids).
+pub fn load(dir: &Path, input: impl BufRead, merge: bool) -> Result<(u64, u64), String> {
+    if !merge {
+        if let Some(held) = existing_data(dir)? {
+            return Err(format!(
+                "{} already holds data ({held}); load into an empty directory, or add \
+                 --merge to add the dump's entities under new ids",
+                dir.display()
+            ));
+        }
+    }
+    let Parsed {
+        schema_pos,
+        schema,
+        datoms_forms,
+        kv_forms,
+    } = parse(input)?;
     let has_datalog = schema.as_map().is_some_and(|m| !m.is_empty()) || !datoms_forms.is_empty();
     let mut datoms = 0u64;
     let bar = super::progress::counter("loading datoms");

@@ -654,6 +654,20 @@ pub(crate) fn run(cli: Cli) -> Result<(), String> {
             ))
         }
         Command::Dump { dir, output } => {
+            if let Some(uri) = remote::uri_of(&dir) {
+                let conn = levin_client::connect(uri).map_err(|e| e.to_string())?;
+                return match output {
+                    Some(path) => {
+                        let f = std::fs::File::create(&path)
+                            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+                        dump::dump_connection(&conn, std::io::BufWriter::new(f))
+                    }
+                    None => dump::dump_connection(
+                        &conn,
+                        std::io::BufWriter::new(std::io::stdout().lock()),
+                    ),
+                };
+            }
             let env = open_read(&dir)?;
             match output {
                 Some(path) => {
@@ -695,6 +709,27 @@ pub(crate) fn run(cli: Cli) -> Result<(), String> {
         }),
         Command::Admin { uri, op, args } => remote::admin(&uri, &op, &args),
         Command::Load { dir, input, merge } => {
+            if let Some(uri) = remote::uri_of(&dir) {
+                if merge {
+                    return Err(
+                        "--merge is for directories; a server database must be empty to load into"
+                            .into(),
+                    );
+                }
+                let conn = levin_client::connect(uri).map_err(|e| e.to_string())?;
+                let datoms = match input {
+                    Some(path) => {
+                        let f = std::fs::File::open(&path)
+                            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+                        dump::load_connection(&conn, std::io::BufReader::new(f))?
+                    }
+                    None => dump::load_connection(&conn, std::io::stdin().lock())?,
+                };
+                return output::println(format_args!(
+                    "loaded {datoms} datoms and 0 key-value entries into {}",
+                    conn.name()
+                ));
+            }
             check_data_file(&dir, true)?;
             let (datoms, entries) = match input {
                 Some(path) => {

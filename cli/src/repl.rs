@@ -2,12 +2,12 @@
 //! starting with `:find`, or a map with `:find`) is run; `(pull PATTERN EID)` pulls; any
 //! other vector is transacted. `:help` and `:quit` do what they say.
 
-use levin_query::DbQuery;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use levin_datalog::Conn;
 use levin_edn as edn;
 use levin_edn::Edn;
+use levin_query::Connection;
 
 const HELP: &str = "Enter EDN:\n  [:find ...] or {:find ...}   run a query\n  (pull PATTERN EID)          pull an entity\n  [tx-forms ...]              transact\n  :quit                       leave";
 
@@ -19,13 +19,12 @@ fn is_query(v: &Edn) -> bool {
     }
 }
 
-/// Evaluates one form; returns the text to print.
-pub fn eval(conn: &Conn, form: &Edn) -> Result<String, String> {
+/// Evaluates one form on any connection, embedded or remote; returns the text to print.
+pub fn eval<C: Connection>(conn: &C, form: &Edn) -> Result<String, String> {
     if is_query(form) {
-        let db = conn.db().map_err(|e| e.to_string())?;
-        return db
+        return conn
             .q(form, &[])
-            .map(|r| edn::to_pretty_string(&r.to_edn(), 100))
+            .map(|r| edn::to_pretty_string(&r, 100))
             .map_err(|e| e.to_string());
     }
     if let Edn::List(items) = form {
@@ -37,8 +36,7 @@ pub fn eval(conn: &Conn, form: &Edn) -> Result<String, String> {
             let [_, pattern, eid] = items.as_slice() else {
                 return Err("pull takes a pattern and an entity: (pull [*] 1)".into());
             };
-            let db = conn.db().map_err(|e| e.to_string())?;
-            return db
+            return conn
                 .pull(pattern, eid)
                 .map(|v| edn::to_pretty_string(&v, 100))
                 .map_err(|e| e.to_string());
@@ -60,15 +58,44 @@ pub fn eval(conn: &Conn, form: &Edn) -> Result<String, String> {
     ))
 }
 
-/// Runs the prompt until end of input or `:quit`.
+/// Runs the prompt on the database in `dir`, or on a server's when `dir` is a
+/// `levin://` URI, until end of input or `:quit`.
 pub fn run(dir: &Path) -> Result<(), String> {
+    if let Some(uri) = super::remote::uri_of(dir) {
+        let conn = levin_client::connect(uri).map_err(|e| e.to_string())?;
+        // History of remote sessions lives in the home directory, not beside a database.
+        let history = std::env::var_os("HOME")
+            .map(|h| PathBuf::from(h).join(".levin_history"))
+            .unwrap_or_else(|| PathBuf::from(".levin_history"));
+        return prompt(&conn, &redact(uri), &history);
+    }
     let conn = Conn::open(dir, ()).map_err(|e| e.to_string())?;
+    prompt(
+        &conn,
+        &dir.display().to_string(),
+        &dir.join(".levin_history"),
+    )
+}
+
+/// The URI without its password, for the banner.
+fn redact(uri: &str) -> String {
+    match levin_client::Target::parse(uri) {
+        Ok(t) => format!(
+            "levin://{}@{}:{}/{}",
+            t.user,
+            t.host,
+            t.port,
+            t.db.unwrap_or_default()
+        ),
+        Err(_) => "a server".into(),
+    }
+}
+
+fn prompt<C: Connection>(conn: &C, name: &str, history: &Path) -> Result<(), String> {
     let mut rl = rustyline::DefaultEditor::new().map_err(|e| e.to_string())?;
-    let history = dir.join(".levin_history");
-    let _ = rl.load_history(&history);
+    let _ = rl.load_history(history);
     super::output::println(format_args!(
-        "Levin REPL on {} (:help for help, :quit to leave)",
-        dir.display()
+        "Levin REPL on {name} (:help for help, :quit to leave)"
     ))?;
     let mut buffer = String::new();
     loop {
@@ -107,11 +134,11 @@ pub fn run(dir: &Path) -> Result<(), String> {
             super::output::println(HELP)?;
             continue;
         }
-        match eval(&conn, &form) {
+        match eval(conn, &form) {
             Ok(out) => super::output::println(out)?,
             Err(e) => super::output::eprintln(format_args!("error: {e}")),
         }
     }
-    let _ = rl.save_history(&history);
+    let _ = rl.save_history(history);
     Ok(())
 }
