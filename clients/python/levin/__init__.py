@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, Optional, TypeVar
 
 from . import query as q
 from . import transaction as tx
-from ._types import EdnList, Keyword, Symbol, Tagged, edn_list, keyword, quote, symbol
+from ._types import EdnList, FrozenDict, Keyword, Symbol, Tagged, edn_list, keyword, quote, symbol
 from .client import Client, new_client
 from .connection import Connection, Entity, connect
 from .edn import read_all_edn, read_edn, write_edn
@@ -148,7 +148,7 @@ def tx_retract_entity(entity_id: Any) -> list:
 __all__ = [
     "AlreadyExists", "AuthenticationFailed", "BadArgument", "Busy", "CasFailed", "Client",
     "Connection", "ConnectionClosed", "ConnectionTimeout", "CorruptionError",
-    "DatalevinError", "EdnList", "Entity", "Error", "InUse", "InterfaceError", "InvalidURI",
+    "DatalevinError", "EdnList", "Entity", "FrozenDict", "Error", "InUse", "InterfaceError", "InvalidURI",
     "KV", "Keyword", "LookupRefError", "NotFound", "ParseError", "PermissionDenied",
     "ProtocolError", "QueryError", "SchemaError", "StorageError", "Symbol", "TLSError",
     "Tagged", "Timeout", "TooLarge", "TransactionError", "TransactionStateError",

@@ -29,7 +29,7 @@ from transit.decoder import Decoder, default_options
 from transit.rolling_cache import CACHE_SIZE, RollingCache, encode_key, is_cache_key
 from transit.writer import JsonMarshaler
 
-from ._types import EdnList, Keyword, Symbol, Tagged
+from ._types import EdnList, FrozenDict, Keyword, Symbol, Tagged
 from .errors import InterfaceError, ProtocolError
 
 __all__ = ["dumps", "loads"]
@@ -154,7 +154,7 @@ def _hashable(v: Any) -> Any:
     if isinstance(v, list):
         return tuple(_hashable(x) for x in v)
     if isinstance(v, dict):
-        return frozenset((_hashable(k), _hashable(x)) for k, x in v.items())
+        return FrozenDict((_hashable(k), _hashable(x)) for k, x in v.items())
     return v
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Optional
 
-__all__ = ["Keyword", "Symbol", "EdnList", "Tagged", "keyword", "symbol", "edn_list", "quote"]
+__all__ = ["Keyword", "Symbol", "EdnList", "Tagged", "FrozenDict", "keyword", "symbol", "edn_list", "quote"]
 
 
 def _check_token(text: str, what: str) -> None:
@@ -148,6 +148,16 @@ class Tagged:
 
     def __repr__(self) -> str:
         return f"Tagged({self.tag!r}, {self.rep!r})"
+
+
+class FrozenDict(dict):
+    """A map that is a set element or a map key (so it must hash): a dict that hashes by
+    its items. Do not change it once it is in a set."""
+
+    __slots__ = ()
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(frozenset(self.items()))
 
 
 def keyword(name: str) -> Keyword:

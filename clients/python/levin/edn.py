@@ -13,7 +13,7 @@ import uuid
 from decimal import Decimal
 from typing import Any, List, Tuple
 
-from ._types import EdnList, Keyword, Symbol, Tagged
+from ._types import EdnList, FrozenDict, Keyword, Symbol, Tagged
 from .errors import ParseError
 
 __all__ = ["read_edn", "read_all_edn", "write_edn"]
@@ -249,7 +249,7 @@ def _hashable(v: Any) -> Any:
     if isinstance(v, list):
         return tuple(_hashable(x) for x in v)
     if isinstance(v, dict):
-        return frozenset((_hashable(k), _hashable(x)) for k, x in v.items())
+        return FrozenDict((_hashable(k), _hashable(x)) for k, x in v.items())
     return v
 
 
