@@ -145,6 +145,54 @@ def tx_retract_entity(entity_id: Any) -> list:
     return [Keyword("db/retractEntity"), entity_id]
 
 
+def _datom_part(d: Any, i: int, what: str) -> Any:
+    if isinstance(d, dict):
+        return d.get(Keyword(what))
+    if isinstance(d, (list, tuple)):
+        if i < 3 and len(d) < 3:
+            raise InterfaceError(f"a datom is [e a v] or [e a v tx added?], got {d!r}")
+        return d[i] if i < len(d) else None
+    raise InterfaceError(f"a datom is [e a v] or [e a v tx added?], got {d!r}")
+
+
+def datom(e: Any, attr: Any, value: Any, tx: Any = None, added: Any = None) -> tuple:
+    """Datom-shaped data ``(e, a, v[, tx[, added]])``."""
+    if added is not None and tx is None:
+        raise InterfaceError("tx is required when added is given")
+    d = (e, Keyword(attr) if isinstance(attr, str) else attr, value)
+    if tx is not None:
+        d += (tx,)
+    if added is not None:
+        d += (bool(added),)
+    return d
+
+
+def datom_is(value: Any) -> bool:
+    """Whether value is datom-shaped: ``[e a v]`` or ``[e a v tx added?]``."""
+    return isinstance(value, (list, tuple)) and 3 <= len(value) <= 5 and isinstance(value[1], Keyword)
+
+
+def datom_e(d: Any) -> Any:
+    """The entity id of a datom row (as `datoms` and ``:tx-data`` return them)."""
+    return _datom_part(d, 0, "e")
+
+
+def datom_a(d: Any) -> Any:
+    return _datom_part(d, 1, "a")
+
+
+def datom_v(d: Any) -> Any:
+    return _datom_part(d, 2, "v")
+
+
+def datom_tx(d: Any) -> Any:
+    return _datom_part(d, 3, "tx")
+
+
+def datom_added(d: Any) -> Any:
+    return _datom_part(d, 4, "added")
+
+
 __all__ = [
     "AlreadyExists", "AuthenticationFailed", "BadArgument", "Busy", "CasFailed", "Client",
     "Connection", "ConnectionClosed", "ConnectionTimeout", "CorruptionError",
@@ -153,7 +201,8 @@ __all__ = [
     "ProtocolError", "QueryError", "SchemaError", "StorageError", "Symbol", "TLSError",
     "Tagged", "Timeout", "TooLarge", "TransactionError", "TransactionStateError",
     "UniqueConflict", "UnknownOperation", "Unsupported", "WriterBusy", "abort_transact",
-    "connect", "edn_list", "keyword", "max_eid", "new_client", "open_kv", "q", "quote",
+    "connect", "datom", "datom_a", "datom_added", "datom_e", "datom_is", "datom_tx", "datom_v",
+    "edn_list", "keyword", "max_eid", "new_client", "open_kv", "q", "quote",
     "read_all_edn", "read_edn", "schema_attr", "symbol", "transact", "tx", "tx_add",
     "tx_entity", "tx_retract", "tx_retract_entity", "with_transaction", "write_edn",
 ]
