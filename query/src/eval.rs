@@ -890,7 +890,15 @@ impl<'a> Ctx<'a> {
         let rows = if single {
             found
         } else {
-            let mut rows = Vec::with_capacity(cur.rows.len() * found.len());
+            // A cross product: refuse it before allocating, as join does (the product of
+            // two large relations does not fit in memory, and an allocation failure aborts
+            // the whole process).
+            let n = cur.rows.len().saturating_mul(found.len());
+            let limit = self.reg.row_limit();
+            if n > limit {
+                return Err(too_large(n, limit));
+            }
+            let mut rows = Vec::with_capacity(n);
             for r in &cur.rows {
                 for f in &found {
                     let mut row = r.clone();

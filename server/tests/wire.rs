@@ -297,3 +297,32 @@ fn shutdown_finishes_and_closes() {
     let conn = levin_datalog::Conn::open(root.path().join("db"), ()).unwrap();
     assert_eq!(conn.db().unwrap().datom_count().unwrap(), 1);
 }
+
+#[test]
+fn a_cross_product_too_large_for_memory_is_refused_and_the_server_keeps_serving() {
+    // [?b :n ?y] against 2,000,000 input rows is a cross product of 4e10 rows: it used to
+    // allocate them up front (960 GB), and the failed allocation aborted the server.
+    let root = tempfile::tempdir().unwrap();
+    let server = start(root.path());
+    let mut r = Raw::ready(&server);
+    r.call(1, "open", "[\"db\"]");
+    let tx: String = (0..20_000).map(|i| format!("{{:n {i}}}")).collect();
+    let reply = r.call(2, "transact", &format!("[\"db\" [{tx}]]"));
+    assert_eq!(
+        reply.get(&e(":type")),
+        Some(&e(":command-complete")),
+        "{reply}"
+    );
+    let input: String = (0..2_000_000).map(|i| format!("{i} ")).collect();
+    let reply = r.call(
+        3,
+        "q",
+        &format!("[\"db\" [:find (count ?b) . :in $ [?x ...] :where [?b :n ?y]] [[{input}]]]"),
+    );
+    assert_eq!(
+        code(&reply).as_deref(),
+        Some(":levin.error/too-large"),
+        "{reply}"
+    );
+    still_serving(&server);
+}
