@@ -202,6 +202,9 @@ enum Command {
         /// Its arguments, each as EDN.
         args: Vec<String>,
     },
+    /// Run as a Babashka pod (docs/POD.md): Datalevin's `pod.huahaiy.datalevin` over
+    /// bencode on stdin/stdout (or a socket with BABASHKA_POD_TRANSPORT=socket).
+    Pod,
     /// Load a dump written by `levin dump` (or Datalevin's `dtlv dump -g`) into a
     /// database (created if missing), in one transaction: all of it or nothing.
     Load {
@@ -708,6 +711,10 @@ pub(crate) fn run(cli: Cli) -> Result<(), String> {
             idle_timeout_s,
         }),
         Command::Admin { uri, op, args } => remote::admin(&uri, &op, &args),
+        Command::Pod => match levin_pod::run() {
+            code if code == ExitCode::SUCCESS => Ok(()),
+            _ => Err("the pod stopped on an error".into()),
+        },
         Command::Load { dir, input, merge } => {
             if let Some(uri) = remote::uri_of(&dir) {
                 if merge {
@@ -748,6 +755,10 @@ pub(crate) fn run(cli: Cli) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
+    // A Babashka pod client starts us with BABASHKA_POD=true, whatever the arguments.
+    if levin_pod::is_pod_mode() {
+        return levin_pod::run();
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

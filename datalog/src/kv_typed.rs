@@ -5,7 +5,7 @@
 
 use levin_codec::{decode_typed, encode_typed, Value, ValueType};
 use levin_edn::{Edn, Keyword};
-use levin_engine::Range;
+use levin_engine::{PutFlags, Range, Read, RwTxn};
 
 use crate::convert::{to_edn, untyped};
 use crate::error::{Error, Result};
@@ -220,6 +220,436 @@ pub fn parse_range(spec: &Edn, ty: &ValueType) -> Result<Range> {
         }
     };
     Ok(if back { range.rev() } else { range })
+}
+
+/// The positional arguments of one key-value operation in Datalevin's order: the store
+/// (a handle, a database name: not read here) at 0, the sub-database name at 1, then the
+/// operation's own (`get-value`: key, key type, value type, `ignore-key?`).
+#[derive(Debug, Clone, Copy)]
+pub struct KvArgs<'a> {
+    /// The operation's name (`get-value`, `list-range`, ...), for messages.
+    pub op: &'a str,
+    /// The arguments, the store first.
+    pub args: &'a [Edn],
+}
+
+impl<'a> KvArgs<'a> {
+    /// The argument at `i`, or an error naming what the operation expected there.
+    pub fn arg(&self, i: usize, what: &str) -> Result<&'a Edn> {
+        self.args.get(i).ok_or_else(|| {
+            bad(format!(
+                "{} needs {what} as argument {} (got {} arguments)",
+                self.op,
+                i + 1,
+                self.args.len()
+            ))
+        })
+    }
+
+    /// An optional argument (absent or `nil` gives `None`).
+    pub fn opt_arg(&self, i: usize) -> Option<&'a Edn> {
+        self.args.get(i).filter(|v| !v.is_nil())
+    }
+
+    /// The sub-database name at `i`.
+    pub fn dbi(&self, i: usize) -> Result<&'a str> {
+        let v = self.arg(i, "the sub-database name")?;
+        v.as_str().ok_or_else(|| {
+            bad(format!(
+                "{} needs the sub-database name (a string) as argument {}, got {v}",
+                self.op,
+                i + 1
+            ))
+        })
+    }
+
+    /// The type keyword at `i` (absent or `nil`: `:data`).
+    pub fn ty(&self, i: usize) -> Result<ValueType> {
+        parse_type(self.opt_arg(i).unwrap_or(&Edn::Nil))
+    }
+
+    /// The boolean at `i`, `default` when absent or not a boolean.
+    pub fn flag(&self, i: usize, default: bool) -> bool {
+        match self.opt_arg(i) {
+            Some(Edn::Bool(b)) => *b,
+            _ => default,
+        }
+    }
+
+    /// A non-negative integer at `i`, if given.
+    pub fn count(&self, i: usize, what: &str) -> Result<Option<u64>> {
+        match self.opt_arg(i) {
+            None => Ok(None),
+            Some(Edn::Long(n)) if *n >= 0 => Ok(Some(*n as u64)),
+            Some(v) => Err(bad(format!(
+                "{} needs {what} (a non-negative integer) as argument {}, got {v}",
+                self.op,
+                i + 1
+            ))),
+        }
+    }
+}
+
+/// Refuses writes to the Datalog layer's own sub-databases (`datalog/...`).
+pub fn refuse_internal(dbi: &str) -> Result<()> {
+    if dbi.starts_with("datalog/") {
+        return Err(bad(format!(
+            "{dbi:?} belongs to the Datalog layer and cannot be written as key-value data"
+        )));
+    }
+    Ok(())
+}
+
+/// Opens the sub-database `dbi`, creating it (a list database when `list`) if missing; an
+/// error if it exists with the other kind.
+pub fn open_dbi(w: &mut RwTxn, dbi: &str, list: bool) -> Result<()> {
+    refuse_internal(dbi)?;
+    match w.open_db(dbi) {
+        Ok(db) if db.is_list() != list => Err(bad(format!(
+            "sub-database {dbi:?} exists and is {}a list database",
+            if db.is_list() { "" } else { "not " }
+        ))),
+        Ok(_) => Ok(()),
+        Err(_) => {
+            if list {
+                w.create_list_db(dbi)?;
+            } else {
+                w.create_db(dbi)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Empties the sub-database `dbi` (`drop`: deletes it).
+pub fn clear_dbi(w: &mut RwTxn, dbi: &str, drop: bool) -> Result<()> {
+    refuse_internal(dbi)?;
+    let db = w.open_db(dbi)?;
+    if drop {
+        w.drop_db(&db)?;
+    } else {
+        w.clear_db(&db)?;
+    }
+    Ok(())
+}
+
+fn put_flags(v: Option<&Edn>) -> Result<PutFlags> {
+    let mut flags = PutFlags::default();
+    let Some(v) = v.filter(|v| !v.is_nil()) else {
+        return Ok(flags);
+    };
+    let items = v
+        .as_seq()
+        .or_else(|| v.as_set())
+        .ok_or_else(|| bad(format!("put flags are a set of keywords, got {v}")))?;
+    for f in items {
+        match f.as_keyword().map(Keyword::name) {
+            Some("nooverwrite") => flags.no_overwrite = true,
+            Some("append") => flags.append = true,
+            // LMDB flags that mean nothing (or are the default) here.
+            Some("nodupdata" | "current" | "reserve" | "appenddup" | "multiple") => {}
+            _ => return Err(bad(format!("unknown put flag {f}"))),
+        }
+    }
+    Ok(flags)
+}
+
+/// Applies one write form: `[:put dbi k v kt? vt? flags?]`, `[:del dbi k kt?]`,
+/// `[:put-list dbi k vs kt? vt?]` or `[:del-list dbi k vs kt? vt?]`.
+pub fn apply_form(w: &mut RwTxn, form: &Edn) -> Result<()> {
+    let fail = |why: &str| {
+        bad(format!(
+            "{why} in {form}: a form is [:put dbi k v kt? vt? flags?], [:del dbi k kt?], \
+             [:put-list dbi k vs kt? vt?] or [:del-list dbi k vs kt? vt?]"
+        ))
+    };
+    let items = form.as_seq().ok_or_else(|| fail("not a vector"))?;
+    let op = items
+        .first()
+        .and_then(Edn::as_keyword)
+        .ok_or_else(|| fail("no operation"))?;
+    let dbi = items
+        .get(1)
+        .and_then(Edn::as_str)
+        .ok_or_else(|| fail("no sub-database name"))?;
+    refuse_internal(dbi)?;
+    let key = items.get(2).ok_or_else(|| fail("no key"))?;
+    let t = |i: usize| parse_type(items.get(i).unwrap_or(&Edn::Nil));
+    let db = w.open_db(dbi)?;
+    match op.name() {
+        "put" => {
+            let v = items.get(3).ok_or_else(|| fail("no value"))?;
+            let (kb, vb) = (encode(key, &t(4)?)?, encode(v, &t(5)?)?);
+            let flags = put_flags(items.get(6))?;
+            if db.is_list() {
+                w.put_list(&db, &kb, &vb)?;
+            } else {
+                w.put_with(&db, &kb, &vb, flags)?;
+            }
+        }
+        "del" => {
+            w.delete(&db, &encode(key, &t(3)?)?)?;
+        }
+        "put-list" | "del-list" => {
+            let vs = items
+                .get(3)
+                .and_then(|v| v.as_seq().or_else(|| v.as_set()))
+                .ok_or_else(|| fail("no vector of values"))?;
+            let (kt, vt) = (t(4)?, t(5)?);
+            let kb = encode(key, &kt)?;
+            for v in vs {
+                let vb = encode(v, &vt)?;
+                if op.name() == "put-list" {
+                    w.put_list(&db, &kb, &vb)?;
+                } else {
+                    w.delete_list(&db, &kb, &vb)?;
+                }
+            }
+        }
+        _ => return Err(fail("unknown operation")),
+    }
+    Ok(())
+}
+
+/// Options of [`read_op`] that are not positional arguments.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReadOpts {
+    /// At most this many items from the range operations.
+    pub limit: Option<usize>,
+    /// The seed of `sample-kv`.
+    pub seed: u64,
+}
+
+/// The key-value read operations [`read_op`] answers.
+pub const READ_OPS: &[&str] = &[
+    "list-dbis",
+    "entries",
+    "get-value",
+    "get-first",
+    "get-first-n",
+    "get-range",
+    "key-range",
+    "range-count",
+    "key-range-count",
+    "get-rank",
+    "get-by-rank",
+    "sample-kv",
+    "get-list",
+    "list-count",
+    "in-list?",
+    "list-range",
+    "list-range-count",
+    "list-range-first",
+    "list-range-first-n",
+];
+
+struct Types {
+    k: ValueType,
+    v: ValueType,
+}
+
+impl Types {
+    fn pair(&self, k: &[u8], v: &[u8], ignore_key: bool) -> Result<Edn> {
+        let v = decode(v, &self.v)?;
+        Ok(if ignore_key {
+            v
+        } else {
+            Edn::Vector(vec![decode(k, &self.k)?, v])
+        })
+    }
+}
+
+/// A key and its value, borrowed from the transaction.
+type Pair<'t> = (&'t [u8], &'t [u8]);
+
+fn take<'t>(
+    it: impl Iterator<Item = levin_engine::Result<Pair<'t>>>,
+    limit: Option<usize>,
+) -> Result<Vec<Pair<'t>>> {
+    Ok(it
+        .take(limit.unwrap_or(usize::MAX))
+        .collect::<levin_engine::Result<Vec<_>>>()?)
+}
+
+fn len(n: usize) -> Edn {
+    Edn::Long(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+fn long(n: u64) -> Edn {
+    Edn::Long(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// Runs one of the [`READ_OPS`] with Datalevin's arguments and result shapes (`[k v]`
+/// pairs, or values alone with `ignore-key?`; `nil` for nothing found).
+pub fn read_op(r: &dyn Read, a: &KvArgs<'_>, opts: &ReadOpts) -> Result<Edn> {
+    let dbi = |i: usize| -> Result<levin_engine::Db> { Ok(r.open_db(a.dbi(i)?)?) };
+    match a.op {
+        "list-dbis" => Ok(Edn::Vector(
+            r.db_names()?
+                .into_iter()
+                .filter(|n| !n.starts_with("datalog/"))
+                .map(Edn::String)
+                .collect(),
+        )),
+        "entries" => Ok(long(r.len(&dbi(1)?)?)),
+        "get-value" => {
+            // [db dbi k kt vt ignore-key?]
+            let types = Types {
+                k: a.ty(3)?,
+                v: a.ty(4)?,
+            };
+            let kb = encode(a.arg(2, "the key")?, &types.k)?;
+            match r.get(&dbi(1)?, &kb)? {
+                Some(v) => types.pair(&kb, v, a.flag(5, true)),
+                None => Ok(Edn::Nil),
+            }
+        }
+        "get-first" | "get-first-n" | "get-range" | "key-range" => {
+            // get-first [db dbi range kt vt ignore-key?]; get-first-n [db dbi n range kt vt
+            // ignore-key?]; get-range [db dbi range kt vt ignore-key?]; key-range [db dbi
+            // range kt].
+            let shift = usize::from(a.op == "get-first-n");
+            let types = Types {
+                k: a.ty(3 + shift)?,
+                v: a.ty(4 + shift)?,
+            };
+            let range = parse_range(a.arg(2 + shift, "the range")?, &types.k)?;
+            let n = match a.op {
+                "get-first" => Some(1),
+                "get-first-n" => Some(
+                    usize::try_from(a.count(2, "the count")?.unwrap_or(1)).unwrap_or(usize::MAX),
+                ),
+                _ => opts.limit,
+            };
+            let db = dbi(1)?;
+            if a.op == "key-range" {
+                return Ok(Edn::Vector(
+                    r.keys(&db, range)?
+                        .take(n.unwrap_or(usize::MAX))
+                        .map(|k| decode(k?, &types.k))
+                        .collect::<Result<_>>()?,
+                ));
+            }
+            let pairs = take(r.range(&db, range)?, n)?;
+            let ignore_key = a.flag(5 + shift, false);
+            let items: Vec<Edn> = pairs
+                .iter()
+                .map(|(k, v)| types.pair(k, v, ignore_key))
+                .collect::<Result<_>>()?;
+            if a.op == "get-first" {
+                return Ok(items.into_iter().next().unwrap_or(Edn::Nil));
+            }
+            Ok(Edn::Vector(items))
+        }
+        "range-count" | "key-range-count" => {
+            let kt = a.ty(3)?;
+            let range = parse_range(a.arg(2, "the range")?, &kt)?;
+            let db = dbi(1)?;
+            if a.op == "key-range-count" && db.is_list() {
+                // Distinct keys, not pairs.
+                let mut n = 0u64;
+                for k in r.keys(&db, range)? {
+                    k?;
+                    n += 1;
+                }
+                return Ok(long(n));
+            }
+            Ok(long(r.count(&db, &range)?))
+        }
+        "get-rank" => {
+            let kb = encode(a.arg(2, "the key")?, &a.ty(3)?)?;
+            Ok(r.rank(&dbi(1)?, &kb)?.map_or(Edn::Nil, long))
+        }
+        "get-by-rank" => {
+            let types = Types {
+                k: a.ty(3)?,
+                v: a.ty(4)?,
+            };
+            let rank = a.count(2, "the rank")?.unwrap_or(0);
+            match r.get_by_rank(&dbi(1)?, rank)? {
+                Some((k, v)) => types.pair(k, v, a.flag(5, false)),
+                None => Ok(Edn::Nil),
+            }
+        }
+        "sample-kv" => {
+            let types = Types {
+                k: a.ty(3)?,
+                v: a.ty(4)?,
+            };
+            let n =
+                usize::try_from(a.count(2, "the sample size")?.unwrap_or(1)).unwrap_or(usize::MAX);
+            let ignore_key = a.flag(5, false);
+            Ok(Edn::Vector(
+                r.sample(&dbi(1)?, n, opts.seed)?
+                    .iter()
+                    .map(|(k, v)| types.pair(k, v, ignore_key))
+                    .collect::<Result<_>>()?,
+            ))
+        }
+        "get-list" => {
+            // [db dbi k kt vt]
+            let types = Types {
+                k: a.ty(3)?,
+                v: a.ty(4)?,
+            };
+            let kb = encode(a.arg(2, "the key")?, &types.k)?;
+            Ok(Edn::Vector(
+                take(r.list(&dbi(1)?, &kb)?, opts.limit)?
+                    .iter()
+                    .map(|(_, v)| decode(v, &types.v))
+                    .collect::<Result<_>>()?,
+            ))
+        }
+        "list-count" => {
+            let kb = encode(a.arg(2, "the key")?, &a.ty(3)?)?;
+            Ok(long(r.list_count(&dbi(1)?, &kb)?))
+        }
+        "in-list?" => {
+            // [db dbi k v kt vt]
+            let kb = encode(a.arg(2, "the key")?, &a.ty(4)?)?;
+            let vb = encode(a.arg(3, "the value")?, &a.ty(5)?)?;
+            Ok(Edn::Bool(r.in_list(&dbi(1)?, &kb, &vb)?))
+        }
+        "list-range" | "list-range-count" | "list-range-first" | "list-range-first-n" => {
+            // [db dbi k-range kt v-range vt]; list-range-first-n [db dbi n k-range kt
+            // v-range vt].
+            let shift = usize::from(a.op == "list-range-first-n");
+            let types = Types {
+                k: a.ty(3 + shift)?,
+                v: a.ty(5 + shift)?,
+            };
+            let keys = parse_range(a.arg(2 + shift, "the key range")?, &types.k)?;
+            let values = match a.opt_arg(4 + shift) {
+                Some(spec) => parse_range(spec, &types.v)?,
+                None => Range::all(),
+            };
+            let it = r.list_range(&dbi(1)?, keys, values)?;
+            let n = match a.op {
+                "list-range-count" => {
+                    let mut n = 0usize;
+                    for p in it {
+                        p?;
+                        n += 1;
+                    }
+                    return Ok(len(n));
+                }
+                "list-range-first" => Some(1),
+                "list-range-first-n" => Some(
+                    usize::try_from(a.count(2, "the count")?.unwrap_or(1)).unwrap_or(usize::MAX),
+                ),
+                _ => opts.limit,
+            };
+            let items: Vec<Edn> = take(it, n)?
+                .iter()
+                .map(|(k, v)| types.pair(k, v, false))
+                .collect::<Result<_>>()?;
+            if a.op == "list-range-first" {
+                return Ok(items.into_iter().next().unwrap_or(Edn::Nil));
+            }
+            Ok(Edn::Vector(items))
+        }
+        other => Err(bad(format!("{other} is not a key-value read operation"))),
+    }
 }
 
 #[cfg(test)]

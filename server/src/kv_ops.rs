@@ -3,10 +3,9 @@
 //! (`[:put dbi k v kt vt]`, `[:del dbi k kt]`, `[:put-list ...]`, `[:del-list ...]`),
 //! list databases, and explicit write transactions whose reads see their own writes.
 
-use levin_codec::ValueType;
-use levin_datalog::kv_typed::{decode, encode, parse_range, parse_type};
+use levin_datalog::kv_typed::{self, KvArgs, ReadOpts};
 use levin_edn::Edn;
-use levin_engine::{Env, Range, Read, RwTxn};
+use levin_engine::{Env, Read, RwTxn};
 
 use crate::dbs::Store;
 use crate::error::ServerError;
@@ -19,38 +18,6 @@ fn env_of<'a>(s: &'a Session<'_>, name: &str) -> Result<&'a Env, ServerError> {
         Store::Datalog(_) => Err(ServerError::BadArgument(format!(
             "database {name:?} is a Datalog database; key-value operations need one opened with :open-kv"
         ))),
-    }
-}
-
-fn ty(req: &Request, i: usize) -> Result<ValueType, ServerError> {
-    Ok(parse_type(req.opt_arg(i).unwrap_or(&Edn::Nil))?)
-}
-
-fn dbi_arg(req: &Request, i: usize) -> Result<String, ServerError> {
-    Ok(req.str_arg(i, "the sub-database name")?.to_string())
-}
-
-/// `ignore-key?` at `i`: `default` when absent.
-fn flag(req: &Request, i: usize, default: bool) -> bool {
-    match req.opt_arg(i) {
-        Some(Edn::Bool(b)) => *b,
-        _ => default,
-    }
-}
-
-struct Types {
-    k: ValueType,
-    v: ValueType,
-}
-
-impl Types {
-    fn pair(&self, k: &[u8], v: &[u8], ignore_key: bool) -> Result<Edn, ServerError> {
-        let v = decode(v, &self.v)?;
-        Ok(if ignore_key {
-            v
-        } else {
-            Edn::Vector(vec![decode(k, &self.k)?, v])
-        })
     }
 }
 
@@ -196,52 +163,24 @@ fn is_write(op: &str) -> bool {
     )
 }
 
-fn refuse_internal(dbi: &str) -> Result<(), ServerError> {
-    if dbi.starts_with("datalog/") {
-        return Err(ServerError::BadArgument(format!(
-            "{dbi:?} belongs to the Datalog layer and cannot be written as key-value data"
-        )));
-    }
-    Ok(())
-}
-
 fn write(w: &mut RwTxn, req: &Request) -> Result<Edn, ServerError> {
+    let a = KvArgs {
+        op: &req.op,
+        args: &req.args,
+    };
     match req.op.as_str() {
         "sync" => Ok(Edn::Bool(true)),
         "open-dbi" | "open-list-dbi" => {
-            let dbi = dbi_arg(req, 1)?;
-            refuse_internal(&dbi)?;
-            let list = req.op == "open-list-dbi";
-            match w.open_db(&dbi) {
-                Ok(db) if db.is_list() != list => Err(ServerError::BadArgument(format!(
-                    "sub-database {dbi:?} exists and is {}a list database",
-                    if db.is_list() { "" } else { "not " }
-                ))),
-                Ok(_) => Ok(Edn::Bool(true)),
-                Err(_) => {
-                    if list {
-                        w.create_list_db(&dbi)?;
-                    } else {
-                        w.create_db(&dbi)?;
-                    }
-                    Ok(Edn::Bool(true))
-                }
-            }
+            kv_typed::open_dbi(w, a.dbi(1)?, req.op == "open-list-dbi")?;
+            Ok(Edn::Bool(true))
         }
         "clear-dbi" | "drop-dbi" => {
-            let dbi = dbi_arg(req, 1)?;
-            refuse_internal(&dbi)?;
-            let db = w.open_db(&dbi)?;
-            if req.op == "drop-dbi" {
-                w.drop_db(&db)?;
-            } else {
-                w.clear_db(&db)?;
-            }
+            kv_typed::clear_dbi(w, a.dbi(1)?, req.op == "drop-dbi")?;
             Ok(Edn::Bool(true))
         }
         "transact-kv" => {
             for form in req.seq_arg(1, "the key-value transaction data")? {
-                apply(w, form)?;
+                kv_typed::apply_form(w, form)?;
             }
             Ok(Edn::kw("", "transacted"))
         }
@@ -249,217 +188,20 @@ fn write(w: &mut RwTxn, req: &Request) -> Result<Edn, ServerError> {
     }
 }
 
-/// Applies one `[:put dbi k v kt vt]` / `[:del dbi k kt]` / `[:put-list dbi k vs kt vt]` /
-/// `[:del-list dbi k vs kt vt]` form.
-fn apply(w: &mut RwTxn, form: &Edn) -> Result<(), ServerError> {
-    let bad = |why: &str| {
-        ServerError::BadArgument(format!(
-            "{why} in {form}: a form is [:put dbi k v kt? vt?], [:del dbi k kt?], \
-             [:put-list dbi k vs kt? vt?] or [:del-list dbi k vs kt? vt?]"
-        ))
-    };
-    let items = form.as_seq().ok_or_else(|| bad("not a vector"))?;
-    let op = items
-        .first()
-        .and_then(Edn::as_keyword)
-        .ok_or_else(|| bad("no operation"))?;
-    let dbi = items
-        .get(1)
-        .and_then(Edn::as_str)
-        .ok_or_else(|| bad("no sub-database name"))?;
-    refuse_internal(dbi)?;
-    let key = items.get(2).ok_or_else(|| bad("no key"))?;
-    let t = |i: usize| -> Result<ValueType, ServerError> {
-        Ok(parse_type(items.get(i).unwrap_or(&Edn::Nil))?)
-    };
-    let db = w.open_db(dbi)?;
-    match op.name() {
-        "put" => {
-            let v = items.get(3).ok_or_else(|| bad("no value"))?;
-            let (kb, vb) = (encode(key, &t(4)?)?, encode(v, &t(5)?)?);
-            w.put(&db, &kb, &vb)?;
-        }
-        "del" => {
-            w.delete(&db, &encode(key, &t(3)?)?)?;
-        }
-        "put-list" | "del-list" => {
-            let vs = items
-                .get(3)
-                .and_then(|v| v.as_seq().or_else(|| v.as_set()))
-                .ok_or_else(|| bad("no vector of values"))?;
-            let (kt, vt) = (t(4)?, t(5)?);
-            let kb = encode(key, &kt)?;
-            for v in vs {
-                let vb = encode(v, &vt)?;
-                if op.name() == "put-list" {
-                    w.put_list(&db, &kb, &vb)?;
-                } else {
-                    w.delete_list(&db, &kb, &vb)?;
-                }
-            }
-        }
-        _ => return Err(bad("unknown operation")),
-    }
-    Ok(())
-}
-
-/// A key and its value, borrowed from the transaction.
-type Pair<'t> = (&'t [u8], &'t [u8]);
-
-fn take<'t>(
-    it: impl Iterator<Item = levin_engine::Result<Pair<'t>>>,
-    limit: Option<usize>,
-) -> Result<Vec<Pair<'t>>, ServerError> {
-    Ok(it
-        .take(limit.unwrap_or(usize::MAX))
-        .collect::<levin_engine::Result<Vec<_>>>()?)
-}
-
 fn read(r: &dyn Read, req: &Request) -> Result<Edn, ServerError> {
-    let dbi =
-        |i: usize| -> Result<levin_engine::Db, ServerError> { Ok(r.open_db(&dbi_arg(req, i)?)?) };
-    let limit = req
-        .opt("limit")
-        .and_then(Edn::as_long)
-        .map(|n| usize::try_from(n).unwrap_or(0));
-    match req.op.as_str() {
-        "list-dbis" => Ok(Edn::Vector(
-            r.db_names()?
-                .into_iter()
-                .filter(|n| !n.starts_with("datalog/"))
-                .map(Edn::String)
-                .collect(),
-        )),
-        "entries" => Ok(Edn::Long(r.len(&dbi(1)?)? as i64)),
-        "get-value" => {
-            // [db dbi k kt vt ignore-key?]
-            let types = Types {
-                k: ty(req, 3)?,
-                v: ty(req, 4)?,
-            };
-            let kb = encode(req.arg(2, "the key")?, &types.k)?;
-            match r.get(&dbi(1)?, &kb)? {
-                Some(v) => types.pair(&kb, v, flag(req, 5, true)),
-                None => Ok(Edn::Nil),
-            }
-        }
-        "get-first" | "get-first-n" | "get-range" | "key-range" => {
-            // get-first [db dbi range kt vt ignore-key?]; get-first-n [db dbi n range kt vt
-            // ignore-key?]; get-range [db dbi range kt vt ignore-key?]; key-range [db dbi
-            // range kt].
-            let shift = usize::from(req.op == "get-first-n");
-            let types = Types {
-                k: ty(req, 3 + shift)?,
-                v: ty(req, 4 + shift)?,
-            };
-            let range = parse_range(req.arg(2 + shift, "the range")?, &types.k)?;
-            let n = match req.op.as_str() {
-                "get-first" => Some(1),
-                "get-first-n" => Some(req.count_arg(2, "the count")?.unwrap_or(1) as usize),
-                _ => limit,
-            };
-            let pairs = take(r.range(&dbi(1)?, range)?, n)?;
-            if req.op == "key-range" {
-                return Ok(Edn::Vector(
-                    pairs
-                        .iter()
-                        .map(|(k, _)| decode(k, &types.k))
-                        .collect::<Result<_, _>>()?,
-                ));
-            }
-            let ignore_key = flag(req, 5 + shift, false);
-            let items: Vec<Edn> = pairs
-                .iter()
-                .map(|(k, v)| types.pair(k, v, ignore_key))
-                .collect::<Result<_, _>>()?;
-            if req.op == "get-first" {
-                return Ok(items.into_iter().next().unwrap_or(Edn::Nil));
-            }
-            Ok(Edn::Vector(items))
-        }
-        "range-count" | "key-range-count" => {
-            let kt = ty(req, 3)?;
-            let range = parse_range(req.arg(2, "the range")?, &kt)?;
-            Ok(Edn::Long(r.count(&dbi(1)?, &range)? as i64))
-        }
-        "get-rank" => {
-            let kt = ty(req, 3)?;
-            let kb = encode(req.arg(2, "the key")?, &kt)?;
-            Ok(r.rank(&dbi(1)?, &kb)?
-                .map_or(Edn::Nil, |n| Edn::Long(n as i64)))
-        }
-        "get-by-rank" => {
-            let types = Types {
-                k: ty(req, 3)?,
-                v: ty(req, 4)?,
-            };
-            let rank = req.count_arg(2, "the rank")?.unwrap_or(0);
-            match r.get_by_rank(&dbi(1)?, rank)? {
-                Some((k, v)) => types.pair(k, v, flag(req, 5, false)),
-                None => Ok(Edn::Nil),
-            }
-        }
-        "sample-kv" => {
-            let types = Types {
-                k: ty(req, 3)?,
-                v: ty(req, 4)?,
-            };
-            let n = req.count_arg(2, "the sample size")?.unwrap_or(1) as usize;
-            let seed = req.opt("seed").and_then(Edn::as_long).unwrap_or(0) as u64;
-            let ignore_key = flag(req, 5, false);
-            Ok(Edn::Vector(
-                r.sample(&dbi(1)?, n, seed)?
-                    .iter()
-                    .map(|(k, v)| types.pair(k, v, ignore_key))
-                    .collect::<Result<_, _>>()?,
-            ))
-        }
-        "get-list" => {
-            // [db dbi k kt vt]
-            let types = Types {
-                k: ty(req, 3)?,
-                v: ty(req, 4)?,
-            };
-            let kb = encode(req.arg(2, "the key")?, &types.k)?;
-            Ok(Edn::Vector(
-                take(r.list(&dbi(1)?, &kb)?, limit)?
-                    .iter()
-                    .map(|(_, v)| decode(v, &types.v))
-                    .collect::<Result<_, _>>()?,
-            ))
-        }
-        "list-count" => {
-            let kb = encode(req.arg(2, "the key")?, &ty(req, 3)?)?;
-            Ok(Edn::Long(r.list_count(&dbi(1)?, &kb)? as i64))
-        }
-        "in-list?" => {
-            // [db dbi k v kt vt]
-            let kb = encode(req.arg(2, "the key")?, &ty(req, 4)?)?;
-            let vb = encode(req.arg(3, "the value")?, &ty(req, 5)?)?;
-            Ok(Edn::Bool(r.in_list(&dbi(1)?, &kb, &vb)?))
-        }
-        "list-range" | "list-range-count" => {
-            // [db dbi k-range kt v-range vt]
-            let types = Types {
-                k: ty(req, 3)?,
-                v: ty(req, 5)?,
-            };
-            let keys = parse_range(req.arg(2, "the key range")?, &types.k)?;
-            let values = match req.opt_arg(4) {
-                Some(spec) => parse_range(spec, &types.v)?,
-                None => Range::all(),
-            };
-            let it = r.list_range(&dbi(1)?, keys, values)?;
-            if req.op == "list-range-count" {
-                return Ok(Edn::Long(take(it, None)?.len() as i64));
-            }
-            Ok(Edn::Vector(
-                take(it, limit)?
-                    .iter()
-                    .map(|(k, v)| types.pair(k, v, false))
-                    .collect::<Result<_, _>>()?,
-            ))
-        }
-        other => Err(ServerError::UnknownOp(other.to_string())),
+    let a = KvArgs {
+        op: &req.op,
+        args: &req.args,
+    };
+    if !kv_typed::READ_OPS.contains(&req.op.as_str()) {
+        return Err(ServerError::UnknownOp(req.op.clone()));
     }
+    let opts = ReadOpts {
+        limit: req
+            .opt("limit")
+            .and_then(Edn::as_long)
+            .map(|n| usize::try_from(n).unwrap_or(0)),
+        seed: req.opt("seed").and_then(Edn::as_long).unwrap_or(0) as u64,
+    };
+    Ok(kv_typed::read_op(r, &a, &opts)?)
 }
