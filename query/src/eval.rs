@@ -894,7 +894,7 @@ impl<'a> Ctx<'a> {
             // two large relations does not fit in memory, and an allocation failure aborts
             // the whole process).
             let n = cur.rows.len().saturating_mul(found.len());
-            let limit = self.reg.row_limit();
+            let limit = self.row_limit;
             if n > limit {
                 return Err(too_large(n, limit));
             }
