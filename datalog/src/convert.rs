@@ -6,29 +6,35 @@
 //! maps, sets, lists, characters, tagged values) as `Data` holding the value's EDN text.
 //! Bytes are written in EDN as `#bytes "0a1b..."` (hex).
 
+use crate::error::Error;
 use levin_codec::{BigDec as CBigDec, Value};
 
 use crate::schema::{Attr, AttrType};
 use levin_edn::{BigDec, Edn, Keyword, Symbol};
 
 /// Converts `v` for `attr` (not for refs, which the transaction resolves to entity ids).
-pub fn to_value(attr: &Attr, v: &Edn) -> Result<Value, String> {
+pub fn to_value(attr: &Attr, v: &Edn) -> Result<Value, Error> {
     if v.is_nil() {
-        return Err("nil is not a valid value; retract the attribute instead".into());
+        return Err(Error::Invalid(
+            "nil is not a valid value; retract the attribute instead".into(),
+        ));
     }
     match attr.value_type {
         None => Ok(untyped(v)),
         Some(AttrType::Tuple) => {
-            let items = v
-                .as_vec()
-                .ok_or_else(|| format!("expected a tuple (a vector), got {}", v.type_name()))?;
+            let items = v.as_vec().ok_or_else(|| {
+                Error::Invalid(format!(
+                    "expected a tuple (a vector), got {}",
+                    v.type_name()
+                ))
+            })?;
             if let Some(ts) = &attr.tuple_types {
                 if items.len() != ts.len() {
-                    return Err(format!(
+                    return Err(Error::Invalid(format!(
                         "expected a tuple of {} elements, got {}",
                         ts.len(),
                         items.len()
-                    ));
+                    )));
                 }
                 let mut out = Vec::new();
                 for (t, x) in ts.iter().zip(items) {
@@ -48,7 +54,7 @@ pub fn to_value(attr: &Attr, v: &Edn) -> Result<Value, String> {
     }
 }
 
-fn tuple_elem(t: Option<AttrType>, v: &Edn) -> Result<Value, String> {
+fn tuple_elem(t: Option<AttrType>, v: &Edn) -> Result<Value, Error> {
     match (t, v) {
         (_, Edn::Nil) => Ok(nil_value()),
         (None, v) => Ok(untyped(v)),
@@ -80,7 +86,7 @@ fn article(v: &Edn) -> String {
 }
 
 /// Converts `v` to the declared scalar type `t`.
-pub fn typed(t: AttrType, v: &Edn) -> Result<Value, String> {
+pub fn typed(t: AttrType, v: &Edn) -> Result<Value, Error> {
     Ok(match (t, v) {
         (AttrType::String, Edn::String(s)) => Value::String(s.clone()),
         (AttrType::Keyword, Edn::Keyword(k)) => Value::Keyword {
@@ -96,7 +102,7 @@ pub fn typed(t: AttrType, v: &Edn) -> Result<Value, String> {
         (AttrType::Ref, Edn::Long(n)) if *n > 0 => Value::Long(*n),
         (AttrType::Double, Edn::Double(d)) => double(*d)?,
         (AttrType::Double, Edn::Long(n)) => Value::Double(*n as f64),
-        (AttrType::Float, Edn::Double(d)) if d.is_nan() => return Err(nan()),
+        (AttrType::Float, Edn::Double(d)) if d.is_nan() => return Err(Error::Invalid(nan())),
         (AttrType::Float, Edn::Double(d)) => Value::Float(*d as f32),
         (AttrType::Float, Edn::Long(n)) => Value::Float(*n as f32),
         (AttrType::BigInt, Edn::BigInt(n)) => Value::BigInt(n.clone()),
@@ -107,9 +113,13 @@ pub fn typed(t: AttrType, v: &Edn) -> Result<Value, String> {
         (AttrType::BigDec, Edn::Long(n)) => Value::BigDec(CBigDec::new(*n, 0)),
         (AttrType::Instant, Edn::Inst(ms)) => Value::Instant(*ms),
         (AttrType::Uuid, Edn::Uuid(u)) => Value::Uuid(*u),
-        (AttrType::Bytes, v) => Value::Bytes(bytes_of(v).ok_or_else(|| mismatch(t, v))?),
-        (AttrType::Tuple, _) => return Err("a tuple cannot nest in a tuple".into()),
-        _ => return Err(mismatch(t, v)),
+        (AttrType::Bytes, v) => {
+            Value::Bytes(bytes_of(v).ok_or_else(|| Error::Invalid(mismatch(t, v)))?)
+        }
+        (AttrType::Tuple, _) => {
+            return Err(Error::Invalid("a tuple cannot nest in a tuple".into()))
+        }
+        _ => return Err(Error::Invalid(mismatch(t, v))),
     })
 }
 
@@ -117,9 +127,9 @@ fn nan() -> String {
     "NaN cannot be stored".into()
 }
 
-fn double(d: f64) -> Result<Value, String> {
+fn double(d: f64) -> Result<Value, Error> {
     if d.is_nan() {
-        Err(nan())
+        Err(Error::Invalid(nan()))
     } else {
         Ok(Value::Double(d))
     }

@@ -464,7 +464,7 @@ impl<'t> Db<'t> {
                     None if !seek => return Ok(Self::empty()),
                     None => {
                         // Seek to where the value would sort.
-                        let value = convert::to_value(attr, v).map_err(Error::Invalid)?;
+                        let value = convert::to_value(attr, v)?;
                         let enc = layout::encode(&value).map_err(Error::Invalid)?;
                         layout::item(attr.id, &enc[..enc.len().min(self.meta.giant_limit)])
                     }
@@ -565,7 +565,7 @@ impl<'t> Db<'t> {
                 let value = match self.view().lookup_part(attr, v)? {
                     Some(p) => Ok(layout::item(attr.id, &p)),
                     None => {
-                        let value = convert::to_value(attr, v).map_err(Error::Invalid)?;
+                        let value = convert::to_value(attr, v)?;
                         let enc = layout::encode(&value).map_err(Error::Invalid)?;
                         Err(layout::item(
                             attr.id,

@@ -5,23 +5,23 @@ use std::cmp::Ordering;
 
 use levin_edn::Edn;
 
-use crate::functions::{call_builtin, compare, Registry};
+use crate::functions::{call_builtin, compare, FnError, Registry};
 
-fn num(e: &Edn) -> Result<f64, String> {
+fn num(e: &Edn) -> Result<f64, FnError> {
     match e {
         Edn::Long(n) => Ok(*n as f64),
         Edn::Double(d) => Ok(*d),
-        _ => Err(format!("expected a number, got {e}")),
+        _ => Err(FnError::from(format!("expected a number, got {e}"))),
     }
 }
 
-fn n_arg(args: &[Edn], name: &str) -> Result<Option<usize>, String> {
+fn n_arg(args: &[Edn], name: &str) -> Result<Option<usize>, FnError> {
     match args {
         [] => Ok(None),
         [Edn::Long(n)] if *n >= 0 => Ok(Some(*n as usize)),
-        _ => Err(format!(
+        _ => Err(FnError::from(format!(
             "{name} takes an optional count before the variable"
-        )),
+        ))),
     }
 }
 
@@ -72,7 +72,7 @@ pub fn is_aggregate(name: &str, reg: &Registry) -> bool {
 
 /// Applies aggregate `name` with constant `args` to the group's `vals` (borrowed from the
 /// rows: only the result is built).
-pub fn aggregate(name: &str, args: &[Edn], vals: &[&Edn], reg: &Registry) -> Result<Edn, String> {
+pub fn aggregate(name: &str, args: &[Edn], vals: &[&Edn], reg: &Registry) -> Result<Edn, FnError> {
     if let Some(f) = reg.aggs.get(name) {
         let mut all = args.to_vec();
         all.push(Edn::Vector(owned(vals)));
@@ -197,8 +197,8 @@ pub fn aggregate(name: &str, args: &[Edn], vals: &[&Edn], reg: &Registry) -> Res
         },
         "sample" => match n_arg(args, name)? {
             Some(n) => Edn::Vector(pick(vals, n)),
-            None => return Err("sample takes a count: (sample n ?x)".into()),
+            None => return Err(FnError::from("sample takes a count: (sample n ?x)")),
         },
-        _ => return Err(format!("unknown aggregate {name}")),
+        _ => return Err(FnError::from(format!("unknown aggregate {name}"))),
     })
 }

@@ -13,7 +13,7 @@ use levin_edn::{Edn, Keyword};
 use crate::ast::*;
 use crate::error::{ErrorKind, QResult, QueryError};
 use crate::explain::Step;
-use crate::functions::{call_builtin, truthy, Registry};
+use crate::functions::{call_builtin, truthy, FnError, Registry};
 use crate::plan::{self, Choice};
 use crate::stats::Stats;
 use levin_datalog::scan;
@@ -1194,7 +1194,7 @@ impl<'a> Ctx<'a> {
 
     /// Calls function `name`.
     pub fn call(&self, name: &str, args: &[Edn], form: &Edn) -> QResult<Edn> {
-        let eval_err = |m: String| QueryError::at(ErrorKind::Eval, format!("{name}: {m}"), form);
+        let eval_err = |m: FnError| QueryError::at(ErrorKind::Eval, format!("{name}: {m}"), form);
         if let Some(f) = self.reg.fns.get(name) {
             return f(args).map_err(eval_err);
         }

@@ -7,8 +7,30 @@ use std::sync::Arc;
 use levin_edn::{Edn, Keyword};
 
 /// An application function, predicate or aggregate: takes argument values, returns a
-/// value (for a predicate: truthy or not) or an error message.
-pub type UserFn = Arc<dyn Fn(&[Edn]) -> Result<Edn, String> + Send + Sync>;
+/// value (for a predicate: truthy or not) or an error.
+pub type UserFn = Arc<dyn Fn(&[Edn]) -> Result<Edn, FnError> + Send + Sync>;
+
+/// Why a function, predicate or aggregate (built in or registered) refused its arguments.
+/// Application functions make one from a message: `Err("needs a string".into())`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FnError {
+    /// The arguments do not suit the function (count, types, values), as its message says.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl From<String> for FnError {
+    fn from(message: String) -> Self {
+        FnError::Invalid(message)
+    }
+}
+
+impl From<&str> for FnError {
+    fn from(message: &str) -> Self {
+        FnError::Invalid(message.to_string())
+    }
+}
 
 /// Functions and aggregates registered by name, passed with a query.
 #[derive(Clone, Default)]
@@ -110,7 +132,7 @@ impl Registry {
     pub fn function(
         mut self,
         name: &str,
-        f: impl Fn(&[Edn]) -> Result<Edn, String> + Send + Sync + 'static,
+        f: impl Fn(&[Edn]) -> Result<Edn, FnError> + Send + Sync + 'static,
     ) -> Registry {
         self.fns.insert(name.to_string(), Arc::new(f));
         self
@@ -121,7 +143,7 @@ impl Registry {
     pub fn aggregate(
         mut self,
         name: &str,
-        f: impl Fn(&[Edn]) -> Result<Edn, String> + Send + Sync + 'static,
+        f: impl Fn(&[Edn]) -> Result<Edn, FnError> + Send + Sync + 'static,
     ) -> Registry {
         self.aggs.insert(name.to_string(), Arc::new(f));
         self
@@ -139,11 +161,11 @@ enum Num {
     D(f64),
 }
 
-fn num(e: &Edn) -> Result<Num, String> {
+fn num(e: &Edn) -> Result<Num, FnError> {
     match e {
         Edn::Long(n) => Ok(Num::L(*n)),
         Edn::Double(d) => Ok(Num::D(*d)),
-        _ => Err(format!("expected a number, got {e}")),
+        _ => Err(FnError::from(format!("expected a number, got {e}"))),
     }
 }
 
@@ -161,7 +183,7 @@ fn to_edn(n: Num) -> Edn {
     }
 }
 
-fn arith(args: &[Edn], init: i64, op: char) -> Result<Edn, String> {
+fn arith(args: &[Edn], init: i64, op: char) -> Result<Edn, FnError> {
     let mut acc = match args.first() {
         None => return Ok(Edn::Long(init)),
         Some(a) if args.len() == 1 && (op == '-' || op == '/') => {
@@ -180,13 +202,13 @@ fn arith(args: &[Edn], init: i64, op: char) -> Result<Edn, String> {
                 '*' => Num::L(x.checked_mul(y).ok_or("integer overflow")?),
                 _ => {
                     if y == 0 {
-                        return Err("divide by zero".into());
+                        return Err(FnError::from("divide by zero"));
                     }
                     if x == i64::MIN && y == -1 {
                         // The one quotient of two longs a long cannot hold: a big integer,
                         // as Datalevin answers (2^63).
                         if args.len() > 2 {
-                            return Err("integer overflow".into());
+                            return Err(FnError::from("integer overflow"));
                         }
                         return Ok(Edn::BigInt(levin_edn::BigInt::from(-(i64::MIN as i128))));
                     }
@@ -221,34 +243,37 @@ pub fn compare(a: &Edn, b: &Edn) -> Ordering {
     }
 }
 
-fn chain(args: &[Edn], ok: impl Fn(Ordering) -> bool) -> Result<Edn, String> {
+fn chain(args: &[Edn], ok: impl Fn(Ordering) -> bool) -> Result<Edn, FnError> {
     if args.is_empty() {
-        return Err("needs at least one argument".into());
+        return Err(FnError::from("needs at least one argument"));
     }
     Ok(Edn::Bool(
         args.windows(2).all(|w| ok(compare(&w[0], &w[1]))),
     ))
 }
 
-fn arity(args: &[Edn], n: usize) -> Result<(), String> {
+fn arity(args: &[Edn], n: usize) -> Result<(), FnError> {
     if args.len() == n {
         Ok(())
     } else {
-        Err(format!("expects {n} argument(s), got {}", args.len()))
+        Err(FnError::from(format!(
+            "expects {n} argument(s), got {}",
+            args.len()
+        )))
     }
 }
 
-fn long(e: &Edn) -> Result<i64, String> {
+fn long(e: &Edn) -> Result<i64, FnError> {
     e.as_long()
-        .ok_or_else(|| format!("expected an integer, got {e}"))
+        .ok_or_else(|| FnError::from(format!("expected an integer, got {e}")))
 }
 
-fn string(e: &Edn) -> Result<&str, String> {
+fn string(e: &Edn) -> Result<&str, FnError> {
     e.as_str()
-        .ok_or_else(|| format!("expected a string, got {e}"))
+        .ok_or_else(|| FnError::from(format!("expected a string, got {e}")))
 }
 
-fn seq(e: &Edn) -> Result<Vec<Edn>, String> {
+fn seq(e: &Edn) -> Result<Vec<Edn>, FnError> {
     match e {
         Edn::Nil => Ok(vec![]),
         Edn::List(x) | Edn::Vector(x) | Edn::Set(x) => Ok(x.clone()),
@@ -257,7 +282,7 @@ fn seq(e: &Edn) -> Result<Vec<Edn>, String> {
             .map(|(k, v)| Edn::Vector(vec![k.clone(), v.clone()]))
             .collect()),
         Edn::String(s) => Ok(s.chars().map(Edn::Char).collect()),
-        _ => Err(format!("{e} is not a collection")),
+        _ => Err(FnError::from(format!("{e} is not a collection"))),
     }
 }
 
@@ -270,11 +295,13 @@ fn to_str(e: &Edn) -> String {
     }
 }
 
-fn regex(e: &Edn) -> Result<regex::Regex, String> {
+fn regex(e: &Edn) -> Result<regex::Regex, FnError> {
     match e {
-        Edn::String(s) => regex::Regex::new(s).map_err(|x| x.to_string()),
+        Edn::String(s) => regex::Regex::new(s).map_err(|x| FnError::from(x.to_string())),
         Edn::Tagged(_, inner) => regex(inner),
-        _ => Err(format!("expected a regex pattern string, got {e}")),
+        _ => Err(FnError::from(format!(
+            "expected a regex pattern string, got {e}"
+        ))),
     }
 }
 
@@ -316,7 +343,7 @@ pub fn is_builtin(name: &str) -> bool {
 
 /// Calls built-in `name`; `None` when there is no such built-in. With `args` None, only
 /// checks existence.
-pub fn call_builtin(name: &str, args: Option<&[Edn]>) -> Option<Result<Edn, String>> {
+pub fn call_builtin(name: &str, args: Option<&[Edn]>) -> Option<Result<Edn, FnError>> {
     let known = matches!(
         name,
         "=" | "=="
@@ -404,7 +431,7 @@ pub fn call_builtin(name: &str, args: Option<&[Edn]>) -> Option<Result<Edn, Stri
     }
 }
 
-fn builtin(name: &str, a: &[Edn]) -> Result<Edn, String> {
+fn builtin(name: &str, a: &[Edn]) -> Result<Edn, FnError> {
     let b = Edn::Bool;
     Ok(match name {
         "=" => b(a.windows(2).all(|w| w[0] == w[1])),
@@ -419,13 +446,13 @@ fn builtin(name: &str, a: &[Edn]) -> Result<Edn, String> {
         "*" => arith(a, 1, '*')?,
         "-" => {
             if a.is_empty() {
-                return Err("- needs arguments".into());
+                return Err(FnError::from("- needs arguments"));
             }
             arith(a, 0, '-')?
         }
         "/" => {
             if a.is_empty() {
-                return Err("/ needs arguments".into());
+                return Err(FnError::from("/ needs arguments"));
             }
             arith(a, 1, '/')?
         }
@@ -434,7 +461,7 @@ fn builtin(name: &str, a: &[Edn]) -> Result<Edn, String> {
             match (num(&a[0])?, num(&a[1])?) {
                 (Num::L(x), Num::L(y)) => {
                     if y == 0 {
-                        return Err("divide by zero".into());
+                        return Err(FnError::from("divide by zero"));
                     }
                     Edn::Long(match name {
                         "quot" => x.checked_div(y).ok_or("integer overflow")?,
@@ -520,7 +547,7 @@ fn builtin(name: &str, a: &[Edn]) -> Result<Edn, String> {
             arity(a, 1)?;
             let n = long(&a[0])?;
             if n <= 0 {
-                return Err("rand-int needs a positive bound".into());
+                return Err(FnError::from("rand-int needs a positive bound"));
             }
             Edn::Long((rand_u64() % n as u64) as i64)
         }
@@ -549,18 +576,22 @@ fn builtin(name: &str, a: &[Edn]) -> Result<Edn, String> {
                 if ns.is_nil() { None } else { Some(string(ns)?) },
                 string(n)?,
             )),
-            _ => return Err("keyword takes a string or a namespace and a name".into()),
+            _ => {
+                return Err(FnError::from(
+                    "keyword takes a string or a namespace and a name",
+                ))
+            }
         },
         "name" => match a {
             [Edn::Keyword(k)] => Edn::String(k.name.clone()),
             [Edn::Symbol(s)] => Edn::String(s.name.clone()),
             [Edn::String(s)] => Edn::String(s.clone()),
-            _ => return Err("name takes a keyword, symbol or string".into()),
+            _ => return Err(FnError::from("name takes a keyword, symbol or string")),
         },
         "namespace" => match a {
             [Edn::Keyword(k)] => k.namespace.clone().map_or(Edn::Nil, Edn::String),
             [Edn::Symbol(s)] => s.namespace.clone().map_or(Edn::Nil, Edn::String),
-            _ => return Err("namespace takes a keyword or symbol".into()),
+            _ => return Err(FnError::from("namespace takes a keyword or symbol")),
         },
         "str" => Edn::String(a.iter().map(to_str).collect()),
         "subs" => {
@@ -573,7 +604,7 @@ fn builtin(name: &str, a: &[Edn]) -> Result<Edn, String> {
                 None => s.len(),
             };
             if start > end || end > s.len() {
-                return Err("string index out of range".into());
+                return Err(FnError::from("string index out of range"));
             }
             Edn::String(s[start..end].iter().collect())
         }
@@ -600,7 +631,7 @@ fn builtin(name: &str, a: &[Edn]) -> Result<Edn, String> {
         }
         "hash-map" => {
             if !a.len().is_multiple_of(2) {
-                return Err("hash-map needs an even number of arguments".into());
+                return Err(FnError::from("hash-map needs an even number of arguments"));
             }
             let mut m: Vec<(Edn, Edn)> = vec![];
             for kv in a.chunks(2) {
@@ -631,7 +662,7 @@ fn builtin(name: &str, a: &[Edn]) -> Result<Edn, String> {
                     .as_long()
                     .is_some_and(|i| i >= 0 && (i as usize) < v.len()),
                 Edn::Nil => false,
-                other => return Err(format!("contains? not supported on {other}")),
+                other => return Err(FnError::from(format!("contains? not supported on {other}"))),
             })
         }
         "empty?" => {
@@ -737,7 +768,7 @@ fn builtin(name: &str, a: &[Edn]) -> Result<Edn, String> {
         }
         "like" | "not-like" => {
             if a.len() < 2 {
-                return Err("like takes a string and a pattern".into());
+                return Err(FnError::from("like takes a string and a pattern"));
             }
             let m = match &a[0] {
                 Edn::String(s) => like(s, string(&a[1])?),
@@ -750,6 +781,6 @@ fn builtin(name: &str, a: &[Edn]) -> Result<Edn, String> {
             let coll = seq(&a[1])?;
             b(coll.contains(&a[0]) == (name == "in"))
         }
-        _ => return Err(format!("unknown function {name}")),
+        _ => return Err(FnError::from(format!("unknown function {name}"))),
     })
 }
