@@ -15,7 +15,7 @@ use levin_edn::{BigDec, Edn, Keyword, Symbol};
 /// Converts `v` for `attr` (not for refs, which the transaction resolves to entity ids).
 pub fn to_value(attr: &Attr, v: &Edn) -> Result<Value, Error> {
     if v.is_nil() {
-        return Err(Error::Invalid(
+        return Err(Error::InvalidValue(
             "nil is not a valid value; retract the attribute instead".into(),
         ));
     }
@@ -23,14 +23,14 @@ pub fn to_value(attr: &Attr, v: &Edn) -> Result<Value, Error> {
         None => Ok(untyped(v)),
         Some(AttrType::Tuple) => {
             let items = v.as_vec().ok_or_else(|| {
-                Error::Invalid(format!(
+                Error::InvalidValue(format!(
                     "expected a tuple (a vector), got {}",
                     v.type_name()
                 ))
             })?;
             if let Some(ts) = &attr.tuple_types {
                 if items.len() != ts.len() {
-                    return Err(Error::Invalid(format!(
+                    return Err(Error::InvalidValue(format!(
                         "expected a tuple of {} elements, got {}",
                         ts.len(),
                         items.len()
@@ -102,7 +102,7 @@ pub fn typed(t: AttrType, v: &Edn) -> Result<Value, Error> {
         (AttrType::Ref, Edn::Long(n)) if *n > 0 => Value::Long(*n),
         (AttrType::Double, Edn::Double(d)) => double(*d)?,
         (AttrType::Double, Edn::Long(n)) => Value::Double(*n as f64),
-        (AttrType::Float, Edn::Double(d)) if d.is_nan() => return Err(Error::Invalid(nan())),
+        (AttrType::Float, Edn::Double(d)) if d.is_nan() => return Err(Error::InvalidValue(nan())),
         (AttrType::Float, Edn::Double(d)) => Value::Float(*d as f32),
         (AttrType::Float, Edn::Long(n)) => Value::Float(*n as f32),
         (AttrType::BigInt, Edn::BigInt(n)) => Value::BigInt(n.clone()),
@@ -114,12 +114,12 @@ pub fn typed(t: AttrType, v: &Edn) -> Result<Value, Error> {
         (AttrType::Instant, Edn::Inst(ms)) => Value::Instant(*ms),
         (AttrType::Uuid, Edn::Uuid(u)) => Value::Uuid(*u),
         (AttrType::Bytes, v) => {
-            Value::Bytes(bytes_of(v).ok_or_else(|| Error::Invalid(mismatch(t, v)))?)
+            Value::Bytes(bytes_of(v).ok_or_else(|| Error::InvalidValue(mismatch(t, v)))?)
         }
         (AttrType::Tuple, _) => {
-            return Err(Error::Invalid("a tuple cannot nest in a tuple".into()))
+            return Err(Error::InvalidValue("a tuple cannot nest in a tuple".into()))
         }
-        _ => return Err(Error::Invalid(mismatch(t, v))),
+        _ => return Err(Error::InvalidValue(mismatch(t, v))),
     })
 }
 
@@ -129,7 +129,7 @@ fn nan() -> String {
 
 fn double(d: f64) -> Result<Value, Error> {
     if d.is_nan() {
-        Err(Error::Invalid(nan()))
+        Err(Error::InvalidValue(nan()))
     } else {
         Ok(Value::Double(d))
     }

@@ -79,6 +79,9 @@ pub enum Error {
     /// A read or pull ran past its deadline.
     #[error("timed out: {0}")]
     Timeout(String),
+    /// A value that does not fit its attribute's (or key-value column's) declared type.
+    #[error("{0}")]
+    InvalidValue(String),
     /// A bad argument to a read, pull or entity call.
     #[error("invalid argument: {0}")]
     Invalid(String),
