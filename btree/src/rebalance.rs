@@ -10,7 +10,7 @@
 //! it too, saving nothing. The room kept free in a merged leaf (1/32 of the usable bytes) is
 //! hysteresis: the next insert into it need not split it straight away.
 //!
-//! Invariants kept by [`merge_children`]: the left child's branch count becomes the sum of
+//! Invariants kept by `merge_children`: the left child's branch count becomes the sum of
 //! both, the right child's entry leaves the parent, the tree's page counts drop by one, and
 //! the right child goes back through [`PageStore::free`].
 

@@ -1,6 +1,6 @@
 //! levin-pager: the data file, its read-only memory map, page I/O and the meta pages.
 //!
-//! This is the only crate in Levin allowed `unsafe`, and all of it lives in [`map`] (the data
+//! This is the only crate in Levin allowed `unsafe`, and all of it lives in `map.rs` (the data
 //! file's read-only map), [`lockfile`] (the shared reader table), [`prefetch`] (cache
 //! hints), [`io`] (a writeback hint) and [`hugebuf`] (huge-page memory for dirty pages).
 //! docs/unsafe.md argues why each block is sound.

@@ -49,7 +49,7 @@ pub use connection::{
 };
 pub use error::{Error, ErrorKind, QResult, QueryError};
 pub use explain::{Explain, Step};
-pub use functions::{FnError, Registry, UserFn};
+pub use functions::{FnError, Registry, UserFn, DEFAULT_MAX_MEMORY, DEFAULT_MAX_ROWS};
 pub use levin_datalog::scan::GroupRead;
 pub use parse::parse_query;
 

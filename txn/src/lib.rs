@@ -4,7 +4,7 @@
 //!
 //! **Architecture invariant:** a page reachable from a snapshot that a live reader holds,
 //! or from either meta page, is never written. The reader table and the free list's reuse
-//! rule (see [`write`]) enforce it; the pager's zero-copy reads rely on it.
+//! rule (see [`mod@write`]) enforce it; the pager's zero-copy reads rely on it.
 
 #![forbid(unsafe_code)]
 

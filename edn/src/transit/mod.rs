@@ -1,6 +1,6 @@
 //! transit+json: `Edn` values to and from transit's JSON encoding, with its cache.
 //!
-//! [`write`] gives the non-verbose JSON form (maps as `["^ ", k, v, ...]`, the write cache on,
+//! [`write()`] gives the non-verbose JSON form (maps as `["^ ", k, v, ...]`, the write cache on,
 //! as transit-clj writes); [`read`] accepts that and the verbose form (maps as JSON objects),
 //! resolving `^N` cache codes. The mapping is in `docs/TRANSIT.md`:
 //!
