@@ -145,6 +145,11 @@ impl Wire {
                 _ => return Err(error_of(&m)),
             }
         }
+        if let Some(Edn::Map(meta)) = field(head, "meta") {
+            let mut m = meta.clone();
+            m.push((k("items"), Edn::Vector(items)));
+            return Ok(Edn::Map(m));
+        }
         Ok(match kind.as_deref() {
             Some("set") => Edn::Set(items),
             Some("list") => Edn::List(items),

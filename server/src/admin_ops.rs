@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use crate::authz::{Action, Object, Permission};
 use crate::error::ServerError;
 use crate::message::Request;
-use crate::session::Session;
+use crate::session::{Reply, Session};
 use crate::system::role_target;
 
 fn strings(v: Vec<String>) -> Edn {
@@ -78,7 +78,6 @@ pub(crate) fn handle(s: &mut Session<'_>, req: &Request) -> Option<Result<Edn, S
             | "show-clients"
             | "disconnect-client"
             | "backup"
-            | "copy"
     );
     known.then(|| run(s, req))
 }
@@ -196,44 +195,54 @@ fn run(s: &mut Session<'_>, req: &Request) -> Result<Edn, ServerError> {
                 (Edn::kw("", "compact?"), Edn::Bool(compact)),
             ]))
         }
-        "copy" => {
-            let name = req.str_arg(0, "the database name")?.to_string();
-            let compact = matches!(req.opt_arg(1), Some(Edn::Bool(true)));
-            let store = s.store(&name)?.clone();
-            let tmp = tempdir_in(&s.shared.config.root)?;
-            let result = (|| {
-                store.env().copy_to(&tmp, compact)?;
-                let bytes = std::fs::read(tmp.join("data.levin")).map_err(|e| {
-                    ServerError::Engine(levin_engine::Error::Io {
-                        op: "reading the copy".into(),
-                        source: e,
-                    })
-                })?;
-                if bytes.len() + 1024 > s.shared.config.max_frame {
-                    return Err(ServerError::Busy(format!(
-                        "the copy is {} bytes, more than a frame holds ({}); use :backup",
-                        bytes.len(),
-                        s.shared.config.max_frame
-                    )));
-                }
-                let sha: String = Sha256::digest(&bytes)
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect();
-                Ok(Edn::Map(vec![
-                    (Edn::kw("", "sha-256"), Edn::String(sha)),
-                    (Edn::kw("", "size"), Edn::Long(bytes.len() as i64)),
-                    (
-                        Edn::kw("", "data"),
-                        levin_datalog::convert::bytes_edn(&bytes),
-                    ),
-                ]))
-            })();
-            let _ = std::fs::remove_dir_all(&tmp);
-            result
-        }
         other => Err(ServerError::UnknownOp(other.to_string())),
     }
+}
+
+/// Bytes of each chunk of a `:copy`, and chunks per frame (8 MiB of data, about 11 MiB as
+/// base64, well under the default frame limit).
+const COPY_CHUNK: usize = 1 << 20;
+const COPY_CHUNKS_PER_FRAME: usize = 8;
+
+/// `:copy [db compact?]`: a hot copy of the database's data file, streamed to the client
+/// in chunks, with its size and SHA-256 in the stream's `:meta`.
+pub(crate) fn copy(s: &mut Session<'_>, req: &Request) -> Result<Reply, ServerError> {
+    let name = req.str_arg(0, "the database name")?.to_string();
+    let compact = matches!(req.opt_arg(1), Some(Edn::Bool(true)));
+    let store = s.store(&name)?.clone();
+    let tmp = tempdir_in(&s.shared.config.root)?;
+    let bytes = store
+        .env()
+        .copy_to(&tmp, compact)
+        .map_err(ServerError::from)
+        .and_then(|()| {
+            std::fs::read(tmp.join("data.levin")).map_err(|e| {
+                ServerError::Engine(levin_engine::Error::Io {
+                    op: "reading the copy".into(),
+                    source: e,
+                })
+            })
+        });
+    let _ = std::fs::remove_dir_all(&tmp);
+    let bytes = bytes?;
+    let sha: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let meta = Edn::Map(vec![
+        (Edn::kw("", "sha-256"), Edn::String(sha)),
+        (Edn::kw("", "size"), Edn::Long(bytes.len() as i64)),
+        (Edn::kw("", "compact?"), Edn::Bool(compact)),
+    ]);
+    let items = bytes
+        .chunks(COPY_CHUNK)
+        .map(levin_datalog::convert::bytes_edn)
+        .collect();
+    Ok(Reply::Chunks {
+        meta,
+        items,
+        batch: COPY_CHUNKS_PER_FRAME,
+    })
 }
 
 /// A fresh directory under the server's root for a temporary copy.

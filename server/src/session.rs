@@ -31,7 +31,16 @@ const MAX_SNAPSHOTS: usize = 16;
 
 /// A request's answer: one value, or a collection streamed in batches.
 pub(crate) enum Reply {
+    /// One value, streamed when it is a large collection.
     Value(Edn),
+    /// A vector streamed in batches of `batch` items whatever its length, with `meta`
+    /// (a map) in its `:copy-out-response`; the client rebuilds `meta` with the items
+    /// under `:items`. `:copy` sends the data file this way.
+    Chunks {
+        meta: Edn,
+        items: Vec<Edn>,
+        batch: usize,
+    },
 }
 
 /// An explicit transaction held by the session.
@@ -314,6 +323,9 @@ impl<'s> Session<'s> {
     fn request(&mut self, io: &mut dyn Io, req: &Request) -> Result<(), ()> {
         match self.answer(req) {
             Ok(Reply::Value(v)) => self.send_result(io, req.id, v).map_err(|_| ()),
+            Ok(Reply::Chunks { meta, items, batch }) => self
+                .send_stream(io, req.id, "vector", Some(meta), items, batch)
+                .map_err(|_| ()),
             Err(e) => {
                 let close = e.closes_connection();
                 self.send(io, &message::error(req.id, &e)).map_err(|_| ())?;
@@ -334,14 +346,31 @@ impl<'s> Session<'s> {
             Edn::List(items) if items.len() > STREAM_BATCH => ("list", items),
             v => return self.send(io, &message::ok(id, v)),
         };
+        self.send_stream(io, id, kind, None, items, STREAM_BATCH)
+    }
+
+    /// Sends `items` as `:copy-out-response` (with `meta`, if any), batches of `batch`
+    /// items, and `:copy-done`.
+    fn send_stream(
+        &self,
+        io: &mut dyn Io,
+        id: i64,
+        kind: &str,
+        meta: Option<Edn>,
+        items: Vec<Edn>,
+        batch: usize,
+    ) -> io::Result<()> {
         let mut head = message::copy_out(id, items.len());
         if let Edn::Map(m) = &mut head {
             m.push((Edn::kw("", "kind"), Edn::kw("", kind)));
+            if let Some(meta) = meta {
+                m.push((Edn::kw("", "meta"), meta));
+            }
         }
         self.send(io, &head)?;
         let mut items = items.into_iter();
         loop {
-            let batch: Vec<Edn> = items.by_ref().take(STREAM_BATCH).collect();
+            let batch: Vec<Edn> = items.by_ref().take(batch.max(1)).collect();
             if batch.is_empty() {
                 break;
             }
@@ -363,6 +392,9 @@ impl<'s> Session<'s> {
         let needed = self.permission_for(req)?;
         if let Some(p) = &needed {
             authz::authorize(&req.op, &self.perms, p)?;
+        }
+        if req.op == "copy" {
+            return crate::admin_ops::copy(self, req);
         }
         if let Some(r) = crate::datalog_ops::handle(self, req) {
             return r.map(Reply::Value);
