@@ -215,3 +215,32 @@ def test_pod_database_opens_embedded_and_back(pod, tmp_path):
     conn = pod.call("get-conn", str(d))
     names = pod.call("q", "[:find [?n ...] :where [_ :name ?n]]", conn)
     assert sorted(names) == ["Embedded", "Pod"]
+
+
+def test_pod_database_is_served_and_back(pod, tmp_path):
+    # Written through the pod under a server root, then served by `levin serve`, written
+    # through the server, and read through the pod again after the server stops.
+    root = tmp_path / "root"
+    root.mkdir()
+    conn = pod.call("get-conn", str(root / "sales"), SCHEMA)
+    pod.call("transact!", conn, [{kw("name"): "Pod"}])
+    pod.call("close", conn)
+    env = {"LEVIN_ADMIN_PASSWORD": "pw", "PATH": "/usr/bin:/bin"}
+    server = subprocess.Popen([LEVIN, "serve", "--root", str(root), "--listen", "127.0.0.1:0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = server.stdout.readline().strip()
+        assert line.startswith("listening on "), line
+        uri = f"levin://admin:pw@{line.removeprefix('listening on ')}/sales"
+        out = subprocess.run([LEVIN, "query", uri, "[:find [?n ...] :where [_ :name ?n]]"],
+                             check=True, capture_output=True, text=True).stdout
+        assert "Pod" in out
+        tx = tmp_path / "tx.edn"
+        tx.write_text('[{:name "Served"}]')
+        subprocess.run([LEVIN, "transact", uri, str(tx)], check=True, capture_output=True)
+    finally:
+        server.terminate()
+        assert server.wait(timeout=30) == 0
+    conn = pod.call("get-conn", str(root / "sales"))
+    names = pod.call("q", "[:find [?n ...] :where [_ :name ?n]]", conn)
+    assert sorted(names) == ["Pod", "Served"]
