@@ -23,6 +23,7 @@ pub(super) fn read(text: &str) -> Result<Edn> {
         depth: 0,
         copied: 0,
         copy_limit: text.len().saturating_mul(64).saturating_add(1 << 20),
+        stack: Vec::new(),
     };
     p.ws();
     let v = p.value()?;
@@ -52,6 +53,10 @@ struct Parser<'a> {
     /// Bytes copied out of the cache by cache codes so far, and the most allowed.
     copied: usize,
     copy_limit: usize,
+    /// Elements of the arrays being read, innermost last: each array collects its items
+    /// here and moves them into a vector of exactly their number when it closes, so
+    /// reading a long array allocates once instead of growing a vector step by step.
+    stack: Vec<Edn>,
 }
 
 /// An estimate of the memory a cached scalar takes.
@@ -290,17 +295,20 @@ impl<'a> Parser<'a> {
         } else {
             self.value()?
         };
-        let mut items = vec![first];
+        let base = self.stack.len();
+        self.stack.push(first);
         loop {
             self.ws();
             match self.peek() {
                 Some(b',') => {
                     self.pos += 1;
-                    self.set_last(Seg::Index(items.len()));
-                    items.push(self.value()?);
+                    self.set_last(Seg::Index(self.stack.len() - base));
+                    let v = self.value()?;
+                    self.stack.push(v);
                 }
                 Some(b']') => {
                     self.pos += 1;
+                    let items: Vec<Edn> = self.stack.drain(base..).collect();
                     return Ok(Edn::Vector(items));
                 }
                 _ => return Err(self.unexpected("',' or ']'")),
