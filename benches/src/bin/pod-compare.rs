@@ -182,6 +182,7 @@ struct Row {
     embedded: f64,
     stdio: f64,
     socket: f64,
+    server: f64,
 }
 
 fn main() {
@@ -245,18 +246,21 @@ fn main() {
             embedded: emb_small,
             stdio: 0.0,
             socket: 0.0,
+            server: 0.0,
         },
         Row {
             what: "small KV get",
             embedded: emb_get,
             stdio: 0.0,
             socket: 0.0,
+            server: 0.0,
         },
         Row {
             what: "10,000-row query",
             embedded: emb_large,
             stdio: 0.0,
             socket: 0.0,
+            server: 0.0,
         },
     ];
     let mut startup = [0.0f64; 2];
@@ -309,18 +313,59 @@ fn main() {
         set(&mut rows[2], large);
     }
 
+    // The same work through levin serve on loopback (the databases live under one root).
+    {
+        let mut config = levin_server::Config::new(tmp.path());
+        config.listen = "127.0.0.1:0".parse().expect("address");
+        config.admin_password = Some("bench".into());
+        config.hash_cost = levin_server::HashCost::TESTING;
+        let server = levin_server::Server::start(config).expect("server");
+        let client = std::sync::Arc::new(
+            levin_client::Client::connect(&format!("levin://admin:bench@{}/", server.local_addr()))
+                .expect("connect"),
+        );
+        let remote = client.open_db("people").expect("open");
+        rows[0].server = time(small_runs, 100, || {
+            let r = remote.q(&small_q, &[e("\"p42\"")]).expect("q");
+            assert!(matches!(r, Edn::Long(_)));
+        });
+        rows[2].server = time(large_runs, 2, || {
+            let r = remote.q(&large_q, &[]).expect("q");
+            assert_eq!(r.as_set().map(<[Edn]>::len), Some(ROWS as usize));
+        });
+        client
+            .call("open-kv", vec![Edn::string("kv")])
+            .expect("open-kv");
+        let get_args = vec![
+            Edn::string("kv"),
+            Edn::string("t"),
+            Edn::Long(42),
+            e(":long"),
+            e(":long"),
+        ];
+        rows[1].server = time(small_runs, 100, || {
+            assert_eq!(
+                client.call("get-value", get_args.clone()).expect("get"),
+                Edn::Long(84)
+            );
+        });
+        drop(remote);
+        server.shutdown();
+    }
+
     println!("pod-compare: medians; the pod is {}", levin_bin().display());
     println!(
-        "{:<26} {:>12} {:>12} {:>12} {:>10}",
-        "", "embedded", "pod stdio", "pod socket", "stdio/emb"
+        "{:<26} {:>12} {:>12} {:>12} {:>12} {:>10}",
+        "", "embedded", "pod stdio", "pod socket", "server", "stdio/emb"
     );
     for r in &rows {
         println!(
-            "{:<26} {:>12} {:>12} {:>12} {:>9.1}x",
+            "{:<26} {:>12} {:>12} {:>12} {:>12} {:>9.1}x",
             r.what,
             fmt_us(r.embedded),
             fmt_us(r.stdio),
             fmt_us(r.socket),
+            fmt_us(r.server),
             r.stdio / r.embedded
         );
     }
