@@ -420,9 +420,10 @@ impl<'a> Ctx<'a> {
     /// this runs once per row built).
     pub fn check_rows(&self, n: usize, width: usize) -> QResult<()> {
         self.tick()?;
-        let limit = self.rows_within(width);
-        if n >= limit {
-            return Err(too_large(n + 1, limit));
+        // A multiplication, not `rows_within`'s division: this runs once per row.
+        let per_row = ROW_OVERHEAD + width * std::mem::size_of::<Edn>();
+        if n >= self.row_limit || n.saturating_mul(per_row) >= self.reg.memory_limit() {
+            return Err(too_large(n + 1, self.rows_within(width)));
         }
         Ok(())
     }
