@@ -211,6 +211,26 @@ fn limit_edn(limit: Option<usize>) -> Edn {
     })
 }
 
+/// One of the three index reads (`:datoms`, `:seek-datoms`, `:rseek-datoms`).
+fn index_read(
+    conn: &RemoteConn,
+    op: &str,
+    index: Index,
+    components: &[Edn],
+    limit: Option<usize>,
+    snapshot: Option<i64>,
+) -> Result<Vec<Datom>, ClientError> {
+    datoms_of(&conn.read_call(
+        op,
+        vec![
+            index_kw(index),
+            Edn::Vector(components.to_vec()),
+            limit_edn(limit),
+        ],
+        snapshot,
+    )?)
+}
+
 fn schema_of(v: &Edn) -> Result<Schema, ClientError> {
     Schema::from_edn(v)
         .map_err(|e| ClientError::Protocol(format!("the server's schema does not read: {e}")))
@@ -261,11 +281,7 @@ macro_rules! remote_reads {
             c: &[Edn],
             limit: Option<usize>,
         ) -> Result<Vec<Datom>, ClientError> {
-            datoms_of(&$conn(self).read_call(
-                "datoms",
-                vec![index_kw(index), Edn::Vector(c.to_vec()), limit_edn(limit)],
-                $snap(self),
-            )?)
+            index_read($conn(self), "datoms", index, c, limit, $snap(self))
         }
         fn seek_datoms(
             &self,
@@ -273,11 +289,7 @@ macro_rules! remote_reads {
             c: &[Edn],
             limit: Option<usize>,
         ) -> Result<Vec<Datom>, ClientError> {
-            datoms_of(&$conn(self).read_call(
-                "seek-datoms",
-                vec![index_kw(index), Edn::Vector(c.to_vec()), limit_edn(limit)],
-                $snap(self),
-            )?)
+            index_read($conn(self), "seek-datoms", index, c, limit, $snap(self))
         }
         fn rseek_datoms(
             &self,
@@ -285,11 +297,7 @@ macro_rules! remote_reads {
             c: &[Edn],
             limit: Option<usize>,
         ) -> Result<Vec<Datom>, ClientError> {
-            datoms_of(&$conn(self).read_call(
-                "rseek-datoms",
-                vec![index_kw(index), Edn::Vector(c.to_vec()), limit_edn(limit)],
-                $snap(self),
-            )?)
+            index_read($conn(self), "rseek-datoms", index, c, limit, $snap(self))
         }
         fn index_range(
             &self,
