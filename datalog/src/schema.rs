@@ -178,7 +178,7 @@ impl Attr {
                     return Err(unsupported("vector search (:db.type/vec)"))
                 }
                 Some(k) if k.is("db.type", "idoc") => {
-                    return Err(unsupported("indexed documents (:db.type/idoc)"))
+                    return Err(unsupported("idoc search (:db.type/idoc)"))
                 }
                 _ => {}
             }
