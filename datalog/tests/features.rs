@@ -450,3 +450,60 @@ fn squuids_are_time_ordered_uuids() {
     assert_eq!(b[6] >> 4, 4);
     assert_eq!(squuid_time_millis(&Edn::Long(1)), None);
 }
+
+#[test]
+fn pull_xform_through_registered_functions() {
+    let (_d, c) = conn(
+        "{:name {:db/unique :db.unique/identity} :tags {:db/cardinality :db.cardinality/many}
+          :friend {:db/valueType :db.type/ref}}",
+    );
+    c.transact_str(r#"[{:name "Ivan" :tags ["x" "y"] :friend {:name "Petr"}}]"#)
+        .unwrap();
+    let mut fns = levin_datalog::PullFns::new();
+    fns.register("str/upper", |v| match v {
+        Edn::String(s) => Edn::String(s.to_uppercase()),
+        v => v.clone(),
+    })
+    .register(":my/got", |v| {
+        Edn::Vector(vec![Edn::kw("", "got"), v.clone()])
+    })
+    .register("my/drop", |_| Edn::Nil);
+    let db = c.db().unwrap();
+    let ivan = read(r#"[:name "Ivan"]"#).unwrap();
+    let pull = |p: &str| levin_datalog::pull_with(&db, &read(p).unwrap(), &ivan, &fns);
+    // Values as Datalevin 1.2.8 passes them: the value, the vector of a many
+    // attribute, nil for a missing one.
+    assert_eq!(
+        pull("[[:name :xform str/upper]]").unwrap(),
+        read(r#"{:name "IVAN"}"#).unwrap()
+    );
+    assert_eq!(
+        pull("[[:tags :xform :my/got] [:nope :xform my/got]]").unwrap(),
+        read(r#"{:tags [:got ["x" "y"]] :nope [:got nil]}"#).unwrap()
+    );
+    assert_eq!(
+        pull("[{[:friend :xform my/got] [:name]}]").unwrap(),
+        read(r#"{:friend [:got {:name "Petr"}]}"#).unwrap()
+    );
+    assert_eq!(
+        pull("[:name [:nope :default 1 :xform my/got] [:tags :xform my/drop]]").unwrap(),
+        read(r#"{:name "Ivan" :nope 1}"#).unwrap()
+    );
+    let e = pull("[[:name :xform my/none]]").unwrap_err();
+    assert!(
+        e.to_string().contains("unknown :xform function my/none"),
+        "{e}"
+    );
+    let e = db
+        .pull(&read("[[:name :xform str/upper]]").unwrap(), &ivan)
+        .unwrap_err();
+    assert!(e.to_string().contains("unknown :xform function"), "{e}");
+    let many = levin_datalog::pull_many_with(
+        &db,
+        &read("[[:name :xform str/upper]]").unwrap(),
+        &[Edn::Long(2)],
+        &fns,
+    )
+    .unwrap();
+    assert_eq!(many, [read(r#"{:name "PETR"}"#).unwrap()]);
+}
