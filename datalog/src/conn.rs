@@ -22,6 +22,9 @@ use crate::schema_store::{delete_and_rename, load_schema, merge_schema, store_at
 use crate::tx::{Tx, TxOpts, TxReport};
 use crate::txfn::{expand, TxFns};
 
+/// Datoms per transaction call when [`Conn::re_index`] asserts them again.
+const RE_INDEX_BATCH: usize = 10_000;
+
 /// A callback run after each commit (see [`Conn::listen`]).
 pub type Listener = dyn Fn(&TxReport) + Send + Sync;
 
@@ -443,6 +446,74 @@ impl Conn {
         }
     }
 
+    /// Rebuilds the Datalog indexes from the data (Datalevin's `re-index`), optionally
+    /// changing the schema on the way, in one transaction: all of it or nothing. Every
+    /// datom is read, the indexes are emptied, `schema` (if any) is merged into the stored
+    /// one as [`Conn::update_schema`] would into an empty database, and the datoms are
+    /// asserted again with their entity ids. So it allows changes that existing data
+    /// forbids to `update_schema`, as long as the data fits: untyped values that fit a new
+    /// `:db/valueType`, a new `:db/unique` over distinct values, cardinality many to one
+    /// (each entity keeps its first value in index order). A value that does not fit
+    /// fails the whole rebuild. Composite tuples are recomputed. Returns the number of
+    /// datoms asserted; listeners are not called and entity timestamps are not touched.
+    /// It holds every datom in memory.
+    pub fn re_index(&self, schema: impl AsSchema) -> Result<u64> {
+        let new = schema.as_schema()?;
+        let mut t = self.begin()?;
+        t.done = None;
+        let datoms: Vec<(u64, Keyword, Edn)> = {
+            let db = t.db()?;
+            let mut out = Vec::new();
+            for d in db.datoms(crate::Index::Eav, &[])? {
+                let d = d?;
+                let derived = db
+                    .schema()
+                    .get(&d.a)
+                    .is_some_and(|a| a.tuple_attrs.is_some());
+                if !derived {
+                    out.push((d.e, d.a, d.v));
+                }
+            }
+            out
+        };
+        let dbs = self.inner.dbs.clone();
+        let w = t.kv_mut()?;
+        w.clear_db(&dbs.eav)?;
+        w.clear_db(&dbs.ave)?;
+        w.clear_db(&dbs.giants)?;
+        if let Some(new) = new {
+            t.update_schema(new)?;
+        }
+        // An attribute now of cardinality one keeps its first value in index order, as
+        // Datalevin's re-index does.
+        let mut datoms = datoms;
+        let mut last: Option<(u64, Keyword)> = None;
+        datoms.retain(|(e, a, _)| {
+            let one = t.schema.get(a).is_some_and(|x| !x.is_many());
+            let again = last.as_ref().is_some_and(|(le, la)| le == e && la == a);
+            last = Some((*e, a.clone()));
+            !(one && again)
+        });
+        let n = datoms.len() as u64;
+        let add = Edn::kw("db", "add");
+        for chunk in datoms.chunks(RE_INDEX_BATCH) {
+            let forms = chunk
+                .iter()
+                .map(|(e, a, v)| {
+                    Edn::Vector(vec![
+                        add.clone(),
+                        Edn::Long(*e as i64),
+                        Edn::Keyword(a.clone()),
+                        v.clone(),
+                    ])
+                })
+                .collect();
+            t.run(&Edn::Vector(forms), TxOpts::default(), &TxFns::new())?;
+        }
+        t.commit()?;
+        Ok(n)
+    }
+
     /// Begins an explicit write transaction: several [`Transaction::transact`] calls, reads
     /// of its own uncommitted data through [`Transaction::db`], then
     /// [`Transaction::commit`] or [`Transaction::abort`]. It holds the database's writer
@@ -512,19 +583,24 @@ impl Transaction {
     /// Applies a vector of tx forms within the transaction; later calls and
     /// [`Transaction::db`] see them. On error the transaction can only be aborted.
     pub fn transact(&mut self, tx: &Edn) -> Result<TxReport> {
+        let opts = self.conn.tx_opts();
+        let fns = lock(&self.conn.inner.tx_fns).clone();
+        self.run(tx, opts, &fns)
+    }
+
+    /// Applies `tx` with these options and functions.
+    fn run(&mut self, tx: &Edn, opts: TxOpts, fns: &TxFns) -> Result<TxReport> {
         self.usable()?;
         let Some(txn) = self.txn.as_mut() else {
             return Err(Error::TxFailed("the transaction has ended".into()));
         };
         let inner = &self.conn.inner;
-        let fns = lock(&inner.tx_fns).clone();
         let expanded = if fns.is_empty() {
             Ok(std::borrow::Cow::Borrowed(tx))
         } else {
             let db = Db::of_writer(txn, inner.dbs.clone(), self.schema.clone(), self.meta);
-            expand(tx, &db, &fns)
+            expand(tx, &db, fns)
         };
-        let opts = self.conn.tx_opts();
         let schema = Arc::make_mut(&mut self.schema);
         let ran = expanded.and_then(|tx| {
             Tx::new(txn, &inner.dbs, schema, self.meta)

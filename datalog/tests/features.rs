@@ -507,3 +507,64 @@ fn pull_xform_through_registered_functions() {
     .unwrap();
     assert_eq!(many, [read(r#"{:name "PETR"}"#).unwrap()]);
 }
+
+#[test]
+fn re_index_rebuilds_and_changes_the_schema() {
+    let (_d, c) = conn(
+        "{:name {:db/unique :db.unique/identity} :tags {:db/cardinality :db.cardinality/many}
+          :friend {:db/valueType :db.type/ref}
+          :a {:db/valueType :db.type/long} :b {:db/valueType :db.type/long}
+          :a+b {:db/tupleAttrs [:a :b]}}",
+    );
+    c.transact_str(
+        r#"[{:name "A" :n 1 :m [1 2] :tags ["a" "b"] :friend {:name "B" :n 2} :a 1 :b 2}]"#,
+    )
+    .unwrap();
+    let before = |c: &Conn| common_dump(c);
+    let all = before(&c);
+    // Without a schema: the same datoms come back.
+    assert_eq!(c.re_index(()).unwrap(), 10);
+    assert_eq!(before(&c), all);
+    // :n untyped -> long fits; tags many -> one keeps the first value.
+    c.re_index("{:n {:db/valueType :db.type/long} :tags {:db/cardinality :db.cardinality/one}}")
+        .unwrap();
+    let db = c.db().unwrap();
+    assert_eq!(
+        db.pull(
+            &read("[:n :m :tags :a+b {:friend [:n]}]").unwrap(),
+            &read(r#"[:name "A"]"#).unwrap()
+        )
+        .unwrap(),
+        read(r#"{:n 1 :m [1 2] :tags "a" :a+b [1 2] :friend {:n 2}}"#).unwrap()
+    );
+    assert!(!db
+        .schema()
+        .get(&levin_datalog::attr("tags"))
+        .unwrap()
+        .is_many());
+    // A value that does not fit the new type fails it all.
+    let snapshot = before(&c);
+    let e = c
+        .re_index("{:m {:db/valueType :db.type/string}}")
+        .unwrap_err();
+    assert!(e.to_string().contains(":m"), "{e}");
+    assert_eq!(before(&c), snapshot);
+    assert!(c
+        .schema()
+        .get(&levin_datalog::attr("m"))
+        .unwrap()
+        .value_type
+        .is_none());
+    // New entities still get new ids.
+    let r = c.transact_str(r#"[{:name "C"}]"#).unwrap();
+    assert_eq!(r.tx_data[0].e, 3);
+}
+
+fn common_dump(c: &Conn) -> Vec<String> {
+    c.db()
+        .unwrap()
+        .datoms(levin_datalog::Index::Eav, &[])
+        .unwrap()
+        .map(|d| d.unwrap().to_edn().to_string())
+        .collect()
+}
