@@ -345,7 +345,8 @@ impl Conn {
     /// Runs `tx` speculatively (Datalevin's `with` / `db-with`): `f` gets the report and
     /// the database as the transaction left it, then everything is discarded. It applies
     /// to the current state, with the connection's functions and options, and holds the
-    /// writer until `f` returns (other transactions wait; snapshots do not).
+    /// writer until `f` returns (other transactions wait; snapshots do not), so `f` must
+    /// not transact on the connection.
     pub fn with<R>(&self, tx: &Edn, f: impl FnOnce(&TxReport, &Db<'_>) -> R) -> Result<R> {
         let mut t = self.begin()?;
         let report = t.transact(tx)?;

@@ -510,7 +510,7 @@ impl<'w, 'f> Tx<'w, 'f> {
             _ => {
                 return Err(Error::tx(
                     f,
-                    format!("unknown operation {op} (expected :db/add, :db/retract, :db/retractEntity, :db.fn/retractAttribute or :db/cas)"),
+                    format!("unknown operation {op} (expected :db/add, :db/retract, :db/retractEntity, :db.fn/retractAttribute, :db/cas, :db.fn/call or a transaction function registered with Conn::register_tx_fn)"),
                 ))
             }
         }

@@ -14,7 +14,9 @@ use crate::error::{Error, Result};
 /// A transaction function: given the database as of the start of the `transact` call that
 /// names it (earlier calls of an explicit transaction included) and the form's arguments,
 /// it returns transaction data (a vector of forms, which may call functions again) or an
-/// error message. It runs while the writer is held, so it should be quick.
+/// error message. It runs while the writer is held, so it should be quick, and it must not
+/// transact on the connection itself (that would wait for the writer it holds; with
+/// [`Conn::set_writer_timeout`](crate::Conn::set_writer_timeout) it fails instead).
 pub type TxFn = dyn Fn(&Db<'_>, &[Edn]) -> std::result::Result<Edn, String> + Send + Sync;
 
 /// The registered functions, by name.
