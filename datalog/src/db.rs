@@ -327,6 +327,17 @@ impl<'t> Db<'t> {
         self.view().values(e, attr)
     }
 
+    /// The id of the last transaction this database shows (Datalevin's `max-tx`): the
+    /// engine commit of a snapshot, or the open transaction's own id for a
+    /// [`Transaction::db`](crate::Transaction::db) view. It is [`TxReport::tx`](crate::TxReport::tx)
+    /// of the transaction that made it (schema changes and key-value writes count too).
+    pub fn max_tx(&self) -> u64 {
+        match &self.txn {
+            Txn::Snapshot(t) => t.id(),
+            Txn::Writer(w) => w.id(),
+        }
+    }
+
     /// The schema this snapshot was written with.
     pub fn schema(&self) -> &Schema {
         &self.schema

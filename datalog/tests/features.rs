@@ -76,6 +76,11 @@ fn report_has_snapshots_and_meta() {
     // The snapshots stay as they were after more commits.
     c.transact_str(r#"[{:name "Oleg"}]"#).unwrap();
     assert_eq!(names(&r.db_after.as_ref().unwrap().db()).len(), 2);
+    // max_tx is the report's transaction id, before and after.
+    let after = r.db_after.as_ref().unwrap().db().max_tx();
+    assert_eq!(after, r.tx);
+    assert!(r.db_before.as_ref().unwrap().db().max_tx() < r.tx);
+    assert!(c.db().unwrap().max_tx() > r.tx);
     // A plain transact has no metadata.
     assert_eq!(c.transact_str("[]").unwrap().tx_meta, None);
 }
