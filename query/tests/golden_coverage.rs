@@ -43,3 +43,79 @@ fn every_data_file_has_golden_answers_and_a_test() {
     assert!(missing.is_empty(), "{}", missing.join("\n"));
     assert!(data.len() >= 19, "{} data files", data.len());
 }
+
+#[path = "q_support/golden.rs"]
+mod golden;
+
+use golden::{agree, check, normalise, Answer, Order};
+use levin_edn::{read, Edn};
+
+fn e(s: &str) -> Edn {
+    read(s).unwrap()
+}
+
+#[test]
+fn agreement_rules() {
+    let v = |s: &str| Answer::Value(e(s));
+    let ok = |s: &str| Ok::<Edn, String>(e(s));
+    // Both refusing agrees, whatever the messages.
+    assert!(agree(&Err("a".into()), &Answer::Error("b".into()), Order::Exact).is_ok());
+    assert!(agree(&Err("a".into()), &v("1"), Order::Exact).is_err());
+    assert!(agree(&ok("1"), &Answer::Error("b".into()), Order::Exact).is_err());
+    // Unordered answers compare as multisets; ordered ones as sequences, list or vector.
+    assert!(agree(&ok("[1 2 2]"), &v("[2 1 2]"), Order::Multiset).is_ok());
+    assert!(agree(&ok("[1 2]"), &v("[2 1 2]"), Order::Multiset).is_err());
+    assert!(agree(&ok("#{[1] [2]}"), &v("#{[2] [1]}"), Order::Multiset).is_ok());
+    assert!(agree(&ok("[1 2]"), &v("(1 2)"), Order::Sequence).is_ok());
+    assert!(agree(&ok("[1 2]"), &v("(2 1)"), Order::Sequence).is_err());
+    // A tuple is exact.
+    assert!(agree(&ok("[1 2]"), &v("[2 1]"), Order::Exact).is_err());
+    // Doubles to 12 significant digits, inside collections too.
+    assert_eq!(normalise(&e("0.30000000000000004")), e("0.3"));
+    assert!(agree(
+        &ok("#{[0.30000000000000004]}"),
+        &v("#{[0.3]}"),
+        Order::Multiset
+    )
+    .is_ok());
+    assert!(agree(&ok("0.3001"), &v("0.3"), Order::Exact).is_err());
+    assert!(agree(&ok("1"), &v("1.0"), Order::Exact).is_err());
+}
+
+#[test]
+fn marks_must_really_differ_and_answers_must_exist() {
+    let same = Answer::Value(e("1"));
+    let other = Answer::Value(e("2"));
+    let reason = e("\"why\"");
+    let levin = Ok(e("1"));
+    assert!(check(Ok(&same), &levin, Order::Exact, None, None).is_none());
+    assert!(check(Ok(&other), &levin, Order::Exact, None, None).is_some());
+    // A stale :datalevin-differs or :known-gap fails.
+    assert!(check(Ok(&same), &levin, Order::Exact, Some(&reason), None).is_some());
+    assert!(check(Ok(&same), &levin, Order::Exact, None, Some(&reason)).is_some());
+    assert!(check(Ok(&other), &levin, Order::Exact, Some(&reason), None).is_none());
+    // No golden answer fails, naming the script.
+    let m = check(
+        Err("no golden answer: run scripts/regen-datalevin-golden".into()),
+        &levin,
+        Order::Exact,
+        None,
+        None,
+    );
+    assert!(m.unwrap().contains("regen-datalevin-golden"));
+    let g = golden::Golden::load("q_or.edn");
+    let first = e("[:find ?e :where (or [?e :name \"Oleg\"] [?e :age 10])]");
+    assert!(g
+        .answer("or, or-join, and (DataScript query-or)", 0, &first)
+        .is_ok());
+    let msg = g.answer(
+        "or, or-join, and (DataScript query-or)",
+        0,
+        &e("[:find ?x]"),
+    );
+    assert!(msg.unwrap_err().contains("regen-datalevin-golden"));
+    assert!(g.answer("no such group", 0, &first).is_err());
+    assert!(g
+        .answer("or, or-join, and (DataScript query-or)", 9999, &first)
+        .is_err());
+}

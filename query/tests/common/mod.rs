@@ -354,7 +354,11 @@ pub fn run_suite(file: &str, page_size: usize) -> usize {
             };
             let idx = Edn::Long(i as i64);
             if let Some(m) = golden::check(
-                oracle.answer(&name, i, st),
+                oracle.answer(
+                    &golden::plain(case.get_kw("", "name").unwrap_or(&Edn::Nil)),
+                    i,
+                    st,
+                ),
                 &answer,
                 order,
                 differs.get(&idx),

@@ -55,6 +55,12 @@ fn kw<'a>(m: &'a Edn, k: &str) -> Option<&'a Edn> {
     m.get_kw("", k)
 }
 
+/// A group's name as the golden file keys it: the string itself, or any other EDN printed.
+pub fn plain(name: &Edn) -> String {
+    name.as_str()
+        .map_or_else(|| name.to_string(), str::to_string)
+}
+
 impl Golden {
     /// Reads `tests/golden/{file}`; panics (failing the test) when it is missing.
     pub fn load(file: &str) -> Golden {
@@ -64,7 +70,7 @@ impl Golden {
         let groups = read(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
         let mut map = HashMap::new();
         for g in groups.as_seq().unwrap_or(&[]) {
-            let name = kw(g, "name").map(Edn::to_string).unwrap_or_default();
+            let name = kw(g, "name").map(plain).unwrap_or_default();
             let entry = match kw(g, "error") {
                 Some(e) => Err(e.as_str().unwrap_or_default().to_string()),
                 None => Ok(kw(g, "answers")
