@@ -519,23 +519,23 @@ pub fn parse_clause(e: &Edn) -> QResult<Clause> {
                             _ => branches.push(vec![parse_clause(b)?]),
                         }
                     }
+                    let mut required = required;
                     if vars.is_none() {
-                        // All branches must use the same variables.
-                        let mut first: Option<Vec<Var>> = None;
-                        for b in &branches {
-                            let mut vs = vec![];
-                            b.iter().for_each(|c| c.vars(&mut vs));
-                            vs.sort();
-                            match &first {
-                                None => first = Some(vs),
-                                Some(f) if *f != vs => return Err(QueryError::at(
-                                    ErrorKind::OrVars,
-                                    "all branches of or must use the same variables (use or-join)",
-                                    e,
-                                )),
-                                _ => {}
-                            }
-                        }
+                        // A variable missing from some branch must be bound before the
+                        // `or` runs (by `:in` or an earlier clause); the planner waits for
+                        // it, and refuses the query if nothing binds it.
+                        let mut all = vec![];
+                        branches.iter().flatten().for_each(|c| c.vars(&mut all));
+                        required = all
+                            .into_iter()
+                            .filter(|v| {
+                                !branches.iter().all(|b| {
+                                    let mut vs = vec![];
+                                    b.iter().for_each(|c| c.vars(&mut vs));
+                                    vs.contains(v)
+                                })
+                            })
+                            .collect();
                     }
                     Ok(Clause::Or {
                         vars,
