@@ -20,6 +20,28 @@ impl<'a> Parser<'a> {
     pub(super) fn number(&mut self) -> Result<Edn> {
         let start = self.pos;
         let b = self.b;
+        // The common case, an integer of at most 18 digits (which cannot overflow an
+        // `i64`), is read in one pass; anything else takes the general path below.
+        {
+            let neg = b[start] == b'-';
+            let first = start + usize::from(neg);
+            let mut i = first;
+            let mut n: i64 = 0;
+            while let Some(&d) = b.get(i) {
+                if !d.is_ascii_digit() || i - first == 18 {
+                    break;
+                }
+                n = n * 10 + i64::from(d - b'0');
+                i += 1;
+            }
+            let digits = i - first;
+            let leading_zero = digits > 1 && b[first] == b'0';
+            let ends = !matches!(b.get(i), Some(b'0'..=b'9' | b'.' | b'e' | b'E'));
+            if digits > 0 && !leading_zero && ends {
+                self.pos = i;
+                return Ok(Edn::Long(if neg { -n } else { n }));
+            }
+        }
         let digits = |mut i: usize| {
             while b.get(i).is_some_and(u8::is_ascii_digit) {
                 i += 1;
