@@ -1,7 +1,7 @@
 //! One connection to a server: TCP or TLS, the handshake, and request/reply exchange
 //! (reassembling streamed results).
 
-use std::io::{Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,9 +18,17 @@ impl<T: Read + Write + Send> Stream for T {}
 /// The largest reply frame the client accepts.
 const MAX_REPLY_FRAME: usize = 1 << 30;
 
+/// Bytes of the read buffer.
+const READ_BUFFER: usize = 16 * 1024;
+
+/// The most items a streamed result's announced count reserves room for up front.
+const MAX_RESERVED_ITEMS: usize = 1 << 20;
+
 /// An authenticated connection.
 pub(crate) struct Wire {
-    stream: Box<dyn Stream>,
+    /// The connection, its reads buffered so that a small reply's header and payload
+    /// take one system call; requests are written to the stream itself.
+    stream: BufReader<Box<dyn Stream>>,
     next_id: i64,
 }
 
@@ -48,7 +56,10 @@ impl Wire {
         } else {
             Box::new(tcp)
         };
-        let mut w = Wire { stream, next_id: 0 };
+        let mut w = Wire {
+            stream: BufReader::with_capacity(READ_BUFFER, stream),
+            next_id: 0,
+        };
         let hello = Edn::Map(vec![
             (k("type"), k("hello")),
             (k("id"), Edn::Long(0)),
@@ -74,9 +85,11 @@ impl Wire {
     }
 
     fn send(&mut self, m: &Edn) -> Result<(), ClientError> {
-        write_frame(&mut self.stream, transit::write(m).as_bytes()).map_err(|e| ClientError::Io {
-            op: "sending a request".into(),
-            source: e,
+        write_frame(self.stream.get_mut(), transit::write(m).as_bytes()).map_err(|e| {
+            ClientError::Io {
+                op: "sending a request".into(),
+                source: e,
+            }
         })
     }
 
@@ -116,7 +129,7 @@ impl Wire {
             .and_then(Edn::as_keyword)
             .map(Keyword::name)
         {
-            Some("command-complete") => Ok(field(&reply, "result").cloned().unwrap_or(Edn::Nil)),
+            Some("command-complete") => Ok(take_field(reply, "result")),
             Some("copy-out-response") => self.collect(id, &reply),
             _ => Err(error_of(&reply)),
         }
@@ -126,7 +139,13 @@ impl Wire {
         let kind = field(head, "kind")
             .and_then(Edn::as_keyword)
             .map(|k| k.name().to_string());
-        let mut items = Vec::new();
+        // The announced count sizes the result once; it is capped so that a wrong count
+        // cannot make the client reserve more than the batches can fill.
+        let announced = match field(head, "count") {
+            Some(Edn::Long(n)) => usize::try_from(*n).unwrap_or(0).min(MAX_RESERVED_ITEMS),
+            _ => 0,
+        };
+        let mut items: Vec<Edn> = Vec::new();
         loop {
             let m = self.receive()?;
             check_id(&m, id)?;
@@ -134,13 +153,15 @@ impl Wire {
                 .and_then(Edn::as_keyword)
                 .map(Keyword::name)
             {
-                Some("copy-batch") => items.extend(
-                    field(&m, "items")
-                        .and_then(Edn::as_seq)
-                        .unwrap_or(&[])
-                        .iter()
-                        .cloned(),
-                ),
+                // The batch's items move into the result: no value is copied.
+                Some("copy-batch") => match take_field(m, "items") {
+                    Edn::Vector(batch) | Edn::List(batch) if items.is_empty() => {
+                        items = batch;
+                        items.reserve(announced.saturating_sub(items.len()));
+                    }
+                    Edn::Vector(batch) | Edn::List(batch) => items.extend(batch),
+                    _ => {}
+                },
                 Some("copy-done") => break,
                 _ => return Err(error_of(&m)),
             }
@@ -155,6 +176,18 @@ impl Wire {
             Some("list") => Edn::List(items),
             _ => Edn::Vector(items),
         })
+    }
+}
+
+/// The value of a reply's field, moved out of the reply (`nil` when absent).
+fn take_field(reply: Edn, name: &str) -> Edn {
+    let key = k(name);
+    match reply {
+        Edn::Map(entries) => entries
+            .into_iter()
+            .find_map(|(k, v)| (k == key).then_some(v))
+            .unwrap_or(Edn::Nil),
+        _ => Edn::Nil,
     }
 }
 

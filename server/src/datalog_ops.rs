@@ -3,7 +3,7 @@
 
 use levin_datalog::{Datom, Db, Index, SchemaUpdate, TxReport};
 use levin_edn::{Edn, Keyword};
-use levin_query::{DatalogRead, Input, Registry};
+use levin_query::{DatalogRead, FindKind, Input, QueryResult, Registry};
 
 use crate::dbs::Store;
 use crate::error::ServerError;
@@ -112,6 +112,28 @@ fn kw_list(v: Option<&Edn>, what: &str) -> Result<Vec<Keyword>, ServerError> {
 
 /// Runs `f` on the database value a read of `name` sees: the snapshot the request names,
 /// the session's explicit transaction on it, or the latest committed state.
+/// A query's result as [`QueryResult::to_edn`] gives it, built by moving the rows rather
+/// than copying them: the rows of a large result are only sent, so they need no copy.
+/// Results with `:keys`/`:strs`/`:syms` go through `to_edn`.
+fn result_edn(r: QueryResult) -> Edn {
+    if r.ret.is_some() {
+        return r.to_edn();
+    }
+    let first = |row: Vec<Edn>| row.into_iter().next().unwrap_or(Edn::Nil);
+    let mut rows = r.rows;
+    match r.kind {
+        FindKind::Rel if r.ordered => Edn::Vector(rows.into_iter().map(Edn::Vector).collect()),
+        FindKind::Rel => {
+            // A set, in value order as `to_edn` gives it (its rows are distinct).
+            rows.sort_unstable();
+            Edn::Set(rows.into_iter().map(Edn::Vector).collect())
+        }
+        FindKind::Coll => Edn::Vector(rows.into_iter().map(first).collect()),
+        FindKind::Scalar => rows.into_iter().next().map_or(Edn::Nil, first),
+        FindKind::Tuple => rows.into_iter().next().map_or(Edn::Nil, Edn::Vector),
+    }
+}
+
 fn with_db<T>(
     s: &Session<'_>,
     req: &Request,
@@ -310,7 +332,7 @@ fn run(s: &mut Session<'_>, req: &Request) -> Result<Edn, ServerError> {
                 if explain {
                     Ok(levin_query::explain(&query, &all, &reg)?.to_edn())
                 } else {
-                    Ok(levin_query::q_with(&query, &all, &reg)?.to_edn())
+                    Ok(result_edn(levin_query::q_with(&query, &all, &reg)?))
                 }
             })
         }
@@ -484,5 +506,45 @@ fn run(s: &mut Session<'_>, req: &Request) -> Result<Edn, ServerError> {
             }
         }
         other => Err(ServerError::UnknownOp(other.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use levin_datalog::Conn;
+    use levin_query::Input;
+
+    #[test]
+    fn moved_results_are_what_to_edn_gives() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Conn::open(dir.path(), ()).unwrap();
+        let tx = levin_edn::read(
+            r#"[{:name "Ivan" :age 30} {:name "Petr" :age 20} {:name "Oleg" :age 30}
+                {:name "Yuri" :age 45}]"#,
+        )
+        .unwrap();
+        conn.transact(&tx).unwrap();
+        let db = conn.db().unwrap();
+        for q in [
+            "[:find ?n ?a :where [?e :name ?n] [?e :age ?a]]",
+            "[:find ?a :with ?e :where [?e :age ?a]]",
+            "[:find ?n :where [?e :name ?n] :order-by [?n :desc]]",
+            "[:find [?n ...] :where [_ :name ?n]]",
+            "[:find ?n . :where [?e :name ?n] [?e :age 45]]",
+            "[:find [?n ?a] :where [?e :name ?n] [?e :age ?a] [(= ?a 20)]]",
+            "[:find ?n :keys name :where [_ :name ?n]]",
+            "[:find ?n :where [_ :name ?n] [(= ?n \"nobody\")]]",
+            "[:find ?n . :where [_ :name ?n] [(= ?n \"nobody\")]]",
+            "[:find (max ?a) (count ?e) :where [?e :age ?a]]",
+        ] {
+            let query = levin_edn::read(q).unwrap();
+            let r = levin_query::q(&query, &[Input::Db(&db)]).unwrap();
+            let expected = r.to_edn();
+            let got = result_edn(r);
+            assert_eq!(got, expected, "{q}");
+            // The same order too: sets are printed in the order they hold.
+            assert_eq!(got.to_string(), expected.to_string(), "{q}");
+        }
     }
 }
