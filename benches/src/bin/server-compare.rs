@@ -57,8 +57,54 @@ fn time(runs: usize, warm: usize, mut op: impl FnMut()) -> f64 {
     median(&v)
 }
 
+/// The codec alone on one streamed batch of the "all names" shape (1,000 rows of an entity
+/// id and a name): transit write and read per row, next to cloning the same rows (the
+/// allocations any decoder into `Edn` makes at least).
+fn codec() {
+    const NAMES: [&str; 8] = [
+        "Ivan", "Petr", "Sergei", "Oleg", "Yuri", "Dmitry", "Fedor", "Denis",
+    ];
+    let rows: Vec<Edn> = (0..1000i64)
+        .map(|i| {
+            Edn::Vector(vec![
+                Edn::Long(100_000 + i * 7),
+                Edn::String(NAMES[i as usize % 8].into()),
+            ])
+        })
+        .collect();
+    let batch = Edn::Map(vec![
+        (Edn::kw("", "type"), Edn::kw("", "copy-batch")),
+        (Edn::kw("", "id"), Edn::Long(3)),
+        (Edn::kw("", "items"), Edn::Vector(rows)),
+    ]);
+    let text = levin_edn::transit::write(&batch);
+    let per_row = |ms: f64| ms * 1e6 / 1000.0;
+    let write = time(200, 20, || {
+        std::hint::black_box(levin_edn::transit::write(std::hint::black_box(&batch)));
+    });
+    let read = time(200, 20, || {
+        std::hint::black_box(levin_edn::transit::read(std::hint::black_box(&text)).expect("read"));
+    });
+    let clone = time(200, 20, || {
+        std::hint::black_box(std::hint::black_box(&batch).clone());
+    });
+    println!(
+        "codec, one batch of 1,000 [id name] rows ({} bytes): write {:.0} ns/row, read {:.0} ns/row \
+         ({:.1} ns/byte), clone {:.0} ns/row\n",
+        text.len(),
+        per_row(write),
+        per_row(read),
+        read * 1e6 / text.len() as f64,
+        per_row(clone)
+    );
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
+    codec();
+    if std::env::args().any(|a| a == "--codec") {
+        return;
+    }
     let people = if quick { 5_000 } else { 20_000 };
     let runs = if quick { 30 } else { 200 };
     let root = tempfile::tempdir().expect("a temporary directory");
