@@ -309,6 +309,8 @@ impl<'a> Parser<'a> {
                     Decoded::Value(v) => v,
                 }
             }
+        } else if matches!(self.peek(), Some(b'0'..=b'9')) {
+            self.number()?
         } else {
             self.value()?
         };
@@ -320,7 +322,16 @@ impl<'a> Parser<'a> {
                 Some(b',') => {
                     self.pos += 1;
                     self.set_last(Seg::Index(self.stack.len() - base));
-                    let v = self.value()?;
+                    // Rows of results are mostly numbers and plain strings: those are read
+                    // here, without the general dispatch.
+                    let v = match self.peek() {
+                        Some(b'"') => match self.plain_string() {
+                            Some(v) => v,
+                            None => self.value()?,
+                        },
+                        Some(b'0'..=b'9') => self.number()?,
+                        _ => self.value()?,
+                    };
                     self.stack.push(v);
                 }
                 Some(b']') => {

@@ -103,6 +103,25 @@ impl<'a> Parser<'a> {
             .ok_or_else(|| invalid(self))
     }
 
+    /// The JSON string at the current position as a string value, when it has no escapes
+    /// and starts with neither `~` nor `^` (so it is itself); otherwise `None`, having read
+    /// nothing.
+    pub(super) fn plain_string(&mut self) -> Option<Edn> {
+        let start = self.pos + 1;
+        let rest = self.b.get(start..)?;
+        if matches!(rest.first(), Some(b'~' | b'^')) {
+            return None;
+        }
+        let len = rest
+            .iter()
+            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+        if rest[len] != b'"' {
+            return None;
+        }
+        self.pos = start + len + 1;
+        Some(Edn::String(self.text[start..start + len].to_owned()))
+    }
+
     /// The text of the JSON string at the current position, unescaped.
     pub(super) fn json_string(&mut self) -> Result<Cow<'a, str>> {
         let (text, b) = (self.text, self.b);
