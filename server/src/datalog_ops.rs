@@ -124,14 +124,42 @@ fn result_edn(r: QueryResult) -> Edn {
     match r.kind {
         FindKind::Rel if r.ordered => Edn::Vector(rows.into_iter().map(Edn::Vector).collect()),
         FindKind::Rel => {
-            // A set, in value order as `to_edn` gives it (its rows are distinct).
-            rows.sort_unstable();
+            sort_rows(&mut rows);
             Edn::Set(rows.into_iter().map(Edn::Vector).collect())
         }
         FindKind::Coll => Edn::Vector(rows.into_iter().map(first).collect()),
         FindKind::Scalar => rows.into_iter().next().map_or(Edn::Nil, first),
         FindKind::Tuple => rows.into_iter().next().map_or(Edn::Nil, Edn::Vector),
     }
+}
+
+/// Sorts a relation's rows into value order, the order `to_edn` gives a set (its rows are
+/// distinct, so an unstable sort gives that order too). When every row starts with an
+/// integer (an entity id, most often), the sort runs on those integers held in one array,
+/// comparing the rest of two rows only on a tie: the same order, without following a
+/// pointer per comparison.
+fn sort_rows(rows: &mut Vec<Vec<Edn>>) {
+    let firsts: Option<Vec<(i64, u32)>> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| match (row.first(), u32::try_from(i)) {
+            (Some(Edn::Long(n)), Ok(i)) => Some((*n, i)),
+            _ => None,
+        })
+        .collect();
+    let Some(mut order) = firsts else {
+        rows.sort_unstable();
+        return;
+    };
+    order.sort_unstable_by(|(a, i), (b, j)| {
+        a.cmp(b)
+            .then_with(|| rows[*i as usize][1..].cmp(&rows[*j as usize][1..]))
+    });
+    let mut slots: Vec<Option<Vec<Edn>>> = std::mem::take(rows).into_iter().map(Some).collect();
+    *rows = order
+        .iter()
+        .filter_map(|&(_, i)| slots[i as usize].take())
+        .collect();
 }
 
 fn with_db<T>(
@@ -537,6 +565,8 @@ mod tests {
             "[:find ?n :where [_ :name ?n] [(= ?n \"nobody\")]]",
             "[:find ?n . :where [_ :name ?n] [(= ?n \"nobody\")]]",
             "[:find (max ?a) (count ?e) :where [?e :age ?a]]",
+            "[:find ?a ?n :where [?e :age ?a] [?e :name ?n]]",
+            "[:find ?n ?e :where [?e :name ?n]]",
         ] {
             let query = levin_edn::read(q).unwrap();
             let r = levin_query::q(&query, &[Input::Db(&db)]).unwrap();
@@ -545,6 +575,34 @@ mod tests {
             assert_eq!(got, expected, "{q}");
             // The same order too: sets are printed in the order they hold.
             assert_eq!(got.to_string(), expected.to_string(), "{q}");
+        }
+    }
+
+    #[test]
+    fn rows_sort_as_values_do() {
+        // Rows starting with integers (ties included), and rows that do not.
+        let row = |a: Edn, b: &str| vec![a, Edn::String(b.into())];
+        let cases = [
+            vec![
+                row(Edn::Long(3), "b"),
+                row(Edn::Long(-1), "z"),
+                row(Edn::Long(3), "a"),
+                row(Edn::Long(i64::MIN), "m"),
+                row(Edn::Long(i64::MAX), ""),
+            ],
+            vec![
+                row(Edn::Long(2), "x"),
+                row(Edn::Double(1.5), "y"),
+                row(Edn::Nil, "n"),
+            ],
+            vec![],
+        ];
+        for rows in cases {
+            let mut expected = rows.clone();
+            expected.sort();
+            let mut got = rows;
+            sort_rows(&mut got);
+            assert_eq!(got, expected);
         }
     }
 }
