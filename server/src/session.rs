@@ -386,14 +386,21 @@ impl<'s> Session<'s> {
         }
         self.send(io, &head)?;
         let mut items = items.into_iter();
+        // Sent batches are dropped after the last frame: freeing their values takes about
+        // as long as writing them, and the client decodes meanwhile.
+        let mut sent = Vec::new();
         loop {
             let batch: Vec<Edn> = items.by_ref().take(batch.max(1)).collect();
             if batch.is_empty() {
                 break;
             }
-            self.send(io, &message::copy_batch(id, batch))?;
+            let m = message::copy_batch(id, batch);
+            self.send(io, &m)?;
+            sent.push(m);
         }
-        self.send(io, &message::copy_done(id))
+        self.send(io, &message::copy_done(id))?;
+        drop(sent);
+        Ok(())
     }
 
     fn answer(&mut self, req: &Request) -> Result<Reply, ServerError> {
