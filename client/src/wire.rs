@@ -1,10 +1,10 @@
 //! One connection to a server: TCP or TLS, the handshake, and request/reply exchange
 //! (reassembling streamed results).
 
-use std::io::{BufReader, Read, Write};
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use levin_edn::{transit, Edn, Keyword};
 use levin_server::{read_frame, write_frame, PROTOCOL_VERSION};
@@ -29,8 +29,19 @@ pub(crate) struct Wire {
     /// The connection, its reads buffered so that a small reply's header and payload
     /// take one system call; requests are written to the stream itself.
     stream: BufReader<Box<dyn Stream>>,
+    /// The plain TCP socket (a handle on the same socket), to wait for a reply by polling;
+    /// `None` over TLS.
+    tcp: Option<TcpStream>,
+    /// How long the last request took to answer.
+    last_round_trip: Duration,
     next_id: i64,
 }
+
+/// How long the client polls for a reply before it sleeps in a blocking read: a thread
+/// that sleeps and is woken costs tens of microseconds on an idle virtual machine (its
+/// CPU halts), more than a short reply takes. It polls only while replies come this fast,
+/// so slow requests and busy machines (many clients) do not burn CPU time on it.
+const POLL_FOR_REPLY: Duration = Duration::from_micros(150);
 
 fn k(n: &str) -> Edn {
     Edn::kw("", n)
@@ -51,6 +62,7 @@ impl Wire {
         if let Some(timeout) = t.timeout {
             let _ = tcp.set_read_timeout(Some(timeout));
         }
+        let polled = if t.tls { None } else { tcp.try_clone().ok() };
         let stream: Box<dyn Stream> = if t.tls {
             Box::new(tls_stream(t, tcp)?)
         } else {
@@ -58,6 +70,8 @@ impl Wire {
         };
         let mut w = Wire {
             stream: BufReader::with_capacity(READ_BUFFER, stream),
+            tcp: polled,
+            last_round_trip: Duration::MAX,
             next_id: 0,
         };
         let hello = Edn::Map(vec![
@@ -93,6 +107,29 @@ impl Wire {
         })
     }
 
+    /// Polls the socket until a reply's first bytes are in the read buffer or
+    /// [`POLL_FOR_REPLY`] has passed since `sent`; the blocking read that follows does the
+    /// rest (and reports any error).
+    fn poll_for_reply(&mut self, sent: Instant) {
+        let Some(tcp) = &self.tcp else {
+            return;
+        };
+        if !self.stream.buffer().is_empty() || tcp.set_nonblocking(true).is_err() {
+            return;
+        }
+        loop {
+            match self.stream.fill_buf() {
+                Err(e) if e.kind() == ErrorKind::WouldBlock && sent.elapsed() < POLL_FOR_REPLY => {
+                    std::hint::spin_loop();
+                }
+                _ => break,
+            }
+        }
+        // Should this fail, reads would see `WouldBlock`: the connection is then unusable
+        // and says so at the next read.
+        let _ = tcp.set_nonblocking(false);
+    }
+
     fn receive(&mut self) -> Result<Edn, ClientError> {
         match read_frame(&mut self.stream, MAX_REPLY_FRAME) {
             Ok(Some(p)) => transit::read_slice(&p)
@@ -122,8 +159,13 @@ impl Wire {
             (k("args"), Edn::Vector(args)),
         ];
         m.extend(named);
+        let sent = Instant::now();
         self.send(&Edn::Map(m))?;
+        if self.last_round_trip < POLL_FOR_REPLY {
+            self.poll_for_reply(sent);
+        }
         let reply = self.receive()?;
+        self.last_round_trip = sent.elapsed();
         check_id(&reply, id)?;
         match field(&reply, "type")
             .and_then(Edn::as_keyword)
