@@ -1,10 +1,10 @@
 //! One connection to a server: TCP or TLS, the handshake, and request/reply exchange
 //! (reassembling streamed results).
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use levin_edn::{transit, Edn, Keyword};
 use levin_server::{read_frame, write_frame, PROTOCOL_VERSION};
@@ -18,11 +18,30 @@ impl<T: Read + Write + Send> Stream for T {}
 /// The largest reply frame the client accepts.
 const MAX_REPLY_FRAME: usize = 1 << 30;
 
+/// Bytes of the read buffer.
+const READ_BUFFER: usize = 16 * 1024;
+
+/// The most items a streamed result's announced count reserves room for up front.
+const MAX_RESERVED_ITEMS: usize = 1 << 20;
+
 /// An authenticated connection.
 pub(crate) struct Wire {
-    stream: Box<dyn Stream>,
+    /// The connection, its reads buffered so that a small reply's header and payload
+    /// take one system call; requests are written to the stream itself.
+    stream: BufReader<Box<dyn Stream>>,
+    /// The plain TCP socket (a handle on the same socket), to wait for a reply by polling;
+    /// `None` over TLS.
+    tcp: Option<TcpStream>,
+    /// How long the last request took to answer.
+    last_round_trip: Duration,
     next_id: i64,
 }
+
+/// How long the client polls for a reply before it sleeps in a blocking read: a thread
+/// that sleeps and is woken costs tens of microseconds on an idle virtual machine (its
+/// CPU halts), more than a short reply takes. It polls only while replies come this fast,
+/// so slow requests and busy machines (many clients) do not burn CPU time on it.
+const POLL_FOR_REPLY: Duration = Duration::from_micros(150);
 
 fn k(n: &str) -> Edn {
     Edn::kw("", n)
@@ -43,12 +62,18 @@ impl Wire {
         if let Some(timeout) = t.timeout {
             let _ = tcp.set_read_timeout(Some(timeout));
         }
+        let polled = if t.tls { None } else { tcp.try_clone().ok() };
         let stream: Box<dyn Stream> = if t.tls {
             Box::new(tls_stream(t, tcp)?)
         } else {
             Box::new(tcp)
         };
-        let mut w = Wire { stream, next_id: 0 };
+        let mut w = Wire {
+            stream: BufReader::with_capacity(READ_BUFFER, stream),
+            tcp: polled,
+            last_round_trip: Duration::MAX,
+            next_id: 0,
+        };
         let hello = Edn::Map(vec![
             (k("type"), k("hello")),
             (k("id"), Edn::Long(0)),
@@ -74,10 +99,35 @@ impl Wire {
     }
 
     fn send(&mut self, m: &Edn) -> Result<(), ClientError> {
-        write_frame(&mut self.stream, transit::write(m).as_bytes()).map_err(|e| ClientError::Io {
-            op: "sending a request".into(),
-            source: e,
+        write_frame(self.stream.get_mut(), transit::write(m).as_bytes()).map_err(|e| {
+            ClientError::Io {
+                op: "sending a request".into(),
+                source: e,
+            }
         })
+    }
+
+    /// Polls the socket until a reply's first bytes are in the read buffer or
+    /// [`POLL_FOR_REPLY`] has passed since `sent`; the blocking read that follows does the
+    /// rest (and reports any error).
+    fn poll_for_reply(&mut self, sent: Instant) {
+        let Some(tcp) = &self.tcp else {
+            return;
+        };
+        if !self.stream.buffer().is_empty() || tcp.set_nonblocking(true).is_err() {
+            return;
+        }
+        loop {
+            match self.stream.fill_buf() {
+                Err(e) if e.kind() == ErrorKind::WouldBlock && sent.elapsed() < POLL_FOR_REPLY => {
+                    std::hint::spin_loop();
+                }
+                _ => break,
+            }
+        }
+        // Should this fail, reads would see `WouldBlock`: the connection is then unusable
+        // and says so at the next read.
+        let _ = tcp.set_nonblocking(false);
     }
 
     fn receive(&mut self) -> Result<Edn, ClientError> {
@@ -109,14 +159,19 @@ impl Wire {
             (k("args"), Edn::Vector(args)),
         ];
         m.extend(named);
+        let sent = Instant::now();
         self.send(&Edn::Map(m))?;
+        if self.last_round_trip < POLL_FOR_REPLY {
+            self.poll_for_reply(sent);
+        }
         let reply = self.receive()?;
+        self.last_round_trip = sent.elapsed();
         check_id(&reply, id)?;
         match field(&reply, "type")
             .and_then(Edn::as_keyword)
             .map(Keyword::name)
         {
-            Some("command-complete") => Ok(field(&reply, "result").cloned().unwrap_or(Edn::Nil)),
+            Some("command-complete") => Ok(take_field(reply, "result")),
             Some("copy-out-response") => self.collect(id, &reply),
             _ => Err(error_of(&reply)),
         }
@@ -126,7 +181,13 @@ impl Wire {
         let kind = field(head, "kind")
             .and_then(Edn::as_keyword)
             .map(|k| k.name().to_string());
-        let mut items = Vec::new();
+        // The announced count sizes the result once; it is capped so that a wrong count
+        // cannot make the client reserve more than the batches can fill.
+        let announced = match field(head, "count") {
+            Some(Edn::Long(n)) => usize::try_from(*n).unwrap_or(0).min(MAX_RESERVED_ITEMS),
+            _ => 0,
+        };
+        let mut items: Vec<Edn> = Vec::new();
         loop {
             let m = self.receive()?;
             check_id(&m, id)?;
@@ -134,13 +195,15 @@ impl Wire {
                 .and_then(Edn::as_keyword)
                 .map(Keyword::name)
             {
-                Some("copy-batch") => items.extend(
-                    field(&m, "items")
-                        .and_then(Edn::as_seq)
-                        .unwrap_or(&[])
-                        .iter()
-                        .cloned(),
-                ),
+                // The batch's items move into the result: no value is copied.
+                Some("copy-batch") => match take_field(m, "items") {
+                    Edn::Vector(batch) | Edn::List(batch) if items.is_empty() => {
+                        items = batch;
+                        items.reserve(announced.saturating_sub(items.len()));
+                    }
+                    Edn::Vector(batch) | Edn::List(batch) => items.extend(batch),
+                    _ => {}
+                },
                 Some("copy-done") => break,
                 _ => return Err(error_of(&m)),
             }
@@ -155,6 +218,18 @@ impl Wire {
             Some("list") => Edn::List(items),
             _ => Edn::Vector(items),
         })
+    }
+}
+
+/// The value of a reply's field, moved out of the reply (`nil` when absent).
+fn take_field(reply: Edn, name: &str) -> Edn {
+    let key = k(name);
+    match reply {
+        Edn::Map(entries) => entries
+            .into_iter()
+            .find_map(|(k, v)| (k == key).then_some(v))
+            .unwrap_or(Edn::Nil),
+        _ => Edn::Nil,
     }
 }
 

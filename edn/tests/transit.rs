@@ -717,6 +717,43 @@ proptest! {
     }
 
     #[test]
+    fn json_numbers_read_as_their_value(
+        neg in any::<bool>(),
+        digits in "[0-9]{1,25}",
+        after in prop::sample::select(vec!["", " ", "7", ".5", "e3"]),
+    ) {
+        // The model: JSON's grammar (no leading zeros); an integer is an i64 when it fits,
+        // else a big integer; a fraction or an exponent makes a double.
+        let sign = if neg { "-" } else { "" };
+        let token = format!("{sign}{digits}{}", after.trim());
+        let got = transit::read(&format!("[{token}]"));
+        let int_part = format!("{digits}{}", if after == "7" { "7" } else { "" });
+        if int_part.len() > 1 && int_part.starts_with('0') {
+            prop_assert!(got.is_err(), "{} read as {:?}", token, got);
+        } else if after == ".5" || after == "e3" {
+            let expected = Edn::Double(token.parse::<f64>().unwrap());
+            prop_assert_eq!(got, Ok(Edn::Vector(vec![expected])));
+        } else {
+            let expected = match token.parse::<i64>() {
+                Ok(n) => Edn::Long(n),
+                Err(_) => Edn::BigInt(token.parse::<BigInt>().unwrap()),
+            };
+            prop_assert_eq!(got, Ok(Edn::Vector(vec![expected])));
+        }
+    }
+
+    #[test]
+    fn integers_write_as_their_decimal_text(n in any::<i64>()) {
+        let text = transit::write(&Edn::Vector(vec![Edn::Long(n)]));
+        if n.unsigned_abs() < 1 << 53 {
+            prop_assert_eq!(&text, &format!("[{n}]"));
+        } else {
+            prop_assert_eq!(&text, &format!("[\"~i{n}\"]"));
+        }
+        prop_assert_eq!(transit::read(&text), Ok(Edn::Vector(vec![Edn::Long(n)])));
+    }
+
+    #[test]
     fn reader_never_panics(text in TRANSIT_ISH) {
         if let Ok(v) = transit::read(&text) {
             prop_assert_eq!(transit::read(&transit::write(&v)), Ok(v));

@@ -3,7 +3,7 @@
 
 use levin_datalog::{Datom, Db, Index, SchemaUpdate, TxReport};
 use levin_edn::{Edn, Keyword};
-use levin_query::{DatalogRead, Input, Registry};
+use levin_query::{DatalogRead, FindKind, Input, QueryResult, Registry};
 
 use crate::dbs::Store;
 use crate::error::ServerError;
@@ -112,6 +112,56 @@ fn kw_list(v: Option<&Edn>, what: &str) -> Result<Vec<Keyword>, ServerError> {
 
 /// Runs `f` on the database value a read of `name` sees: the snapshot the request names,
 /// the session's explicit transaction on it, or the latest committed state.
+/// A query's result as [`QueryResult::to_edn`] gives it, built by moving the rows rather
+/// than copying them: the rows of a large result are only sent, so they need no copy.
+/// Results with `:keys`/`:strs`/`:syms` go through `to_edn`.
+fn result_edn(r: QueryResult) -> Edn {
+    if r.ret.is_some() {
+        return r.to_edn();
+    }
+    let first = |row: Vec<Edn>| row.into_iter().next().unwrap_or(Edn::Nil);
+    let mut rows = r.rows;
+    match r.kind {
+        FindKind::Rel if r.ordered => Edn::Vector(rows.into_iter().map(Edn::Vector).collect()),
+        FindKind::Rel => {
+            sort_rows(&mut rows);
+            Edn::Set(rows.into_iter().map(Edn::Vector).collect())
+        }
+        FindKind::Coll => Edn::Vector(rows.into_iter().map(first).collect()),
+        FindKind::Scalar => rows.into_iter().next().map_or(Edn::Nil, first),
+        FindKind::Tuple => rows.into_iter().next().map_or(Edn::Nil, Edn::Vector),
+    }
+}
+
+/// Sorts a relation's rows into value order, the order `to_edn` gives a set (its rows are
+/// distinct, so an unstable sort gives that order too). When every row starts with an
+/// integer (an entity id, most often), the sort runs on those integers held in one array,
+/// comparing the rest of two rows only on a tie: the same order, without following a
+/// pointer per comparison.
+fn sort_rows(rows: &mut Vec<Vec<Edn>>) {
+    let firsts: Option<Vec<(i64, u32)>> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| match (row.first(), u32::try_from(i)) {
+            (Some(Edn::Long(n)), Ok(i)) => Some((*n, i)),
+            _ => None,
+        })
+        .collect();
+    let Some(mut order) = firsts else {
+        rows.sort_unstable();
+        return;
+    };
+    order.sort_unstable_by(|(a, i), (b, j)| {
+        a.cmp(b)
+            .then_with(|| rows[*i as usize][1..].cmp(&rows[*j as usize][1..]))
+    });
+    let mut slots: Vec<Option<Vec<Edn>>> = std::mem::take(rows).into_iter().map(Some).collect();
+    *rows = order
+        .iter()
+        .filter_map(|&(_, i)| slots[i as usize].take())
+        .collect();
+}
+
 fn with_db<T>(
     s: &Session<'_>,
     req: &Request,
@@ -310,7 +360,7 @@ fn run(s: &mut Session<'_>, req: &Request) -> Result<Edn, ServerError> {
                 if explain {
                     Ok(levin_query::explain(&query, &all, &reg)?.to_edn())
                 } else {
-                    Ok(levin_query::q_with(&query, &all, &reg)?.to_edn())
+                    Ok(result_edn(levin_query::q_with(&query, &all, &reg)?))
                 }
             })
         }
@@ -484,5 +534,75 @@ fn run(s: &mut Session<'_>, req: &Request) -> Result<Edn, ServerError> {
             }
         }
         other => Err(ServerError::UnknownOp(other.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use levin_datalog::Conn;
+    use levin_query::Input;
+
+    #[test]
+    fn moved_results_are_what_to_edn_gives() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Conn::open(dir.path(), ()).unwrap();
+        let tx = levin_edn::read(
+            r#"[{:name "Ivan" :age 30} {:name "Petr" :age 20} {:name "Oleg" :age 30}
+                {:name "Yuri" :age 45}]"#,
+        )
+        .unwrap();
+        conn.transact(&tx).unwrap();
+        let db = conn.db().unwrap();
+        for q in [
+            "[:find ?n ?a :where [?e :name ?n] [?e :age ?a]]",
+            "[:find ?a :with ?e :where [?e :age ?a]]",
+            "[:find ?n :where [?e :name ?n] :order-by [?n :desc]]",
+            "[:find [?n ...] :where [_ :name ?n]]",
+            "[:find ?n . :where [?e :name ?n] [?e :age 45]]",
+            "[:find [?n ?a] :where [?e :name ?n] [?e :age ?a] [(= ?a 20)]]",
+            "[:find ?n :keys name :where [_ :name ?n]]",
+            "[:find ?n :where [_ :name ?n] [(= ?n \"nobody\")]]",
+            "[:find ?n . :where [_ :name ?n] [(= ?n \"nobody\")]]",
+            "[:find (max ?a) (count ?e) :where [?e :age ?a]]",
+            "[:find ?a ?n :where [?e :age ?a] [?e :name ?n]]",
+            "[:find ?n ?e :where [?e :name ?n]]",
+        ] {
+            let query = levin_edn::read(q).unwrap();
+            let r = levin_query::q(&query, &[Input::Db(&db)]).unwrap();
+            let expected = r.to_edn();
+            let got = result_edn(r);
+            assert_eq!(got, expected, "{q}");
+            // The same order too: sets are printed in the order they hold.
+            assert_eq!(got.to_string(), expected.to_string(), "{q}");
+        }
+    }
+
+    #[test]
+    fn rows_sort_as_values_do() {
+        // Rows starting with integers (ties included), and rows that do not.
+        let row = |a: Edn, b: &str| vec![a, Edn::String(b.into())];
+        let cases = [
+            vec![
+                row(Edn::Long(3), "b"),
+                row(Edn::Long(-1), "z"),
+                row(Edn::Long(3), "a"),
+                row(Edn::Long(i64::MIN), "m"),
+                row(Edn::Long(i64::MAX), ""),
+            ],
+            vec![
+                row(Edn::Long(2), "x"),
+                row(Edn::Double(1.5), "y"),
+                row(Edn::Nil, "n"),
+            ],
+            vec![],
+        ];
+        for rows in cases {
+            let mut expected = rows.clone();
+            expected.sort();
+            let mut got = rows;
+            sort_rows(&mut got);
+            assert_eq!(got, expected);
+        }
     }
 }

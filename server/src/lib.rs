@@ -73,6 +73,12 @@ pub struct Config {
     pub max_connections: usize,
     /// Connections silent this long are closed.
     pub idle_timeout: Duration,
+    /// A connection that has not authenticated within this long of its last frame is
+    /// closed (at most `idle_timeout`).
+    pub handshake_timeout: Duration,
+    /// A reply the client does not take for this long (it stopped reading) closes the
+    /// connection.
+    pub write_timeout: Duration,
     /// An explicit transaction idle this long is aborted.
     pub txn_idle_timeout: Duration,
     /// An explicit transaction open this long is aborted at its next request.
@@ -100,6 +106,8 @@ impl Config {
             writer_timeout: Duration::from_secs(10),
             max_connections: 256,
             idle_timeout: Duration::from_secs(3600),
+            handshake_timeout: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(60),
             txn_idle_timeout: Duration::from_secs(60),
             txn_total_timeout: Duration::from_secs(600),
             hash_cost: HashCost::DEFAULT,

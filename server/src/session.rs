@@ -5,7 +5,7 @@
 //! connection drops or idles) and its database snapshots.
 
 use std::collections::HashMap;
-use std::io::{self, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -25,6 +25,9 @@ use crate::{ClientInfo, Shared, PROTOCOL_VERSION};
 
 /// Collections with more items than this are streamed in batches of this many.
 pub const STREAM_BATCH: usize = 1000;
+
+/// Bytes of a session's read buffer: small requests arrive in one read.
+const READ_BUFFER: usize = 16 * 1024;
 
 /// The most snapshots one session may hold.
 const MAX_SNAPSHOTS: usize = 16;
@@ -103,6 +106,9 @@ pub(crate) fn run(stream: TcpStream, shared: &Shared) {
         return;
     };
     let _ = stream.set_nodelay(true);
+    // A client that stops reading must not hold its session's thread forever.
+    let write_timeout = shared.config.write_timeout.max(Duration::from_millis(1));
+    let _ = stream.set_write_timeout(Some(write_timeout));
     let Ok(registered) = stream.try_clone() else {
         return;
     };
@@ -165,21 +171,32 @@ fn is_timeout(e: &FrameError) -> bool {
 }
 
 impl<'s> Session<'s> {
-    fn serve(&mut self, io: &mut dyn Io, tcp: &TcpStream) {
+    fn serve(&mut self, raw: &mut dyn Io, tcp: &TcpStream) {
         let mut stage = Stage::Hello;
+        // Reads go through a buffer, so that a small request's header and payload take one
+        // system call; replies are written straight to the stream.
+        let mut input = BufReader::with_capacity(READ_BUFFER, raw);
+        let mut timeout_set = None;
         loop {
             let config = &self.shared.config;
-            let wait = match &self.txn {
-                Some(_) => config.idle_timeout.min(config.txn_idle_timeout),
-                None => config.idle_timeout,
+            let wait = match (&self.txn, &stage) {
+                (Some(_), _) => config.idle_timeout.min(config.txn_idle_timeout),
+                (None, Stage::Ready) => config.idle_timeout,
+                (None, _) => config.idle_timeout.min(config.handshake_timeout),
             };
-            let _ = tcp.set_read_timeout(Some(wait.max(Duration::from_millis(1))));
+            let wait = wait.max(Duration::from_millis(1));
+            if timeout_set != Some(wait) {
+                let _ = tcp.set_read_timeout(Some(wait));
+                timeout_set = Some(wait);
+            }
             let max = if stage == Stage::Ready {
                 config.max_frame
             } else {
                 config.max_handshake_frame
             };
-            let payload = match read_frame(&mut &mut *io, max) {
+            let read = read_frame(&mut input, max);
+            let io: &mut dyn Io = &mut **input.get_mut();
+            let payload = match read {
                 Ok(Some(p)) => p,
                 Ok(None) => return,
                 Err(e) if is_timeout(&e) && self.txn.is_some() => {
@@ -369,14 +386,21 @@ impl<'s> Session<'s> {
         }
         self.send(io, &head)?;
         let mut items = items.into_iter();
+        // Sent batches are dropped after the last frame: freeing their values takes about
+        // as long as writing them, and the client decodes meanwhile.
+        let mut sent = Vec::new();
         loop {
             let batch: Vec<Edn> = items.by_ref().take(batch.max(1)).collect();
             if batch.is_empty() {
                 break;
             }
-            self.send(io, &message::copy_batch(id, batch))?;
+            let m = message::copy_batch(id, batch);
+            self.send(io, &m)?;
+            sent.push(m);
         }
-        self.send(io, &message::copy_done(id))
+        self.send(io, &message::copy_done(id))?;
+        drop(sent);
+        Ok(())
     }
 
     fn answer(&mut self, req: &Request) -> Result<Reply, ServerError> {

@@ -39,8 +39,14 @@ const CACHE_SIZE: usize = CACHE_DIGITS * CACHE_DIGITS;
 /// Whether a string is entered in the cache: at least 4 UTF-16 code units (as in Java and
 /// JavaScript) and a map key, a keyword, a symbol or a tag.
 fn cacheable(s: &str, as_map_key: bool) -> bool {
-    let long_enough = s.chars().map(char::len_utf16).sum::<usize>() >= 4;
-    long_enough && (as_map_key || s.starts_with("~:") || s.starts_with("~$") || s.starts_with("~#"))
+    let kind = as_map_key || s.starts_with("~:") || s.starts_with("~$") || s.starts_with("~#");
+    // A UTF-8 sequence of n bytes is at most 2 UTF-16 units when n = 4, else 1: 4 units
+    // need at least 4 bytes, and 12 bytes always make 4 units.
+    kind && match s.len() {
+        0..=3 => false,
+        12.. => true,
+        _ => s.chars().map(char::len_utf16).sum::<usize>() >= 4,
+    }
 }
 
 /// Writes `v` as transit+json (non-verbose JSON mode, with the write cache for map keys,

@@ -11,9 +11,15 @@ use crate::{Edn, DEFAULT_MAX_DEPTH};
 
 mod json;
 
-type Result<T> = std::result::Result<T, TransitError>;
+/// Errors are boxed inside the reader: a `Result<Edn>` then takes little more room than an
+/// `Edn`, and every value the reader returns is moved through one.
+type Result<T> = std::result::Result<T, Box<TransitError>>;
 
-pub(super) fn read(text: &str) -> Result<Edn> {
+pub(super) fn read(text: &str) -> std::result::Result<Edn, TransitError> {
+    read_boxed(text).map_err(|e| *e)
+}
+
+fn read_boxed(text: &str) -> Result<Edn> {
     let mut p = Parser {
         text,
         b: text.as_bytes(),
@@ -115,16 +121,16 @@ impl<'a> Parser<'a> {
         s
     }
 
-    fn err_at(&self, kind: Kind, offset: usize) -> TransitError {
-        TransitError::new(kind, offset, self.render_path())
+    fn err_at(&self, kind: Kind, offset: usize) -> Box<TransitError> {
+        Box::new(TransitError::new(kind, offset, self.render_path()))
     }
 
-    fn err(&self, kind: Kind) -> TransitError {
+    fn err(&self, kind: Kind) -> Box<TransitError> {
         self.err_at(kind, self.pos)
     }
 
     /// An error for the character at the current position (or the end of the input).
-    fn unexpected(&self, expected: &'static str) -> TransitError {
+    fn unexpected(&self, expected: &'static str) -> Box<TransitError> {
         match self.text.get(self.pos..).and_then(|s| s.chars().next()) {
             Some(found) => self.err(Kind::UnexpectedChar { found, expected }),
             None => self.err(Kind::UnexpectedEnd { expected }),
@@ -178,7 +184,14 @@ impl<'a> Parser<'a> {
             Some(b'{') => self.object(),
             Some(b'"') => {
                 let at = self.pos;
-                match self.string(false)? {
+                let raw = self.json_string()?;
+                // A string that starts with neither `~` nor `^` is itself, and a string
+                // that is not a map key is cached only when it encodes a keyword, a
+                // symbol or a tag: plain values skip the cache and the scalar decoder.
+                if !raw.starts_with(['~', '^']) {
+                    return Ok(Edn::String(raw.into_owned()));
+                }
+                match self.transit_string(&raw, false, at)? {
                     Decoded::Value(v) => Ok(v),
                     Decoded::Tag(tag) => Err(self.err_at(Kind::MisplacedTag { tag }, at)),
                 }
@@ -282,16 +295,22 @@ impl<'a> Parser<'a> {
             if raw == "^ " {
                 return self.map_as_array();
             }
-            match self.transit_string(&raw, false, first_at)? {
-                Decoded::Tag(tag) => {
-                    self.expect(b',', "',' and the representation of the tagged value")?;
-                    self.set_last(Seg::Index(1));
-                    let v = self.tagged_rep(tag.clone())?;
-                    self.close_tagged(b']', tag)?;
-                    return Ok(v);
+            if !raw.starts_with(['~', '^']) {
+                Edn::String(raw.into_owned())
+            } else {
+                match self.transit_string(&raw, false, first_at)? {
+                    Decoded::Tag(tag) => {
+                        self.expect(b',', "',' and the representation of the tagged value")?;
+                        self.set_last(Seg::Index(1));
+                        let v = self.tagged_rep(tag.clone())?;
+                        self.close_tagged(b']', tag)?;
+                        return Ok(v);
+                    }
+                    Decoded::Value(v) => v,
                 }
-                Decoded::Value(v) => v,
             }
+        } else if matches!(self.peek(), Some(b'0'..=b'9')) {
+            self.number()?
         } else {
             self.value()?
         };
@@ -303,7 +322,16 @@ impl<'a> Parser<'a> {
                 Some(b',') => {
                     self.pos += 1;
                     self.set_last(Seg::Index(self.stack.len() - base));
-                    let v = self.value()?;
+                    // Rows of results are mostly numbers and plain strings: those are read
+                    // here, without the general dispatch.
+                    let v = match self.peek() {
+                        Some(b'"') => match self.plain_string() {
+                            Some(v) => v,
+                            None => self.value()?,
+                        },
+                        Some(b'0'..=b'9') => self.number()?,
+                        _ => self.value()?,
+                    };
                     self.stack.push(v);
                 }
                 Some(b']') => {

@@ -11,6 +11,7 @@ pub(super) fn write(v: &Edn) -> String {
     let mut w = Writer {
         out: String::new(),
         cache: HashMap::new(),
+        scratch: String::new(),
     };
     let composite = matches!(v, Edn::List(_) | Edn::Vector(_) | Edn::Map(_) | Edn::Set(_))
         || (matches!(v, Edn::Tagged(..)) && string_form(v).is_none());
@@ -39,34 +40,58 @@ struct Writer {
     out: String,
     /// Encoded strings already written, to their cache index. Its size is the next index.
     cache: HashMap<String, usize>,
+    /// Reused to build the string forms of keywords and symbols.
+    scratch: String,
 }
 
 /// Writes `s` as a JSON string.
 fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
     let mut run = 0;
-    for (i, c) in s.char_indices() {
-        let escape = match c {
-            '"' => "\\\"",
-            '\\' => "\\\\",
-            '\n' => "\\n",
-            '\r' => "\\r",
-            '\t' => "\\t",
-            '\u{8}' => "\\b",
-            '\u{c}' => "\\f",
-            c if c < ' ' => "",
+    // Every byte that needs escaping is ASCII, so scanning bytes never splits a character.
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
             _ => continue,
         };
         out.push_str(&s[run..i]);
         if escape.is_empty() {
-            let _ = write!(out, "\\u{:04x}", u32::from(c));
+            let _ = write!(out, "\\u{:04x}", b);
         } else {
             out.push_str(escape);
         }
-        run = i + c.len_utf8();
+        run = i + 1;
     }
     out.push_str(&s[run..]);
     out.push('"');
+}
+
+/// Writes `n` in decimal.
+fn push_integer(out: &mut String, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        out.push('-');
+    }
+    for &d in &digits[at..] {
+        out.push(char::from(d));
+    }
 }
 
 impl Writer {
@@ -86,6 +111,20 @@ impl Writer {
             self.cache.insert(s.to_owned(), index);
         }
         push_json_string(&mut self.out, s);
+    }
+
+    /// Writes a keyword or symbol, building its string form in the scratch buffer.
+    fn named(&mut self, prefix: &str, namespace: Option<&str>, name: &str) {
+        let mut text = std::mem::take(&mut self.scratch);
+        text.clear();
+        text.push_str(prefix);
+        if let Some(ns) = namespace {
+            text.push_str(ns);
+            text.push('/');
+        }
+        text.push_str(name);
+        self.string(&text, false);
+        self.scratch = text;
     }
 
     fn tag(&mut self, tag: &str) {
@@ -109,9 +148,14 @@ impl Writer {
         match v {
             Edn::Nil => self.out.push_str("null"),
             Edn::Bool(b) => self.out.push_str(if *b { "true" } else { "false" }),
-            Edn::Long(n) if n.unsigned_abs() < 1 << 53 => {
-                let _ = write!(self.out, "{n}");
+            Edn::Long(n) if n.unsigned_abs() < 1 << 53 => push_integer(&mut self.out, *n),
+            // A string value is never cached (only map keys, keywords, symbols and tags
+            // are), so one that needs no `~` escape goes straight out.
+            Edn::String(text) if !text.starts_with(['~', '^', '`']) => {
+                push_json_string(&mut self.out, text);
             }
+            Edn::Keyword(k) => self.named("~:", k.namespace(), k.name()),
+            Edn::Symbol(sym) => self.named("~$", sym.namespace(), sym.name()),
             Edn::Double(d) if d.is_finite() => {
                 // `{:?}` is the shortest text that reads back exactly, with '.' or 'e'.
                 let _ = write!(self.out, "{d:?}");

@@ -20,6 +20,28 @@ impl<'a> Parser<'a> {
     pub(super) fn number(&mut self) -> Result<Edn> {
         let start = self.pos;
         let b = self.b;
+        // The common case, an integer of at most 18 digits (which cannot overflow an
+        // `i64`), is read in one pass; anything else takes the general path below.
+        {
+            let neg = b[start] == b'-';
+            let first = start + usize::from(neg);
+            let mut i = first;
+            let mut n: i64 = 0;
+            while let Some(&d) = b.get(i) {
+                if !d.is_ascii_digit() || i - first == 18 {
+                    break;
+                }
+                n = n * 10 + i64::from(d - b'0');
+                i += 1;
+            }
+            let digits = i - first;
+            let leading_zero = digits > 1 && b[first] == b'0';
+            let ends = !matches!(b.get(i), Some(b'0'..=b'9' | b'.' | b'e' | b'E'));
+            if digits > 0 && !leading_zero && ends {
+                self.pos = i;
+                return Ok(Edn::Long(if neg { -n } else { n }));
+            }
+        }
         let digits = |mut i: usize| {
             while b.get(i).is_some_and(u8::is_ascii_digit) {
                 i += 1;
@@ -79,6 +101,25 @@ impl<'a> Parser<'a> {
         BigInt::parse_bytes(token.as_bytes(), 10)
             .map(Edn::BigInt)
             .ok_or_else(|| invalid(self))
+    }
+
+    /// The JSON string at the current position as a string value, when it has no escapes
+    /// and starts with neither `~` nor `^` (so it is itself); otherwise `None`, having read
+    /// nothing.
+    pub(super) fn plain_string(&mut self) -> Option<Edn> {
+        let start = self.pos + 1;
+        let rest = self.b.get(start..)?;
+        if matches!(rest.first(), Some(b'~' | b'^')) {
+            return None;
+        }
+        let len = rest
+            .iter()
+            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+        if rest[len] != b'"' {
+            return None;
+        }
+        self.pos = start + len + 1;
+        Some(Edn::String(self.text[start..start + len].to_owned()))
     }
 
     /// The text of the JSON string at the current position, unescaped.
