@@ -507,7 +507,7 @@ fn builtin(name: &str, a: &[Edn]) -> Result<Edn, FnError> {
         }
         "range" => range(a)?,
         "pr-str" | "prn-str" | "print-str" | "println-str" => {
-            let readable = name.starts_with("pr");
+            let readable = matches!(name, "pr-str" | "prn-str");
             let mut out = a
                 .iter()
                 .map(|x| crate::strings::print(x, readable))
