@@ -128,7 +128,9 @@ impl Registry {
         self.max_rows.unwrap_or(DEFAULT_MAX_ROWS)
     }
 
-    /// Registers a function or predicate (shadows a built-in of the same name).
+    /// Registers a function or predicate (shadows a built-in of the same name). A query
+    /// calls it by name, or through an input holding its name as a symbol (`[(?f ?x)]`);
+    /// a closure can also be passed directly as [`crate::Input::Fn`].
     pub fn function(
         mut self,
         name: &str,
@@ -139,7 +141,10 @@ impl Registry {
     }
 
     /// Registers an aggregate: it receives every value of the aggregated variable in the
-    /// group (with duplicates, as `:with` allows) after any constant arguments.
+    /// group (with duplicates, as `:with` allows), as one vector, after any constant
+    /// arguments. A query calls it by name (`(name ?x)`, `(name 3 ?x)`), also inside find
+    /// expressions and `:having`, or through an input holding its name as a symbol
+    /// (`(aggregate ?f ?x)`).
     pub fn aggregate(
         mut self,
         name: &str,

@@ -68,9 +68,22 @@ fn copy(rule: &str, src: &str, rules: &mut HashMap<String, Vec<Rule>>) -> String
     name
 }
 
+/// Whether any rule call in `clauses` has a source prefix.
+fn any_prefixed(clauses: &[Clause]) -> bool {
+    clauses.iter().any(|c| match c {
+        Clause::RuleCall { form, .. } => prefix(form).is_some(),
+        Clause::Not { body, .. } => any_prefixed(body),
+        Clause::Or { branches, .. } => branches.iter().any(|b| any_prefixed(b)),
+        _ => false,
+    })
+}
+
 /// Rewrites the source-prefixed rule calls of `clauses` and of the rules' bodies; `None`
-/// when there are none.
+/// when there are none (the common case costs one walk, no copies).
 pub fn resolve(clauses: &[Clause], rules: &mut HashMap<String, Vec<Rule>>) -> Option<Vec<Clause>> {
+    if !any_prefixed(clauses) && !rules.values().flatten().any(|r| any_prefixed(&r.body)) {
+        return None;
+    }
     let names: Vec<String> = rules.keys().cloned().collect();
     for n in names {
         if let Some(mut rs) = rules.remove(&n) {
