@@ -333,7 +333,7 @@ fn like(s: &str, pat: &str) -> bool {
 /// `(range end)`, `(range start end)`, `(range start end step)`: a list of numbers.
 fn range(a: &[Edn]) -> Result<Edn, FnError> {
     /// The longest list `range` builds: an endless or huge range is refused.
-    const MAX: usize = 10_000_000;
+    const MAX: usize = 1_000_000;
     let (start, end, step) = match a {
         [e] => (Num::L(0), num(e)?, Num::L(1)),
         [s, e] => (num(s)?, num(e)?, Num::L(1)),
