@@ -10,13 +10,13 @@ use crate::functions::{truthy, UserFn};
 use crate::{Input, Registry};
 
 impl<'a> Ctx<'a> {
-    /// Whether `name` can be called: registered, built in, or an input holding a function.
+    /// Whether `name` can be called: registered, built in, or an input variable holding a
+    /// function ([`Input::Fn`]).
     pub(crate) fn is_function(&self, name: &str) -> bool {
         self.reg.fns.contains_key(name)
             || crate::functions::is_builtin(name)
             || matches!(name, "get-else" | "get-some" | "missing?")
             || self.input_fns.contains_key(name)
-            || matches!(self.scalars.get(name), Some(Edn::Symbol(s)) if self.is_function(&s.to_string()))
     }
 
     /// The function an input variable (`?f` of `(aggregate ?f ?x)`) holds as an aggregate:

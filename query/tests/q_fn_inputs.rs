@@ -177,3 +177,16 @@ fn having_refuses_what_datalevin_answers_with_nothing() {
         assert!(e.to_string().contains(msg), "{q}: {e}");
     }
 }
+
+#[test]
+fn a_symbol_input_naming_a_variable_is_not_a_function() {
+    let reg = q_support::registry();
+    for q in [
+        "[:find ?x :in $ ?g :where [(?g 1) ?x]]",
+        "[:find ?x :in $ ?g :where [(apply ?g [1]) ?x]]",
+        "[:find ?x :in $ ?g :where [(complement ?g) ?h] [(?h 1) ?x]]",
+    ] {
+        let e = run(q, vec![Input::Value(Edn::sym("?g"))], &reg).unwrap_err();
+        assert!(e.to_string().contains("?g"), "{q}: {e}");
+    }
+}
