@@ -166,10 +166,11 @@ pub fn aggregate(name: &str, args: &[Edn], vals: &[&Edn], reg: &Registry) -> Res
                     best.cloned().unwrap_or(Edn::Nil)
                 }
                 Some(n) => {
+                    // The n smallest or largest values, repeats kept (under `:with`),
+                    // ascending either way (as Datalevin).
                     let mut v = sorted(vals);
-                    v.dedup();
                     if name == "max" {
-                        v.reverse();
+                        v.drain(..v.len().saturating_sub(n));
                     }
                     v.truncate(n);
                     Edn::Vector(v)

@@ -1216,6 +1216,11 @@ impl<'a> Ctx<'a> {
     }
 
     fn db_fn(&self, name: &str, args: &[Edn], form: &Edn) -> QResult<Edn> {
+        /// `:ns/attr` for the reverse attribute `:ns/_attr`.
+        fn reverse_of(k: &Keyword) -> Option<Keyword> {
+            let n = k.name().strip_prefix('_').filter(|n| !n.is_empty())?;
+            Some(Keyword::new(k.namespace(), n))
+        }
         let bad = || {
             QueryError::at(
                 ErrorKind::Parse,
@@ -1241,6 +1246,14 @@ impl<'a> Ctx<'a> {
                     form,
                 ));
             };
+            if let Some(fwd) = reverse_of(k) {
+                // `:_attr`: an entity that refers to this one through `:attr`.
+                return Ok(db
+                    .datoms(Index::Ave, &[Edn::Keyword(fwd), Edn::Long(eid as i64)])?
+                    .next()
+                    .transpose()?
+                    .map(|d| Edn::Long(d.e as i64)));
+            }
             Ok(db
                 .datoms(
                     Index::Eav,
@@ -1267,6 +1280,15 @@ impl<'a> Ctx<'a> {
                     ));
                 }
                 if let Some(k) = args[2].as_keyword() {
+                    if reverse_of(k).is_some() {
+                        return Err(QueryError::at(
+                            ErrorKind::Eval,
+                            format!(
+                                "get-else: {k} is a reverse attribute (it may have many values)"
+                            ),
+                            form,
+                        ));
+                    }
                     if db.schema().get(k).is_some_and(|a| a.is_many()) {
                         return Err(QueryError::at(
                             ErrorKind::Eval,
@@ -1443,9 +1465,11 @@ impl<'a> Ctx<'a> {
     ) -> QResult<Rel> {
         let join: Vec<Var> = match vars {
             Some(vs) => vs.to_vec(),
+            // Every branch's variables: those not in all branches are bound already
+            // (the planner waits for them), so each branch still binds every one.
             None => {
                 let mut vs = vec![];
-                branches[0].iter().for_each(|c| c.vars(&mut vs));
+                branches.iter().flatten().for_each(|c| c.vars(&mut vs));
                 vs
             }
         };

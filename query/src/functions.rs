@@ -311,18 +311,20 @@ pub(crate) fn regex(e: &Edn) -> Result<regex::Regex, FnError> {
 }
 
 /// SQL `LIKE`: `%` any run, `_` one character, `\` escapes.
-fn like(s: &str, pat: &str) -> bool {
+/// SQL `LIKE`: `%` any run, `_` any one character, `esc` (by default `!`, as in
+/// Datalevin) makes the next character literal.
+fn like(s: &str, pat: &str, esc: char) -> bool {
     let mut re = String::from("(?s)^");
     let mut chars = pat.chars();
     while let Some(c) = chars.next() {
         match c {
-            '%' => re.push_str(".*"),
-            '_' => re.push('.'),
-            '\\' => {
+            c if c == esc => {
                 if let Some(n) = chars.next() {
                     re.push_str(&regex::escape(&n.to_string()))
                 }
             }
+            '%' => re.push_str(".*"),
+            '_' => re.push('.'),
             c => re.push_str(&regex::escape(&c.to_string())),
         }
     }
@@ -848,8 +850,16 @@ fn builtin(name: &str, a: &[Edn]) -> Result<Edn, FnError> {
             if a.len() < 2 {
                 return Err(FnError::from("like takes a string and a pattern"));
             }
+            // An optional third argument `{:escape \c}` names the escape character.
+            let esc = match a.get(2) {
+                None => '!',
+                Some(o) => match o.get(&Edn::kw("", "escape")) {
+                    Some(Edn::Char(c)) => *c,
+                    _ => return Err(FnError::from("like options are {:escape \\c}")),
+                },
+            };
             let m = match &a[0] {
-                Edn::String(s) => like(s, string(&a[1])?),
+                Edn::String(s) => like(s, string(&a[1])?, esc),
                 _ => false,
             };
             b(m == (name == "like"))

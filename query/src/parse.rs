@@ -735,31 +735,37 @@ fn parse_clause_pre(e: &Edn, pre: &mut Vec<Clause>) -> QResult<Clause> {
                         }
                     }
                     let mut vars = vars;
+                    let mut required = required;
                     if vars.is_none() {
-                        // All branches must use the same variables (the fresh ones of
-                        // nested calls are each branch's own).
-                        let mut first: Option<Vec<Var>> = None;
+                        // A variable missing from some branch must be bound before the
+                        // `or` runs (by `:in` or an earlier clause); the planner waits for
+                        // it, and refuses the query if nothing binds it. The fresh
+                        // variables of nested calls are each branch's own: not joined.
                         let mut fresh = false;
-                        for b in &branches {
-                            let mut vs = vec![];
-                            b.iter().for_each(|c| c.vars(&mut vs));
-                            let n = vs.len();
-                            vs.retain(|v| !v.starts_with(NESTED_PREFIX));
-                            fresh |= vs.len() != n;
-                            vs.sort();
-                            match &first {
-                                None => first = Some(vs),
-                                Some(f) if *f != vs => return Err(QueryError::at(
-                                    ErrorKind::OrVars,
-                                    "all branches of or must use the same variables (use or-join)",
-                                    e,
-                                )),
-                                _ => {}
+                        let per_branch: Vec<Vec<Var>> = branches
+                            .iter()
+                            .map(|b| {
+                                let mut vs = vec![];
+                                b.iter().for_each(|c| c.vars(&mut vs));
+                                let n = vs.len();
+                                vs.retain(|v| !v.starts_with(NESTED_PREFIX));
+                                fresh |= vs.len() != n;
+                                vs
+                            })
+                            .collect();
+                        let mut all: Vec<Var> = vec![];
+                        for v in per_branch.iter().flatten() {
+                            if !all.contains(v) {
+                                all.push(v.clone());
                             }
                         }
+                        required = all
+                            .iter()
+                            .filter(|v| !per_branch.iter().all(|vs| vs.contains(v)))
+                            .cloned()
+                            .collect();
                         if fresh {
-                            // Joined on the shared variables only, as or-join does.
-                            vars = first;
+                            vars = Some(all);
                         }
                     }
                     Ok(Clause::Or {

@@ -223,6 +223,16 @@ fn stuck(pending: &[&Clause], cur: &Rel) -> QResult<Choice> {
                 form,
             )
         }
+        Clause::Or {
+            vars: None, form, ..
+        } => {
+            // A plain `or` whose branches differ in a variable nothing binds first.
+            return Err(QueryError::at(
+                ErrorKind::OrVars,
+                "all branches of or must use the same variables (use or-join)",
+                form,
+            ));
+        }
         Clause::Or { required, form, .. } => {
             let v = required
                 .iter()

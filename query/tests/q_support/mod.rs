@@ -3,11 +3,18 @@
 //! `{:q query :in [inputs after $] :expect result}` or `{:q .. :error "substring"}`, with
 //! optional `:count n` (result size only) and `:db2 [tx]` (a second database passed as the
 //! first input). Results compare as EDN, so sets compare as sets.
+//!
+//! Every case is also compared with Datalevin's answer in `tests/golden/` (see
+//! [`golden`]): a case needs no `:expect` to be tested. `:datalevin-differs "reason"`
+//! marks a deliberate difference, `:known-gap "reason"` a Levin bug not fixed yet; both
+//! must really differ from Datalevin.
 #![allow(dead_code)]
+
+pub mod golden;
 
 use levin_datalog::Conn;
 use levin_edn::{read, Edn};
-use levin_query::{q_with, Input, Registry};
+use levin_query::{q_with, FindKind, Input, Registry};
 
 fn get<'a>(m: &'a Edn, k: &str) -> Option<&'a Edn> {
     m.get_kw("", k)
@@ -33,13 +40,24 @@ pub fn run_file(file: &str, reg: &Registry) -> usize {
     let path = format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap();
     let groups = read(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let oracle = golden::Golden::load(file);
     let mut n = 0;
     let mut failures = vec![];
+    let mut names = std::collections::HashSet::new();
     for g in groups.as_seq().unwrap() {
         let name = get(g, "name").map(|x| x.to_string()).unwrap_or_default();
+        assert!(
+            names.insert(name.clone()),
+            "{path}: two groups named {name}"
+        );
         let (_d, conn) = db_with(get(g, "schema"), get(g, "tx"));
         let db = conn.db().unwrap();
-        for c in get(g, "cases").and_then(|c| c.as_seq()).unwrap_or(&[]) {
+        for (i, c) in get(g, "cases")
+            .and_then(|c| c.as_seq())
+            .unwrap_or(&[])
+            .iter()
+            .enumerate()
+        {
             n += 1;
             let query = get(c, "q").unwrap_or_else(|| panic!("{name}: case without :q"));
             let qtext = match query {
@@ -61,6 +79,28 @@ pub fn run_file(file: &str, reg: &Registry) -> usize {
                 inputs.remove(0);
             }
             let res = q_with(qtext.as_str(), &inputs, reg);
+            let order = match &res {
+                _ if qtext.contains(":order-by") => golden::Order::Sequence,
+                Ok(r) if r.kind == FindKind::Coll || (r.kind == FindKind::Rel) => {
+                    golden::Order::Multiset
+                }
+                _ => golden::Order::Exact,
+            };
+            let levin = res.as_ref().map(|r| r.to_edn()).map_err(|e| e.to_string());
+            if let Some(m) = golden::check(
+                oracle.answer(
+                    &golden::plain(get(g, "name").unwrap_or(&Edn::Nil)),
+                    i,
+                    query,
+                ),
+                &levin,
+                order,
+                get(c, "datalevin-differs"),
+                get(c, "known-gap"),
+            ) {
+                failures.push(format!("{name} case {i}: {qtext}\n  {m}"));
+            }
+            let own = get(c, "expect").is_some() || get(c, "count").is_some();
             match (res, get(c, "error")) {
                 (Ok(r), None) => {
                     // A result is a set (only `:with` keeps a bag): no row twice.
@@ -97,7 +137,11 @@ pub fn run_file(file: &str, reg: &Registry) -> usize {
                         ));
                     }
                 }
-                (Err(err), None) => failures.push(format!("{name}: {qtext}\n  error: {err}")),
+                // A case without an expectation of its own is the oracle's alone.
+                (Err(err), None) if own => {
+                    failures.push(format!("{name}: {qtext}\n  error: {err}"))
+                }
+                (Err(_), None) => {}
             }
         }
     }
