@@ -9,7 +9,7 @@ use crate::error::{BtreeError, Result};
 use crate::layout::*;
 use crate::node::{self, Node};
 use crate::store::PageStore;
-use crate::tree::check_key;
+use crate::tree::{add_delta, check_key};
 
 /// What one level of the descent did.
 enum Step {
@@ -55,10 +55,18 @@ pub fn append<S: PageStore>(
         }
         Step::Appended { pgno, split } => {
             info.root = pgno;
-            info.entries += 1;
+            info.entries = add_delta(info.entries, 1, pgno, "the tree's entry count")?;
             if let Some((sep, right, right_total)) = split {
                 // The root itself gained a right sibling: a new root above both.
-                let left_total = info.entries - right_total;
+                let left_total = info.entries.checked_sub(right_total).ok_or_else(|| {
+                    BtreeError::corrupted(
+                        pgno,
+                        format!(
+                            "the tree holds {} entries but its right half alone {right_total}",
+                            info.entries
+                        ),
+                    )
+                })?;
                 let p = s.alloc_page()?;
                 let page = s.page_mut(p);
                 node::init(page, KIND_BRANCH, p);
@@ -122,7 +130,8 @@ fn descend<S: PageStore>(
             pgno: c,
             split: None,
         } => {
-            node::set_branch(s.page_mut(pgno), pgno, idx, c, count + 1)?;
+            let count = add_delta(count, 1, pgno, "a branch entry's count")?;
+            node::set_branch(s.page_mut(pgno), pgno, idx, c, count)?;
             Ok(Step::Appended { pgno, split: None })
         }
         Step::Appended {

@@ -165,7 +165,13 @@ fn merge_children<S: PageStore>(
         }
     }
     drop_child(s, info, parent, r, rchild, leaves)?;
-    node::set_branch(s.page_mut(parent), parent, l, lchild, lcount + rcount)?;
+    let merged_count = lcount.checked_add(rcount).ok_or_else(|| {
+        BtreeError::corrupted(
+            parent,
+            format!("child counts {lcount} and {rcount} add up past u64: a count is damaged"),
+        )
+    })?;
+    node::set_branch(s.page_mut(parent), parent, l, lchild, merged_count)?;
     Ok(true)
 }
 

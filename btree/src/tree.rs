@@ -66,6 +66,28 @@ struct Outcome {
     changed: bool,
 }
 
+/// `count + delta`, or a corruption error when a stored count is so large (or a removal
+/// so much larger than the count) that the sum leaves `u64`: a valid tree never holds
+/// more entries than pages can describe, so such a count can only come from damage.
+pub(crate) fn add_delta(count: u64, delta: i64, page: Pgno, what: &str) -> Result<u64> {
+    count.checked_add_signed(delta).ok_or_else(|| {
+        BtreeError::corrupted(
+            page,
+            format!("{what} {count} cannot change by {delta}: the stored count is damaged"),
+        )
+    })
+}
+
+/// A stored entry count as a signed delta, or a corruption error past `i64::MAX`.
+fn signed_count(count: u64, page: Pgno) -> Result<i64> {
+    i64::try_from(count).map_err(|_| {
+        BtreeError::corrupted(
+            page,
+            format!("entry count {count} is past what a tree can hold"),
+        )
+    })
+}
+
 impl Outcome {
     fn unchanged(pgno: Pgno) -> Outcome {
         Outcome {
@@ -310,7 +332,7 @@ fn apply<S: PageStore>(s: &mut S, info: &mut TreeInfo, key: &[u8], op: Op<'_>) -
     }
     let out = modify(s, info, info.root, key, op, 0)?;
     info.root = out.pgno;
-    info.entries = (info.entries as i64 + out.delta) as u64;
+    info.entries = add_delta(info.entries, out.delta, info.root, "the tree's entry count")?;
     if let Some((left_total, split)) = out.split {
         let p = s.alloc_page()?;
         let page = s.page_mut(p);
@@ -439,7 +461,7 @@ fn modify<S: PageStore>(
             result.split = place(s, info, pgno, idx + 1, entry, append)?;
         }
         None => {
-            let count = (old_count as i64 + out.delta) as u64;
+            let count = add_delta(old_count, out.delta, pgno, "a branch entry's count")?;
             node::set_branch(s.page_mut(pgno), pgno, idx, out.pgno, count)?;
             if out.underfull {
                 merged = rebalance::rebalance(s, info, pgno, idx)?;
@@ -635,7 +657,7 @@ fn modify_leaf<S: PageStore>(
             if let Ok(i) = found {
                 let (len, count) = release_entry(s, info, pgno, i, true)?;
                 out.remove(s, i, len)?;
-                out.delta = -(count as i64);
+                out.delta = -signed_count(count, pgno)?;
             }
         }
         Op::ListAdd(v) => match found {
@@ -796,7 +818,7 @@ fn modify_leaf<S: PageStore>(
                             return Ok(out);
                         }
                         let pgno = out.touch(s)?;
-                        out.delta = t.entries as i64 - had as i64;
+                        out.delta = signed_count(t.entries, pgno)? - signed_count(had, pgno)?;
                         account_nested(info, &before, &t);
                         if t.entries == 0 {
                             remove_entry(s, info, pgno, i, false)?;

@@ -15,6 +15,10 @@
 //! `#datalevin/bytes` base64 values become bytes. It reads version 1 dumps (no end marker,
 //! so a cut at a line boundary goes unnoticed) and refuses versions it does not know.
 //!
+//! `levin load` also reads Datalevin's key-value dumps (`dtlv dump DBI` / `dtlv dump -a`):
+//! `{:dbi "name" :entries n :opts {...}}` headers each followed by `["key" "value"]` pairs
+//! in base64; the bytes (Datalevin's encodings) are stored as they are.
+//!
 //! A load is one transaction: all of it or nothing. Datoms of composite tuple attributes
 //! (`:db/tupleAttrs`) are not written: the store derives them from their parts.
 
@@ -355,6 +359,18 @@ fn parse(mut input: impl BufRead) -> Result<Parsed, String> {
             .map_err(|e| format!("dump: {e} (a dump cut short, or not a dump); nothing was loaded"))
     };
     let mut first = next()?.ok_or("the dump is empty")?;
+    if first.1.get(&kw("", "dbi")).is_some() {
+        let mut forms = vec![first];
+        while let Some(f) = next()? {
+            forms.push(f);
+        }
+        return Ok(Parsed {
+            schema_pos: forms[0].0,
+            schema: Edn::Map(vec![]),
+            datoms_forms: Vec::new(),
+            kv_forms: datalevin_kv(forms)?,
+        });
+    }
     if first.1.get(&kw("datalevin", "section")).is_some() {
         first = next()?.ok_or("the dump ends after its section header")?;
     }
@@ -421,6 +437,101 @@ fn parse(mut input: impl BufRead) -> Result<Parsed, String> {
     })
 }
 
+/// The key-value forms of a Datalevin KV dump (`dtlv dump DBI...` or `dtlv dump -a`):
+/// for each database a header `{:dbi "name" :entries n :opts {:flags #{... :dupsort}}}`,
+/// then its entries as `["key-base64" "value-base64"]`. The bytes are Datalevin's own
+/// encodings of its typed keys and values and are loaded as they are. Datalevin's own
+/// databases (`datalevin/...`) are skipped; a database whose entry count differs from its
+/// header's is refused (the dump was cut short).
+fn datalevin_kv(forms: Vec<(edn::Position, Edn)>) -> Result<Vec<(edn::Position, Edn)>, String> {
+    let mut out = Vec::new();
+    // The current header: its position, name, announced count, entries seen, skipped.
+    let mut cur: Option<(edn::Position, String, Option<i64>, i64, bool)> = None;
+    let check = |c: &Option<(edn::Position, String, Option<i64>, i64, bool)>| match c {
+        Some((pos, name, Some(n), seen, _)) if n != seen => Err(format!(
+            "dump: {pos}: database {name:?} announces {n} entries but the dump holds {seen}: \
+             it was cut short; nothing was loaded"
+        )),
+        _ => Ok(()),
+    };
+    for (pos, form) in forms {
+        if let Some(name) = form.get(&kw("", "dbi")) {
+            check(&cur)?;
+            let name = name
+                .as_str()
+                .ok_or_else(|| format!("dump: {pos}: :dbi must be a string, found {name}"))?
+                .to_string();
+            let skip = name.starts_with("datalevin/");
+            let list = form
+                .get(&kw("", "opts"))
+                .and_then(|o| o.get(&kw("", "flags")))
+                .is_some_and(|fs| match fs {
+                    Edn::Set(xs) | Edn::Vector(xs) | Edn::List(xs) => {
+                        xs.iter().any(|f| f.is_kw("", "dupsort"))
+                    }
+                    _ => false,
+                });
+            let n = form.get(&kw("", "entries")).and_then(Edn::as_long);
+            if !skip {
+                let kind = kw("", if list { "list" } else { "plain" });
+                out.push((
+                    pos,
+                    Edn::Vector(vec![kw("", "db"), Edn::String(name.clone()), kind]),
+                ));
+            }
+            cur = Some((pos, name, n, 0, skip));
+            continue;
+        }
+        let Some((_, _, _, seen, skip)) = cur.as_mut() else {
+            return Err(format!(
+                "dump: {pos}: expected a {{:dbi \"name\" ...}} header, found {form}"
+            ));
+        };
+        *seen += 1;
+        let pair = form.as_vec().filter(|v| v.len() == 2);
+        let Some([Edn::String(k), Edn::String(v)]) = pair else {
+            return Err(format!(
+                "dump: {pos}: expected [\"key-base64\" \"value-base64\"], found {form}"
+            ));
+        };
+        if *skip {
+            continue;
+        }
+        let (Some(k), Some(v)) = (base64(k), base64(v)) else {
+            return Err(format!(
+                "dump: {pos}: a key or value that is not base64: {form}"
+            ));
+        };
+        out.push((
+            pos,
+            Edn::Vector(vec![Edn::String(hex(&k)), Edn::String(hex(&v))]),
+        ));
+    }
+    check(&cur)?;
+    Ok(out)
+}
+
+/// Renames the single database of a key-value section to `into` (`levin load --dbi`).
+fn rename_kv(forms: &mut [(edn::Position, Edn)], into: &str) -> Result<(), String> {
+    let mut headers = forms
+        .iter_mut()
+        .filter_map(|(_, f)| match f {
+            Edn::Vector(v) if v.len() == 3 && v[0].is_kw("", "db") => Some(v),
+            _ => None,
+        })
+        .collect::<Vec<_>>();
+    match headers.as_mut_slice() {
+        [one] => {
+            one[1] = Edn::String(into.to_string());
+            Ok(())
+        }
+        hs => Err(format!(
+            "--dbi names one database to load into, but the dump holds {} key-value databases",
+            hs.len()
+        )),
+    }
+}
+
 /// Loads a dump's Datalog part into the (empty) database behind `conn`, embedded or
 /// remote: the schema, then every datom in one explicit transaction. A dump with a
 /// key-value section is refused (a server's Datalog database has none).
@@ -474,7 +585,15 @@ pub fn load_connection<C: levin_query::Connection>(
 /// Loads a dump (Levin's or Datalevin's `dtlv dump -g`) into the environment at `dir`, in
 /// one transaction; returns (datoms, key-value entries) loaded. A directory that already
 /// holds data is refused unless `merge` (then the dump's entities get new ids).
-pub fn load(dir: &Path, input: impl BufRead, merge: bool) -> Result<(u64, u64), String> {
+///
+/// It also reads Datalevin's key-value dumps (see [`datalevin_kv`]); `into` loads the
+/// dump's single key-value database under that name instead of its own.
+pub fn load(
+    dir: &Path,
+    input: impl BufRead,
+    merge: bool,
+    into: Option<&str>,
+) -> Result<(u64, u64), String> {
     if !merge {
         if let Some(held) = existing_data(dir)? {
             return Err(format!(
@@ -488,8 +607,11 @@ pub fn load(dir: &Path, input: impl BufRead, merge: bool) -> Result<(u64, u64), 
         schema_pos,
         schema,
         datoms_forms,
-        kv_forms,
+        mut kv_forms,
     } = parse(input)?;
+    if let Some(into) = into {
+        rename_kv(&mut kv_forms, into)?;
+    }
     let has_datalog = schema.as_map().is_some_and(|m| !m.is_empty()) || !datoms_forms.is_empty();
     let mut datoms = 0u64;
     let bar = super::progress::counter("loading datoms");

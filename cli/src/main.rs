@@ -1,5 +1,5 @@
 //! `levin`: the command-line tool for Levin databases: demo, query, transact, pull, repl,
-//! stat, check, copy, drop, dump, load, and `serve` with `admin` for server mode (the data
+//! stat, check, copy, re-index, drop, dump, load, and `serve` with `admin` for server mode (the data
 //! commands take a `levin://` URI where they take a directory).
 //! Results go to stdout; failures print one line on stderr and exit non-zero. `Cli` and
 //! `run` are `pub(crate)` so the `cli_args` fuzz target (which includes this file) can
@@ -118,6 +118,17 @@ enum Command {
         #[arg(long)]
         accept_rollback: bool,
     },
+    /// Rebuild a Datalog database's indexes from its datoms (Datalevin's `re-index`), in
+    /// one transaction, optionally merging a new schema first: changes that existing data
+    /// forbids to a plain schema update are allowed when the data fits the new schema.
+    #[command(name = "re-index")]
+    ReIndex {
+        /// The database directory.
+        dir: PathBuf,
+        /// A schema map (EDN file, or `-` for standard input) to merge in.
+        #[arg(long)]
+        schema: Option<PathBuf>,
+    },
     /// Hot backup into a new directory while the database is in use.
     Copy {
         /// The database directory.
@@ -205,8 +216,9 @@ enum Command {
     /// Run as a Babashka pod (docs/POD.md): Datalevin's `pod.huahaiy.datalevin` over
     /// bencode on stdin/stdout (or a socket with BABASHKA_POD_TRANSPORT=socket).
     Pod,
-    /// Load a dump written by `levin dump` (or Datalevin's `dtlv dump -g`) into a
-    /// database (created if missing), in one transaction: all of it or nothing.
+    /// Load a dump written by `levin dump` (or Datalevin's `dtlv dump -g`, or a Datalevin
+    /// key-value dump, whose bytes are stored as they are) into a database (created if
+    /// missing), in one transaction: all of it or nothing.
     Load {
         /// The database directory.
         dir: PathBuf,
@@ -217,6 +229,10 @@ enum Command {
         /// between them follow), key-value entries are added or replaced.
         #[arg(long)]
         merge: bool,
+        /// Load the dump's one key-value database under this name (for a Datalevin KV
+        /// dump of one database, as `dtlv load NAME` does).
+        #[arg(long, value_name = "NAME")]
+        dbi: Option<String>,
     },
 }
 
@@ -606,6 +622,25 @@ pub(crate) fn run(cli: Cli) -> Result<(), String> {
                 ))
             }
         }
+        Command::ReIndex { dir, schema } => {
+            let schema = match schema {
+                Some(p) => Some(read_edn(
+                    &format!("schema {}", p.display()),
+                    &read_source("schema", &p.to_string_lossy())?,
+                )?),
+                None => None,
+            };
+            if remote::uri_of(&dir).is_some() {
+                return Err("re-index works on a database directory, not a server".into());
+            }
+            check_data_file(&dir, false)?;
+            let conn = levin_datalog::Conn::open(&dir, ()).map_err(|e| e.to_string())?;
+            let spinner = progress::spinner("re-indexing");
+            let done = conn.re_index(schema.as_ref());
+            spinner.finish_and_clear();
+            let n = done.map_err(|e| format!("{e}; nothing was changed"))?;
+            output::println(format_args!("re-indexed {} datoms in {}", n, dir.display()))
+        }
         Command::Copy { dir, dest, compact } => {
             let env = open_read(&dir)?;
             let spinner = progress::spinner(if compact {
@@ -715,11 +750,22 @@ pub(crate) fn run(cli: Cli) -> Result<(), String> {
             code if code == ExitCode::SUCCESS => Ok(()),
             _ => Err("the pod stopped on an error".into()),
         },
-        Command::Load { dir, input, merge } => {
+        Command::Load {
+            dir,
+            input,
+            merge,
+            dbi,
+        } => {
             if let Some(uri) = remote::uri_of(&dir) {
                 if merge {
                     return Err(
                         "--merge is for directories; a server database must be empty to load into"
+                            .into(),
+                    );
+                }
+                if dbi.is_some() {
+                    return Err(
+                        "--dbi is for directories; a server database has no key-value databases"
                             .into(),
                     );
                 }
@@ -742,9 +788,9 @@ pub(crate) fn run(cli: Cli) -> Result<(), String> {
                 Some(path) => {
                     let f = std::fs::File::open(&path)
                         .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-                    dump::load(&dir, std::io::BufReader::new(f), merge)?
+                    dump::load(&dir, std::io::BufReader::new(f), merge, dbi.as_deref())?
                 }
-                None => dump::load(&dir, std::io::stdin().lock(), merge)?,
+                None => dump::load(&dir, std::io::stdin().lock(), merge, dbi.as_deref())?,
             };
             output::println(format_args!(
                 "loaded {datoms} datoms and {entries} key-value entries into {}",

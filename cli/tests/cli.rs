@@ -497,3 +497,156 @@ fn check_reports_a_passed_over_commit_and_accepts_the_rollback() {
     let o = levin(&["drop", p, "users"]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+/// `l/dump-all` output of Datalevin 1.2.8 for a KV store with a plain database "misc"
+/// (keys :a, "str", 42 and "k") and a list database "lst" ("a" -> 1 2 3), trimmed of
+/// the internal kv-info entries but one.
+const DATALEVIN_KV_DUMP: &str = r#"{:dbi "datalevin/kv-info", :entries 1, :opts nil}
+["agV0ZW1wPw" "CQ"]
+{:dbi "lst",
+ :entries 3,
+ :opts
+ {:key-size 511,
+  :val-size 511,
+  :flags #{:create :dupsort :prefix-compression :counted},
+  :validate-data? false}}
+["+mE" "wQAAAAAAAAAB"]
+["+mE" "wQAAAAAAAAAC"]
+["+mE" "wQAAAAAAAAAD"]
+{:dbi "misc",
+ :entries 4,
+ :opts
+ {:key-size 511,
+  :val-size 16384,
+  :flags #{:create :prefix-compression :counted},
+  :validate-data? false}}
+["YINzdHI" "Y4FqAXhhgleBV4I"]
+["agFh" "V4E"]
+["wQAAAAAAAAAq" "+mZvcnR5LXR3bw"]
+["+ms" "+nY"]
+"#;
+
+#[test]
+fn loads_a_datalevin_kv_dump() {
+    let d = tempfile::tempdir().unwrap();
+    let dump = d.path().join("kv.dump");
+    std::fs::write(&dump, DATALEVIN_KV_DUMP).unwrap();
+    let db = d.path().join("db");
+    let o = levin(&["load", db.to_str().unwrap(), "-i", dump.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("0 datoms and 7 key-value entries"),
+        "{}",
+        stdout(&o)
+    );
+    let env = Env::open(&db).unwrap();
+    let r = env.read().unwrap();
+    let mut names = r.db_names().unwrap();
+    names.sort();
+    assert_eq!(names, ["lst", "misc"]);
+    let misc = r.open_db("misc").unwrap();
+    // "k" -> "v" as Datalevin's :string encoding: a 0xfa tag, then the UTF-8 bytes.
+    assert_eq!(
+        r.get(&misc, &[0xfa, b'k']).unwrap(),
+        Some(&[0xfa, b'v'][..])
+    );
+    let lst = r.open_db("lst").unwrap();
+    assert_eq!(r.list_count(&lst, &[0xfa, b'a']).unwrap(), 3);
+    drop(r);
+    drop(env);
+
+    // One database under another name; several with --dbi are refused.
+    let one: String = DATALEVIN_KV_DUMP
+        .lines()
+        .skip(2)
+        .take(10)
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&dump, one).unwrap();
+    let db2 = d.path().join("db2");
+    let o = levin(&[
+        "load",
+        db2.to_str().unwrap(),
+        "-i",
+        dump.to_str().unwrap(),
+        "--dbi",
+        "tags",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let env = Env::open(&db2).unwrap();
+    assert_eq!(env.read().unwrap().db_names().unwrap(), ["tags"]);
+    drop(env);
+    std::fs::write(&dump, DATALEVIN_KV_DUMP).unwrap();
+    let o = levin(&[
+        "load",
+        d.path().join("db3").to_str().unwrap(),
+        "-i",
+        dump.to_str().unwrap(),
+        "--dbi",
+        "x",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("holds 2 key-value databases"),
+        "{}",
+        stderr(&o)
+    );
+
+    // A database cut short is refused.
+    let cut: String = DATALEVIN_KV_DUMP
+        .lines()
+        .take(11)
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&dump, cut).unwrap();
+    let o = levin(&[
+        "load",
+        d.path().join("db4").to_str().unwrap(),
+        "-i",
+        dump.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("announces 3 entries but the dump holds 2"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn re_index_rebuilds_with_a_new_schema() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("db");
+    let tx = d.path().join("tx.edn");
+    std::fs::write(&tx, r#"[{:name "A" :n 1} {:name "B" :n 2}]"#).unwrap();
+    let o = levin(&["transact", db.to_str().unwrap(), tx.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let schema = d.path().join("schema.edn");
+    std::fs::write(
+        &schema,
+        "{:n {:db/valueType :db.type/long :db/unique :db.unique/identity}}",
+    )
+    .unwrap();
+    let o = levin(&[
+        "re-index",
+        db.to_str().unwrap(),
+        "--schema",
+        schema.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("re-indexed 4 datoms"), "{}", stdout(&o));
+    let o = levin(&["pull", db.to_str().unwrap(), "[:name]", "[:n 2]"]);
+    assert_eq!(stdout(&o).trim(), r#"{:name "B"}"#);
+    // Data that does not fit is refused, and nothing changes.
+    std::fs::write(&schema, "{:name {:db/valueType :db.type/long}}").unwrap();
+    let o = levin(&[
+        "re-index",
+        db.to_str().unwrap(),
+        "--schema",
+        schema.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("nothing was changed"), "{}", stderr(&o));
+    let o = levin(&["pull", db.to_str().unwrap(), "[:name]", "[:n 2]"]);
+    assert_eq!(stdout(&o).trim(), r#"{:name "B"}"#);
+}

@@ -488,3 +488,78 @@ fn check_finds_a_datalog_meta_out_of_range() {
         stdout(&o)
     );
 }
+
+/// Read commands work on a database on a read-only mount, and a write fails with an error
+/// naming the file system. The mount is a read-only bind mount in a user and mount
+/// namespace of its own (`unshare -rm`), so no root is needed; where the machine forbids
+/// such namespaces the test says so on stderr and checks nothing else.
+#[test]
+fn read_commands_work_on_a_read_only_mount() {
+    if Command::new("unshare")
+        .args(["-rm", "true"])
+        .output()
+        .map_or(true, |o| !o.status.success())
+    {
+        eprintln!("skipped: this machine does not allow `unshare -rm` (user namespaces)");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let db = people(d.path());
+    let before = data_bytes(&db);
+    let tx = d.path().join("tx2.edn");
+    std::fs::write(&tx, r#"[{:p/name "carol"}]"#).unwrap();
+    let bin = env!("CARGO_BIN_EXE_levin");
+    let dbs = p(&db);
+    // Each command's output is framed so the script's one stdout can be split again.
+    let script = format!(
+        "mount --bind '{dbs}' '{dbs}' && mount -o remount,bind,ro '{dbs}' || exit 97
+         touch '{dbs}/probe' 2>/dev/null && exit 98
+         for args in \"query|[:find ?n :where [_ :p/name ?n]]\" \"pull|[*]|1\" \"stat\" \"check\" \"dump\"; do
+           cmd=${{args%%|*}}; rest=${{args#*|}}
+           echo \"== $cmd\"
+           if [ \"$cmd\" = query ]; then '{bin}' query '{dbs}' \"$rest\" 2>&1
+           elif [ \"$cmd\" = pull ]; then '{bin}' pull '{dbs}' '[*]' 1 2>&1
+           else '{bin}' $cmd '{dbs}' 2>&1; fi
+           echo \"== exit $?\"
+         done
+         echo '== transact'
+         '{bin}' transact '{dbs}' '{tx}' 2>&1
+         echo \"== exit $?\"",
+        tx = p(&tx)
+    );
+    let o = Command::new("unshare")
+        .args(["-rm", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    let out = stdout(&o);
+    assert_ne!(
+        o.status.code(),
+        Some(97),
+        "the read-only bind mount failed: {}",
+        stderr(&o)
+    );
+    assert_ne!(o.status.code(), Some(98), "the mount is not read-only");
+    let sections: Vec<&str> = out.split("== ").skip(1).collect();
+    assert_eq!(sections.len(), 12, "{out}");
+    for pair in sections.chunks(2).take(5) {
+        assert_eq!(
+            pair[1].trim(),
+            "exit 0",
+            "on a read-only mount: {}",
+            pair[0]
+        );
+    }
+    assert!(
+        sections[0].contains("\"alice\"") && sections[0].contains("\"bob\""),
+        "{out}"
+    );
+    assert!(sections[2].contains(":p/name \"alice\""), "{out}");
+    assert!(
+        sections[6].starts_with("check") && sections[6].contains("ok"),
+        "{out}"
+    );
+    // The write is refused with the system's reason, and nothing changed.
+    assert!(sections[10].contains("Read-only file system"), "{out}");
+    assert_ne!(sections[11].trim(), "exit 0", "{out}");
+    assert!(data_bytes(&db) == before);
+}

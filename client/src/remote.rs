@@ -195,6 +195,9 @@ fn report_of(v: &Edn) -> Result<TxReport, ClientError> {
         tempids,
         max_eid: get("max-eid").and_then(Edn::as_long).unwrap_or(0) as u64,
         tx: get("tx").and_then(Edn::as_long).unwrap_or(0) as u64,
+        tx_meta: get("tx-meta").cloned(),
+        db_before: None,
+        db_after: None,
     })
 }
 

@@ -6,6 +6,7 @@
 //! storage engine; the remote client offers the same operations through the query crate's
 //! `Connection` trait.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -13,12 +14,19 @@ use std::time::Duration;
 use levin_edn::{Edn, Keyword};
 use levin_engine::{Env, EnvOptions, Read, RwTxn};
 
-use crate::db::Db;
+use crate::db::{Db, Snapshot};
 use crate::error::{Error, Result};
 use crate::layout::{self, Dbs, Meta};
 use crate::schema::{db_ident, Schema};
 use crate::schema_store::{delete_and_rename, load_schema, merge_schema, store_attr, SchemaUpdate};
-use crate::tx::{Tx, TxReport};
+use crate::tx::{Tx, TxOpts, TxReport};
+use crate::txfn::{expand, TxFns};
+
+/// Datoms per transaction call when [`Conn::re_index`] asserts them again.
+const RE_INDEX_BATCH: usize = 10_000;
+
+/// A callback run after each commit (see [`Conn::listen`]).
+pub type Listener = dyn Fn(&TxReport) + Send + Sync;
 
 /// Something that gives a schema: `()` (none), EDN text, an [`Edn`] map, a [`Schema`], or
 /// an `Option` of one of these.
@@ -87,6 +95,16 @@ struct Inner {
     schema: Mutex<(u64, Arc<Schema>)>,
     /// How long a transaction waits for the writer; `None` waits as long as it takes.
     writer_timeout: Mutex<Option<Duration>>,
+    /// Registered transaction functions.
+    tx_fns: Mutex<TxFns>,
+    /// Callbacks after commit, by key, in registration order.
+    listeners: Mutex<Vec<(Edn, Arc<Listener>)>>,
+    closed_schema: Mutex<bool>,
+    auto_entity_time: Mutex<bool>,
+    /// Held from a commit until the snapshot after it is taken, and by every commit of
+    /// this connection, so that `db_after` is exactly the committed state (writers of
+    /// other processes are not held; see [`TxReport::db_after`]).
+    commit_gate: Mutex<()>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -194,6 +212,11 @@ impl Conn {
                 dbs,
                 schema: Mutex::new((schema_gen, Arc::new(schema))),
                 writer_timeout: Mutex::new(None),
+                tx_fns: Mutex::new(HashMap::new()),
+                listeners: Mutex::new(Vec::new()),
+                closed_schema: Mutex::new(false),
+                auto_entity_time: Mutex::new(false),
+                commit_gate: Mutex::new(()),
             }),
         }
     }
@@ -292,17 +315,204 @@ impl Conn {
     }
 
     /// Runs a transaction (a vector of forms) atomically: either every datom is applied
-    /// and committed, or (on any error) nothing changes.
+    /// and committed, or (on any error) nothing changes. The report carries snapshots of
+    /// the database before and after (see [`TxReport`]); the listeners
+    /// ([`Conn::listen`]) run after the commit, before this returns.
     pub fn transact(&self, tx: &Edn) -> Result<TxReport> {
+        self.transact_with_meta(tx, None)
+    }
+
+    /// [`Conn::transact`] with metadata, handed back as [`TxReport::tx_meta`] (and so to
+    /// the listeners) and not stored (Datalevin's `transact!` with `tx-meta`).
+    pub fn transact_with_meta(&self, tx: &Edn, meta: Option<Edn>) -> Result<TxReport> {
         let mut t = self.begin()?;
-        let report = t.transact(tx)?;
-        t.commit()?;
+        // Taken while this transaction holds the writer: the state just before it.
+        let before = self.db()?;
+        let mut report = t.transact(tx)?;
+        report.tx_meta = meta;
+        let after = t.finish(true)?;
+        report.db_before = Some(Snapshot::new(before));
+        report.db_after = after.map(Snapshot::new);
+        self.notify(&report);
         Ok(report)
     }
 
     /// [`Conn::transact`] on EDN text.
     pub fn transact_str(&self, tx: &str) -> Result<TxReport> {
         self.transact(&levin_edn::read(tx)?)
+    }
+
+    /// Runs `tx` speculatively (Datalevin's `with` / `db-with`): `f` gets the report and
+    /// the database as the transaction left it, then everything is discarded. It applies
+    /// to the current state, with the connection's functions and options, and holds the
+    /// writer until `f` returns (other transactions wait; snapshots do not), so `f` must
+    /// not transact on the connection.
+    pub fn with<R>(&self, tx: &Edn, f: impl FnOnce(&TxReport, &Db<'_>) -> R) -> Result<R> {
+        let mut t = self.begin()?;
+        let report = t.transact(tx)?;
+        let out = f(&report, &t.db()?);
+        t.abort();
+        Ok(out)
+    }
+
+    /// Registers `f` as the transaction function `name` (a keyword such as `:my/fn`, with
+    /// or without the colon), replacing one of that name: the forms `[:db.fn/call :my/fn
+    /// args...]` and `[:my/fn args...]` then call it (see [`TxFn`](crate::TxFn)). An error it returns
+    /// fails the transaction with [`Error::TxFn`]; `:db.fn/call` of a name not registered
+    /// fails with [`Error::UnknownTxFn`].
+    pub fn register_tx_fn(
+        &self,
+        name: &str,
+        f: impl Fn(&Db<'_>, &[Edn]) -> std::result::Result<Edn, String> + Send + Sync + 'static,
+    ) -> Result<()> {
+        let k = fn_name(name)?;
+        lock(&self.inner.tx_fns).insert(k, Arc::new(f));
+        Ok(())
+    }
+
+    /// Removes the transaction function `name`; true if there was one.
+    pub fn unregister_tx_fn(&self, name: &str) -> Result<bool> {
+        let k = fn_name(name)?;
+        Ok(lock(&self.inner.tx_fns).remove(&k).is_some())
+    }
+
+    /// Registers `f` under `key` (replacing one with that key), to run after every commit
+    /// of this connection with the commit's report (Datalevin's `listen!`). It runs on the
+    /// thread that committed, after the writer is released, so a slow listener delays only
+    /// that caller's return and never other transactions; a listener may transact itself.
+    /// A listener that panics is removed, and the commit and its report stand.
+    pub fn listen(&self, key: impl Into<Edn>, f: impl Fn(&TxReport) + Send + Sync + 'static) {
+        let key = key.into();
+        let mut ls = lock(&self.inner.listeners);
+        ls.retain(|(k, _)| *k != key);
+        ls.push((key, Arc::new(f)));
+    }
+
+    /// Removes the listener `key`; true if there was one.
+    pub fn unlisten(&self, key: &Edn) -> bool {
+        let mut ls = lock(&self.inner.listeners);
+        let n = ls.len();
+        ls.retain(|(k, _)| k != key);
+        ls.len() != n
+    }
+
+    /// Runs the listeners on `report`, without holding any lock.
+    fn notify(&self, report: &TxReport) {
+        let ls: Vec<(Edn, Arc<Listener>)> = lock(&self.inner.listeners).clone();
+        for (key, f) in ls {
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(report)));
+            if ran.is_err() {
+                lock(&self.inner.listeners).retain(|(k, g)| !(k == &key && Arc::ptr_eq(g, &f)));
+            }
+        }
+    }
+
+    fn has_listeners(&self) -> bool {
+        !lock(&self.inner.listeners).is_empty()
+    }
+
+    /// Refuses (`true`) or allows (`false`, the default) attributes the schema lacks:
+    /// with a closed schema, asserting one fails with [`Error::ClosedSchema`] instead of
+    /// adding it untyped (Datalevin's `:closed-schema?`). Retracting one is still a no-op.
+    /// The setting belongs to this connection (and its clones), not to the database.
+    pub fn set_closed_schema(&self, closed: bool) {
+        *lock(&self.inner.closed_schema) = closed;
+    }
+
+    /// Turns on or off (the default) entity timestamps (Datalevin's
+    /// `:auto-entity-time?`): every transaction then sets `:db/updated-at` on each entity
+    /// it changes and `:db/created-at` on each that lacks it, both as milliseconds since
+    /// the epoch (`:db.type/long`, added to the schema when this turns them on); an entity
+    /// whose other datoms are all retracted loses both. The setting belongs to this
+    /// connection (and its clones), not to the database.
+    pub fn set_auto_entity_time(&self, on: bool) -> Result<()> {
+        if on {
+            let s = self.schema();
+            let has = |n: &str| s.get(&Keyword::new(Some("db"), n)).is_some();
+            if !has("created-at") || !has("updated-at") {
+                self.update_schema(
+                    "{:db/created-at {:db/valueType :db.type/long}
+                      :db/updated-at {:db/valueType :db.type/long}}",
+                )?;
+            }
+        }
+        *lock(&self.inner.auto_entity_time) = on;
+        Ok(())
+    }
+
+    fn tx_opts(&self) -> TxOpts {
+        TxOpts {
+            closed_schema: *lock(&self.inner.closed_schema),
+            entity_time: lock(&self.inner.auto_entity_time).then(now_millis),
+        }
+    }
+
+    /// Rebuilds the Datalog indexes from the data (Datalevin's `re-index`), optionally
+    /// changing the schema on the way, in one transaction: all of it or nothing. Every
+    /// datom is read, the indexes are emptied, `schema` (if any) is merged into the stored
+    /// one as [`Conn::update_schema`] would into an empty database, and the datoms are
+    /// asserted again with their entity ids. So it allows changes that existing data
+    /// forbids to `update_schema`, as long as the data fits: untyped values that fit a new
+    /// `:db/valueType`, a new `:db/unique` over distinct values, cardinality many to one
+    /// (each entity keeps its first value in index order). A value that does not fit
+    /// fails the whole rebuild. Composite tuples are recomputed. Returns the number of
+    /// datoms asserted; listeners are not called and entity timestamps are not touched.
+    /// It holds every datom in memory.
+    pub fn re_index(&self, schema: impl AsSchema) -> Result<u64> {
+        let new = schema.as_schema()?;
+        let mut t = self.begin()?;
+        t.done = None;
+        let datoms: Vec<(u64, Keyword, Edn)> = {
+            let db = t.db()?;
+            let mut out = Vec::new();
+            for d in db.datoms(crate::Index::Eav, &[])? {
+                let d = d?;
+                let derived = db
+                    .schema()
+                    .get(&d.a)
+                    .is_some_and(|a| a.tuple_attrs.is_some());
+                if !derived {
+                    out.push((d.e, d.a, d.v));
+                }
+            }
+            out
+        };
+        let dbs = self.inner.dbs.clone();
+        let w = t.kv_mut()?;
+        w.clear_db(&dbs.eav)?;
+        w.clear_db(&dbs.ave)?;
+        w.clear_db(&dbs.giants)?;
+        if let Some(new) = new {
+            t.update_schema(new)?;
+        }
+        // An attribute now of cardinality one keeps its first value in index order, as
+        // Datalevin's re-index does.
+        let mut datoms = datoms;
+        let mut last: Option<(u64, Keyword)> = None;
+        datoms.retain(|(e, a, _)| {
+            let one = t.schema.get(a).is_some_and(|x| !x.is_many());
+            let again = last.as_ref().is_some_and(|(le, la)| le == e && la == a);
+            last = Some((*e, a.clone()));
+            !(one && again)
+        });
+        let n = datoms.len() as u64;
+        let add = Edn::kw("db", "add");
+        for chunk in datoms.chunks(RE_INDEX_BATCH) {
+            let forms = chunk
+                .iter()
+                .map(|(e, a, v)| {
+                    Edn::Vector(vec![
+                        add.clone(),
+                        Edn::Long(*e as i64),
+                        Edn::Keyword(a.clone()),
+                        v.clone(),
+                    ])
+                })
+                .collect();
+            t.run(&Edn::Vector(forms), TxOpts::default(), &TxFns::new())?;
+        }
+        t.commit()?;
+        Ok(n)
     }
 
     /// Begins an explicit write transaction: several [`Transaction::transact`] calls, reads
@@ -324,6 +534,7 @@ impl Conn {
             // commit too.
             schema_changed: stale,
             failed: None,
+            done: self.has_listeners().then(Vec::new),
         })
     }
 }
@@ -341,6 +552,8 @@ pub struct Transaction {
     schema_changed: bool,
     /// Why the transaction can only be aborted.
     failed: Option<String>,
+    /// The reports of its calls, kept for the listeners when there were any at begin.
+    done: Option<Vec<TxReport>>,
 }
 
 impl std::fmt::Debug for Transaction {
@@ -371,15 +584,37 @@ impl Transaction {
     /// Applies a vector of tx forms within the transaction; later calls and
     /// [`Transaction::db`] see them. On error the transaction can only be aborted.
     pub fn transact(&mut self, tx: &Edn) -> Result<TxReport> {
+        let opts = self.conn.tx_opts();
+        let fns = lock(&self.conn.inner.tx_fns).clone();
+        self.run(tx, opts, &fns)
+    }
+
+    /// Applies `tx` with these options and functions.
+    fn run(&mut self, tx: &Edn, opts: TxOpts, fns: &TxFns) -> Result<TxReport> {
         self.usable()?;
         let Some(txn) = self.txn.as_mut() else {
             return Err(Error::TxFailed("the transaction has ended".into()));
         };
+        let inner = &self.conn.inner;
+        let expanded = if fns.is_empty() {
+            Ok(std::borrow::Cow::Borrowed(tx))
+        } else {
+            let db = Db::of_writer(txn, inner.dbs.clone(), self.schema.clone(), self.meta);
+            expand(tx, &db, fns)
+        };
         let schema = Arc::make_mut(&mut self.schema);
-        match Tx::new(txn, &self.conn.inner.dbs, schema, self.meta).run(tx) {
+        let ran = expanded.and_then(|tx| {
+            Tx::new(txn, &inner.dbs, schema, self.meta)
+                .with_opts(opts)
+                .run(&tx)
+        });
+        match ran {
             Ok((report, meta, new_attrs)) => {
                 self.meta = meta;
                 self.schema_changed |= !new_attrs.is_empty();
+                if let Some(done) = &mut self.done {
+                    done.push(report.clone());
+                }
                 Ok(report)
             }
             Err(e) => {
@@ -439,19 +674,50 @@ impl Transaction {
         ))
     }
 
-    /// Commits every write of the transaction at once, durably; returns its id.
+    /// Commits every write of the transaction at once, durably; returns its id. The
+    /// connection's listeners then get one report of all its calls (with `db_after`).
     pub fn commit(mut self) -> Result<u64> {
+        let id = self.id();
+        let after = self.finish(false)?;
+        if let Some(done) = self.done.take() {
+            let mut all = TxReport {
+                tx_data: Vec::new(),
+                tempids: Vec::new(),
+                max_eid: self.meta.max_eid,
+                tx: id,
+                tx_meta: None,
+                db_before: None,
+                db_after: after.map(Snapshot::new),
+            };
+            for r in done {
+                all.tx_data.extend(r.tx_data);
+                all.tempids.extend(r.tempids);
+            }
+            self.conn.notify(&all);
+        }
+        Ok(id)
+    }
+
+    /// Commits; returns the snapshot just after the commit when `snapshot` is true or
+    /// there are listeners to give it to.
+    fn finish(&mut self, snapshot: bool) -> Result<Option<Db<'static>>> {
         self.usable()?;
         let Some(txn) = self.txn.take() else {
             return Err(Error::TxFailed("the transaction has ended".into()));
         };
-        let id = txn.id();
+        let gate = lock(&self.conn.inner.commit_gate);
         txn.commit()?;
         if self.schema_changed {
             self.conn
                 .set_schema(self.meta.schema_gen, self.schema.clone());
         }
-        Ok(id)
+        let after = if snapshot || self.done.is_some() {
+            Some(self.conn.db()?)
+        } else {
+            None
+        };
+        drop(gate);
+        Ok(after)
     }
 
     /// Discards every write of the transaction.
@@ -460,6 +726,24 @@ impl Transaction {
             txn.abort();
         }
     }
+}
+
+/// The keyword a transaction function is registered as.
+fn fn_name(name: &str) -> Result<Keyword> {
+    let k = crate::entity::keyword(name);
+    if k.name().is_empty() || k.is("db.fn", "call") {
+        return Err(Error::Invalid(format!(
+            "{name:?} cannot name a transaction function"
+        )));
+    }
+    Ok(k)
+}
+
+/// Milliseconds since the Unix epoch, now.
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// The attribute keyword for `:ns/name` text (a convenience for callers).

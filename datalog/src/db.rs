@@ -241,6 +241,39 @@ fn kw_arg(v: &Edn) -> Result<Keyword> {
         .ok_or_else(|| Error::Invalid(format!("expected an attribute keyword, got {v}")))
 }
 
+impl std::fmt::Debug for Db<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("max_eid", &self.meta.max_eid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A database snapshot shared by a [`TxReport`](crate::TxReport) (its `db_before` and
+/// `db_after`): cheap to clone, `Send` and `Sync`. A [`Db`] is not `Sync` (its read
+/// transaction is one reader's), so threads sharing a snapshot take turns through
+/// [`Snapshot::db`]; one that wants its own can call [`Snapshot::into_db`] or read another.
+#[derive(Clone, Debug)]
+pub struct Snapshot(Arc<std::sync::Mutex<Db<'static>>>);
+
+impl Snapshot {
+    pub(crate) fn new(db: Db<'static>) -> Snapshot {
+        Snapshot(Arc::new(std::sync::Mutex::new(db)))
+    }
+
+    /// The database, held until the guard is dropped.
+    pub fn db(&self) -> std::sync::MutexGuard<'_, Db<'static>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The database itself, if this is the last clone of the snapshot.
+    pub fn into_db(self) -> Option<Db<'static>> {
+        Arc::try_unwrap(self.0)
+            .ok()
+            .map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
 impl Db<'static> {
     /// A snapshot over `txn`; `cached` is the connection's schema and its generation, used
     /// unless the snapshot's schema is newer (then it is read from the snapshot).
@@ -292,6 +325,17 @@ impl<'t> Db<'t> {
     /// The values of `attr` on the entity `e`, in index order.
     pub fn attr_values(&self, e: u64, attr: &Attr) -> Result<Vec<Edn>> {
         self.view().values(e, attr)
+    }
+
+    /// The id of the last transaction this database shows (Datalevin's `max-tx`): the
+    /// engine commit of a snapshot, or the open transaction's own id for a
+    /// [`Transaction::db`](crate::Transaction::db) view. It is [`TxReport::tx`](crate::TxReport::tx)
+    /// of the transaction that made it (schema changes and key-value writes count too).
+    pub fn max_tx(&self) -> u64 {
+        match &self.txn {
+            Txn::Snapshot(t) => t.id(),
+            Txn::Writer(w) => w.id(),
+        }
     }
 
     /// The schema this snapshot was written with.
@@ -768,6 +812,62 @@ impl<'t> Db<'t> {
                 .r()
                 .count(&self.dbs.ave, &Range::prefix(layout::aid_bytes(a.id)))?),
             None => Ok(0),
+        }
+    }
+
+    /// Number of distinct values of `attr` (Datalevin's `cardinality`); 0 for an
+    /// attribute the schema lacks. O(distinct values).
+    pub fn cardinality(&self, attr: &Keyword) -> Result<u64> {
+        let Some(a) = self.schema.get(attr) else {
+            return Ok(0);
+        };
+        let mut n = 0;
+        for key in self
+            .r()
+            .keys(&self.dbs.ave, Range::prefix(layout::aid_bytes(a.id)))?
+        {
+            key?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// The datoms matching entity `e`, attribute `a` and value `v`, each `None` for any
+    /// (Datalevin's `search-datoms`). The index follows from what is given: EAV when `e`
+    /// is, AVE when `a` is and `e` is not, and a scan of EAV keeping value `v` when only
+    /// `v` is. `e` may be an id, a lookup ref or an ident; for a ref attribute `v` may be
+    /// one too. Nothing matches an entity that does not exist.
+    pub fn search_datoms(
+        &self,
+        e: Option<&Edn>,
+        a: Option<&Edn>,
+        v: Option<&Edn>,
+    ) -> Result<Datoms<'_>> {
+        let e = match e {
+            None => None,
+            Some(x) => match self.entid(x)? {
+                Some(n) => Some(Edn::Long(n as i64)),
+                None => return Ok(Db::empty()),
+            },
+        };
+        match (e, a, v) {
+            (Some(e), Some(a), Some(v)) => self.datoms(Index::Eav, &[e, a.clone(), v.clone()]),
+            (Some(e), Some(a), None) => self.datoms(Index::Eav, &[e, a.clone()]),
+            (Some(e), None, None) => self.datoms(Index::Eav, &[e]),
+            (None, Some(a), Some(v)) => self.datoms(Index::Ave, &[a.clone(), v.clone()]),
+            (None, Some(a), None) => self.datoms(Index::Ave, std::slice::from_ref(a)),
+            (e, None, Some(v)) => {
+                let all = match e {
+                    Some(e) => self.datoms(Index::Eav, &[e])?,
+                    None => self.datoms(Index::Eav, &[])?,
+                };
+                let v = v.clone();
+                Ok(Box::new(all.filter(move |d| match d {
+                    Ok(d) => d.v == v,
+                    Err(_) => true,
+                })))
+            }
+            (None, None, None) => self.datoms(Index::Eav, &[]),
         }
     }
 

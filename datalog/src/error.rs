@@ -27,6 +27,14 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A schema property Levin does not support yet (full-text, vector or idoc search).
+    #[error("invalid schema for {attr}: {what} is not supported yet")]
+    Unsupported {
+        /// The attribute.
+        attr: String,
+        /// The feature, with the property that asks for it.
+        what: String,
+    },
     /// A schema change that existing data forbids.
     #[error("cannot change the schema of {attr}: {reason}")]
     SchemaChange {
@@ -82,6 +90,27 @@ pub enum Error {
     /// A value that does not fit its attribute's (or key-value column's) declared type.
     #[error("{0}")]
     InvalidValue(String),
+    /// A transaction function that is not registered on the connection.
+    #[error("unknown transaction function {name}: register it with Conn::register_tx_fn")]
+    UnknownTxFn {
+        /// The function's name.
+        name: String,
+    },
+    /// A transaction function that failed, returned something that is not transaction
+    /// data, or called functions too deeply.
+    #[error("transaction function {name} failed: {reason}")]
+    TxFn {
+        /// The function's name.
+        name: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// An attribute not in the schema, on a connection with a closed schema.
+    #[error("attribute {attr} is not in the schema, and the schema is closed (closed_schema)")]
+    ClosedSchema {
+        /// The attribute.
+        attr: String,
+    },
     /// A bad argument to a read, pull or entity call.
     #[error("invalid argument: {0}")]
     Invalid(String),

@@ -8,6 +8,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::db::{Db, View};
@@ -25,6 +26,62 @@ enum Sub {
     Recurse(Option<usize>),
 }
 
+/// A function applied to an attribute's pulled value (`:xform`).
+pub type XformFn = dyn Fn(&Edn) -> Edn + Send + Sync;
+
+/// Functions that pull patterns may name in `:xform` (Datalevin's `:xform` takes any
+/// Clojure function; EDN cannot carry one, so Levin's names a function registered here).
+/// The function gets the attribute's value as pulled (after `:limit` and sub-patterns: a
+/// vector for a cardinality-many or reverse attribute), or nil when the entity lacks the
+/// attribute and there is no `:default`; a nil result leaves the attribute out.
+#[derive(Clone, Default)]
+pub struct PullFns {
+    fns: HashMap<String, Arc<XformFn>>,
+}
+
+impl std::fmt::Debug for PullFns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.fns.keys()).finish()
+    }
+}
+
+impl PullFns {
+    /// No functions.
+    pub fn new() -> PullFns {
+        PullFns::default()
+    }
+
+    /// Registers `f` as `name`: a pattern names it as a symbol (`my/upper`) or a keyword
+    /// (`:my/upper`).
+    pub fn register(
+        &mut self,
+        name: &str,
+        f: impl Fn(&Edn) -> Edn + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.fns
+            .insert(name.trim_start_matches(':').to_string(), Arc::new(f));
+        self
+    }
+
+    fn get(&self, name: &Edn) -> Option<Arc<XformFn>> {
+        let n = match name {
+            Edn::Symbol(s) => s.to_string(),
+            Edn::Keyword(k) => k.to_string().trim_start_matches(':').to_string(),
+            _ => return None,
+        };
+        self.fns.get(&n).cloned()
+    }
+}
+
+#[derive(Clone)]
+struct Xform(Arc<XformFn>);
+
+impl std::fmt::Debug for Xform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Xform")
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Spec {
     attr: Keyword,
@@ -32,6 +89,7 @@ struct Spec {
     limit: Option<usize>,
     default: Option<Edn>,
     sub: Sub,
+    xform: Option<Xform>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -58,7 +116,7 @@ fn is_wildcard(x: &Edn) -> bool {
         || x.is_kw("", "*")
 }
 
-fn spec_of(x: &Edn) -> Result<Spec> {
+fn spec_of(x: &Edn, fns: &PullFns) -> Result<Spec> {
     if let Some(k) = attr_name(x) {
         return Ok(Spec {
             attr: k,
@@ -66,6 +124,7 @@ fn spec_of(x: &Edn) -> Result<Spec> {
             limit: Some(DEFAULT_LIMIT),
             default: None,
             sub: Sub::None,
+            xform: None,
         });
     }
     let items = x
@@ -74,7 +133,7 @@ fn spec_of(x: &Edn) -> Result<Spec> {
     // Legacy (limit :attr n) and (default :attr v).
     if let Some(Edn::Symbol(s)) = items.first() {
         if items.len() == 3 && s.namespace.is_none() {
-            let mut spec = spec_of(&items[1])?;
+            let mut spec = spec_of(&items[1], fns)?;
             match s.name.as_str() {
                 "limit" => spec.limit = limit_of(&items[2], x)?,
                 "default" => spec.default = Some(items[2].clone()),
@@ -86,7 +145,7 @@ fn spec_of(x: &Edn) -> Result<Spec> {
     let Some(first) = items.first() else {
         return Err(bad(x, "empty attribute spec"));
     };
-    let mut spec = spec_of(first)?;
+    let mut spec = spec_of(first, fns)?;
     if items.len() % 2 != 1 {
         return Err(bad(x, "attribute options come in pairs"));
     }
@@ -100,7 +159,15 @@ fn spec_of(x: &Edn) -> Result<Spec> {
             "as" => spec.key = kv[1].clone(),
             "limit" => spec.limit = limit_of(&kv[1], x)?,
             "default" => spec.default = Some(kv[1].clone()),
-            "xform" => return Err(bad(x, ":xform takes a function, which EDN cannot carry")),
+            "xform" => match fns.get(&kv[1]) {
+                Some(f) => spec.xform = Some(Xform(f)),
+                None => {
+                    return Err(Error::Invalid(format!(
+                        "bad pull pattern {x}: unknown :xform function {} (register it in the PullFns given to pull_with)",
+                        kv[1]
+                    )))
+                }
+            },
             _ => return Err(bad(x, "unknown attribute option")),
         }
     }
@@ -115,7 +182,7 @@ fn limit_of(v: &Edn, x: &Edn) -> Result<Option<usize>> {
     }
 }
 
-fn parse(p: &Edn) -> Result<Pattern> {
+fn parse(p: &Edn, fns: &PullFns) -> Result<Pattern> {
     let items = p.as_seq().ok_or_else(|| bad(p, "a pattern is a vector"))?;
     let mut out = Pattern::default();
     for x in items {
@@ -123,19 +190,19 @@ fn parse(p: &Edn) -> Result<Pattern> {
             out.wildcard = true;
         } else if let Some(m) = x.as_map() {
             for (k, v) in m {
-                let mut spec = spec_of(k)?;
+                let mut spec = spec_of(k, fns)?;
                 spec.sub = match v {
                     Edn::Symbol(s) if s.namespace.is_none() && s.name == "..." => {
                         Sub::Recurse(None)
                     }
                     Edn::Long(n) if *n >= 0 => Sub::Recurse(Some(*n as usize)),
-                    v if v.as_seq().is_some() => Sub::Pattern(Rc::new(parse(v)?)),
+                    v if v.as_seq().is_some() => Sub::Pattern(Rc::new(parse(v, fns)?)),
                     _ => return Err(bad(p, "a map spec's value is a pattern, ... or a depth")),
                 };
                 out.specs.push(spec);
             }
         } else {
-            out.specs.push(spec_of(x)?);
+            out.specs.push(spec_of(x, fns)?);
         }
     }
     Ok(out)
@@ -200,6 +267,7 @@ impl Puller<'_> {
                     limit: None,
                     default: None,
                     sub: Sub::None,
+                    xform: None,
                 };
                 if let Some(v) = self.forward(a, vs.clone(), &spec, pat, ctx)? {
                     out.push((spec.key, v));
@@ -224,10 +292,16 @@ impl Puller<'_> {
                     None => None,
                 }
             };
-            match (v, &spec.default) {
-                (Some(v), _) => out.push((spec.key.clone(), v)),
-                (None, Some(d)) => out.push((spec.key.clone(), d.clone())),
-                (None, None) => {}
+            let v = match (v, &spec.default, &spec.xform) {
+                (Some(v), _, Some(f)) => Some((f.0)(&v)),
+                (Some(v), _, None) => Some(v),
+                (None, Some(d), _) => Some(d.clone()),
+                (None, None, Some(f)) => Some((f.0)(&Edn::Nil)),
+                (None, None, None) => None,
+            };
+            match v {
+                Some(v) if !v.is_nil() => out.push((spec.key.clone(), v)),
+                _ => {}
             }
         }
         if out.is_empty() {
@@ -353,8 +427,14 @@ pub fn pull(db: &Db, pattern: &Edn, id: &Edn) -> Result<Edn> {
 
 /// [`pull`] that fails with [`Error::Timeout`] once `deadline` has passed.
 pub fn pull_until(db: &Db, pattern: &Edn, id: &Edn, deadline: Option<Instant>) -> Result<Edn> {
-    let pat = Rc::new(parse(pattern)?);
+    let pat = Rc::new(parse(pattern, &PullFns::default())?);
     pull_parsed(db, &pat, id, deadline)
+}
+
+/// [`pull`] whose pattern may name the functions of `fns` in `:xform`.
+pub fn pull_with(db: &Db, pattern: &Edn, id: &Edn, fns: &PullFns) -> Result<Edn> {
+    let pat = Rc::new(parse(pattern, fns)?);
+    pull_parsed(db, &pat, id, None)
 }
 
 fn pull_parsed(db: &Db, pat: &Rc<Pattern>, id: &Edn, deadline: Option<Instant>) -> Result<Edn> {
@@ -390,7 +470,12 @@ fn pull_parsed(db: &Db, pat: &Rc<Pattern>, id: &Edn, deadline: Option<Instant>) 
 
 /// Pulls `pattern` for each of `ids`, in order.
 pub fn pull_many(db: &Db, pattern: &Edn, ids: &[Edn]) -> Result<Vec<Edn>> {
-    let pat = Rc::new(parse(pattern)?);
+    pull_many_with(db, pattern, ids, &PullFns::default())
+}
+
+/// [`pull_many`] whose pattern may name the functions of `fns` in `:xform`.
+pub fn pull_many_with(db: &Db, pattern: &Edn, ids: &[Edn], fns: &PullFns) -> Result<Vec<Edn>> {
+    let pat = Rc::new(parse(pattern, fns)?);
     ids.iter()
         .map(|id| pull_parsed(db, &pat, id, None))
         .collect()

@@ -168,7 +168,20 @@ impl Attr {
                 _ => Err(bad(format!("{what} must be a :{ns}/... keyword, got {v}"))),
             }
         };
+        let unsupported = |what: &str| Error::Unsupported {
+            attr: ident.to_string(),
+            what: what.to_string(),
+        };
         let ty = |v: &Edn| -> Result<AttrType> {
+            match v.as_keyword() {
+                Some(k) if k.is("db.type", "vec") => {
+                    return Err(unsupported("vector search (:db.type/vec)"))
+                }
+                Some(k) if k.is("db.type", "idoc") => {
+                    return Err(unsupported("idoc search (:db.type/idoc)"))
+                }
+                _ => {}
+            }
             v.as_keyword()
                 .and_then(AttrType::from_keyword)
                 .ok_or_else(|| bad(format!("unknown value type {v}")))
@@ -232,7 +245,17 @@ impl Attr {
                     a.tuple_types = Some(items.iter().map(ty).collect::<Result<_>>()?);
                 }
                 (Some("db"), "index") | (Some("db"), "ident") | (Some("db"), "id") => {}
-                _ => {} // other properties (full-text, ...) are accepted and ignored
+                // Full-text search is refused rather than silently not indexed.
+                (Some("db"), "fulltext") if v.as_bool() != Some(false) => {
+                    return Err(unsupported("full-text search (:db/fulltext)"))
+                }
+                (Some("db.fulltext"), _) => {
+                    return Err(unsupported("full-text search (:db.fulltext/...)"))
+                }
+                (Some("db"), "embedding") if v.as_bool() != Some(false) => {
+                    return Err(unsupported("embeddings (:db/embedding)"))
+                }
+                _ => {} // other properties (:db/fulltext false, :db/index, ...) are accepted and ignored
             }
         }
         a.validate()?;

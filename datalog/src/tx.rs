@@ -13,7 +13,7 @@ use levin_codec::Value;
 use levin_engine::{Read, RwTxn};
 
 use crate::convert;
-use crate::db::{Datom, View};
+use crate::db::{Datom, Snapshot, View};
 use crate::error::{Error, Result};
 use crate::layout::{self, Dbs, Meta};
 use crate::schema::{reverse_of, Attr, Schema, Unique};
@@ -22,18 +22,49 @@ use levin_edn::{Edn, Keyword};
 use writes::{Fresh, Writes};
 
 /// What a transaction did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `db_before` and `db_after` are set on reports of [`Conn::transact`](crate::Conn::transact)
+/// and its variants: snapshots of the database just before and just after the commit (each
+/// holds a read transaction, so keeping a report keeps its two versions readable). Reports
+/// of calls inside an explicit [`Transaction`](crate::Transaction) have neither, as nothing
+/// is committed yet; [`Conn::with`](crate::Conn::with) hands over the speculative database
+/// separately.
+#[derive(Debug, Clone)]
 pub struct TxReport {
     /// The datoms asserted and retracted, in the order they were applied.
     pub tx_data: Vec<Datom>,
-    /// Each tempid of the transaction (string or negative number) and its entity id.
+    /// Each tempid of the transaction (string or negative number) and its entity id;
+    /// `:db/current-tx` is here when the transaction used it as an entity.
     pub tempids: Vec<(Edn, u64)>,
     /// The largest entity id after the transaction.
     pub max_eid: u64,
     /// The transaction's id: the engine transaction it commits in (several reports share
     /// one in an explicit transaction). Datalevin calls it `:db/current-tx`.
     pub tx: u64,
+    /// The metadata given to [`Conn::transact_with_meta`](crate::Conn::transact_with_meta)
+    /// (Datalevin's `:tx-meta`); not stored in the database.
+    pub tx_meta: Option<Edn>,
+    /// The database as of just before the transaction.
+    pub db_before: Option<Snapshot>,
+    /// The database as of just after the commit.
+    pub db_after: Option<Snapshot>,
 }
+
+/// Reports are equal when their data are: the snapshots are compared by whether they are
+/// present, not by content.
+impl PartialEq for TxReport {
+    fn eq(&self, o: &TxReport) -> bool {
+        self.tx_data == o.tx_data
+            && self.tempids == o.tempids
+            && self.max_eid == o.max_eid
+            && self.tx == o.tx
+            && self.tx_meta == o.tx_meta
+            && self.db_before.is_some() == o.db_before.is_some()
+            && self.db_after.is_some() == o.db_after.is_some()
+    }
+}
+
+impl Eq for TxReport {}
 
 impl TxReport {
     /// The entity id a tempid resolved to.
@@ -41,9 +72,13 @@ impl TxReport {
         self.tempids.iter().find(|(k, _)| k == t).map(|(_, e)| *e)
     }
 
-    /// `{:tx-data [[e a v] [e a v false] ...] :tempids {"t" 1 :db/current-tx tx} :max-eid n}`.
+    /// `{:tx-data [[e a v] [e a v false] ...] :tempids {"t" 1 :db/current-tx tx} :max-eid n}`,
+    /// with `:tx-meta` when there is metadata. `:db/current-tx` is the entity the
+    /// transaction used as `:db/current-tx` if it did, else the transaction's id.
     pub fn to_edn(&self) -> Edn {
-        Edn::Map(vec![
+        let current = Edn::kw("db", "current-tx");
+        let has_current = self.tempids.iter().any(|(k, _)| *k == current);
+        let mut m = vec![
             (
                 Edn::kw("", "tx-data"),
                 Edn::Vector(self.tx_data.iter().map(Datom::to_edn).collect()),
@@ -54,13 +89,27 @@ impl TxReport {
                     self.tempids
                         .iter()
                         .map(|(k, e)| (k.clone(), Edn::Long(*e as i64)))
-                        .chain([(Edn::kw("db", "current-tx"), Edn::Long(self.tx as i64))])
+                        .chain((!has_current).then(|| (current.clone(), Edn::Long(self.tx as i64))))
                         .collect(),
                 ),
             ),
             (Edn::kw("", "max-eid"), Edn::Long(self.max_eid as i64)),
-        ])
+        ];
+        if let Some(meta) = &self.tx_meta {
+            m.push((Edn::kw("", "tx-meta"), meta.clone()));
+        }
+        Edn::Map(m)
     }
+}
+
+/// Connection options that change how a transaction runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct TxOpts {
+    /// Refuse attributes the schema lacks instead of adding them untyped.
+    pub closed_schema: bool,
+    /// Stamp `:db/created-at` / `:db/updated-at` (milliseconds since the epoch) on the
+    /// entities the transaction changes.
+    pub entity_time: Option<i64>,
 }
 
 /// An entity in a form: a known id or a tempid (index into the tempid table).
@@ -142,6 +191,10 @@ pub(crate) struct Tx<'w, 'f> {
     writes: Writes,
     /// Scratch buffer for encoding datoms.
     buf: Vec<u8>,
+    opts: TxOpts,
+    /// Values given for unique composite tuples in entity maps: they only identify the
+    /// entity (the tuple itself is computed from its parts).
+    tuple_keys: Vec<(E, Keyword, &'f Edn, &'f Edn)>,
 }
 
 fn is_lookup_ref(schema: &Schema, v: &Edn) -> bool {
@@ -170,7 +223,14 @@ impl<'w, 'f> Tx<'w, 'f> {
             has_tuples,
             writes: Writes::new(u64::MAX, 0),
             buf: Vec::new(),
+            opts: TxOpts::default(),
+            tuple_keys: Vec::new(),
         }
+    }
+
+    pub fn with_opts(mut self, opts: TxOpts) -> Self {
+        self.opts = opts;
+        self
     }
 
     fn view(&self) -> View<'_> {
@@ -205,6 +265,9 @@ impl<'w, 'f> Tx<'w, 'f> {
         for op in &ops {
             self.apply(op)?;
         }
+        if let Some(now) = self.opts.entity_time {
+            self.stamp_entities(now)?;
+        }
         self.update_tuples()?;
         self.flush()?;
         if !self.new_attrs.is_empty() {
@@ -227,6 +290,9 @@ impl<'w, 'f> Tx<'w, 'f> {
             tempids,
             max_eid: self.meta.max_eid,
             tx: self.w.id(),
+            tx_meta: None,
+            db_before: None,
+            db_after: None,
         };
         Ok((report, self.meta, self.new_attrs))
     }
@@ -260,6 +326,13 @@ impl<'w, 'f> Tx<'w, 'f> {
             )),
             Edn::Long(n) if *n > 0 => Ok(E::Id(*n as u64)),
             Edn::Long(n) if *n < 0 => Ok(self.temp(Some(id.clone()))),
+            // The transaction's own entity (for transaction metadata): a new entity,
+            // reported as the tempid :db/current-tx.
+            Edn::Keyword(k) if k.is("db", "current-tx") => {
+                let e = self.temp(Some(id.clone()));
+                self.mark_entity(e);
+                Ok(e)
+            }
             Edn::String(_) => Ok(self.temp(Some(id.clone()))),
             Edn::Keyword(_) | Edn::Vector(_) | Edn::List(_) => match self.view().entid(id) {
                 Ok(Some(e)) => Ok(E::Id(e)),
@@ -437,7 +510,7 @@ impl<'w, 'f> Tx<'w, 'f> {
             _ => {
                 return Err(Error::tx(
                     f,
-                    format!("unknown operation {op} (expected :db/add, :db/retract, :db/retractEntity, :db.fn/retractAttribute or :db/cas)"),
+                    format!("unknown operation {op} (expected :db/add, :db/retract, :db/retractEntity, :db.fn/retractAttribute, :db/cas, :db.fn/call or a transaction function registered with Conn::register_tx_fn)"),
                 ))
             }
         }
@@ -510,6 +583,10 @@ impl<'w, 'f> Tx<'w, 'f> {
             }
             let slot = self.slot_of(k);
             let attr = self.slots[slot].1.clone();
+            if attr.tuple_attrs.is_some() && attr.unique == Some(Unique::Identity) {
+                self.tuple_keys.push((e, k.clone(), v, m));
+                continue;
+            }
             self.check_writable(&attr, m)?;
             let multi = attr.is_many()
                 && matches!(v, Edn::Vector(_) | Edn::List(_) | Edn::Set(_))
@@ -554,7 +631,104 @@ impl<'w, 'f> Tx<'w, 'f> {
         convert::to_value(attr, x).ok()
     }
 
+    /// The entity holding `value` for the unique attribute `attr`, if any.
+    fn owner_of(&self, attr: &Attr, value: &Value) -> Result<Option<u64>> {
+        let Ok(enc) = layout::encode(value) else {
+            return Ok(None);
+        };
+        let view = self.view();
+        let Some(part) = layout::find_part(view.r, view.dbs, view.limit, attr.id, &enc)? else {
+            return Ok(None);
+        };
+        let found = layout::entities_of(view.r, view.dbs, &layout::item(attr.id, &part))?;
+        Ok(found.first().copied())
+    }
+
+    /// Tempids that are existing entities by a unique identity composite tuple: given
+    /// directly in an entity map, or made of the parts the tempid asserts (a part it does
+    /// not assert counts as nil, as in the stored tuple).
+    fn resolve_tuple_upserts(&mut self) -> Result<()> {
+        let tuples: Vec<Attr> = self
+            .schema
+            .attrs()
+            .filter(|a| a.tuple_attrs.is_some() && a.unique == Some(Unique::Identity))
+            .cloned()
+            .collect();
+        if tuples.is_empty() {
+            return Ok(());
+        }
+        let mut found: Vec<(usize, u64, &'f Edn, Keyword)> = Vec::new();
+        for (e, k, v, form) in std::mem::take(&mut self.tuple_keys) {
+            let Some(attr) = self.schema.get(&k) else {
+                continue;
+            };
+            let value = convert::to_value(attr, v)
+                .map_err(|m| Error::tx(form, format!("bad value for {k}: {m}")))?;
+            match (e, self.owner_of(attr, &value)?) {
+                (E::Temp(t), Some(x)) => found.push((t, x, form, k)),
+                (E::Id(n), Some(x)) if n != x => {
+                    return Err(Error::tx(
+                        form,
+                        format!("{k} {v} belongs to entity {x}, not to entity {n}"),
+                    ))
+                }
+                _ => {}
+            }
+        }
+        let mut vals: HashMap<(usize, &Keyword), (Value, &'f Edn)> = HashMap::new();
+        for op in &self.ops {
+            if let Op::Add {
+                e: E::Temp(t),
+                slot,
+                v,
+                form,
+            } = op
+            {
+                let a = &self.slots[*slot].1.ident;
+                if let Some(attr) = self.schema.get(a) {
+                    if let Some(x) = self.known_value(attr, v) {
+                        vals.insert((*t, &attr.ident), (x, *form));
+                    }
+                }
+            }
+        }
+        let temps: BTreeSet<usize> = vals.keys().map(|k| k.0).collect();
+        for t in temps {
+            for ta in &tuples {
+                let parts = ta.tuple_attrs.as_deref().unwrap_or(&[]);
+                let elems: Vec<Option<&(Value, &'f Edn)>> =
+                    parts.iter().map(|p| vals.get(&(t, p))).collect();
+                let Some(form) = elems.iter().flatten().map(|x| x.1).next() else {
+                    continue;
+                };
+                let value = Value::Tuple(
+                    elems
+                        .iter()
+                        .map(|x| x.map_or_else(convert::nil_value, |x| x.0.clone()))
+                        .collect(),
+                );
+                if let Some(x) = self.owner_of(ta, &value)? {
+                    found.push((t, x, form, ta.ident.clone()));
+                }
+            }
+        }
+        for (t, x, form, k) in found {
+            match self.temps[t].eid {
+                None => self.temps[t].eid = Some(x),
+                Some(y) if y != x => {
+                    return Err(Error::tx(
+                        form,
+                        format!("conflicting upsert: {k} resolves to entity {x}, but the tempid already resolved to entity {y}"),
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+
     fn resolve_tempids(&mut self) -> Result<()> {
+        self.resolve_tuple_upserts()?;
         // Upserts: a tempid asserting an existing :db.unique/identity value is that entity.
         loop {
             let mut changed = false;
@@ -721,6 +895,11 @@ impl<'w, 'f> Tx<'w, 'f> {
             return Ok(a.clone());
         }
         let k = self.slots[i].1.ident.clone();
+        if self.opts.closed_schema {
+            return Err(Error::ClosedSchema {
+                attr: k.to_string(),
+            });
+        }
         self.meta.max_aid += 1;
         let mut a = Attr::untyped(k.clone());
         a.id = self.meta.max_aid;
@@ -1024,6 +1203,52 @@ impl<'w, 'f> Tx<'w, 'f> {
                     self.retract_item(x, &attr, &it)?;
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Sets `:db/updated-at` to `now` on every entity the transaction changed that still
+    /// has datoms, and `:db/created-at` on those that lack it; an entity left with only
+    /// these two loses them too.
+    fn stamp_entities(&mut self, now: i64) -> Result<()> {
+        let created = Keyword::new(Some("db"), "created-at");
+        let updated = Keyword::new(Some("db"), "updated-at");
+        let touched: BTreeSet<u64> = self
+            .tx_data
+            .iter()
+            .filter(|d| d.a != created && d.a != updated)
+            .map(|d| d.e)
+            .collect();
+        if touched.is_empty() {
+            return Ok(());
+        }
+        let c_attr = self.ensure_attr(&created)?;
+        let u_attr = self.ensure_attr(&updated)?;
+        for e in touched {
+            self.flush()?;
+            let items = layout::all_items_of(&*self.w, self.dbs, e)?;
+            let stamp = |it: &Vec<u8>| {
+                layout::split_item(it).is_ok_and(|(aid, _)| aid == c_attr.id || aid == u_attr.id)
+            };
+            if items.iter().all(stamp) {
+                for it in &items {
+                    let attr = if layout::split_item(it)?.0 == c_attr.id {
+                        &c_attr
+                    } else {
+                        &u_attr
+                    };
+                    self.retract_item(e, attr, it)?;
+                }
+                continue;
+            }
+            let form = Edn::Vector(vec![Edn::kw("db", "add"), Edn::Long(e as i64)]);
+            if !items
+                .iter()
+                .any(|it| layout::split_item(it).is_ok_and(|(aid, _)| aid == c_attr.id))
+            {
+                self.add(e, &c_attr, Value::Long(now), &form)?;
+            }
+            self.add(e, &u_attr, Value::Long(now), &form)?;
         }
         Ok(())
     }

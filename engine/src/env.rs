@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use levin_pager::{IoWrapper, PagerOptions, PassedOver};
+use levin_pager::{IoHook, PagerOptions, PassedOver};
 use levin_txn::check::CheckReport;
 use levin_txn::{CoreOptions, EnvCore};
 
@@ -77,11 +77,11 @@ impl EnvOptions {
         self.core.accept_rollback = yes;
         self
     }
-    /// Wraps the file I/O (for fault-injection tests). The wrapper must keep the contract of
-    /// [`IoWrapper`]: write only what it is asked to, where it is asked, and never shrink
-    /// the file.
-    pub fn io_wrapper(mut self, w: IoWrapper) -> Self {
-        self.core.pager.io_wrapper = Some(w);
+    /// Shows every write, sync and resize of the data file to `hook`, which may fail it,
+    /// let part of a write land, or lose a sync (fault-injection and recording tests). The
+    /// hook never supplies bytes, so it cannot break the map's invariants.
+    pub fn io_hook(mut self, hook: Arc<dyn IoHook>) -> Self {
+        self.core.pager.io_hook = Some(hook);
         self
     }
     /// The pager options.

@@ -1,4 +1,4 @@
-//! The I/O a commit makes, seen through a spying `FileIo`:
+//! The I/O a commit makes, seen through a spying `IoHook`:
 //! - the order of a durable commit: a small one writes its data pages, then its meta page
 //!   listing them, then syncs once; a larger one (and a `NoMetaSync` one) writes its data
 //!   pages, syncs, then writes the meta page (durably, in `Durable` mode);
@@ -11,11 +11,10 @@
 //!   already written by that flush, together they must cover all of it, and small or
 //!   unsynced flushes must ask nothing.
 
-use std::io;
 use std::sync::{Arc, Mutex};
 
 use levin_engine::{Db, Durability, Env, EnvOptions, Read, DATA_FILE};
-use levin_pager::{FileIo, IoWrapper, Meta, WrittenPages};
+use levin_pager::{IoHook, IoOp, IoVerdict, Meta, WrittenPages};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Op {
@@ -27,60 +26,39 @@ enum Op {
 
 type Log = Arc<Mutex<Vec<(Op, u64, u64)>>>;
 
-/// Passes everything to the real file and logs writes, writeback requests and syncs.
+/// Lets everything through to the real file and logs writes, writeback requests and syncs.
 #[derive(Debug)]
 struct Spy {
-    inner: Box<dyn FileIo>,
     log: Log,
 }
 
-impl Spy {
-    fn push(&self, op: Op, offset: u64, len: u64) {
-        self.log.lock().unwrap().push((op, offset, len));
-    }
-}
-
-impl FileIo for Spy {
-    fn write_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
-        self.push(Op::Write, offset, buf.len() as u64);
-        self.inner.write_at(buf, offset)
-    }
-    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
-        self.inner.read_at(buf, offset)
-    }
-    fn sync_data(&self) -> io::Result<()> {
-        self.push(Op::Sync, 0, 0);
-        self.inner.sync_data()
-    }
-    fn write_durable_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
-        self.push(Op::DurableWrite, offset, buf.len() as u64);
-        self.inner.write_durable_at(buf, offset)
-    }
-    fn start_writeback(&self, offset: u64, len: u64) -> io::Result<()> {
-        self.push(Op::Writeback, offset, len);
-        self.inner.start_writeback(offset, len)
-    }
-    fn set_len(&self, len: u64) -> io::Result<()> {
-        self.inner.set_len(len)
-    }
-    fn len(&self) -> io::Result<u64> {
-        self.inner.len()
+impl IoHook for Spy {
+    fn decide(&self, op: IoOp<'_>) -> IoVerdict {
+        let entry = match op {
+            IoOp::Write {
+                offset,
+                data,
+                durable,
+            } => {
+                let kind = if durable { Op::DurableWrite } else { Op::Write };
+                (kind, offset, data.len() as u64)
+            }
+            IoOp::Sync => (Op::Sync, 0, 0),
+            IoOp::Writeback { offset, len } => (Op::Writeback, offset, len),
+            _ => return IoVerdict::Proceed,
+        };
+        self.log.lock().unwrap().push(entry);
+        IoVerdict::Proceed
     }
 }
 
 fn open(dir: &std::path::Path, durability: Durability) -> (Env, Log) {
     let log: Log = Arc::default();
-    let l = log.clone();
-    let wrapper: IoWrapper = Arc::new(move |inner| {
-        Box::new(Spy {
-            inner,
-            log: l.clone(),
-        })
-    });
+    let spy = Arc::new(Spy { log: log.clone() });
     let opts = EnvOptions::new()
         .max_map_size(1 << 30)
         .durability(durability)
-        .io_wrapper(wrapper);
+        .io_hook(spy);
     (Env::open_with(dir, opts).unwrap(), log)
 }
 

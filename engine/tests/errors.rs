@@ -637,3 +637,31 @@ fn a_drop_that_fails_part_way_poisons_the_transaction() {
     assert_eq!(r.id(), 4);
     assert!(r.open_db("d").is_ok());
 }
+
+/// A checksum-valid meta whose catalog claims more entries than a tree can hold: adding
+/// an entry must neither panic on the overflow (a count past `i64::MAX`) nor wrap the
+/// count silently (a count of `u64::MAX`); it is corruption, named as such.
+#[test]
+fn an_entry_count_past_what_a_tree_can_hold_is_corruption_not_a_panic() {
+    // Past i64::MAX the count is still representable: the insert works.
+    let dir = tempfile::tempdir().unwrap();
+    make_db(dir.path());
+    rewrite_newest_meta(dir.path(), |m| m.catalog.entries = i64::MAX as u64);
+    let env = Env::open_with(dir.path(), opts()).unwrap();
+    let mut w = env.write().unwrap();
+    w.create_db("e").unwrap();
+    w.commit().unwrap();
+    // At u64::MAX one more entry cannot be counted.
+    let dir = tempfile::tempdir().unwrap();
+    make_db(dir.path());
+    rewrite_newest_meta(dir.path(), |m| m.catalog.entries = u64::MAX);
+    let env = Env::open_with(dir.path(), opts()).unwrap();
+    let mut w = env.write().unwrap();
+    // The catalog entry is written at create or at commit; either must refuse.
+    let e = match w.create_db("e").and_then(|_| w.commit()) {
+        Ok(_) => panic!("counting past u64::MAX must be refused"),
+        Err(e) => e,
+    };
+    assert!(e.is_corruption(), "{e:?}");
+    assert!(e.to_string().contains("damaged"), "{e}");
+}

@@ -1,5 +1,5 @@
-//! The file I/O seam under the pager: every write, sync and resize goes through [`FileIo`],
-//! so tests can inject faults and record what reached the disk.
+//! The file I/O under the pager: every write, sync and resize goes through [`FileIo`]
+//! (the production [`StdFileIo`], or it behind an [`crate::IoHook`] in tests).
 
 use std::fs::File;
 use std::io;
@@ -10,7 +10,7 @@ use std::sync::Arc;
 ///
 /// Implementations must behave like a POSIX file: a `write_at` is visible to the memory map
 /// (and to `read_at`) as soon as it returns, and is durable once a later `sync_data` returns.
-pub trait FileIo: Send + Sync + std::fmt::Debug {
+pub(crate) trait FileIo: Send + Sync + std::fmt::Debug {
     /// Writes all of `buf` at `offset`, extending the file if needed.
     fn write_at(&self, buf: &[u8], offset: u64) -> io::Result<()>;
     /// Reads exactly `buf.len()` bytes at `offset`.
@@ -35,15 +35,11 @@ pub trait FileIo: Send + Sync + std::fmt::Debug {
     fn set_len(&self, len: u64) -> io::Result<()>;
     /// The file length in bytes.
     fn len(&self) -> io::Result<u64>;
-    /// True if the file is empty.
-    fn is_empty(&self) -> io::Result<bool> {
-        Ok(self.len()? == 0)
-    }
 }
 
 /// The production [`FileIo`]: positional reads and writes on a [`File`].
 #[derive(Debug)]
-pub struct StdFileIo {
+pub(crate) struct StdFileIo {
     file: Arc<File>,
     /// The same file opened again with `O_DSYNC`, for durable writes, if it could be.
     dsync: Option<File>,
@@ -51,7 +47,7 @@ pub struct StdFileIo {
 
 impl StdFileIo {
     /// Wraps an open file.
-    pub fn new(file: Arc<File>) -> Self {
+    pub(crate) fn new(file: Arc<File>) -> Self {
         StdFileIo { file, dsync: None }
     }
 
@@ -59,7 +55,7 @@ impl StdFileIo {
     /// [`FileIo::write_durable_at`]: a durable write is then one system call that syncs
     /// only what it wrote (what LMDB does for its meta page), not a write and a sync of
     /// the whole file.
-    pub fn with_dsync(file: Arc<File>, dsync: File) -> Self {
+    pub(crate) fn with_dsync(file: Arc<File>, dsync: File) -> Self {
         StdFileIo {
             file,
             dsync: Some(dsync),
@@ -121,14 +117,3 @@ fn start_writeback(file: &File, offset: u64, len: u64) -> io::Result<()> {
 fn start_writeback(_file: &File, _offset: u64, _len: u64) -> io::Result<()> {
     Ok(())
 }
-
-/// A hook that wraps the production I/O, used by tests to inject faults or record writes.
-///
-/// # Contract (soundness)
-///
-/// The wrapper may fail an operation, let a prefix of a write land, record, or skip a sync,
-/// but it must write only the bytes it is asked to write, at the offset asked, and never
-/// shrink the file: bytes written anywhere else can change a page under a reader's borrow
-/// of the map, which is undefined behaviour, and a shorter file makes reads fault. It is a
-/// testing seam (docs/unsafe.md, "What other code can do").
-pub type IoWrapper = Arc<dyn Fn(Box<dyn FileIo>) -> Box<dyn FileIo> + Send + Sync>;

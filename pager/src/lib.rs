@@ -2,7 +2,7 @@
 //!
 //! This is the only crate in Levin allowed `unsafe`, and all of it lives in `map.rs` (the data
 //! file's read-only map), [`lockfile`] (the shared reader table), [`prefetch`] (cache
-//! hints), [`io`] (a writeback hint) and [`hugebuf`] (huge-page memory for dirty pages).
+//! hints), `io.rs` (a writeback hint) and [`hugebuf`] (huge-page memory for dirty pages).
 //! docs/unsafe.md argues why each block is sound.
 
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -10,8 +10,9 @@
 
 pub mod error;
 pub mod format;
+mod hook;
 pub mod hugebuf;
-pub mod io;
+mod io;
 pub mod lockfile;
 mod map;
 pub mod meta;
@@ -20,7 +21,7 @@ pub mod prefetch;
 pub mod recovery;
 
 pub use error::{PagerError, Pgno, Result};
-pub use io::{FileIo, IoWrapper, StdFileIo};
+pub use hook::{IoHook, IoOp, IoVerdict};
 pub use lockfile::{LockFile, LockHeader, ReaderSlot, NO_SNAPSHOT};
 pub use meta::{Meta, MetaProblem, TreeInfo, WrittenPages, WrittenPagesBuilder};
 pub use pager::{check_page_size, Pager, PagerOptions, DEFAULT_MAX_MAP_SIZE};

@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use crate::error::{PagerError, Pgno, Result};
 use crate::format::*;
-use crate::io::{FileIo, IoWrapper, StdFileIo};
+use crate::hook::{HookedIo, IoHook};
+use crate::io::{FileIo, StdFileIo};
 use crate::map::Map;
 use crate::meta::{validate, Meta, MetaProblem, TreeInfo, WrittenPages};
 use crate::recovery::{PassReason, PassedOver};
@@ -26,8 +27,8 @@ pub struct PagerOptions {
     pub max_map_size: u64,
     /// Open without write access; every write fails with [`PagerError::ReadOnly`].
     pub read_only: bool,
-    /// Wraps the file I/O (tests inject faults here).
-    pub io_wrapper: Option<IoWrapper>,
+    /// Sees and may fail every write, sync and resize (tests inject faults here).
+    pub io_hook: Option<Arc<dyn IoHook>>,
     /// Lock the data file for this process alone (`flock(LOCK_EX)`), for single-process
     /// mode without a lock file; otherwise it is locked shared (`flock(LOCK_SH)`). Either
     /// open fails at once while the other kind is held, so an exclusive user and shared
@@ -41,7 +42,7 @@ impl std::fmt::Debug for PagerOptions {
             .field("page_size", &self.page_size)
             .field("max_map_size", &self.max_map_size)
             .field("read_only", &self.read_only)
-            .field("io_wrapper", &self.io_wrapper.is_some())
+            .field("io_hook", &self.io_hook)
             .field("exclusive", &self.exclusive)
             .finish()
     }
@@ -53,7 +54,7 @@ impl Default for PagerOptions {
             page_size: DEFAULT_PAGE_SIZE,
             max_map_size: DEFAULT_MAX_MAP_SIZE,
             read_only: false,
-            io_wrapper: None,
+            io_hook: None,
             exclusive: false,
         }
     }
@@ -102,8 +103,12 @@ impl Pager {
             Some(d) => Box::new(StdFileIo::with_dsync(file.clone(), d)),
             None => Box::new(StdFileIo::new(file.clone())),
         };
-        if let Some(wrap) = &opts.io_wrapper {
-            io = wrap(io);
+        if let Some(hook) = &opts.io_hook {
+            hook.opened(&read_whole_file(io.as_ref(), path)?);
+            io = Box::new(HookedIo {
+                inner: io,
+                hook: hook.clone(),
+            });
         }
         let len = io
             .len()
@@ -705,6 +710,26 @@ fn dsync_handle(path: &Path, read_only: bool) -> Option<std::fs::File> {
         let _ = path;
         None
     }
+}
+
+/// The whole file through `pread`, for an [`IoHook`]'s view of the file at open.
+fn read_whole_file(io: &dyn FileIo, path: &Path) -> Result<Vec<u8>> {
+    let len = io
+        .len()
+        .map_err(|e| PagerError::io("reading the length of", path, e))?;
+    let len = usize::try_from(len).map_err(|_| {
+        PagerError::io(
+            "reading (for the I/O hook)",
+            path,
+            std::io::Error::other("the file is larger than memory can address"),
+        )
+    })?;
+    let mut buf = vec![0u8; len];
+    if !buf.is_empty() {
+        io.read_at(&mut buf, 0)
+            .map_err(|e| PagerError::io("reading (for the I/O hook)", path, e))?;
+    }
+    Ok(buf)
 }
 
 #[cfg(test)]

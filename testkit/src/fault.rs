@@ -1,23 +1,24 @@
-//! A recording, fault-injecting [`FileIo`].
+//! A recording, fault-injecting [`IoHook`].
 //!
-//! [`Recorder::wrapper`] gives an [`IoWrapper`] for `EnvOptions::io_wrapper`. When the pager
-//! opens the data file, the wrapper reads the file's current contents as the *base* of the
-//! log (treated as durable), then every write, sync and resize passes through to the real
-//! file (the engine reads pages through the memory map, so writes must really land) and is
-//! appended to the log. [`Recorder::log`] returns a copy of the log, from which
-//! [`crate::image`] builds crash images.
+//! [`Recorder::hook`] gives the hook for `EnvOptions::io_hook`. When the pager opens the data
+//! file, the recorder takes the file's current contents as the *base* of the log (treated
+//! as durable); then every write, sync and resize the pager lets through is appended to the
+//! log (writes really land: the engine reads pages through the memory map).
+//! [`Recorder::log`] returns a copy of the log, from which [`crate::image`] builds crash
+//! images.
 //!
 //! Faults come from a [`FaultPlan`], which can be changed at any time: fail the Nth write
 //! (optionally letting a prefix of its bytes reach the file, a torn failing write), the Nth
 //! sync or the Nth resize, or every operation once the log holds N events (a dead device).
 //! A failed operation returns an `io::Error` and, except for the landed prefix of a torn
 //! write, leaves no trace in the file or the log. Syncs are logged as barriers but, unless
-//! [`Recorder::real_syncs`] asks, not passed to the real file.
+//! [`Recorder::real_syncs`] asks, not passed to the real file. A durable write (the meta
+//! page of a two-sync commit) counts, and can fail, as a write followed by a sync.
 
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use levin_pager::{FileIo, IoWrapper};
+use levin_pager::{IoHook, IoOp, IoVerdict};
 
 use crate::image::Log;
 
@@ -101,30 +102,11 @@ impl Recorder {
         lock(&self.state).plan = plan;
     }
 
-    /// The wrapper to pass to `EnvOptions::io_wrapper`. Each time the pager opens the file
-    /// through it, the recording restarts: the file's contents become the new base, the log
-    /// and the counters are cleared.
-    pub fn wrapper(&self) -> IoWrapper {
-        let state = self.state.clone();
-        Arc::new(move |inner: Box<dyn FileIo>| -> Box<dyn FileIo> {
-            let base = read_all(inner.as_ref()).unwrap_or_default();
-            {
-                let mut st = lock(&state);
-                st.log = Log {
-                    base,
-                    events: Vec::new(),
-                };
-                st.writes = 0;
-                st.syncs = 0;
-                st.set_lens = 0;
-                st.failures = 0;
-                st.opens += 1;
-            }
-            Box::new(RecordingIo {
-                inner,
-                state: state.clone(),
-            })
-        })
+    /// The hook to pass to `EnvOptions::io_hook`. Each time the pager opens the file with
+    /// it, the recording restarts: the file's contents become the new base, the log and the
+    /// counters are cleared.
+    pub fn hook(&self) -> Arc<dyn IoHook> {
+        Arc::new(self.clone())
     }
 
     /// A copy of the log so far.
@@ -162,29 +144,14 @@ impl Recorder {
         lock(&self.state).failures
     }
 
-    /// How many times the file was opened through [`Recorder::wrapper`].
+    /// How many times the pager opened the file with [`Recorder::hook`].
     pub fn opens(&self) -> u64 {
         lock(&self.state).opens
     }
 }
 
-fn read_all(io: &dyn FileIo) -> io::Result<Vec<u8>> {
-    let len = io.len()?;
-    let mut buf = vec![0u8; usize::try_from(len).map_err(io::Error::other)?];
-    if len > 0 {
-        io.read_at(&mut buf, 0)?;
-    }
-    Ok(buf)
-}
-
 fn injected(what: &str) -> io::Error {
     io::Error::other(format!("injected {what} failure (levin-testkit)"))
-}
-
-#[derive(Debug)]
-struct RecordingIo {
-    inner: Box<dyn FileIo>,
-    state: Arc<Mutex<State>>,
 }
 
 impl State {
@@ -193,76 +160,104 @@ impl State {
             .die_after
             .is_some_and(|n| self.log.events.len() >= n)
     }
-}
 
-impl FileIo for RecordingIo {
-    fn write_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
-        let mut st = lock(&self.state);
-        let n = st.writes;
-        st.writes += 1;
-        if st.dead() {
-            st.failures += 1;
-            return Err(injected("write (dead device)"));
+    /// The fate of a write (the write half of a durable write too).
+    fn write(&mut self, offset: u64, data: &[u8]) -> IoVerdict {
+        let n = self.writes;
+        self.writes += 1;
+        if self.dead() {
+            self.failures += 1;
+            return IoVerdict::Fail(injected("write (dead device)"));
         }
-        if st.plan.fail_write == Some(n) {
-            st.failures += 1;
-            let keep = st.plan.torn_bytes.min(buf.len());
-            if keep > 0 {
-                self.inner.write_at(&buf[..keep], offset)?;
-                st.log.events.push(Event::Write {
+        if self.plan.fail_write == Some(n) {
+            self.failures += 1;
+            let landed = self.plan.torn_bytes.min(data.len());
+            if landed > 0 {
+                self.log.events.push(Event::Write {
                     offset,
-                    data: buf[..keep].to_vec(),
+                    data: data[..landed].to_vec(),
                 });
             }
-            return Err(injected("write"));
+            return IoVerdict::Torn {
+                landed,
+                error: injected("write"),
+            };
         }
-        self.inner.write_at(buf, offset)?;
-        st.log.events.push(Event::Write {
+        self.log.events.push(Event::Write {
             offset,
-            data: buf.to_vec(),
+            data: data.to_vec(),
         });
-        Ok(())
+        IoVerdict::Proceed
     }
 
-    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
-        self.inner.read_at(buf, offset)
-    }
-
-    fn sync_data(&self) -> io::Result<()> {
-        let mut st = lock(&self.state);
-        let n = st.syncs;
-        st.syncs += 1;
-        if st.dead() || st.plan.fail_sync == Some(n) {
-            st.failures += 1;
+    /// The fate of a sync: `Err` to fail it, else whether to pass it to the file.
+    fn sync(&mut self) -> Result<bool, io::Error> {
+        let n = self.syncs;
+        self.syncs += 1;
+        if self.dead() || self.plan.fail_sync == Some(n) {
+            self.failures += 1;
             return Err(injected("sync"));
         }
-        if st.real_syncs {
-            self.inner.sync_data()?;
-        }
-        st.log.events.push(Event::Sync);
-        Ok(())
+        self.log.events.push(Event::Sync);
+        Ok(self.real_syncs)
     }
+}
 
-    fn start_writeback(&self, offset: u64, len: u64) -> io::Result<()> {
-        // A hint that changes no byte and no durability: passed on, not logged.
-        self.inner.start_writeback(offset, len)
-    }
-
-    fn set_len(&self, len: u64) -> io::Result<()> {
+impl IoHook for Recorder {
+    fn opened(&self, contents: &[u8]) {
         let mut st = lock(&self.state);
-        let n = st.set_lens;
-        st.set_lens += 1;
-        if st.dead() || st.plan.fail_set_len == Some(n) {
-            st.failures += 1;
-            return Err(injected("resize"));
-        }
-        self.inner.set_len(len)?;
-        st.log.events.push(Event::SetLen(len));
-        Ok(())
+        st.log = Log {
+            base: contents.to_vec(),
+            events: Vec::new(),
+        };
+        st.writes = 0;
+        st.syncs = 0;
+        st.set_lens = 0;
+        st.failures = 0;
+        st.opens += 1;
     }
 
-    fn len(&self) -> io::Result<u64> {
-        self.inner.len()
+    fn decide(&self, op: IoOp<'_>) -> IoVerdict {
+        let mut st = lock(&self.state);
+        match op {
+            IoOp::Write {
+                offset,
+                data,
+                durable,
+            } => {
+                let verdict = st.write(offset, data);
+                if !durable || !matches!(verdict, IoVerdict::Proceed) {
+                    return verdict;
+                }
+                match st.sync() {
+                    Ok(_) => IoVerdict::Proceed,
+                    // The bytes landed; making them durable failed.
+                    Err(error) => IoVerdict::Torn {
+                        landed: data.len(),
+                        error,
+                    },
+                }
+            }
+            IoOp::Sync => match st.sync() {
+                Ok(true) => IoVerdict::Proceed,
+                Ok(false) => IoVerdict::Skip,
+                Err(e) => IoVerdict::Fail(e),
+            },
+            // A hint that changes no byte and no durability: passed on, not logged.
+            IoOp::Writeback { .. } => IoVerdict::Proceed,
+            IoOp::SetLen(len) => {
+                let n = st.set_lens;
+                st.set_lens += 1;
+                if st.dead() || st.plan.fail_set_len == Some(n) {
+                    st.failures += 1;
+                    return IoVerdict::Fail(injected("resize"));
+                }
+                st.log.events.push(Event::SetLen(len));
+                IoVerdict::Proceed
+            }
+            // Operations added later are let through unrecorded.
+            _ => IoVerdict::Proceed,
+        }
     }
 }
 
@@ -270,35 +265,12 @@ impl FileIo for RecordingIo {
 mod tests {
     use super::*;
 
-    /// A file in memory.
-    #[derive(Debug, Default)]
-    struct MemIo(Mutex<Vec<u8>>);
-
-    impl FileIo for MemIo {
-        fn write_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
-            let mut v = self.0.lock().unwrap();
-            let end = offset as usize + buf.len();
-            if v.len() < end {
-                v.resize(end, 0);
-            }
-            v[offset as usize..end].copy_from_slice(buf);
-            Ok(())
-        }
-        fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
-            let v = self.0.lock().unwrap();
-            buf.copy_from_slice(&v[offset as usize..offset as usize + buf.len()]);
-            Ok(())
-        }
-        fn sync_data(&self) -> io::Result<()> {
-            Ok(())
-        }
-        fn set_len(&self, len: u64) -> io::Result<()> {
-            self.0.lock().unwrap().resize(len as usize, 0);
-            Ok(())
-        }
-        fn len(&self) -> io::Result<u64> {
-            Ok(self.0.lock().unwrap().len() as u64)
-        }
+    fn write(rec: &Recorder, offset: u64, data: &[u8]) -> IoVerdict {
+        rec.decide(IoOp::Write {
+            offset,
+            data,
+            durable: false,
+        })
     }
 
     #[test]
@@ -309,14 +281,15 @@ mod tests {
             fail_sync: Some(1),
             ..FaultPlan::default()
         });
-        let base = MemIo::default();
-        base.write_at(b"old", 0).unwrap();
-        let io = (rec.wrapper())(Box::new(base));
-        io.write_at(b"abcd", 0).unwrap();
-        assert!(io.write_at(b"XYZW", 4).is_err());
-        io.sync_data().unwrap();
-        assert!(io.sync_data().is_err());
-        io.set_len(16).unwrap();
+        rec.opened(b"old");
+        assert!(matches!(write(&rec, 0, b"abcd"), IoVerdict::Proceed));
+        assert!(matches!(
+            write(&rec, 4, b"XYZW"),
+            IoVerdict::Torn { landed: 3, .. }
+        ));
+        assert!(matches!(rec.decide(IoOp::Sync), IoVerdict::Skip));
+        assert!(matches!(rec.decide(IoOp::Sync), IoVerdict::Fail(_)));
+        assert!(matches!(rec.decide(IoOp::SetLen(16)), IoVerdict::Proceed));
         assert_eq!(rec.failures(), 2);
         let log = rec.log();
         assert_eq!(log.base, b"old");
@@ -335,9 +308,37 @@ mod tests {
                 Event::SetLen(16),
             ]
         );
-        let mut buf = [0u8; 8];
-        io.read_at(&mut buf, 0).unwrap();
-        assert_eq!(&buf, b"abcdXYZ\0");
+    }
+
+    #[test]
+    fn real_syncs_are_passed_on() {
+        let rec = Recorder::new().real_syncs(true);
+        rec.opened(b"");
+        assert!(matches!(rec.decide(IoOp::Sync), IoVerdict::Proceed));
+        assert_eq!(rec.log().events, vec![Event::Sync]);
+    }
+
+    #[test]
+    fn a_durable_write_is_a_write_then_a_sync() {
+        let rec = Recorder::with_plan(FaultPlan {
+            fail_sync: Some(0),
+            ..FaultPlan::default()
+        });
+        rec.opened(b"");
+        let op = IoOp::Write {
+            offset: 0,
+            data: b"meta",
+            durable: true,
+        };
+        assert!(matches!(rec.decide(op), IoVerdict::Torn { landed: 4, .. }));
+        assert_eq!((rec.writes(), rec.syncs(), rec.failures()), (1, 1, 1));
+        assert_eq!(
+            rec.log().events,
+            vec![Event::Write {
+                offset: 0,
+                data: b"meta".to_vec()
+            }]
+        );
     }
 
     #[test]
@@ -346,11 +347,11 @@ mod tests {
             die_after: Some(1),
             ..FaultPlan::default()
         });
-        let io = (rec.wrapper())(Box::<MemIo>::default());
-        io.write_at(b"a", 0).unwrap();
-        assert!(io.write_at(b"b", 1).is_err());
-        assert!(io.sync_data().is_err());
-        assert!(io.set_len(8).is_err());
+        rec.opened(b"");
+        assert!(matches!(write(&rec, 0, b"a"), IoVerdict::Proceed));
+        assert!(matches!(write(&rec, 1, b"b"), IoVerdict::Fail(_)));
+        assert!(matches!(rec.decide(IoOp::Sync), IoVerdict::Fail(_)));
+        assert!(matches!(rec.decide(IoOp::SetLen(8)), IoVerdict::Fail(_)));
         assert_eq!(rec.events(), 1);
         assert_eq!(rec.failures(), 3);
     }

@@ -1,7 +1,7 @@
 //! levin-testkit: test support for Levin's crash and fault tests.
 //!
-//! - [`fault`]: [`Recorder`], a [`levin_pager::FileIo`] wrapper that passes every write,
-//!   sync and resize through to the real file, logs them (offset, bytes, sync barriers),
+//! - [`fault`]: [`Recorder`], a [`levin_pager::IoHook`] that lets every write, sync and
+//!   resize through to the real file, logs them (offset, bytes, sync barriers),
 //!   and injects failures on request (the Nth write, sync or resize; a torn failing write;
 //!   a device that dies after N operations).
 //! - [`image`]: from a recorded [`Log`], builds what the disk could hold after a power loss

@@ -104,7 +104,7 @@ pub fn options(rec: &Recorder) -> EnvOptions {
         // Power-loss images pass over commits that never returned; the tests check which
         // commit each image opens at, so the rollback is accepted in advance.
         .accept_rollback(true)
-        .io_wrapper(rec.wrapper())
+        .io_hook(rec.hook())
 }
 
 /// A seeded random workload.
