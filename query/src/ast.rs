@@ -91,15 +91,106 @@ pub enum FindElem {
         /// The aggregated variable.
         var: Var,
     },
+    /// Arithmetic over aggregates, e.g. `(/ (sum ?x) (count ?x))`.
+    Expr(FindExpr),
+}
+
+/// An argument of a find expression or a `:having` predicate.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExprArg {
+    /// An aggregate `(name args... ?x)`.
+    Agg {
+        /// The aggregate's name.
+        name: String,
+        /// Constant arguments before the variable.
+        args: Vec<Edn>,
+        /// The aggregated variable.
+        var: Var,
+    },
+    /// A nested arithmetic expression.
+    Expr(FindExpr),
+    /// A constant.
+    Const(Edn),
+}
+
+/// `(op args...)` over aggregates and constants; `op` is one of `+ - * / mod rem quot`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FindExpr {
+    /// The operator.
+    pub op: String,
+    /// Its arguments.
+    pub args: Vec<ExprArg>,
+}
+
+impl FindExpr {
+    /// The aggregated variables inside, in order.
+    pub fn vars(&self, out: &mut Vec<Var>) {
+        for a in &self.args {
+            match a {
+                ExprArg::Agg { var, .. } => {
+                    if !out.contains(var) {
+                        out.push(var.clone())
+                    }
+                }
+                ExprArg::Expr(e) => e.vars(out),
+                ExprArg::Const(_) => {}
+            }
+        }
+    }
+}
+
+/// One `:having` predicate `[(pred arg...)]`, each argument an aggregate or find expression
+/// that is also in `:find`, or a constant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Having {
+    /// The predicate's name.
+    pub name: String,
+    /// Its arguments.
+    pub args: Vec<HavingArg>,
+    /// The predicate as written.
+    pub form: Edn,
+}
+
+/// An argument of a `:having` predicate.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HavingArg {
+    /// The value of find element `n` (an aggregate or find expression).
+    Find(usize),
+    /// A constant.
+    Const(Edn),
 }
 
 impl FindElem {
-    /// The variable this element reads.
-    pub fn var(&self) -> &Var {
+    /// The variable this element reads (for a find expression: its first aggregated
+    /// variable, if any; see [`FindElem::vars`]).
+    pub fn var(&self) -> Option<&Var> {
         match self {
-            FindElem::Var(v) => v,
-            FindElem::Pull { var, .. } | FindElem::Agg { var, .. } => var,
+            FindElem::Var(v) => Some(v),
+            FindElem::Pull { var, .. } | FindElem::Agg { var, .. } => Some(var),
+            FindElem::Expr(e) => e.args.iter().find_map(|a| match a {
+                ExprArg::Agg { var, .. } => Some(var),
+                _ => None,
+            }),
         }
+    }
+
+    /// Every variable this element reads.
+    pub fn vars(&self, out: &mut Vec<Var>) {
+        match self {
+            FindElem::Expr(e) => e.vars(out),
+            _ => {
+                if let Some(v) = self.var() {
+                    if !out.contains(v) {
+                        out.push(v.clone())
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether this element is computed per group (an aggregate or a find expression).
+    pub fn is_aggregate(&self) -> bool {
+        matches!(self, FindElem::Agg { .. } | FindElem::Expr(_))
     }
 }
 
@@ -266,6 +357,8 @@ pub struct Query {
     pub clauses: Vec<Clause>,
     /// Rules given inline via `%` are added at run time; this holds none.
     pub rules: Vec<Rule>,
+    /// `:having`: predicates over the groups' aggregates.
+    pub having: Vec<Having>,
     /// `:order-by`.
     pub order_by: Vec<OrderKey>,
     /// `:limit`.
@@ -296,6 +389,6 @@ impl Query {
 
     /// Whether the query aggregates.
     pub fn has_aggregates(&self) -> bool {
-        self.find.iter().any(|f| matches!(f, FindElem::Agg { .. }))
+        self.find.iter().any(FindElem::is_aggregate)
     }
 }

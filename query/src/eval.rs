@@ -329,6 +329,8 @@ pub struct Ctx<'a> {
     pub steps: RefCell<Vec<Step>>,
     /// Scalar inputs (for pull patterns passed as inputs).
     pub scalars: HashMap<Var, Edn>,
+    /// Functions passed as inputs ([`crate::Input::Fn`]), by variable.
+    pub(crate) input_fns: HashMap<Var, crate::functions::UserFn>,
     /// What the planner knows of the databases' indexes.
     pub(crate) stats: Stats,
     /// How many fixpoints are being computed (nested through rule calls); scans are
@@ -398,6 +400,7 @@ impl<'a> Ctx<'a> {
             rule_cache: RefCell::new(HashMap::default()),
             steps: RefCell::new(vec![]),
             scalars: HashMap::default(),
+            input_fns: HashMap::default(),
             stats: Stats::default(),
             fixpoint_depth: Cell::new(0),
             scans: RefCell::new(HashMap::default()),
@@ -1203,6 +1206,9 @@ impl<'a> Ctx<'a> {
             "get-else" | "get-some" | "missing?" => return self.db_fn(name, args, form),
             _ => {}
         }
+        if let Some(r) = self.call_in_context(name, args, form) {
+            return r;
+        }
         match call_builtin(name, Some(args)) {
             Some(r) => r.map_err(eval_err),
             None => Err(unknown_fn(name, form)),
@@ -1373,11 +1379,14 @@ impl<'a> Ctx<'a> {
             }
         }
         let mut rows = vec![];
+        // A nested call's value is an argument: nil included.
+        let keep_nil =
+            matches!(binding, Binding::Scalar(v) if v.starts_with(crate::parse::NESTED_PREFIX));
         for r in &cur.rows {
             self.tick()?;
             let vals = self.arg_values(args, &cur, r, form)?;
             let res = self.call(name, &vals, form)?;
-            if res.is_nil() {
+            if res.is_nil() && !keep_nil {
                 continue;
             }
             for asg in bind(binding, &res, &bvars, form)? {

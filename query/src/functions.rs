@@ -128,7 +128,9 @@ impl Registry {
         self.max_rows.unwrap_or(DEFAULT_MAX_ROWS)
     }
 
-    /// Registers a function or predicate (shadows a built-in of the same name).
+    /// Registers a function or predicate (shadows a built-in of the same name). A query
+    /// calls it by name, or through an input holding its name as a symbol (`[(?f ?x)]`);
+    /// a closure can also be passed directly as [`crate::Input::Fn`].
     pub fn function(
         mut self,
         name: &str,
@@ -139,7 +141,10 @@ impl Registry {
     }
 
     /// Registers an aggregate: it receives every value of the aggregated variable in the
-    /// group (with duplicates, as `:with` allows) after any constant arguments.
+    /// group (with duplicates, as `:with` allows), as one vector, after any constant
+    /// arguments. A query calls it by name (`(name ?x)`, `(name 3 ?x)`), also inside find
+    /// expressions and `:having`, or through an input holding its name as a symbol
+    /// (`(aggregate ?f ?x)`).
     pub fn aggregate(
         mut self,
         name: &str,
@@ -252,7 +257,7 @@ fn chain(args: &[Edn], ok: impl Fn(Ordering) -> bool) -> Result<Edn, FnError> {
     ))
 }
 
-fn arity(args: &[Edn], n: usize) -> Result<(), FnError> {
+pub(crate) fn arity(args: &[Edn], n: usize) -> Result<(), FnError> {
     if args.len() == n {
         Ok(())
     } else {
@@ -263,17 +268,17 @@ fn arity(args: &[Edn], n: usize) -> Result<(), FnError> {
     }
 }
 
-fn long(e: &Edn) -> Result<i64, FnError> {
+pub(crate) fn long(e: &Edn) -> Result<i64, FnError> {
     e.as_long()
         .ok_or_else(|| FnError::from(format!("expected an integer, got {e}")))
 }
 
-fn string(e: &Edn) -> Result<&str, FnError> {
+pub(crate) fn string(e: &Edn) -> Result<&str, FnError> {
     e.as_str()
         .ok_or_else(|| FnError::from(format!("expected a string, got {e}")))
 }
 
-fn seq(e: &Edn) -> Result<Vec<Edn>, FnError> {
+pub(crate) fn seq(e: &Edn) -> Result<Vec<Edn>, FnError> {
     match e {
         Edn::Nil => Ok(vec![]),
         Edn::List(x) | Edn::Vector(x) | Edn::Set(x) => Ok(x.clone()),
@@ -286,7 +291,7 @@ fn seq(e: &Edn) -> Result<Vec<Edn>, FnError> {
     }
 }
 
-fn to_str(e: &Edn) -> String {
+pub(crate) fn to_str(e: &Edn) -> String {
     match e {
         Edn::Nil => String::new(),
         Edn::String(s) => s.clone(),
@@ -295,7 +300,7 @@ fn to_str(e: &Edn) -> String {
     }
 }
 
-fn regex(e: &Edn) -> Result<regex::Regex, FnError> {
+pub(crate) fn regex(e: &Edn) -> Result<regex::Regex, FnError> {
     match e {
         Edn::String(s) => regex::Regex::new(s).map_err(|x| FnError::from(x.to_string())),
         Edn::Tagged(_, inner) => regex(inner),
@@ -325,6 +330,46 @@ fn like(s: &str, pat: &str, esc: char) -> bool {
     }
     re.push('$');
     regex::Regex::new(&re).is_ok_and(|r| r.is_match(s))
+}
+
+/// `(range end)`, `(range start end)`, `(range start end step)`: a list of numbers.
+fn range(a: &[Edn]) -> Result<Edn, FnError> {
+    /// The longest list `range` builds: an endless or huge range is refused.
+    const MAX: usize = 1_000_000;
+    let (start, end, step) = match a {
+        [e] => (Num::L(0), num(e)?, Num::L(1)),
+        [s, e] => (num(s)?, num(e)?, Num::L(1)),
+        [s, e, st] => (num(s)?, num(e)?, num(st)?),
+        _ => {
+            return Err(FnError::from(
+                "range takes an end, a start and an end, or a start, an end and a step",
+            ))
+        }
+    };
+    let (e, st) = (f(end), f(step));
+    let mut out = vec![];
+    if st == 0.0 {
+        if f(start) < e {
+            return Err(FnError::from("range with step 0 never ends"));
+        }
+        return Ok(Edn::List(out));
+    }
+    // Each element is the previous plus the step: longs while both are longs.
+    let mut x = start;
+    while (st > 0.0 && f(x) < e) || (st < 0.0 && f(x) > e) {
+        if out.len() >= MAX {
+            return Err(FnError::from(format!("range longer than {MAX}")));
+        }
+        out.push(to_edn(x));
+        x = match (x, step) {
+            (Num::L(p), Num::L(q)) => match p.checked_add(q) {
+                Some(n) => Num::L(n),
+                None => break,
+            },
+            (p, q) => Num::D(f(p) + f(q)),
+        };
+    }
+    Ok(Edn::List(out))
 }
 
 fn rand_u64() -> u64 {
@@ -401,18 +446,6 @@ pub fn call_builtin(name: &str, args: Option<&[Edn]>) -> Option<Result<Edn, FnEr
             | "ground"
             | "tuple"
             | "untuple"
-            | "clojure.string/blank?"
-            | "clojure.string/includes?"
-            | "clojure.string/starts-with?"
-            | "clojure.string/ends-with?"
-            | "clojure.string/lower-case"
-            | "clojure.string/upper-case"
-            | "str/blank?"
-            | "str/includes?"
-            | "str/starts-with?"
-            | "str/ends-with?"
-            | "str/lower-case"
-            | "str/upper-case"
             | "like"
             | "not-like"
             | "in"
@@ -423,7 +456,21 @@ pub fn call_builtin(name: &str, args: Option<&[Edn]>) -> Option<Result<Edn, FnEr
             | "second"
             | "last"
             | "abs"
-    );
+            | "and"
+            | "or"
+            | "complement"
+            | "apply"
+            | "q"
+            | "type"
+            | "range"
+            | "pr-str"
+            | "prn-str"
+            | "print-str"
+            | "println-str"
+            | "array-map"
+            | "meta"
+            | "quote"
+    ) || crate::strings::string_fn(name).is_some();
     if !known {
         return None;
     }
@@ -434,8 +481,62 @@ pub fn call_builtin(name: &str, args: Option<&[Edn]>) -> Option<Result<Edn, FnEr
 }
 
 fn builtin(name: &str, a: &[Edn]) -> Result<Edn, FnError> {
+    if let Some(short) = crate::strings::string_fn(name) {
+        return crate::strings::call(short, a);
+    }
     let b = Edn::Bool;
     Ok(match name {
+        "and" => {
+            // The first falsy argument, else the last (true without arguments).
+            let mut last = Edn::Bool(true);
+            for x in a {
+                if !truthy(x) {
+                    return Ok(x.clone());
+                }
+                last = x.clone();
+            }
+            last
+        }
+        "or" => {
+            // The first truthy argument, else the last (nil without arguments).
+            let mut last = Edn::Nil;
+            for x in a {
+                if truthy(x) {
+                    return Ok(x.clone());
+                }
+                last = x.clone();
+            }
+            last
+        }
+        "type" => {
+            arity(a, 1)?;
+            crate::strings::type_of(&a[0])
+        }
+        "range" => range(a)?,
+        "pr-str" | "prn-str" | "print-str" | "println-str" => {
+            let readable = matches!(name, "pr-str" | "prn-str");
+            let mut out = a
+                .iter()
+                .map(|x| crate::strings::print(x, readable))
+                .collect::<Vec<_>>()
+                .join(" ");
+            if name.ends_with("ln-str") || name == "prn-str" {
+                out.push('\n');
+            }
+            Edn::String(out)
+        }
+        "array-map" => builtin("hash-map", a)?,
+        "meta" => {
+            arity(a, 1)?;
+            Edn::Nil
+        }
+        "quote" => {
+            arity(a, 1)?;
+            a[0].clone()
+        }
+        "q" | "apply" | "complement" => {
+            return Err(FnError::from(format!("{name} needs the query's context")))
+        }
         "=" => b(a.windows(2).all(|w| w[0] == w[1])),
         "identical?" => b(a.windows(2).all(|w| w[0] == w[1])),
         "==" => chain(a, |o| o == Ordering::Equal)?,
@@ -508,9 +609,7 @@ fn builtin(name: &str, a: &[Edn]) -> Result<Edn, FnError> {
         "max" | "min" => {
             let mut it = a.iter();
             let mut best = it.next().ok_or("needs arguments")?.clone();
-            num(&best)?;
             for x in it {
-                num(x)?;
                 let o = compare(x, &best);
                 if (name == "max" && o == Ordering::Greater)
                     || (name == "min" && o == Ordering::Less)
@@ -699,7 +798,10 @@ fn builtin(name: &str, a: &[Edn]) -> Result<Edn, FnError> {
         "re-pattern" => {
             arity(a, 1)?;
             regex(&a[0])?;
-            a[0].clone()
+            match &a[0] {
+                Edn::String(src) => crate::strings::regex_value(src),
+                other => other.clone(),
+            }
         }
         "re-find" | "re-matches" | "re-seq" => {
             arity(a, 2)?;
@@ -743,30 +845,6 @@ fn builtin(name: &str, a: &[Edn]) -> Result<Edn, FnError> {
         "ground" | "untuple" => {
             arity(a, 1)?;
             a[0].clone()
-        }
-        "clojure.string/blank?" | "str/blank?" => {
-            arity(a, 1)?;
-            b(a[0].is_nil() || string(&a[0])?.trim().is_empty())
-        }
-        "clojure.string/includes?" | "str/includes?" => {
-            arity(a, 2)?;
-            b(string(&a[0])?.contains(&to_str(&a[1])))
-        }
-        "clojure.string/starts-with?" | "str/starts-with?" => {
-            arity(a, 2)?;
-            b(string(&a[0])?.starts_with(string(&a[1])?))
-        }
-        "clojure.string/ends-with?" | "str/ends-with?" => {
-            arity(a, 2)?;
-            b(string(&a[0])?.ends_with(string(&a[1])?))
-        }
-        "clojure.string/lower-case" | "str/lower-case" => {
-            arity(a, 1)?;
-            Edn::String(string(&a[0])?.to_lowercase())
-        }
-        "clojure.string/upper-case" | "str/upper-case" => {
-            arity(a, 1)?;
-            Edn::String(string(&a[0])?.to_uppercase())
         }
         "like" | "not-like" => {
             if a.len() < 2 {

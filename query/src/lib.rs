@@ -26,6 +26,7 @@
 
 mod aggregates;
 mod ast;
+mod calls;
 mod connection;
 mod error;
 mod eval;
@@ -35,7 +36,9 @@ mod magic;
 mod parse;
 mod plan;
 mod rules;
+mod srcrules;
 mod stats;
+mod strings;
 
 use rustc_hash::FxHashMap as HashMap;
 use std::time::Instant;
@@ -64,6 +67,10 @@ pub enum Input<'a> {
     /// A value: a collection of tuples for a source, a rule set for `%`, or a value for a
     /// binding form.
     Value(Edn),
+    /// A function for a scalar binding `?f`, called as `[(?f args...)]` or aggregating
+    /// as `(aggregate ?f ?x)` (it then receives the group's values as one vector, after
+    /// any constant arguments).
+    Fn(UserFn),
 }
 
 impl std::fmt::Debug for Input<'_> {
@@ -71,6 +78,7 @@ impl std::fmt::Debug for Input<'_> {
         match self {
             Input::Db(_) => f.write_str("Input::Db(..)"),
             Input::Value(v) => write!(f, "Input::Value({v})"),
+            Input::Fn(_) => f.write_str("Input::Fn(..)"),
         }
     }
 }
@@ -312,10 +320,7 @@ fn check_clauses(clauses: &[Clause], ctx: &Ctx<'_>) -> QResult<()> {
     for c in clauses {
         match c {
             Clause::Pred { name, form, .. } | Clause::Fn { name, form, .. } => {
-                if !ctx.reg.fns.contains_key(name)
-                    && !functions::is_builtin(name)
-                    && !matches!(name.as_str(), "get-else" | "get-some" | "missing?")
-                {
+                if !ctx.is_function(name) {
                     if ctx.rules.contains_key(name) {
                         return Err(QueryError::at(
                             ErrorKind::Parse,
@@ -353,6 +358,40 @@ fn check_clauses(clauses: &[Clause], ctx: &Ctx<'_>) -> QResult<()> {
         }
     }
     Ok(())
+}
+
+/// Checks that the aggregates of a find element exist.
+fn check_find_elem(f: &FindElem, ctx: &Ctx<'_>, form: &Edn) -> QResult<()> {
+    fn expr(e: &FindExpr, ctx: &Ctx<'_>, form: &Edn) -> QResult<()> {
+        for a in &e.args {
+            match a {
+                ExprArg::Agg { name, .. } => agg(name, ctx, form)?,
+                ExprArg::Expr(x) => expr(x, ctx, form)?,
+                ExprArg::Const(_) => {}
+            }
+        }
+        Ok(())
+    }
+    fn agg(name: &str, ctx: &Ctx<'_>, form: &Edn) -> QResult<()> {
+        if aggregates::is_aggregate(name, ctx.reg) || ctx.input_aggregate(name).is_some() {
+            Ok(())
+        } else {
+            Err(QueryError::at(
+                ErrorKind::UnknownFunction,
+                if name.starts_with('?') {
+                    format!("{name} does not hold an aggregate (pass a function or the name of a registered aggregate)")
+                } else {
+                    format!("unknown aggregate '{name}'")
+                },
+                form,
+            ))
+        }
+    }
+    match f {
+        FindElem::Agg { name, .. } => agg(name, ctx, form),
+        FindElem::Expr(e) => expr(e, ctx, form),
+        _ => Ok(()),
+    }
 }
 
 /// Executes a parsed query.
@@ -404,6 +443,26 @@ pub fn run(query: &Query, inputs: &[Input<'_>], reg: &Registry) -> QResult<(Quer
                     &ctx,
                 )?;
             }
+            (In::Bind(Binding::Scalar(x)), Input::Fn(func)) => {
+                // The variable holds its own name: the function value that calls it.
+                ctx.input_fns.insert(x.clone(), func.clone());
+                ctx.scalars.insert(x.clone(), Edn::sym(x));
+                seed = seed.join(
+                    Rel {
+                        vars: vec![x.clone()],
+                        rows: vec![vec![Edn::sym(x)]],
+                        distinct: true,
+                    },
+                    &ctx,
+                )?;
+            }
+            (_, Input::Fn(_)) => {
+                return Err(QueryError::at(
+                    ErrorKind::Input,
+                    "a function was passed for an :in binding other than a scalar ?f",
+                    &query.form,
+                ));
+            }
             (_, Input::Db(_)) => {
                 return Err(QueryError::at(
                     ErrorKind::Input,
@@ -416,29 +475,29 @@ pub fn run(query: &Query, inputs: &[Input<'_>], reg: &Registry) -> QResult<(Quer
     for r in &query.rules {
         ctx.rules.entry(r.name.clone()).or_default().push(r.clone());
     }
+    let prefixed = srcrules::resolve(&query.clauses, &mut ctx.rules);
+    let clauses = prefixed.as_deref().unwrap_or(&query.clauses);
     // Rule bodies and the query's clauses.
-    check_clauses(&query.clauses, &ctx)?;
+    check_clauses(clauses, &ctx)?;
     for rs in ctx.rules.values() {
         for r in rs {
             check_clauses(&r.body, &ctx)?;
         }
     }
     for f in &query.find {
-        if let FindElem::Agg { name, .. } = f {
-            if !aggregates::is_aggregate(name, reg) {
-                return Err(QueryError::at(
-                    ErrorKind::UnknownFunction,
-                    format!("unknown aggregate '{name}'"),
-                    &query.form,
-                ));
-            }
+        check_find_elem(f, &ctx, &query.form)?;
+    }
+    for h in &query.having {
+        if !ctx.is_function(&h.name) {
+            return Err(eval::unknown_fn(&h.name, &h.form));
         }
     }
     ctx.sccs = rules::sccs(&ctx.rules)?;
-    ctx.single_use = rules::single_use(&query.clauses, &ctx.rules, &ctx.sccs);
-    let mut keep: Vec<Var> = query.find.iter().map(|f| f.var().clone()).collect();
+    ctx.single_use = rules::single_use(clauses, &ctx.rules, &ctx.sccs);
+    let mut keep: Vec<Var> = vec![];
+    query.find.iter().for_each(|f| f.vars(&mut keep));
     keep.extend(query.with.iter().cloned());
-    let rel = ctx.eval_clauses(&query.clauses, seed, &HashMap::default(), true, &keep)?;
+    let rel = ctx.eval_clauses(clauses, seed, &HashMap::default(), true, &keep)?;
     let result = find(query, &ctx, rel)?;
     let ex = Explain {
         steps: ctx.steps.borrow().clone(),
@@ -449,8 +508,48 @@ pub fn run(query: &Query, inputs: &[Input<'_>], reg: &Registry) -> QResult<(Quer
     Ok((result, ex))
 }
 
+/// Computes an aggregate (name, constant arguments, variable) over one group.
+type AggFn<'f> = dyn Fn(&str, &[Edn], &Var) -> QResult<Edn> + 'f;
+
+/// The value of a find expression over one group; `agg` computes an aggregate over it.
+fn find_expr(e: &FindExpr, ctx: &Ctx<'_>, form: &Edn, agg: &AggFn<'_>) -> QResult<Edn> {
+    let args = e
+        .args
+        .iter()
+        .map(|a| match a {
+            ExprArg::Agg { name, args, var } => agg(name, args, var),
+            ExprArg::Expr(x) => find_expr(x, ctx, form, agg),
+            ExprArg::Const(c) => Ok(c.clone()),
+        })
+        .collect::<QResult<Vec<Edn>>>()?;
+    ctx.call(&e.op, &args, form)
+}
+
+/// Whether an aggregated `row` passes every `:having` predicate: an argument that is nil
+/// fails it.
+fn having(query: &Query, ctx: &Ctx<'_>, row: &[Edn]) -> QResult<bool> {
+    for h in &query.having {
+        let mut args = Vec::with_capacity(h.args.len());
+        for a in &h.args {
+            let v = match a {
+                HavingArg::Find(i) => &row[*i],
+                HavingArg::Const(c) => c,
+            };
+            if v.is_nil() {
+                return Ok(false);
+            }
+            args.push(v.clone());
+        }
+        if !functions::truthy(&ctx.call(&h.name, &args, &h.form)?) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 fn find(query: &Query, ctx: &Ctx<'_>, rel: Rel) -> QResult<QueryResult> {
-    let mut need: Vec<Var> = query.find.iter().map(|f| f.var().clone()).collect();
+    let mut need: Vec<Var> = vec![];
+    query.find.iter().for_each(|f| f.vars(&mut need));
     for w in &query.with {
         if !need.contains(w) {
             need.push(w.clone());
@@ -499,11 +598,15 @@ fn find(query: &Query, ctx: &Ctx<'_>, rel: Rel) -> QResult<QueryResult> {
     let fcol: Vec<usize> = query
         .find
         .iter()
-        .map(|f| need.iter().position(|v| v == f.var()).unwrap_or(0))
+        .map(|f| {
+            f.var()
+                .and_then(|x| need.iter().position(|v| v == x))
+                .unwrap_or(0)
+        })
         .collect();
     let mut rows: Vec<Vec<Edn>> = if query.has_aggregates() {
         let keys: Vec<usize> = (0..nfind)
-            .filter(|&i| !matches!(query.find[i], FindElem::Agg { .. }))
+            .filter(|&i| !query.find[i].is_aggregate())
             .collect();
         // Groups by the key columns, in order of first appearance: a table of group
         // numbers hashed by the key values in place (no key is copied).
@@ -529,22 +632,34 @@ fn find(query: &Query, ctx: &Ctx<'_>, rel: Rel) -> QResult<QueryResult> {
             }
         }
         let mut out = vec![];
+        let agg = |name: &str, args: &[Edn], var: &Var, members: &[usize]| -> QResult<Edn> {
+            let c = need.iter().position(|v| v == var).unwrap_or(0);
+            let vals: Vec<&Edn> = members.iter().map(|&n| &full[n][c]).collect();
+            if let Some(f) = ctx.input_aggregate(name) {
+                let mut all = args.to_vec();
+                all.push(Edn::Vector(vals.into_iter().cloned().collect()));
+                return f(&all).map_err(|m| {
+                    QueryError::at(ErrorKind::Eval, format!("{name}: {m}"), &query.form)
+                });
+            }
+            aggregates::aggregate(name, args, &vals, ctx.reg)
+                .map_err(|m| QueryError::at(ErrorKind::Eval, format!("{name}: {m}"), &query.form))
+        };
         for members in &groups {
             ctx.tick()?;
             let mut row = vec![];
             for (i, f) in query.find.iter().enumerate() {
                 match f {
-                    FindElem::Agg { name, args, .. } => {
-                        let vals: Vec<&Edn> = members.iter().map(|&n| &full[n][fcol[i]]).collect();
-                        let v = aggregates::aggregate(name, args, &vals, ctx.reg).map_err(|m| {
-                            QueryError::at(ErrorKind::Eval, format!("{name}: {m}"), &query.form)
-                        })?;
-                        row.push(v);
-                    }
+                    FindElem::Agg { name, args, var } => row.push(agg(name, args, var, members)?),
+                    FindElem::Expr(e) => row.push(find_expr(e, ctx, &query.form, &|n, a, v| {
+                        agg(n, a, v, members)
+                    })?),
                     _ => row.push(full[members[0]][fcol[i]].clone()),
                 }
             }
-            out.push(row);
+            if having(query, ctx, &row)? {
+                out.push(row);
+            }
         }
         out
     } else if fcol.iter().copied().eq(0..nfind) {

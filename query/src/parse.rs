@@ -88,6 +88,7 @@ pub fn parse_query(q: &Edn) -> QResult<Query> {
         inputs: vec![In::Source("$".into())],
         clauses: vec![],
         rules: vec![],
+        having: vec![],
         order_by: vec![],
         limit: None,
         offset: 0,
@@ -98,6 +99,7 @@ pub fn parse_query(q: &Edn) -> QResult<Query> {
     let mut find_forms = None;
     let mut ret = None;
     let mut order = None;
+    let mut having = None;
     for (k, forms) in sections(q)? {
         match k.as_str() {
             "find" => find_forms = Some(forms),
@@ -105,7 +107,7 @@ pub fn parse_query(q: &Edn) -> QResult<Query> {
                 query.inputs = forms.iter().map(parse_in).collect::<QResult<_>>()?;
             }
             "where" => {
-                query.clauses = forms.iter().map(parse_clause).collect::<QResult<_>>()?;
+                query.clauses = parse_clauses(&forms)?;
             }
             "with" => {
                 for f in &forms {
@@ -154,7 +156,7 @@ pub fn parse_query(q: &Edn) -> QResult<Query> {
                     _ => query.timeout_ms = v,
                 }
             }
-            "having" => return Err(QueryError::unsupported(":having")),
+            "having" => having = Some(forms),
             other => return Err(err(format!("unknown query section :{other}"), q)),
         }
     }
@@ -180,6 +182,13 @@ pub fn parse_query(q: &Edn) -> QResult<Query> {
     if let Some(forms) = order {
         parse_order(&forms, &mut query)?;
     }
+    if let Some(forms) = having {
+        query.having = forms
+            .iter()
+            .map(|f| parse_having(f, &query.find))
+            .collect::<QResult<_>>()?;
+    }
+    plain_inputs(&mut query);
     if query.clauses.is_empty()
         && query
             .find
@@ -201,7 +210,7 @@ fn parse_order(forms: &[Edn], query: &mut Query) -> QResult<()> {
                 .find
                 .iter()
                 .position(|e| matches!(e, FindElem::Var(v) if v == name))
-                .or_else(|| query.find.iter().position(|e| e.var() == name))
+                .or_else(|| query.find.iter().position(|e| e.var() == Some(name)))
                 .ok_or_else(|| err(":order-by variable is not in :find", f))?
         } else if let Edn::Long(n) = f {
             let n = *n as usize;
@@ -305,9 +314,21 @@ fn parse_find_elem(e: &Edn) -> QResult<FindElem> {
         });
     }
     if name == "aggregate" {
-        return Err(QueryError::unsupported(
-            "(aggregate ?f ?x) in :find; register the aggregate by name instead",
-        ));
+        // (aggregate ?f args... ?x): the aggregate an input holds, named by its variable.
+        return match (
+            items.get(1).and_then(var_name),
+            items.last().and_then(var_name),
+        ) {
+            (Some(f), Some(var)) if items.len() >= 3 => Ok(FindElem::Agg {
+                name: f,
+                args: items[2..items.len() - 1].to_vec(),
+                var,
+            }),
+            _ => Err(err("a custom aggregate is (aggregate ?f args... ?x)", e)),
+        };
+    }
+    if FIND_OPS.contains(&name.as_str()) {
+        return Ok(FindElem::Expr(parse_find_expr(e)?));
     }
     let Some(last) = items.last().and_then(var_name) else {
         return Err(err("an aggregate's last argument must be a variable", e));
@@ -323,6 +344,147 @@ fn parse_find_elem(e: &Edn) -> QResult<FindElem> {
     })
 }
 
+/// The operators of find expressions.
+const FIND_OPS: [&str; 7] = ["+", "-", "*", "/", "mod", "rem", "quot"];
+
+/// `(op arg...)` in `:find` or `:having`: each argument an aggregate, a nested expression
+/// or a constant.
+fn parse_find_expr(e: &Edn) -> QResult<FindExpr> {
+    let Some((op, args)) = e
+        .as_list()
+        .and_then(|xs| Some((sym_name(sym(xs.first()?)?), &xs[1..])))
+    else {
+        return Err(err("bad find expression", e));
+    };
+    if args.is_empty() {
+        return Err(err(format!("{op} in :find needs arguments"), e));
+    }
+    let args = args
+        .iter()
+        .map(|a| match a {
+            Edn::List(_) => expr_arg(a),
+            Edn::Symbol(_) => Err(err(
+                format!(
+                    "the arguments of {op} in :find are aggregates, arithmetic over them or constants, not {a}"
+                ),
+                e,
+            )),
+            c => Ok(ExprArg::Const(c.clone())),
+        })
+        .collect::<QResult<_>>()?;
+    Ok(FindExpr { op, args })
+}
+
+/// An aggregate or an arithmetic expression (a list).
+fn expr_arg(a: &Edn) -> QResult<ExprArg> {
+    let head = a
+        .as_list()
+        .and_then(|xs| xs.first())
+        .and_then(sym)
+        .map(sym_name);
+    if head.as_deref().is_some_and(|h| FIND_OPS.contains(&h)) {
+        return Ok(ExprArg::Expr(parse_find_expr(a)?));
+    }
+    match parse_find_elem(a)? {
+        FindElem::Agg { name, args, var } => Ok(ExprArg::Agg { name, args, var }),
+        _ => Err(err("expected an aggregate", a)),
+    }
+}
+
+/// One `:having` predicate `[(pred arg...)]`; aggregate and expression arguments must be
+/// find elements.
+fn parse_having(f: &Edn, find: &[FindElem]) -> QResult<Having> {
+    let bad = || {
+        err(
+            ":having takes predicates [(pred arg...)] whose arguments are aggregates or arithmetic over them (as in :find) or constants",
+            f,
+        )
+    };
+    let call = match f {
+        Edn::Vector(xs) if xs.len() == 1 => xs[0].as_list().ok_or_else(bad)?,
+        _ => return Err(bad()),
+    };
+    let name = call.first().and_then(sym).map(sym_name).ok_or_else(bad)?;
+    let mut args = vec![];
+    for a in &call[1..] {
+        args.push(match a {
+            Edn::List(_) => {
+                let want = match expr_arg(a)? {
+                    ExprArg::Agg { name, args, var } => FindElem::Agg { name, args, var },
+                    ExprArg::Expr(x) => FindElem::Expr(x),
+                    ExprArg::Const(_) => return Err(bad()),
+                };
+                let i = find.iter().position(|x| *x == want).ok_or_else(|| {
+                    err(
+                        format!(":having can only test aggregates that are in :find; {a} is not"),
+                        f,
+                    )
+                })?;
+                HavingArg::Find(i)
+            }
+            Edn::Symbol(_) => return Err(bad()),
+            c => HavingArg::Const(c.clone()),
+        });
+    }
+    Ok(Having {
+        name,
+        args,
+        form: f.clone(),
+    })
+}
+
+/// Plain symbols in `:in` (`:in $ pattern`) are inputs like `?x` ones: their uses in the
+/// query become variables.
+fn plain_inputs(query: &mut Query) {
+    let names: Vec<String> = query
+        .inputs
+        .iter()
+        .filter_map(|i| match i {
+            In::Bind(Binding::Scalar(v)) if !v.starts_with('?') => Some(v.clone()),
+            _ => None,
+        })
+        .collect();
+    if names.is_empty() {
+        return;
+    }
+    let fix = |t: &mut Term| {
+        if let Term::Const(Edn::Symbol(s)) = t {
+            if s.namespace.is_none() && names.contains(&s.name) {
+                *t = Term::Var(s.name.clone());
+            }
+        }
+    };
+    fn walk(c: &mut Clause, fix: &dyn Fn(&mut Term)) {
+        match c {
+            Clause::Pattern(p) => {
+                p.terms.iter_mut().for_each(fix);
+                for t in [&mut p.e, &mut p.a, &mut p.v] {
+                    fix(t);
+                }
+            }
+            Clause::Pred { args, .. } | Clause::Fn { args, .. } | Clause::RuleCall { args, .. } => {
+                args.iter_mut().for_each(fix)
+            }
+            Clause::Not { body, .. } => body.iter_mut().for_each(|c| walk(c, fix)),
+            Clause::Or { branches, .. } => branches.iter_mut().flatten().for_each(|c| walk(c, fix)),
+        }
+    }
+    query.clauses.iter_mut().for_each(|c| walk(c, &fix));
+    for f in &mut query.find {
+        if let FindElem::Pull { pattern, .. } = f {
+            fix(pattern);
+        }
+    }
+}
+
+fn is_plain(e: &Edn) -> bool {
+    sym(e).is_some_and(|s| {
+        s.namespace.is_none()
+            && !s.name.starts_with(['?', '$', '%'])
+            && !matches!(s.name.as_str(), "_" | "..." | ".")
+    })
+}
+
 fn parse_in(e: &Edn) -> QResult<In> {
     if is_src(e) {
         return Ok(In::Source(
@@ -331,6 +493,11 @@ fn parse_in(e: &Edn) -> QResult<In> {
     }
     if sym(e).is_some_and(|s| s.namespace.is_none() && s.name == "%") {
         return Ok(In::Rules);
+    }
+    if is_plain(e) {
+        return Ok(In::Bind(Binding::Scalar(
+            sym(e).map(|s| s.name.clone()).unwrap_or_default(),
+        )));
     }
     Ok(In::Bind(parse_binding(e)?))
 }
@@ -365,8 +532,51 @@ fn parse_terms(xs: &[Edn]) -> Vec<Term> {
     xs.iter().map(term).collect()
 }
 
-/// A `:where` clause.
-pub fn parse_clause(e: &Edn) -> QResult<Clause> {
+/// `:where` clauses (or a rule's or branch's body). A function call nested as an
+/// argument, `[(f (g ?x) ?y)]`, becomes a clause of its own that binds a fresh variable,
+/// placed before the clause that uses it.
+pub fn parse_clauses(forms: &[Edn]) -> QResult<Vec<Clause>> {
+    let mut out = Vec::with_capacity(forms.len());
+    for f in forms {
+        let c = parse_clause_pre(f, &mut out)?;
+        out.push(c);
+    }
+    Ok(out)
+}
+
+/// The prefix of the fresh variables that hold the values of nested calls; a nil result
+/// binds them rather than removing the row (see `eval::Ctx::func`).
+pub const NESTED_PREFIX: &str = "?__call";
+
+static NESTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The arguments of a function call; nested calls (lists) go to `pre` as clauses of their
+/// own, replaced here by their fresh variables.
+fn call_args(xs: &[Edn], pre: &mut Vec<Clause>) -> QResult<Vec<Term>> {
+    xs.iter()
+        .map(|x| match x {
+            Edn::List(call) if call.first().and_then(sym).is_some() => {
+                let head = call.first().and_then(sym).map(sym_name).unwrap_or_default();
+                if head == "quote" {
+                    return Ok(Term::Const(call.get(1).cloned().unwrap_or(Edn::Nil)));
+                }
+                let args = call_args(&call[1..], pre)?;
+                let n = NESTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let var = format!("{NESTED_PREFIX}{n}");
+                pre.push(Clause::Fn {
+                    name: head,
+                    args,
+                    binding: Binding::Scalar(var.clone()),
+                    form: Edn::Vector(vec![x.clone(), Edn::sym(&var)]),
+                });
+                Ok(Term::Var(var))
+            }
+            _ => Ok(term(x)),
+        })
+        .collect()
+}
+
+fn parse_clause_pre(e: &Edn, pre: &mut Vec<Clause>) -> QResult<Clause> {
     match e {
         Edn::Vector(xs) => {
             if xs.is_empty() {
@@ -376,8 +586,14 @@ pub fn parse_clause(e: &Edn) -> QResult<Clause> {
                 let Some(head) = call.first().and_then(sym) else {
                     return Err(err("a function call needs a symbol", e));
                 };
-                let name = sym_name(head);
-                let args = parse_terms(&call[1..]);
+                let mut name = sym_name(head);
+                let mut args = call_args(&call[1..], pre)?;
+                if is_var(&call[0]) {
+                    // [(?f args...)] calls the function ?f holds: (apply ?f args... []).
+                    args.insert(0, Term::Var(name));
+                    args.push(Term::Const(Edn::Vector(vec![])));
+                    name = "apply".into();
+                }
                 return match xs.len() {
                     1 => Ok(Clause::Pred {
                         name,
@@ -436,7 +652,7 @@ pub fn parse_clause(e: &Edn) -> QResult<Clause> {
             if src && matches!(name.as_str(), "not" | "not-join" | "or" | "or-join") {
                 // ($2 not ...): $2 is the default source inside.
                 let inner = Edn::List(xs.to_vec());
-                let mut c = parse_clause(&inner)?;
+                let mut c = parse_clause_pre(&inner, pre)?;
                 set_default_src(&mut c, &src_name);
                 match &mut c {
                     Clause::Not { form, .. } | Clause::Or { form, .. } => *form = e.clone(),
@@ -451,7 +667,7 @@ pub fn parse_clause(e: &Edn) -> QResult<Clause> {
                     }
                     Ok(Clause::Not {
                         vars: None,
-                        body: xs[1..].iter().map(parse_clause).collect::<QResult<_>>()?,
+                        body: parse_clauses(&xs[1..])?,
                         form: e.clone(),
                     })
                 }
@@ -468,7 +684,7 @@ pub fn parse_clause(e: &Edn) -> QResult<Clause> {
                     }
                     Ok(Clause::Not {
                         vars: Some(vars),
-                        body: xs[2..].iter().map(parse_clause).collect::<QResult<_>>()?,
+                        body: parse_clauses(&xs[2..])?,
                         form: e.clone(),
                     })
                 }
@@ -513,29 +729,44 @@ pub fn parse_clause(e: &Edn) -> QResult<Clause> {
                                 if ys.len() < 2 {
                                     return Err(err("and needs at least one clause", b));
                                 }
-                                branches
-                                    .push(ys[1..].iter().map(parse_clause).collect::<QResult<_>>()?)
+                                branches.push(parse_clauses(&ys[1..])?)
                             }
-                            _ => branches.push(vec![parse_clause(b)?]),
+                            _ => branches.push(parse_clauses(std::slice::from_ref(b))?),
                         }
                     }
+                    let mut vars = vars;
                     let mut required = required;
                     if vars.is_none() {
                         // A variable missing from some branch must be bound before the
                         // `or` runs (by `:in` or an earlier clause); the planner waits for
-                        // it, and refuses the query if nothing binds it.
-                        let mut all = vec![];
-                        branches.iter().flatten().for_each(|c| c.vars(&mut all));
-                        required = all
-                            .into_iter()
-                            .filter(|v| {
-                                !branches.iter().all(|b| {
-                                    let mut vs = vec![];
-                                    b.iter().for_each(|c| c.vars(&mut vs));
-                                    vs.contains(v)
-                                })
+                        // it, and refuses the query if nothing binds it. The fresh
+                        // variables of nested calls are each branch's own: not joined.
+                        let mut fresh = false;
+                        let per_branch: Vec<Vec<Var>> = branches
+                            .iter()
+                            .map(|b| {
+                                let mut vs = vec![];
+                                b.iter().for_each(|c| c.vars(&mut vs));
+                                let n = vs.len();
+                                vs.retain(|v| !v.starts_with(NESTED_PREFIX));
+                                fresh |= vs.len() != n;
+                                vs
                             })
                             .collect();
+                        let mut all: Vec<Var> = vec![];
+                        for v in per_branch.iter().flatten() {
+                            if !all.contains(v) {
+                                all.push(v.clone());
+                            }
+                        }
+                        required = all
+                            .iter()
+                            .filter(|v| !per_branch.iter().all(|vs| vs.contains(v)))
+                            .cloned()
+                            .collect();
+                        if fresh {
+                            vars = Some(all);
+                        }
                     }
                     Ok(Clause::Or {
                         vars,
@@ -546,9 +777,7 @@ pub fn parse_clause(e: &Edn) -> QResult<Clause> {
                 }
                 "and" => Err(err("and is only allowed inside or", e)),
                 _ => {
-                    if src {
-                        return Err(QueryError::unsupported("a source prefix on a rule call"));
-                    }
+                    // A source prefix stays in `form`: `rule_sources` in lib.rs reads it.
                     Ok(Clause::RuleCall {
                         name,
                         args: parse_terms(&xs[1..]),
@@ -562,7 +791,7 @@ pub fn parse_clause(e: &Edn) -> QResult<Clause> {
 }
 
 /// Makes `src` the default source (`$`) of `c` and everything inside it.
-fn set_default_src(c: &mut Clause, src: &str) {
+pub(crate) fn set_default_src(c: &mut Clause, src: &str) {
     match c {
         Clause::Pattern(p) => {
             if p.src == "$" {
@@ -619,10 +848,7 @@ pub fn parse_rules(e: &Edn) -> QResult<Vec<Rule>> {
         out.push(Rule {
             name,
             head: vars,
-            body: items[1..]
-                .iter()
-                .map(parse_clause)
-                .collect::<QResult<_>>()?,
+            body: parse_clauses(&items[1..])?,
         });
     }
     Ok(out)
