@@ -48,7 +48,7 @@ pub use conn::{attr, AsSchema, Conn, Listener, Transaction};
 pub use db::{Datom, Datoms, Db, Index, Snapshot};
 pub use entity::{keyword, Entity};
 pub use error::{Error, Result};
-pub use pull::{pull, pull_many, pull_many_with, pull_with, PullFns, XformFn};
+pub use pull::{pull, pull_many, pull_many_with, pull_with, PullFns, PullPattern, XformFn};
 pub use schema::{reverse_name, reverse_of, Attr, AttrType, Cardinality, Schema, Unique};
 pub use schema_store::SchemaUpdate;
 pub use squuid::{squuid, squuid_time_millis};

@@ -468,6 +468,24 @@ fn pull_parsed(db: &Db, pat: &Rc<Pattern>, id: &Edn, deadline: Option<Instant>) 
     Ok(v)
 }
 
+/// A pull pattern parsed once (its attributes resolved, its `:xform` functions looked up),
+/// to pull many entities with it: what a query does for each row of `(pull ?e pattern)`.
+#[derive(Debug, Clone)]
+pub struct PullPattern(Rc<Pattern>);
+
+impl PullPattern {
+    /// Parses `pattern`; its `:xform` may name the functions of `fns`.
+    pub fn parse(pattern: &Edn, fns: &PullFns) -> Result<PullPattern> {
+        Ok(PullPattern(Rc::new(parse(pattern, fns)?)))
+    }
+
+    /// Pulls this pattern for the entity `id`, failing with [`Error::Timeout`] once
+    /// `deadline` has passed; as [`pull`] otherwise.
+    pub fn pull(&self, db: &Db, id: &Edn, deadline: Option<Instant>) -> Result<Edn> {
+        pull_parsed(db, &self.0, id, deadline)
+    }
+}
+
 /// Pulls `pattern` for each of `ids`, in order.
 pub fn pull_many(db: &Db, pattern: &Edn, ids: &[Edn]) -> Result<Vec<Edn>> {
     pull_many_with(db, pattern, ids, &PullFns::default())

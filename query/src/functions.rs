@@ -42,6 +42,7 @@ pub struct Registry {
     pub(crate) default_timeout_ms: Option<u64>,
     pub(crate) timeout_cap_ms: Option<u64>,
     pub(crate) entity_reads: levin_datalog::scan::GroupRead,
+    pub(crate) pull_fns: levin_datalog::PullFns,
 }
 
 /// Default limit on the rows of any intermediate result.
@@ -56,6 +57,7 @@ impl std::fmt::Debug for Registry {
         f.debug_struct("Registry")
             .field("fns", &self.fns.keys().collect::<Vec<_>>())
             .field("aggs", &self.aggs.keys().collect::<Vec<_>>())
+            .field("pull_fns", &self.pull_fns)
             .finish()
     }
 }
@@ -64,6 +66,12 @@ impl Registry {
     /// An empty registry.
     pub fn new() -> Registry {
         Registry::default()
+    }
+
+    /// The functions a `(pull ?e pattern)` in `:find` may name in `:xform`.
+    pub fn pull_fns(mut self, fns: levin_datalog::PullFns) -> Registry {
+        self.pull_fns = fns;
+        self
     }
 
     /// How patterns on one bound entity read their values: by default whichever of EAV (a

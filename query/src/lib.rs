@@ -716,9 +716,10 @@ fn find(query: &Query, ctx: &Ctx<'_>, rel: Rel) -> QResult<QueryResult> {
                 }
             };
             let deadline = ctx.deadline.map(|(d, _)| d);
+            let pat = levin_datalog::PullPattern::parse(&pat, &ctx.reg.pull_fns)?;
             for r in &mut rows {
                 ctx.check_time()?;
-                r[i] = db.pull_until(&pat, &r[i], deadline).map_err(|e| match e {
+                r[i] = pat.pull(db, &r[i], deadline).map_err(|e| match e {
                     levin_datalog::Error::Timeout(_) => ctx
                         .check_time()
                         .err()
