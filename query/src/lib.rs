@@ -31,6 +31,7 @@ mod error;
 mod eval;
 mod explain;
 mod functions;
+mod linear;
 mod magic;
 mod parse;
 mod plan;

@@ -1,0 +1,325 @@
+//! Frontier search for linear recursive rules called with bound arguments: each node the
+//! bound values reach is expanded once, so a transitive closure from a bound node costs
+//! O(answer), where magic sets plus a semi-naive fixpoint compute the closure of every node
+//! the magic set reaches.
+//!
+//! The shape served (anything else goes to magic sets): a recursive component of one rule
+//! `p`, called with bound argument positions `α` (at least one), whose every definition
+//! either calls `p` nowhere (a *base* rule) or calls it exactly once, at the top level of
+//! its body (a *step* rule `p(h) :- B, p(a)`), where
+//!
+//! - the head's variables are distinct;
+//! - at each free position `i`, `a[i]` is the head's own `h[i]`, which `B` does not mention;
+//! - at each bound position, `a[j]` is a variable or a constant (not `_`) and not a free
+//!   head variable.
+//!
+//! Then `p(s, y)` holds, for bound values `s`, exactly when some node `z` (a tuple of values
+//! at the bound positions) is reachable from `s` by steps `z -> a|α` of `B` (with `h|α = z`)
+//! and a base rule derives `y` from `z`: the free values travel unchanged down the recursion,
+//! so they come from the last node's base rule alone. The search keeps (seed, node) pairs,
+//! each expanded once, and evaluates each step and base body on a whole frontier at once.
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+
+use levin_edn::Edn;
+
+use crate::ast::{Clause, Rule, Term, Var};
+use crate::error::QResult;
+use crate::eval::{Ctx, Fixed, Rel, Row};
+
+/// Column of the seed number in the search's relations (not a valid symbol: never a user
+/// variable).
+const SEED: &str = "\u{0}seed";
+
+/// A step rule: its body without the recursive call, and the call's arguments at the bound
+/// positions.
+struct Step<'r> {
+    rule: &'r Rule,
+    body: Vec<Clause>,
+    next: Vec<Term>,
+}
+
+/// A call that the frontier search can answer.
+pub struct Linear<'r> {
+    bases: Vec<&'r Rule>,
+    steps: Vec<Step<'r>>,
+    /// A transitive closure: one base and one step rule, one bound and one free position,
+    /// the step's body being the base's with the free head variable renamed to the next
+    /// node. The base's answers from the reached nodes are then exactly the step's
+    /// outputs, collected during the search; no base pass.
+    closure: bool,
+    /// The bound argument positions, in order.
+    bound: Vec<usize>,
+    /// The free argument positions, in order.
+    free: Vec<usize>,
+}
+
+/// Whether `c` calls `name` below `not`, `or` or `and`.
+fn nested_call(c: &Clause, name: &str) -> bool {
+    fn any(cs: &[Clause], name: &str) -> bool {
+        cs.iter().any(|c| match c {
+            Clause::RuleCall { name: n, .. } => n == name,
+            other => nested_call(other, name),
+        })
+    }
+    match c {
+        Clause::Not { body, .. } => any(body, name),
+        Clause::Or { branches, .. } => branches.iter().any(|b| any(b, name)),
+        _ => false,
+    }
+}
+
+/// The frontier search for a call of `name` (whose recursive component is `members`) with
+/// bound positions `mask`, when the rules have the shape it serves.
+pub fn analyse<'r>(
+    rules: &'r HashMap<String, Vec<Rule>>,
+    members: &[String],
+    name: &str,
+    mask: &[bool],
+) -> Option<Linear<'r>> {
+    if members.len() != 1 || members[0] != name || !mask.iter().any(|&b| b) {
+        return None;
+    }
+    let bound: Vec<usize> = (0..mask.len()).filter(|&i| mask[i]).collect();
+    let free: Vec<usize> = (0..mask.len()).filter(|&i| !mask[i]).collect();
+    let mut bases = vec![];
+    let mut steps = vec![];
+    for r in rules.get(name)? {
+        if r.head.len() != mask.len()
+            || (1..r.head.len()).any(|i| r.head[..i].contains(&r.head[i]))
+            || r.body.iter().any(|c| nested_call(c, name))
+        {
+            return None;
+        }
+        let calls: Vec<usize> = (0..r.body.len())
+            .filter(|&i| matches!(&r.body[i], Clause::RuleCall { name: n, .. } if n == name))
+            .collect();
+        match calls[..] {
+            [] => bases.push(r),
+            [at] => {
+                let Clause::RuleCall { args, .. } = &r.body[at] else {
+                    return None;
+                };
+                if args.len() != mask.len() {
+                    return None;
+                }
+                let body: Vec<Clause> = r
+                    .body
+                    .iter()
+                    .enumerate()
+                    .filter(|&(i, _)| i != at)
+                    .map(|(_, c)| c.clone())
+                    .collect();
+                let mut used: Vec<Var> = vec![];
+                body.iter().for_each(|c| c.vars(&mut used));
+                let free_vars: Vec<&Var> = free.iter().map(|&i| &r.head[i]).collect();
+                for &i in &free {
+                    if args[i] != Term::Var(r.head[i].clone()) || used.contains(&r.head[i]) {
+                        return None;
+                    }
+                }
+                for &j in &bound {
+                    match &args[j] {
+                        Term::Blank => return None,
+                        Term::Var(v) if free_vars.contains(&v) => return None,
+                        _ => {}
+                    }
+                }
+                steps.push(Step {
+                    rule: r,
+                    body,
+                    next: bound.iter().map(|&j| args[j].clone()).collect(),
+                });
+            }
+            _ => return None,
+        }
+    }
+    let closure = match (&bases[..], &steps[..], &bound[..], &free[..]) {
+        ([b], [st], &[j], &[i]) => same_body(b, st, j, i),
+        _ => false,
+    };
+    Some(Linear {
+        bases,
+        steps,
+        closure,
+        bound,
+        free,
+    })
+}
+
+/// Whether step `st`'s body is base `b`'s with `b`'s head variables at bound position `j`
+/// and free position `i` renamed to the step's head variable at `j` and its next node
+/// (patterns only; every other variable the same in both and distinct from those).
+fn same_body(b: &Rule, st: &Step<'_>, j: usize, i: usize) -> bool {
+    let [Term::Var(next)] = &st.next[..] else {
+        return false;
+    };
+    let from = [&b.head[j], &b.head[i]];
+    let to = [&st.rule.head[j], next];
+    if b.body.len() != st.body.len() || from[0] == from[1] || to[0] == to[1] {
+        return false;
+    }
+    let rename = |t: &Term| -> Option<Term> {
+        match t {
+            Term::Var(v) => match from.iter().position(|f| *f == v) {
+                Some(k) => Some(Term::Var(to[k].clone())),
+                None if to.contains(&v) => None,
+                None => Some(t.clone()),
+            },
+            other => Some(other.clone()),
+        }
+    };
+    b.body.iter().zip(&st.body).all(|(bc, sc)| {
+        let (Clause::Pattern(bp), Clause::Pattern(sp)) = (bc, sc) else {
+            return false;
+        };
+        let renamed = (|| {
+            Some(crate::ast::Pattern {
+                src: bp.src.clone(),
+                e: rename(&bp.e)?,
+                a: rename(&bp.a)?,
+                v: rename(&bp.v)?,
+                terms: bp.terms.iter().map(&rename).collect::<Option<Vec<_>>>()?,
+            })
+        })();
+        renamed.as_ref() == Some(sp)
+    })
+}
+
+impl Ctx<'_> {
+    /// The facts `p(args)` of a [`Linear`] call for each of the distinct bound tuples
+    /// `seeds` (values at the bound positions, in order), as full argument tuples.
+    /// `None` when a step's next node is not bound by its body (the caller then uses the
+    /// general evaluation, which reports the problem).
+    pub(crate) fn linear_call(&self, lin: &Linear<'_>, seeds: &[Row]) -> QResult<Option<Vec<Row>>> {
+        let fixed: Fixed = HashMap::default();
+        // (seed number, node values...): every pair reached, and the last round's new ones.
+        let mut seen: HashSet<Row> = HashSet::default();
+        let mut reached: Vec<Row> = vec![];
+        for (n, s) in seeds.iter().enumerate() {
+            let mut row = Vec::with_capacity(s.len() + 1);
+            row.push(Edn::Long(n as i64));
+            row.extend(s.iter().cloned());
+            if seen.insert(row.clone()) {
+                reached.push(row);
+            }
+        }
+        let arity = lin.bound.len() + lin.free.len();
+        let mut out: Vec<Row> = vec![];
+        let mut facts: HashSet<Row> = HashSet::default();
+        let mut from = 0;
+        while from < reached.len() && !lin.steps.is_empty() {
+            self.check_time()?;
+            let frontier = reached[from..].to_vec();
+            from = reached.len();
+            for st in &lin.steps {
+                let mut keep: Vec<Var> = vec![SEED.into()];
+                for t in &st.next {
+                    if let Term::Var(v) = t {
+                        keep.push(v.clone());
+                    }
+                }
+                let rel = self.node_rel(st.rule, &lin.bound, frontier.clone());
+                let res = self.eval_clauses(&st.body, rel, &fixed, false, &keep)?;
+                let Some(seed_col) = res.col(SEED) else {
+                    return Ok(None);
+                };
+                let mut cols: Vec<Result<usize, &Edn>> = vec![];
+                for t in &st.next {
+                    cols.push(match t {
+                        Term::Var(v) => match res.col(v) {
+                            Some(c) => Ok(c),
+                            None => return Ok(None),
+                        },
+                        Term::Const(c) => Err(c),
+                        Term::Blank => return Ok(None),
+                    });
+                }
+                for r in &res.rows {
+                    let mut node = Vec::with_capacity(cols.len() + 1);
+                    node.push(r[seed_col].clone());
+                    node.extend(cols.iter().map(|c| match c {
+                        Ok(i) => r[*i].clone(),
+                        Err(v) => (*v).clone(),
+                    }));
+                    if lin.closure {
+                        let Edn::Long(n) = node[0] else {
+                            continue;
+                        };
+                        let fact = vec![seeds[n as usize][0].clone(), node[1].clone()];
+                        let fact = if lin.bound[0] == 0 {
+                            fact
+                        } else {
+                            vec![fact[1].clone(), fact[0].clone()]
+                        };
+                        if !facts.contains(&fact) {
+                            facts.insert(fact.clone());
+                            self.check_rows(out.len(), arity)?;
+                            out.push(fact);
+                        }
+                    }
+                    if !seen.contains(&node) {
+                        seen.insert(node.clone());
+                        self.check_rows(reached.len(), node.len())?;
+                        reached.push(node);
+                    }
+                }
+            }
+        }
+        drop(seen);
+        if lin.closure {
+            return Ok(Some(out));
+        }
+        for (k, r) in lin.bases.iter().enumerate() {
+            let mut keep: Vec<Var> = vec![SEED.into()];
+            keep.extend(lin.free.iter().map(|&i| r.head[i].clone()));
+            let rows = if k + 1 == lin.bases.len() {
+                std::mem::take(&mut reached)
+            } else {
+                reached.clone()
+            };
+            let rel = self.node_rel(r, &lin.bound, rows);
+            let res = self.eval_clauses(&r.body, rel, &fixed, false, &keep)?;
+            let Some(seed_col) = res.col(SEED) else {
+                return Ok(None);
+            };
+            let mut cols = vec![];
+            for &i in &lin.free {
+                match res.col(&r.head[i]) {
+                    Some(c) => cols.push(c),
+                    None => return Ok(None),
+                }
+            }
+            for row in &res.rows {
+                let Edn::Long(n) = row[seed_col] else {
+                    continue;
+                };
+                let seed = &seeds[n as usize];
+                let mut fact = vec![Edn::Nil; arity];
+                for (v, &j) in seed.iter().zip(&lin.bound) {
+                    fact[j] = v.clone();
+                }
+                for (&c, &i) in cols.iter().zip(&lin.free) {
+                    fact[i] = row[c].clone();
+                }
+                if !facts.contains(&fact) {
+                    facts.insert(fact.clone());
+                    self.check_rows(out.len(), arity)?;
+                    out.push(fact);
+                }
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// The relation (seed, the rule's head variables at the bound positions) of `rows`.
+    fn node_rel(&self, r: &Rule, bound: &[usize], rows: Vec<Row>) -> Rel {
+        let mut vars: Vec<Var> = vec![SEED.into()];
+        vars.extend(bound.iter().map(|&j| r.head[j].clone()));
+        Rel {
+            vars,
+            rows,
+            distinct: true,
+        }
+    }
+}
