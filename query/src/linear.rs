@@ -25,7 +25,7 @@ use levin_edn::Edn;
 
 use crate::ast::{Clause, Rule, Term, Var};
 use crate::error::QResult;
-use crate::eval::{Ctx, Fixed, Rel, Row};
+use crate::eval::{row_hash, Ctx, Fixed, Rel, Row};
 
 /// Column of the seed number in the search's relations (not a valid symbol: never a user
 /// variable).
@@ -186,6 +186,33 @@ fn same_body(b: &Rule, st: &Step<'_>, j: usize, i: usize) -> bool {
     })
 }
 
+/// The state of one frontier search.
+struct Search {
+    /// Every (seed number, node...) pair reached, in the order reached.
+    reached: Vec<Row>,
+    /// `reached` as a set: (hash, index into `reached`).
+    seen: hashbrown::HashTable<(u64, usize)>,
+    /// A closure's facts.
+    out: Vec<Row>,
+    /// A closure's seeds already found reachable from themselves.
+    seed_hit: Vec<bool>,
+}
+
+impl Search {
+    /// Adds `row` to `reached` unless there; whether it was new.
+    fn add(&mut self, row: Row) -> bool {
+        let h = row_hash(&row);
+        let reached = &self.reached;
+        if self.seen.find(h, |&(_, i)| reached[i] == row).is_some() {
+            return false;
+        }
+        self.seen
+            .insert_unique(h, (h, self.reached.len()), |&(h, _)| h);
+        self.reached.push(row);
+        true
+    }
+}
+
 impl Ctx<'_> {
     /// The facts `p(args)` of a [`Linear`] call for each of the distinct bound tuples
     /// `seeds` (values at the bound positions, in order), as full argument tuples.
@@ -193,25 +220,50 @@ impl Ctx<'_> {
     /// general evaluation, which reports the problem).
     pub(crate) fn linear_call(&self, lin: &Linear<'_>, seeds: &[Row]) -> QResult<Option<Vec<Row>>> {
         let fixed: Fixed = HashMap::default();
-        // (seed number, node values...): every pair reached, and the last round's new ones.
-        let mut seen: HashSet<Row> = HashSet::default();
-        let mut reached: Vec<Row> = vec![];
-        for (n, s) in seeds.iter().enumerate() {
-            let mut row = Vec::with_capacity(s.len() + 1);
+        let mut s = Search {
+            reached: vec![],
+            seen: hashbrown::HashTable::new(),
+            out: vec![],
+            seed_hit: vec![false; seeds.len()],
+        };
+        for (n, sd) in seeds.iter().enumerate() {
+            let mut row = Vec::with_capacity(sd.len() + 1);
             row.push(Edn::Long(n as i64));
-            row.extend(s.iter().cloned());
-            if seen.insert(row.clone()) {
-                reached.push(row);
-            }
+            row.extend(sd.iter().cloned());
+            s.add(row);
         }
-        let arity = lin.bound.len() + lin.free.len();
-        let mut out: Vec<Row> = vec![];
-        let mut facts: HashSet<Row> = HashSet::default();
+        // A closure's edges, once reading them all is cheaper than a lookup per node.
+        let mut adjacency: Option<HashMap<Edn, Vec<Edn>>> = None;
+        let edges = if lin.closure {
+            self.closure_edges_estimate(lin)?
+        } else {
+            None
+        };
         let mut from = 0;
-        while from < reached.len() && !lin.steps.is_empty() {
+        while from < s.reached.len() && !lin.steps.is_empty() {
             self.check_time()?;
-            let frontier = reached[from..].to_vec();
-            from = reached.len();
+            if adjacency.is_none() && edges.is_some_and(|e| (s.reached.len() as u64) * 4 >= e) {
+                match self.adjacency(lin)? {
+                    Some(a) => adjacency = Some(a),
+                    None => return Ok(None),
+                }
+            }
+            let to = s.reached.len();
+            if let Some(adj) = &adjacency {
+                for k in from..to {
+                    let Some(ts) = adj.get(&s.reached[k][1]) else {
+                        continue;
+                    };
+                    let n = s.reached[k][0].clone();
+                    for t in ts {
+                        self.visit(&mut s, lin, seeds, vec![n.clone(), t.clone()])?;
+                    }
+                }
+                from = to;
+                continue;
+            }
+            let frontier = s.reached[from..to].to_vec();
+            from = to;
             for st in &lin.steps {
                 let mut keep: Vec<Var> = vec![SEED.into()];
                 for t in &st.next {
@@ -242,34 +294,18 @@ impl Ctx<'_> {
                         Ok(i) => r[*i].clone(),
                         Err(v) => (*v).clone(),
                     }));
-                    if lin.closure {
-                        let Edn::Long(n) = node[0] else {
-                            continue;
-                        };
-                        let fact = vec![seeds[n as usize][0].clone(), node[1].clone()];
-                        let fact = if lin.bound[0] == 0 {
-                            fact
-                        } else {
-                            vec![fact[1].clone(), fact[0].clone()]
-                        };
-                        if !facts.contains(&fact) {
-                            facts.insert(fact.clone());
-                            self.check_rows(out.len(), arity)?;
-                            out.push(fact);
-                        }
-                    }
-                    if !seen.contains(&node) {
-                        seen.insert(node.clone());
-                        self.check_rows(reached.len(), node.len())?;
-                        reached.push(node);
-                    }
+                    self.visit(&mut s, lin, seeds, node)?;
                 }
             }
         }
-        drop(seen);
         if lin.closure {
-            return Ok(Some(out));
+            return Ok(Some(s.out));
         }
+        let mut reached = s.reached;
+        drop(s.seen);
+        let mut out: Vec<Row> = vec![];
+        let mut facts: HashSet<Row> = HashSet::default();
+        let arity = lin.bound.len() + lin.free.len();
         for (k, r) in lin.bases.iter().enumerate() {
             let mut keep: Vec<Var> = vec![SEED.into()];
             keep.extend(lin.free.iter().map(|&i| r.head[i].clone()));
@@ -310,6 +346,125 @@ impl Ctx<'_> {
             }
         }
         Ok(Some(out))
+    }
+
+    /// Records a (seed, node) pair a step reached: kept for expansion when new, and for a
+    /// closure, its (seed, node) fact.
+    fn visit(&self, s: &mut Search, lin: &Linear<'_>, seeds: &[Row], node: Row) -> QResult<()> {
+        if !lin.closure {
+            if s.add(node) {
+                self.check_rows(s.reached.len(), lin.bound.len() + 1)?;
+            }
+            return Ok(());
+        }
+        let Edn::Long(n) = node[0] else {
+            return Ok(());
+        };
+        let n = n as usize;
+        let seed = &seeds[n][0];
+        // A node other than the seed enters `reached` only through a step: new means a new
+        // fact. The seed is there from the start: its fact comes with its first step.
+        let fact = if node[1] == *seed {
+            if s.seed_hit[n] {
+                return Ok(());
+            }
+            s.seed_hit[n] = true;
+            true
+        } else {
+            s.add(node.clone())
+        };
+        if fact {
+            self.check_rows(s.out.len(), 2)?;
+            let (a, b) = (seed.clone(), node[1].clone());
+            s.out.push(if lin.bound[0] == 0 {
+                vec![a, b]
+            } else {
+                vec![b, a]
+            });
+        }
+        Ok(())
+    }
+
+    /// For a closure: the fewest datoms of any attribute its step body's patterns read
+    /// (a bound on the edges), when every pattern names its attribute.
+    fn closure_edges_estimate(&self, lin: &Linear<'_>) -> QResult<Option<u64>> {
+        let mut best: Option<u64> = None;
+        for c in &lin.steps[0].body {
+            let Clause::Pattern(p) = c else {
+                return Ok(None);
+            };
+            let Term::Const(Edn::Keyword(k)) = &p.a else {
+                return Ok(None);
+            };
+            let db = self.db(&p.src, &Edn::Nil)?;
+            let n = self.stats.attr_count(db, k)?;
+            best = Some(best.map_or(n, |b| b.min(n)));
+        }
+        Ok(best)
+    }
+
+    /// For a closure: every edge (node -> next node) of its step body, read from the whole
+    /// database at once. `None` when the body does not bind both.
+    fn adjacency(&self, lin: &Linear<'_>) -> QResult<Option<HashMap<Edn, Vec<Edn>>>> {
+        let st = &lin.steps[0];
+        let (Some(Term::Var(next)), Some(node)) = (st.next.first(), st.rule.head.get(lin.bound[0]))
+        else {
+            return Ok(None);
+        };
+        let keep = [node.clone(), next.clone()];
+        let res = self.eval_clauses(&st.body, Rel::unit(), &HashMap::default(), false, &keep)?;
+        let (Some(a), Some(b)) = (res.col(node), res.col(next)) else {
+            return Ok(None);
+        };
+        let mut adj: HashMap<Edn, Vec<Edn>> = HashMap::default();
+        for mut r in res.rows {
+            let t = std::mem::replace(&mut r[b], Edn::Nil);
+            let x = std::mem::replace(&mut r[a], Edn::Nil);
+            adj.entry(x).or_default().push(t);
+        }
+        Ok(Some(adj))
+    }
+
+    /// The whole relation of a transitive closure (see [`Linear`]) called with no argument
+    /// bound: a frontier search from every node the base body starts from (the only nodes
+    /// with an answer, the step's body being the base's). `None` for other calls.
+    pub(crate) fn closure_unbound(
+        &self,
+        members: &[String],
+        name: &str,
+        mask: &[bool],
+    ) -> QResult<Option<Vec<Row>>> {
+        if mask.len() != 2 || mask.iter().any(|&b| b) {
+            return Ok(None);
+        }
+        for m in [[true, false], [false, true]] {
+            let Some(lin) = analyse(&self.rules, members, name, &m) else {
+                continue;
+            };
+            if !lin.closure {
+                continue;
+            }
+            let b = lin.bases[0];
+            let from = &b.head[lin.bound[0]];
+            let res = self.eval_clauses(
+                &b.body,
+                Rel::unit(),
+                &HashMap::default(),
+                false,
+                std::slice::from_ref(from),
+            )?;
+            let Some(c) = res.col(from) else {
+                return Ok(None);
+            };
+            let seeds: Vec<Row> = res
+                .rows
+                .into_iter()
+                .map(|mut r| vec![r.swap_remove(c)])
+                .collect();
+            let seeds = crate::eval::distinct(seeds);
+            return self.linear_call(&lin, &seeds);
+        }
+        Ok(None)
     }
 
     /// The relation (seed, the rule's head variables at the bound positions) of `rows`.

@@ -170,9 +170,14 @@ impl Ctx<'_> {
                     Term::Blank => false,
                 })
                 .collect();
-            if let Some(lin) = linear::analyse(&self.rules, members, name, &mask) {
-                let seeds = crate::eval::distinct(bound_seeds(args, &mask, &cur));
-                if let Some(rows) = self.linear_call(&lin, &seeds)? {
+            if !self.reg.no_frontier {
+                if let Some(lin) = linear::analyse(&self.rules, members, name, &mask) {
+                    let seeds = crate::eval::distinct(bound_seeds(args, &mask, &cur));
+                    if let Some(rows) = self.linear_call(&lin, &seeds)? {
+                        return self.join_call_owned(args, rows, cur, spare);
+                    }
+                }
+                if let Some(rows) = self.closure_unbound(members, name, &mask)? {
                     return self.join_call_owned(args, rows, cur, spare);
                 }
             }
