@@ -25,7 +25,8 @@ use levin_edn::Edn;
 
 use crate::ast::{Clause, Rule, Term, Var};
 use crate::error::QResult;
-use crate::eval::{row_hash, Ctx, Fixed, Rel, Row};
+use crate::eval::{db_match, row_hash, Ctx, Fixed, Rel, Row, Source};
+use levin_datalog::Db;
 
 /// Column of the seed number in the search's relations (not a valid symbol: never a user
 /// variable).
@@ -239,6 +240,11 @@ impl Ctx<'_> {
         } else {
             None
         };
+        // A closure stepping through one attribute, from entity-id seeds: direct index reads.
+        let direct = match self.edge_pattern(lin)? {
+            Some(e) if seeds.iter().all(|sd| matches!(sd[..], [Edn::Long(_)])) => Some(e),
+            _ => None,
+        };
         let mut from = 0;
         while from < s.reached.len() && !lin.steps.is_empty() {
             self.check_time()?;
@@ -257,6 +263,23 @@ impl Ctx<'_> {
                     let n = s.reached[k][0].clone();
                     for t in ts {
                         self.visit(&mut s, lin, seeds, vec![n.clone(), t.clone()])?;
+                    }
+                }
+                from = to;
+                continue;
+            }
+            if let Some((db, attr, forward)) = &direct {
+                for k in from..to {
+                    let node = s.reached[k][1].clone();
+                    let n = s.reached[k][0].clone();
+                    let ds = if *forward {
+                        db_match(db, Some(&node), Some(attr), None, None)?
+                    } else {
+                        db_match(db, None, Some(attr), Some(&node), None)?
+                    };
+                    for d in ds {
+                        let t = if *forward { d.v } else { Edn::Long(d.e as i64) };
+                        self.visit(&mut s, lin, seeds, vec![n.clone(), t])?;
                     }
                 }
                 from = to;
@@ -383,6 +406,44 @@ impl Ctx<'_> {
             });
         }
         Ok(())
+    }
+
+    /// For a closure whose step body is one pattern `[?node :attr ?next]` (forward, `true`)
+    /// or `[?next :attr ?node]` on a database, with an attribute of its schema: the
+    /// database and attribute, so that each node's next nodes are one index read.
+    fn edge_pattern(&self, lin: &Linear<'_>) -> QResult<Option<(&Db<'_>, Edn, bool)>> {
+        if !lin.closure {
+            return Ok(None);
+        }
+        let st = &lin.steps[0];
+        let ([Clause::Pattern(p)], [Term::Var(next)]) = (&st.body[..], &st.next[..]) else {
+            return Ok(None);
+        };
+        let node = &st.rule.head[lin.bound[0]];
+        let Term::Const(Edn::Keyword(k)) = &p.a else {
+            return Ok(None);
+        };
+        if p.terms.len() > 3
+            || !self
+                .sources
+                .get(&p.src)
+                .is_some_and(|s| matches!(s, Source::Db(_)))
+        {
+            return Ok(None);
+        }
+        let db = self.db(&p.src, &Edn::Nil)?;
+        if db.schema().get(k).is_none() {
+            return Ok(None);
+        }
+        let var = |t: &Term, v: &Var| matches!(t, Term::Var(x) if x == v);
+        let forward = if var(&p.e, node) && var(&p.v, next) {
+            true
+        } else if var(&p.e, next) && var(&p.v, node) {
+            false
+        } else {
+            return Ok(None);
+        };
+        Ok(Some((db, Edn::Keyword(k.clone()), forward)))
     }
 
     /// For a closure: the fewest datoms of any attribute its step body's patterns read

@@ -58,6 +58,12 @@ const CASES: &[(&str, usize, &[&[usize]])] = &[
         &[&[1], &[0], &[0, 1]],
     ),
     (
+        // A closure walking its attribute backwards (from value to entity).
+        "[[(p ?a ?b) [?b :next ?a]] [(p ?a ?b) [?t :next ?a] (p ?t ?b)]]",
+        2,
+        &[&[0], &[1]],
+    ),
+    (
         // A closure with a shared variable in both bodies.
         "[[(p ?a ?b) [?a :next ?b] [?a :tag ?k] [?b :tag ?k]] \
           [(p ?a ?b) [?a :next ?c] [?a :tag ?k] [?c :tag ?k] (p ?c ?b)]]",
@@ -189,7 +195,7 @@ proptest! {
         let fq = "[:find ?x :in $ % :where (p ?x ?y) [?x :tag _] [(= ?x ?y)]]";
         prop_assert_eq!(run(&conn, bq, rules, true), run(&conn, fq, rules, false));
         // Whole closures, unbound, in either direction.
-        for rules in [CASES[0].0, CASES[6].0, CASES[7].0, CASES[8].0] {
+        for rules in [CASES[0].0, CASES[6].0, CASES[7].0, CASES[8].0, CASES[9].0] {
             let q = "[:find ?x ?y :in $ % :where (p ?x ?y)]";
             prop_assert_eq!(run(&conn, q, rules, true), run(&conn, q, rules, false), "{}", rules);
         }
