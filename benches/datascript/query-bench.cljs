@@ -5,7 +5,7 @@
     nbb-logseq query-bench.cljs SPEC.edn
 
   SPEC.edn (written by query-compare) names the data files (EDN transaction data), the
-  schema, the timing parameters and the benchmarks (query text and EDN arguments). Each
+  schema of each, the timing parameters and the benchmarks (query text and EDN arguments). Each
   benchmark prints one line `QB-RESULT {json}` with the median ms per run, the samples, the
   result count and the file holding the result rows (canonical text, sorted, one per line)."
   (:require [cljs.reader :as reader]
@@ -41,14 +41,23 @@
               (/ el n)
               (recur (inc n)))))))))
 
+(defn canon
+  "Canonical text of a value, the same as Levin's side: maps with their entries sorted by
+  key text, vector elements sorted (a pulled cardinality-many attribute has no order), everything else as EDN."
+  [v]
+  (cond
+    (map? v) (str "{" (str/join ", " (sort (map (fn [[k x]] (str (canon k) " " (canon x))) v))) "}")
+    (vector? v) (str "[" (str/join " " (sort (map canon v))) "]")
+    :else (pr-str v)))
+
 (defn canon-rows
-  "Result tuples as sorted canonical text lines: values as EDN, tab-separated."
+  "Result tuples as sorted canonical text lines: values as canonical text, tab-separated."
   [result]
-  (sort (map (fn [row] (str/join "\t" (map pr-str row))) result)))
+  (sort (map (fn [row] (str/join "\t" (map canon row))) result)))
 
 (defn -main [spec-path]
   (let [spec   (reader/read-string (slurp spec-path))
-        schema (reader/read-string (:schema spec))
+        schema (fn [ds] (reader/read-string (get-in spec [:schemas ds])))
         timing (:timing spec)
         txs    (atom {})
         dbs    (atom {})
@@ -61,7 +70,7 @@
                  (or (get @dbs ds)
                      (let [tx (tx-of ds)
                            t0 (now)
-                           db (d/db-with (d/empty-db schema) tx)]
+                           db (d/db-with (d/empty-db (schema ds)) tx)]
                        (binding [*print-fn* *print-err-fn*]
                          (println "datascript: loaded" ds "in" (js/Math.round (- (now) t0)) "ms"))
                        (swap! dbs assoc ds db)
@@ -72,7 +81,7 @@
           :load
           (let [tx      (tx-of dataset)
                 once    (fn [] (let [t0 (now)
-                                     db (d/db-with (d/empty-db schema) tx)]
+                                     db (d/db-with (d/empty-db (schema dataset)) tx)]
                                  [(- (now) t0) db]))
                 _       (when (:load-warmup timing) (once))
                 runs    (vec (for [_ (range (max 1 (:load-samples timing)))] (once)))

@@ -3,7 +3,8 @@
 //!
 //! `cargo run --release -p levin-benches --example qprof -- DIR N 'QUERY' [INPUT..]`
 //! (`INPUT`s are EDN values passed after the database, rules included). With
-//! `QPROF_DATA=wide:7:3` (or `long:30:5`) a new DIR gets that `:follows` graph instead;
+//! `QPROF_DATA=wide:7:3` (or `long:30:5`) a new DIR gets that `:follows` graph instead
+//! (`orders:20000`: the orders data set; the same variable is needed on every run);
 //! `QPROF_READS=eav` (or `ave`) forces how merge scans read entities.
 
 #![forbid(unsafe_code)]
@@ -12,10 +13,7 @@ use levin_query::DbQuery;
 use std::time::Instant;
 
 #[path = "../src/query_bench/data.rs"]
-#[expect(
-    dead_code,
-    reason = "only the people generator and the schema are used"
-)]
+#[expect(dead_code, reason = "only the generators and the schemas are used")]
 mod data;
 
 use levin_datalog::Conn;
@@ -36,10 +34,19 @@ fn main() {
     let opts = EnvOptions::new()
         .durability(Durability::NoSync)
         .max_map_size(8 << 30);
-    let conn = Conn::open_with(&dir, data::SCHEMA, opts).expect("open");
+    let spec = std::env::var("QPROF_DATA").unwrap_or_default();
+    let orders = spec.starts_with("orders:");
+    let schema = if orders {
+        data::ORDERS_SCHEMA
+    } else {
+        data::SCHEMA
+    };
+    let conn = Conn::open_with(&dir, schema, opts).expect("open");
     if fresh {
-        // QPROF_DATA=wide:DEPTH:WIDTH or long:DEPTH:WIDTH loads a follows graph instead.
+        // QPROF_DATA=wide:DEPTH:WIDTH or long:DEPTH:WIDTH loads a follows graph instead,
+        // QPROF_DATA=orders:N the orders data set of N orders.
         let text = match std::env::var("QPROF_DATA") {
+            Ok(spec) if orders => data::orders(spec[7..].parse().expect("orders"), 1),
             Ok(spec) => {
                 let p: Vec<&str> = spec.split(':').collect();
                 let (d, w) = (p[1].parse().expect("depth"), p[2].parse().expect("width"));

@@ -43,6 +43,8 @@ pub struct Registry {
     pub(crate) timeout_cap_ms: Option<u64>,
     pub(crate) entity_reads: levin_datalog::scan::GroupRead,
     pub(crate) pull_fns: levin_datalog::PullFns,
+    /// Recursive rules always take the general evaluation (see [`Registry::frontier_search`]).
+    pub(crate) no_frontier: bool,
 }
 
 /// Default limit on the rows of any intermediate result.
@@ -79,6 +81,14 @@ impl Registry {
     /// cheaper. Forcing one is for tests and experiments; results are the same.
     pub fn entity_reads(mut self, how: levin_datalog::scan::GroupRead) -> Registry {
         self.entity_reads = how;
+        self
+    }
+
+    /// Whether linear recursive rules may be answered by a frontier search (the default)
+    /// rather than magic sets and the semi-naive fixpoint. Turning it off is for tests
+    /// and experiments; results are the same.
+    pub fn frontier_search(mut self, on: bool) -> Registry {
+        self.no_frontier = !on;
         self
     }
 

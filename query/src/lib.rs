@@ -32,6 +32,7 @@ mod error;
 mod eval;
 mod explain;
 mod functions;
+mod linear;
 mod magic;
 mod parse;
 mod plan;

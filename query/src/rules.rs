@@ -10,6 +10,7 @@ use levin_edn::Edn;
 use crate::ast::*;
 use crate::error::{ErrorKind, QResult, QueryError};
 use crate::eval::{row_hash, unknown_fn, Ctx, Fixed, FixedRows, Rel, Row};
+use crate::linear;
 use crate::magic;
 
 const DELTA: &str = "\u{0}delta:";
@@ -169,30 +170,20 @@ impl Ctx<'_> {
                     Term::Blank => false,
                 })
                 .collect();
+            if !self.reg.no_frontier {
+                if let Some(lin) = linear::analyse(&self.rules, members, name, &mask) {
+                    let seeds = crate::eval::distinct(bound_seeds(args, &mask, &cur));
+                    if let Some(rows) = self.linear_call(&lin, &seeds)? {
+                        return self.join_call_owned(args, rows, cur, spare);
+                    }
+                }
+                if let Some(rows) = self.closure_unbound(members, name, &mask)? {
+                    return self.join_call_owned(args, rows, cur, spare);
+                }
+            }
             if let Some(rw) = magic::rewrite(&self.rules, members, name, &mask) {
                 // Seeded by the caller's distinct bound values.
-                let cols: Vec<Result<usize, &Edn>> = args
-                    .iter()
-                    .zip(&mask)
-                    .filter(|(_, &b)| b)
-                    .map(|(t, _)| match t {
-                        Term::Var(v) => Ok(cur.col(v).unwrap_or(0)),
-                        Term::Const(c) => Err(c),
-                        Term::Blank => Err(&Edn::Nil),
-                    })
-                    .collect();
-                let seeds: Vec<Row> = cur
-                    .rows
-                    .iter()
-                    .map(|r| {
-                        cols.iter()
-                            .map(|c| match c {
-                                Ok(i) => r[*i].clone(),
-                                Err(v) => (*v).clone(),
-                            })
-                            .collect()
-                    })
-                    .collect();
+                let seeds = bound_seeds(args, &mask, &cur);
                 let mut base: Fixed = HashMap::default();
                 base.insert(
                     rw.seed.clone(),
@@ -425,6 +416,31 @@ impl Ctx<'_> {
         }
         Ok(lists)
     }
+}
+
+/// The values of a call's bound arguments (`mask`) in each row of `cur`.
+fn bound_seeds(args: &[Term], mask: &[bool], cur: &Rel) -> Vec<Row> {
+    let cols: Vec<Result<usize, &Edn>> = args
+        .iter()
+        .zip(mask)
+        .filter(|(_, &b)| b)
+        .map(|(t, _)| match t {
+            Term::Var(v) => Ok(cur.col(v).unwrap_or(0)),
+            Term::Const(c) => Err(c),
+            Term::Blank => Err(&Edn::Nil),
+        })
+        .collect();
+    cur.rows
+        .iter()
+        .map(|r| {
+            cols.iter()
+                .map(|c| match c {
+                    Ok(i) => r[*i].clone(),
+                    Err(v) => (*v).clone(),
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// The rule's head tuples from its body's result.

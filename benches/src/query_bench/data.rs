@@ -8,6 +8,8 @@
 //!   shuffle) rather than DataScript's string tempids, so both engines assign the same ids
 //!   and their results can be compared as sets.
 //! - [`wide_graph`] and [`long_graph`]: the `:follows` graphs of the rules benchmarks.
+//! - [`orders`]: an order-shaped data set (customers, products in a category tree, orders
+//!   whose lines are nested component maps), with its own schema [`ORDERS_SCHEMA`].
 
 use std::fmt::Write as _;
 
@@ -130,6 +132,87 @@ pub fn wide_nodes(depth: usize, width: usize) -> usize {
     (0..=depth).map(|d| width.pow(d as u32)).sum()
 }
 
+/// The schema of [`orders`].
+pub const ORDERS_SCHEMA: &str = "{:customer/email {:db/unique :db.unique/identity}
+ :category/parent {:db/valueType :db.type/ref}
+ :product/category {:db/valueType :db.type/ref}
+ :product/tags {:db/cardinality :db.cardinality/many}
+ :order/customer {:db/valueType :db.type/ref}
+ :order/lines {:db/valueType :db.type/ref :db/cardinality :db.cardinality/many :db/isComponent true}
+ :line/product {:db/valueType :db.type/ref}}";
+
+const TIERS: [&str; 3] = [":bronze", ":silver", ":gold"];
+const STATUSES: [&str; 4] = [":new", ":paid", ":shipped", ":cancelled"];
+const TAGS: [&str; 6] = [":sale", ":new", ":eco", ":bulk", ":gift", ":clearance"];
+
+/// Seed of the orders data.
+pub const ORDERS_SEED: u64 = 0x0_0DE5_5EED;
+
+/// An order-shaped data set of `n` orders (and `n / 10` customers and products, a category
+/// tree of 3 levels of fan-out 4 under one root), one transaction of entity maps. Ids are
+/// explicit for customers, categories, products and orders; order lines (1-4 per order) are
+/// nested component maps without ids.
+pub fn orders(n: usize, seed: u64) -> String {
+    let mut rng = Rng::new(seed);
+    let mut rows = Vec::new();
+    // Categories 1..=85: 1 is the root, node k has children 4k-2..=4k+1.
+    let n_cat = 1 + 4 + 16 + 64;
+    for c in 1..=n_cat {
+        let parent = if c == 1 {
+            String::new()
+        } else {
+            format!(" :category/parent {}", (c + 2) / 4)
+        };
+        rows.push(format!("{{:db/id {c} :category/name \"cat-{c}\"{parent}}}"));
+    }
+    let n_prod = (n / 10).max(10);
+    let prod0 = 1000;
+    for i in 0..n_prod {
+        let id = prod0 + i;
+        let cat = 22 + rng.below(64);
+        let n_tags = rng.below(3);
+        let tags: Vec<&str> = (0..n_tags).map(|_| TAGS[rng.below(TAGS.len())]).collect();
+        rows.push(format!(
+            "{{:db/id {id} :product/name \"product-{i}\" :product/category {cat} :product/price {} :product/tags [{}]}}",
+            1 + rng.below(500),
+            tags.join(" ")
+        ));
+    }
+    let n_cust = (n / 10).max(10);
+    let cust0 = prod0 + n_prod + 1000;
+    for i in 0..n_cust {
+        let id = cust0 + i;
+        rows.push(format!(
+            "{{:db/id {id} :customer/name \"{} {}\" :customer/email \"c{i}@example.com\" :customer/tier {}}}",
+            NAMES[rng.below(NAMES.len())],
+            LAST_NAMES[rng.below(LAST_NAMES.len())],
+            TIERS[rng.below(TIERS.len())]
+        ));
+    }
+    let order0 = cust0 + n_cust + 1000;
+    for i in 0..n {
+        let id = order0 + i;
+        let n_lines = 1 + rng.below(4);
+        let lines: Vec<String> = (0..n_lines)
+            .map(|_| {
+                // Products in the first half of the list only: the rest are never ordered.
+                format!(
+                    "{{:line/product {} :line/qty {}}}",
+                    prod0 + rng.below(n_prod / 2),
+                    1 + rng.below(9)
+                )
+            })
+            .collect();
+        rows.push(format!(
+            "{{:db/id {id} :order/customer {} :order/status {} :order/lines [{}]}}",
+            cust0 + rng.below(n_cust),
+            STATUSES[rng.below(STATUSES.len())],
+            lines.join(" ")
+        ));
+    }
+    format!("[{}]\n", rows.join("\n "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,5 +225,7 @@ mod tests {
         assert_eq!(wide_graph(3, 3, 1).lines().count(), wide_nodes(3, 3));
         assert_eq!(wide_nodes(3, 3), 40);
         assert_eq!(long_graph(10, 3).lines().count(), 30);
+        assert_eq!(orders(100, 1), orders(100, 1));
+        assert_eq!(orders(100, 1).lines().count(), 85 + 10 + 10 + 100);
     }
 }

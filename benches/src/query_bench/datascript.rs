@@ -1,16 +1,14 @@
 //! The DataScript side: installs `@logseq/nbb-logseq` (pinned in
 //! `benches/datascript/package.json`) into a scratch folder with npm, writes a spec file and
 //! runs `benches/datascript/query-bench.cljs` under nbb as a child process, which prints one
-//! `QB-RESULT {json}` line per benchmark.
+//! `QB-RESULT {json}` line per benchmark (see [`peer`]).
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use serde::Deserialize;
-
-use super::{data, spread, Bench, Kind, Outcome, Timing};
+use super::peer::{self, Files};
+use super::{Bench, Outcome, Timing};
 
 /// `benches/datascript/`.
 pub fn project_dir() -> PathBuf {
@@ -78,151 +76,23 @@ pub fn install(scratch: &Path, log: &mut dyn FnMut(&str)) -> Result<PathBuf, Str
     Ok(bin)
 }
 
-fn edn_str(s: &str) -> String {
-    let mut o = String::with_capacity(s.len() + 2);
-    o.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            '\n' => o.push_str("\\n"),
-            c => o.push(c),
-        }
-    }
-    o.push('"');
-    o
-}
-
-/// The spec file the script reads.
-fn spec(benches: &[Bench], files: &HashMap<String, PathBuf>, out: &Path, t: &Timing) -> String {
-    let mut s = String::from("{:schema ");
-    s.push_str(&edn_str(data::SCHEMA));
-    s.push_str("\n :out ");
-    s.push_str(&edn_str(&out.display().to_string()));
-    s.push_str(&format!(
-        "\n :timing {{:warmup-ms {} :samples {} :sample-ms {} :load-samples {} :load-warmup {}}}",
-        t.warmup_ms, t.samples, t.sample_ms, t.load_samples, t.load_warmup
-    ));
-    s.push_str("\n :data {");
-    let mut names: Vec<&String> = files.keys().collect();
-    names.sort();
-    for n in names {
-        s.push_str(&format!(
-            "{} {} ",
-            edn_str(n),
-            edn_str(&files[n].display().to_string())
-        ));
-    }
-    s.push_str("}\n :benches [");
-    for b in benches {
-        s.push_str(&format!(
-            "\n  {{:name {} :dataset {} ",
-            edn_str(&b.name),
-            edn_str(&b.dataset)
-        ));
-        match &b.kind {
-            Kind::Load => s.push_str(":kind :load}"),
-            Kind::Query { query, args } => {
-                let args: Vec<String> = args.iter().map(|a| edn_str(a)).collect();
-                s.push_str(&format!(
-                    ":kind :query :query {} :args [{}]}}",
-                    edn_str(query),
-                    args.join(" ")
-                ));
-            }
-        }
-    }
-    s.push_str("]}\n");
-    s
-}
-
-#[derive(Deserialize)]
-struct Line {
-    name: String,
-    median_ms: Option<f64>,
-    #[serde(default)]
-    samples: Vec<f64>,
-    count: Option<u64>,
-    rows_file: Option<String>,
-    error: Option<String>,
-}
-
 /// Runs the script on every benchmark. `work` is a scratch directory for the spec and the
 /// result rows.
 pub fn run(
     nbb: &Path,
     benches: &[Bench],
-    files: &HashMap<String, PathBuf>,
+    files: &Files,
     work: &Path,
     t: &Timing,
     log: &mut dyn FnMut(&str),
 ) -> Result<HashMap<String, Outcome>, String> {
     let out_dir = work.join("datascript-out");
     std::fs::create_dir_all(&out_dir).map_err(|e| e.to_string())?;
-    let spec_path = work.join("spec.edn");
-    std::fs::write(&spec_path, spec(benches, files, &out_dir, t)).map_err(|e| e.to_string())?;
-    let script = project_dir().join("query-bench.cljs");
-    let mut child = Command::new(nbb)
-        .arg(&script)
-        .arg(&spec_path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", nbb.display()))?;
-    let stdout = child.stdout.take().expect("piped");
-    let mut results = HashMap::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.map_err(|e| e.to_string())?;
-        let Some(json) = line.strip_prefix("QB-RESULT ") else {
-            log(&format!("datascript| {line}"));
-            continue;
-        };
-        let l: Line = serde_json::from_str(json).map_err(|e| format!("{e}: {json}"))?;
-        let rows = match &l.rows_file {
-            Some(f) => {
-                let text = std::fs::read_to_string(f).map_err(|e| format!("{f}: {e}"))?;
-                let mut v: Vec<String> = if text.is_empty() {
-                    Vec::new()
-                } else {
-                    text.split('\n').map(str::to_string).collect()
-                };
-                // JavaScript sorts by UTF-16 code units; re-sort the same way as Levin's side.
-                v.sort();
-                Some(v)
-            }
-            None => None,
-        };
-        log(&format!(
-            "datascript: {:<22} {}",
-            l.name,
-            match (&l.error, l.median_ms) {
-                (Some(e), _) => format!("error: {e}"),
-                (None, Some(ms)) => format!(
-                    "{ms:.3} ms ({} rows; samples {})",
-                    l.count.unwrap_or(0),
-                    spread(&l.samples)
-                ),
-                _ => "?".into(),
-            }
-        ));
-        results.insert(
-            l.name,
-            Outcome {
-                median_ms: l.median_ms,
-                samples: l.samples,
-                count: l.count,
-                rows,
-                error: l.error,
-            },
-        );
-    }
-    let status = child.wait().map_err(|e| e.to_string())?;
-    if !status.success() {
-        if results.is_empty() {
-            return Err(format!("nbb-logseq exited with {status}"));
-        }
-        log(&format!("datascript: nbb-logseq exited with {status}"));
-    }
-    Ok(results)
+    let spec_path = work.join("spec-datascript.edn");
+    std::fs::write(&spec_path, peer::spec(benches, files, &out_dir, t, 0.0))
+        .map_err(|e| e.to_string())?;
+    let mut cmd = Command::new(nbb);
+    cmd.arg(project_dir().join("query-bench.cljs"))
+        .arg(&spec_path);
+    peer::run(cmd, "datascript", log)
 }

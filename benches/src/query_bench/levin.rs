@@ -12,13 +12,28 @@ use levin_edn::{read, Edn};
 use levin_engine::{Durability, EnvOptions};
 use levin_query::Input;
 
-use super::{data, measure, median, spread, Bench, Kind, Outcome, Timing};
+use super::peer::Files;
+use super::{measure, median, spread, Bench, Kind, Outcome, Timing};
 
-/// Canonical text of one value: the same on both sides (strings quoted, keywords with
-/// their colon, integers in decimal).
+/// Canonical text of one value: the same on every side (strings quoted, keywords with
+/// their colon, integers in decimal, map entries sorted by their text, vector elements
+/// sorted: a pulled cardinality-many attribute has no order).
 pub fn canon(v: &Edn) -> String {
     match v {
         Edn::Double(d) if d.fract() == 0.0 && d.abs() < 1e15 => format!("{}", *d as i64),
+        Edn::Map(es) => {
+            let mut v: Vec<String> = es
+                .iter()
+                .map(|(k, x)| format!("{} {}", canon(k), canon(x)))
+                .collect();
+            v.sort();
+            format!("{{{}}}", v.join(", "))
+        }
+        Edn::Vector(xs) => {
+            let mut v: Vec<String> = xs.iter().map(canon).collect();
+            v.sort();
+            format!("[{}]", v.join(" "))
+        }
         other => other.to_string(),
     }
 }
@@ -77,7 +92,7 @@ fn explain_text(conn: &Conn, query: &str, args: &[String]) -> String {
 /// go under `dir`; `log` gets progress lines and, with `explain`, each query's plan.
 pub fn run(
     benches: &[Bench],
-    files: &HashMap<String, std::path::PathBuf>,
+    files: &Files,
     dir: &Path,
     t: &Timing,
     explain: bool,
@@ -97,18 +112,19 @@ pub fn run(
         let tx = match parsed.get(&b.dataset) {
             Some(e) => e.clone(),
             None => {
-                let text = std::fs::read_to_string(&files[&b.dataset]).expect("data file");
+                let text = std::fs::read_to_string(&files[&b.dataset].0).expect("data file");
                 let e = read(&text).expect("data file is EDN");
                 parsed.insert(b.dataset.clone(), e.clone());
                 e
             }
         };
+        let schema = files[&b.dataset].1;
         let o = match &b.kind {
-            Kind::Load => load(&tx, t, &mut fresh_dir),
+            Kind::Load => load(&tx, schema, t, &mut fresh_dir),
             Kind::Query { query, args } => {
                 let conn = conns.entry(b.dataset.clone()).or_insert_with(|| {
                     let started = Instant::now();
-                    let c = Conn::open_with(fresh_dir(), data::SCHEMA, opts())
+                    let c = Conn::open_with(fresh_dir(), schema, opts())
                         .map_err(|e| format!("open: {e}"))?;
                     c.transact(&tx).map_err(|e| format!("load: {e}"))?;
                     log(&format!(
@@ -191,10 +207,15 @@ fn run_query(conn: &Conn, query: &str, args: &[String], t: &Timing) -> Outcome {
     }
 }
 
-fn load(tx: &Edn, t: &Timing, fresh_dir: &mut dyn FnMut() -> std::path::PathBuf) -> Outcome {
+fn load(
+    tx: &Edn,
+    schema: &str,
+    t: &Timing,
+    fresh_dir: &mut dyn FnMut() -> std::path::PathBuf,
+) -> Outcome {
     let mut once = || -> Result<(f64, u64), String> {
         let d = fresh_dir();
-        let conn = Conn::open_with(&d, data::SCHEMA, opts()).map_err(|e| format!("open: {e}"))?;
+        let conn = Conn::open_with(&d, schema, opts()).map_err(|e| format!("open: {e}"))?;
         let s = Instant::now();
         conn.transact(tx).map_err(|e| e.to_string())?;
         let ms = s.elapsed().as_secs_f64() * 1e3;

@@ -1,10 +1,13 @@
-//! The query benchmark against DataScript (`query-compare`): the data sets, the benchmark
-//! list (same query text for both engines), the timing loop, result canonicalisation, the
-//! Levin side ([`levin`]) and the DataScript side ([`datascript`]).
+//! The query benchmark against Datalevin and DataScript (`query-compare`): the data sets,
+//! the benchmark list (same query text for every engine), the timing loop, result
+//! canonicalisation, the Levin side ([`levin`]) and the peers ([`datalevin`],
+//! [`datascript`], sharing [`peer`]).
 
 pub mod data;
+pub mod datalevin;
 pub mod datascript;
 pub mod levin;
+pub mod peer;
 
 use std::fmt::Write as _;
 
@@ -73,10 +76,18 @@ pub struct Bench {
 const RULES: &str = "[[(follows ?x ?y) [?x :follows ?y]] \
                      [(follows ?x ?y) [?x :follows ?t] (follows ?t ?y)]]";
 
+/// Categories under a category, at any depth.
+const UNDER: &str = "[[(under ?r ?c) [?c :category/parent ?r]] \
+                     [(under ?r ?c) [?m :category/parent ?r] (under ?m ?c)]]";
+
 fn query(name: &str, origin: &'static str, q: &str, args: &[&str]) -> Bench {
+    on("people", name, origin, q, args)
+}
+
+fn on(dataset: &str, name: &str, origin: &'static str, q: &str, args: &[&str]) -> Bench {
     Bench {
         name: name.into(),
-        dataset: "people".into(),
+        dataset: dataset.into(),
         kind: Kind::Query {
             query: q.into(),
             args: args.iter().map(|s| s.to_string()).collect(),
@@ -93,6 +104,8 @@ pub struct Dataset {
     pub edn: String,
     /// Number of people or graph nodes, for the report.
     pub size: String,
+    /// Its schema (EDN text).
+    pub schema: &'static str,
 }
 
 /// The graphs of the rules benchmarks: (name, wide?, depth, width); `quick` keeps the
@@ -118,13 +131,32 @@ pub fn graphs(quick: bool) -> Vec<(String, bool, usize, usize)> {
         .collect()
 }
 
-/// The data sets: 20,000 people (fewer with `people` set) and the graphs.
+/// Orders in the orders data set.
+pub fn n_orders(quick: bool) -> usize {
+    if quick {
+        5_000
+    } else {
+        20_000
+    }
+}
+
+/// The data sets: 20,000 people (fewer with `people` set), the graphs and the orders.
 pub fn datasets(people: usize, quick: bool) -> Vec<Dataset> {
-    let mut v = vec![Dataset {
-        name: "people".into(),
-        edn: data::people(people, data::PEOPLE_SEED),
-        size: format!("{people} people"),
-    }];
+    let n = n_orders(quick);
+    let mut v = vec![
+        Dataset {
+            name: "people".into(),
+            edn: data::people(people, data::PEOPLE_SEED),
+            size: format!("{people} people"),
+            schema: data::SCHEMA,
+        },
+        Dataset {
+            name: "orders".into(),
+            edn: data::orders(n, data::ORDERS_SEED),
+            size: format!("{n} orders"),
+            schema: data::ORDERS_SCHEMA,
+        },
+    ];
     for (i, (name, wide, d, w)) in graphs(quick).into_iter().enumerate() {
         let (edn, size) = if wide {
             (
@@ -134,7 +166,12 @@ pub fn datasets(people: usize, quick: bool) -> Vec<Dataset> {
         } else {
             (data::long_graph(d, w), format!("{} nodes", w * (d + 1)))
         };
-        v.push(Dataset { name, edn, size });
+        v.push(Dataset {
+            name,
+            edn,
+            size,
+            schema: data::SCHEMA,
+        });
     }
     v
 }
@@ -205,22 +242,104 @@ pub fn benches(quick: bool) -> Vec<Bench> {
         // DataScript takes seconds per run.
         v.retain(|b| b.name != "q5-value-join");
     }
-    for (name, _, _, _) in graphs(quick) {
-        v.push(Bench {
-            name: format!("rules-{name}"),
-            dataset: name,
-            kind: Kind::Query {
-                query: "[:find ?e ?e2 :in $ % :where (follows ?e ?e2)]".into(),
-                args: vec![RULES.into()],
-            },
-            origin: ds,
-        });
+    v.extend([
+        query(
+            "q-count-distinct",
+            lv,
+            "[:find ?n (count-distinct ?al) :where [?e :name ?n] [?e :alias ?al] [?e :sex :male]]",
+            &[],
+        ),
+        query(
+            "qpred-range",
+            lv,
+            "[:find ?e ?a :where [?e :age ?a] [(>= ?a 20)] [(< ?a 30)]]",
+            &[],
+        ),
+    ]);
+    for (name, wide, _, _) in graphs(quick) {
+        v.push(on(
+            &name,
+            &format!("rules-{name}"),
+            ds,
+            "[:find ?e ?e2 :in $ % :where (follows ?e ?e2)]",
+            &[RULES],
+        ));
+        // From the root of the tree, or from the start of the first chain (both entity 1).
+        let from = if wide { "root" } else { "start" };
+        v.push(on(
+            &name,
+            &format!("rules-{name}-{from}"),
+            lv,
+            "[:find ?e2 :in $ % ?e :where (follows ?e ?e2)]",
+            &[RULES, "1"],
+        ));
     }
+    let o = "orders";
+    v.extend([
+        on(
+            o,
+            "o-not-ref",
+            lv,
+            "[:find ?p :where [?p :product/name _] (not [?l :line/product ?p])]",
+            &[],
+        ),
+        on(
+            o,
+            "o-or-tags",
+            lv,
+            "[:find ?p :where (or [?p :product/tags :sale] [?p :product/tags :clearance])]",
+            &[],
+        ),
+        on(
+            o,
+            "o-revenue",
+            lv,
+            "[:find ?cn (sum ?amt) :with ?l :where [?o :order/status :shipped] [?o :order/customer ?c] \
+             [?c :customer/name ?cn] [?o :order/lines ?l] [?l :line/product ?p] [?l :line/qty ?q] \
+             [?p :product/price ?pr] [(* ?q ?pr) ?amt]]",
+            &[],
+        ),
+        on(
+            o,
+            "o-group2",
+            lv,
+            "[:find ?tier ?status (count ?o) :where [?o :order/customer ?c] [?c :customer/tier ?tier] [?o :order/status ?status]]",
+            &[],
+        ),
+        on(
+            o,
+            "o-product-sums",
+            lv,
+            "[:find ?p (sum ?q) :with ?l :where [?l :line/product ?p] [?l :line/qty ?q]]",
+            &[],
+        ),
+        on(
+            o,
+            "o-pull-nested",
+            lv,
+            "[:find (pull ?o [:order/status {:order/lines [:line/qty {:line/product [:product/name]}]}]) \
+             :where [?o :order/customer ?c] [?c :customer/tier :gold] [?o :order/status :new]]",
+            &[],
+        ),
+        on(
+            o,
+            "o-rules-category",
+            lv,
+            "[:find ?p :in $ % ?root :where (under ?root ?c) [?p :product/category ?c]]",
+            &[UNDER, "2"],
+        ),
+    ]);
     v.push(Bench {
         name: "load-20k (one tx)".into(),
         dataset: "people".into(),
         kind: Kind::Load,
         origin: ds,
+    });
+    v.push(Bench {
+        name: format!("load-orders-{}k (one tx)", n_orders(quick) / 1000),
+        dataset: "orders".into(),
+        kind: Kind::Load,
+        origin: lv,
     });
     v
 }
