@@ -191,10 +191,17 @@ impl<'a> View<'a> {
 
     /// The values of `attr` on `e`, in index order.
     pub fn values(&self, e: u64, attr: &Attr) -> Result<Vec<Edn>> {
-        layout::items_of(self.r, self.dbs, e, attr.id)?
-            .iter()
-            .map(|it| self.part_edn(&it[4..]))
-            .collect()
+        let mut out = Vec::new();
+        layout::for_each_item_of_attr(self.r, self.dbs, e, attr.id, |it| {
+            let part = it.get(4..).ok_or_else(|| {
+                Error::Corrupt(format!(
+                    "an item of entity {e} is shorter than its attribute id"
+                ))
+            })?;
+            out.push(self.part_edn(part)?);
+            Ok(())
+        })?;
+        Ok(out)
     }
 
     /// Entities whose `attr` (a ref) points at `e`.
@@ -206,10 +213,11 @@ impl<'a> View<'a> {
     /// `(attribute, value)` of every datom of `e`.
     pub fn entity_datoms(&self, e: u64) -> Result<Vec<(&'a Attr, Edn)>> {
         let mut out = Vec::new();
-        for it in layout::all_items_of(self.r, self.dbs, e)? {
-            let (aid, part) = layout::split_item(&it)?;
+        layout::for_each_item_of(self.r, self.dbs, e, |it| {
+            let (aid, part) = layout::split_item(it)?;
             out.push((self.attr_by_id(aid)?, self.part_edn(part)?));
-        }
+            Ok(())
+        })?;
         Ok(out)
     }
 }

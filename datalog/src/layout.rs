@@ -284,6 +284,35 @@ pub fn items_of(r: &dyn Read, dbs: &Dbs, e: u64, aid: u32) -> Result<Vec<Vec<u8>
     Ok(out)
 }
 
+/// Calls `f` on every item of entity `e` in index order, with no copy of the items (what
+/// reads that decode each item at once use).
+pub fn for_each_item_of(
+    r: &dyn Read,
+    dbs: &Dbs,
+    e: u64,
+    mut f: impl FnMut(&[u8]) -> Result<()>,
+) -> Result<()> {
+    for kv in r.list(&dbs.eav, &eid_bytes(e))? {
+        f(kv?.1)?;
+    }
+    Ok(())
+}
+
+/// Calls `f` on every item of entity `e` for attribute `aid`, in index order, with no copy.
+pub fn for_each_item_of_attr(
+    r: &dyn Read,
+    dbs: &Dbs,
+    e: u64,
+    aid: u32,
+    mut f: impl FnMut(&[u8]) -> Result<()>,
+) -> Result<()> {
+    let k = eid_bytes(e);
+    for kv in r.list_range(&dbs.eav, Range::closed(k, k), Range::prefix(aid_bytes(aid)))? {
+        f(kv?.1)?;
+    }
+    Ok(())
+}
+
 /// Every item of entity `e`.
 pub fn all_items_of(r: &dyn Read, dbs: &Dbs, e: u64) -> Result<Vec<Vec<u8>>> {
     let mut out = Vec::new();

@@ -245,17 +245,27 @@ impl Puller<'_> {
                 ));
             }
         }
-        let datoms = self.view.entity_datoms(e)?;
+        // A wildcard, or a pattern naming many attributes, reads the whole entity at once;
+        // a pattern naming a few reads just those attributes (one seek each), so the
+        // entity's other values are never decoded.
+        let forward_specs = pat
+            .specs
+            .iter()
+            .filter(|s| !s.attr.is("db", "id") && reverse_of(&s.attr).is_none())
+            .count();
+        let read_whole = pat.wildcard || forward_specs > FEW_ATTRIBUTES;
         let mut groups: Vec<(&Attr, Vec<Edn>)> = Vec::new();
-        for (a, v) in datoms {
-            match groups.last_mut() {
-                Some((b, vs)) if b.id == a.id => vs.push(v),
-                _ => groups.push((a, vec![v])),
+        if read_whole {
+            for (a, v) in self.view.entity_datoms(e)? {
+                match groups.last_mut() {
+                    Some((b, vs)) if b.id == a.id => vs.push(v),
+                    _ => groups.push((a, vec![v])),
+                }
             }
         }
         let mut out: Vec<(Edn, Edn)> = Vec::new();
-        let explicit: HashSet<&Keyword> = pat.specs.iter().map(|s| &s.attr).collect();
         if pat.wildcard {
+            let explicit: HashSet<&Keyword> = pat.specs.iter().map(|s| &s.attr).collect();
             out.push((Edn::kw("db", "id"), Edn::Long(e as i64)));
             for (a, vs) in &groups {
                 if explicit.contains(&a.ident) {
@@ -286,9 +296,21 @@ impl Puller<'_> {
                     Some(a) => self.reverse(e, a, spec, pat, ctx)?,
                     None => None,
                 }
-            } else {
+            } else if read_whole {
                 match groups.iter().find(|(a, _)| a.ident == spec.attr) {
                     Some((a, vs)) => self.forward(a, vs.clone(), spec, pat, ctx)?,
+                    None => None,
+                }
+            } else {
+                match self.view.attr(&spec.attr) {
+                    Some(a) => {
+                        let vs = self.view.values(e, a)?;
+                        if vs.is_empty() {
+                            None
+                        } else {
+                            self.forward(a, vs, spec, pat, ctx)?
+                        }
+                    }
                     None => None,
                 }
             };
@@ -450,23 +472,27 @@ fn pull_parsed(db: &Db, pat: &Rc<Pattern>, id: &Edn, deadline: Option<Instant>) 
     let ctx = Ctx {
         depth: HashMap::new(),
     };
-    let has_datoms = !p.view.entity_datoms(e)?.is_empty();
     let v = p.entity(e, pat, &ctx)?;
-    // An entity without datoms pulls as nil even when the pattern asks for :db/id.
-    if !has_datoms {
-        if let Edn::Map(m) = &v {
-            if m.iter().all(|(k, _)| {
-                pat.specs
-                    .iter()
-                    .any(|s| s.key == *k && s.attr.is("db", "id"))
-                    || k.is_kw("db", "id")
-            }) {
-                return Ok(Edn::Nil);
-            }
+    // An entity without datoms pulls as nil even when the pattern asks for :db/id. Only a
+    // result holding nothing but the id can be that case, so only then are the entity's
+    // datoms looked at (most pulls read the entity once).
+    if let Edn::Map(m) = &v {
+        let only_id = m.iter().all(|(k, _)| {
+            pat.specs
+                .iter()
+                .any(|s| s.key == *k && s.attr.is("db", "id"))
+                || k.is_kw("db", "id")
+        });
+        if only_id && p.view.entity_datoms(e)?.is_empty() {
+            return Ok(Edn::Nil);
         }
     }
     Ok(v)
 }
+
+/// Up to this many attributes named in a pattern are read one seek each; more, and the
+/// whole entity is read at once (a seek costs about as much as decoding a few values).
+const FEW_ATTRIBUTES: usize = 3;
 
 /// A pull pattern parsed once (its attributes resolved, its `:xform` functions looked up),
 /// to pull many entities with it: what a query does for each row of `(pull ?e pattern)`.

@@ -190,3 +190,32 @@ fn a_symbol_input_naming_a_variable_is_not_a_function() {
         assert!(e.to_string().contains("?g"), "{q}: {e}");
     }
 }
+
+/// A `(pull ?e pattern)` in `:find` may name in `:xform` the functions registered with
+/// `Registry::pull_fns`; an unregistered name is an error naming it.
+#[test]
+fn pull_in_find_uses_registered_xform_functions() {
+    let mut fns = levin_datalog::PullFns::new();
+    fns.register("my/upper", |v| match v {
+        Edn::String(s) => Edn::String(s.to_uppercase()),
+        v => v.clone(),
+    });
+    let reg = Registry::new().pull_fns(fns);
+    let got = run(
+        "[:find (pull ?e [[:name :xform my/upper] :sal]) :where [?e :dept \"a\"]]",
+        vec![],
+        &reg,
+    )
+    .unwrap();
+    assert_eq!(
+        got,
+        edn(r#"#{[{:name "IVAN" :sal 10}] [{:name "PETR" :sal 20}]}"#)
+    );
+    let e = run(
+        "[:find (pull ?e [[:name :xform my/none]]) :where [?e :dept \"a\"]]",
+        vec![],
+        &Registry::new(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("my/none"), "{e}");
+}
