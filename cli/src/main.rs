@@ -361,6 +361,14 @@ fn read_edn(what: &str, text: &str) -> Result<levin_edn::Edn, String> {
     levin_edn::read(text).map_err(|e| format!("{what}: {e}"))
 }
 
+/// The schema in the EDN file `path` (`-` for standard input).
+fn read_schema_file(path: &std::path::Path) -> Result<levin_edn::Edn, String> {
+    read_edn(
+        &format!("schema {}", path.display()),
+        &read_source("schema", &path.to_string_lossy())?,
+    )
+}
+
 fn read_source(what: &str, src: &str) -> Result<String, String> {
     if src == "-" {
         let mut s = String::new();
@@ -447,13 +455,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), String> {
             report: full,
             format,
         } => {
-            let schema = match schema {
-                Some(p) => Some(read_edn(
-                    &format!("schema {}", p.display()),
-                    &read_source("schema", &p.to_string_lossy())?,
-                )?),
-                None => None,
-            };
+            let schema = schema.as_deref().map(read_schema_file).transpose()?;
             let tx_text = read_source("transaction", &tx)?;
             let tx_edn = read_edn(&format!("transaction {tx}"), &tx_text)?;
             if let Some(uri) = remote::uri_of(&dir) {
@@ -623,13 +625,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), String> {
             }
         }
         Command::ReIndex { dir, schema } => {
-            let schema = match schema {
-                Some(p) => Some(read_edn(
-                    &format!("schema {}", p.display()),
-                    &read_source("schema", &p.to_string_lossy())?,
-                )?),
-                None => None,
-            };
+            let schema = schema.as_deref().map(read_schema_file).transpose()?;
             if remote::uri_of(&dir).is_some() {
                 return Err("re-index works on a database directory, not a server".into());
             }

@@ -7,14 +7,15 @@
 //! bounded wait, and a well-behaved client is still served.
 #![cfg(target_os = "linux")]
 
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::Shutdown;
 use std::time::{Duration, Instant};
 
-use levin_edn::{read, transit, Edn};
-use levin_server::{read_frame, write_frame, Config, HashCost, Server};
+use levin_edn::Edn;
+use levin_server::{write_frame, Config, HashCost, Server};
 
-const PW: &str = "pw";
+mod raw;
+
+use raw::{e, Raw, PW};
 
 /// How long the server may take to end every session the abuse left behind: the longest
 /// timeout below plus slack for a loaded machine.
@@ -53,63 +54,6 @@ fn settle(baseline: usize, after: &str) {
             SETTLE.as_secs()
         );
         std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn e(s: &str) -> Edn {
-    read(s).unwrap()
-}
-
-struct Raw(TcpStream);
-
-impl Raw {
-    fn connect(server: &Server) -> Raw {
-        let s = TcpStream::connect(server.local_addr()).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        Raw(s)
-    }
-
-    fn bytes(&mut self, b: &[u8]) {
-        self.0.write_all(b).unwrap();
-    }
-
-    fn send(&mut self, m: &str) {
-        write_frame(&mut self.0, transit::write(&e(m)).as_bytes()).unwrap();
-    }
-
-    fn recv(&mut self) -> Option<Edn> {
-        read_frame(&mut self.0, 1 << 26)
-            .ok()
-            .flatten()
-            .map(|p| transit::read_slice(&p).unwrap())
-    }
-
-    fn hello(server: &Server) -> Raw {
-        let mut r = Raw::connect(server);
-        r.send("{:type :hello :id 0 :protocol 1}");
-        assert_eq!(r.recv().unwrap().get(&e(":type")), Some(&e(":hello-ok")));
-        r
-    }
-
-    fn ready(server: &Server) -> Raw {
-        let mut r = Raw::hello(server);
-        r.send(&format!(
-            "{{:type :authenticate :id 0 :username \"admin\" :password \"{PW}\"}}"
-        ));
-        let ok = r.recv().unwrap();
-        assert_eq!(ok.get(&e(":type")), Some(&e(":command-complete")), "{ok}");
-        r
-    }
-
-    fn call(&mut self, id: i64, op: &str, args: &str) -> Edn {
-        self.send(&format!("{{:type :{op} :id {id} :args {args}}}"));
-        self.recv().expect("a reply")
-    }
-
-    /// Whether the server closed the connection (a read sees its end).
-    fn closed(&mut self) -> bool {
-        let mut b = [0u8; 1];
-        matches!(self.0.read(&mut b), Ok(0) | Err(_))
     }
 }
 
