@@ -538,7 +538,8 @@ impl Ctx<'_> {
     /// is an answer. `None` when a node is not an integer.
     ///
     /// Measured on wide trees, where the general search lost to the fixpoint (qprof, whole
-    /// closure of `follows`): see docs/BENCHMARKS.md, "not, or and wide closures".
+    /// closure of `follows`): see docs/BENCHMARKS.md, "`not`, `or` and whole closures on wide
+    /// trees".
     fn closure_of_ids(&self, lin: &Linear<'_>, seeds: &[Row]) -> QResult<Option<Vec<Row>>> {
         let id = |v: &Edn| match v {
             Edn::Long(n) => Some(*n),
