@@ -5,7 +5,8 @@
 //! (`INPUT`s are EDN values passed after the database, rules included). With
 //! `QPROF_DATA=wide:7:3` (or `long:30:5`) a new DIR gets that `:follows` graph instead
 //! (`orders:20000`: the orders data set; the same variable is needed on every run);
-//! `QPROF_READS=eav` (or `ave`) forces how merge scans read entities.
+//! `QPROF_READS=eav` (or `ave`) forces how merge scans read entities; `QPROF_FRONTIER=0`
+//! evaluates recursive rules without the frontier search.
 
 #![forbid(unsafe_code)]
 
@@ -78,7 +79,9 @@ fn main() {
         Ok("ave") => GroupRead::Ave,
         _ => GroupRead::Cheapest,
     };
-    let reg = Registry::new().entity_reads(how);
+    // QPROF_FRONTIER=0 turns the frontier search for linear recursive rules off.
+    let frontier = std::env::var("QPROF_FRONTIER").as_deref() != Ok("0");
+    let reg = Registry::new().entity_reads(how).frontier_search(frontier);
     let mut rows = 0;
     let t = Instant::now();
     for _ in 0..n {

@@ -143,10 +143,13 @@ impl Rel {
             }
         }
         let rows = hash_join(&self.rows, &other.rows, &slots, spare, ctx)?;
+        // Two equal output rows come from the same left row (its columns come first) and
+        // from right rows equal in every column (keys and repeats equal left or own
+        // columns, the rest are copied): distinct inputs give distinct outputs.
         Ok(Rel {
             vars,
             rows,
-            distinct: false,
+            distinct: self.distinct && other.distinct,
         })
     }
 }
@@ -534,7 +537,10 @@ impl<'a> Ctx<'a> {
                     );
                     rel
                 }
-                None => self.apply(clause, cur, fixed, &pending)?,
+                None => {
+                    let semi = semi_join(clause, &cur, keep, &pending);
+                    self.apply(clause, cur, fixed, &pending, semi)?
+                }
             };
             let mut needed: Vec<Var> = keep.to_vec();
             pending.iter().for_each(|c| c.vars(&mut needed));
@@ -566,9 +572,18 @@ impl<'a> Ctx<'a> {
         Ok(cur)
     }
 
-    fn apply(&self, c: &Clause, cur: Rel, fixed: &Fixed, pending: &[&Clause]) -> QResult<Rel> {
+    /// `semi`: the clause is a pattern whose new variables nothing reads afterwards (see
+    /// [`semi_join`]).
+    fn apply(
+        &self,
+        c: &Clause,
+        cur: Rel,
+        fixed: &Fixed,
+        pending: &[&Clause],
+        semi: bool,
+    ) -> QResult<Rel> {
         match c {
-            Clause::Pattern(p) => self.pattern(p, cur, pending),
+            Clause::Pattern(p) => self.pattern(p, cur, pending, semi),
             Clause::Pred { name, args, form } => self.pred(name, args, form, cur),
             Clause::Fn {
                 name,
@@ -922,6 +937,7 @@ impl<'a> Ctx<'a> {
 
     /// Appends to `out`, for each input row `rows[n]` of `ns`, that row extended by each of
     /// `extras` in turn: copies, except that the row itself is moved into its last use.
+    /// With `semi`, the row itself, moved, when `extras` is not empty.
     /// Each row gets room for `spare` more columns (those later clauses add), so that
     /// extending it again does not reallocate.
     fn fan_out(
@@ -930,8 +946,20 @@ impl<'a> Ctx<'a> {
         ns: &[usize],
         extras: &[&[Edn]],
         spare: usize,
+        semi: bool,
         out: &mut Vec<Row>,
     ) -> QResult<()> {
+        if semi {
+            // A semi-join: the rows are kept once, as they are, when anything matched.
+            if !extras.is_empty() {
+                for &n in ns {
+                    self.tick()?;
+                    self.check_rows(out.len(), rows[n].len())?;
+                    out.push(std::mem::take(&mut rows[n]));
+                }
+            }
+            return Ok(());
+        }
         for &n in ns {
             self.tick()?;
             for (j, extra) in extras.iter().enumerate() {
@@ -953,7 +981,11 @@ impl<'a> Ctx<'a> {
         Ok(())
     }
 
-    fn pattern(&self, p: &Pattern, mut cur: Rel, pending: &[&Clause]) -> QResult<Rel> {
+    /// With `semi` (the pattern's new variables are read by nothing after it, each occurs
+    /// once in it), the lookups per group of rows only test whether a match exists: rows
+    /// with a match are kept as they are, unextended, instead of being copied once per
+    /// match and projected back afterwards.
+    fn pattern(&self, p: &Pattern, mut cur: Rel, pending: &[&Clause], semi: bool) -> QResult<Rel> {
         let form = pattern_form(p);
         match self.source(&p.src, &form)? {
             Source::Coll(rows) => {
@@ -1008,7 +1040,11 @@ impl<'a> Ctx<'a> {
                     })
                     .collect();
                 let mut vars = cur.vars.clone();
-                vars.extend(new_vars.iter().cloned());
+                if !semi {
+                    vars.extend(new_vars.iter().cloned());
+                }
+                // Filtering distinct rows keeps them distinct.
+                let out_distinct = semi && cur.distinct;
                 let mut out = vec![];
                 // Group rows by the values of bound pattern variables: per group its
                 // (e, a, v) key, copied once, and its rows' numbers, in order of appearance.
@@ -1096,15 +1132,23 @@ impl<'a> Ctx<'a> {
                                 } else {
                                     db.entities_with(attr, value)?
                                 };
-                                let ids: Vec<Edn> =
-                                    eids.iter().map(|&e| Edn::Long(e as i64)).collect();
-                                let extras: Vec<&[Edn]> = ids.chunks(1).collect();
-                                self.fan_out(&mut rows, ns, &extras, later.len(), &mut out)?;
+                                let ids: Vec<Edn> = if semi {
+                                    // Only whether there is a match matters.
+                                    vec![]
+                                } else {
+                                    eids.iter().map(|&e| Edn::Long(e as i64)).collect()
+                                };
+                                let extras: Vec<&[Edn]> = if semi {
+                                    eids.first().map(|_| &[][..]).into_iter().collect()
+                                } else {
+                                    ids.chunks(1).collect()
+                                };
+                                self.fan_out(&mut rows, ns, &extras, later.len(), semi, &mut out)?;
                             }
                             return Ok(Rel {
                                 vars,
                                 rows: out,
-                                distinct: false,
+                                distinct: out_distinct,
                             });
                         }
                     }
@@ -1138,12 +1182,12 @@ impl<'a> Ctx<'a> {
                             } else {
                                 vals.iter().map(|_| &[][..]).collect()
                             };
-                            self.fan_out(&mut rows, ns, &extras, later.len(), &mut out)?;
+                            self.fan_out(&mut rows, ns, &extras, later.len(), semi, &mut out)?;
                         }
                         return Ok(Rel {
                             vars,
                             rows: out,
-                            distinct: false,
+                            distinct: out_distinct,
                         });
                     }
                 }
@@ -1167,12 +1211,12 @@ impl<'a> Ctx<'a> {
                         ext.retain(|r| seen.insert(r.clone()));
                     }
                     let extras: Vec<&[Edn]> = ext.iter().map(|e| e.as_slice()).collect();
-                    self.fan_out(&mut rows, ns, &extras, later.len(), &mut out)?;
+                    self.fan_out(&mut rows, ns, &extras, later.len(), semi, &mut out)?;
                 }
                 Ok(Rel {
                     vars,
                     rows: out,
-                    distinct: false,
+                    distinct: out_distinct,
                 })
             }
         }
@@ -1479,8 +1523,8 @@ impl<'a> Ctx<'a> {
             .cloned()
             .collect();
         let seed = cur.project(&bound);
+        // Every branch's rows over `join`, deduplicated once at the end without copies.
         let mut union: Vec<Row> = vec![];
-        let mut seen = HashSet::default();
         for b in branches {
             let res = self.eval_clauses(b, seed.clone(), fixed, false, &join)?;
             for v in &join {
@@ -1492,20 +1536,28 @@ impl<'a> Ctx<'a> {
                     ));
                 }
             }
-            for r in res.project(&join).rows {
-                if seen.insert(r.clone()) {
-                    union.push(r);
-                }
+            let cols: Vec<usize> = join.iter().filter_map(|v| res.col(v)).collect();
+            if cols.iter().copied().eq(0..res.vars.len()) {
+                union.extend(res.rows);
+            } else {
+                union.extend(
+                    res.rows
+                        .into_iter()
+                        .map(|r| cols.iter().map(|&c| r[c].clone()).collect::<Row>()),
+                );
             }
+            self.check_rows(union.len(), join.len())?;
         }
-        cur.join(
-            Rel {
-                vars: join,
-                rows: union,
-                distinct: false,
-            },
-            self,
-        )
+        let union = Rel {
+            vars: join,
+            rows: distinct(union),
+            distinct: true,
+        };
+        if cur.vars.is_empty() && cur.rows.len() == 1 {
+            // Joining with the unit relation changes nothing.
+            return Ok(union);
+        }
+        cur.join(union, self)
     }
 
     /// Joins `cur` with rows of a rule relation whose columns are the call's argument
@@ -1573,6 +1625,33 @@ impl<'a> Ctx<'a> {
             distinct,
         })
     }
+}
+
+/// Whether `clause` can run as a semi-join on `cur`: a pattern with new variables, each
+/// occurring once in it, none of them kept by the caller (`keep`) or read by a `pending`
+/// clause. Such variables would be projected away right after the step, so only whether
+/// a row has a match matters (the caller treats the result as a set).
+fn semi_join(clause: &Clause, cur: &Rel, keep: &[Var], pending: &[&Clause]) -> bool {
+    let Clause::Pattern(p) = clause else {
+        return false;
+    };
+    let mut new: Vec<&Var> = vec![];
+    for t in &p.terms {
+        if let Term::Var(v) = t {
+            if cur.col(v).is_none() {
+                if new.contains(&v) {
+                    return false;
+                }
+                new.push(v);
+            }
+        }
+    }
+    if new.is_empty() || new.iter().any(|v| keep.contains(v)) {
+        return false;
+    }
+    let mut later: Vec<Var> = vec![];
+    pending.iter().for_each(|c| c.vars(&mut later));
+    !new.iter().any(|v| later.contains(v))
 }
 
 /// The keyword form of a clause for explain.

@@ -523,9 +523,69 @@ impl Ctx<'_> {
                 .map(|mut r| vec![r.swap_remove(c)])
                 .collect();
             let seeds = crate::eval::distinct(seeds);
+            if let Some(rows) = self.closure_of_ids(&lin, &seeds)? {
+                return Ok(Some(rows));
+            }
             return self.linear_call(&lin, &seeds);
         }
         Ok(None)
+    }
+
+    /// A whole closure whose nodes are all integers (entity ids): every edge is read at
+    /// once (each source node is a seed, so every edge is walked at least once anyway) into
+    /// an integer graph, then one walk per seed marks nodes with the seed's number, so a
+    /// (seed, node) pair costs a probe of an integer table and no row of its own until it
+    /// is an answer. `None` when a node is not an integer.
+    ///
+    /// Measured on wide trees, where the general search lost to the fixpoint (qprof, whole
+    /// closure of `follows`): see docs/BENCHMARKS.md, "`not`, `or` and whole closures on wide
+    /// trees".
+    fn closure_of_ids(&self, lin: &Linear<'_>, seeds: &[Row]) -> QResult<Option<Vec<Row>>> {
+        let id = |v: &Edn| match v {
+            Edn::Long(n) => Some(*n),
+            _ => None,
+        };
+        let Some(seed_ids) = seeds
+            .iter()
+            .map(|s| id(&s[0]))
+            .collect::<Option<Vec<i64>>>()
+        else {
+            return Ok(None);
+        };
+        let Some(adj) = self.adjacency(lin)? else {
+            return Ok(None);
+        };
+        let mut next: HashMap<i64, Vec<i64>> = HashMap::default();
+        for (k, ts) in &adj {
+            let (Some(k), Some(ts)) = (id(k), ts.iter().map(id).collect::<Option<Vec<i64>>>())
+            else {
+                return Ok(None);
+            };
+            next.insert(k, ts);
+        }
+        drop(adj);
+        // Node -> number of the last seed whose walk reached it.
+        let mut mark: HashMap<i64, usize> = HashMap::default();
+        let mut stack: Vec<i64> = vec![];
+        let mut out: Vec<Row> = vec![];
+        let forward = lin.bound[0] == 0;
+        for (n, &seed) in seed_ids.iter().enumerate() {
+            self.check_time()?;
+            // Nodes reached by one step or more; the seed only if a cycle leads back to it.
+            stack.extend(next.get(&seed).into_iter().flatten());
+            while let Some(node) = stack.pop() {
+                let m = mark.entry(node).or_insert(usize::MAX);
+                if *m == n {
+                    continue;
+                }
+                *m = n;
+                self.check_rows(out.len(), 2)?;
+                let (a, b) = (Edn::Long(seed), Edn::Long(node));
+                out.push(if forward { vec![a, b] } else { vec![b, a] });
+                stack.extend(next.get(&node).into_iter().flatten());
+            }
+        }
+        Ok(Some(out))
     }
 
     /// The relation (seed, the rule's head variables at the bound positions) of `rows`.

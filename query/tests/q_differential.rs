@@ -189,6 +189,9 @@ struct Case {
     nots: Vec<Pat>,
     ors: Option<(Pat, Pat)>,
     shuffle: u64,
+    /// Bit i set: the i-th bound variable is left out of `:find` (at least one stays), so
+    /// that a pattern can bind variables nothing reads (evaluated as a semi-join).
+    hide: u8,
 }
 
 fn case_strategy() -> impl Strategy<Value = Case> {
@@ -200,13 +203,15 @@ fn case_strategy() -> impl Strategy<Value = Case> {
         prop::collection::vec(pat_strategy(L), 0..2),
         prop::option::of((pat_strategy(&["?e", "?x"]), pat_strategy(&["?e", "?x"]))),
         any::<u64>(),
+        prop_oneof![1 => Just(0u8), 1 => any::<u8>()],
     )
-        .prop_map(|(pats, preds, nots, ors, shuffle)| Case {
+        .prop_map(|(pats, preds, nots, ors, shuffle, hide)| Case {
             pats,
             preds,
             nots,
             ors,
             shuffle,
+            hide,
         })
 }
 
@@ -270,7 +275,16 @@ fn build(case: &Case) -> Option<(Vec<&'static str>, Vec<Cl>)> {
             .wrapping_add(1442695040888963407);
         cls.swap(i, (s >> 33) as usize % (i + 1));
     }
-    Some((bound, cls))
+    let mut find: Vec<&'static str> = bound
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| case.hide >> (i % 8) & 1 == 0)
+        .map(|(_, v)| *v)
+        .collect();
+    if find.is_empty() {
+        find.push(bound[0]);
+    }
+    Some((find, cls))
 }
 
 static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
