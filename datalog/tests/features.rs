@@ -344,6 +344,8 @@ fn auto_entity_time() {
             (":db/updated-at".into(), true)
         ]
     );
+    // A new millisecond, so the stamp changes (a stamp equal to the old one is no change).
+    std::thread::sleep(std::time::Duration::from_millis(3));
     let r = c
         .transact_str(r#"[[:db/retract [:name "A"] :x 2]]"#)
         .unwrap();
