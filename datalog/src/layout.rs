@@ -276,11 +276,11 @@ pub fn entities_of(r: &dyn Read, dbs: &Dbs, key: &[u8]) -> Result<Vec<u64>> {
 
 /// The items (attribute id + value part) of entity `e` for attribute `aid`.
 pub fn items_of(r: &dyn Read, dbs: &Dbs, e: u64, aid: u32) -> Result<Vec<Vec<u8>>> {
-    let k = eid_bytes(e);
     let mut out = Vec::new();
-    for kv in r.list_range(&dbs.eav, Range::closed(k, k), Range::prefix(aid_bytes(aid)))? {
-        out.push(kv?.1.to_vec());
-    }
+    for_each_item_of_attr(r, dbs, e, aid, |it| {
+        out.push(it.to_vec());
+        Ok(())
+    })?;
     Ok(out)
 }
 
@@ -316,8 +316,9 @@ pub fn for_each_item_of_attr(
 /// Every item of entity `e`.
 pub fn all_items_of(r: &dyn Read, dbs: &Dbs, e: u64) -> Result<Vec<Vec<u8>>> {
     let mut out = Vec::new();
-    for kv in r.list(&dbs.eav, &eid_bytes(e))? {
-        out.push(kv?.1.to_vec());
-    }
+    for_each_item_of(r, dbs, e, |it| {
+        out.push(it.to_vec());
+        Ok(())
+    })?;
     Ok(out)
 }
