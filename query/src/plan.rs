@@ -505,8 +505,8 @@ pub fn dp_order<'c>(
             continue;
         };
         let b = bound_after(set);
-        for i in 0..n {
-            if set & (1 << i) != 0 || required[i] & b != required[i] {
+        for (i, &req) in required.iter().enumerate() {
+            if set & (1 << i) != 0 || req & b != req {
                 continue;
             }
             let next = set | (1 << i);
