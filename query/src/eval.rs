@@ -1127,20 +1127,21 @@ impl<'a> Ctx<'a> {
                             for (key, ns) in order.iter().zip(&members) {
                                 self.tick()?;
                                 let value = key[2].as_ref().unwrap_or(&Edn::Nil);
-                                let eids = if value.is_nil() {
+                                let ids: Vec<Edn>;
+                                let extras: Vec<&[Edn]> = if value.is_nil() {
                                     vec![]
+                                } else if semi {
+                                    // Only whether there is a match matters: one lookup.
+                                    match db.has_entity_with(attr, value)? {
+                                        true => vec![&[]],
+                                        false => vec![],
+                                    }
                                 } else {
-                                    db.entities_with(attr, value)?
-                                };
-                                let ids: Vec<Edn> = if semi {
-                                    // Only whether there is a match matters.
-                                    vec![]
-                                } else {
-                                    eids.iter().map(|&e| Edn::Long(e as i64)).collect()
-                                };
-                                let extras: Vec<&[Edn]> = if semi {
-                                    eids.first().map(|_| &[][..]).into_iter().collect()
-                                } else {
+                                    ids = db
+                                        .entities_with(attr, value)?
+                                        .into_iter()
+                                        .map(|e| Edn::Long(e as i64))
+                                        .collect();
                                     ids.chunks(1).collect()
                                 };
                                 self.fan_out(&mut rows, ns, &extras, later.len(), semi, &mut out)?;
