@@ -154,20 +154,13 @@ impl Puller<'_> {
                     (targets, starts, *a, !a.is_component)
                 }
             };
-            let vals = match &spec.sub {
-                Sub::Pattern(p) => {
-                    let mut got = self.batch(&targets, p, false)?;
-                    for (v, &x) in got.iter_mut().zip(&targets) {
-                        if v.is_nil() {
-                            *v = id_map(x);
-                        }
-                    }
-                    got
-                }
+            let (starts, vals) = match &spec.sub {
+                // A target the sub-pattern finds nothing in is left out (as in Datalevin).
+                Sub::Pattern(p) => without_nils(&starts, self.batch(&targets, p, false)?),
                 // `batchable` leaves only plain refs here (components need a sub-pattern).
                 _ => {
                     debug_assert!(!a.is_component || matches!(col, Col::Reverse(_)));
-                    targets.iter().map(|&x| id_map(x)).collect()
+                    (starts, targets.iter().map(|&x| id_map(x)).collect())
                 }
             };
             columns.push(Some(Column { starts, vals, many }));
@@ -306,6 +299,23 @@ impl Column {
             mem::replace(&mut self.vals[r.start], Edn::Nil)
         })
     }
+}
+
+/// The column (`starts`, `vals`) without its nil values.
+fn without_nils(starts: &[u32], vals: Vec<Edn>) -> (Vec<u32>, Vec<Edn>) {
+    let mut out_starts = Vec::with_capacity(starts.len());
+    let mut out = Vec::with_capacity(vals.len());
+    out_starts.push(0);
+    let mut vals = vals.into_iter();
+    for w in starts.windows(2) {
+        for v in vals.by_ref().take((w[1] - w[0]) as usize) {
+            if !v.is_nil() {
+                out.push(v);
+            }
+        }
+        out_starts.push(out.len() as u32);
+    }
+    (out_starts, out)
 }
 
 /// The results of the distinct ascending `ids` laid out in the order of `eids` (each of

@@ -149,7 +149,8 @@ impl Puller<'_> {
         Ok(Edn::Map(out))
     }
 
-    /// The value of one ref target under `spec`; `None` to leave it out.
+    /// The value of one ref target under `spec`; `None` to leave it out (a target its
+    /// sub-pattern or recursion finds nothing in).
     fn target(
         &self,
         x: u64,
@@ -160,8 +161,9 @@ impl Puller<'_> {
     ) -> Result<Option<Edn>> {
         match &spec.sub {
             Sub::Pattern(p) => {
+                // A target the sub-pattern finds nothing in is left out (as in Datalevin).
                 let v = self.entity(x, p, ctx)?;
-                Ok(Some(if v.is_nil() { id_map(x) } else { v }))
+                Ok((!v.is_nil()).then_some(v))
             }
             Sub::Recurse(_) => {
                 if !self.seen.borrow_mut().insert(x) {
@@ -170,7 +172,7 @@ impl Puller<'_> {
                 let mut depth = ctx.depth.clone();
                 *depth.entry(spec.attr.clone()).or_default() += 1;
                 let v = self.entity(x, pat, &Ctx { depth })?;
-                Ok(Some(if v.is_nil() { id_map(x) } else { v }))
+                Ok((!v.is_nil()).then_some(v))
             }
             Sub::None if a.is_component && reverse_of(&spec.attr).is_none() => {
                 if !self.seen.borrow_mut().insert(x) {
