@@ -644,20 +644,21 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
-        // A lookup per entity costs about two datoms of a sequential scan plus a hash join
-        // (measured with the people benchmark): when a lone pattern's attribute is small
-        // next to the rows, it is scanned and hash-joined instead (`pattern` picks that).
-        let scanned: u64 = group
-            .iter()
-            .map(|(_, aid, _)| {
-                db.schema()
-                    .by_id(*aid)
-                    .and_then(|a| self.stats.attr_count(db, &a.ident).ok())
-                    .unwrap_or(u64::MAX)
-            })
-            .fold(0u64, u64::saturating_add);
-        if (scanned as f64) < 2.0 * cur.rows.len() as f64 && group.len() == 1 {
-            return None;
+        // With reads forced through EAV, a lookup per entity costs about two datoms of a
+        // sequential scan plus a hash join (measured with the people benchmark): a lone
+        // pattern whose attribute is small next to the rows is then scanned and hash-joined
+        // instead (`pattern` picks that). Otherwise the merge scan reads such an attribute
+        // through AVE (or few entities through EAV) and extends rows by entity position, with
+        // no hashing of values: 3-4x cheaper than the hash join on 50,000 rows (orders data).
+        if self.reg.entity_reads == scan::GroupRead::Eav && group.len() == 1 {
+            let scanned = db
+                .schema()
+                .by_id(first.0)
+                .and_then(|a| self.stats.attr_count(db, &a.ident).ok())
+                .unwrap_or(u64::MAX);
+            if (scanned as f64) < 2.0 * cur.rows.len() as f64 {
+                return None;
+            }
         }
         for i in members.into_iter().rev() {
             pending.remove(i);
