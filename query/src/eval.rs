@@ -1552,7 +1552,7 @@ impl<'a> Ctx<'a> {
         args: &[Term],
         binding: &Binding,
         form: &Edn,
-        cur: Rel,
+        mut cur: Rel,
     ) -> QResult<Rel> {
         let mut bvars = vec![];
         binding.vars(&mut bvars);
@@ -1567,22 +1567,29 @@ impl<'a> Ctx<'a> {
         // A nested call's value is an argument: nil included.
         let keep_nil =
             matches!(binding, Binding::Scalar(v) if v.starts_with(crate::parse::NESTED_PREFIX));
-        for r in &cur.rows {
+        let input = std::mem::take(&mut cur.rows);
+        for r in input {
             self.tick()?;
-            let vals = self.arg_values(args, &cur, r, form)?;
+            let vals = self.arg_values(args, &cur, &r, form)?;
             let res = self.call(name, &vals, form)?;
             if res.is_nil() && !keep_nil {
                 continue;
             }
-            for asg in bind(binding, &res, &bvars, form)? {
-                if old
-                    .iter()
-                    .zip(&asg)
+            let mut asgs = bind(binding, &res, &bvars, form)?;
+            asgs.retain(|asg| {
+                !old.iter()
+                    .zip(asg)
                     .any(|(o, v)| o.is_some_and(|c| r[c] != *v))
-                {
-                    continue;
-                }
-                let mut row = r.clone();
+            });
+            // The input row is moved into its last extension, copied for the others.
+            let mut r = Some(r);
+            let n = asgs.len();
+            for (i, asg) in asgs.into_iter().enumerate() {
+                let mut row = if i + 1 == n {
+                    r.take().unwrap_or_default()
+                } else {
+                    r.clone().unwrap_or_default()
+                };
                 row.extend(
                     asg.into_iter()
                         .zip(&old)
@@ -1593,10 +1600,13 @@ impl<'a> Ctx<'a> {
                 rows.push(row);
             }
         }
+        // A scalar binding extends (or, already bound, keeps) each row at most once:
+        // distinct rows stay distinct. Collections and tuples may repeat a value.
+        let distinct = cur.distinct && matches!(binding, Binding::Scalar(_));
         Ok(Rel {
             vars,
             rows,
-            distinct: false,
+            distinct,
         })
     }
 

@@ -1,7 +1,7 @@
 //! Model test for joins on one entity ("stars") and the projections after them: random
 //! star and chain queries over cardinality-one, cardinality-many and unique attributes,
 //! with variables left out of `:find` and with aggregates, must give what a naive
-//! nested-loop evaluator gives. It covers the merge scan of lone patterns, the projection
+//! nested-loop evaluator gives (a function binding a scalar follows now and then). It covers the merge scan of lone patterns, the projection
 //! fused into merge scans, and the deduplication skipped when the dropped columns are
 //! fixed by kept ones (through a cardinality-one or a unique attribute), each under every
 //! way of reading entities.
@@ -34,6 +34,8 @@ struct Case {
     /// 0: a relation; 1: count; 2: count-distinct; 3: sum with `:with` of the hidden
     /// variables.
     agg: u8,
+    /// Whether `[(* ?v 2) ?w]` follows, `?v` the first pattern's value variable.
+    times: bool,
 }
 
 fn datoms(data: &[(i64, usize, i64)]) -> Vec<(i64, usize, i64)> {
@@ -79,6 +81,13 @@ fn naive(db: &[(i64, usize, i64)], case: &Case, find: &[&'static str]) -> HashSe
             }
         }
         envs = next;
+    }
+    if case.times {
+        let v = VARS[case.pats[0].2];
+        for env in &mut envs {
+            let w = env[v] * 2;
+            env.insert("?w", w);
+        }
     }
     let bound: Vec<&'static str> = bound_vars(case);
     let hidden: Vec<&'static str> = bound
@@ -129,6 +138,9 @@ fn bound_vars(case: &Case) -> Vec<&'static str> {
             }
         }
     }
+    if case.times {
+        out.push("?w");
+    }
     out
 }
 
@@ -153,11 +165,14 @@ fn render(case: &Case) -> Option<(String, Vec<&'static str>)> {
         .copied()
         .filter(|v| !find.contains(v))
         .collect();
-    let body: Vec<String> = case
+    let mut body: Vec<String> = case
         .pats
         .iter()
         .map(|p| format!("[{} {} {}]", VARS[p.0], ATTRS[p.1], VARS[p.2]))
         .collect();
+    if case.times {
+        body.push(format!("[(* {} 2) ?w]", VARS[case.pats[0].2]));
+    }
     let last = find[find.len() - 1];
     let head = &find[..find.len() - 1];
     let spec = match case.agg {
@@ -185,11 +200,18 @@ fn case_strategy() -> impl Strategy<Value = Case> {
         1usize..4,
     )
         .prop_map(|(e, a, v)| Pat(e, a, v));
-    (prop::collection::vec(pat, 1..5), any::<u8>(), 0u8..4).prop_map(|(pats, hide, agg)| Case {
-        pats,
-        hide,
-        agg,
-    })
+    (
+        prop::collection::vec(pat, 1..5),
+        any::<u8>(),
+        0u8..4,
+        any::<bool>(),
+    )
+        .prop_map(|(pats, hide, agg, times)| Case {
+            pats,
+            hide,
+            agg,
+            times,
+        })
 }
 
 proptest! {
