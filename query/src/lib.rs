@@ -31,6 +31,7 @@ mod connection;
 mod error;
 mod eval;
 mod explain;
+mod fds;
 mod functions;
 mod linear;
 mod magic;
