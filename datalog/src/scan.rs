@@ -65,6 +65,32 @@ impl Db<'_> {
             .contains_key(&view.dbs.ave, &layout::item(attr.id, &part))?)
     }
 
+    /// Every entity that has some value of `attr`, ascending and each once: one pass over
+    /// the attribute's AVE entries that decodes no value.
+    pub fn entities_having(&self, attr: &Attr) -> Result<Vec<u64>> {
+        let Some(range) = self.attr_value_range(attr, None, None)? else {
+            return Ok(vec![]);
+        };
+        let view = self.view();
+        let mut out = vec![];
+        let mut bad = None;
+        view.r.visit_range(&view.dbs.ave, &range, &mut |_, e| {
+            match layout::eid_of(e) {
+                Ok(e) => out.push(e),
+                Err(err) => {
+                    bad.get_or_insert(err);
+                }
+            }
+            Ok(())
+        })?;
+        if let Some(err) = bad {
+            return Err(err);
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+
     /// Calls `f(value, entity)` for every datom of `attr` with a value in `range` (inclusive
     /// bounds, either optional; the whole attribute when `None`), in AVE order. Each distinct
     /// value is decoded once.

@@ -1024,18 +1024,8 @@ impl<'a> Ctx<'a> {
                 })?;
             }
             Term::Blank => {
-                let mut last = 0;
-                let mut eids = vec![];
-                db.scan_attr::<QueryError>(attr, None, |_, e| {
-                    self.tick()?;
-                    if e != last {
-                        eids.push(e);
-                        last = e;
-                    }
-                    Ok(())
-                })?;
-                eids.sort_unstable();
-                eids.dedup();
+                self.tick()?;
+                let eids = db.entities_having(attr)?;
                 found.extend(eids.into_iter().map(|e| start(Edn::Long(e as i64))));
             }
             _ => return Ok(None),
