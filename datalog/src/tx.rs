@@ -3,6 +3,7 @@
 //! refs and identity upserts, then applying the datoms to EAV/AVE in one KV write
 //! transaction, enforcing the schema; and the [`TxReport`].
 
+mod fresh;
 mod writes;
 
 use std::borrow::Cow;
@@ -221,7 +222,7 @@ impl<'w, 'f> Tx<'w, 'f> {
             attrs: HashMap::new(),
             slots: Vec::new(),
             has_tuples,
-            writes: Writes::new(u64::MAX, 0),
+            writes: Writes::new(u64::MAX, 0, 0),
             buf: Vec::new(),
             opts: TxOpts::default(),
             tuple_keys: Vec::new(),
@@ -259,7 +260,7 @@ impl<'w, 'f> Tx<'w, 'f> {
             Some((k, _)) => layout::eid_of(k)?,
             None => 0,
         };
-        self.writes = Writes::new(last, self.ops.len());
+        self.writes = Writes::new(last, self.meta.max_eid, self.ops.len());
         self.tx_data.reserve(self.ops.len());
         let ops = std::mem::take(&mut self.ops);
         for op in &ops {
@@ -1117,9 +1118,15 @@ impl<'w, 'f> Tx<'w, 'f> {
             return Ok(());
         }
         if attr.unique.is_some() {
-            self.flush()?;
-            let owners = layout::entities_of(&*self.w, self.dbs, it)?;
-            if let Some(&other) = owners.iter().find(|&&x| x != e) {
+            // The owners are those in AVE and those of pending assertions: no flush, so a
+            // load of entities with unique attributes writes its indexes in one go.
+            let other = match self.writes.pending_owner(it) {
+                Some(o) if o != e => Some(o),
+                _ => layout::entities_of(&*self.w, self.dbs, it)?
+                    .into_iter()
+                    .find(|&x| x != e),
+            };
+            if let Some(other) = other {
                 let enc = layout::encode(&value).map_err(Error::Corrupt)?;
                 let shown = convert::to_edn(value_of(&enc)).to_string();
                 return Err(Error::Unique {
@@ -1141,6 +1148,9 @@ impl<'w, 'f> Tx<'w, 'f> {
             }
         }
         self.writes.assert(e, attr.id, many, it);
+        if attr.unique.is_some() {
+            self.writes.note_unique(it, e);
+        }
         self.added(e, attr, value)
     }
 
