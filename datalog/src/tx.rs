@@ -12,6 +12,7 @@ use std::rc::Rc;
 
 use levin_codec::Value;
 use levin_engine::{Read, RwTxn};
+use rustc_hash::FxHashMap;
 
 use crate::convert;
 use crate::db::{Datom, Snapshot, View};
@@ -181,7 +182,7 @@ pub(crate) struct Tx<'w, 'f> {
     tuples_touched: BTreeSet<(u64, Keyword)>,
     new_attrs: Vec<Keyword>,
     /// The slot in `slots` of each attribute keyword met, filled on first use.
-    attrs: HashMap<Keyword, usize>,
+    attrs: FxHashMap<Keyword, usize>,
     /// Attribute definitions as shared values: `(true, the schema's)` or, for a keyword
     /// the schema lacks, `(false, an untyped one with id 0)`. The schema changes during a
     /// transaction only through [`Tx::ensure_slot`], which updates the slot.
@@ -219,7 +220,7 @@ impl<'w, 'f> Tx<'w, 'f> {
             tx_data: Vec::new(),
             tuples_touched: BTreeSet::new(),
             new_attrs: Vec::new(),
-            attrs: HashMap::new(),
+            attrs: FxHashMap::default(),
             slots: Vec::new(),
             has_tuples,
             writes: Writes::new(u64::MAX, 0, 0),
@@ -743,10 +744,12 @@ impl<'w, 'f> Tx<'w, 'f> {
                 else {
                     continue;
                 };
-                let a = &self.slots[*slot].1.ident;
-                let Some(attr) = self.schema.get(a) else {
+                // A slot holds the schema's definition (the schema gains attributes only
+                // when ops are applied, after this).
+                let (true, attr) = &self.slots[*slot] else {
                     continue;
                 };
+                let a = &attr.ident;
                 if attr.unique != Some(Unique::Identity) {
                     continue;
                 }
@@ -802,7 +805,7 @@ impl<'w, 'f> Tx<'w, 'f> {
             if self.temps[*t].eid.is_some() {
                 continue;
             }
-            let Some(attr) = self.schema.get(&self.slots[*slot].1.ident) else {
+            let (true, attr) = &self.slots[*slot] else {
                 continue;
             };
             if attr.unique != Some(Unique::Identity) {

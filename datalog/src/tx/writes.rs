@@ -161,11 +161,14 @@ impl Writes {
             return Ok(());
         }
         let bytes = &self.bytes;
-        // EAV order: entity, then item (pending pairs are distinct).
-        self.pending.sort_unstable_by(|a, b| {
-            a.0.cmp(&b.0)
-                .then_with(|| bytes[a.1.clone()].cmp(&bytes[b.1.clone()]))
-        });
+        // EAV order: entity, then item (pending pairs are distinct). Entities first (an
+        // integer sort), then each entity's few items.
+        self.pending.sort_unstable_by_key(|p| p.0);
+        for run in self.pending.chunk_by_mut(|a, b| a.0 == b.0) {
+            if run.len() > 1 {
+                run.sort_unstable_by(|a, b| bytes[a.1.clone()].cmp(&bytes[b.1.clone()]));
+            }
+        }
         let ekeys: Vec<[u8; 8]> = self
             .pending
             .iter()
