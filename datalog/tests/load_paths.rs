@@ -113,6 +113,9 @@ fn unshift(e: u64) -> u64 {
 
 type Datoms = Vec<(u64, String, String, bool)>;
 
+/// What a run leaves: the report's datoms, its tempids, and the stored datoms.
+type Outcome = (Datoms, Vec<(String, u64)>, BTreeSet<Datoms>);
+
 fn norm(e: u64, a: &str, v: &Edn, added: bool, shift: bool) -> (u64, String, String, bool) {
     let refs = matches!(a, "parent" | "lines" | "prod");
     let f = |x: u64| if shift { unshift(x) } else { x };
@@ -124,7 +127,7 @@ fn norm(e: u64, a: &str, v: &Edn, added: bool, shift: bool) -> (u64, String, Str
 }
 
 /// The report's datoms and tempids, and the stored datoms (EAV and AVE, without the seed).
-fn run(text: &str, seed: bool) -> Result<(Datoms, Vec<(String, u64)>, BTreeSet<Datoms>), String> {
+fn run(text: &str, seed: bool) -> Result<Outcome, String> {
     let dir = tempfile::tempdir().unwrap();
     let conn = Conn::open(dir.path(), SCHEMA).unwrap();
     if seed {
