@@ -266,6 +266,34 @@ fn raw_leaf_key(raw: &[u8]) -> &[u8] {
 /// Trees are never this deep; a deeper walk means a cycle of pages in a damaged file.
 const MAX_DEPTH: usize = 64;
 
+/// Builds a new list tree (descriptor flags `flags`) from `(key, value)` pairs given in
+/// strictly ascending order, each key's values stored as adding them one by one would
+/// store them (inline when small, else a nested tree). The store may spill dirty pages
+/// between keys, so memory stays bounded. The caller checks the order; a key out of order
+/// is reported as corruption by the builder.
+pub fn build_lists<S: PageStore>(
+    s: &mut S,
+    flags: u32,
+    pairs: &[(&[u8], &[u8])],
+) -> Result<TreeInfo> {
+    let limits = Limits::new(s.page_size());
+    let mut b = Builder::new(flags);
+    let mut values: Vec<&[u8]> = Vec::new();
+    for run in pairs.chunk_by(|x, y| x.0 == y.0) {
+        crate::tree::check_key(&limits, run[0].0)?;
+        values.clear();
+        for (_, v) in run {
+            crate::tree::check_list_value(&limits, v)?;
+            values.push(v);
+        }
+        b.push_list(s, run[0].0, &values)?;
+        if s.spill_if_needed()? {
+            b.spilled(s)?;
+        }
+    }
+    b.finish(s)
+}
+
 /// Copies the tree `info` of snapshot `src` into the store `dst` as a new, compact tree
 /// (full pages, in key order): inline entries and inline lists are copied byte for byte,
 /// overflow values into new runs, nested list trees rebuilt the same way. Between leaves

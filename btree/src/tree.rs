@@ -148,7 +148,8 @@ pub fn check_key(limits: &Limits, key: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn check_list_value(limits: &Limits, v: &[u8]) -> Result<()> {
+/// Checks a list value's length against the page size.
+pub(crate) fn check_list_value(limits: &Limits, v: &[u8]) -> Result<()> {
     if v.len() > limits.max_key {
         return Err(BtreeError::ListValueTooLong {
             len: v.len(),

@@ -3,6 +3,7 @@
 //! refs and identity upserts, then applying the datoms to EAV/AVE in one KV write
 //! transaction, enforcing the schema; and the [`TxReport`].
 
+mod fresh;
 mod writes;
 
 use std::borrow::Cow;
@@ -11,6 +12,7 @@ use std::rc::Rc;
 
 use levin_codec::Value;
 use levin_engine::{Read, RwTxn};
+use rustc_hash::FxHashMap;
 
 use crate::convert;
 use crate::db::{Datom, Snapshot, View};
@@ -180,7 +182,7 @@ pub(crate) struct Tx<'w, 'f> {
     tuples_touched: BTreeSet<(u64, Keyword)>,
     new_attrs: Vec<Keyword>,
     /// The slot in `slots` of each attribute keyword met, filled on first use.
-    attrs: HashMap<Keyword, usize>,
+    attrs: FxHashMap<Keyword, usize>,
     /// Attribute definitions as shared values: `(true, the schema's)` or, for a keyword
     /// the schema lacks, `(false, an untyped one with id 0)`. The schema changes during a
     /// transaction only through [`Tx::ensure_slot`], which updates the slot.
@@ -218,10 +220,10 @@ impl<'w, 'f> Tx<'w, 'f> {
             tx_data: Vec::new(),
             tuples_touched: BTreeSet::new(),
             new_attrs: Vec::new(),
-            attrs: HashMap::new(),
+            attrs: FxHashMap::default(),
             slots: Vec::new(),
             has_tuples,
-            writes: Writes::new(u64::MAX, 0),
+            writes: Writes::new(u64::MAX, 0, 0),
             buf: Vec::new(),
             opts: TxOpts::default(),
             tuple_keys: Vec::new(),
@@ -259,7 +261,7 @@ impl<'w, 'f> Tx<'w, 'f> {
             Some((k, _)) => layout::eid_of(k)?,
             None => 0,
         };
-        self.writes = Writes::new(last, self.ops.len());
+        self.writes = Writes::new(last, self.meta.max_eid, self.ops.len());
         self.tx_data.reserve(self.ops.len());
         let ops = std::mem::take(&mut self.ops);
         for op in &ops {
@@ -742,10 +744,12 @@ impl<'w, 'f> Tx<'w, 'f> {
                 else {
                     continue;
                 };
-                let a = &self.slots[*slot].1.ident;
-                let Some(attr) = self.schema.get(a) else {
+                // A slot holds the schema's definition (the schema gains attributes only
+                // when ops are applied, after this).
+                let (true, attr) = &self.slots[*slot] else {
                     continue;
                 };
+                let a = &attr.ident;
                 if attr.unique != Some(Unique::Identity) {
                     continue;
                 }
@@ -801,7 +805,7 @@ impl<'w, 'f> Tx<'w, 'f> {
             if self.temps[*t].eid.is_some() {
                 continue;
             }
-            let Some(attr) = self.schema.get(&self.slots[*slot].1.ident) else {
+            let (true, attr) = &self.slots[*slot] else {
                 continue;
             };
             if attr.unique != Some(Unique::Identity) {
@@ -1117,9 +1121,15 @@ impl<'w, 'f> Tx<'w, 'f> {
             return Ok(());
         }
         if attr.unique.is_some() {
-            self.flush()?;
-            let owners = layout::entities_of(&*self.w, self.dbs, it)?;
-            if let Some(&other) = owners.iter().find(|&&x| x != e) {
+            // The owners are those in AVE and those of pending assertions: no flush, so a
+            // load of entities with unique attributes writes its indexes in one go.
+            let other = match self.writes.pending_owner(it) {
+                Some(o) if o != e => Some(o),
+                _ => layout::entities_of(&*self.w, self.dbs, it)?
+                    .into_iter()
+                    .find(|&x| x != e),
+            };
+            if let Some(other) = other {
                 let enc = layout::encode(&value).map_err(Error::Corrupt)?;
                 let shown = convert::to_edn(value_of(&enc)).to_string();
                 return Err(Error::Unique {
@@ -1141,6 +1151,9 @@ impl<'w, 'f> Tx<'w, 'f> {
             }
         }
         self.writes.assert(e, attr.id, many, it);
+        if attr.unique.is_some() {
+            self.writes.note_unique(it, e);
+        }
         self.added(e, attr, value)
     }
 

@@ -30,6 +30,14 @@ pub enum Error {
         /// Database name.
         db: String,
     },
+    /// Pairs given as sorted that are not in strictly ascending order.
+    #[error("put_list_sorted into {db:?}: pair {index} does not sort after the pair before it")]
+    NotSorted {
+        /// Database name.
+        db: String,
+        /// The index of the first pair out of order.
+        index: usize,
+    },
     /// A value could not be encoded or decoded with the database's declared type.
     #[error("{context}: {source}")]
     Codec {

@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::ops::Bound;
 
-use levin_btree::{append, read, tree, BtreeError, Cursor, PageSource};
+use levin_btree::{append, build, read, tree, BtreeError, Cursor, PageSource};
 use levin_pager::TreeInfo;
 use levin_txn::{ReadTxn, TxnError, WriteTxn};
 
@@ -524,6 +524,45 @@ impl RwTxn {
     pub fn put_list_many(&mut self, db: &Db, key: &[u8], values: &[&[u8]]) -> Result<u64> {
         expect_kind(db, DbKind::List, "put_list_many")?;
         self.modify(db, |w, t| Ok(tree::list_add_many(w, t, key, values)?))
+    }
+
+    /// Adds `(key, value)` pairs, given in strictly ascending order of key then value, to
+    /// a list database; returns how many were not already there. Into an empty database
+    /// the tree is built bottom-up (pages filled in order, no descent or split per key),
+    /// which makes this the fast way to load; otherwise each key's values go in as with
+    /// [`RwTxn::put_list_many`].
+    pub fn put_list_sorted(&mut self, db: &Db, pairs: &[(&[u8], &[u8])]) -> Result<u64> {
+        expect_kind(db, DbKind::List, "put_list_sorted")?;
+        if let Some(i) = pairs.windows(2).position(|w| w[0] >= w[1]) {
+            return Err(Error::NotSorted {
+                db: db.name.to_string(),
+                index: i + 1,
+            });
+        }
+        if pairs.is_empty() {
+            return Ok(0);
+        }
+        let empty = self
+            .txn
+            .tree(&db.name)?
+            .ok_or_else(|| Error::NoSuchDatabase(db.name.to_string()))?
+            .root
+            == 0;
+        if empty {
+            self.modify(db, |w, t| {
+                *t = build::build_lists(w, t.flags, pairs)?;
+                Ok(())
+            })?;
+            return Ok(pairs.len() as u64);
+        }
+        let mut added = 0;
+        let mut values: Vec<&[u8]> = Vec::new();
+        for run in pairs.chunk_by(|x, y| x.0 == y.0) {
+            values.clear();
+            values.extend(run.iter().map(|p| p.1));
+            added += self.put_list_many(db, run[0].0, &values)?;
+        }
+        Ok(added)
     }
 
     /// Removes `value` from the list of `key`; returns false if it was not there.

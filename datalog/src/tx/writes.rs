@@ -1,18 +1,17 @@
 //! The index writes of a transaction in progress: assertions not yet put into EAV/AVE (put
 //! grouped by key when flushed: one list insert per entity and one per item), and the
-//! current items of the entities that had no datom when the transaction began, so that
-//! asserting on such an entity reads no index.
+//! current items of the entities that had no datom when the transaction began (see
+//! [`FreshItems`]), so that asserting on such an entity reads no index.
 //!
 //! Items (`aid ++ part`) are copied back to back into one buffer and referred to by their
-//! span in it, so a large transaction makes no allocation per datom here (except for an
-//! entity given more than [`FEW`] values of cardinality-many attributes, whose items are
-//! then hashed as boxes).
+//! span in it, so a large transaction makes no allocation per datom or per entity here.
 
-use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use levin_engine::RwTxn;
+use rustc_hash::FxHashMap;
 
+use super::fresh::FreshItems;
 use crate::error::Result;
 use crate::layout::{self, Dbs};
 
@@ -20,61 +19,24 @@ use crate::layout::{self, Dbs};
 ///
 /// Invariants, kept by the transaction:
 /// - every read or removal of EAV/AVE happens right after [`Writes::flush`], so the
-///   indexes then hold every assertion made so far;
-/// - for an entity above `fresh_above`, its [`Ent`] holds exactly the items EAV holds for
+///   indexes then hold every assertion made so far; the one exception is the lookup of the
+///   owners of a unique item, which reads AVE and [`Writes::pending_owner`] together
+///   (pending assertions are never retractions: a removal flushes first);
+/// - for an entity above `fresh_above`, `fresh` holds exactly the items EAV holds for
 ///   it (written or pending): every EAV write goes through [`Writes::assert`] or
 ///   [`Writes::assert_fresh`] and every EAV removal through [`Writes::retracted`].
 pub(crate) struct Writes {
     /// Entities above this id had no EAV entry when the transaction began.
     fresh_above: u64,
     /// The items of every assertion recorded, back to back (kept for the whole
-    /// transaction: [`Ent`] refers to it).
+    /// transaction: `fresh` refers to it).
     bytes: Vec<u8>,
-    /// Fresh entities given an item so far: entity id -> index in `ents`.
-    index: HashMap<u64, usize>,
-    ents: Vec<Ent>,
-    /// The entity last looked up and its index: an entity map asserts on one entity
-    /// several times in a row.
-    last: Option<(u64, usize)>,
+    fresh: FreshItems,
     /// Assertions not yet in the indexes: entity and the span of the item, no two equal.
     pending: Vec<(u64, Range<usize>)>,
-}
-
-/// The items a fresh entity holds.
-#[derive(Default)]
-struct Ent {
-    /// Cardinality-one attributes: the attribute id and the span of its one item.
-    one: Vec<(u32, Range<usize>)>,
-    /// Cardinality-many attributes: the spans of their items, while at most [`FEW`].
-    many: Vec<Range<usize>>,
-    /// Cardinality-many attributes, once more than [`FEW`] (then `many` is empty): the
-    /// items, hashed, so that a large set is not scanned per assertion.
-    many_set: HashSet<Box<[u8]>>,
-}
-
-/// Cardinality-many items of one entity kept in a list (scanned) before they are hashed.
-const FEW: usize = 16;
-
-impl Ent {
-    fn one(&self, aid: u32) -> Option<&Range<usize>> {
-        self.one.iter().find(|(a, _)| *a == aid).map(|(_, r)| r)
-    }
-
-    fn holds_many(&self, bytes: &[u8], item: &[u8]) -> bool {
-        self.many.iter().any(|r| bytes[r.clone()] == *item) || self.many_set.contains(item)
-    }
-
-    /// Adds a cardinality-many item not held, whose bytes are (or will be) at `span`.
-    fn add_many(&mut self, bytes: &[u8], item: &[u8], span: Range<usize>) {
-        if self.many.len() < FEW && self.many_set.is_empty() {
-            self.many.push(span);
-            return;
-        }
-        for r in self.many.drain(..) {
-            self.many_set.insert(bytes[r].into());
-        }
-        self.many_set.insert(item.into());
-    }
+    /// The entity of each pending item of a unique attribute (one each: a second owner is
+    /// refused before it is recorded).
+    pending_unique: FxHashMap<Box<[u8]>, u64>,
 }
 
 /// What [`Writes::assert_fresh`] found.
@@ -89,16 +51,15 @@ pub(crate) enum Fresh {
 }
 
 impl Writes {
-    /// Nothing pending; entities above `fresh_above` have no EAV entry; room for about
-    /// `datoms` assertions.
-    pub fn new(fresh_above: u64, datoms: usize) -> Writes {
+    /// Nothing pending; entities above `fresh_above` have no EAV entry; the transaction
+    /// uses ids up to about `max_eid` and makes about `datoms` assertions.
+    pub fn new(fresh_above: u64, max_eid: u64, datoms: usize) -> Writes {
         Writes {
             fresh_above,
             bytes: Vec::with_capacity(datoms * 16),
-            index: HashMap::new(),
-            ents: Vec::new(),
-            last: None,
+            fresh: FreshItems::new(fresh_above, max_eid, datoms),
             pending: Vec::with_capacity(datoms),
+            pending_unique: FxHashMap::default(),
         }
     }
 
@@ -107,46 +68,24 @@ impl Writes {
         e > self.fresh_above
     }
 
-    /// The [`Ent`] of fresh entity `e`, if it has one.
-    fn ent(&self, e: u64) -> Option<&Ent> {
-        match self.last {
-            Some((l, i)) if l == e => Some(&self.ents[i]),
-            _ => self.index.get(&e).map(|&i| &self.ents[i]),
-        }
-    }
-
-    /// The index of the [`Ent`] of fresh entity `e`, made if needed.
-    fn ent_index(&mut self, e: u64) -> usize {
-        if let Some((l, i)) = self.last {
-            if l == e {
-                return i;
-            }
-        }
-        let ents = &mut self.ents;
-        let i = *self.index.entry(e).or_insert_with(|| {
-            ents.push(Ent::default());
-            ents.len() - 1
-        });
-        self.last = Some((e, i));
-        i
-    }
-
     /// For a fresh entity `e`: true if EAV holds `item` (of attribute `aid`).
     pub fn holds(&self, e: u64, aid: u32, many: bool, item: &[u8]) -> bool {
-        let Some(ent) = self.ent(e) else {
+        let Some(ent) = self.fresh.find(e) else {
             return false;
         };
         if many {
-            ent.holds_many(&self.bytes, item)
+            self.fresh.holds_many(ent, &self.bytes, item)
         } else {
-            ent.one(aid).is_some_and(|r| self.bytes[r.clone()] == *item)
+            self.fresh
+                .one(ent, aid)
+                .is_some_and(|r| self.bytes[r] == *item)
         }
     }
 
     /// For a fresh entity `e` and a cardinality-one attribute: its item, if any.
     pub fn one_of(&self, e: u64, aid: u32) -> Option<Vec<u8>> {
-        let r = self.ent(e)?.one(aid)?;
-        Some(self.bytes[r.clone()].to_vec())
+        let r = self.fresh.one(self.fresh.find(e)?, aid)?;
+        Some(self.bytes[r].to_vec())
     }
 
     /// Records the assertion of `item` (of attribute `aid`, not yet held) on `e`; for a
@@ -166,32 +105,27 @@ impl Writes {
     }
 
     /// For a fresh entity `e`: records the assertion of `item` (of attribute `aid`) unless
-    /// `e` holds it already, replacing the item a cardinality-one attribute held. No
-    /// hashing when `e` is the entity of the previous call: the common path of a load.
+    /// `e` holds it already, replacing the item a cardinality-one attribute held.
     pub fn assert_fresh(&mut self, e: u64, aid: u32, many: bool, item: &[u8]) -> Fresh {
         debug_assert!(self.is_fresh(e));
-        let i = self.ent_index(e);
+        let ent = self.fresh.entry(e);
         let span = self.bytes.len()..self.bytes.len() + item.len();
-        let ent = &mut self.ents[i];
         let found = if many {
-            if ent.holds_many(&self.bytes, item) {
+            if self.fresh.holds_many(ent, &self.bytes, item) {
                 return Fresh::Held;
             }
-            ent.add_many(&self.bytes, item, span.clone());
+            self.fresh.add_many(ent, &self.bytes, item, span.clone());
             Fresh::New
         } else {
-            match ent.one.iter_mut().find(|(a, _)| *a == aid) {
-                Some((_, r)) => {
-                    let old = &self.bytes[r.clone()];
-                    if old == item {
-                        return Fresh::Held;
-                    }
-                    let old = old.to_vec();
-                    *r = span.clone();
+            match self.fresh.one(ent, aid) {
+                Some(r) if self.bytes[r.clone()] == *item => return Fresh::Held,
+                Some(r) => {
+                    let old = self.bytes[r].to_vec();
+                    self.fresh.set_one(ent, aid, span.clone());
                     Fresh::Replaced(old)
                 }
                 None => {
-                    ent.one.push((aid, span.clone()));
+                    self.fresh.set_one(ent, aid, span.clone());
                     Fresh::New
                 }
             }
@@ -201,64 +135,98 @@ impl Writes {
         found
     }
 
+    /// Notes that the assertion of `item` on `e` just recorded is of a unique attribute.
+    pub fn note_unique(&mut self, item: &[u8], e: u64) {
+        self.pending_unique.insert(item.into(), e);
+    }
+
+    /// The entity of a pending assertion of `item` (of a unique attribute), if any: AVE
+    /// does not have it yet.
+    pub fn pending_owner(&self, item: &[u8]) -> Option<u64> {
+        self.pending_unique.get(item).copied()
+    }
+
     /// Records that `item` (of attribute `aid`) of `e` was removed from the indexes.
     pub fn retracted(&mut self, e: u64, aid: u32, many: bool, item: &[u8]) {
-        if !self.is_fresh(e) {
-            return;
-        }
-        let Some(&i) = self.index.get(&e) else {
-            return;
-        };
-        let bytes = &self.bytes;
-        let ent = &mut self.ents[i];
-        if many {
-            if let Some(j) = ent.many.iter().position(|r| bytes[r.clone()] == *item) {
-                ent.many.swap_remove(j);
-            }
-            ent.many_set.remove(item);
-        } else if let Some(j) = ent
-            .one
-            .iter()
-            .position(|(a, r)| *a == aid && bytes[r.clone()] == *item)
-        {
-            ent.one.swap_remove(j);
+        if self.is_fresh(e) {
+            self.fresh.remove(e, aid, many, &self.bytes, item);
         }
     }
 
-    /// Puts the pending assertions into EAV (each entity's items in one list insert) and
-    /// AVE (each item's entities in one list insert), in key order so that consecutive
-    /// inserts land on the same pages.
+    /// Puts the pending assertions into EAV and AVE as pairs in key order (see
+    /// [`RwTxn::put_list_sorted`]: a bottom-up build when the index is empty, as in the
+    /// first load of a database; one list insert per key otherwise).
     pub fn flush(&mut self, w: &mut RwTxn, dbs: &Dbs) -> Result<()> {
         if self.pending.is_empty() {
             return Ok(());
         }
         let bytes = &self.bytes;
+        // EAV order: entity, then item (pending pairs are distinct). Entities first (an
+        // integer sort), then each entity's few items.
         self.pending.sort_unstable_by_key(|p| p.0);
-        let mut values: Vec<&[u8]> = Vec::new();
-        // AVE: the entities of each item, in entity order (the order they are added in).
-        let mut slot: HashMap<&[u8], usize> = HashMap::new();
-        let mut ave: Vec<(&[u8], Vec<[u8; 8]>)> = Vec::new();
-        for run in self.pending.chunk_by(|a, b| a.0 == b.0) {
-            let e = layout::eid_bytes(run[0].0);
-            values.clear();
-            for (_, span) in run {
-                let item = &bytes[span.clone()];
-                values.push(item);
-                let i = *slot.entry(item).or_insert_with(|| {
-                    ave.push((item, Vec::new()));
-                    ave.len() - 1
-                });
-                ave[i].1.push(e);
+        for run in self.pending.chunk_by_mut(|a, b| a.0 == b.0) {
+            if run.len() > 1 {
+                run.sort_unstable_by(|a, b| bytes[a.1.clone()].cmp(&bytes[b.1.clone()]));
             }
-            w.put_list_many(&dbs.eav, &e, &values)?;
         }
-        ave.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        for (item, es) in &ave {
-            values.clear();
-            values.extend(es.iter().map(|e| &e[..]));
-            w.put_list_many(&dbs.ave, item, &values)?;
+        let ekeys: Vec<[u8; 8]> = self
+            .pending
+            .iter()
+            .map(|p| layout::eid_bytes(p.0))
+            .collect();
+        let mut pairs: Vec<(&[u8], &[u8])> = self
+            .pending
+            .iter()
+            .zip(&ekeys)
+            .map(|(p, e)| (&e[..], &bytes[p.1.clone()]))
+            .collect();
+        w.put_list_sorted(&dbs.eav, &pairs)?;
+        // AVE order: item, then entity. Number the distinct items, rank them in key order,
+        // then place each assertion in its item's run (a counting sort: entities stay in
+        // ascending order within a run, and no list is made per item).
+        let mut slot: FxHashMap<&[u8], u32> = FxHashMap::default();
+        slot.reserve(self.pending.len());
+        let mut items: Vec<&[u8]> = Vec::new();
+        let mut slot_of: Vec<u32> = Vec::with_capacity(self.pending.len());
+        for (_, span) in &self.pending {
+            let item = &bytes[span.clone()];
+            let next = items.len() as u32;
+            let s = *slot.entry(item).or_insert(next);
+            if s == next {
+                items.push(item);
+            }
+            slot_of.push(s);
         }
+        drop(slot);
+        let mut order: Vec<u32> = (0..items.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| items[a as usize].cmp(items[b as usize]));
+        let mut rank = vec![0u32; items.len()];
+        for (r, &s) in order.iter().enumerate() {
+            rank[s as usize] = r as u32;
+        }
+        // fill[r]: where the next assertion of the item ranked r goes.
+        let mut fill = vec![0usize; items.len() + 1];
+        for &s in &slot_of {
+            fill[rank[s as usize] as usize + 1] += 1;
+        }
+        for r in 0..items.len() {
+            fill[r + 1] += fill[r];
+        }
+        let mut placed: Vec<(u32, usize)> = vec![(0, 0); self.pending.len()];
+        for (i, &s) in slot_of.iter().enumerate() {
+            let r = rank[s as usize] as usize;
+            placed[fill[r]] = (s, i);
+            fill[r] += 1;
+        }
+        pairs.clear();
+        pairs.extend(
+            placed
+                .iter()
+                .map(|&(s, i)| (items[s as usize], &ekeys[i][..])),
+        );
+        w.put_list_sorted(&dbs.ave, &pairs)?;
         self.pending.clear();
+        self.pending_unique.clear();
         Ok(())
     }
 }
