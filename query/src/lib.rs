@@ -32,6 +32,7 @@ mod error;
 mod eval;
 mod explain;
 mod functions;
+mod idwalk;
 mod linear;
 mod magic;
 mod parse;
