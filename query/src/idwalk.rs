@@ -13,8 +13,9 @@ use rustc_hash::FxHashMap as HashMap;
 use levin_datalog::{Attr, AttrType, Db};
 use levin_edn::Edn;
 
+use crate::ast::Term;
 use crate::error::QResult;
-use crate::eval::{Ctx, Row};
+use crate::eval::{Ctx, Rel, Row};
 use crate::linear::Linear;
 
 /// A per-node read (a seek into the index) costs about this many datoms of a scan over
@@ -99,6 +100,21 @@ impl Csr {
     }
 }
 
+/// The nodes each seed's walk reached: seed `k`'s are `nodes[ends[k - 1]..ends[k]]`.
+#[derive(Default)]
+pub(crate) struct Reach {
+    pub(crate) nodes: Vec<u64>,
+    pub(crate) ends: Vec<usize>,
+}
+
+impl Reach {
+    /// The nodes seed `k` reached.
+    pub(crate) fn of(&self, k: usize) -> &[u64] {
+        let from = if k == 0 { 0 } else { self.ends[k - 1] };
+        &self.nodes[from..self.ends[k]]
+    }
+}
+
 /// A closure's attribute and the direction of its steps.
 pub(crate) struct Edges<'a> {
     db: &'a Db<'a>,
@@ -130,6 +146,68 @@ impl Ctx<'_> {
         }
     }
 
+    /// A bound call of closure `lin` (arguments `args`, distinct bound values `seeds`)
+    /// joined into `cur`: each row of `cur` extended with each node its seed reaches, no
+    /// fact row built on the way. `Err(cur)` when the id walk does not serve the call.
+    pub(crate) fn id_call(
+        &self,
+        lin: &Linear<'_>,
+        args: &[Term],
+        seeds: &[Row],
+        cur: Rel,
+        spare: usize,
+    ) -> QResult<Result<Rel, Rel>> {
+        let Some(g) = self.id_edges(lin)? else {
+            return Ok(Err(cur));
+        };
+        let (bound, free) = if g.seed_first { (0, 1) } else { (1, 0) };
+        let key = match &args[bound] {
+            Term::Var(v) => match cur.col(v) {
+                Some(c) => Ok(c),
+                None => return Ok(Err(cur)),
+            },
+            Term::Const(c) => Err(c),
+            Term::Blank => return Ok(Err(cur)),
+        };
+        let out = match &args[free] {
+            Term::Var(v) if cur.col(v).is_none() => v.clone(),
+            _ => return Ok(Err(cur)),
+        };
+        let Some(reach) = self.id_closure_from(&g, seeds)? else {
+            return Ok(Err(cur));
+        };
+        let index: HashMap<&Edn, usize> = seeds
+            .iter()
+            .enumerate()
+            .filter_map(|(k, s)| Some((s.first()?, k)))
+            .collect();
+        let width = cur.vars.len() + 1;
+        let mut rows: Vec<Row> = Vec::with_capacity(reach.nodes.len());
+        for r in &cur.rows {
+            let value = match key {
+                Ok(c) => &r[c],
+                Err(c) => c,
+            };
+            let Some(&k) = index.get(value) else {
+                continue;
+            };
+            for &n in reach.of(k) {
+                self.check_rows(rows.len(), width)?;
+                let mut row = Vec::with_capacity(width + spare);
+                row.extend_from_slice(r);
+                row.push(Edn::Long(n as i64));
+                rows.push(row);
+            }
+        }
+        let mut vars = cur.vars;
+        vars.push(out);
+        Ok(Ok(Rel {
+            vars,
+            rows,
+            distinct: cur.distinct,
+        }))
+    }
+
     /// Every edge of the attribute, as (from, to) in the step's direction.
     fn all_edges(&self, g: &Edges<'_>) -> QResult<Option<Vec<(u64, u64)>>> {
         let mut edges = Vec::with_capacity(self.stats.attr_count(g.db, &g.attr.ident)? as usize);
@@ -148,8 +226,8 @@ impl Ctx<'_> {
         Ok((!bad).then_some(edges))
     }
 
-    /// The whole closure: a walk from every node with an edge out. `None` when a value of
-    /// the attribute is not an entity id.
+    /// The whole closure: a walk from every node with an edge out, as (from, to) facts in
+    /// the call's argument order. `None` when a value of the attribute is not an entity id.
     pub(crate) fn id_closure_all(&self, g: &Edges<'_>) -> QResult<Option<Vec<Row>>> {
         let Some(edges) = self.all_edges(g)? else {
             return Ok(None);
@@ -159,16 +237,22 @@ impl Ctx<'_> {
         let seeds: Vec<u32> = (0..csr.nodes() as u32)
             .filter(|&n| !csr.out(n).is_empty())
             .collect();
-        self.walk_csr(&csr, &seeds, g.seed_first).map(Some)
+        let reach = self.walk_csr(&csr, &seeds)?;
+        let mut out: Vec<Row> = Vec::with_capacity(reach.nodes.len());
+        for (k, &s) in seeds.iter().enumerate() {
+            let seed = Edn::Long(csr.id(s) as i64);
+            for &n in reach.of(k) {
+                self.check_rows(out.len(), 2)?;
+                out.push(pair(seed.clone(), Edn::Long(n as i64), g.seed_first));
+            }
+        }
+        Ok(Some(out))
     }
 
-    /// The closure from each of the distinct `seeds`. `None` when a seed is not a positive
-    /// integer or a value of the attribute is not an entity id.
-    pub(crate) fn id_closure_from(
-        &self,
-        g: &Edges<'_>,
-        seeds: &[Row],
-    ) -> QResult<Option<Vec<Row>>> {
+    /// The nodes one step or more from each of the distinct `seeds` (single values). `None`
+    /// when a seed is not a positive integer or a value of the attribute is not an entity
+    /// id.
+    pub(crate) fn id_closure_from(&self, g: &Edges<'_>, seeds: &[Row]) -> QResult<Option<Reach>> {
         let mut ids = Vec::with_capacity(seeds.len());
         for s in seeds {
             match s[..] {
@@ -177,57 +261,61 @@ impl Ctx<'_> {
             }
         }
         let budget = self.stats.attr_count(g.db, &g.attr.ident)? / SEEK_COST;
-        if let Some(rows) = self.walk_reading(g, &ids, budget)? {
-            return Ok(Some(rows));
+        if let Some(reach) = self.walk_reading(g, &ids, budget)? {
+            return Ok(Some(reach));
         }
         let Some(edges) = self.all_edges(g)? else {
             return Ok(None);
         };
         let csr = Csr::new(&edges);
         drop(edges);
-        // Seeds with no node number have no edge out: no answer.
-        let seeds: Vec<u32> = ids.iter().filter_map(|&e| csr.number(e)).collect();
-        self.walk_csr(&csr, &seeds, g.seed_first).map(Some)
+        // A seed without a node number has no edge out: an empty walk.
+        let numbered: Vec<u32> = ids
+            .iter()
+            .map(|&e| csr.number(e).unwrap_or(u32::MAX))
+            .collect();
+        self.walk_csr(&csr, &numbered).map(Some)
     }
 
-    /// One walk per seed over `csr`, a node's mark the number of the last walk that
-    /// reached it: (seed, node) rows for every node one or more steps from a seed (the
-    /// seed itself only through a cycle).
-    fn walk_csr(&self, csr: &Csr, seeds: &[u32], seed_first: bool) -> QResult<Vec<Row>> {
+    /// One walk per seed over `csr` (`u32::MAX`: no edge out), a node's mark the number of
+    /// the last walk that reached it: every node one or more steps from each seed (the seed
+    /// itself only through a cycle).
+    fn walk_csr(&self, csr: &Csr, seeds: &[u32]) -> QResult<Reach> {
         let mut mark = vec![u32::MAX; csr.nodes()];
         let mut stack: Vec<u32> = vec![];
-        let mut out: Vec<Row> = vec![];
+        let mut reach = Reach::default();
         for (k, &s) in seeds.iter().enumerate() {
             self.check_time()?;
             let k = k as u32;
-            let seed = Edn::Long(csr.id(s) as i64);
-            stack.extend_from_slice(csr.out(s));
+            if s != u32::MAX {
+                stack.extend_from_slice(csr.out(s));
+            }
             while let Some(n) = stack.pop() {
                 if mark[n as usize] == k {
                     continue;
                 }
                 mark[n as usize] = k;
-                self.check_rows(out.len(), 2)?;
-                out.push(pair(seed.clone(), Edn::Long(csr.id(n) as i64), seed_first));
+                self.check_rows(reach.nodes.len(), 2)?;
+                reach.nodes.push(csr.id(n));
                 stack.extend_from_slice(csr.out(n));
             }
+            reach.ends.push(reach.nodes.len());
         }
-        Ok(out)
+        Ok(reach)
     }
 
     /// The walks with one index read per reached node (each node's next nodes read once
     /// for all seeds), while at most `budget` nodes have been read; `None` past it.
-    fn walk_reading(&self, g: &Edges<'_>, seeds: &[u64], budget: u64) -> QResult<Option<Vec<Row>>> {
+    fn walk_reading(&self, g: &Edges<'_>, seeds: &[u64], budget: u64) -> QResult<Option<Reach>> {
         // Node -> its next nodes, `flat[from..to]`.
         let mut read: HashMap<u64, (usize, usize)> = HashMap::default();
         let mut flat: Vec<u64> = vec![];
         let mut mark: HashMap<u64, u32> = HashMap::default();
         let mut stack: Vec<u64> = vec![];
-        let mut out: Vec<Row> = vec![];
+        let mut reach = Reach::default();
         for (k, &s) in seeds.iter().enumerate() {
             self.check_time()?;
             let k = k as u32;
-            let seed = Edn::Long(s as i64);
             let mut node = s;
             loop {
                 let (from, to) = match read.get(&node) {
@@ -248,12 +336,13 @@ impl Ctx<'_> {
                 let Some(n) = pop_unmarked(&mut stack, &mut mark, k) else {
                     break;
                 };
-                self.check_rows(out.len(), 2)?;
-                out.push(pair(seed.clone(), Edn::Long(n as i64), g.seed_first));
+                self.check_rows(reach.nodes.len(), 2)?;
+                reach.nodes.push(n);
                 node = n;
             }
+            reach.ends.push(reach.nodes.len());
         }
-        Ok(Some(out))
+        Ok(Some(reach))
     }
 
     /// Appends the nodes one step from `node` to `flat`; `false` when one is not an

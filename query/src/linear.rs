@@ -227,11 +227,6 @@ impl Ctx<'_> {
     /// `None` when a step's next node is not bound by its body (the caller then uses the
     /// general evaluation, which reports the problem).
     pub(crate) fn linear_call(&self, lin: &Linear<'_>, seeds: &[Row]) -> QResult<Option<Vec<Row>>> {
-        if let Some(g) = self.id_edges(lin)? {
-            if let Some(rows) = self.id_closure_from(&g, seeds)? {
-                return Ok(Some(rows));
-            }
-        }
         let fixed: Fixed = HashMap::default();
         let mut s = Search {
             reached: vec![],
