@@ -495,7 +495,8 @@ impl Ctx<'_> {
 
     /// The whole relation of a transitive closure (see [`Linear`]) called with no argument
     /// bound: a frontier search from every node the base body starts from (the only nodes
-    /// with an answer, the step's body being the base's). `None` for other calls.
+    /// with an answer, the step's body being the base's); through a ref attribute, the id
+    /// walk of `idwalk`. `None` for other calls.
     pub(crate) fn closure_unbound(
         &self,
         members: &[String],
