@@ -9,9 +9,9 @@
 //! unchanged, bound arguments that swap places, a rule body calling a non-recursive rule, and
 //! bodies the frontier search does not serve (which must fall back unchanged). Each case
 //! runs again with `:next` a reference attribute (`:link`, the same edges), whose closures
-//! the walk over entity ids answers; a second property does that on larger graphs (so
-//! that the walk reads some nodes one by one before it reads the whole attribute) with
-//! entity ids dense or spread apart.
+//! the walk over entity ids answers; a second property does that on larger graphs, with
+//! or without many unrelated edges (with them, the walk reads nodes one by one before it
+//! scans the whole attribute), entity ids dense or spread apart.
 
 use levin_query::DbQuery;
 use std::collections::BTreeSet;
@@ -221,6 +221,7 @@ proptest! {
     fn id_walk_matches_fixpoint_on_larger_graphs(
         link in proptest::collection::btree_set((1u64..70, 1u64..70), 0..160),
         spread in any::<bool>(),
+        bulk in any::<bool>(),
         seeds in proptest::collection::vec(1u64..70, 1..4),
     ) {
         // Entity ids far apart leave the walk no table indexed by id.
@@ -238,6 +239,13 @@ proptest! {
         }
         for s in &seeds {
             tx.push(format!("[:db/add {} :tag 1]", eid(*s)));
+        }
+        // Separate edges elsewhere make the attribute big enough for the walk to read
+        // nodes one by one before it scans the whole attribute.
+        if bulk {
+            for i in 0..700 {
+                tx.push(format!("[:db/add {} :link {}]", eid(100 + 2 * i), eid(101 + 2 * i)));
+            }
         }
         conn.transact(&read(&format!("[{}]", tx.join(" "))).expect("tx"))
             .expect("transact");
