@@ -6,7 +6,7 @@
 //! `QPROF_DATA=wide:7:3` (or `long:30:5`) a new DIR gets that `:follows` graph instead
 //! (`orders:20000`: the orders data set; the same variable is needed on every run);
 //! `QPROF_READS=eav` (or `ave`) forces how merge scans read entities; `QPROF_FRONTIER=0`
-//! evaluates recursive rules without the frontier search.
+//! evaluates recursive rules without the frontier search; `QPROF_EXPLAIN=1` prints the plan.
 
 #![forbid(unsafe_code)]
 
@@ -82,6 +82,10 @@ fn main() {
     // QPROF_FRONTIER=0 turns the frontier search for linear recursive rules off.
     let frontier = std::env::var("QPROF_FRONTIER").as_deref() != Ok("0");
     let reg = Registry::new().entity_reads(how).frontier_search(frontier);
+    if std::env::var_os("QPROF_EXPLAIN").is_some() {
+        // QPROF_EXPLAIN=1 prints the plan that ran once.
+        eprintln!("{}", db.explain(&args[2], &inputs).expect("explain"));
+    }
     let mut rows = 0;
     let t = Instant::now();
     for _ in 0..n {

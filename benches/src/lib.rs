@@ -13,6 +13,11 @@
 
 #![deny(unsafe_code)]
 
+/// Every benchmark program allocates with mimalloc, as the `levin` binary does (see
+/// cli/src/main.rs for why); `machine::describe` says so in each report.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod engines;
 pub mod machine;
 pub mod workloads;

@@ -53,6 +53,18 @@ impl Db<'_> {
         layout::entities_of(view.r, view.dbs, &layout::item(attr.id, &part))
     }
 
+    /// Whether some entity's `attr` has value `v`: one lookup of the value's AVE key, none
+    /// of its entities read.
+    pub fn has_entity_with(&self, attr: &Attr, v: &Edn) -> Result<bool> {
+        let view = self.view();
+        let Some(part) = view.lookup_part(attr, v)? else {
+            return Ok(false);
+        };
+        Ok(view
+            .r
+            .contains_key(&view.dbs.ave, &layout::item(attr.id, &part))?)
+    }
+
     /// Calls `f(value, entity)` for every datom of `attr` with a value in `range` (inclusive
     /// bounds, either optional; the whole attribute when `None`), in AVE order. Each distinct
     /// value is decoded once.

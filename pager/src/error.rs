@@ -73,6 +73,10 @@ pub enum PagerError {
     /// A write was attempted on an environment opened read-only.
     #[error("the environment is open read-only")]
     ReadOnly,
+    /// A [`PageWriter`](crate::PageWriter) was presented to a pager other than the one that
+    /// issued it.
+    #[error("the page writer belongs to another open data file")]
+    ForeignWriter,
 }
 
 impl PagerError {

@@ -24,5 +24,5 @@ pub use error::{PagerError, Pgno, Result};
 pub use hook::{IoHook, IoOp, IoVerdict};
 pub use lockfile::{LockFile, LockHeader, ReaderSlot, NO_SNAPSHOT};
 pub use meta::{Meta, MetaProblem, TreeInfo, WrittenPages, WrittenPagesBuilder};
-pub use pager::{check_page_size, Pager, PagerOptions, DEFAULT_MAX_MAP_SIZE};
+pub use pager::{check_page_size, PageWriter, Pager, PagerOptions, DEFAULT_MAX_MAP_SIZE};
 pub use recovery::{PassReason, PassedOver};

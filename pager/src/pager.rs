@@ -69,9 +69,29 @@ pub fn check_page_size(size: usize) -> Result<()> {
     }
 }
 
+/// Numbers the pagers of this process, so that a [`PageWriter`] names its own.
+static NEXT_PAGER_ID: AtomicU64 = AtomicU64::new(0);
+
+/// The right to change the bytes of one pager's file: every write of a data or meta page
+/// takes it. [`Pager::open`] issues exactly one per pager and no other code can make one,
+/// so whoever holds it (the transaction layer, which keeps it private) is the only code in
+/// the process that can rewrite pages of that map; which pages it may write is its
+/// invariant (docs/unsafe.md, "Pages under a borrow are never rewritten").
+///
+/// ```compile_fail
+/// // Outside this crate a writer cannot be made, only received from `Pager::open`.
+/// let forged = levin_pager::PageWriter { pager: 0 };
+/// ```
+#[derive(Debug)]
+pub struct PageWriter {
+    pager: u64,
+}
+
 /// The data file, its map and its I/O.
 #[derive(Debug)]
 pub struct Pager {
+    /// Matches the [`PageWriter`] issued with this pager.
+    id: u64,
     path: PathBuf,
     io: Box<dyn FileIo>,
     map: Map,
@@ -87,8 +107,9 @@ pub struct Pager {
 
 impl Pager {
     /// Opens the data file at `path`, creating it (with two initial meta pages) if it does
-    /// not exist or is empty. Returns the pager and the newest valid meta.
-    pub fn open(path: &Path, opts: &PagerOptions) -> Result<(Pager, Meta)> {
+    /// not exist or is empty. Returns the pager, the one [`PageWriter`] for it, and the
+    /// newest valid meta.
+    pub fn open(path: &Path, opts: &PagerOptions) -> Result<(Pager, PageWriter, Meta)> {
         check_page_size(opts.page_size)?;
         let file = OpenOptions::new()
             .read(true)
@@ -145,7 +166,9 @@ impl Pager {
         let file_bytes = io
             .len()
             .map_err(|e| PagerError::io("reading the length of", path, e))?;
+        let id = NEXT_PAGER_ID.fetch_add(1, Ordering::Relaxed);
         let pager = Pager {
+            id,
             path: path.to_path_buf(),
             io,
             map,
@@ -164,7 +187,7 @@ impl Pager {
                 ),
             ));
         }
-        Ok((pager, meta))
+        Ok((pager, PageWriter { pager: id }, meta))
     }
 
     /// Reads both meta pages with `pread` and returns the page size and the newest one that
@@ -311,8 +334,8 @@ impl Pager {
     /// discard a meta page recovery passed over, once the caller has decided to accept the
     /// rollback. Both meta pages then hold `meta`, as in a fresh copy; the next commit
     /// (`meta.txn_id + 1`) overwrites this slot again, and `meta` stays in its own.
-    pub fn overwrite_meta_slot(&self, slot: Pgno, meta: &Meta) -> Result<()> {
-        self.check_writable()?;
+    pub fn overwrite_meta_slot(&self, writer: &PageWriter, slot: Pgno, meta: &Meta) -> Result<()> {
+        self.check_writer(writer)?;
         if slot > 1 || slot == meta.slot() {
             return Err(PagerError::corrupted(
                 slot,
@@ -417,6 +440,13 @@ impl Pager {
         })
     }
 
+    fn check_writer(&self, writer: &PageWriter) -> Result<()> {
+        if writer.pager != self.id {
+            return Err(PagerError::ForeignWriter);
+        }
+        self.check_writable()
+    }
+
     fn check_writable(&self) -> Result<()> {
         if self.read_only {
             return Err(PagerError::ReadOnly);
@@ -474,12 +504,12 @@ impl Pager {
     ///
     /// No slice of these pages may be borrowed from [`Pager::page`], [`Pager::pages`] or
     /// [`Pager::page_if_mapped`] (in any thread) while they are written: bytes changing
-    /// under a live `&[u8]` are undefined behaviour. The transaction layer keeps this by
-    /// writing only pages no live snapshot can reach (docs/unsafe.md, "Pages under a borrow
-    /// are never rewritten"). The function is safe to call only because `levin-txn`, which
-    /// may not contain `unsafe`, must call it; it is not for other crates.
-    pub fn write_pages(&self, pgno: Pgno, data: &[u8]) -> Result<()> {
-        self.check_writable()?;
+    /// under a live `&[u8]` are undefined behaviour. Only the holder of `writer` can call
+    /// this (see [`PageWriter`]); the transaction layer keeps the contract by writing only
+    /// pages no live snapshot can reach (docs/unsafe.md, "Pages under a borrow are never
+    /// rewritten").
+    pub fn write_pages(&self, writer: &PageWriter, pgno: Pgno, data: &[u8]) -> Result<()> {
+        self.check_writer(writer)?;
         debug_assert!(data.len().is_multiple_of(self.page_size));
         debug_assert!(
             pgno >= FIRST_DATA_PAGE,
@@ -505,14 +535,21 @@ impl Pager {
     /// Writes a meta page into its slot (`meta.txn_id % 2`), with the record of the pages
     /// its commit wrote since the last sync if there is one (a single-sync commit, which
     /// syncs after this write).
-    pub fn write_meta(&self, meta: &Meta, written: Option<&WrittenPages>) -> Result<()> {
+    pub fn write_meta(
+        &self,
+        writer: &PageWriter,
+        meta: &Meta,
+        written: Option<&WrittenPages>,
+    ) -> Result<()> {
+        self.check_writer(writer)?;
         self.put_meta(meta, written, false)
     }
 
     /// Writes a meta page into its slot and returns once that page is durable: one
     /// `O_DSYNC` write where the platform allows it. It does not make earlier writes
     /// durable; the commit syncs the data pages first.
-    pub fn write_meta_durable(&self, meta: &Meta) -> Result<()> {
+    pub fn write_meta_durable(&self, writer: &PageWriter, meta: &Meta) -> Result<()> {
+        self.check_writer(writer)?;
         self.put_meta(meta, None, true)
     }
 
@@ -745,13 +782,13 @@ mod tests {
             max_map_size: 16 << 20,
             ..PagerOptions::default()
         };
-        let (pager, _) = Pager::open(&dir.path().join("data"), &opts).unwrap();
+        let (pager, writer, _) = Pager::open(&dir.path().join("data"), &opts).unwrap();
         let ps = pager.page_size();
         let mut data = vec![0u8; 3 * ps];
         for (i, b) in data.iter_mut().enumerate() {
             *b = (i / ps) as u8 + 1;
         }
-        pager.write_pages(FIRST_DATA_PAGE, &data).unwrap();
+        pager.write_pages(&writer, FIRST_DATA_PAGE, &data).unwrap();
         let end = FIRST_DATA_PAGE + 3;
         for p in FIRST_DATA_PAGE..end {
             let fast = pager.page_if_mapped(p).expect("a page inside the file");
@@ -781,10 +818,10 @@ mod tests {
             max_map_size: 16 << 20,
             ..PagerOptions::default()
         };
-        let (pager, base) = Pager::open(&path, &opts).unwrap();
+        let (pager, writer, base) = Pager::open(&path, &opts).unwrap();
         let page = vec![7u8; 512];
-        pager.write_pages(2, &page).unwrap();
-        pager.write_pages(3, &page).unwrap();
+        pager.write_pages(&writer, 2, &page).unwrap();
+        pager.write_pages(&writer, 3, &page).unwrap();
         pager.ensure_pages(4).unwrap();
         let mut record = crate::meta::WrittenPagesBuilder::new(512);
         record.add(2, &page);
@@ -795,15 +832,15 @@ mod tests {
             npages: 4,
             ..base
         };
-        pager.write_meta(&meta, Some(&written)).unwrap();
+        pager.write_meta(&writer, &meta, Some(&written)).unwrap();
         pager.sync().unwrap();
         assert_eq!(pager.read_meta(1, 0).unwrap(), Ok(meta));
         drop(pager);
-        assert_eq!(Pager::open(&path, &opts).unwrap().1, meta, "landed: taken");
+        assert_eq!(Pager::open(&path, &opts).unwrap().2, meta, "landed: taken");
 
         // Page 3 now holds other bytes, as if its write had been lost in a crash.
-        let (pager, _) = Pager::open(&path, &opts).unwrap();
-        pager.write_pages(3, &[8u8; 512]).unwrap();
+        let (pager, writer, _) = Pager::open(&path, &opts).unwrap();
+        pager.write_pages(&writer, 3, &[8u8; 512]).unwrap();
         assert_eq!(pager.read_meta(1, 0).unwrap(), Err(MetaProblem::NotLanded));
         assert_eq!(
             pager.read_meta(1, 1).unwrap(),
@@ -811,7 +848,7 @@ mod tests {
             "published: trusted"
         );
         drop(pager);
-        let (pager, opened) = Pager::open(&path, &opts).unwrap();
+        let (pager, _, opened) = Pager::open(&path, &opts).unwrap();
         assert_eq!(opened, base, "not landed: the older meta");
         let passed = pager
             .passed_over()
@@ -824,15 +861,46 @@ mod tests {
         drop(pager);
 
         // With no older meta to fall back to, opening fails and says why.
-        let (pager, _) = Pager::open(&path, &opts).unwrap();
+        let (pager, writer, _) = Pager::open(&path, &opts).unwrap();
         for txn_id in [2, 3] {
             pager
-                .write_meta(&Meta { txn_id, ..meta }, Some(&written))
+                .write_meta(&writer, &Meta { txn_id, ..meta }, Some(&written))
                 .unwrap();
         }
         drop(pager);
         let e = Pager::open(&path, &opts).unwrap_err();
         assert!(e.is_corruption(), "{e}");
         assert!(e.to_string().contains("digest differs"), "{e}");
+    }
+
+    /// Page and meta writes take the pager's own writer: another pager's is refused before
+    /// any byte is written, even for the same file.
+    #[test]
+    fn writes_take_the_pagers_own_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = PagerOptions {
+            page_size: 512,
+            max_map_size: 16 << 20,
+            ..PagerOptions::default()
+        };
+        let (a, a_writer, meta) = Pager::open(&dir.path().join("a"), &opts).unwrap();
+        let (b, b_writer, _) = Pager::open(&dir.path().join("b"), &opts).unwrap();
+        let (a2, a2_writer, _) = Pager::open(&dir.path().join("a"), &opts).unwrap();
+        let page = vec![7u8; 512];
+        for (pager, foreign) in [(&a, &b_writer), (&a, &a2_writer), (&b, &a_writer)] {
+            let refused = [
+                pager.write_pages(foreign, FIRST_DATA_PAGE, &page),
+                pager.write_meta(foreign, &meta, None),
+                pager.write_meta_durable(foreign, &meta),
+                pager.overwrite_meta_slot(foreign, 1 - meta.slot(), &meta),
+            ];
+            for r in refused {
+                assert!(matches!(r, Err(PagerError::ForeignWriter)), "{r:?}");
+            }
+        }
+        assert_eq!(a.file_bytes(), a2.file_bytes(), "nothing was written");
+        a.write_pages(&a_writer, FIRST_DATA_PAGE, &page).unwrap();
+        assert_eq!(a.page(FIRST_DATA_PAGE).unwrap(), &page[..]);
+        assert_eq!(a2.page(FIRST_DATA_PAGE).unwrap(), &page[..], "one file");
     }
 }

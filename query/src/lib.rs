@@ -31,6 +31,7 @@ mod connection;
 mod error;
 mod eval;
 mod explain;
+mod fds;
 mod functions;
 mod idwalk;
 mod linear;
@@ -719,15 +720,20 @@ fn find(query: &Query, ctx: &Ctx<'_>, rel: Rel) -> QResult<QueryResult> {
             };
             let deadline = ctx.deadline.map(|(d, _)| d);
             let pat = levin_datalog::PullPattern::parse(&pat, &ctx.reg.pull_fns)?;
-            for r in &mut rows {
-                ctx.check_time()?;
-                r[i] = pat.pull(db, &r[i], deadline).map_err(|e| match e {
-                    levin_datalog::Error::Timeout(_) => ctx
-                        .check_time()
-                        .err()
-                        .unwrap_or_else(|| QueryError::from(e)),
-                    e => QueryError::from(e),
-                })?;
+            ctx.check_time()?;
+            let ids: Vec<Edn> = rows
+                .iter_mut()
+                .map(|r| std::mem::replace(&mut r[i], Edn::Nil))
+                .collect();
+            let pulled = pat.pull_many(db, &ids, deadline).map_err(|e| match e {
+                levin_datalog::Error::Timeout(_) => ctx
+                    .check_time()
+                    .err()
+                    .unwrap_or_else(|| QueryError::from(e)),
+                e => QueryError::from(e),
+            })?;
+            for (r, v) in rows.iter_mut().zip(pulled) {
+                r[i] = v;
             }
         }
     }

@@ -31,6 +31,17 @@ fn is_bound(cur: &Rel, t: &Term) -> bool {
     }
 }
 
+/// The value `t` stands for when the planner knows it: a constant, or a variable of a
+/// relation with exactly one row (a scalar `:in` value), so its exact index count can be
+/// read instead of an average.
+fn known_value<'r>(cur: &'r Rel, t: &'r Term) -> Option<&'r Edn> {
+    match t {
+        Term::Const(c) => Some(c),
+        Term::Var(v) if cur.rows.len() == 1 => cur.col(v).map(|i| &cur.rows[0][i]),
+        _ => None,
+    }
+}
+
 fn term_vars(ts: &[Term]) -> Vec<&Var> {
     ts.iter().filter_map(|t| t.var()).collect()
 }
@@ -262,16 +273,20 @@ fn estimate_pattern(
 ) -> QResult<(f64, String)> {
     let rows = cur.rows.len() as f64;
     let range = range_for(ctx, p, cur, pending);
-    let (per, strategy) = per_row_estimate(ctx, p, &|t| is_bound(cur, t), range)?;
+    let known = known_value(cur, &p.v);
+    let (per, strategy) = per_row_estimate(ctx, p, &|t| is_bound(cur, t), known, range)?;
     Ok((rows * per, strategy))
 }
 
 /// Rows a pattern yields per input row when the terms for which `bound` holds are known,
-/// with `range` the AVE bounds of its value (if any), and how it will be read.
+/// with `value` the pattern's value when it is known before the query runs (see
+/// [`known_value`]) and `range` the AVE bounds of its value (if any), and how it will be
+/// read.
 fn per_row_estimate(
     ctx: &Ctx<'_>,
     p: &Pattern,
     bound: &dyn Fn(&Term) -> bool,
+    value: Option<&Edn>,
     range: Option<(Option<Edn>, Option<Edn>)>,
 ) -> QResult<(f64, String)> {
     let Some(src) = ctx.sources.get(&p.src) else {
@@ -304,8 +319,16 @@ fn per_row_estimate(
         };
         (per, "EAV lookup per entity".to_string())
     } else if let Some(k) = a_const {
-        match &p.v {
-            Term::Const(v) => (
+        // A known value is counted exactly; one the store cannot count (a lookup ref, say)
+        // falls back to the average per value.
+        let exact = value.and_then(|v| {
+            db.count_datoms(Index::Ave, &[Edn::Keyword(k.clone()), v.clone()])
+                .ok()
+                .map(|n| (v, n))
+        });
+        match (&p.v, exact) {
+            (_, Some((v, n))) => (count(n), format!("AVE {k} = {v} (exact count)")),
+            (Term::Const(v), None) => (
                 count(db.count_datoms(Index::Ave, &[Edn::Keyword(k.clone()), v.clone()])?),
                 format!("AVE {k} = {v} (exact count)"),
             ),
@@ -368,95 +391,102 @@ pub fn dp_order<'c>(
     if !(3..=DP_MAX).contains(&n) {
         return Ok(None);
     }
-    let fns: Vec<(Vec<Var>, Vec<Var>)> = pending
+    // Variables are numbered so that a set of them is a bit mask: the search below visits
+    // up to 2^DP_MAX subsets and must not build strings for each.
+    let mut names: Vec<Var> = cur.vars.clone();
+    pending.iter().for_each(|c| c.vars(&mut names));
+    names.sort_unstable();
+    names.dedup();
+    if names.len() > 64 {
+        return Ok(None);
+    }
+    let bit = |v: &Var| -> u64 { names.binary_search(v).map_or(0, |i| 1u64 << i) };
+    let mask = |vs: &[Var]| vs.iter().fold(0u64, |m, v| m | bit(v));
+    let clause_mask = |c: &Clause, f: fn(&Clause, &mut Vec<Var>)| {
+        let mut vs = vec![];
+        f(c, &mut vs);
+        mask(&vs)
+    };
+    // Functions as (inputs, outputs); filters (predicates, `not`) as the variables they read.
+    let fns: Vec<(u64, u64)> = pending
         .iter()
         .filter_map(|c| match c {
             Clause::Fn { args, binding, .. } => {
                 let mut outs = vec![];
                 binding.vars(&mut outs);
-                Some((term_vars(args).into_iter().cloned().collect(), outs))
+                let ins = term_vars(args).into_iter().fold(0, |m, v| m | bit(v));
+                Some((ins, mask(&outs)))
             }
             _ => None,
         })
         .collect();
-    let filters: Vec<Vec<Var>> = pending
+    let filters: Vec<u64> = pending
         .iter()
         .filter_map(|c| match c {
-            Clause::Pred { args, .. } => Some(term_vars(args).into_iter().cloned().collect()),
-            Clause::Not { .. } => {
-                let mut vs = vec![];
-                c.vars(&mut vs);
-                Some(vs)
+            Clause::Pred { args, .. } => {
+                Some(term_vars(args).into_iter().fold(0, |m, v| m | bit(v)))
             }
+            Clause::Not { .. } => Some(clause_mask(c, Clause::vars)),
             _ => None,
         })
         .collect();
-    let initial: Vec<Var> = cur.vars.clone();
+    let join_vars: Vec<u64> = joins.iter().map(|c| clause_mask(c, Clause::vars)).collect();
+    let join_binds: Vec<u64> = joins.iter().map(|c| clause_mask(c, binds)).collect();
+    let required: Vec<u64> = joins
+        .iter()
+        .map(|c| match c {
+            Clause::Or { required, .. } => mask(required),
+            _ => 0,
+        })
+        .collect();
+    let initial = mask(&cur.vars);
     // Variables bound after the clauses in `set`: theirs, then function outputs to a fixpoint.
-    let bound_after = |set: usize| -> Vec<Var> {
-        let mut b = initial.clone();
-        for (i, c) in joins.iter().enumerate() {
+    let bound_after = |set: usize| -> u64 {
+        let mut b = initial;
+        for (i, m) in join_binds.iter().enumerate() {
             if set & (1 << i) != 0 {
-                let mut vs = vec![];
-                binds(c, &mut vs);
-                for v in vs {
-                    if !b.contains(&v) {
-                        b.push(v);
-                    }
-                }
+                b |= m;
             }
         }
         loop {
-            let mut grew = false;
-            for (ins, outs) in &fns {
-                if ins.iter().all(|v| b.contains(v)) {
-                    for o in outs {
-                        if !b.contains(o) {
-                            b.push(o.clone());
-                            grew = true;
-                        }
-                    }
+            let before = b;
+            for &(ins, outs) in &fns {
+                if ins & b == ins {
+                    b |= outs;
                 }
             }
-            if !grew {
+            if b == before {
                 return b;
             }
         }
     };
-    let runnable = |b: &[Var], c: &Clause| -> bool {
-        match c {
-            Clause::Or { required, .. } => required.iter().all(|v| b.contains(v)),
-            _ => true,
-        }
-    };
     // Estimates per (clause, which of its variables are bound), memoised: each is an index
     // count at most.
-    let mut memo: std::collections::HashMap<(usize, Vec<bool>), f64> = Default::default();
-    let mut per_row = |i: usize, b: &[Var]| -> QResult<f64> {
-        let c = joins[i];
-        let mut vs = vec![];
-        c.vars(&mut vs);
-        let key = (i, vs.iter().map(|v| b.contains(v)).collect::<Vec<bool>>());
+    let mut memo: std::collections::HashMap<(usize, u64), f64> = Default::default();
+    let mut per_row = |i: usize, b: u64| -> QResult<f64> {
+        let key = (i, b & join_vars[i]);
         if let Some(x) = memo.get(&key) {
             return Ok(*x);
         }
         let is_b = |t: &Term| match t {
-            Term::Var(v) => b.contains(v),
+            Term::Var(v) => bit(v) & b != 0,
             Term::Const(_) => true,
             Term::Blank => false,
         };
-        let est = match c {
+        let est = match joins[i] {
             Clause::Pattern(p) => {
                 let range = match (&p.e, &p.v) {
-                    (Term::Var(e), Term::Var(v)) if !b.contains(e) && !b.contains(v) => {
+                    (Term::Var(e), Term::Var(v)) if bit(e) & b == 0 && bit(v) & b == 0 => {
                         range_for(ctx, p, cur, pending)
                     }
                     _ => None,
                 };
-                per_row_estimate(ctx, p, &is_b, range)?.0
+                // `cur` is the relation before every clause: its one row's values hold
+                // whatever order runs.
+                per_row_estimate(ctx, p, &is_b, known_value(cur, &p.v), range)?.0
             }
             _ => {
-                if vs.iter().any(|v| b.contains(v)) {
+                if join_vars[i] & b != 0 {
                     10.0
                 } else {
                     1e6
@@ -475,17 +505,15 @@ pub fn dp_order<'c>(
             continue;
         };
         let b = bound_after(set);
-        for (i, c) in joins.iter().enumerate() {
-            if set & (1 << i) != 0 || !runnable(&b, c) {
+        for (i, &req) in required.iter().enumerate() {
+            if set & (1 << i) != 0 || req & b != req {
                 continue;
             }
             let next = set | (1 << i);
             let b2 = bound_after(next);
-            let mut r = rows * per_row(i, &b)?;
-            for f in &filters {
-                let before = f.iter().all(|v| b.contains(v));
-                let after = f.iter().all(|v| b2.contains(v));
-                if after && !before {
+            let mut r = rows * per_row(i, b)?;
+            for &f in &filters {
+                if f & b2 == f && f & b != f {
                     r *= 0.5;
                 }
             }

@@ -58,6 +58,30 @@ fn plan_does_not_depend_on_clause_order() {
 }
 
 #[test]
+fn scalar_inputs_are_counted_exactly() {
+    // A value from `:in` is known before the query runs, so its AVE list is counted exactly
+    // (not the attribute's average per value): a name nobody has comes first and ends the
+    // query, whichever order the clauses are written in and whether the order comes from
+    // dynamic programming (3+ patterns) or the greedy choice (2).
+    let (_d, conn) = people(400);
+    let db = conn.db().unwrap();
+    let queries = [
+        "[:find ?e ?a :in $ ?n :where [?e :age ?a] [?e :name ?n]]",
+        "[:find ?e ?a ?s :in $ ?n :where [?e :age ?a] [?e :salary ?s] [?e :name ?n]]",
+    ];
+    for q in queries {
+        for (name, rows) in [("Nobody", 0), ("Ivan", 100)] {
+            let input = [Input::Value(Edn::String(name.into()))];
+            let ex = db.explain(q, &input).unwrap();
+            assert_eq!(ex.steps[0].clause, "[?e :name ?n]", "{q}: {ex}");
+            assert_eq!(ex.steps[0].estimated as usize, rows, "{q}: {ex}");
+            assert!(ex.steps[0].strategy.contains("exact count"), "{ex}");
+            assert_eq!(db.q(q, &input).unwrap().len(), rows);
+        }
+    }
+}
+
+#[test]
 fn comparisons_become_index_ranges() {
     let (_d, conn) = people(400);
     let db = conn.db().unwrap();

@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
-use levin_pager::{LockFile, Meta, Pager, PagerError, PagerOptions, PassedOver, NO_SNAPSHOT};
+use levin_pager::{
+    LockFile, Meta, PageWriter, Pager, PagerError, PagerOptions, PassedOver, NO_SNAPSHOT,
+};
 
 use crate::arena::PageArena;
 use crate::error::{Result, TxnError};
@@ -74,6 +76,9 @@ impl Default for CoreOptions {
 #[derive(Debug)]
 pub struct EnvCore {
     pub(crate) pager: Pager,
+    /// The only handle that can write pages of `pager`'s file; private to this crate, so
+    /// no other code of the process can rewrite a page a reader may be borrowing.
+    pub(crate) writer: PageWriter,
     /// The newest meta this process knows of.
     pub(crate) current: Mutex<Meta>,
     /// Always Some until dropped; taken in Drop so the lock file closes under the registry
@@ -160,7 +165,7 @@ impl EnvCore {
             exclusive: opts.exclusive,
             ..opts.pager.clone()
         };
-        let (pager, meta) = Pager::open(file, &pager_opts)?;
+        let (pager, writer, meta) = Pager::open(file, &pager_opts)?;
         let readers = match lock {
             Some(l) => {
                 l.end_init();
@@ -186,6 +191,7 @@ impl EnvCore {
             rollback_accepted: AtomicBool::new(opts.accept_rollback),
             opts,
             pager,
+            writer,
             dir_key: key.clone(),
         });
         reg.insert(key, Arc::downgrade(&env));
@@ -391,7 +397,8 @@ impl EnvCore {
         }
         let meta = self.meta();
         if meta.txn_id == p.opened_at {
-            self.pager.overwrite_meta_slot(p.meta_page, &meta)?;
+            self.pager
+                .overwrite_meta_slot(&self.writer, p.meta_page, &meta)?;
             self.durable_through
                 .fetch_max(meta.txn_id, Ordering::SeqCst);
         }

@@ -397,6 +397,7 @@ impl WriteTxn {
         let gaps = GapFill::new(self.base.npages, &self.own, &self.own_runs);
         let mut out = RunWriter::new(
             &self.env.pager,
+            &self.env.writer,
             pages.len(),
             self.env.durability() != Durability::NoSync,
             record,
@@ -477,22 +478,22 @@ impl WriteTxn {
             catalog: self.catalog,
             free: self.free_tree,
         };
-        let pager = &self.env.pager;
+        let (pager, writer) = (&self.env.pager, &self.env.writer);
         pager.ensure_pages(self.npages)?;
         match (durability, written) {
             (Durability::Durable, Some(written)) => {
-                pager.write_meta(&meta, Some(&written))?;
+                pager.write_meta(writer, &meta, Some(&written))?;
                 pager.sync()?;
             }
             (Durability::Durable, None) => {
                 pager.sync()?;
-                pager.write_meta_durable(&meta)?;
+                pager.write_meta_durable(writer, &meta)?;
             }
             (Durability::NoMetaSync, _) => {
                 pager.sync()?;
-                pager.write_meta(&meta, None)?;
+                pager.write_meta(writer, &meta, None)?;
             }
-            (Durability::NoSync, _) => pager.write_meta(&meta, None)?,
+            (Durability::NoSync, _) => pager.write_meta(writer, &meta, None)?,
         }
         // A durable commit made its own meta durable; a NoMetaSync one, by its first sync,
         // the meta before it.
@@ -803,9 +804,11 @@ impl PageStore for WriteTxn {
                     from = upto;
                 }
                 piece_buf.resize(piece_buf.len() + (end - from), 0);
-                self.env
-                    .pager
-                    .write_pages(p + (written / ps) as u64, &piece_buf)?;
+                self.env.pager.write_pages(
+                    &self.env.writer,
+                    p + (written / ps) as u64,
+                    &piece_buf,
+                )?;
                 written += len;
             }
             // These pages are final (the entry only refers to them): when the commit will
@@ -893,6 +896,7 @@ fn into_btree(e: TxnError) -> BtreeError {
 /// `MAX_RUN_WRITE` once it holds an overflow run.
 struct RunWriter<'a> {
     pager: &'a levin_pager::Pager,
+    writer: &'a levin_pager::PageWriter,
     page_size: usize,
     buf: Vec<u8>,
     /// The first page in `buf`.
@@ -909,6 +913,7 @@ struct RunWriter<'a> {
 impl<'a> RunWriter<'a> {
     fn new(
         pager: &'a levin_pager::Pager,
+        writer: &'a levin_pager::PageWriter,
         npages: usize,
         writeback: bool,
         record: Option<WrittenPagesBuilder>,
@@ -916,6 +921,7 @@ impl<'a> RunWriter<'a> {
         let page_size = pager.page_size();
         RunWriter {
             pager,
+            writer,
             page_size,
             // Most writes are short; the buffer grows for long ones.
             buf: Vec::with_capacity(npages.min((4 << 20) / page_size + 1) * page_size),
@@ -969,7 +975,7 @@ impl<'a> RunWriter<'a> {
 
     fn write(&mut self) -> Result<()> {
         let n = (self.buf.len() / self.page_size) as u64;
-        self.pager.write_pages(self.start, &self.buf)?;
+        self.pager.write_pages(self.writer, self.start, &self.buf)?;
         if let Some(r) = &mut self.record {
             r.add(self.start, &self.buf);
         }

@@ -512,7 +512,8 @@ fn doc_section(
     let _ = writeln!(
         s,
         "Last run: {} ({}, warm-up {} ms, JVM warm-up {} ms, {} samples of at least {} ms; load: {} samples{}), on {} \
-         ({} CPUs, {} GiB, {}); load average {:.2} at the start, {:.2} at the end.\n",
+         ({} CPUs, {} GiB, {}); load average {:.2} at the start, {:.2} at the end. Levin runs in this process, \
+         which allocates with mimalloc (as the `levin` binary does).\n",
         levin_benches::machine::now_utc(),
         if args.quick { "`--quick`" } else { "full" },
         t.warmup_ms,

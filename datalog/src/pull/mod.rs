@@ -5,208 +5,20 @@
 //! recursion or components: a repeated one comes back as `{:db/id n}`, so a pull's work is
 //! bounded by the entities it reaches however the graph cycles. A deadline bounds it too.
 
+mod batch;
+mod pattern;
+
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
-use std::sync::Arc;
 use std::time::Instant;
 
 use crate::db::{Db, View};
 use crate::error::{Error, Result};
 use crate::schema::{reverse_of, Attr};
 use levin_edn::{Edn, Keyword};
-
-/// The default `:limit` of cardinality-many and reverse attributes.
-pub const DEFAULT_LIMIT: usize = 1000;
-
-#[derive(Debug, Clone)]
-enum Sub {
-    None,
-    Pattern(Rc<Pattern>),
-    Recurse(Option<usize>),
-}
-
-/// A function applied to an attribute's pulled value (`:xform`).
-pub type XformFn = dyn Fn(&Edn) -> Edn + Send + Sync;
-
-/// Functions that pull patterns may name in `:xform` (Datalevin's `:xform` takes any
-/// Clojure function; EDN cannot carry one, so Levin's names a function registered here).
-/// The function gets the attribute's value as pulled (after `:limit` and sub-patterns: a
-/// vector for a cardinality-many or reverse attribute), or nil when the entity lacks the
-/// attribute and there is no `:default`; a nil result leaves the attribute out.
-#[derive(Clone, Default)]
-pub struct PullFns {
-    fns: HashMap<String, Arc<XformFn>>,
-}
-
-impl std::fmt::Debug for PullFns {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_set().entries(self.fns.keys()).finish()
-    }
-}
-
-impl PullFns {
-    /// No functions.
-    pub fn new() -> PullFns {
-        PullFns::default()
-    }
-
-    /// Registers `f` as `name`: a pattern names it as a symbol (`my/upper`) or a keyword
-    /// (`:my/upper`).
-    pub fn register(
-        &mut self,
-        name: &str,
-        f: impl Fn(&Edn) -> Edn + Send + Sync + 'static,
-    ) -> &mut Self {
-        self.fns
-            .insert(name.trim_start_matches(':').to_string(), Arc::new(f));
-        self
-    }
-
-    fn get(&self, name: &Edn) -> Option<Arc<XformFn>> {
-        let n = match name {
-            Edn::Symbol(s) => s.to_string(),
-            Edn::Keyword(k) => k.to_string().trim_start_matches(':').to_string(),
-            _ => return None,
-        };
-        self.fns.get(&n).cloned()
-    }
-}
-
-#[derive(Clone)]
-struct Xform(Arc<XformFn>);
-
-impl std::fmt::Debug for Xform {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Xform")
-    }
-}
-
-#[derive(Debug, Clone)]
-struct Spec {
-    attr: Keyword,
-    key: Edn,
-    limit: Option<usize>,
-    default: Option<Edn>,
-    sub: Sub,
-    xform: Option<Xform>,
-}
-
-#[derive(Debug, Clone, Default)]
-struct Pattern {
-    wildcard: bool,
-    specs: Vec<Spec>,
-}
-
-fn bad(p: &Edn, why: &str) -> Error {
-    Error::Invalid(format!("bad pull pattern {p}: {why}"))
-}
-
-fn attr_name(x: &Edn) -> Option<Keyword> {
-    match x {
-        Edn::Keyword(k) => Some(k.clone()),
-        Edn::String(s) => Some(crate::entity::keyword(s)),
-        _ => None,
-    }
-}
-
-fn is_wildcard(x: &Edn) -> bool {
-    matches!(x, Edn::Symbol(s) if s.namespace.is_none() && s.name == "*")
-        || x.as_str() == Some("*")
-        || x.is_kw("", "*")
-}
-
-fn spec_of(x: &Edn, fns: &PullFns) -> Result<Spec> {
-    if let Some(k) = attr_name(x) {
-        return Ok(Spec {
-            attr: k,
-            key: x.clone(),
-            limit: Some(DEFAULT_LIMIT),
-            default: None,
-            sub: Sub::None,
-            xform: None,
-        });
-    }
-    let items = x
-        .as_seq()
-        .ok_or_else(|| bad(x, "expected an attribute, [attr options...] or a map"))?;
-    // Legacy (limit :attr n) and (default :attr v).
-    if let Some(Edn::Symbol(s)) = items.first() {
-        if items.len() == 3 && s.namespace.is_none() {
-            let mut spec = spec_of(&items[1], fns)?;
-            match s.name.as_str() {
-                "limit" => spec.limit = limit_of(&items[2], x)?,
-                "default" => spec.default = Some(items[2].clone()),
-                _ => return Err(bad(x, "unknown attribute function")),
-            }
-            return Ok(spec);
-        }
-    }
-    let Some(first) = items.first() else {
-        return Err(bad(x, "empty attribute spec"));
-    };
-    let mut spec = spec_of(first, fns)?;
-    if items.len() % 2 != 1 {
-        return Err(bad(x, "attribute options come in pairs"));
-    }
-    for kv in items[1..].chunks(2) {
-        let opt = kv[0]
-            .as_keyword()
-            .map(|k| k.name().to_string())
-            .or_else(|| kv[0].as_symbol().map(|s| s.name().to_string()))
-            .unwrap_or_default();
-        match opt.as_str() {
-            "as" => spec.key = kv[1].clone(),
-            "limit" => spec.limit = limit_of(&kv[1], x)?,
-            "default" => spec.default = Some(kv[1].clone()),
-            "xform" => match fns.get(&kv[1]) {
-                Some(f) => spec.xform = Some(Xform(f)),
-                None => {
-                    return Err(Error::Invalid(format!(
-                        "bad pull pattern {x}: unknown :xform function {} (register it in the PullFns given to pull_with)",
-                        kv[1]
-                    )))
-                }
-            },
-            _ => return Err(bad(x, "unknown attribute option")),
-        }
-    }
-    Ok(spec)
-}
-
-fn limit_of(v: &Edn, x: &Edn) -> Result<Option<usize>> {
-    match v {
-        Edn::Nil => Ok(None),
-        Edn::Long(n) if *n >= 0 => Ok(Some(*n as usize)),
-        _ => Err(bad(x, ":limit takes a non-negative number or nil")),
-    }
-}
-
-fn parse(p: &Edn, fns: &PullFns) -> Result<Pattern> {
-    let items = p.as_seq().ok_or_else(|| bad(p, "a pattern is a vector"))?;
-    let mut out = Pattern::default();
-    for x in items {
-        if is_wildcard(x) {
-            out.wildcard = true;
-        } else if let Some(m) = x.as_map() {
-            for (k, v) in m {
-                let mut spec = spec_of(k, fns)?;
-                spec.sub = match v {
-                    Edn::Symbol(s) if s.namespace.is_none() && s.name == "..." => {
-                        Sub::Recurse(None)
-                    }
-                    Edn::Long(n) if *n >= 0 => Sub::Recurse(Some(*n as usize)),
-                    v if v.as_seq().is_some() => Sub::Pattern(Rc::new(parse(v, fns)?)),
-                    _ => return Err(bad(p, "a map spec's value is a pattern, ... or a depth")),
-                };
-                out.specs.push(spec);
-            }
-        } else {
-            out.specs.push(spec_of(x, fns)?);
-        }
-    }
-    Ok(out)
-}
+use pattern::{parse, Pattern, Spec, Sub};
+pub use pattern::{PullFns, XformFn};
 
 fn wildcard() -> Rc<Pattern> {
     Rc::new(Pattern {
@@ -235,16 +47,21 @@ struct Ctx {
 }
 
 impl Puller<'_> {
-    fn entity(&self, e: u64, pat: &Rc<Pattern>, ctx: &Ctx) -> Result<Edn> {
+    /// Counts one entity read, failing once the deadline has passed (looked at every 64
+    /// reads: the clock costs more than a read).
+    fn tick(&self) -> Result<()> {
         if let Some(d) = self.deadline {
             let n = self.reads.get().wrapping_add(1);
             self.reads.set(n);
             if n.is_multiple_of(64) && Instant::now() > d {
-                return Err(Error::Timeout(
-                    "pull ran past the deadline (the query's :timeout)".into(),
-                ));
+                return Err(timeout());
             }
         }
+        Ok(())
+    }
+
+    fn entity(&self, e: u64, pat: &Rc<Pattern>, ctx: &Ctx) -> Result<Edn> {
+        self.tick()?;
         // A wildcard, or a pattern naming many attributes, reads the whole entity at once;
         // a pattern naming a few reads just those attributes (one seek each), so the
         // entity's other values are never decoded.
@@ -332,7 +149,8 @@ impl Puller<'_> {
         Ok(Edn::Map(out))
     }
 
-    /// The value of one ref target under `spec`; `None` to leave it out.
+    /// The value of one ref target under `spec`; `None` to leave it out (a target its
+    /// sub-pattern or recursion finds nothing in).
     fn target(
         &self,
         x: u64,
@@ -343,8 +161,9 @@ impl Puller<'_> {
     ) -> Result<Option<Edn>> {
         match &spec.sub {
             Sub::Pattern(p) => {
+                // A target the sub-pattern finds nothing in is left out (as in Datalevin).
                 let v = self.entity(x, p, ctx)?;
-                Ok(Some(if v.is_nil() { id_map(x) } else { v }))
+                Ok((!v.is_nil()).then_some(v))
             }
             Sub::Recurse(_) => {
                 if !self.seen.borrow_mut().insert(x) {
@@ -353,7 +172,7 @@ impl Puller<'_> {
                 let mut depth = ctx.depth.clone();
                 *depth.entry(spec.attr.clone()).or_default() += 1;
                 let v = self.entity(x, pat, &Ctx { depth })?;
-                Ok(Some(if v.is_nil() { id_map(x) } else { v }))
+                Ok((!v.is_nil()).then_some(v))
             }
             Sub::None if a.is_component && reverse_of(&spec.attr).is_none() => {
                 if !self.seen.borrow_mut().insert(x) {
@@ -476,18 +295,28 @@ fn pull_parsed(db: &Db, pat: &Rc<Pattern>, id: &Edn, deadline: Option<Instant>) 
     // An entity without datoms pulls as nil even when the pattern asks for :db/id. Only a
     // result holding nothing but the id can be that case, so only then are the entity's
     // datoms looked at (most pulls read the entity once).
-    if let Edn::Map(m) = &v {
-        let only_id = m.iter().all(|(k, _)| {
-            pat.specs
-                .iter()
-                .any(|s| s.key == *k && s.attr.is("db", "id"))
-                || k.is_kw("db", "id")
-        });
-        if only_id && p.view.entity_datoms(e)?.is_empty() {
-            return Ok(Edn::Nil);
-        }
+    if only_id(pat, &v) && p.view.entity_datoms(e)?.is_empty() {
+        return Ok(Edn::Nil);
     }
     Ok(v)
+}
+
+fn timeout() -> Error {
+    Error::Timeout("pull ran past the deadline (the query's :timeout)".into())
+}
+
+/// Whether `v`, a root entity's result, is a map holding nothing but the entity's id: what
+/// an entity without datoms gives for a pattern that asks for `:db/id`.
+fn only_id(pat: &Pattern, v: &Edn) -> bool {
+    let Edn::Map(m) = v else {
+        return false;
+    };
+    m.iter().all(|(k, _)| {
+        pat.specs
+            .iter()
+            .any(|s| s.key == *k && s.attr.is("db", "id"))
+            || k.is_kw("db", "id")
+    })
 }
 
 /// Up to this many attributes named in a pattern are read one seek each; more, and the
@@ -510,6 +339,42 @@ impl PullPattern {
     pub fn pull(&self, db: &Db, id: &Edn, deadline: Option<Instant>) -> Result<Edn> {
         pull_parsed(db, &self.0, id, deadline)
     }
+
+    /// Pulls this pattern for each of `ids`, in order: what [`pull`](Self::pull) gives for
+    /// each. A pattern without recursion, wildcards or component expansion is pulled for
+    /// all of them at once, level by level, each distinct entity of a level read once.
+    pub fn pull_many(&self, db: &Db, ids: &[Edn], deadline: Option<Instant>) -> Result<Vec<Edn>> {
+        let view = db.view();
+        if !batch::batchable(&self.0, &view) {
+            // Each pull looks at the clock only every so many reads, so a long run of small
+            // pulls looks at it between them too.
+            return ids
+                .iter()
+                .map(|id| {
+                    if deadline.is_some_and(|d| Instant::now() > d) {
+                        return Err(timeout());
+                    }
+                    pull_parsed(db, &self.0, id, deadline)
+                })
+                .collect();
+        }
+        let eids: Vec<Option<u64>> = ids.iter().map(|id| db.entid(id)).collect::<Result<_>>()?;
+        let present: Vec<u64> = eids.iter().flatten().copied().collect();
+        let p = Puller {
+            view,
+            seen: RefCell::new(HashSet::new()),
+            deadline,
+            reads: Cell::new(0),
+        };
+        let mut got = p.batch(&present, &self.0, true)?.into_iter();
+        Ok(eids
+            .iter()
+            .map(|e| match e {
+                Some(_) => got.next().unwrap_or(Edn::Nil),
+                None => Edn::Nil,
+            })
+            .collect())
+    }
 }
 
 /// Pulls `pattern` for each of `ids`, in order.
@@ -519,8 +384,5 @@ pub fn pull_many(db: &Db, pattern: &Edn, ids: &[Edn]) -> Result<Vec<Edn>> {
 
 /// [`pull_many`] whose pattern may name the functions of `fns` in `:xform`.
 pub fn pull_many_with(db: &Db, pattern: &Edn, ids: &[Edn], fns: &PullFns) -> Result<Vec<Edn>> {
-    let pat = Rc::new(parse(pattern, fns)?);
-    ids.iter()
-        .map(|id| pull_parsed(db, &pat, id, None))
-        .collect()
+    PullPattern::parse(pattern, fns)?.pull_many(db, ids, None)
 }
