@@ -33,6 +33,7 @@ mod eval;
 mod explain;
 mod fds;
 mod functions;
+mod idwalk;
 mod linear;
 mod magic;
 mod parse;

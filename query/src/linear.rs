@@ -55,6 +55,13 @@ pub struct Linear<'r> {
     free: Vec<usize>,
 }
 
+impl Linear<'_> {
+    /// Whether a closure's facts are (seed, node), the bound position being the first.
+    pub(crate) fn seed_first(&self) -> bool {
+        self.bound.first() == Some(&0)
+    }
+}
+
 /// Whether `c` calls `name` below `not`, `or` or `and`.
 fn nested_call(c: &Clause, name: &str) -> bool {
     fn any(cs: &[Clause], name: &str) -> bool {
@@ -411,7 +418,7 @@ impl Ctx<'_> {
     /// For a closure whose step body is one pattern `[?node :attr ?next]` (forward, `true`)
     /// or `[?next :attr ?node]` on a database, with an attribute of its schema: the
     /// database and attribute, so that each node's next nodes are one index read.
-    fn edge_pattern(&self, lin: &Linear<'_>) -> QResult<Option<(&Db<'_>, Edn, bool)>> {
+    pub(crate) fn edge_pattern(&self, lin: &Linear<'_>) -> QResult<Option<(&Db<'_>, Edn, bool)>> {
         if !lin.closure {
             return Ok(None);
         }
@@ -488,7 +495,8 @@ impl Ctx<'_> {
 
     /// The whole relation of a transitive closure (see [`Linear`]) called with no argument
     /// bound: a frontier search from every node the base body starts from (the only nodes
-    /// with an answer, the step's body being the base's). `None` for other calls.
+    /// with an answer, the step's body being the base's); through a ref attribute, the id
+    /// walk of `idwalk`. `None` for other calls.
     pub(crate) fn closure_unbound(
         &self,
         members: &[String],
@@ -504,6 +512,11 @@ impl Ctx<'_> {
             };
             if !lin.closure {
                 continue;
+            }
+            if let Some(g) = self.id_edges(&lin)? {
+                if let Some(rows) = self.id_closure_all(&g)? {
+                    return Ok(Some(rows));
+                }
             }
             let b = lin.bases[0];
             let from = &b.head[lin.bound[0]];

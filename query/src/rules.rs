@@ -153,7 +153,7 @@ impl Ctx<'_> {
         name: &str,
         args: &[Term],
         form: &Edn,
-        cur: Rel,
+        mut cur: Rel,
         fixed: &Fixed,
         spare: usize,
     ) -> QResult<Rel> {
@@ -173,6 +173,10 @@ impl Ctx<'_> {
             if !self.reg.no_frontier {
                 if let Some(lin) = linear::analyse(&self.rules, members, name, &mask) {
                     let seeds = crate::eval::distinct(bound_seeds(args, &mask, &cur));
+                    cur = match self.id_call(&lin, args, &seeds, cur, spare)? {
+                        Ok(rel) => return Ok(rel),
+                        Err(cur) => cur,
+                    };
                     if let Some(rows) = self.linear_call(&lin, &seeds)? {
                         return self.join_call_owned(args, rows, cur, spare);
                     }

@@ -7,7 +7,11 @@
 //! the search, bound at either position), several base and step rules, a filter
 //! in a step, a constant at a bound position of the recursive call, a bound argument carried
 //! unchanged, bound arguments that swap places, a rule body calling a non-recursive rule, and
-//! bodies the frontier search does not serve (which must fall back unchanged).
+//! bodies the frontier search does not serve (which must fall back unchanged). Each case
+//! runs again with `:next` a reference attribute (`:link`, the same edges), whose closures
+//! the walk over entity ids answers; a second property does that on larger graphs, with
+//! or without many unrelated edges (with them, the walk reads nodes one by one before it
+//! scans the whole attribute), entity ids dense or spread apart.
 
 use levin_query::DbQuery;
 use std::collections::BTreeSet;
@@ -156,6 +160,7 @@ proptest! {
         let conn = Conn::open(
             dir.path(),
             "{:next {:db/cardinality :db.cardinality/many}
+              :link {:db/valueType :db.type/ref :db/cardinality :db.cardinality/many}
               :alt {:db/cardinality :db.cardinality/many}
               :tag {:db/cardinality :db.cardinality/many}}",
         )
@@ -163,6 +168,7 @@ proptest! {
         let mut tx = vec![];
         for (a, b) in &next {
             tx.push(format!("[:db/add {a} :next {b}]"));
+            tx.push(format!("[:db/add {a} :link {b}]"));
         }
         for (a, b) in &alt {
             tx.push(format!("[:db/add {a} :alt {b}]"));
@@ -174,7 +180,13 @@ proptest! {
             conn.transact(&read(&format!("[{}]", tx.join(" "))).expect("tx"))
                 .expect("transact");
         }
-        for (rules, arity, masks) in CASES {
+        let linked: Vec<(String, usize, &[&[usize]])> = CASES
+            .iter()
+            .map(|(r, a, m)| (r.replace(":next", ":link"), *a, *m))
+            .collect();
+        let all = CASES.iter().map(|(r, a, m)| (r.to_string(), *a, *m)).chain(linked);
+        for (rules, arity, masks) in all {
+            let (rules, arity) = (rules.as_str(), &arity);
             for bound in masks.iter() {
                 let (bq, fq) = queries(*arity, bound, &vals);
                 let want = run(&conn, &fq, rules, false);
@@ -187,17 +199,83 @@ proptest! {
             }
         }
         // Seeds bound by an earlier clause, several at once, with a repeated variable.
-        let rules = CASES[0].0;
+        for rules in [CASES[0].0.to_string(), CASES[0].0.replace(":next", ":link")] {
+        let rules = rules.as_str();
         let bq = "[:find ?x ?y :in $ % :where [?x :tag _] (p ?x ?y)]";
         let fq = "[:find ?x ?y :in $ % :where (p ?z ?y) [?x :tag _] [(= ?z ?x)]]";
         prop_assert_eq!(run(&conn, bq, rules, true), run(&conn, fq, rules, false));
         let bq = "[:find ?x :in $ % :where [?x :tag _] (p ?x ?x)]";
         let fq = "[:find ?x :in $ % :where (p ?x ?y) [?x :tag _] [(= ?x ?y)]]";
         prop_assert_eq!(run(&conn, bq, rules, true), run(&conn, fq, rules, false));
+        }
         // Whole closures, unbound, in either direction.
         for rules in [CASES[0].0, CASES[6].0, CASES[7].0, CASES[8].0, CASES[9].0] {
-            let q = "[:find ?x ?y :in $ % :where (p ?x ?y)]";
-            prop_assert_eq!(run(&conn, q, rules, true), run(&conn, q, rules, false), "{}", rules);
+            for rules in [rules.to_string(), rules.replace(":next", ":link")] {
+                let q = "[:find ?x ?y :in $ % :where (p ?x ?y)]";
+                prop_assert_eq!(run(&conn, q, &rules, true), run(&conn, q, &rules, false), "{}", rules);
+            }
+        }
+    }
+
+    #[test]
+    fn id_walk_matches_fixpoint_on_larger_graphs(
+        link in proptest::collection::btree_set((1u64..70, 1u64..70), 0..160),
+        spread in any::<bool>(),
+        bulk in any::<bool>(),
+        seeds in proptest::collection::vec(1u64..70, 1..4),
+    ) {
+        // Entity ids far apart leave the walk no table indexed by id.
+        let eid = |n: u64| if spread { n * 100_003 } else { n };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conn = Conn::open(
+            dir.path(),
+            "{:link {:db/valueType :db.type/ref :db/cardinality :db.cardinality/many}
+              :tag {:db/cardinality :db.cardinality/one}}",
+        )
+        .expect("open");
+        let mut tx = vec![];
+        for (a, b) in &link {
+            tx.push(format!("[:db/add {} :link {}]", eid(*a), eid(*b)));
+        }
+        for s in &seeds {
+            tx.push(format!("[:db/add {} :tag 1]", eid(*s)));
+        }
+        // Separate edges elsewhere make the attribute big enough for the walk to read
+        // nodes one by one before it scans the whole attribute.
+        if bulk {
+            for i in 0..700 {
+                tx.push(format!("[:db/add {} :link {}]", eid(100 + 2 * i), eid(101 + 2 * i)));
+            }
+        }
+        conn.transact(&read(&format!("[{}]", tx.join(" "))).expect("tx"))
+            .expect("transact");
+        let forward = "[[(p ?a ?b) [?a :link ?b]] [(p ?a ?b) [?a :link ?c] (p ?c ?b)]]";
+        let backward = "[[(p ?a ?b) [?b :link ?a]] [(p ?a ?b) [?t :link ?a] (p ?t ?b)]]";
+        for rules in [forward, backward] {
+            let s = eid(seeds[0]);
+            for (bq, fq) in [
+                (
+                    format!("[:find ?y :in $ % :where (p {s} ?y)]"),
+                    format!("[:find ?y :in $ % :where (p ?x ?y) [(= ?x {s})]]"),
+                ),
+                (
+                    format!("[:find ?x :in $ % :where (p ?x {s})]"),
+                    format!("[:find ?x :in $ % :where (p ?x ?y) [(= ?y {s})]]"),
+                ),
+                (
+                    "[:find ?x ?y :in $ % :where [?x :tag 1] (p ?x ?y)]".to_string(),
+                    "[:find ?x ?y :in $ % :where (p ?z ?y) [?x :tag 1] [(= ?z ?x)]]".to_string(),
+                ),
+                (
+                    "[:find ?x ?y :in $ % :where (p ?x ?y)]".to_string(),
+                    "[:find ?x ?y :in $ % :where (p ?x ?y)]".to_string(),
+                ),
+            ] {
+                prop_assert_eq!(
+                    run(&conn, &bq, rules, true), run(&conn, &fq, rules, false),
+                    "{} vs {} with {}", bq, fq, rules
+                );
+            }
         }
     }
 }
