@@ -2,13 +2,14 @@
 //! databases must give the same result from the engine as from a naive evaluator that
 //! runs nested loops over every datom in the order the clauses are written.
 
-use levin_query::DbQuery;
 use std::collections::{BTreeMap, HashSet};
 
 use levin_datalog::{Conn, Index};
 use levin_edn::{read, Edn};
-use levin_query::{GroupRead, Registry};
 use proptest::prelude::*;
+
+#[path = "q_support/reads.rs"]
+mod reads;
 
 type Env = BTreeMap<String, Edn>;
 type Datom3 = (Edn, Edn, Edn);
@@ -312,17 +313,7 @@ proptest! {
             let text = render(&find, &cls);
             let expected = naive(&datoms, &find, &cls);
             // Each way of reading an entity's values must give the same answer.
-            for how in [GroupRead::Cheapest, GroupRead::Eav, GroupRead::Ave] {
-                let reg = Registry::new().entity_reads(how);
-                let rows = match db.q_with(text.as_str(), &[], &reg) {
-                    Ok(r) => r.rows,
-                    Err(e) => panic!("{text}: {e}"),
-                };
-                let n = rows.len();
-                let got: HashSet<Vec<Edn>> = rows.into_iter().collect();
-                prop_assert_eq!(n, got.len(), "query {} returned a row twice", text);
-                prop_assert_eq!(&got, &expected, "query {} reading {:?}", text, how);
-            }
+            reads::same_rows_every_read(&db, &text, &expected)?;
             if !expected.is_empty() {
                 NONEMPTY.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }

@@ -6,13 +6,14 @@
 //! fixed by kept ones (through a cardinality-one or a unique attribute), each under every
 //! way of reading entities.
 
-use levin_query::DbQuery;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use levin_datalog::Conn;
 use levin_edn::{read, Edn};
-use levin_query::{GroupRead, Registry};
 use proptest::prelude::*;
+
+#[path = "q_support/reads.rs"]
+mod reads;
 
 const SCHEMA: &str = "{:m {:db/cardinality :db.cardinality/many}
                        :u {:db/unique :db.unique/value}}";
@@ -233,17 +234,7 @@ proptest! {
         for case in &cases {
             let Some((text, find)) = render(case) else { continue };
             let expected = naive(&db_datoms, case, &find);
-            for how in [GroupRead::Cheapest, GroupRead::Eav, GroupRead::Ave] {
-                let reg = Registry::new().entity_reads(how);
-                let rows = match db.q_with(text.as_str(), &[], &reg) {
-                    Ok(r) => r.rows,
-                    Err(e) => panic!("{text}: {e}"),
-                };
-                let n = rows.len();
-                let got: HashSet<Vec<Edn>> = rows.into_iter().collect();
-                prop_assert_eq!(n, got.len(), "query {} returned a row twice", text);
-                prop_assert_eq!(&got, &expected, "query {} reading {:?}", text, how);
-            }
+            reads::same_rows_every_read(&db, &text, &expected)?;
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::schema::{reverse_of, Attr};
 use levin_edn::Edn;
 
 use super::pattern::{Pattern, Sub};
-use super::{id_map, only_id, timeout, Puller};
+use super::{id_map, only_id, push_value, timeout, Puller};
 
 /// Whether pulling `pat` expands nothing through recursion, a wildcard or a component
 /// attribute without a sub-pattern: the cases whose results depend on what else the pull
@@ -176,18 +176,7 @@ impl Puller<'_> {
                     }
                     continue;
                 }
-                let v = column.as_mut().and_then(|c| c.take(i));
-                let v = match (v, &spec.default, &spec.xform) {
-                    (Some(v), _, Some(f)) => Some((f.0)(&v)),
-                    (Some(v), _, None) => Some(v),
-                    (None, Some(d), _) => Some(d.clone()),
-                    (None, None, Some(f)) => Some((f.0)(&Edn::Nil)),
-                    (None, None, None) => None,
-                };
-                match v {
-                    Some(v) if !v.is_nil() => out.push((spec.key.clone(), v)),
-                    _ => {}
-                }
+                push_value(&mut out, spec, column.as_mut().and_then(|c| c.take(i)));
             }
             let v = if out.is_empty() {
                 Edn::Nil

@@ -131,17 +131,7 @@ impl Puller<'_> {
                     None => None,
                 }
             };
-            let v = match (v, &spec.default, &spec.xform) {
-                (Some(v), _, Some(f)) => Some((f.0)(&v)),
-                (Some(v), _, None) => Some(v),
-                (None, Some(d), _) => Some(d.clone()),
-                (None, None, Some(f)) => Some((f.0)(&Edn::Nil)),
-                (None, None, None) => None,
-            };
-            match v {
-                Some(v) if !v.is_nil() => out.push((spec.key.clone(), v)),
-                _ => {}
-            }
+            push_value(&mut out, spec, v);
         }
         if out.is_empty() {
             return Ok(Edn::Nil);
@@ -385,4 +375,20 @@ pub fn pull_many(db: &Db, pattern: &Edn, ids: &[Edn]) -> Result<Vec<Edn>> {
 /// [`pull_many`] whose pattern may name the functions of `fns` in `:xform`.
 pub fn pull_many_with(db: &Db, pattern: &Edn, ids: &[Edn], fns: &PullFns) -> Result<Vec<Edn>> {
     PullPattern::parse(pattern, fns)?.pull_many(db, ids, None)
+}
+
+/// Adds an attribute's value to a pulled map under `spec`'s key, after its `:default` (for
+/// `None`: the entity has no value) and its `:xform`; a value that ends up nil is left out.
+fn push_value(out: &mut Vec<(Edn, Edn)>, spec: &Spec, v: Option<Edn>) {
+    let v = match (v, &spec.default, &spec.xform) {
+        (Some(v), _, Some(f)) => Some((f.0)(&v)),
+        (Some(v), _, None) => Some(v),
+        (None, Some(d), _) => Some(d.clone()),
+        (None, None, Some(f)) => Some((f.0)(&Edn::Nil)),
+        (None, None, None) => None,
+    };
+    match v {
+        Some(v) if !v.is_nil() => out.push((spec.key.clone(), v)),
+        _ => {}
+    }
 }
