@@ -141,6 +141,8 @@ fn child_main(dir: &Path, mode: &str) {
 // Plan: keep it ignored. It is not skipped coverage: it runs every time its parent test
 // runs (in scripts/test-all and CI), so no issue is needed to un-ignore it.
 #[test]
+// Reason: the child side of `sigkill_at_random_moments` (see above); plan: stays ignored,
+// since its parent runs it on every test run.
 #[ignore = "the child side of sigkill_at_random_moments; does nothing when run directly"]
 fn crash_child() {
     if let Some(dir) = std::env::var_os(CHILD_DIR) {
