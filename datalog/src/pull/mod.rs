@@ -6,6 +6,7 @@
 //! bounded by the entities it reaches however the graph cycles. A deadline bounds it too.
 
 mod batch;
+mod columns;
 mod pattern;
 
 use std::cell::{Cell, RefCell};

@@ -1,0 +1,178 @@
+//! Batch pull's columns: the values of one spec for every entity of a level, read from the
+//! level's EAV lists in one pass (decoded as the cursor visits them), and taken out entity
+//! by entity as the level's result maps are built.
+
+use std::mem;
+
+use crate::error::{Error, Result};
+use crate::layout;
+
+use super::Puller;
+use levin_edn::Edn;
+
+/// The values of one spec for every entity of a level: entity `i`'s are
+/// `starts[i]..starts[i + 1]`, indices into `vals` (plain values) or into `shared` (the
+/// results of a sub-pattern, one per distinct target).
+pub(super) struct Column {
+    pub(super) starts: Vec<u32>,
+    pub(super) vals: Vals,
+    /// Whether the result is a vector (else the first value).
+    pub(super) many: bool,
+}
+
+pub(super) enum Vals {
+    /// Values owned by this column, each taken once.
+    Own(Vec<Edn>),
+    /// Ref targets pulled with a sub-pattern: `at[k]` is the index in `results` (one per
+    /// distinct target) of the `k`th value, `uses[j]` how many of `at` not yet taken point
+    /// at result `j`, so the last use moves the result and the others clone it. A nil
+    /// result (a target the sub-pattern finds nothing in) is left out, as in Datalevin.
+    Shared {
+        at: Vec<u32>,
+        results: Vec<Edn>,
+        uses: Vec<u32>,
+    },
+}
+
+impl Column {
+    /// Entity `i`'s value (`None` when it has none), taken out of the column; entities are
+    /// taken each once, in any order.
+    pub(super) fn take(&mut self, i: usize) -> Option<Edn> {
+        let r = self.starts[i] as usize..self.starts[i + 1] as usize;
+        if r.is_empty() {
+            return None;
+        }
+        let mut out: Vec<Edn> = Vec::with_capacity(if self.many { r.len() } else { 1 });
+        match &mut self.vals {
+            Vals::Own(vals) => {
+                if !self.many {
+                    return Some(mem::replace(&mut vals[r.start], Edn::Nil));
+                }
+                out.extend(vals[r].iter_mut().map(|v| mem::replace(v, Edn::Nil)));
+            }
+            Vals::Shared { at, results, uses } => {
+                for &j in &at[r] {
+                    let j = j as usize;
+                    uses[j] -= 1;
+                    // Only the first non-nil value counts for a single value; the rest
+                    // are still counted off so that a later entity's last use moves.
+                    if results[j].is_nil() || (!self.many && !out.is_empty()) {
+                        continue;
+                    }
+                    out.push(if uses[j] == 0 {
+                        mem::replace(&mut results[j], Edn::Nil)
+                    } else {
+                        results[j].clone()
+                    });
+                }
+            }
+        }
+        if out.is_empty() {
+            None
+        } else if self.many {
+            Some(Edn::Vector(out))
+        } else {
+            out.pop()
+        }
+    }
+}
+
+/// The forward attributes a level reads, each with its values per entity.
+pub(super) struct Read {
+    /// For each wanted (attribute id, limit), entity `i`'s values are
+    /// `vals[starts[i]..starts[i + 1]]`, in list order.
+    pub(super) cols: Vec<(Vec<u32>, Vec<Edn>)>,
+    /// Whether the entity has any datom at all.
+    pub(super) has_datoms: Vec<bool>,
+}
+
+impl Puller<'_> {
+    /// The values of each of `wanted` (attribute id, at most this many values) for every
+    /// entity of `ids` (ascending), read with one cursor over EAV and decoded as visited.
+    pub(super) fn read_level(&self, ids: &[u64], wanted: &[(u32, Option<usize>)]) -> Result<Read> {
+        let n = ids.len();
+        let keys: Vec<[u8; 8]> = ids.iter().map(|&e| layout::eid_bytes(e)).collect();
+        let key_refs: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
+        let mut counts: Vec<Vec<u32>> = vec![vec![0; n]; wanted.len()];
+        let mut vals: Vec<Vec<Edn>> = wanted.iter().map(|_| Vec::with_capacity(n)).collect();
+        let mut has_datoms = vec![false; n];
+        let mut bad: Option<Error> = None;
+        self.view
+            .r
+            .visit_lists(&self.view.dbs.eav, &key_refs, &mut |i, item| {
+                has_datoms[i] = true;
+                let (aid, part) = match layout::split_item(item) {
+                    Ok(x) => x,
+                    Err(e) => {
+                        bad.get_or_insert(e);
+                        return Ok(());
+                    }
+                };
+                for (c, &(want, limit)) in wanted.iter().enumerate() {
+                    if want != aid || limit.is_some_and(|l| counts[c][i] as usize >= l) {
+                        continue;
+                    }
+                    match self.view.part_edn(part) {
+                        Ok(v) => {
+                            vals[c].push(v);
+                            counts[c][i] += 1;
+                        }
+                        Err(e) => {
+                            bad.get_or_insert(e);
+                        }
+                    }
+                }
+                Ok(())
+            })
+            .map_err(Error::from)?;
+        if let Some(e) = bad {
+            return Err(e);
+        }
+        // The cursor visits the keys in order, so each column's values are grouped by
+        // entity already: the counts give where each entity's start.
+        let cols = counts
+            .into_iter()
+            .zip(vals)
+            .map(|(counts, vals)| {
+                let mut starts = Vec::with_capacity(n + 1);
+                let mut at = 0u32;
+                starts.push(0);
+                for k in counts {
+                    at += k;
+                    starts.push(at);
+                }
+                (starts, vals)
+            })
+            .collect();
+        Ok(Read { cols, has_datoms })
+    }
+}
+
+/// The results of the distinct ascending `ids` laid out in the order of `eids` (each of
+/// which is among `ids`), cloned for repeats.
+pub(super) fn spread(ids: &[u64], mut results: Vec<Edn>, eids: &[u64]) -> Vec<Edn> {
+    if ids == eids {
+        return results;
+    }
+    let pos: Vec<u32> = eids.iter().map(|e| position(ids, *e)).collect();
+    let mut uses = vec![0u32; ids.len()];
+    for &p in &pos {
+        uses[p as usize] += 1;
+    }
+    pos.into_iter()
+        .map(|p| {
+            let p = p as usize;
+            uses[p] -= 1;
+            if uses[p] == 0 {
+                mem::replace(&mut results[p], Edn::Nil)
+            } else {
+                results[p].clone()
+            }
+        })
+        .collect()
+}
+
+/// The index of `e` in the ascending `ids`, which hold it.
+pub(super) fn position(ids: &[u64], e: u64) -> u32 {
+    ids.binary_search(&e).unwrap_or(0) as u32
+}
