@@ -148,11 +148,21 @@ impl Puller<'_> {
             let vals = match &spec.sub {
                 Sub::Pattern(p) => {
                     // Each distinct target pulled once, shared by the entities naming it.
-                    let mut distinct = targets.clone();
-                    distinct.sort_unstable();
-                    distinct.dedup();
+                    // Targets are often ascending already (a level's entities are read in
+                    // id order and components are allocated in order): then they are their
+                    // own distinct list, and each one's position is its index.
+                    let (distinct, at): (Vec<u64>, Vec<u32>) =
+                        if targets.windows(2).all(|w| w[0] < w[1]) {
+                            let at = (0..targets.len() as u32).collect();
+                            (targets, at)
+                        } else {
+                            let mut d = targets.clone();
+                            d.sort_unstable();
+                            d.dedup();
+                            let at = targets.iter().map(|&x| position(&d, x)).collect();
+                            (d, at)
+                        };
                     let results = self.level(&distinct, p, false)?;
-                    let at: Vec<u32> = targets.iter().map(|&x| position(&distinct, x)).collect();
                     let mut uses = vec![0u32; distinct.len()];
                     for &j in &at {
                         uses[j as usize] += 1;

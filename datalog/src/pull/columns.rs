@@ -96,6 +96,11 @@ impl Puller<'_> {
         let mut counts: Vec<Vec<u32>> = vec![vec![0; n]; wanted.len()];
         let mut vals: Vec<Vec<Edn>> = wanted.iter().map(|_| Vec::with_capacity(n)).collect();
         let mut has_datoms = vec![false; n];
+        // Each column's last decoded value other than a long (its encoded bytes, its index in
+        // the column): a value many entities share (a status keyword, a category name) tends
+        // to come again and again in id order, and a clone is cheaper than decoding it anew.
+        let mut last: Vec<(Vec<u8>, Option<usize>)> =
+            wanted.iter().map(|_| (vec![], None)).collect();
         let mut bad: Option<Error> = None;
         self.view
             .r
@@ -112,15 +117,26 @@ impl Puller<'_> {
                     if want != aid || limit.is_some_and(|l| counts[c][i] as usize >= l) {
                         continue;
                     }
-                    match self.view.part_edn(part) {
-                        Ok(v) => {
-                            vals[c].push(v);
-                            counts[c][i] += 1;
-                        }
-                        Err(e) => {
-                            bad.get_or_insert(e);
-                        }
-                    }
+                    let (last_part, last_at) = &mut last[c];
+                    let v = match *last_at {
+                        Some(k) if last_part.as_slice() == part => vals[c][k].clone(),
+                        _ => match self.view.part_edn(part) {
+                            Ok(v) => {
+                                if !matches!(v, Edn::Long(_)) {
+                                    last_part.clear();
+                                    last_part.extend_from_slice(part);
+                                    *last_at = Some(vals[c].len());
+                                }
+                                v
+                            }
+                            Err(e) => {
+                                bad.get_or_insert(e);
+                                continue;
+                            }
+                        },
+                    };
+                    vals[c].push(v);
+                    counts[c][i] += 1;
                 }
                 Ok(())
             })
