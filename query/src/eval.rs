@@ -1255,7 +1255,18 @@ impl<'a> Ctx<'a> {
                     if let (None, Some(attr)) = (cur.col(ev), db.schema().get(k)) {
                         if p.e != p.v {
                             let mut rows = std::mem::take(&mut cur.rows);
-                            for (key, ns) in order.iter().zip(&members) {
+                            // All the values' entities at once, with one cursor (see
+                            // `Db::entities_with_each`).
+                            let mut each = if semi {
+                                vec![]
+                            } else {
+                                let values: Vec<&Edn> = order
+                                    .iter()
+                                    .map(|key| key[2].as_ref().unwrap_or(&Edn::Nil))
+                                    .collect();
+                                db.entities_with_each(attr, &values)?
+                            };
+                            for (k, (key, ns)) in order.iter().zip(&members).enumerate() {
                                 self.tick()?;
                                 let value = key[2].as_ref().unwrap_or(&Edn::Nil);
                                 let ids: Vec<Edn>;
@@ -1268,8 +1279,7 @@ impl<'a> Ctx<'a> {
                                         false => vec![],
                                     }
                                 } else {
-                                    ids = db
-                                        .entities_with(attr, value)?
+                                    ids = std::mem::take(&mut each[k])
                                         .into_iter()
                                         .map(|e| Edn::Long(e as i64))
                                         .collect();
