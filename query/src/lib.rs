@@ -34,6 +34,7 @@ mod explain;
 mod fds;
 mod functions;
 mod idwalk;
+mod inline;
 mod linear;
 mod magic;
 mod parse;
@@ -416,6 +417,7 @@ pub fn run(query: &Query, inputs: &[Input<'_>], reg: &Registry) -> QResult<(Quer
         ));
     }
     let mut seed = Rel::unit();
+    let inlined = inline::scalar_inputs(query, inputs);
     for (spec, input) in query.inputs.iter().zip(inputs) {
         match (spec, input) {
             (In::Source(name), Input::Db(db)) => {
@@ -435,6 +437,9 @@ pub fn run(query: &Query, inputs: &[Input<'_>], reg: &Registry) -> QResult<(Quer
                 b.vars(&mut vars);
                 if let Binding::Scalar(x) = b {
                     ctx.scalars.insert(x.clone(), v.clone());
+                    if inlined.iter().any(|(y, _)| y == x) {
+                        continue;
+                    }
                 }
                 let rows = bind(b, v, &vars, &query.form)?;
                 seed = seed.join(
@@ -480,6 +485,8 @@ pub fn run(query: &Query, inputs: &[Input<'_>], reg: &Registry) -> QResult<(Quer
     }
     let prefixed = srcrules::resolve(&query.clauses, &mut ctx.rules);
     let clauses = prefixed.as_deref().unwrap_or(&query.clauses);
+    let substituted = inline::substitute(clauses, &inlined);
+    let clauses = substituted.as_deref().unwrap_or(clauses);
     // Rule bodies and the query's clauses.
     check_clauses(clauses, &ctx)?;
     for rs in ctx.rules.values() {
