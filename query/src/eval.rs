@@ -776,8 +776,8 @@ impl<'a> Ctx<'a> {
                 Some(i)
             })
             .collect();
-        let mut spans: Vec<(u32, u32)> = vec![];
-        let mut arena: Vec<Edn> = vec![];
+        let mut spans: Vec<(u32, u32)> = Vec::with_capacity(eids.len() * binds.len());
+        let mut arena: Vec<Edn> = Vec::with_capacity(eids.len() * binds.len());
         let how =
             db.entities_values::<QueryError>(&eids, &wants, self.reg.entity_reads, |i, values| {
                 let entry = (spans.len() / binds.len().max(1)) as u32;
@@ -1198,13 +1198,16 @@ impl<'a> Ctx<'a> {
                 // entity's attribute, or the new variables' values of distinct datoms
                 // (deduplicated below when a `_` hides a position).
                 let out_distinct = cur.distinct;
-                let mut out = vec![];
+                // Most steps keep about as many rows as they read: sized once, not doubled
+                // (and copied) a dozen times.
+                let mut out = Vec::with_capacity(cur.rows.len());
                 // Group rows by the values of bound pattern variables: per group its
                 // (e, a, v) key, copied once, and its rows' numbers, in order of appearance.
                 let mut order: Vec<[Option<Edn>; 3]> = vec![];
                 let mut members: Vec<Vec<usize>> = vec![];
                 {
-                    let mut index: HashMap<[Option<&Edn>; 3], usize> = HashMap::default();
+                    let mut index: HashMap<[Option<&Edn>; 3], usize> =
+                        HashMap::with_capacity_and_hasher(cur.rows.len(), Default::default());
                     for (n, r) in cur.rows.iter().enumerate() {
                         let key: [Option<&Edn>; 3] =
                             std::array::from_fn(|i| bound[i].map(|c| &r[c]).or(consts[i].as_ref()));
