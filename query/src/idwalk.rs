@@ -216,19 +216,12 @@ impl Ctx<'_> {
     /// Every edge of the attribute, as (from, to) in the step's direction.
     fn all_edges(&self, g: &Edges<'_>) -> QResult<Option<Vec<(u64, u64)>>> {
         let mut edges = Vec::with_capacity(self.stats.attr_count(g.db, &g.attr.ident)? as usize);
-        let mut bad = false;
-        g.db.scan_attr(g.attr, None, |v, e| -> QResult<()> {
+        let all_ids = g.db.scan_id_pairs(g.attr, |v, e| -> QResult<()> {
             self.tick()?;
-            match v {
-                Edn::Long(v) if *v > 0 => {
-                    let v = *v as u64;
-                    edges.push(if g.forward { (e, v) } else { (v, e) });
-                }
-                _ => bad = true,
-            }
+            edges.push(if g.forward { (e, v) } else { (v, e) });
             Ok(())
         })?;
-        Ok((!bad).then_some(edges))
+        Ok(all_ids.then_some(edges))
     }
 
     /// The whole closure: a walk from every node with an edge out, as (from, to) facts in
@@ -322,18 +315,23 @@ impl Ctx<'_> {
     }
 
     /// The walks with one index read per reached node (each node's next nodes read once
-    /// for all seeds), while at most `budget` nodes have been read; `None` past it.
+    /// for all seeds), while at most `budget` nodes have been read or wait in the queue;
+    /// `None` past it. Breadth first, so that a bushy graph fills the queue (and gives up)
+    /// after few reads.
     fn walk_reading(&self, g: &Edges<'_>, seeds: &[u64], budget: u64) -> QResult<Option<Reach>> {
         // Node -> its next nodes, `flat[from..to]`.
         let mut read: HashMap<u64, (usize, usize)> = HashMap::default();
         let mut flat: Vec<u64> = vec![];
         let mut mark: HashMap<u64, u32> = HashMap::default();
-        let mut stack: Vec<u64> = vec![];
+        // This seed's nodes found, `queue[head..]` not visited yet.
+        let mut queue: Vec<u64> = vec![];
         let mut reach = Reach::default();
         for (k, &s) in seeds.iter().enumerate() {
             self.check_time()?;
             let k = k as u32;
             let mut node = s;
+            queue.clear();
+            let mut head = 0;
             loop {
                 let (from, to) = match read.get(&node) {
                     Some(&r) => r,
@@ -349,8 +347,13 @@ impl Ctx<'_> {
                         (from, flat.len())
                     }
                 };
-                stack.extend_from_slice(&flat[from..to]);
-                let Some(n) = pop_unmarked(&mut stack, &mut mark, k) else {
+                queue.extend_from_slice(&flat[from..to]);
+                // Each queued node not read yet will be: past the budget already, the
+                // scan is cheaper now than after those reads.
+                if (read.len() + queue.len() - head) as u64 > budget {
+                    return Ok(None);
+                }
+                let Some(n) = next_unmarked(&queue, &mut head, &mut mark, k) else {
                     break;
                 };
                 self.check_rows(reach.nodes.len(), 2)?;
@@ -367,12 +370,7 @@ impl Ctx<'_> {
     fn read_next(&self, g: &Edges<'_>, node: u64, flat: &mut Vec<u64>) -> QResult<bool> {
         self.tick()?;
         if g.forward {
-            for v in g.db.attr_values(node, g.attr)? {
-                match v {
-                    Edn::Long(n) if n > 0 => flat.push(n as u64),
-                    _ => return Ok(false),
-                }
-            }
+            return Ok(g.db.id_values_into(node, g.attr, flat)?);
         } else {
             flat.extend(g.db.entities_with(g.attr, &Edn::Long(node as i64))?);
         }
@@ -380,9 +378,16 @@ impl Ctx<'_> {
     }
 }
 
-/// Pops `stack` until a node not yet marked `k`, which it marks and returns.
-fn pop_unmarked(stack: &mut Vec<u64>, mark: &mut HashMap<u64, u32>, k: u32) -> Option<u64> {
-    while let Some(n) = stack.pop() {
+/// Takes `queue[*head..]` in order until a node not yet marked `k`, which it marks and
+/// returns.
+fn next_unmarked(
+    queue: &[u64],
+    head: &mut usize,
+    mark: &mut HashMap<u64, u32>,
+    k: u32,
+) -> Option<u64> {
+    while let Some(&n) = queue.get(*head) {
+        *head += 1;
         let m = mark.entry(n).or_insert(u32::MAX);
         if *m != k {
             *m = k;
