@@ -204,12 +204,15 @@ impl Ctx<'_> {
                 rows.push(row);
             }
         }
+        // Each walk reaches a node once, and each row of `cur` has one seed: distinct rows
+        // of `cur` (one row always is) give distinct rows.
+        let distinct = cur.distinct || cur.rows.len() <= 1;
         let mut vars = cur.vars;
         vars.push(out);
         Ok(Ok(Rel {
             vars,
             rows,
-            distinct: cur.distinct,
+            distinct,
         }))
     }
 
