@@ -196,8 +196,12 @@ impl Ctx<'_> {
             let Some(&k) = index.get(value) else {
                 continue;
             };
-            for &n in reach.of(k) {
-                self.check_rows(rows.len(), width)?;
+            let nodes = reach.of(k);
+            // One check for the seed's rows: it fails when the last of them would.
+            if let Some(last) = (rows.len() + nodes.len()).checked_sub(1) {
+                self.check_rows(last, width)?;
+            }
+            for &n in nodes {
                 let mut row = Vec::with_capacity(width + spare);
                 row.extend_from_slice(r);
                 row.push(Edn::Long(n as i64));
@@ -238,13 +242,21 @@ impl Ctx<'_> {
         let seeds: Vec<u32> = (0..csr.nodes() as u32)
             .filter(|&n| !csr.out(n).is_empty())
             .collect();
-        let mut out: Vec<Row> = vec![];
-        let ids: Vec<Edn> = seeds.iter().map(|&s| Edn::Long(csr.id(s) as i64)).collect();
-        self.walk_csr(&csr, &seeds, |k, n| {
-            self.check_rows(out.len(), 2)?;
-            out.push(pair(ids[k].clone(), Edn::Long(n as i64), g.seed_first));
-            Ok(())
-        })?;
+        let reach = self.walk_csr(&csr, &seeds)?;
+        let mut out: Vec<Row> = Vec::with_capacity(reach.nodes.len());
+        for (k, &s) in seeds.iter().enumerate() {
+            let nodes = reach.of(k);
+            // One check for the seed's rows: it fails when the last of them would.
+            if let Some(last) = (out.len() + nodes.len()).checked_sub(1) {
+                self.check_rows(last, 2)?;
+            }
+            let seed = csr.id(s) as i64;
+            out.extend(
+                nodes
+                    .iter()
+                    .map(|&n| pair(Edn::Long(seed), Edn::Long(n as i64), g.seed_first)),
+            );
+        }
         Ok(Some(out))
     }
 
@@ -274,33 +286,20 @@ impl Ctx<'_> {
             .iter()
             .map(|&e| csr.number(e).unwrap_or(u32::MAX))
             .collect();
-        let mut reach = Reach::default();
-        self.walk_csr(&csr, &numbered, |k, n| {
-            self.check_rows(reach.nodes.len(), 2)?;
-            while reach.ends.len() < k {
-                reach.ends.push(reach.nodes.len());
-            }
-            reach.nodes.push(n);
-            Ok(())
-        })?;
-        while reach.ends.len() < ids.len() {
-            reach.ends.push(reach.nodes.len());
-        }
-        Ok(Some(reach))
+        Ok(Some(self.walk_csr(&csr, &numbered)?))
     }
 
     /// One walk per seed over `csr` (`u32::MAX`: no edge out), a node's mark the number of
-    /// the last walk that reached it: `emit(k, node)` for every node one or more steps from
-    /// seed `k` (the seed itself only through a cycle), seed by seed.
-    fn walk_csr(
-        &self,
-        csr: &Csr,
-        seeds: &[u32],
-        mut emit: impl FnMut(usize, u64) -> QResult<()>,
-    ) -> QResult<()> {
+    /// the last walk that reached it: seed `k`'s nodes are every node one or more steps
+    /// from it (itself only through a cycle), each once.
+    fn walk_csr(&self, csr: &Csr, seeds: &[u32]) -> QResult<Reach> {
         let mut mark = vec![u32::MAX; csr.nodes()];
         let mut stack: Vec<u32> = vec![];
+        let mut reach = Reach::default();
         for (k, &s) in seeds.iter().enumerate() {
+            // A walk adds at most one node per node of the graph: checking between walks
+            // bounds the list by one graph more than the limit.
+            self.check_rows(reach.nodes.len(), 1)?;
             self.check_time()?;
             if s != u32::MAX {
                 stack.extend_from_slice(csr.out(s));
@@ -310,11 +309,12 @@ impl Ctx<'_> {
                     continue;
                 }
                 mark[n as usize] = k as u32;
-                emit(k, csr.id(n))?;
+                reach.nodes.push(csr.id(n));
                 stack.extend_from_slice(csr.out(n));
             }
+            reach.ends.push(reach.nodes.len());
         }
-        Ok(())
+        Ok(reach)
     }
 
     /// The walks with one index read per reached node (each node's next nodes read once
