@@ -246,6 +246,8 @@ pub struct Db<'t> {
     /// [`Db::value_fanout`] by attribute id, sampled once per database: what it reads
     /// cannot change while this `Db` lives (a writer's view borrows the transaction).
     fanouts: RefCell<HashMap<u32, f64>>,
+    /// [`Db::attr_count`] by attribute id, counted once per database, for the same reason.
+    counts: RefCell<HashMap<u32, u64>>,
 }
 
 fn kw_arg(v: &Edn) -> Result<Keyword> {
@@ -303,6 +305,7 @@ impl Db<'static> {
             schema,
             meta,
             fanouts: RefCell::default(),
+            counts: RefCell::default(),
         })
     }
 }
@@ -317,6 +320,7 @@ impl<'t> Db<'t> {
             schema,
             meta,
             fanouts: RefCell::default(),
+            counts: RefCell::default(),
         }
     }
 
@@ -830,13 +834,21 @@ impl<'t> Db<'t> {
         }
     }
 
-    /// Number of distinct entities that have `attr` — exact for cardinality one (O(log n)),
-    /// the datom count (an upper bound) for cardinality many.
+    /// Number of distinct entities that have `attr` — exact for cardinality one (O(log n)
+    /// the first time, remembered for the life of this `Db`), the datom count (an upper
+    /// bound) for cardinality many.
     pub fn attr_count(&self, attr: &Keyword) -> Result<u64> {
         match self.schema.get(attr) {
-            Some(a) => Ok(self
-                .r()
-                .count(&self.dbs.ave, &Range::prefix(layout::aid_bytes(a.id)))?),
+            Some(a) => {
+                if let Some(&n) = self.counts.borrow().get(&a.id) {
+                    return Ok(n);
+                }
+                let n = self
+                    .r()
+                    .count(&self.dbs.ave, &Range::prefix(layout::aid_bytes(a.id)))?;
+                self.counts.borrow_mut().insert(a.id, n);
+                Ok(n)
+            }
             None => Ok(0),
         }
     }
