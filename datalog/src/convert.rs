@@ -89,10 +89,7 @@ fn article(v: &Edn) -> String {
 pub fn typed(t: AttrType, v: &Edn) -> Result<Value, Error> {
     Ok(match (t, v) {
         (AttrType::String, Edn::String(s)) => Value::String(s.clone()),
-        (AttrType::Keyword, Edn::Keyword(k)) => Value::Keyword {
-            ns: k.namespace.clone(),
-            name: k.name.clone(),
-        },
+        (AttrType::Keyword, Edn::Keyword(k)) => Value::keyword(k.namespace(), k.name()),
         (AttrType::Symbol, Edn::Symbol(s)) => Value::Symbol {
             ns: s.namespace.clone(),
             name: s.name.clone(),
@@ -168,10 +165,7 @@ pub fn untyped(v: &Edn) -> Value {
         Edn::Double(d) if !d.is_nan() => Value::Double(*d),
         Edn::BigDec(d) => Value::BigDec(CBigDec::new(d.unscaled.clone(), d.scale)),
         Edn::String(s) => Value::String(s.clone()),
-        Edn::Keyword(k) => Value::Keyword {
-            ns: k.namespace.clone(),
-            name: k.name.clone(),
-        },
+        Edn::Keyword(k) => Value::keyword(k.namespace(), k.name()),
         Edn::Symbol(s) => Value::Symbol {
             ns: s.namespace.clone(),
             name: s.name.clone(),
@@ -196,10 +190,7 @@ pub fn to_edn(v: Value) -> Edn {
         Value::BigDec(d) => Edn::BigDec(BigDec::new(d.unscaled, d.scale)),
         Value::Instant(ms) => Edn::Inst(ms),
         Value::String(s) => Edn::String(s),
-        Value::Keyword { ns, name } => Edn::Keyword(Keyword {
-            namespace: ns,
-            name,
-        }),
+        Value::Keyword { ns, name } => Edn::Keyword(Keyword::new(ns.as_deref(), &name)),
         Value::Symbol { ns, name } => Edn::Symbol(Symbol {
             namespace: ns,
             name,

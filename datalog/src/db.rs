@@ -102,6 +102,19 @@ impl<'a> View<'a> {
             if let Some(n) = levin_codec::decode_tagged_long(part) {
                 return Ok(Edn::Long(n));
             }
+            if part.first() == Some(&levin_codec::tag::KEYWORD) {
+                return crate::keywords::shared(part, || {
+                    match layout::part_value(self.r, self.dbs, self.limit, part)? {
+                        levin_codec::Value::Keyword { ns, name } => {
+                            Ok(Keyword::new(ns.as_deref(), &name))
+                        }
+                        other => Err(Error::Corrupt(format!(
+                            "a value tagged as a keyword decoded as {other:?}"
+                        ))),
+                    }
+                })
+                .map(Edn::Keyword);
+            }
         }
         Ok(convert::to_edn(layout::part_value(
             self.r, self.dbs, self.limit, part,

@@ -34,6 +34,7 @@ pub mod convert;
 mod db;
 mod entity;
 mod error;
+mod keywords;
 pub mod kv_typed;
 mod layout;
 mod pull;

@@ -20,6 +20,7 @@
 
 mod error;
 mod inst;
+mod keyword;
 mod printer;
 mod reader;
 pub mod transit;
@@ -34,6 +35,7 @@ pub use levin_codec::BigDec;
 pub use num_bigint::BigInt;
 
 pub use error::{EdnError, EdnErrorKind, Position};
+pub use keyword::Keyword;
 pub use printer::to_pretty_string;
 pub use reader::{read, read_all, Reader, DEFAULT_MAX_DEPTH};
 pub use transit::TransitError;
@@ -91,39 +93,6 @@ pub enum Edn {
 }
 
 /// A keyword: `:name` or `:namespace/name`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Keyword {
-    /// The part before the `/`, if any (`db` in `:db/id`).
-    pub namespace: Option<String>,
-    /// The part after the `/` (`id` in `:db/id`), or the whole keyword without the colon.
-    pub name: String,
-}
-
-impl Keyword {
-    /// A keyword with an optional namespace.
-    pub fn new(namespace: Option<&str>, name: &str) -> Self {
-        Keyword {
-            namespace: namespace.map(str::to_owned),
-            name: name.to_owned(),
-        }
-    }
-
-    /// The namespace, if any.
-    pub fn namespace(&self) -> Option<&str> {
-        self.namespace.as_deref()
-    }
-
-    /// The name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// Whether this keyword is `:namespace/name` (pass `""` for a keyword without namespace).
-    pub fn is(&self, namespace: &str, name: &str) -> bool {
-        self.namespace.as_deref().unwrap_or("") == namespace && self.name == name
-    }
-}
-
 /// A symbol: `name` or `namespace/name`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Symbol {
@@ -515,15 +484,6 @@ impl From<Vec<Edn>> for Edn {
     /// A vector.
     fn from(items: Vec<Edn>) -> Self {
         Edn::Vector(items)
-    }
-}
-
-impl fmt::Display for Keyword {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.namespace {
-            Some(ns) => write!(f, ":{ns}/{}", self.name),
-            None => write!(f, ":{}", self.name),
-        }
     }
 }
 

@@ -782,9 +782,15 @@ fn close(frame: Frame, c: char, at: Position) -> Result<(Edn, Position), EdnErro
 /// namespace (`:_/a` becomes `:a`).
 fn qualify(key: &mut Edn, ns: &str) {
     let namespace = match key {
-        Edn::Keyword(Keyword { namespace, .. }) | Edn::Symbol(Symbol { namespace, .. }) => {
-            namespace
+        Edn::Keyword(k) => {
+            match k.namespace() {
+                None => *k = Keyword::new(Some(ns), k.name()),
+                Some("_") => *k = Keyword::new(None, k.name()),
+                Some(_) => {}
+            }
+            return;
         }
+        Edn::Symbol(Symbol { namespace, .. }) => namespace,
         _ => return,
     };
     match namespace.as_deref() {

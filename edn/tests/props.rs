@@ -35,7 +35,8 @@ fn symbol() -> impl Strategy<Value = Symbol> {
 
 fn keyword() -> impl Strategy<Value = Keyword> {
     let name = prop_oneof![4 => symbol_name(), 1 => "[0-9][a-z0-9]{0,4}"];
-    (prop::option::of(ns()), name).prop_map(|(namespace, name)| Keyword { namespace, name })
+    (prop::option::of(ns()), name)
+        .prop_map(|(namespace, name)| Keyword::new(namespace.as_deref(), &name))
 }
 
 fn tag() -> impl Strategy<Value = Symbol> {

@@ -650,10 +650,8 @@ fn leaf() -> impl Strategy<Value = Edn> {
         any::<String>().prop_map(Edn::String),
         "[~^` ][a-z~^]{0,5}".prop_map(Edn::String),
         any::<char>().prop_map(Edn::Char),
-        (prop::option::of(ns()), symbol_name()).prop_map(|(ns, name)| Edn::Keyword(Keyword {
-            namespace: ns,
-            name
-        })),
+        (prop::option::of(ns()), symbol_name())
+            .prop_map(|(ns, name)| Edn::Keyword(Keyword::new(ns.as_deref(), &name))),
         (prop::option::of(ns()), symbol_name()).prop_map(|(ns, name)| Edn::Symbol(Symbol {
             namespace: ns,
             name

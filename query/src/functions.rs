@@ -702,13 +702,16 @@ fn builtin(name: &str, a: &[Edn]) -> Result<Edn, FnError> {
             }
         },
         "name" => match a {
-            [Edn::Keyword(k)] => Edn::String(k.name.clone()),
+            [Edn::Keyword(k)] => Edn::String(k.name().to_owned()),
             [Edn::Symbol(s)] => Edn::String(s.name.clone()),
             [Edn::String(s)] => Edn::String(s.clone()),
             _ => return Err(FnError::from("name takes a keyword, symbol or string")),
         },
         "namespace" => match a {
-            [Edn::Keyword(k)] => k.namespace.clone().map_or(Edn::Nil, Edn::String),
+            [Edn::Keyword(k)] => k
+                .namespace()
+                .map(str::to_owned)
+                .map_or(Edn::Nil, Edn::String),
             [Edn::Symbol(s)] => s.namespace.clone().map_or(Edn::Nil, Edn::String),
             _ => return Err(FnError::from("namespace takes a keyword or symbol")),
         },

@@ -50,7 +50,9 @@ fn sections(q: &Edn) -> QResult<Vec<(String, Vec<Edn>)>> {
         Edn::Vector(items) | Edn::List(items) => {
             for it in items {
                 match it {
-                    Edn::Keyword(k) if k.namespace.is_none() => out.push((k.name.clone(), vec![])),
+                    Edn::Keyword(k) if k.namespace().is_none() => {
+                        out.push((k.name().to_owned(), vec![]))
+                    }
                     _ => match out.last_mut() {
                         Some((_, v)) => v.push(it.clone()),
                         None => {
@@ -65,12 +67,12 @@ fn sections(q: &Edn) -> QResult<Vec<(String, Vec<Edn>)>> {
                 let Some(k) = k.as_keyword() else {
                     return Err(err("query map keys must be keywords", q));
                 };
-                let forms = match (k.name.as_str(), v) {
+                let forms = match (k.name(), v) {
                     ("limit" | "offset" | "timeout" | "max-rows", v) => vec![v.clone()],
                     (_, Edn::Vector(xs) | Edn::List(xs)) => xs.clone(),
                     (_, v) => vec![v.clone()],
                 };
-                out.push((k.name.clone(), forms));
+                out.push((k.name().to_owned(), forms));
             }
         }
         _ => return Err(err("a query must be a vector or a map", q)),
@@ -223,7 +225,7 @@ fn parse_order(forms: &[Edn], query: &mut Query) -> QResult<()> {
         };
         let mut desc = false;
         if let Some(Edn::Keyword(k)) = forms.get(i + 1) {
-            match k.name.as_str() {
+            match k.name() {
                 "asc" => {}
                 "desc" => desc = true,
                 _ => return Err(err("expected :asc or :desc", &forms[i + 1])),

@@ -68,15 +68,14 @@ struct Parser<'a> {
 /// An estimate of the memory a cached scalar takes.
 fn size_of(d: &Decoded) -> usize {
     fn edn(v: &Edn) -> usize {
-        let named =
-            |ns: &Option<String>, name: &str| name.len() + ns.as_ref().map_or(0, String::len);
+        let named = |ns: Option<&str>, name: &str| name.len() + ns.map_or(0, str::len);
         32 + match v {
             Edn::String(s) => s.len(),
-            Edn::Keyword(k) => named(&k.namespace, &k.name),
-            Edn::Symbol(s) => named(&s.namespace, &s.name),
+            Edn::Keyword(k) => named(k.namespace(), k.name()),
+            Edn::Symbol(s) => named(s.namespace(), s.name()),
             Edn::BigInt(n) => (n.bits() / 8) as usize,
             Edn::BigDec(d) => (d.unscaled.bits() / 8) as usize,
-            Edn::Tagged(t, rep) => named(&t.namespace, &t.name) + edn(rep),
+            Edn::Tagged(t, rep) => named(t.namespace(), t.name()) + edn(rep),
             _ => 0,
         }
     }

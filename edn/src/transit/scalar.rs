@@ -18,17 +18,17 @@ pub(super) enum Decoded {
 }
 
 /// Splits `ns/name` at the first `/` that is neither first nor last (`/` alone is a name).
-pub(super) fn split_name(s: &str) -> (Option<String>, String) {
+pub(super) fn split_name(s: &str) -> (Option<&str>, &str) {
     match s.find('/') {
-        Some(i) if i > 0 && i + 1 < s.len() => (Some(s[..i].to_owned()), s[i + 1..].to_owned()),
-        _ => (None, s.to_owned()),
+        Some(i) if i > 0 && i + 1 < s.len() => (Some(&s[..i]), &s[i + 1..]),
+        _ => (None, s),
     }
 }
 
 /// The symbol a tag names (`datalevin/Datom`).
 pub(super) fn tag_symbol(tag: &str) -> Symbol {
     let (namespace, name) = split_name(tag);
-    Symbol { namespace, name }
+    Symbol::new(namespace, name)
 }
 
 /// The first 60 characters of `s`, for error messages.
@@ -168,11 +168,11 @@ pub(super) fn scalar(tag: char, rest: &str) -> Result<Edn, Kind> {
         }
         ':' => {
             let (namespace, name) = split_name(rest);
-            Edn::Keyword(Keyword { namespace, name })
+            Edn::Keyword(Keyword::new(namespace, name))
         }
         '$' => {
             let (namespace, name) = split_name(rest);
-            Edn::Symbol(Symbol { namespace, name })
+            Edn::Symbol(Symbol::new(namespace, name))
         }
         'u' => Edn::Uuid(parse_uuid(rest).ok_or_else(|| {
             invalid(
