@@ -549,7 +549,16 @@ impl<'a> Ctx<'a> {
                         || (!top && pending.is_empty())
                         || (cur.distinct && deps.fixed_by(&kept, &dropped));
                     let fuse = !plain;
-                    let (rel, how) = self.entity_group(&group, cur, fuse.then_some(&needed[..]))?;
+                    let mut later: Vec<Var> = vec![];
+                    pending.iter().for_each(|c| c.vars(&mut later));
+                    later.sort_unstable();
+                    later.dedup();
+                    let spare = later
+                        .iter()
+                        .filter(|v| !bound_by_step(v, &cur, &group))
+                        .count();
+                    let (rel, how) =
+                        self.entity_group(&group, cur, fuse.then_some(&needed[..]), spare)?;
                     strategy = format!(
                         "merge scan per entity ({}): {}",
                         match how {
@@ -719,6 +728,7 @@ impl<'a> Ctx<'a> {
         group: &[(&Pattern, u32, scan::Want)],
         cur: Rel,
         project: Option<&[Var]>,
+        spare: usize,
     ) -> QResult<(Rel, scan::GroupRead)> {
         // Each row is extended with combinations of an entity's distinct values.
         let input_distinct = cur.distinct;
@@ -766,8 +776,8 @@ impl<'a> Ctx<'a> {
                 Some(i)
             })
             .collect();
-        let mut spans: Vec<(u32, u32)> = vec![];
-        let mut arena: Vec<Edn> = vec![];
+        let mut spans: Vec<(u32, u32)> = Vec::with_capacity(eids.len() * binds.len());
+        let mut arena: Vec<Edn> = Vec::with_capacity(eids.len() * binds.len());
         let how =
             db.entities_values::<QueryError>(&eids, &wants, self.reg.entity_reads, |i, values| {
                 let entry = (spans.len() / binds.len().max(1)) as u32;
@@ -785,8 +795,9 @@ impl<'a> Ctx<'a> {
                 (entry != NO_MATCH).then(|| &spans[first..first + binds.len()])
             };
             let bind_vars: Vec<Var> = vars[cur.vars.len()..].to_vec();
-            let rows =
-                self.project_group(&cur, &bind_vars, needed, &arena, |n| spans_of(row_pos[n]))?;
+            let rows = self.project_group(&cur, &bind_vars, needed, &arena, spare, |n| {
+                spans_of(row_pos[n])
+            })?;
             let vars = vars.into_iter().filter(|v| needed.contains(v)).collect();
             return Ok((
                 Rel {
@@ -815,6 +826,7 @@ impl<'a> Ctx<'a> {
                 .all(|&(_, n)| n == 1);
             if single {
                 let mut row = row;
+                row.reserve(binds.len() + spare);
                 for &(start, _) in &spans[first..first + binds.len()] {
                     let v = &mut arena[start as usize];
                     row.push(if last_use {
@@ -836,9 +848,10 @@ impl<'a> Ctx<'a> {
                 let mut next = Vec::with_capacity(partial.len() * vs.len());
                 for r in &partial {
                     for v in vs {
-                        let mut r = r.clone();
-                        r.push(v.clone());
-                        next.push(r);
+                        let mut row = Vec::with_capacity(r.len() + binds.len() + spare);
+                        row.extend_from_slice(r);
+                        row.push(v.clone());
+                        next.push(row);
                     }
                 }
                 partial = next;
@@ -870,6 +883,7 @@ impl<'a> Ctx<'a> {
         bind_vars: &[Var],
         needed: &[Var],
         arena: &[Edn],
+        spare: usize,
         spans: impl Fn(usize) -> Option<&'s [(u32, u32)]>,
     ) -> QResult<Vec<Row>> {
         let cols: Vec<usize> = (0..cur.vars.len())
@@ -885,8 +899,11 @@ impl<'a> Ctx<'a> {
             cells.for_each(|c| c.hash(&mut h));
             h.finish()
         };
-        let mut table: hashbrown::HashTable<usize> = hashbrown::HashTable::new();
-        let mut out: Vec<Row> = vec![];
+        // Sized for the input: most scans keep most rows, and growing the table rehashes
+        // every row kept so far.
+        let mut table: hashbrown::HashTable<usize> =
+            hashbrown::HashTable::with_capacity(cur.rows.len());
+        let mut out: Vec<Row> = Vec::with_capacity(cur.rows.len());
         let mut cells: Vec<&Edn> = Vec::with_capacity(width);
         // Per kept variable, the position within its range of the combination being built.
         let mut at: Vec<u32> = vec![0; kept.len()];
@@ -910,7 +927,9 @@ impl<'a> Ctx<'a> {
                 {
                     self.check_rows(out.len(), width)?;
                     table.insert_unique(h, out.len(), |&i| hash(&mut out[i].iter()));
-                    out.push(cells.iter().map(|&c| c.clone()).collect());
+                    let mut row = Vec::with_capacity(width + spare);
+                    row.extend(cells.iter().map(|&c| c.clone()));
+                    out.push(row);
                 }
                 // The next combination, the last variable fastest (as the unfused scan).
                 let mut k = kept.len();
@@ -1174,15 +1193,21 @@ impl<'a> Ctx<'a> {
                 if !semi {
                     vars.extend(new_vars.iter().cloned());
                 }
-                // Filtering distinct rows keeps them distinct.
-                let out_distinct = semi && cur.distinct;
-                let mut out = vec![];
+                // Filtering distinct rows keeps them distinct, and so does extending each
+                // with distinct tuples: the entities of one value, the values of one
+                // entity's attribute, or the new variables' values of distinct datoms
+                // (deduplicated below when a `_` hides a position).
+                let out_distinct = cur.distinct;
+                // Most steps keep about as many rows as they read: sized once, not doubled
+                // (and copied) a dozen times.
+                let mut out = Vec::with_capacity(cur.rows.len());
                 // Group rows by the values of bound pattern variables: per group its
                 // (e, a, v) key, copied once, and its rows' numbers, in order of appearance.
                 let mut order: Vec<[Option<Edn>; 3]> = vec![];
                 let mut members: Vec<Vec<usize>> = vec![];
                 {
-                    let mut index: HashMap<[Option<&Edn>; 3], usize> = HashMap::default();
+                    let mut index: HashMap<[Option<&Edn>; 3], usize> =
+                        HashMap::with_capacity_and_hasher(cur.rows.len(), Default::default());
                     for (n, r) in cur.rows.iter().enumerate() {
                         let key: [Option<&Edn>; 3] =
                             std::array::from_fn(|i| bound[i].map(|c| &r[c]).or(consts[i].as_ref()));
@@ -1357,19 +1382,38 @@ impl<'a> Ctx<'a> {
     // ---- predicates and functions -------------------------------------------------------
 
     fn arg_values(&self, args: &[Term], cur: &Rel, row: &Row, form: &Edn) -> QResult<Vec<Edn>> {
-        args.iter()
-            .map(|t| match t {
+        let mut out = Vec::with_capacity(args.len());
+        self.arg_values_into(args, cur, row, form, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`arg_values`](Self::arg_values) into `out` (cleared first), so that one buffer
+    /// serves every row of a step.
+    fn arg_values_into(
+        &self,
+        args: &[Term],
+        cur: &Rel,
+        row: &Row,
+        form: &Edn,
+        out: &mut Vec<Edn>,
+    ) -> QResult<()> {
+        out.clear();
+        for t in args {
+            out.push(match t {
                 Term::Var(v) => cur.col(v).map(|c| row[c].clone()).ok_or_else(|| {
                     QueryError::at(ErrorKind::Unbound, format!("unbound variable {v}"), form)
-                }),
-                Term::Const(c) => Ok(c.clone()),
-                Term::Blank => Err(QueryError::at(
-                    ErrorKind::Parse,
-                    "_ is not allowed as a function argument",
-                    form,
-                )),
-            })
-            .collect()
+                })?,
+                Term::Const(c) => c.clone(),
+                Term::Blank => {
+                    return Err(QueryError::at(
+                        ErrorKind::Parse,
+                        "_ is not allowed as a function argument",
+                        form,
+                    ))
+                }
+            });
+        }
+        Ok(())
     }
 
     /// Calls function `name`.
@@ -1559,6 +1603,32 @@ impl<'a> Ctx<'a> {
         let keep_nil =
             matches!(binding, Binding::Scalar(v) if v.starts_with(crate::parse::NESTED_PREFIX));
         let input = std::mem::take(&mut cur.rows);
+        if let Binding::Scalar(_) = binding {
+            // One value per row: the row is extended by it (or, the variable bound
+            // already, kept when equal), with no assignment vectors.
+            let mut vals = Vec::with_capacity(args.len());
+            rows.reserve(input.len());
+            for mut r in input {
+                self.tick()?;
+                self.arg_values_into(args, &cur, &r, form, &mut vals)?;
+                let res = self.call(name, &vals, form)?;
+                if res.is_nil() && !keep_nil {
+                    continue;
+                }
+                match old.first().copied().flatten() {
+                    Some(c) if r[c] != res => continue,
+                    Some(_) => {}
+                    None => r.push(res),
+                }
+                self.check_rows(rows.len(), r.len())?;
+                rows.push(r);
+            }
+            return Ok(Rel {
+                vars,
+                rows,
+                distinct: cur.distinct,
+            });
+        }
         for r in input {
             self.tick()?;
             let vals = self.arg_values(args, &cur, &r, form)?;
@@ -1794,6 +1864,15 @@ fn semi_join(clause: &Clause, cur: &Rel, keep: &[Var], pending: &[&Clause]) -> b
     let mut later: Vec<Var> = vec![];
     pending.iter().for_each(|c| c.vars(&mut later));
     !new.iter().any(|v| later.contains(v))
+}
+
+/// Whether `v` is bound by `cur` or by a variable-binding member of the merge-scan `group`
+/// (so a later clause mentioning it adds no column).
+fn bound_by_step(v: &Var, cur: &Rel, group: &[(&Pattern, u32, scan::Want)]) -> bool {
+    cur.col(v).is_some()
+        || group
+            .iter()
+            .any(|(p, _, w)| matches!(w, scan::Want::Bind) && p.v.var() == Some(v))
 }
 
 /// The keyword form of a clause for explain.

@@ -11,29 +11,51 @@ use crate::ast::{Pattern, Term, Var};
 /// equal determinant values have equal dependent values. Rows are only filtered and
 /// extended afterwards, so a dependency, once true, stays true.
 #[derive(Debug, Default)]
-pub struct Deps(Vec<(Var, Var)>);
+pub struct Deps {
+    pairs: Vec<(Var, Var)>,
+    /// Variables that hold only entity ids: first bound in the entity position of a
+    /// database pattern, or in the value position of a reference attribute. Two of their
+    /// values name the same entity exactly when they are equal (no lookup refs or idents).
+    ids: Vec<Var>,
+}
 
 impl Deps {
     /// Learns what pattern `p` implies, given the variables `before` it bound (a variable
-    /// bound earlier may hold a non-canonical form of an entity, e.g. a lookup ref, so only
-    /// a newly bound variable is recorded as a dependent):
+    /// bound earlier may hold a non-canonical form of an entity, e.g. a lookup ref, so it
+    /// is recorded as a dependent only when it holds entity ids and the attribute is a
+    /// reference one, whose stored values are entity ids):
     /// - a cardinality-one attribute: the value is fixed by the entity;
     /// - a unique attribute: the entity is fixed by the value.
     pub fn learn(&mut self, db: &Db, p: &Pattern, bound_before: impl Fn(&Var) -> bool) {
-        let (Term::Var(e), Term::Const(Edn::Keyword(k)), Term::Var(v)) = (&p.e, &p.a, &p.v) else {
-            return;
-        };
-        if e == v || p.terms.len() > 3 {
+        if p.terms.len() > 3 {
             return;
         }
-        let Some(attr) = db.schema().get(k) else {
-            return;
+        let attr = match &p.a {
+            Term::Const(Edn::Keyword(k)) => db.schema().get(k),
+            _ => None,
         };
-        if !attr.is_many() && !bound_before(v) {
-            self.0.push((v.clone(), e.clone()));
+        let is_ref = attr.is_some_and(|a| a.value_type == Some(levin_datalog::AttrType::Ref));
+        if let (Term::Var(e), Term::Var(v), Some(attr)) = (&p.e, &p.v, attr) {
+            if e != v {
+                if !attr.is_many() && (!bound_before(v) || (is_ref && self.ids.contains(v))) {
+                    self.pairs.push((v.clone(), e.clone()));
+                }
+                if attr.unique.is_some() && (!bound_before(e) || self.ids.contains(e)) {
+                    self.pairs.push((e.clone(), v.clone()));
+                }
+            }
         }
-        if attr.unique.is_some() && !bound_before(e) {
-            self.0.push((e.clone(), v.clone()));
+        if let Some(e) = p.e.var().filter(|x| !bound_before(x)) {
+            self.mark(e);
+        }
+        if let Some(v) = p.v.var().filter(|x| is_ref && !bound_before(x)) {
+            self.mark(v);
+        }
+    }
+
+    fn mark(&mut self, x: &Var) {
+        if !self.ids.contains(x) {
+            self.ids.push(x.clone());
         }
     }
 
@@ -43,13 +65,13 @@ impl Deps {
         if dropped.is_empty() {
             return true;
         }
-        if self.0.is_empty() {
+        if self.pairs.is_empty() {
             return false;
         }
         let mut known: Vec<&Var> = kept.iter().collect();
         loop {
             let before = known.len();
-            for (dep, det) in &self.0 {
+            for (dep, det) in &self.pairs {
                 if known.contains(&det) && !known.contains(&dep) {
                     known.push(dep);
                 }
@@ -67,12 +89,13 @@ mod tests {
     use super::*;
 
     fn deps(pairs: &[(&str, &str)]) -> Deps {
-        Deps(
-            pairs
+        Deps {
+            pairs: pairs
                 .iter()
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect(),
-        )
+            ids: vec![],
+        }
     }
 
     #[test]

@@ -34,6 +34,7 @@ mod explain;
 mod fds;
 mod functions;
 mod idwalk;
+mod inline;
 mod linear;
 mod magic;
 mod parse;
@@ -414,6 +415,7 @@ pub fn run(query: &Query, inputs: &[Input<'_>], reg: &Registry) -> QResult<(Quer
         ));
     }
     let mut seed = Rel::unit();
+    let inlined = inline::scalar_inputs(query, inputs);
     for (spec, input) in query.inputs.iter().zip(inputs) {
         match (spec, input) {
             (In::Source(name), Input::Db(db)) => {
@@ -433,6 +435,9 @@ pub fn run(query: &Query, inputs: &[Input<'_>], reg: &Registry) -> QResult<(Quer
                 b.vars(&mut vars);
                 if let Binding::Scalar(x) = b {
                     ctx.scalars.insert(x.clone(), v.clone());
+                    if inlined.iter().any(|(y, _)| y == x) {
+                        continue;
+                    }
                 }
                 let rows = bind(b, v, &vars, &query.form)?;
                 seed = seed.join(
@@ -478,6 +483,8 @@ pub fn run(query: &Query, inputs: &[Input<'_>], reg: &Registry) -> QResult<(Quer
     }
     let prefixed = srcrules::resolve(&query.clauses, &mut ctx.rules);
     let clauses = prefixed.as_deref().unwrap_or(&query.clauses);
+    let substituted = inline::substitute(clauses, &inlined);
+    let clauses = substituted.as_deref().unwrap_or(clauses);
     // Rule bodies and the query's clauses.
     check_clauses(clauses, &ctx)?;
     for rs in ctx.rules.values() {
@@ -571,10 +578,18 @@ fn find(query: &Query, ctx: &Ctx<'_>, rel: Rel) -> QResult<QueryResult> {
     let identity = cols.iter().copied().eq(0..rel.vars.len());
     let (rel_distinct, width) = (rel.distinct, rel.vars.len());
     let repeats = (1..cols.len()).any(|i| cols[..i].contains(&cols[i]));
-    // Each row is rearranged in its own allocation, through one scratch buffer.
+    let mut kept_all = cols.clone();
+    kept_all.sort_unstable();
+    let dedup = !(rel_distinct && kept_all.iter().copied().eq(0..width));
+    // Column in `full` of each variable of `need`. Rows are rearranged (each in its own
+    // allocation, through one scratch buffer) to be deduplicated or returned; aggregates
+    // over rows known distinct read them where they are.
+    let mut at: Vec<usize> = (0..cols.len()).collect();
     let mut scratch: Vec<Edn> = Vec::with_capacity(cols.len());
     let mut full: Vec<Vec<Edn>> = rel.rows;
-    if !identity {
+    if !identity && query.has_aggregates() && !dedup {
+        at = cols.clone();
+    } else if !identity {
         for r in &mut full {
             if repeats {
                 scratch.extend(cols.iter().map(|&c| r[c].clone()));
@@ -589,9 +604,7 @@ fn find(query: &Query, ctx: &Ctx<'_>, rel: Rel) -> QResult<QueryResult> {
     let sorted = query.kind != FindKind::Rel || query.has_aggregates() || !query.with.is_empty();
     // A set of rows: deduplicated by hash (the output is sorted below where it must be),
     // unless they are known distinct and every column is kept.
-    let mut kept_all = cols.clone();
-    kept_all.sort_unstable();
-    if !(rel_distinct && kept_all.iter().copied().eq(0..width)) {
+    if dedup {
         full = eval::distinct(full);
     }
     let nfind = query.find.len();
@@ -615,11 +628,12 @@ fn find(query: &Query, ctx: &Ctx<'_>, rel: Rel) -> QResult<QueryResult> {
             use std::hash::{BuildHasher, Hash, Hasher};
             let mut h = rustc_hash::FxBuildHasher.build_hasher();
             for &i in &keys {
-                r[fcol[i]].hash(&mut h);
+                r[at[fcol[i]]].hash(&mut h);
             }
             h.finish()
         };
-        let same_key = |a: &[Edn], b: &[Edn]| keys.iter().all(|&i| a[fcol[i]] == b[fcol[i]]);
+        let same_key =
+            |a: &[Edn], b: &[Edn]| keys.iter().all(|&i| a[at[fcol[i]]] == b[at[fcol[i]]]);
         let mut table: hashbrown::HashTable<usize> = hashbrown::HashTable::new();
         let mut groups: Vec<Vec<usize>> = vec![];
         for (n, r) in full.iter().enumerate() {
@@ -634,8 +648,15 @@ fn find(query: &Query, ctx: &Ctx<'_>, rel: Rel) -> QResult<QueryResult> {
         }
         let mut out = vec![];
         let agg = |name: &str, args: &[Edn], var: &Var, members: &[usize]| -> QResult<Edn> {
+            if name == "count"
+                && !ctx.reg.aggs.contains_key(name)
+                && ctx.input_aggregate(name).is_none()
+            {
+                // The group's size: no vector of its values.
+                return Ok(Edn::Long(members.len() as i64));
+            }
             let c = need.iter().position(|v| v == var).unwrap_or(0);
-            let vals: Vec<&Edn> = members.iter().map(|&n| &full[n][c]).collect();
+            let vals: Vec<&Edn> = members.iter().map(|&n| &full[n][at[c]]).collect();
             if let Some(f) = ctx.input_aggregate(name) {
                 let mut all = args.to_vec();
                 all.push(Edn::Vector(vals.into_iter().cloned().collect()));
@@ -655,7 +676,7 @@ fn find(query: &Query, ctx: &Ctx<'_>, rel: Rel) -> QResult<QueryResult> {
                     FindElem::Expr(e) => row.push(find_expr(e, ctx, &query.form, &|n, a, v| {
                         agg(n, a, v, members)
                     })?),
-                    _ => row.push(full[members[0]][fcol[i]].clone()),
+                    _ => row.push(full[members[0]][at[fcol[i]]].clone()),
                 }
             }
             if having(query, ctx, &row)? {

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use levin_datalog::{Conn, Index};
 use levin_edn::{read, Edn};
+use levin_query::Input;
 use proptest::prelude::*;
 
 #[path = "q_support/reads.rs"]
@@ -63,6 +64,31 @@ fn render(find: &[&str], cls: &[Cl]) -> String {
         })
         .collect();
     format!("[:find {} :where {}]", find.join(" "), body.join(" "))
+}
+
+/// The same query with each predicate's constant passed as a scalar `:in` value instead
+/// (`?k0`, `?k1`, ...), and those values: it must give the same rows (such inputs are
+/// written into the predicates as constants, so both forms run alike).
+fn render_inputs(find: &[&str], cls: &[Cl]) -> Option<(String, Vec<Edn>)> {
+    let mut values = vec![];
+    let cls: Vec<Cl> = cls
+        .iter()
+        .map(|c| match c {
+            Cl::Pred(op, a, T::Const(n)) => {
+                values.push(Edn::Long(*n));
+                let name: &'static str = ["?k0", "?k1", "?k2", "?k3"][values.len() - 1];
+                Cl::Pred(op, a.clone(), T::Var(name))
+            }
+            other => other.clone(),
+        })
+        .collect();
+    if values.is_empty() {
+        return None;
+    }
+    let text = render(find, &cls);
+    let ins: Vec<String> = (0..values.len()).map(|i| format!("?k{i}")).collect();
+    let text = text.replacen(" :where", &format!(" :in $ {} :where", ins.join(" ")), 1);
+    Some((text, values))
 }
 
 // ---- the naive evaluator ------------------------------------------------------------------
@@ -288,6 +314,18 @@ fn build(case: &Case) -> Option<(Vec<&'static str>, Vec<Cl>)> {
     Some((find, cls))
 }
 
+/// The rows of `text` over `inputs` (the first the database), each once.
+fn db_rows(text: &str, inputs: &[Input<'_>]) -> HashSet<Vec<Edn>> {
+    let rows = match levin_query::q(text, inputs) {
+        Ok(r) => r.rows,
+        Err(e) => panic!("{text}: {e}"),
+    };
+    let n = rows.len();
+    let set: HashSet<Vec<Edn>> = rows.into_iter().collect();
+    assert_eq!(n, set.len(), "query {text} returned a row twice");
+    set
+}
+
 static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 static NONEMPTY: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
@@ -314,6 +352,12 @@ proptest! {
             let expected = naive(&datoms, &find, &cls);
             // Each way of reading an entity's values must give the same answer.
             reads::same_rows_every_read(&db, &text, &expected)?;
+            if let Some((text, values)) = render_inputs(&find, &cls) {
+                let mut inputs = vec![Input::Db(&db)];
+                inputs.extend(values.into_iter().map(Input::Value));
+                let rows = db_rows(&text, &inputs);
+                prop_assert_eq!(&rows, &expected, "query {} with inputs", text);
+            }
             if !expected.is_empty() {
                 NONEMPTY.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }

@@ -16,8 +16,11 @@ use proptest::prelude::*;
 mod reads;
 
 const SCHEMA: &str = "{:m {:db/cardinality :db.cardinality/many}
+                       :b {:db/valueType :db.type/ref}
                        :u {:db/unique :db.unique/value}}";
-/// `:a`, `:b` cardinality one; `:m` many; `:u` unique (each entity's own value).
+/// `:a`, `:b` cardinality one (`:b` a reference: its values are entity ids, so a value
+/// bound earlier can be fixed by the entity); `:m` many; `:u` unique (each entity's own
+/// value).
 const ATTRS: [&str; 4] = [":a", ":b", ":m", ":u"];
 const VARS: [&str; 4] = ["?e", "?x", "?y", "?z"];
 
@@ -236,5 +239,55 @@ proptest! {
             let expected = naive(&db_datoms, case, &find);
             reads::same_rows_every_read(&db, &text, &expected)?;
         }
+    }
+}
+
+/// A reference value bound before its pattern is fixed by the entity only through a
+/// cardinality-one attribute: through a cardinality-many one, dropping it must still
+/// deduplicate (order 10 has two customers of the same tier).
+#[test]
+fn reference_bound_earlier_is_fixed_only_through_cardinality_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = Conn::open(
+        dir.path(),
+        "{:cust {:db/valueType :db.type/ref}
+          :custs {:db/valueType :db.type/ref :db/cardinality :db.cardinality/many}}",
+    )
+    .unwrap();
+    conn.transact(
+        &read(
+            "[{:db/id 1 :tier :gold} {:db/id 2 :tier :gold} {:db/id 3 :tier :silver}
+              {:db/id 10 :custs [1 2] :cust 1 :status :open}
+              {:db/id 11 :custs [3] :cust 3 :status :open}]",
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let db = conn.db().unwrap();
+    for (text, rows) in [
+        (
+            "[:find ?t ?o :where [?c :tier ?t] [?o :custs ?c] [?o :status ?s]]",
+            "#{[:gold 10] [:silver 11]}",
+        ),
+        (
+            "[:find ?t (count ?o) :where [?c :tier ?t] [?o :custs ?c] [?o :status ?s]]",
+            "#{[:gold 1] [:silver 1]}",
+        ),
+        (
+            "[:find ?t ?s (count ?o) :where [?c :tier ?t] [?o :cust ?c] [?o :status ?s]]",
+            "#{[:gold :open 1] [:silver :open 1]}",
+        ),
+    ] {
+        let expected: HashSet<Vec<Edn>> = match read(rows).unwrap() {
+            Edn::Set(xs) => xs
+                .into_iter()
+                .map(|r| match r {
+                    Edn::Vector(v) => v,
+                    other => vec![other],
+                })
+                .collect(),
+            other => panic!("{other}"),
+        };
+        reads::same_rows_every_read(&db, text, &expected).unwrap();
     }
 }
