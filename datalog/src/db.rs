@@ -2,6 +2,8 @@
 //! it was written with), with raw index access (`datoms`, `seek_datoms`, `index_range`),
 //! O(log n) counts for the query planner, entity-id resolution, pull and entities.
 
+use rustc_hash::FxHashMap as HashMap;
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use levin_engine::{Range, Read, RoTxn, RwTxn};
@@ -254,6 +256,11 @@ pub struct Db<'t> {
     dbs: Dbs,
     schema: Arc<Schema>,
     meta: Meta,
+    /// [`Db::value_fanout`] by attribute id, sampled once per database: what it reads
+    /// cannot change while this `Db` lives (a writer's view borrows the transaction).
+    fanouts: RefCell<HashMap<u32, f64>>,
+    /// [`Db::attr_count`] by attribute id, counted once per database, for the same reason.
+    counts: RefCell<HashMap<u32, u64>>,
 }
 
 fn kw_arg(v: &Edn) -> Result<Keyword> {
@@ -310,6 +317,8 @@ impl Db<'static> {
             dbs,
             schema,
             meta,
+            fanouts: RefCell::default(),
+            counts: RefCell::default(),
         })
     }
 }
@@ -323,6 +332,8 @@ impl<'t> Db<'t> {
             dbs,
             schema,
             meta,
+            fanouts: RefCell::default(),
+            counts: RefCell::default(),
         }
     }
 
@@ -785,8 +796,19 @@ impl<'t> Db<'t> {
     /// Estimated datoms per distinct value of `a` (how many entities a bound value joins
     /// to), from a sample: 32 evenly spaced datoms of the attribute are read by rank, each
     /// with its value's entity count `s`; the number of distinct values is then about
-    /// `N * mean(1/s)` for `N` datoms. O(32 log n). 1 for an empty attribute.
+    /// `N * mean(1/s)` for `N` datoms. O(32 log n) the first time, remembered for the
+    /// life of this `Db`. 1 for an empty attribute.
     pub fn value_fanout(&self, a: &Attr) -> Result<f64> {
+        if let Some(&f) = self.fanouts.borrow().get(&a.id) {
+            return Ok(f);
+        }
+        let f = self.sample_fanout(a)?;
+        self.fanouts.borrow_mut().insert(a.id, f);
+        Ok(f)
+    }
+
+    /// [`value_fanout`](Self::value_fanout), sampled.
+    fn sample_fanout(&self, a: &Attr) -> Result<f64> {
         const SAMPLES: u64 = 32;
         let prefix = layout::aid_bytes(a.id);
         let n = self.r().count(&self.dbs.ave, &Range::prefix(prefix))?;
@@ -825,13 +847,21 @@ impl<'t> Db<'t> {
         }
     }
 
-    /// Number of distinct entities that have `attr` — exact for cardinality one (O(log n)),
-    /// the datom count (an upper bound) for cardinality many.
+    /// Number of distinct entities that have `attr` — exact for cardinality one (O(log n)
+    /// the first time, remembered for the life of this `Db`), the datom count (an upper
+    /// bound) for cardinality many.
     pub fn attr_count(&self, attr: &Keyword) -> Result<u64> {
         match self.schema.get(attr) {
-            Some(a) => Ok(self
-                .r()
-                .count(&self.dbs.ave, &Range::prefix(layout::aid_bytes(a.id)))?),
+            Some(a) => {
+                if let Some(&n) = self.counts.borrow().get(&a.id) {
+                    return Ok(n);
+                }
+                let n = self
+                    .r()
+                    .count(&self.dbs.ave, &Range::prefix(layout::aid_bytes(a.id)))?;
+                self.counts.borrow_mut().insert(a.id, n);
+                Ok(n)
+            }
             None => Ok(0),
         }
     }

@@ -125,6 +125,59 @@ impl Db<'_> {
         Ok(out)
     }
 
+    /// Calls `f(value, entity)` for every datom of `attr` whose value is a long, in AVE
+    /// order, with both as plain integers: one pass that builds no [`Edn`] (what closure
+    /// walks over a ref attribute read). Returns `false` (stopping there) at the first
+    /// value that is not a positive long, which no ref value is.
+    pub fn scan_id_pairs<E: From<Error>>(
+        &self,
+        attr: &Attr,
+        mut f: impl FnMut(u64, u64) -> std::result::Result<(), E>,
+    ) -> std::result::Result<bool, E> {
+        let Some(range) = self.attr_value_range(attr, None, None)? else {
+            return Ok(true);
+        };
+        let view = self.view();
+        let mut failed: Option<E> = None;
+        let mut bad = false;
+        let visited = view.r.visit_range(&view.dbs.ave, &range, &mut |k, e| {
+            // Decoding the 9-byte part again per datom costs less than comparing keys.
+            let v = match k.get(4..).and_then(levin_codec::decode_tagged_long) {
+                Some(v) if v > 0 => v as u64,
+                _ => {
+                    bad = true;
+                    return Err(levin_engine::Error::Stopped);
+                }
+            };
+            let step = layout::eid_of(e).map_err(E::from).and_then(|e| f(v, e));
+            step.map_err(|err| {
+                failed = Some(err);
+                levin_engine::Error::Stopped
+            })
+        });
+        match (failed, bad, visited) {
+            (Some(err), _, _) => Err(err),
+            (None, true, _) => Ok(false),
+            (None, false, r) => r.map(|()| true).map_err(|e| Error::from(e).into()),
+        }
+    }
+
+    /// Appends the values of `attr` on entity `e` to `out` as plain integers, in index
+    /// order (one seek into EAV, no [`Edn`] built); `false` when one is not a positive
+    /// long (what is in `out` then is unspecified).
+    pub fn id_values_into(&self, e: u64, attr: &Attr, out: &mut Vec<u64>) -> Result<bool> {
+        let view = self.view();
+        let mut ok = true;
+        layout::for_each_item_of_attr(view.r, view.dbs, e, attr.id, |it| {
+            match it.get(4..).and_then(levin_codec::decode_tagged_long) {
+                Some(v) if v > 0 && ok => out.push(v as u64),
+                _ => ok = false,
+            }
+            Ok(())
+        })?;
+        Ok(ok)
+    }
+
     /// Calls `f(value, entity)` for every datom of `attr` with a value in `range` (inclusive
     /// bounds, either optional; the whole attribute when `None`), in AVE order. Each distinct
     /// value is decoded once.

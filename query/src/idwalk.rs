@@ -196,39 +196,39 @@ impl Ctx<'_> {
             let Some(&k) = index.get(value) else {
                 continue;
             };
-            for &n in reach.of(k) {
-                self.check_rows(rows.len(), width)?;
+            let nodes = reach.of(k);
+            // One check for the seed's rows: it fails when the last of them would.
+            if let Some(last) = (rows.len() + nodes.len()).checked_sub(1) {
+                self.check_rows(last, width)?;
+            }
+            for &n in nodes {
                 let mut row = Vec::with_capacity(width + spare);
                 row.extend_from_slice(r);
                 row.push(Edn::Long(n as i64));
                 rows.push(row);
             }
         }
+        // Each walk reaches a node once, and each row of `cur` has one seed: distinct rows
+        // of `cur` (one row always is) give distinct rows.
+        let distinct = cur.distinct || cur.rows.len() <= 1;
         let mut vars = cur.vars;
         vars.push(out);
         Ok(Ok(Rel {
             vars,
             rows,
-            distinct: cur.distinct,
+            distinct,
         }))
     }
 
     /// Every edge of the attribute, as (from, to) in the step's direction.
     fn all_edges(&self, g: &Edges<'_>) -> QResult<Option<Vec<(u64, u64)>>> {
         let mut edges = Vec::with_capacity(self.stats.attr_count(g.db, &g.attr.ident)? as usize);
-        let mut bad = false;
-        g.db.scan_attr(g.attr, None, |v, e| -> QResult<()> {
+        let all_ids = g.db.scan_id_pairs(g.attr, |v, e| -> QResult<()> {
             self.tick()?;
-            match v {
-                Edn::Long(v) if *v > 0 => {
-                    let v = *v as u64;
-                    edges.push(if g.forward { (e, v) } else { (v, e) });
-                }
-                _ => bad = true,
-            }
+            edges.push(if g.forward { (e, v) } else { (v, e) });
             Ok(())
         })?;
-        Ok((!bad).then_some(edges))
+        Ok(all_ids.then_some(edges))
     }
 
     /// The whole closure: a walk from every node with an edge out, as (from, to) facts in
@@ -242,13 +242,21 @@ impl Ctx<'_> {
         let seeds: Vec<u32> = (0..csr.nodes() as u32)
             .filter(|&n| !csr.out(n).is_empty())
             .collect();
-        let mut out: Vec<Row> = vec![];
-        let ids: Vec<Edn> = seeds.iter().map(|&s| Edn::Long(csr.id(s) as i64)).collect();
-        self.walk_csr(&csr, &seeds, |k, n| {
-            self.check_rows(out.len(), 2)?;
-            out.push(pair(ids[k].clone(), Edn::Long(n as i64), g.seed_first));
-            Ok(())
-        })?;
+        let reach = self.walk_csr(&csr, &seeds)?;
+        let mut out: Vec<Row> = Vec::with_capacity(reach.nodes.len());
+        for (k, &s) in seeds.iter().enumerate() {
+            let nodes = reach.of(k);
+            // One check for the seed's rows: it fails when the last of them would.
+            if let Some(last) = (out.len() + nodes.len()).checked_sub(1) {
+                self.check_rows(last, 2)?;
+            }
+            let seed = csr.id(s) as i64;
+            out.extend(
+                nodes
+                    .iter()
+                    .map(|&n| pair(Edn::Long(seed), Edn::Long(n as i64), g.seed_first)),
+            );
+        }
         Ok(Some(out))
     }
 
@@ -278,33 +286,20 @@ impl Ctx<'_> {
             .iter()
             .map(|&e| csr.number(e).unwrap_or(u32::MAX))
             .collect();
-        let mut reach = Reach::default();
-        self.walk_csr(&csr, &numbered, |k, n| {
-            self.check_rows(reach.nodes.len(), 2)?;
-            while reach.ends.len() < k {
-                reach.ends.push(reach.nodes.len());
-            }
-            reach.nodes.push(n);
-            Ok(())
-        })?;
-        while reach.ends.len() < ids.len() {
-            reach.ends.push(reach.nodes.len());
-        }
-        Ok(Some(reach))
+        Ok(Some(self.walk_csr(&csr, &numbered)?))
     }
 
     /// One walk per seed over `csr` (`u32::MAX`: no edge out), a node's mark the number of
-    /// the last walk that reached it: `emit(k, node)` for every node one or more steps from
-    /// seed `k` (the seed itself only through a cycle), seed by seed.
-    fn walk_csr(
-        &self,
-        csr: &Csr,
-        seeds: &[u32],
-        mut emit: impl FnMut(usize, u64) -> QResult<()>,
-    ) -> QResult<()> {
+    /// the last walk that reached it: seed `k`'s nodes are every node one or more steps
+    /// from it (itself only through a cycle), each once.
+    fn walk_csr(&self, csr: &Csr, seeds: &[u32]) -> QResult<Reach> {
         let mut mark = vec![u32::MAX; csr.nodes()];
         let mut stack: Vec<u32> = vec![];
+        let mut reach = Reach::default();
         for (k, &s) in seeds.iter().enumerate() {
+            // A walk adds at most one node per node of the graph: checking between walks
+            // bounds the list by one graph more than the limit.
+            self.check_rows(reach.nodes.len(), 1)?;
             self.check_time()?;
             if s != u32::MAX {
                 stack.extend_from_slice(csr.out(s));
@@ -314,26 +309,32 @@ impl Ctx<'_> {
                     continue;
                 }
                 mark[n as usize] = k as u32;
-                emit(k, csr.id(n))?;
+                reach.nodes.push(csr.id(n));
                 stack.extend_from_slice(csr.out(n));
             }
+            reach.ends.push(reach.nodes.len());
         }
-        Ok(())
+        Ok(reach)
     }
 
     /// The walks with one index read per reached node (each node's next nodes read once
-    /// for all seeds), while at most `budget` nodes have been read; `None` past it.
+    /// for all seeds), while at most `budget` nodes have been read or wait in the queue;
+    /// `None` past it. Breadth first, so that a bushy graph fills the queue (and gives up)
+    /// after few reads.
     fn walk_reading(&self, g: &Edges<'_>, seeds: &[u64], budget: u64) -> QResult<Option<Reach>> {
         // Node -> its next nodes, `flat[from..to]`.
         let mut read: HashMap<u64, (usize, usize)> = HashMap::default();
         let mut flat: Vec<u64> = vec![];
         let mut mark: HashMap<u64, u32> = HashMap::default();
-        let mut stack: Vec<u64> = vec![];
+        // This seed's nodes found, `queue[head..]` not visited yet.
+        let mut queue: Vec<u64> = vec![];
         let mut reach = Reach::default();
         for (k, &s) in seeds.iter().enumerate() {
             self.check_time()?;
             let k = k as u32;
             let mut node = s;
+            queue.clear();
+            let mut head = 0;
             loop {
                 let (from, to) = match read.get(&node) {
                     Some(&r) => r,
@@ -349,8 +350,13 @@ impl Ctx<'_> {
                         (from, flat.len())
                     }
                 };
-                stack.extend_from_slice(&flat[from..to]);
-                let Some(n) = pop_unmarked(&mut stack, &mut mark, k) else {
+                queue.extend_from_slice(&flat[from..to]);
+                // Each queued node not read yet will be: past the budget already, the
+                // scan is cheaper now than after those reads.
+                if (read.len() + queue.len() - head) as u64 > budget {
+                    return Ok(None);
+                }
+                let Some(n) = next_unmarked(&queue, &mut head, &mut mark, k) else {
                     break;
                 };
                 self.check_rows(reach.nodes.len(), 2)?;
@@ -367,12 +373,7 @@ impl Ctx<'_> {
     fn read_next(&self, g: &Edges<'_>, node: u64, flat: &mut Vec<u64>) -> QResult<bool> {
         self.tick()?;
         if g.forward {
-            for v in g.db.attr_values(node, g.attr)? {
-                match v {
-                    Edn::Long(n) if n > 0 => flat.push(n as u64),
-                    _ => return Ok(false),
-                }
-            }
+            return Ok(g.db.id_values_into(node, g.attr, flat)?);
         } else {
             flat.extend(g.db.entities_with(g.attr, &Edn::Long(node as i64))?);
         }
@@ -380,9 +381,16 @@ impl Ctx<'_> {
     }
 }
 
-/// Pops `stack` until a node not yet marked `k`, which it marks and returns.
-fn pop_unmarked(stack: &mut Vec<u64>, mark: &mut HashMap<u64, u32>, k: u32) -> Option<u64> {
-    while let Some(n) = stack.pop() {
+/// Takes `queue[*head..]` in order until a node not yet marked `k`, which it marks and
+/// returns.
+fn next_unmarked(
+    queue: &[u64],
+    head: &mut usize,
+    mark: &mut HashMap<u64, u32>,
+    k: u32,
+) -> Option<u64> {
+    while let Some(&n) = queue.get(*head) {
+        *head += 1;
         let m = mark.entry(n).or_insert(u32::MAX);
         if *m != k {
             *m = k;

@@ -38,6 +38,7 @@ mod inline;
 mod linear;
 mod magic;
 mod parse;
+mod parse_cache;
 mod plan;
 mod rules;
 mod srcrules;
@@ -107,10 +108,7 @@ pub trait AsQuery {
 
 impl AsQuery for str {
     fn to_query(&self) -> QResult<(Query, Option<&str>)> {
-        let form = levin_edn::read(self)?;
-        parse::parse_query(&form)
-            .map(|q| (q, Some(self)))
-            .map_err(|e| e.locate(self))
+        parse_cache::parsed(self).map(|q| (q, Some(self)))
     }
 }
 

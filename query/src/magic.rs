@@ -122,6 +122,18 @@ fn masked(args: &[Term], mask: &[bool]) -> Vec<Term> {
         .collect()
 }
 
+/// Whether [`rewrite`] gives a program for a call with bound positions `mask` to a member
+/// of `scc`, without building it (what the planner's description needs).
+pub fn applies(rules: &HashMap<String, Vec<Rule>>, scc: &[String], mask: &[bool]) -> bool {
+    mask.iter().any(|&b| b)
+        && scc.iter().all(|m| {
+            rules.get(m).is_some_and(|rs| {
+                rs.iter()
+                    .all(|r| !r.body.iter().any(|c| nested_call(c, scc)))
+            })
+        })
+}
+
 /// Rewrites the call of `name` (a member of the recursive component `scc`) with bound
 /// argument positions `mask`. `None` when the rewrite does not apply (no argument bound,
 /// or a member's body calls the component inside `or`/`not`); the caller then evaluates
@@ -132,15 +144,8 @@ pub fn rewrite(
     name: &str,
     mask: &[bool],
 ) -> Option<Rewritten> {
-    if !mask.iter().any(|&b| b) {
+    if !applies(rules, scc, mask) {
         return None;
-    }
-    for m in scc {
-        for r in rules.get(m)? {
-            if r.body.iter().any(|c| nested_call(c, scc)) {
-                return None;
-            }
-        }
     }
     let seed = format!("{GEN}seed:{}", &adorned(name, mask)[GEN.len()..]);
     let mut out: HashMap<String, Vec<Rule>> = HashMap::default();

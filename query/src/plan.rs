@@ -165,7 +165,7 @@ fn estimate_clause(
                             .collect();
                         let mask: Vec<bool> = args.iter().map(|t| is_bound(cur, t)).collect();
                         let magic = ctx.sccs.get(name).is_some_and(|members| {
-                            crate::magic::rewrite(&ctx.rules, members, name, &mask).is_some()
+                            crate::magic::applies(&ctx.rules, members, &mask)
                         });
                         let how = match (ctx.sccs.contains_key(name), magic) {
                             (true, false) => "recursive rule: whole fixpoint (semi-naive)".into(),
