@@ -257,11 +257,17 @@ pub fn find_part(
 
 /// Entity ids (AVE values) of one index item, in order.
 pub fn entities_of(r: &dyn Read, dbs: &Dbs, key: &[u8]) -> Result<Vec<u64>> {
-    let mut out = Vec::new();
+    Ok(entities_of_each(r, dbs, &[key])?.pop().unwrap_or_default())
+}
+
+/// Entity ids (AVE values) of each of `keys` (index items in ascending order), one vector
+/// per key in the same order, read with one cursor.
+pub fn entities_of_each(r: &dyn Read, dbs: &Dbs, keys: &[&[u8]]) -> Result<Vec<Vec<u64>>> {
+    let mut out: Vec<Vec<u64>> = vec![Vec::new(); keys.len()];
     let mut bad = None;
-    r.visit_lists(&dbs.ave, &[key], &mut |_, e| {
+    r.visit_lists(&dbs.ave, keys, &mut |j, e| {
         match eid_of(e) {
-            Ok(e) => out.push(e),
+            Ok(e) => out[j].push(e),
             Err(err) => {
                 bad.get_or_insert(err);
             }

@@ -71,20 +71,11 @@ impl Db<'_> {
         keyed.sort_unstable();
         let keys: Vec<&[u8]> = keyed.iter().map(|(k, _)| k.as_slice()).collect();
         let mut out: Vec<Vec<u64>> = vec![Vec::new(); values.len()];
-        let mut bad = None;
-        view.r.visit_lists(&view.dbs.ave, &keys, &mut |j, e| {
-            match layout::eid_of(e) {
-                Ok(e) => out[keyed[j].1].push(e),
-                Err(err) => {
-                    bad.get_or_insert(err);
-                }
-            }
-            Ok(())
-        })?;
-        match bad {
-            Some(err) => Err(err),
-            None => Ok(out),
+        let found = layout::entities_of_each(view.r, view.dbs, &keys)?;
+        for ((_, i), ids) in keyed.iter().zip(found) {
+            out[*i] = ids;
         }
+        Ok(out)
     }
 
     /// Whether some entity's `attr` has value `v`: one lookup of the value's AVE key, none
