@@ -449,6 +449,73 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
         self.next_leaf_entry()
     }
 
+    /// From the current position on, calls `f(key, value)` for every (key, value) pair
+    /// while `go_on(key)` holds, then leaves the cursor unpositioned. The lists inline in
+    /// a leaf are read in place, without the per-key set-up of
+    /// [`next_key`](Self::next_key) (a whole-attribute scan passes one short list per
+    /// key); nested trees and overflow values take the general path. Values within a list
+    /// are checked to be in order, as [`InlineList::parse_into`] checks them.
+    pub fn each_pair_while<E: From<BtreeError>>(
+        &mut self,
+        mut go_on: impl FnMut(&'s [u8]) -> bool,
+        mut f: impl FnMut(&'s [u8], &'s [u8]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        while self.valid {
+            // The current key through the general path (it may be mid-list or a tree).
+            let k = self.key()?;
+            if !go_on(k) {
+                self.valid = false;
+                return Ok(());
+            }
+            self.each_value(|v| f(k, v))?;
+            // The rest of this leaf in place.
+            let (n, i) = *self.stack.last().expect("positioned");
+            let mut j = i + 1;
+            while j < n.len() {
+                let e = n.leaf(j)?;
+                if e.kind != VAL_LIST && e.kind != VAL_INLINE {
+                    break;
+                }
+                if !go_on(e.key) {
+                    self.valid = false;
+                    return Ok(());
+                }
+                if e.kind == VAL_INLINE {
+                    f(e.key, e.val)?;
+                } else {
+                    let mut b = e.val;
+                    let mut prev: Option<&[u8]> = None;
+                    while !b.is_empty() {
+                        let item = list::split_item(n.pgno, &mut b)?;
+                        if let Some(p) = prev {
+                            if key_cmp(p, item).is_ge() {
+                                return Err(BtreeError::corrupted(
+                                    n.pgno,
+                                    "inline list values out of order",
+                                )
+                                .into());
+                            }
+                        }
+                        f(e.key, item)?;
+                        prev = Some(item);
+                    }
+                }
+                j += 1;
+            }
+            // Entries before `j` are done: step from `j - 1` to the next entry (on this
+            // leaf, a nested tree or an overflow value; else the next leaf) the general way.
+            if let Some(top) = self.stack.last_mut() {
+                top.1 = j - 1;
+            }
+            self.sub = Sub::None;
+            self.entry = None;
+            if !self.next_leaf_entry()? {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
     /// Moves to the last value of the previous key.
     pub fn prev_key(&mut self) -> Result<bool> {
         if !self.valid {

@@ -169,20 +169,15 @@ pub trait Read {
         }
         let t = self.tree_info(db)?;
         let mut c = Cursor::new(self.source(), &t);
-        let mut on = match &range.lo {
+        let on = match &range.lo {
             Bound::Unbounded => c.first()?,
             Bound::Included(k) => c.seek(k)?,
             Bound::Excluded(k) => c.seek(k)? && (c.key()? != k.as_slice() || c.next_key()?),
         };
-        while on {
-            let k = c.key()?;
-            if !range.below_hi(k) {
-                break;
-            }
-            c.each_value(|v| f(k, v))?;
-            on = c.next_key()?;
+        if !on {
+            return Ok(());
         }
-        Ok(())
+        c.each_pair_while(|k| range.below_hi(k), f)
     }
 
     /// Calls `f(i, value)` for every value of each `keys[i]` in a list database, keys
