@@ -366,6 +366,39 @@ impl Db<'_> {
     }
 }
 
+/// `ids` ascending, each once. Ids within a span of at most 64 per id are gathered through
+/// a bitmap over the span (linear, where a sort of thousands of ids is the larger share of
+/// a join step); others are sorted.
+pub fn sorted_distinct(mut ids: Vec<u64>) -> Vec<u64> {
+    if ids.is_sorted() {
+        ids.dedup();
+        return ids;
+    }
+    let (Some(&lo), Some(&hi)) = (ids.iter().min(), ids.iter().max()) else {
+        return ids;
+    };
+    let span = hi - lo;
+    if span / 64 > ids.len() as u64 {
+        ids.sort_unstable();
+        ids.dedup();
+        return ids;
+    }
+    let mut words = vec![0u64; (span / 64) as usize + 1];
+    for &e in &ids {
+        let at = e - lo;
+        words[(at / 64) as usize] |= 1 << (at % 64);
+    }
+    ids.clear();
+    for (w, &bits) in words.iter().enumerate() {
+        let mut rest = bits;
+        while rest != 0 {
+            ids.push(lo + w as u64 * 64 + u64::from(rest.trailing_zeros()));
+            rest &= rest - 1;
+        }
+    }
+    ids
+}
+
 /// Position of each asked-for entity id in the ascending `eids`: a table indexed by id when
 /// the ids are dense, a hash map otherwise.
 pub enum EidIndex {

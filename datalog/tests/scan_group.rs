@@ -1,7 +1,8 @@
 //! The merge scan's two ways of reading entities (`Db::entities_values` through EAV and
 //! through AVE) against each other on random data, with an attribute of no declared type
 //! whose values mix longs, strings and keywords: the AVE scan compares longs as numbers
-//! and anything else by its encoded bytes, and must find the same values either way.
+//! and anything else by its encoded bytes, and must find the same values either way. Also
+//! `scan::sorted_distinct`, which orders the entities a merge scan reads, against a sort.
 
 use levin_datalog::scan::{GroupRead, Want};
 use levin_datalog::{Conn, Db, Error};
@@ -68,5 +69,20 @@ proptest! {
             let ave = read_with(&db, &eids, wants, GroupRead::Ave);
             prop_assert_eq!(&eav, &ave, "wants {:?}", wants);
         }
+    }
+}
+
+proptest! {
+    #[test]
+    fn sorted_distinct_sorts_and_dedups(
+        base in prop_oneof![Just(0u64), Just(1u64 << 40), Just(u64::MAX - 5000)],
+        offsets in prop::collection::vec(prop_oneof![0u64..200, 0u64..5000], 0..300),
+    ) {
+        // Dense and sparse spans, near zero and near the top of the id space.
+        let ids: Vec<u64> = offsets.iter().map(|o| base.saturating_add(*o)).collect();
+        let mut expected = ids.clone();
+        expected.sort_unstable();
+        expected.dedup();
+        prop_assert_eq!(levin_datalog::scan::sorted_distinct(ids), expected);
     }
 }

@@ -768,9 +768,7 @@ impl<'a> Ctx<'a> {
             };
             row_eids.push(entid(db, e)?);
         }
-        let mut eids: Vec<u64> = row_eids.iter().flatten().copied().collect();
-        eids.sort_unstable();
-        eids.dedup();
+        let eids = scan::sorted_distinct(row_eids.iter().flatten().copied().collect());
         let index = scan::EidIndex::new(&eids);
         // Per entity (by position in `eids`): its entry number, and how many rows still
         // want it; the last of them takes the values out of the arena instead of cloning.
