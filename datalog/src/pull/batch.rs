@@ -181,8 +181,8 @@ impl Puller<'_> {
         for (i, &e) in ids.iter().enumerate() {
             self.tick()?;
             let mut out: Vec<(Edn, Edn)> = Vec::with_capacity(pat.specs.len());
-            for (spec, column) in pat.specs.iter().zip(&mut columns) {
-                if spec.attr.is("db", "id") {
+            for ((spec, column), col) in pat.specs.iter().zip(&mut columns).zip(&cols) {
+                if matches!(col, Col::Id) {
                     if !out.iter().any(|(k, _)| *k == spec.key) {
                         out.push((spec.key.clone(), Edn::Long(e as i64)));
                     }

@@ -42,37 +42,48 @@ impl Column {
         if r.is_empty() {
             return None;
         }
-        let mut out: Vec<Edn> = Vec::with_capacity(if self.many { r.len() } else { 1 });
         match &mut self.vals {
             Vals::Own(vals) => {
                 if !self.many {
                     return Some(mem::replace(&mut vals[r.start], Edn::Nil));
                 }
-                out.extend(vals[r].iter_mut().map(|v| mem::replace(v, Edn::Nil)));
+                Some(Edn::Vector(
+                    vals[r]
+                        .iter_mut()
+                        .map(|v| mem::replace(v, Edn::Nil))
+                        .collect(),
+                ))
             }
             Vals::Shared { at, results, uses } => {
-                for &j in &at[r] {
+                // Every use is counted off, kept or not, so that a later entity's last use
+                // moves its result; a nil result is left out.
+                let mut out: Option<Vec<Edn>> = None;
+                let mut first = None;
+                for &j in &at[r.clone()] {
                     let j = j as usize;
                     uses[j] -= 1;
-                    // Only the first non-nil value counts for a single value; the rest
-                    // are still counted off so that a later entity's last use moves.
-                    if results[j].is_nil() || (!self.many && !out.is_empty()) {
+                    if results[j].is_nil() || (!self.many && first.is_some()) {
                         continue;
                     }
-                    out.push(if uses[j] == 0 {
+                    let v = if uses[j] == 0 {
                         mem::replace(&mut results[j], Edn::Nil)
                     } else {
                         results[j].clone()
-                    });
+                    };
+                    if self.many {
+                        out.get_or_insert_with(|| Vec::with_capacity(r.len()))
+                            .push(v);
+                    } else {
+                        // Only the first non-nil value counts for a single value.
+                        first = Some(v);
+                    }
+                }
+                if self.many {
+                    out.map(Edn::Vector)
+                } else {
+                    first
                 }
             }
-        }
-        if out.is_empty() {
-            None
-        } else if self.many {
-            Some(Edn::Vector(out))
-        } else {
-            out.pop()
         }
     }
 }
