@@ -197,19 +197,37 @@ impl Db<'_> {
             return Ok(());
         };
         let view = self.view();
+        // The previous call's value: a long (every ref, count or quantity) is compared as
+        // one, anything else by its encoded key.
+        let mut last_long: Option<i64> = None;
         let mut last_key: Vec<u8> = Vec::new();
         let mut last_value = Edn::Nil;
         // Errors of `f` wait here while the engine's callback reports a stop.
         let mut failed: Option<E> = None;
         let visited = view.r.visit_range(&view.dbs.ave, &range, &mut |k, e| {
             let step = (|| {
-                let fresh = k != last_key.as_slice();
-                if fresh {
-                    let (_, part) = layout::split_item(k)?;
-                    last_value = view.part_edn(part)?;
-                    last_key.clear();
-                    last_key.extend_from_slice(k);
-                }
+                let fresh = match k.get(4..).and_then(levin_codec::decode_tagged_long) {
+                    Some(v) => {
+                        let fresh = last_long != Some(v);
+                        if fresh {
+                            last_long = Some(v);
+                            last_value = Edn::Long(v);
+                            last_key.clear();
+                        }
+                        fresh
+                    }
+                    None => {
+                        let fresh = k != last_key.as_slice();
+                        if fresh {
+                            let (_, part) = layout::split_item(k)?;
+                            last_value = view.part_edn(part)?;
+                            last_long = None;
+                            last_key.clear();
+                            last_key.extend_from_slice(k);
+                        }
+                        fresh
+                    }
+                };
                 f(&last_value, fresh, layout::eid_of(e)?)
             })();
             step.map_err(|err| {
