@@ -6,7 +6,7 @@
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::layout;
-use crate::schema::Attr;
+use crate::schema::{Attr, AttrType};
 use levin_edn::Edn;
 
 /// How a merge scan reads its entities' values.
@@ -198,7 +198,12 @@ impl Db<'_> {
         };
         let view = self.view();
         // The previous call's value: a long (every ref, count or quantity) is compared as
-        // one, anything else by its encoded key.
+        // one, anything else by its encoded key. Attributes of another declared type hold
+        // no longs and skip the test.
+        let longs = !matches!(
+            attr.value_type,
+            Some(t) if t != AttrType::Long && t != AttrType::Ref
+        );
         let mut last_long: Option<i64> = None;
         let mut last_key: Vec<u8> = Vec::new();
         let mut last_value = Edn::Nil;
@@ -206,7 +211,11 @@ impl Db<'_> {
         let mut failed: Option<E> = None;
         let visited = view.r.visit_range(&view.dbs.ave, &range, &mut |k, e| {
             let step = (|| {
-                let fresh = match k.get(4..).and_then(levin_codec::decode_tagged_long) {
+                let long = match longs {
+                    true => k.get(4..).and_then(levin_codec::decode_tagged_long),
+                    false => None,
+                };
+                let fresh = match long {
                     Some(v) => {
                         let fresh = last_long != Some(v);
                         if fresh {
