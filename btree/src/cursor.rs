@@ -19,6 +19,14 @@ enum Sub<'s, S: PageSource + ?Sized> {
     Tree(Box<Cursor<'s, S>>),
 }
 
+/// Where a positioning step left the cursor.
+enum Landed {
+    /// On a leaf entry (the stack top) not yet entered: `sub` and `entry` are stale.
+    Leaf,
+    /// Fully positioned through the general path, or past the end (`false`).
+    Entered(bool),
+}
+
 /// A cursor over one tree of one snapshot. Keys and values borrow the snapshot (`'s`).
 ///
 /// In a list tree the cursor visits (key, value) pairs in (key, value) order.
@@ -180,7 +188,26 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
 
     /// The descent of [`seek`](Self::seek) from page `pgno`, pushed onto the current stack
     /// (which holds `pgno`'s ancestors, if any, positioned on it).
-    fn seek_from(&mut self, mut pgno: levin_pager::Pgno, key: &[u8]) -> Result<bool> {
+    fn seek_from(&mut self, pgno: levin_pager::Pgno, key: &[u8]) -> Result<bool> {
+        let landed = self.land_from(pgno, key)?;
+        self.settle(landed)
+    }
+
+    /// Finishes a positioning step: sets up the leaf entry a [`Landed::Leaf`] left
+    /// unentered.
+    fn settle(&mut self, landed: Landed) -> Result<bool> {
+        match landed {
+            Landed::Leaf => {
+                self.enter(false)?;
+                Ok(true)
+            }
+            Landed::Entered(on) => Ok(on),
+        }
+    }
+
+    /// [`seek_from`](Self::seek_from) without entering the leaf entry found when it is on
+    /// the leaf the descent reached.
+    fn land_from(&mut self, mut pgno: levin_pager::Pgno, key: &[u8]) -> Result<Landed> {
         loop {
             if self.stack.len() > 64 {
                 return Err(BtreeError::corrupted(
@@ -195,10 +222,10 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
                 };
                 self.stack.push((n, i));
                 if i >= n.len() {
-                    return self.next_leaf_entry();
+                    return Ok(Landed::Entered(self.next_leaf_entry()?));
                 }
-                self.enter(false)?;
-                return Ok(true);
+                self.valid = true;
+                return Ok(Landed::Leaf);
             }
             let i = n.search_branch(key)?;
             self.stack.push((n, i));
@@ -217,25 +244,42 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
     /// ancestor whose subtree must hold it and descends from there: visiting keys in order,
     /// most steps go to a neighbouring leaf through its parent, not from the root.
     pub fn seek_forward(&mut self, key: &[u8]) -> Result<bool> {
-        if !self.valid {
-            return self.seek(key);
+        let landed = self.land_forward(key)?;
+        self.settle(landed)
+    }
+
+    /// [`seek_forward`](Self::seek_forward) without entering the leaf entry found when the
+    /// search ends on a leaf ([`Landed::Leaf`]: the stack top is that leaf and the entry's
+    /// index, `valid` is set, `sub` and `entry` are stale until [`enter`](Self::enter)).
+    fn land_forward(&mut self, key: &[u8]) -> Result<Landed> {
+        if !self.valid || self.stack.is_empty() {
+            return self.land(key);
         }
-        let Some(&(leaf, _)) = self.stack.last() else {
-            return self.seek(key);
-        };
+        let (leaf, at) = *self.stack.last().expect("checked non-empty");
         let len = leaf.len();
-        if len == 0 || key_cmp(leaf.key(0)?, key).is_gt() {
-            return self.seek(key);
+        if at >= len {
+            return self.land(key);
         }
         if key_cmp(key, leaf.key(len - 1)?).is_le() {
-            let i = match leaf.search_leaf(key)? {
-                Ok(i) | Err(i) => i,
+            // Keys visited in ascending order are often the current entry's or the next
+            // one's (an entity's components follow it): two comparisons. Any other key
+            // not before the leaf's first is searched in the whole leaf.
+            let here = key_cmp(leaf.key(at)?, key);
+            let i = if here.is_eq() {
+                at
+            } else if here.is_lt() && at + 1 < len && key_cmp(leaf.key(at + 1)?, key).is_ge() {
+                at + 1
+            } else if here.is_lt() || key_cmp(leaf.key(0)?, key).is_le() {
+                match leaf.search_leaf(key)? {
+                    Ok(i) | Err(i) => i,
+                }
+            } else {
+                return self.land(key);
             };
             if let Some(top) = self.stack.last_mut() {
                 top.1 = i;
             }
-            self.enter(false)?;
-            return Ok(true);
+            return Ok(Landed::Leaf);
         }
         // `key` is past this leaf but not before it, so it is not before anything under the
         // ancestors on the stack: an ancestor whose child for `key` is not its last child
@@ -249,11 +293,87 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
                     top.1 = j;
                 }
                 self.valid = false;
-                return self.seek_from(n.branch(j)?.child, key);
+                return self.land_from(n.branch(j)?.child, key);
             }
             self.stack.pop();
         }
-        self.seek(key)
+        self.land(key)
+    }
+
+    /// [`seek`](Self::seek) without entering the entry found (see [`Landed`]).
+    fn land(&mut self, key: &[u8]) -> Result<Landed> {
+        self.stack.clear();
+        self.valid = false;
+        if self.root == 0 {
+            return Ok(Landed::Entered(false));
+        }
+        self.land_from(self.root, key)
+    }
+
+    /// For each of `keys` in turn, calls `f(i, value)` with every value of `keys[i]` (none
+    /// for an absent key), then leaves the cursor unpositioned. Keys in ascending order are
+    /// found by seeking forward, mostly within the current leaf; a list inline in a leaf is
+    /// read in place (checked to be in order, as [`InlineList::parse_into`] checks it)
+    /// instead of being set up for stepping; nested trees take the general path.
+    pub fn visit_keys<E: From<BtreeError>>(
+        &mut self,
+        keys: &[&[u8]],
+        mut f: impl FnMut(usize, &'s [u8]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let out = self.visit_keys_inner(keys, &mut f);
+        // The visit leaves `sub` and `entry` stale after in-place reads: unposition.
+        self.valid = false;
+        self.sub = Sub::None;
+        self.entry = None;
+        out
+    }
+
+    fn visit_keys_inner<E: From<BtreeError>>(
+        &mut self,
+        keys: &[&[u8]],
+        f: &mut impl FnMut(usize, &'s [u8]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        for (i, &k) in keys.iter().enumerate() {
+            match self.land_forward(k)? {
+                Landed::Entered(false) => {}
+                Landed::Entered(true) => {
+                    if self.key()? == k {
+                        self.each_value(|v| f(i, v))?;
+                    }
+                }
+                Landed::Leaf => {
+                    let (n, at) = *self.stack.last().expect("landed on a leaf");
+                    let e = n.leaf(at)?;
+                    if e.key != k {
+                        continue;
+                    }
+                    match e.kind {
+                        VAL_INLINE if !self.nested => f(i, e.val)?,
+                        VAL_LIST if !self.nested => {
+                            let mut b = e.val;
+                            let mut prev: Option<&[u8]> = None;
+                            while !b.is_empty() {
+                                let item = list::split_item(n.pgno, &mut b)?;
+                                if prev.is_some_and(|p| key_cmp(p, item).is_ge()) {
+                                    return Err(BtreeError::corrupted(
+                                        n.pgno,
+                                        "inline list values out of order",
+                                    )
+                                    .into());
+                                }
+                                f(i, item)?;
+                                prev = Some(item);
+                            }
+                        }
+                        _ => {
+                            self.enter(false)?;
+                            self.each_value(|v| f(i, v))?;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// In a list tree, positions on the first pair >= (`key`, `value`).

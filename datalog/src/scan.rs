@@ -197,19 +197,37 @@ impl Db<'_> {
             return Ok(());
         };
         let view = self.view();
+        // The previous call's value: a long (every ref, count or quantity) is compared as
+        // one, anything else by its encoded key.
+        let mut last_long: Option<i64> = None;
         let mut last_key: Vec<u8> = Vec::new();
         let mut last_value = Edn::Nil;
         // Errors of `f` wait here while the engine's callback reports a stop.
         let mut failed: Option<E> = None;
         let visited = view.r.visit_range(&view.dbs.ave, &range, &mut |k, e| {
             let step = (|| {
-                let fresh = k != last_key.as_slice();
-                if fresh {
-                    let (_, part) = layout::split_item(k)?;
-                    last_value = view.part_edn(part)?;
-                    last_key.clear();
-                    last_key.extend_from_slice(k);
-                }
+                let fresh = match k.get(4..).and_then(levin_codec::decode_tagged_long) {
+                    Some(v) => {
+                        let fresh = last_long != Some(v);
+                        if fresh {
+                            last_long = Some(v);
+                            last_value = Edn::Long(v);
+                            last_key.clear();
+                        }
+                        fresh
+                    }
+                    None => {
+                        let fresh = k != last_key.as_slice();
+                        if fresh {
+                            let (_, part) = layout::split_item(k)?;
+                            last_value = view.part_edn(part)?;
+                            last_long = None;
+                            last_key.clear();
+                            last_key.extend_from_slice(k);
+                        }
+                        fresh
+                    }
+                };
                 f(&last_value, fresh, layout::eid_of(e)?)
             })();
             step.map_err(|err| {
@@ -346,6 +364,39 @@ impl Db<'_> {
         }
         Ok(())
     }
+}
+
+/// `ids` ascending, each once. Ids within a span of at most 64 per id are gathered through
+/// a bitmap over the span (linear, where a sort of thousands of ids is the larger share of
+/// a join step); others are sorted.
+pub fn sorted_distinct(mut ids: Vec<u64>) -> Vec<u64> {
+    if ids.is_sorted() {
+        ids.dedup();
+        return ids;
+    }
+    let (Some(&lo), Some(&hi)) = (ids.iter().min(), ids.iter().max()) else {
+        return ids;
+    };
+    let span = hi - lo;
+    if span / 64 > ids.len() as u64 {
+        ids.sort_unstable();
+        ids.dedup();
+        return ids;
+    }
+    let mut words = vec![0u64; (span / 64) as usize + 1];
+    for &e in &ids {
+        let at = e - lo;
+        words[(at / 64) as usize] |= 1 << (at % 64);
+    }
+    ids.clear();
+    for (w, &bits) in words.iter().enumerate() {
+        let mut rest = bits;
+        while rest != 0 {
+            ids.push(lo + w as u64 * 64 + u64::from(rest.trailing_zeros()));
+            rest &= rest - 1;
+        }
+    }
+    ids
 }
 
 /// Position of each asked-for entity id in the ascending `eids`: a table indexed by id when

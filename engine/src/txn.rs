@@ -192,14 +192,7 @@ pub trait Read {
     ) -> Result<()> {
         expect_kind(db, DbKind::List, "visit_lists")?;
         let t = self.tree_info(db)?;
-        let mut c = Cursor::new(self.source(), &t);
-        for (i, k) in keys.iter().enumerate() {
-            if !c.seek_forward(k)? || c.key()? != *k {
-                continue;
-            }
-            c.each_value(|v| f(i, v))?;
-        }
-        Ok(())
+        Cursor::new(self.source(), &t).visit_keys(keys, f)
     }
 
     /// The values of `key` in a list database, in order.

@@ -524,7 +524,7 @@ impl<'a> Ctx<'a> {
             let mut strategy = strategy;
             let before: Vec<Var> = cur.vars.clone();
             let bound_before = |v: &Var| before.contains(v);
-            cur = match self.take_entity_group(clause, &mut pending, &cur) {
+            cur = match self.take_entity_group(clause, &mut pending, &cur, order.as_deref()) {
                 Some(group) => {
                     if let Some(Source::Db(db)) = self.sources.get(&group[0].0.src) {
                         for (p, _, _) in &group {
@@ -665,11 +665,16 @@ impl<'a> Ctx<'a> {
     /// that the merge scan can serve (constant attribute; value a new variable, `_` or a
     /// constant stored as itself) are taken out of `pending` to run as one pass over each
     /// entity's EAV list.
+    ///
+    /// A member that binds several values per entity multiplies the rows, so it joins the
+    /// group only when the join `order` (if any) puts nothing else between `clause` and
+    /// it: the clauses the order puts first then run on the fewer rows.
     fn take_entity_group<'c>(
         &self,
         clause: &'c Clause,
         pending: &mut Vec<&'c Clause>,
         cur: &Rel,
+        order: Option<&[&Clause]>,
     ) -> Option<Vec<(&'c Pattern, u32, scan::Want)>> {
         let Clause::Pattern(p) = clause else {
             return None;
@@ -691,6 +696,9 @@ impl<'a> Ctx<'a> {
         let mut members = vec![];
         for (i, c) in pending.iter().enumerate() {
             if let Clause::Pattern(q) = c {
+                if fans_out_later(db, (clause, p), (c, q), cur, order, pending) {
+                    continue;
+                }
                 if let Some((aid, want)) = member_want(db, p, q, cur, &mut taken) {
                     group.push((q, aid, want));
                     members.push(i);
@@ -760,9 +768,7 @@ impl<'a> Ctx<'a> {
             };
             row_eids.push(entid(db, e)?);
         }
-        let mut eids: Vec<u64> = row_eids.iter().flatten().copied().collect();
-        eids.sort_unstable();
-        eids.dedup();
+        let eids = scan::sorted_distinct(row_eids.iter().flatten().copied().collect());
         let index = scan::EidIndex::new(&eids);
         // Per entity (by position in `eids`): its entry number, and how many rows still
         // want it; the last of them takes the values out of the arena instead of cloning.
@@ -2156,6 +2162,39 @@ pub fn bind(b: &Binding, value: &Edn, vars: &[Var], form: &Edn) -> QResult<Vec<V
 /// How the merge scan serves pattern `q` on the entity of `p` (same source and entity term,
 /// constant attribute in the schema; value a variable not bound yet and not used by another
 /// member, `_`, or a constant stored as itself). Records a bound variable in `taken`.
+/// Whether pattern `q` (the clause `q_clause`), a candidate member of the merge scan led
+/// by `p` (the clause `lead`), binds a new variable through a cardinality-many attribute
+/// while the join `order` puts a pending clause that is not on `p`'s entity between the
+/// two.
+fn fans_out_later(
+    db: &Db,
+    (lead, p): (&Clause, &Pattern),
+    (q_clause, q): (&Clause, &Pattern),
+    cur: &Rel,
+    order: Option<&[&Clause]>,
+    pending: &[&Clause],
+) -> bool {
+    let Some(order) = order else {
+        return false;
+    };
+    let many = match &q.a {
+        Term::Const(Edn::Keyword(k)) => db.schema().get(k).is_some_and(|a| a.is_many()),
+        _ => false,
+    };
+    if !many || !matches!(&q.v, Term::Var(x) if cur.col(x).is_none()) {
+        return false;
+    }
+    let at = |c: &Clause| order.iter().position(|o| std::ptr::eq(*o, c));
+    let (Some(first), Some(last)) = (at(lead), at(q_clause)) else {
+        return false;
+    };
+    first < last
+        && order[first + 1..last].iter().any(|c| {
+            let same_entity = matches!(c, Clause::Pattern(o) if o.src == p.src && o.e == p.e);
+            !same_entity && pending.iter().any(|x| std::ptr::eq(*x, *c))
+        })
+}
+
 fn member_want(
     db: &Db,
     p: &Pattern,

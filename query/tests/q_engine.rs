@@ -295,3 +295,67 @@ fn dynamic_programming_order_ignores_written_order() {
     // Ages i % 100 of the Ivans (i % 4 == 0) are the multiples of 4: a quarter of everyone.
     assert_eq!(results[0].len(), 100);
 }
+
+#[test]
+fn a_fan_out_waits_for_the_steps_the_order_puts_before_it() {
+    // Orders with one customer and several lines each: the customer's name is read for
+    // each order before the lines multiply the rows, as the join order says, instead of
+    // the lines joining the customer's merge scan (and the name being read once per line).
+    let dir = tempfile::tempdir().unwrap();
+    let conn = Conn::open(
+        dir.path(),
+        "{:o/status {:db/valueType :db.type/keyword} :o/customer {:db/valueType :db.type/ref}
+          :o/lines {:db/valueType :db.type/ref :db/cardinality :db.cardinality/many
+                    :db/isComponent true}
+          :c/name {:db/valueType :db.type/string} :l/qty {:db/valueType :db.type/long}}",
+    )
+    .unwrap();
+    let mut tx = String::from("[");
+    for c in 1..=20 {
+        tx.push_str(&format!("{{:db/id {c} :c/name \"c{}\"}}", c % 7));
+    }
+    for o in 100..300 {
+        let lines: Vec<String> = (0..1 + o % 4)
+            .map(|k| format!("{{:l/qty {}}}", 1 + (o + k) % 5))
+            .collect();
+        tx.push_str(&format!(
+            "{{:db/id {o} :o/status {} :o/customer {} :o/lines [{}]}}",
+            if o % 3 == 0 { ":shipped" } else { ":new" },
+            1 + o % 20,
+            lines.join(" ")
+        ));
+    }
+    tx.push(']');
+    conn.transact(&read(&tx).unwrap()).unwrap();
+    let db = conn.db().unwrap();
+    let q = "[:find ?n (sum ?q) :with ?l :where [?o :o/status :shipped] [?o :o/customer ?c]
+              [?c :c/name ?n] [?o :o/lines ?l] [?l :l/qty ?q]]";
+    let ex = db.explain(q, &[]).unwrap();
+    let at = |clause: &str| {
+        ex.steps
+            .iter()
+            .position(|s| s.clause == clause)
+            .unwrap_or_else(|| panic!("no step {clause}\n{ex}"))
+    };
+    assert!(
+        at("[?c :c/name ?n]") < at("[?o :o/lines ?l]"),
+        "the lines wait for the name\n{ex}"
+    );
+    assert!(
+        !ex.steps[at("[?o :o/customer ?c]")]
+            .strategy
+            .contains(":o/lines"),
+        "{ex}"
+    );
+    // The same answer as the clauses in the order that keeps the lines in the scan.
+    let rows = db.q(q, &[]).unwrap();
+    let expected = db
+        .q(
+            "[:find ?n (sum ?q) :with ?l :where [?o :o/status :shipped] [?o :o/lines ?l]
+              [?o :o/customer ?c] [?l :l/qty ?q] [?c :c/name ?n]]",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(rows, expected);
+    assert_eq!(rows.len(), 7);
+}

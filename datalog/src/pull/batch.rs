@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::schema::{reverse_of, Attr};
 use levin_edn::Edn;
 
-use super::columns::{position, spread, Column, Vals};
+use super::columns::{position, spread, Column, Vals, Values, Wanted};
 use super::pattern::{Pattern, Sub};
 use super::{id_map, only_id, push_value, timeout, Puller};
 
@@ -84,13 +84,17 @@ impl Puller<'_> {
                 }
             })
             .collect();
-        // Each forward spec's (attribute, limit), in spec order: the read's columns.
-        let wanted: Vec<(u32, Option<usize>)> = pat
+        // Each forward spec's attribute, in spec order: the read's columns.
+        let wanted: Vec<Wanted> = pat
             .specs
             .iter()
             .zip(&cols)
             .filter_map(|(spec, c)| match c {
-                Col::Forward(a) => Some((a.id, if a.is_many() { spec.limit } else { None })),
+                Col::Forward(a) => Some(Wanted {
+                    aid: a.id,
+                    limit: if a.is_many() { spec.limit } else { None },
+                    is_ref: a.is_ref(),
+                }),
                 _ => None,
             })
             .collect();
@@ -115,18 +119,17 @@ impl Puller<'_> {
                     let (starts, vals) = read_vals.next().ok_or_else(|| {
                         Error::Corrupt("batch pull read no values for a forward attribute".into())
                     })?;
-                    if !a.is_ref() {
-                        columns.push(Some(Column {
-                            starts,
-                            vals: Vals::Own(vals),
-                            many: a.is_many(),
-                        }));
-                        continue;
-                    }
-                    let targets: Vec<u64> = vals
-                        .iter()
-                        .map(|v| v.as_long().unwrap_or(0) as u64)
-                        .collect();
+                    let targets = match vals {
+                        Values::Refs(targets) => targets,
+                        Values::Edn(vals) => {
+                            columns.push(Some(Column {
+                                starts,
+                                vals: Vals::Own(vals),
+                                many: a.is_many(),
+                            }));
+                            continue;
+                        }
+                    };
                     (targets, starts, *a, a.is_many())
                 }
                 Col::Reverse(a) => {
@@ -181,8 +184,8 @@ impl Puller<'_> {
         for (i, &e) in ids.iter().enumerate() {
             self.tick()?;
             let mut out: Vec<(Edn, Edn)> = Vec::with_capacity(pat.specs.len());
-            for (spec, column) in pat.specs.iter().zip(&mut columns) {
-                if spec.attr.is("db", "id") {
+            for ((spec, column), col) in pat.specs.iter().zip(&mut columns).zip(&cols) {
+                if matches!(col, Col::Id) {
                     if !out.iter().any(|(k, _)| *k == spec.key) {
                         out.push((spec.key.clone(), Edn::Long(e as i64)));
                     }

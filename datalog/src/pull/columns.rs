@@ -42,46 +42,73 @@ impl Column {
         if r.is_empty() {
             return None;
         }
-        let mut out: Vec<Edn> = Vec::with_capacity(if self.many { r.len() } else { 1 });
         match &mut self.vals {
             Vals::Own(vals) => {
                 if !self.many {
                     return Some(mem::replace(&mut vals[r.start], Edn::Nil));
                 }
-                out.extend(vals[r].iter_mut().map(|v| mem::replace(v, Edn::Nil)));
+                Some(Edn::Vector(
+                    vals[r]
+                        .iter_mut()
+                        .map(|v| mem::replace(v, Edn::Nil))
+                        .collect(),
+                ))
             }
             Vals::Shared { at, results, uses } => {
-                for &j in &at[r] {
+                // Every use is counted off, kept or not, so that a later entity's last use
+                // moves its result; a nil result is left out.
+                let mut out: Option<Vec<Edn>> = None;
+                let mut first = None;
+                for &j in &at[r.clone()] {
                     let j = j as usize;
                     uses[j] -= 1;
-                    // Only the first non-nil value counts for a single value; the rest
-                    // are still counted off so that a later entity's last use moves.
-                    if results[j].is_nil() || (!self.many && !out.is_empty()) {
+                    if results[j].is_nil() || (!self.many && first.is_some()) {
                         continue;
                     }
-                    out.push(if uses[j] == 0 {
+                    let v = if uses[j] == 0 {
                         mem::replace(&mut results[j], Edn::Nil)
                     } else {
                         results[j].clone()
-                    });
+                    };
+                    if self.many {
+                        out.get_or_insert_with(|| Vec::with_capacity(r.len()))
+                            .push(v);
+                    } else {
+                        // Only the first non-nil value counts for a single value.
+                        first = Some(v);
+                    }
+                }
+                if self.many {
+                    out.map(Edn::Vector)
+                } else {
+                    first
                 }
             }
-        }
-        if out.is_empty() {
-            None
-        } else if self.many {
-            Some(Edn::Vector(out))
-        } else {
-            out.pop()
         }
     }
 }
 
+/// One forward attribute a level reads.
+pub(super) struct Wanted {
+    pub(super) aid: u32,
+    /// At most this many values per entity.
+    pub(super) limit: Option<usize>,
+    /// A ref attribute: its values are read as entity ids, not as EDN.
+    pub(super) is_ref: bool,
+}
+
+/// The values one [`Wanted`] read: decoded EDN, or the entity ids of a ref attribute (the
+/// targets of the next level, which never need an EDN long each).
+pub(super) enum Values {
+    Edn(Vec<Edn>),
+    Refs(Vec<u64>),
+}
+
 /// The forward attributes a level reads, each with its values per entity.
 pub(super) struct Read {
-    /// For each wanted (attribute id, limit), entity `i`'s values are
-    /// `vals[starts[i]..starts[i + 1]]`, in list order.
-    pub(super) cols: Vec<(Vec<u32>, Vec<Edn>)>,
+    /// For each [`Wanted`], entity `i`'s values are `vals[starts[i]..starts[i + 1]]`, in
+    /// list order.
+    pub(super) cols: Vec<(Vec<u32>, Values)>,
     /// Whether the entity has any datom at all.
     pub(super) has_datoms: Vec<bool>,
 }
@@ -89,12 +116,20 @@ pub(super) struct Read {
 impl Puller<'_> {
     /// The values of each of `wanted` (attribute id, at most this many values) for every
     /// entity of `ids` (ascending), read with one cursor over EAV and decoded as visited.
-    pub(super) fn read_level(&self, ids: &[u64], wanted: &[(u32, Option<usize>)]) -> Result<Read> {
+    pub(super) fn read_level(&self, ids: &[u64], wanted: &[Wanted]) -> Result<Read> {
         let n = ids.len();
         let keys: Vec<[u8; 8]> = ids.iter().map(|&e| layout::eid_bytes(e)).collect();
         let key_refs: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
         let mut counts: Vec<Vec<u32>> = vec![vec![0; n]; wanted.len()];
-        let mut vals: Vec<Vec<Edn>> = wanted.iter().map(|_| Vec::with_capacity(n)).collect();
+        let mut vals: Vec<Vec<Edn>> = wanted
+            .iter()
+            .map(|w| Vec::with_capacity(if w.is_ref { 0 } else { n }))
+            .collect();
+        let mut refs: Vec<Vec<u64>> = wanted
+            .iter()
+            .map(|w| Vec::with_capacity(if w.is_ref { n } else { 0 }))
+            .collect();
+        let limit = self.view.limit;
         let mut has_datoms = vec![false; n];
         // Each column's last decoded value other than a long (its encoded bytes, its index in
         // the column): a value many entities share (a status keyword, a category name) tends
@@ -113,8 +148,30 @@ impl Puller<'_> {
                         return Ok(());
                     }
                 };
-                for (c, &(want, limit)) in wanted.iter().enumerate() {
-                    if want != aid || limit.is_some_and(|l| counts[c][i] as usize >= l) {
+                for (c, w) in wanted.iter().enumerate() {
+                    if w.aid != aid || w.limit.is_some_and(|l| counts[c][i] as usize >= l) {
+                        continue;
+                    }
+                    if w.is_ref {
+                        // What `part_edn` gives a ref's part (a long; else its EDN as a
+                        // long, or 0), without building the EDN.
+                        let fast = if part.len() <= limit {
+                            levin_codec::decode_tagged_long(part)
+                        } else {
+                            None
+                        };
+                        let t = match fast {
+                            Some(t) => t,
+                            None => match self.view.part_edn(part) {
+                                Ok(v) => v.as_long().unwrap_or(0),
+                                Err(e) => {
+                                    bad.get_or_insert(e);
+                                    continue;
+                                }
+                            },
+                        };
+                        refs[c].push(t as u64);
+                        counts[c][i] += 1;
                         continue;
                     }
                     let (last_part, last_at) = &mut last[c];
@@ -148,8 +205,8 @@ impl Puller<'_> {
         // entity already: the counts give where each entity's start.
         let cols = counts
             .into_iter()
-            .zip(vals)
-            .map(|(counts, vals)| {
+            .zip(vals.into_iter().zip(refs).zip(wanted))
+            .map(|(counts, ((vals, refs), w))| {
                 let mut starts = Vec::with_capacity(n + 1);
                 let mut at = 0u32;
                 starts.push(0);
@@ -157,6 +214,11 @@ impl Puller<'_> {
                     at += k;
                     starts.push(at);
                 }
+                let vals = if w.is_ref {
+                    Values::Refs(refs)
+                } else {
+                    Values::Edn(vals)
+                };
                 (starts, vals)
             })
             .collect();

@@ -380,7 +380,20 @@ pub fn pull_many_with(db: &Db, pattern: &Edn, ids: &[Edn], fns: &PullFns) -> Res
 
 /// Adds an attribute's value to a pulled map under `spec`'s key, after its `:default` (for
 /// `None`: the entity has no value) and its `:xform`; a value that ends up nil is left out.
+#[inline]
 fn push_value(out: &mut Vec<(Edn, Edn)>, spec: &Spec, v: Option<Edn>) {
+    if spec.default.is_none() && spec.xform.is_none() {
+        // The common case: the value as it is, moved once.
+        if let Some(v) = v.filter(|v| !v.is_nil()) {
+            out.push((spec.key.clone(), v));
+        }
+        return;
+    }
+    push_value_with(out, spec, v);
+}
+
+/// [`push_value`] for a spec with a `:default` or an `:xform`.
+fn push_value_with(out: &mut Vec<(Edn, Edn)>, spec: &Spec, v: Option<Edn>) {
     let v = match (v, &spec.default, &spec.xform) {
         (Some(v), _, Some(f)) => Some((f.0)(&v)),
         (Some(v), _, None) => Some(v),
