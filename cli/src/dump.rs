@@ -217,17 +217,10 @@ fn base64(s: &str) -> Option<Vec<u8>> {
 /// Rewrites values Datalevin prints with its own tags into Levin's forms.
 fn import_value(v: Edn) -> Edn {
     match v {
-        Edn::Tagged(tag, inner)
-            if tag.namespace() == Some("datalevin") && tag.name() == "bytes" =>
-        {
-            match inner.as_str().and_then(base64) {
-                Some(b) => Edn::Tagged(
-                    edn::Symbol::new(None, "bytes"),
-                    Box::new(Edn::String(hex(&b))),
-                ),
-                None => Edn::Tagged(tag, inner),
-            }
-        }
+        Edn::Tagged(t) if t.0.is("datalevin", "bytes") => match t.1.as_str().and_then(base64) {
+            Some(b) => Edn::tagged(edn::Symbol::new(None, "bytes"), Edn::String(hex(&b))),
+            None => Edn::Tagged(t),
+        },
         other => other,
     }
 }

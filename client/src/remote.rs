@@ -488,7 +488,7 @@ fn bytes(b: &[u8]) -> Edn {
 
 fn bytes_of(v: &Edn) -> Result<Vec<u8>, ClientError> {
     match v {
-        Edn::Tagged(tag, hex) if tag.name() == "bytes" => hex.as_str().and_then(unhex),
+        Edn::Tagged(t) if t.0.name() == "bytes" => t.1.as_str().and_then(unhex),
         _ => None,
     }
     .ok_or_else(|| ClientError::Protocol(format!("expected bytes, got {v}")))

@@ -91,8 +91,8 @@ pub fn typed(t: AttrType, v: &Edn) -> Result<Value, Error> {
         (AttrType::String, Edn::String(s)) => Value::String(s.clone()),
         (AttrType::Keyword, Edn::Keyword(k)) => Value::keyword(k.namespace(), k.name()),
         (AttrType::Symbol, Edn::Symbol(s)) => Value::Symbol {
-            ns: s.namespace.clone(),
-            name: s.name.clone(),
+            ns: s.namespace().map(str::to_owned),
+            name: s.name().to_owned(),
         },
         (AttrType::Boolean, Edn::Bool(b)) => Value::Boolean(*b),
         (AttrType::Long, Edn::Long(n)) => Value::Long(*n),
@@ -102,7 +102,7 @@ pub fn typed(t: AttrType, v: &Edn) -> Result<Value, Error> {
         (AttrType::Float, Edn::Double(d)) if d.is_nan() => return Err(Error::InvalidValue(nan())),
         (AttrType::Float, Edn::Double(d)) => Value::Float(*d as f32),
         (AttrType::Float, Edn::Long(n)) => Value::Float(*n as f32),
-        (AttrType::BigInt, Edn::BigInt(n)) => Value::BigInt(n.clone()),
+        (AttrType::BigInt, Edn::BigInt(n)) => Value::BigInt((**n).clone()),
         (AttrType::BigInt, Edn::Long(n)) => Value::BigInt((*n).into()),
         (AttrType::BigDec, Edn::BigDec(d)) => {
             Value::BigDec(CBigDec::new(d.unscaled.clone(), d.scale))
@@ -134,10 +134,8 @@ fn double(d: f64) -> Result<Value, Error> {
 
 /// `#bytes "hex"` -> the bytes.
 fn bytes_of(v: &Edn) -> Option<Vec<u8>> {
-    let Edn::Tagged(tag, inner) = v else {
-        return None;
-    };
-    if tag.namespace.is_some() || tag.name != "bytes" {
+    let (tag, inner) = v.as_tagged()?;
+    if !tag.is("", "bytes") {
         return None;
     }
     let s = inner.as_str()?;
@@ -153,7 +151,7 @@ fn bytes_of(v: &Edn) -> Option<Vec<u8>> {
 /// Bytes as `#bytes "hex"`.
 pub fn bytes_edn(b: &[u8]) -> Edn {
     let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    Edn::Tagged(Symbol::new(None, "bytes"), Box::new(Edn::String(hex)))
+    Edn::tagged(Symbol::new(None, "bytes"), Edn::String(hex))
 }
 
 /// The value of an attribute without a declared type.
@@ -161,14 +159,14 @@ pub fn untyped(v: &Edn) -> Value {
     match v {
         Edn::Bool(b) => Value::Boolean(*b),
         Edn::Long(n) => Value::Long(*n),
-        Edn::BigInt(n) => Value::BigInt(n.clone()),
+        Edn::BigInt(n) => Value::BigInt((**n).clone()),
         Edn::Double(d) if !d.is_nan() => Value::Double(*d),
         Edn::BigDec(d) => Value::BigDec(CBigDec::new(d.unscaled.clone(), d.scale)),
         Edn::String(s) => Value::String(s.clone()),
         Edn::Keyword(k) => Value::keyword(k.namespace(), k.name()),
         Edn::Symbol(s) => Value::Symbol {
-            ns: s.namespace.clone(),
-            name: s.name.clone(),
+            ns: s.namespace().map(str::to_owned),
+            name: s.name().to_owned(),
         },
         Edn::Inst(ms) => Value::Instant(*ms),
         Edn::Uuid(u) => Value::Uuid(*u),
@@ -186,15 +184,12 @@ pub fn to_edn(v: Value) -> Edn {
         Value::Long(n) => Edn::Long(n),
         Value::Double(d) => Edn::Double(d),
         Value::Float(f) => Edn::Double(f64::from(f)),
-        Value::BigInt(n) => Edn::BigInt(n),
-        Value::BigDec(d) => Edn::BigDec(BigDec::new(d.unscaled, d.scale)),
+        Value::BigInt(n) => Edn::big_int(n),
+        Value::BigDec(d) => Edn::big_dec(BigDec::new(d.unscaled, d.scale)),
         Value::Instant(ms) => Edn::Inst(ms),
         Value::String(s) => Edn::String(s),
         Value::Keyword { ns, name } => Edn::Keyword(Keyword::new(ns.as_deref(), &name)),
-        Value::Symbol { ns, name } => Edn::Symbol(Symbol {
-            namespace: ns,
-            name,
-        }),
+        Value::Symbol { ns, name } => Edn::Symbol(Symbol::new(ns.as_deref(), &name)),
         Value::Uuid(u) => Edn::Uuid(u),
         Value::Bytes(b) => bytes_edn(&b),
         Value::Tuple(items) => Edn::Vector(items.into_iter().map(to_edn).collect()),

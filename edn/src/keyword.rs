@@ -1,98 +1,36 @@
-//! `Keyword`: a keyword's text behind a shared pointer, so that cloning one (result maps,
-//! join rows, attribute idents) is a reference-count increment, not two string copies.
+//! `Keyword` and `Symbol`: names behind shared text, so that cloning one (result maps, join
+//! rows, attribute idents, query variables) is a reference-count increment, not string copies.
 
-use std::cmp::Ordering;
 use std::fmt;
-use std::hash::{Hash, Hasher};
-use std::sync::Arc;
+
+use crate::qualified::QualifiedName;
 
 /// A keyword: `:name` or `:namespace/name`.
 ///
 /// Equality, order and hash are those of the pair (namespace, name), keywords without a
 /// namespace ordering first; cloning shares the text.
-#[derive(Clone)]
-pub struct Keyword {
-    /// `namespace/name`, or just `name`.
-    text: Arc<str>,
-    /// The namespace's length in bytes when there is one. Invariant: when `Some(n)`,
-    /// `text[..n]` is the namespace and `text[n]` is the `/` before the name.
-    ns_len: Option<usize>,
-}
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Keyword(QualifiedName);
 
 impl Keyword {
     /// A keyword with an optional namespace.
     pub fn new(namespace: Option<&str>, name: &str) -> Self {
-        match namespace {
-            None => Keyword {
-                text: Arc::from(name),
-                ns_len: None,
-            },
-            Some(ns) => {
-                let mut text = String::with_capacity(ns.len() + 1 + name.len());
-                text.push_str(ns);
-                text.push('/');
-                text.push_str(name);
-                Keyword {
-                    text: Arc::from(text),
-                    ns_len: Some(ns.len()),
-                }
-            }
-        }
+        Keyword(QualifiedName::new(namespace, name))
     }
 
     /// The namespace, if any.
     pub fn namespace(&self) -> Option<&str> {
-        self.ns_len.map(|n| &self.text[..n])
+        self.0.namespace()
     }
 
     /// The name.
     pub fn name(&self) -> &str {
-        match self.ns_len {
-            None => &self.text,
-            Some(n) => &self.text[n + 1..],
-        }
+        self.0.name()
     }
 
     /// Whether this keyword is `:namespace/name` (pass `""` for a keyword without namespace).
     pub fn is(&self, namespace: &str, name: &str) -> bool {
-        self.namespace().unwrap_or("") == namespace && self.name() == name
-    }
-
-    /// Whether `self` and `other` share their text (then they are equal); a fast check
-    /// before comparing.
-    fn same_text(&self, other: &Keyword) -> bool {
-        Arc::ptr_eq(&self.text, &other.text)
-    }
-}
-
-impl PartialEq for Keyword {
-    fn eq(&self, other: &Self) -> bool {
-        self.ns_len == other.ns_len && (self.same_text(other) || self.text == other.text)
-    }
-}
-
-impl Eq for Keyword {}
-
-impl Ord for Keyword {
-    fn cmp(&self, other: &Self) -> Ordering {
-        if self.same_text(other) && self.ns_len == other.ns_len {
-            return Ordering::Equal;
-        }
-        (self.namespace(), self.name()).cmp(&(other.namespace(), other.name()))
-    }
-}
-
-impl PartialOrd for Keyword {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Hash for Keyword {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        // Equal keywords have equal text and namespace length.
-        self.text.hash(state);
-        self.ns_len.hash(state);
+        self.0.is(namespace, name)
     }
 }
 
@@ -104,26 +42,95 @@ impl fmt::Debug for Keyword {
 
 impl fmt::Display for Keyword {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, ":{}", self.text)
+        write!(f, ":{}", self.0)
+    }
+}
+
+/// A symbol: `name` or `namespace/name`.
+///
+/// Equality, order and hash are those of the pair (namespace, name), symbols without a
+/// namespace ordering first; cloning shares the text.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Symbol(QualifiedName);
+
+impl Symbol {
+    /// A symbol with an optional namespace. The symbol `/` has no namespace and the name `/`.
+    pub fn new(namespace: Option<&str>, name: &str) -> Self {
+        Symbol(QualifiedName::new(namespace, name))
+    }
+
+    /// The part before the `/`, if any (`clojure.string` in `clojure.string/blank?`).
+    pub fn namespace(&self) -> Option<&str> {
+        self.0.namespace()
+    }
+
+    /// The part after the `/`, or the whole symbol.
+    pub fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    /// Whether this symbol is `namespace/name` (pass `""` for a symbol without namespace).
+    pub fn is(&self, namespace: &str, name: &str) -> bool {
+        self.0.is(namespace, name)
+    }
+
+    /// A Datalog variable: a symbol without namespace whose name starts with `?`.
+    pub fn is_var(&self) -> bool {
+        self.0.is_plain_prefixed('?')
+    }
+
+    /// A Datalog source variable: a symbol without namespace whose name starts with `$`.
+    pub fn is_src_var(&self) -> bool {
+        self.0.is_plain_prefixed('$')
+    }
+
+    /// The Datalog rules variable `%`.
+    pub fn is_rules_var(&self) -> bool {
+        self.0.is_plain("%")
+    }
+
+    /// The Datalog placeholder `_`.
+    pub fn is_placeholder(&self) -> bool {
+        self.0.is_plain("_")
+    }
+}
+
+impl fmt::Debug for Symbol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Symbol({self})")
+    }
+}
+
+impl fmt::Display for Symbol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Keyword;
+    use super::{Keyword, Symbol};
 
     #[test]
-    fn parts_round_trip_and_order_puts_no_namespace_first() {
-        let a = Keyword::new(None, "z");
+    fn keywords_and_symbols_print_and_compare_by_parts() {
         let b = Keyword::new(Some("a"), "b/c");
-        assert_eq!((a.namespace(), a.name()), (None, "z"));
         assert_eq!((b.namespace(), b.name()), (Some("a"), "b/c"));
-        assert!(a < b);
-        assert!(Keyword::new(Some("a"), "b") < Keyword::new(Some("a.b"), "a"));
-        assert!(Keyword::new(Some(""), "x") > Keyword::new(None, "x"));
-        // `:a/b` with namespace "a" is not the keyword named "a/b".
-        assert_ne!(Keyword::new(Some("a"), "b"), Keyword::new(None, "a/b"));
+        assert!(Keyword::new(None, "z") < b);
         assert_eq!(b.clone(), Keyword::new(Some("a"), "b/c"));
         assert_eq!(b.to_string(), ":a/b/c");
+        let s = Symbol::new(Some("clojure.string"), "blank?");
+        assert_eq!(
+            (s.namespace(), s.name()),
+            (Some("clojure.string"), "blank?")
+        );
+        assert_eq!(s.to_string(), "clojure.string/blank?");
+        assert!(Symbol::new(None, "z") < Symbol::new(Some("a"), "a"));
+        assert!(Symbol::new(None, "?x").is_var());
+        assert!(!Symbol::new(Some("a"), "?x").is_var());
+        assert!(Symbol::new(None, "$src").is_src_var());
+        assert!(Symbol::new(None, "_").is_placeholder());
+        assert!(!Symbol::new(None, "_x").is_placeholder());
+        assert!(Symbol::new(None, "%").is_rules_var());
+        assert_eq!(format!("{s:?}"), "Symbol(clojure.string/blank?)");
     }
 }

@@ -22,12 +22,12 @@ mod error;
 mod inst;
 mod keyword;
 mod printer;
+mod qualified;
 mod reader;
 pub mod transit;
 mod uuid;
 
 use std::cmp::Ordering;
-use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::str::FromStr;
 
@@ -35,7 +35,7 @@ pub use levin_codec::BigDec;
 pub use num_bigint::BigInt;
 
 pub use error::{EdnError, EdnErrorKind, Position};
-pub use keyword::Keyword;
+pub use keyword::{Keyword, Symbol};
 pub use printer::to_pretty_string;
 pub use reader::{read, read_all, Reader, DEFAULT_MAX_DEPTH};
 pub use transit::TransitError;
@@ -62,12 +62,13 @@ pub enum Edn {
     Bool(bool),
     /// An integer that fits in 64 bits, e.g. `42`, `-5`, `0x1F`.
     Long(i64),
-    /// An integer written with an `N` suffix (`3N`) or too large for an `i64`.
-    BigInt(BigInt),
+    /// An integer written with an `N` suffix (`3N`) or too large for an `i64`. Boxed, like the
+    /// other rare large variants, so that every `Edn` stays 32 bytes.
+    BigInt(Box<BigInt>),
     /// A floating point number, e.g. `1.5`, `1e10`, `##Inf`, `##-Inf`, `##NaN`.
     Double(f64),
     /// An arbitrary-precision decimal written with an `M` suffix, e.g. `1.50M`.
-    BigDec(BigDec),
+    BigDec(Box<BigDec>),
     /// A string.
     String(String),
     /// A character, e.g. `\a`, `\newline`, `\u00e9`.
@@ -88,58 +89,8 @@ pub enum Edn {
     Inst(i64),
     /// `#uuid "f81d4fae-7dec-11d0-a765-00a0c91e6bf6"`: the 16 bytes in text order.
     Uuid([u8; 16]),
-    /// Any other tagged value, `#tag value`.
-    Tagged(Symbol, Box<Edn>),
-}
-
-/// A keyword: `:name` or `:namespace/name`.
-/// A symbol: `name` or `namespace/name`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Symbol {
-    /// The part before the `/`, if any (`clojure.string` in `clojure.string/blank?`).
-    pub namespace: Option<String>,
-    /// The part after the `/`, or the whole symbol. The symbol `/` has the name `/`.
-    pub name: String,
-}
-
-impl Symbol {
-    /// A symbol with an optional namespace.
-    pub fn new(namespace: Option<&str>, name: &str) -> Self {
-        Symbol {
-            namespace: namespace.map(str::to_owned),
-            name: name.to_owned(),
-        }
-    }
-
-    /// The namespace, if any.
-    pub fn namespace(&self) -> Option<&str> {
-        self.namespace.as_deref()
-    }
-
-    /// The name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// A Datalog variable: a symbol without namespace whose name starts with `?`.
-    pub fn is_var(&self) -> bool {
-        self.namespace.is_none() && self.name.starts_with('?')
-    }
-
-    /// A Datalog source variable: a symbol without namespace whose name starts with `$`.
-    pub fn is_src_var(&self) -> bool {
-        self.namespace.is_none() && self.name.starts_with('$')
-    }
-
-    /// The Datalog rules variable `%`.
-    pub fn is_rules_var(&self) -> bool {
-        self.namespace.is_none() && self.name == "%"
-    }
-
-    /// The Datalog placeholder `_`.
-    pub fn is_placeholder(&self) -> bool {
-        self.namespace.is_none() && self.name == "_"
-    }
+    /// Any other tagged value, `#tag value`: the tag and the value.
+    Tagged(Box<(Symbol, Edn)>),
 }
 
 impl Edn {
@@ -159,6 +110,29 @@ impl Edn {
     /// A symbol with a namespace, e.g. `Edn::sym_ns("clojure.string", "blank?")`.
     pub fn sym_ns(namespace: &str, name: &str) -> Edn {
         Edn::Symbol(Symbol::new(Some(namespace), name))
+    }
+
+    /// An arbitrary-size integer (`3N`).
+    pub fn big_int(n: BigInt) -> Edn {
+        Edn::BigInt(Box::new(n))
+    }
+
+    /// An arbitrary-precision decimal (`1.50M`).
+    pub fn big_dec(d: BigDec) -> Edn {
+        Edn::BigDec(Box::new(d))
+    }
+
+    /// A tagged value `#tag value`.
+    pub fn tagged(tag: Symbol, value: Edn) -> Edn {
+        Edn::Tagged(Box::new((tag, value)))
+    }
+
+    /// The tag and the value, if this is a [`Edn::Tagged`].
+    pub fn as_tagged(&self) -> Option<(&Symbol, &Edn)> {
+        match self {
+            Edn::Tagged(t) => Some((&t.0, &t.1)),
+            _ => None,
+        }
     }
 
     /// A string value.
@@ -303,7 +277,7 @@ impl Edn {
             Edn::Set(_) => "set",
             Edn::Inst(_) => "#inst",
             Edn::Uuid(_) => "#uuid",
-            Edn::Tagged(..) => "tagged value",
+            Edn::Tagged(_) => "tagged value",
         }
     }
 
@@ -326,7 +300,7 @@ impl Edn {
             Edn::Set(_) => 13,
             Edn::Inst(_) => 14,
             Edn::Uuid(_) => 15,
-            Edn::Tagged(..) => 16,
+            Edn::Tagged(_) => 16,
         }
     }
 }
@@ -371,7 +345,7 @@ impl Ord for Edn {
             (Set(a), Set(b)) => cmp_unordered(a, b),
             (Inst(a), Inst(b)) => a.cmp(b),
             (Uuid(a), Uuid(b)) => a.cmp(b),
-            (Tagged(ta, a), Tagged(tb, b)) => ta.cmp(tb).then_with(|| a.cmp(b)),
+            (Tagged(a), Tagged(b)) => a.cmp(b),
             _ => self.rank().cmp(&other.rank()),
         }
     }
@@ -394,7 +368,7 @@ impl PartialEq for Edn {
             (Map(a), Map(b)) => a.len() == b.len() && cmp_unordered(a, b) == Ordering::Equal,
             (Set(a), Set(b)) => a.len() == b.len() && cmp_unordered(a, b) == Ordering::Equal,
             (List(a), List(b)) | (Vector(a), Vector(b)) => a == b,
-            (Tagged(ta, a), Tagged(tb, b)) => ta == tb && a == b,
+            (Tagged(a), Tagged(b)) => a == b,
             _ => self.cmp(other) == Ordering::Equal,
         }
     }
@@ -421,9 +395,9 @@ impl Hash for Edn {
             Edn::Set(items) => sorted(items).hash(state),
             Edn::Inst(ms) => ms.hash(state),
             Edn::Uuid(bytes) => bytes.hash(state),
-            Edn::Tagged(tag, value) => {
-                tag.hash(state);
-                value.hash(state);
+            Edn::Tagged(t) => {
+                t.0.hash(state);
+                t.1.hash(state);
             }
         }
     }
@@ -487,12 +461,15 @@ impl From<Vec<Edn>> for Edn {
     }
 }
 
-impl fmt::Display for Symbol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.namespace {
-            Some(ns) => write!(f, "{ns}/{}", self.name),
-            None => f.write_str(&self.name),
-        }
+impl From<BigInt> for Edn {
+    fn from(n: BigInt) -> Self {
+        Edn::big_int(n)
+    }
+}
+
+impl From<BigDec> for Edn {
+    fn from(d: BigDec) -> Self {
+        Edn::big_dec(d)
     }
 }
 
@@ -532,7 +509,7 @@ mod tests {
             Edn::Nil,
             Edn::Double(-0.0),
             Edn::Double(0.0),
-            Edn::BigInt(BigInt::from(1)),
+            Edn::big_int(BigInt::from(1)),
             Edn::Double(f64::INFINITY),
             Edn::Double(-f64::NAN),
         ];
@@ -541,7 +518,7 @@ mod tests {
         assert_eq!(v.len(), 7, "two NaNs are one value: {v:?}");
         assert_eq!(v[0], Edn::Nil);
         assert_eq!(v[1], Edn::Long(1));
-        assert_eq!(v[2], Edn::BigInt(BigInt::from(1)));
+        assert_eq!(v[2], Edn::big_int(BigInt::from(1)));
         assert_eq!(v[3], Edn::Double(-0.0));
         assert_eq!(v[4], Edn::Double(0.0));
         assert_eq!(v[5], Edn::Double(f64::INFINITY));
@@ -552,7 +529,7 @@ mod tests {
     #[test]
     fn bigdec_equality_is_numeric_as_in_clojure() {
         // Clojure: (= 1.5M 1.50M) is true and the two hash alike; printing keeps the scale.
-        let d = |u: i64, s: i32| Edn::BigDec(BigDec::new(u, s));
+        let d = |u: i64, s: i32| Edn::big_dec(BigDec::new(u, s));
         assert_eq!(d(15, 1), d(150, 2));
         let hash = |e: &Edn| {
             let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -571,6 +548,14 @@ mod tests {
         assert_eq!(d(-1, 0).cmp(&d(0, 0)), Ordering::Less);
         assert_eq!(d(999, 3).cmp(&d(1, 0)), Ordering::Less);
         assert!(read("#{1.5M 1.50M}").is_err(), "equal elements of a set");
+    }
+
+    #[test]
+    fn an_edn_value_is_32_bytes() {
+        // Rows and result trees are made of `Edn` cells: every copy moves this many bytes.
+        assert_eq!(std::mem::size_of::<Edn>(), 32);
+        assert_eq!(std::mem::size_of::<Keyword>(), 24);
+        assert_eq!(std::mem::size_of::<Symbol>(), 24);
     }
 
     #[test]

@@ -140,9 +140,9 @@ impl fmt::Display for Edn {
             }
             Edn::Inst(ms) => write!(f, "#inst \"{}\"", format_rfc3339(*ms)),
             Edn::Uuid(bytes) => write!(f, "#uuid \"{}\"", format_uuid(bytes)),
-            Edn::Tagged(tag, value) => {
-                write!(f, "#{tag} ")?;
-                fmt::Display::fmt(value, f)
+            Edn::Tagged(t) => {
+                write!(f, "#{} ", t.0)?;
+                fmt::Display::fmt(&t.1, f)
             }
         }
     }
@@ -246,9 +246,9 @@ fn pretty(value: &Edn, width: usize, out: &mut String) {
             }
             out.push('}');
         }
-        Edn::Tagged(tag, inner) => {
-            let _ = write!(out, "#{tag} ");
-            pretty(inner, width, out);
+        Edn::Tagged(t) => {
+            let _ = write!(out, "#{} ", t.0);
+            pretty(&t.1, width, out);
         }
         _ => {
             let _ = write!(out, "{value}");
@@ -293,7 +293,7 @@ mod tests {
         assert_eq!(p(&Edn::Nil), "nil");
         assert_eq!(p(&Edn::Bool(true)), "true");
         assert_eq!(p(&Edn::Long(-5)), "-5");
-        assert_eq!(p(&Edn::BigInt(BigInt::from(3))), "3N");
+        assert_eq!(p(&Edn::big_int(BigInt::from(3))), "3N");
         assert_eq!(p(&Edn::Double(1.0)), "1.0");
         assert_eq!(p(&Edn::Double(-0.0)), "-0.0");
         assert_eq!(p(&Edn::Double(1e300)), "1e300");
@@ -328,7 +328,7 @@ mod tests {
 
     #[test]
     fn prints_bigdecs() {
-        let d = |u: i64, s: i32| p(&Edn::BigDec(BigDec::new(u, s)));
+        let d = |u: i64, s: i32| p(&Edn::big_dec(BigDec::new(u, s)));
         assert_eq!(d(15, 1), "1.5M");
         assert_eq!(d(150, 2), "1.50M");
         assert_eq!(d(-15, 3), "-0.015M");

@@ -781,22 +781,18 @@ fn close(frame: Frame, c: char, at: Position) -> Result<(Edn, Position), EdnErro
 /// In `#:ns{...}`, gives keys without a namespace the namespace `ns`, and removes the `_`
 /// namespace (`:_/a` becomes `:a`).
 fn qualify(key: &mut Edn, ns: &str) {
-    let namespace = match key {
-        Edn::Keyword(k) => {
-            match k.namespace() {
-                None => *k = Keyword::new(Some(ns), k.name()),
-                Some("_") => *k = Keyword::new(None, k.name()),
-                Some(_) => {}
-            }
-            return;
-        }
-        Edn::Symbol(Symbol { namespace, .. }) => namespace,
-        _ => return,
-    };
-    match namespace.as_deref() {
-        None => *namespace = Some(ns.to_owned()),
-        Some("_") => *namespace = None,
-        Some(_) => {}
+    match key {
+        Edn::Keyword(k) => match k.namespace() {
+            None => *k = Keyword::new(Some(ns), k.name()),
+            Some("_") => *k = Keyword::new(None, k.name()),
+            Some(_) => {}
+        },
+        Edn::Symbol(s) => match s.namespace() {
+            None => *s = Symbol::new(Some(ns), s.name()),
+            Some("_") => *s = Symbol::new(None, s.name()),
+            Some(_) => {}
+        },
+        _ => {}
     }
 }
 
@@ -816,8 +812,8 @@ pub(crate) fn find_duplicate<T>(items: &[T], key: impl Fn(&T) -> &Edn) -> Option
 
 /// Applies a tag to the form that followed it (which starts at `value_pos`).
 fn apply_tag(tag: Symbol, value: Edn, value_pos: Position) -> Result<Edn, EdnError> {
-    let builtin = if tag.namespace.is_none() {
-        tag.name.as_str()
+    let builtin = if tag.namespace().is_none() {
+        tag.name()
     } else {
         ""
     };
@@ -844,7 +840,7 @@ fn apply_tag(tag: Symbol, value: Edn, value_pos: Position) -> Result<Edn, EdnErr
             value_pos,
             format!("#{builtin} expects a string, found {}", other.type_name()),
         )),
-        (_, value) => Ok(Edn::Tagged(tag, Box::new(value))),
+        (_, value) => Ok(Edn::tagged(tag, value)),
     }
 }
 
@@ -933,7 +929,7 @@ fn parse_keyword(token: &str) -> Result<Keyword, (Kind, String)> {
 fn integer(n: BigInt, force_big: bool) -> Edn {
     match i64::try_from(&n) {
         Ok(v) if !force_big => Edn::Long(v),
-        _ => Edn::BigInt(n),
+        _ => Edn::big_int(n),
     }
 }
 
@@ -1026,7 +1022,7 @@ pub(crate) fn parse_number(token: &str) -> Result<Edn, (Kind, String)> {
             .and_then(|s| i32::try_from(s).ok())
             .ok_or_else(out_of_range)?;
         let unscaled = if negative { -unscaled } else { unscaled };
-        return Ok(Edn::BigDec(BigDec { unscaled, scale }));
+        return Ok(Edn::big_dec(BigDec { unscaled, scale }));
     }
     if !integral {
         if suffix == "N" {

@@ -27,10 +27,7 @@ fn symbol_name() -> impl Strategy<Value = String> {
 }
 
 fn symbol() -> impl Strategy<Value = Symbol> {
-    (prop::option::of(ns()), symbol_name()).prop_map(|(ns, name)| Symbol {
-        namespace: ns,
-        name,
-    })
+    (prop::option::of(ns()), symbol_name()).prop_map(|(ns, name)| Symbol::new(ns.as_deref(), &name))
 }
 
 fn keyword() -> impl Strategy<Value = Keyword> {
@@ -44,7 +41,7 @@ fn tag() -> impl Strategy<Value = Symbol> {
         .prop_filter("built-in tags", |(ns, name)| {
             ns.is_some() || !matches!(name.as_str(), "inst" | "uuid")
         })
-        .prop_map(|(namespace, name)| Symbol { namespace, name })
+        .prop_map(|(namespace, name)| Symbol::new(namespace.as_deref(), &name))
 }
 
 fn leaf() -> impl Strategy<Value = Edn> {
@@ -52,10 +49,10 @@ fn leaf() -> impl Strategy<Value = Edn> {
         Just(Edn::Nil),
         any::<bool>().prop_map(Edn::Bool),
         any::<i64>().prop_map(Edn::Long),
-        any::<i128>().prop_map(|n| Edn::BigInt(BigInt::from(n))),
+        any::<i128>().prop_map(|n| Edn::big_int(BigInt::from(n))),
         any::<f64>().prop_map(Edn::Double),
-        (any::<i128>(), any::<i32>()).prop_map(|(u, s)| Edn::BigDec(BigDec::new(u, s))),
-        (any::<i64>(), -30i32..30).prop_map(|(u, s)| Edn::BigDec(BigDec::new(u, s))),
+        (any::<i128>(), any::<i32>()).prop_map(|(u, s)| Edn::big_dec(BigDec::new(u, s))),
+        (any::<i64>(), -30i32..30).prop_map(|(u, s)| Edn::big_dec(BigDec::new(u, s))),
         any::<String>().prop_map(Edn::String),
         any::<char>().prop_map(Edn::Char),
         keyword().prop_map(Edn::Keyword),
@@ -82,7 +79,7 @@ fn edn() -> impl Strategy<Value = Edn> {
                 .prop_map(|entries| Edn::Map(dedup(entries, |(k, _)| k))),
             prop::collection::vec(inner.clone(), 0..6)
                 .prop_map(|items| Edn::Set(dedup(items, |e| e))),
-            (tag(), inner).prop_map(|(t, v)| Edn::Tagged(t, Box::new(v))),
+            (tag(), inner).prop_map(|(t, v)| Edn::tagged(t, v)),
         ]
     })
 }
@@ -139,6 +136,30 @@ proptest! {
         };
         prop_assert_eq!(&reversed, &a);
         prop_assert_eq!(hash_of(&reversed), hash_of(&a));
+    }
+
+    #[test]
+    fn names_compare_as_their_namespace_and_name_pair(
+        a in (prop::option::of("[ab/]{0,2}"), "[ab/]{0,2}"),
+        b in (prop::option::of("[ab/]{0,2}"), "[ab/]{0,2}"),
+    ) {
+        // The model: the pair itself (no namespace first). A small alphabet with `/` makes
+        // equal pairs and equal printed text with different parts both frequent.
+        let pair = |p: &(Option<String>, String)| (p.0.clone(), p.1.clone());
+        let want = pair(&a).cmp(&pair(&b));
+        let sym = |p: &(Option<String>, String)| Symbol::new(p.0.as_deref(), &p.1);
+        let kw = |p: &(Option<String>, String)| Keyword::new(p.0.as_deref(), &p.1);
+        let (sa, sb, ka, kb) = (sym(&a), sym(&b), kw(&a), kw(&b));
+        prop_assert_eq!(sa.cmp(&sb), want);
+        prop_assert_eq!(ka.cmp(&kb), want);
+        prop_assert_eq!(sa == sb, want.is_eq());
+        prop_assert_eq!(ka == kb, want.is_eq());
+        prop_assert_eq!((sa.namespace(), sa.name()), (a.0.as_deref(), a.1.as_str()));
+        prop_assert_eq!((kb.namespace(), kb.name()), (b.0.as_deref(), b.1.as_str()));
+        if want.is_eq() {
+            prop_assert_eq!(hash_of(&Edn::Symbol(sa)), hash_of(&Edn::Symbol(sb)));
+            prop_assert_eq!(hash_of(&Edn::Keyword(ka)), hash_of(&Edn::Keyword(kb)));
+        }
     }
 
     #[test]

@@ -93,17 +93,17 @@ fn every_variant_round_trips() {
         Edn::Bool(false),
         Edn::Long(0),
         Edn::Long(-1),
-        Edn::BigInt(BigInt::from(5)),
-        Edn::BigInt(BigInt::parse_bytes(b"-123456789012345678901234567890", 10).unwrap()),
+        Edn::big_int(BigInt::from(5)),
+        Edn::big_int(BigInt::parse_bytes(b"-123456789012345678901234567890", 10).unwrap()),
         Edn::Double(0.1),
         Edn::Double(1e300),
         Edn::Double(-2.5e-308),
         Edn::Double(f64::MIN_POSITIVE / 4.0),
-        Edn::BigDec(BigDec::new(150, 2)),
-        Edn::BigDec(BigDec::new(-15, 3)),
-        Edn::BigDec(BigDec::new(15, -2)),
-        Edn::BigDec(BigDec::new(15, 20)),
-        Edn::BigDec(BigDec::new(0, 3)),
+        Edn::big_dec(BigDec::new(150, 2)),
+        Edn::big_dec(BigDec::new(-15, 3)),
+        Edn::big_dec(BigDec::new(15, -2)),
+        Edn::big_dec(BigDec::new(15, 20)),
+        Edn::big_dec(BigDec::new(0, 3)),
         Edn::String(String::new()),
         Edn::String("plain".into()),
         Edn::Char('x'),
@@ -265,7 +265,7 @@ fn verbose_input() {
     // Unknown one-letter string tags become tagged values, as the spec asks.
     assert_eq!(
         transit::read(r#""~Qabc""#).unwrap(),
-        Edn::Tagged(Symbol::new(None, "Q"), Box::new(Edn::string("abc")))
+        Edn::tagged(Symbol::new(None, "Q"), Edn::string("abc"))
     );
     // `~'` is the quote as a string tag: the identity (found by the fuzzer, which had it
     // read as a tagged value that wrote back as a quote).
@@ -304,12 +304,12 @@ fn integers_at_the_limits() {
     assert_eq!(
         transit::read(r#"["~i9223372036854775808","~n-9223372036854775808","~n1"]"#).unwrap(),
         Edn::Vector(vec![
-            Edn::BigInt(BigInt::from(i64::MAX) + 1),
-            Edn::BigInt(BigInt::from(i64::MIN)),
-            Edn::BigInt(BigInt::from(1)),
+            Edn::big_int(BigInt::from(i64::MAX) + 1),
+            Edn::big_int(BigInt::from(i64::MIN)),
+            Edn::big_int(BigInt::from(1)),
         ])
     );
-    round_trip(&Edn::BigInt(BigInt::from(u128::MAX) * 7));
+    round_trip(&Edn::big_int(BigInt::from(u128::MAX) * 7));
 }
 
 #[test]
@@ -634,7 +634,7 @@ fn tag() -> impl Strategy<Value = Symbol> {
         .prop_filter("transit's own tags", |(ns, name)| {
             ns.is_some() || !(name.len() == 1 || matches!(name.as_str(), "set" | "list" | "cmap"))
         })
-        .prop_map(|(namespace, name)| Symbol { namespace, name })
+        .prop_map(|(namespace, name)| Symbol::new(namespace.as_deref(), &name))
 }
 
 fn leaf() -> impl Strategy<Value = Edn> {
@@ -643,27 +643,25 @@ fn leaf() -> impl Strategy<Value = Edn> {
         any::<bool>().prop_map(Edn::Bool),
         any::<i64>().prop_map(Edn::Long),
         (-(1i64 << 54)..(1i64 << 54)).prop_map(Edn::Long),
-        any::<i128>().prop_map(|n| Edn::BigInt(BigInt::from(n))),
+        any::<i128>().prop_map(|n| Edn::big_int(BigInt::from(n))),
         any::<f64>().prop_map(Edn::Double),
-        (any::<i128>(), any::<i32>()).prop_map(|(u, s)| Edn::BigDec(BigDec::new(u, s))),
-        (any::<i64>(), -30i32..30).prop_map(|(u, s)| Edn::BigDec(BigDec::new(u, s))),
+        (any::<i128>(), any::<i32>()).prop_map(|(u, s)| Edn::big_dec(BigDec::new(u, s))),
+        (any::<i64>(), -30i32..30).prop_map(|(u, s)| Edn::big_dec(BigDec::new(u, s))),
         any::<String>().prop_map(Edn::String),
         "[~^` ][a-z~^]{0,5}".prop_map(Edn::String),
         any::<char>().prop_map(Edn::Char),
         (prop::option::of(ns()), symbol_name())
             .prop_map(|(ns, name)| Edn::Keyword(Keyword::new(ns.as_deref(), &name))),
-        (prop::option::of(ns()), symbol_name()).prop_map(|(ns, name)| Edn::Symbol(Symbol {
-            namespace: ns,
-            name
-        })),
+        (prop::option::of(ns()), symbol_name())
+            .prop_map(|(ns, name)| Edn::Symbol(Symbol::new(ns.as_deref(), &name))),
         any::<i64>().prop_map(Edn::Inst),
         any::<[u8; 16]>().prop_map(Edn::Uuid),
         prop::collection::vec(any::<u8>(), 0..8).prop_map(|b| {
             let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-            Edn::Tagged(Symbol::new(None, "bytes"), Box::new(Edn::String(hex)))
+            Edn::tagged(Symbol::new(None, "bytes"), Edn::String(hex))
         }),
         "[a-z]{1,4}:[a-z/]{0,6}"
-            .prop_map(|u| Edn::Tagged(Symbol::new(None, "uri"), Box::new(Edn::String(u)))),
+            .prop_map(|u| Edn::tagged(Symbol::new(None, "uri"), Edn::String(u))),
     ]
 }
 
@@ -684,7 +682,7 @@ fn value() -> impl Strategy<Value = Edn> {
                 .prop_map(|entries| Edn::Map(dedup(entries, |(k, _)| k))),
             prop::collection::vec(inner.clone(), 0..6)
                 .prop_map(|items| Edn::Set(dedup(items, |e| e))),
-            (tag(), inner).prop_map(|(t, v)| Edn::Tagged(t, Box::new(v))),
+            (tag(), inner).prop_map(|(t, v)| Edn::tagged(t, v)),
         ]
     })
 }
@@ -734,7 +732,7 @@ proptest! {
         } else {
             let expected = match token.parse::<i64>() {
                 Ok(n) => Edn::Long(n),
-                Err(_) => Edn::BigInt(token.parse::<BigInt>().unwrap()),
+                Err(_) => Edn::big_int(token.parse::<BigInt>().unwrap()),
             };
             prop_assert_eq!(got, Ok(Edn::Vector(vec![expected])));
         }

@@ -63,8 +63,8 @@ fn lists_as_vectors(v: &Edn) -> Edn {
                 .map(|(k, v)| (lists_as_vectors(k), lists_as_vectors(v)))
                 .collect(),
         ),
-        Edn::Tagged(t, rep) => Edn::Tagged(t.clone(), Box::new(lists_as_vectors(rep))),
-        Edn::BigInt(n) => i64::try_from(n).map_or_else(|_| v.clone(), Edn::Long),
+        Edn::Tagged(t) => Edn::tagged(t.0.clone(), lists_as_vectors(&t.1)),
+        Edn::BigInt(n) => i64::try_from(&**n).map_or_else(|_| v.clone(), Edn::Long),
         other => other.clone(),
     }
 }

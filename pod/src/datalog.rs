@@ -60,14 +60,14 @@ fn report_edn(r: &TxReport, meta: Edn) -> Edn {
         .tx_data
         .iter()
         .map(|d| {
-            Edn::Tagged(
+            Edn::tagged(
                 Symbol::new(Some("datalevin"), "Datom"),
-                Box::new(Edn::Vector(vec![
+                Edn::Vector(vec![
                     Edn::Long(d.e as i64),
                     Edn::Keyword(d.a.clone()),
                     d.v.clone(),
                     Edn::Long(if d.added { tx } else { -tx }),
-                ])),
+                ]),
             )
         })
         .collect();

@@ -212,7 +212,7 @@ fn datalog_round_trips() {
         .and_then(Edn::as_seq)
         .unwrap();
     assert_eq!(datoms.len(), 5);
-    let Edn::Tagged(tag, rep) = &datoms[0] else {
+    let Some((tag, rep)) = datoms[0].as_tagged() else {
         panic!("{}", datoms[0])
     };
     assert_eq!(tag.to_string(), "datalevin/Datom");

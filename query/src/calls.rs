@@ -86,7 +86,7 @@ impl<'a> Ctx<'a> {
         match f {
             Edn::Symbol(s) => self.is_function(&s.to_string()),
             Edn::List(xs) => {
-                matches!(xs.as_slice(), [Edn::Symbol(c), g] if c.namespace.is_none() && c.name == "complement" && self.is_function_value(g))
+                matches!(xs.as_slice(), [Edn::Symbol(c), g] if c.namespace().is_none() && c.name() == "complement" && self.is_function_value(g))
             }
             _ => false,
         }
@@ -121,8 +121,8 @@ impl<'a> Ctx<'a> {
         let mut inputs: Vec<Input<'_>> = Vec::with_capacity(rest.len());
         for a in rest {
             inputs.push(match a {
-                Edn::Symbol(s) if s.namespace.is_none() && s.name.starts_with('$') => {
-                    match self.source(&s.name, form)? {
+                Edn::Symbol(s) if s.namespace().is_none() && s.name().starts_with('$') => {
+                    match self.source(s.name(), form)? {
                         Source::Db(db) => Input::Db(db),
                         Source::Coll(rows) => Input::Value(Edn::Vector(
                             rows.iter().map(|r| Edn::Vector(r.clone())).collect(),

@@ -1465,7 +1465,7 @@ impl<'a> Ctx<'a> {
             )
         };
         let src = args.first().and_then(|s| s.as_symbol()).ok_or_else(bad)?;
-        let db = self.db(&src.name, form)?;
+        let db = self.db(src.name(), form)?;
         let e = args.get(1).ok_or_else(bad)?;
         let Some(eid) = entid(db, e)? else {
             return match name {

@@ -233,7 +233,7 @@ fn arith(args: &[Edn], init: i64, op: char) -> Result<Edn, FnError> {
                         if args.len() > 2 {
                             return Err(FnError::from("integer overflow"));
                         }
-                        return Ok(Edn::BigInt(levin_edn::BigInt::from(-(i64::MIN as i128))));
+                        return Ok(Edn::big_int(levin_edn::BigInt::from(-(i64::MIN as i128))));
                     }
                     if x % y == 0 {
                         Num::L(x / y)
@@ -321,7 +321,7 @@ pub(crate) fn to_str(e: &Edn) -> String {
 pub(crate) fn regex(e: &Edn) -> Result<regex::Regex, FnError> {
     match e {
         Edn::String(s) => regex::Regex::new(s).map_err(|x| FnError::from(x.to_string())),
-        Edn::Tagged(_, inner) => regex(inner),
+        Edn::Tagged(t) => regex(&t.1),
         _ => Err(FnError::from(format!(
             "expected a regex pattern string, got {e}"
         ))),
@@ -690,7 +690,7 @@ fn builtin(name: &str, a: &[Edn]) -> Result<Edn, FnError> {
                 }
                 _ => Edn::Keyword(Keyword::new(None, s)),
             },
-            [Edn::Symbol(s)] => Edn::Keyword(Keyword::new(s.namespace.as_deref(), &s.name)),
+            [Edn::Symbol(s)] => Edn::Keyword(Keyword::new(s.namespace(), s.name())),
             [ns, n] => Edn::Keyword(Keyword::new(
                 if ns.is_nil() { None } else { Some(string(ns)?) },
                 string(n)?,
@@ -703,7 +703,7 @@ fn builtin(name: &str, a: &[Edn]) -> Result<Edn, FnError> {
         },
         "name" => match a {
             [Edn::Keyword(k)] => Edn::String(k.name().to_owned()),
-            [Edn::Symbol(s)] => Edn::String(s.name.clone()),
+            [Edn::Symbol(s)] => Edn::String(s.name().to_owned()),
             [Edn::String(s)] => Edn::String(s.clone()),
             _ => return Err(FnError::from("name takes a keyword, symbol or string")),
         },
@@ -712,7 +712,10 @@ fn builtin(name: &str, a: &[Edn]) -> Result<Edn, FnError> {
                 .namespace()
                 .map(str::to_owned)
                 .map_or(Edn::Nil, Edn::String),
-            [Edn::Symbol(s)] => s.namespace.clone().map_or(Edn::Nil, Edn::String),
+            [Edn::Symbol(s)] => s
+                .namespace()
+                .map(str::to_owned)
+                .map_or(Edn::Nil, Edn::String),
             _ => return Err(FnError::from("namespace takes a keyword or symbol")),
         },
         "str" => Edn::String(a.iter().map(to_str).collect()),

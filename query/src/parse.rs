@@ -14,28 +14,28 @@ fn sym(e: &Edn) -> Option<&Symbol> {
 }
 
 fn is_var(e: &Edn) -> bool {
-    sym(e).is_some_and(|s| s.namespace.is_none() && s.name.starts_with('?'))
+    sym(e).is_some_and(|s| s.namespace().is_none() && s.name().starts_with('?'))
 }
 
 fn is_src(e: &Edn) -> bool {
-    sym(e).is_some_and(|s| s.namespace.is_none() && s.name.starts_with('$'))
+    sym(e).is_some_and(|s| s.namespace().is_none() && s.name().starts_with('$'))
 }
 
 fn is_blank(e: &Edn) -> bool {
-    sym(e).is_some_and(|s| s.namespace.is_none() && s.name == "_")
+    sym(e).is_some_and(|s| s.namespace().is_none() && s.name() == "_")
 }
 
 fn sym_name(s: &Symbol) -> String {
-    match &s.namespace {
-        Some(ns) => format!("{ns}/{}", s.name),
-        None => s.name.clone(),
+    match s.namespace() {
+        Some(ns) => format!("{ns}/{}", s.name()),
+        None => s.name().to_owned(),
     }
 }
 
 /// A term: variable, `_` or constant (source symbols stay constants).
 pub fn term(e: &Edn) -> Term {
     if is_var(e) {
-        Term::Var(sym(e).map(|s| s.name.clone()).unwrap_or_default())
+        Term::Var(sym(e).map(|s| s.name().to_owned()).unwrap_or_default())
     } else if is_blank(e) {
         Term::Blank
     } else {
@@ -118,7 +118,7 @@ pub fn parse_query(q: &Edn) -> QResult<Query> {
                     }
                     query
                         .with
-                        .push(sym(f).map(|s| s.name.clone()).unwrap_or_default());
+                        .push(sym(f).map(|s| s.name().to_owned()).unwrap_or_default());
                 }
             }
             "keys" | "strs" | "syms" => {
@@ -207,7 +207,7 @@ fn parse_order(forms: &[Edn], query: &mut Query) -> QResult<()> {
     while i < forms.len() {
         let f = &forms[i];
         let index = if is_var(f) {
-            let name = &sym(f).map(|s| s.name.clone()).unwrap_or_default();
+            let name = &sym(f).map(|s| s.name().to_owned()).unwrap_or_default();
             query
                 .find
                 .iter()
@@ -242,8 +242,9 @@ fn parse_find(forms: &[Edn], query: &mut Query, q: &Edn) -> QResult<()> {
     if forms.is_empty() {
         return Err(err(":find needs at least one element", q));
     }
-    let is_dot = |e: &Edn| sym(e).is_some_and(|s| s.namespace.is_none() && s.name == ".");
-    let is_ellipsis = |e: &Edn| sym(e).is_some_and(|s| s.namespace.is_none() && s.name == "...");
+    let is_dot = |e: &Edn| sym(e).is_some_and(|s| s.namespace().is_none() && s.name() == ".");
+    let is_ellipsis =
+        |e: &Edn| sym(e).is_some_and(|s| s.namespace().is_none() && s.name() == "...");
     match forms {
         [x, dot] if is_dot(dot) => {
             query.kind = FindKind::Scalar;
@@ -275,7 +276,7 @@ fn parse_find(forms: &[Edn], query: &mut Query, q: &Edn) -> QResult<()> {
 
 fn var_name(e: &Edn) -> Option<String> {
     if is_var(e) {
-        sym(e).map(|s| s.name.clone())
+        sym(e).map(|s| s.name().to_owned())
     } else {
         None
     }
@@ -298,7 +299,7 @@ fn parse_find_elem(e: &Edn) -> QResult<FindElem> {
     if name == "pull" {
         let (src, rest) = match items.get(1) {
             Some(s) if is_src(s) => (
-                sym(s).map(|s| s.name.clone()).unwrap_or_default(),
+                sym(s).map(|s| s.name().to_owned()).unwrap_or_default(),
                 &items[2..],
             ),
             _ => ("$".to_string(), &items[1..]),
@@ -451,8 +452,8 @@ fn plain_inputs(query: &mut Query) {
     }
     let fix = |t: &mut Term| {
         if let Term::Const(Edn::Symbol(s)) = t {
-            if s.namespace.is_none() && names.contains(&s.name) {
-                *t = Term::Var(s.name.clone());
+            if s.namespace().is_none() && names.iter().any(|n| n == s.name()) {
+                *t = Term::Var(s.name().to_owned());
             }
         }
     };
@@ -481,24 +482,24 @@ fn plain_inputs(query: &mut Query) {
 
 fn is_plain(e: &Edn) -> bool {
     sym(e).is_some_and(|s| {
-        s.namespace.is_none()
-            && !s.name.starts_with(['?', '$', '%'])
-            && !matches!(s.name.as_str(), "_" | "..." | ".")
+        s.namespace().is_none()
+            && !s.name().starts_with(['?', '$', '%'])
+            && !matches!(s.name(), "_" | "..." | ".")
     })
 }
 
 fn parse_in(e: &Edn) -> QResult<In> {
     if is_src(e) {
         return Ok(In::Source(
-            sym(e).map(|s| s.name.clone()).unwrap_or_default(),
+            sym(e).map(|s| s.name().to_owned()).unwrap_or_default(),
         ));
     }
-    if sym(e).is_some_and(|s| s.namespace.is_none() && s.name == "%") {
+    if sym(e).is_some_and(|s| s.namespace().is_none() && s.name() == "%") {
         return Ok(In::Rules);
     }
     if is_plain(e) {
         return Ok(In::Bind(Binding::Scalar(
-            sym(e).map(|s| s.name.clone()).unwrap_or_default(),
+            sym(e).map(|s| s.name().to_owned()).unwrap_or_default(),
         )));
     }
     Ok(In::Bind(parse_binding(e)?))
@@ -520,7 +521,7 @@ pub fn parse_binding(e: &Edn) -> QResult<Binding> {
     };
     match xs.as_slice() {
         [] => Err(err("empty binding form", e)),
-        [x, dots] if sym(dots).is_some_and(|s| s.name == "...") => {
+        [x, dots] if sym(dots).is_some_and(|s| s.name() == "...") => {
             Ok(Binding::Coll(Box::new(parse_binding(x)?)))
         }
         [inner @ Edn::Vector(_)] => Ok(Binding::Rel(Box::new(parse_binding(inner)?))),
@@ -616,7 +617,7 @@ fn parse_clause_pre(e: &Edn, pre: &mut Vec<Clause>) -> QResult<Clause> {
             }
             let (src, rest) = if is_src(&xs[0]) {
                 (
-                    sym(&xs[0]).map(|s| s.name.clone()).unwrap_or_default(),
+                    sym(&xs[0]).map(|s| s.name().to_owned()).unwrap_or_default(),
                     &xs[1..],
                 )
             } else {
@@ -643,7 +644,7 @@ fn parse_clause_pre(e: &Edn, pre: &mut Vec<Clause>) -> QResult<Clause> {
                 Some(s) if is_src(s) => (
                     &xs[1..],
                     true,
-                    sym(s).map(|s| s.name.clone()).unwrap_or_default(),
+                    sym(s).map(|s| s.name().to_owned()).unwrap_or_default(),
                 ),
                 _ => (&xs[..], false, String::new()),
             };
@@ -723,10 +724,9 @@ fn parse_clause_pre(e: &Edn, pre: &mut Vec<Clause>) -> QResult<Clause> {
                     for b in &xs[start..] {
                         match b {
                             Edn::List(ys)
-                                if ys
-                                    .first()
-                                    .and_then(sym)
-                                    .is_some_and(|s| s.name == "and" && s.namespace.is_none()) =>
+                                if ys.first().and_then(sym).is_some_and(|s| {
+                                    s.name() == "and" && s.namespace().is_none()
+                                }) =>
                             {
                                 if ys.len() < 2 {
                                     return Err(err("and needs at least one clause", b));
@@ -802,7 +802,7 @@ pub(crate) fn set_default_src(c: &mut Clause, src: &str) {
         }
         Clause::Pred { args, .. } | Clause::Fn { args, .. } => {
             for a in args {
-                if matches!(a, Term::Const(Edn::Symbol(s)) if s.namespace.is_none() && s.name == "$")
+                if matches!(a, Term::Const(Edn::Symbol(s)) if s.namespace().is_none() && s.name() == "$")
                 {
                     *a = Term::Const(Edn::sym(src));
                 }

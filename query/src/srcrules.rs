@@ -13,7 +13,8 @@ use crate::parse::set_default_src;
 /// The source prefix of a rule call as written, other than `$`.
 fn prefix(form: &Edn) -> Option<String> {
     let s = form.as_list()?.first()?.as_symbol()?;
-    (s.namespace.is_none() && s.name.starts_with('$') && s.name != "$").then(|| s.name.clone())
+    (s.namespace().is_none() && s.name().starts_with('$') && s.name() != "$")
+        .then(|| s.name().to_owned())
 }
 
 /// Renames `($src rule ...)` calls in `clauses` (and, with `default` set, every unprefixed

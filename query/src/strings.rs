@@ -40,15 +40,12 @@ pub fn string_fn(name: &str) -> Option<&str> {
 
 /// Whether `e` is a regular expression (a `re-pattern` value) rather than a string.
 fn is_regex(e: &Edn) -> bool {
-    matches!(e, Edn::Tagged(t, _) if t.namespace.is_none() && t.name == "regex")
+    e.as_tagged().is_some_and(|(t, _)| t.is("", "regex"))
 }
 
 /// A regex value, as `re-pattern` makes it.
 pub fn regex_value(source: &str) -> Edn {
-    Edn::Tagged(
-        Symbol::new(None, "regex"),
-        Box::new(Edn::String(source.into())),
-    )
+    Edn::tagged(Symbol::new(None, "regex"), Edn::String(source.into()))
 }
 
 /// A Java replacement string (`$1` a group, `\x` a literal x) in the regex crate's syntax.
@@ -318,10 +315,8 @@ pub fn type_of(e: &Edn) -> Edn {
         Edn::Set(_) => "clojure.lang.PersistentHashSet",
         Edn::Inst(_) => "java.util.Date",
         Edn::Uuid(_) => "java.util.UUID",
-        Edn::Tagged(t, _) if t.namespace.is_none() && t.name == "regex" => {
-            "java.util.regex.Pattern"
-        }
-        Edn::Tagged(..) => "clojure.lang.TaggedLiteral",
+        Edn::Tagged(t) if t.0.is("", "regex") => "java.util.regex.Pattern",
+        Edn::Tagged(_) => "clojure.lang.TaggedLiteral",
     };
     Edn::Symbol(Symbol::new(None, name))
 }
@@ -331,9 +326,7 @@ pub fn type_of(e: &Edn) -> Edn {
 pub fn print(x: &Edn, readable: bool) -> String {
     if readable {
         return match x {
-            Edn::Tagged(t, v) if t.namespace.is_none() && t.name == "regex" => {
-                format!("#\"{}\"", to_str(v))
-            }
+            Edn::Tagged(t) if t.0.is("", "regex") => format!("#\"{}\"", to_str(&t.1)),
             _ => x.to_string(),
         };
     }
@@ -354,7 +347,7 @@ pub fn print(x: &Edn, readable: bool) -> String {
                 .collect();
             format!("{{{}}}", inner.join(", "))
         }
-        Edn::Tagged(t, v) if t.namespace.is_none() && t.name == "regex" => to_str(v),
+        Edn::Tagged(t) if t.0.is("", "regex") => to_str(&t.1),
         other => other.to_string(),
     }
 }

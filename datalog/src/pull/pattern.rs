@@ -103,7 +103,7 @@ fn attr_name(x: &Edn) -> Option<Keyword> {
 }
 
 fn is_wildcard(x: &Edn) -> bool {
-    matches!(x, Edn::Symbol(s) if s.namespace.is_none() && s.name == "*")
+    matches!(x, Edn::Symbol(s) if s.namespace().is_none() && s.name() == "*")
         || x.as_str() == Some("*")
         || x.is_kw("", "*")
 }
@@ -124,9 +124,9 @@ fn spec_of(x: &Edn, fns: &PullFns) -> Result<Spec> {
         .ok_or_else(|| bad(x, "expected an attribute, [attr options...] or a map"))?;
     // Legacy (limit :attr n) and (default :attr v).
     if let Some(Edn::Symbol(s)) = items.first() {
-        if items.len() == 3 && s.namespace.is_none() {
+        if items.len() == 3 && s.namespace().is_none() {
             let mut spec = spec_of(&items[1], fns)?;
-            match s.name.as_str() {
+            match s.name() {
                 "limit" => spec.limit = limit_of(&items[2], x)?,
                 "default" => spec.default = Some(items[2].clone()),
                 _ => return Err(bad(x, "unknown attribute function")),
@@ -184,7 +184,7 @@ pub(super) fn parse(p: &Edn, fns: &PullFns) -> Result<Pattern> {
             for (k, v) in m {
                 let mut spec = spec_of(k, fns)?;
                 spec.sub = match v {
-                    Edn::Symbol(s) if s.namespace.is_none() && s.name == "..." => {
+                    Edn::Symbol(s) if s.namespace().is_none() && s.name() == "..." => {
                         Sub::Recurse(None)
                     }
                     Edn::Long(n) if *n >= 0 => Sub::Recurse(Some(*n as usize)),

@@ -22,11 +22,11 @@ fn fails(text: &str, expected: &str) -> EdnError {
 }
 
 fn big(s: &str) -> Edn {
-    Edn::BigInt(s.parse().unwrap())
+    Edn::big_int(s.parse().unwrap())
 }
 
 fn dec(unscaled: i64, scale: i32) -> Edn {
-    Edn::BigDec(BigDec::new(unscaled, scale))
+    Edn::big_dec(BigDec::new(unscaled, scale))
 }
 
 fn kw(ns: &str, name: &str) -> Edn {
@@ -91,7 +91,7 @@ fn reads_bigdecs() {
     assert_eq!(r("+2.M"), dec(2, 0));
     assert_eq!(
         r("123456789012345678901234567890.5M"),
-        Edn::BigDec(BigDec {
+        Edn::big_dec(BigDec {
             unscaled: "1234567890123456789012345678905".parse().unwrap(),
             scale: 1
         })
@@ -278,16 +278,16 @@ fn reads_inst_and_uuid() {
 fn reads_other_tags() {
     assert_eq!(
         r("#my/point [1 2]"),
-        Edn::Tagged(
+        Edn::tagged(
             Symbol::new(Some("my"), "point"),
-            Box::new(Edn::Vector(vec![Edn::Long(1), Edn::Long(2)]))
+            Edn::Vector(vec![Edn::Long(1), Edn::Long(2)])
         )
     );
     assert_eq!(
         r("#a #b 1"),
-        Edn::Tagged(
+        Edn::tagged(
             Symbol::new(None, "a"),
-            Box::new(Edn::Tagged(Symbol::new(None, "b"), Box::new(Edn::Long(1))))
+            Edn::tagged(Symbol::new(None, "b"), Edn::Long(1))
         )
     );
     assert_eq!(r("#foo[1]"), r("#foo [1]"));

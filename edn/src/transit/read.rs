@@ -75,7 +75,7 @@ fn size_of(d: &Decoded) -> usize {
             Edn::Symbol(s) => named(s.namespace(), s.name()),
             Edn::BigInt(n) => (n.bits() / 8) as usize,
             Edn::BigDec(d) => (d.unscaled.bits() / 8) as usize,
-            Edn::Tagged(t, rep) => named(t.namespace(), t.name()) + edn(rep),
+            Edn::Tagged(t) => named(t.0.namespace(), t.0.name()) + edn(&t.1),
             _ => 0,
         }
     }
@@ -89,7 +89,7 @@ fn size_of(d: &Decoded) -> usize {
 fn uuid_of(rep: &Edn) -> Option<Edn> {
     let half = |v: &Edn| match v {
         Edn::Long(n) => Some(*n as u64),
-        Edn::BigInt(n) => u64::try_from(n).ok(),
+        Edn::BigInt(n) => u64::try_from(&**n).ok(),
         _ => None,
     };
     match rep {
@@ -469,7 +469,7 @@ impl<'a> Parser<'a> {
             }
             _ => {
                 let rep = self.value()?;
-                Ok(Edn::Tagged(tag_symbol(&tag), Box::new(rep)))
+                Ok(Edn::tagged(tag_symbol(&tag), rep))
             }
         }
     }

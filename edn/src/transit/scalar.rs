@@ -106,13 +106,13 @@ pub(super) fn scalar(tag: char, rest: &str) -> Result<Edn, Kind> {
             match rest.parse::<i64>() {
                 Ok(n) => Edn::Long(n),
                 Err(_) => {
-                    Edn::BigInt(big_integer(rest).ok_or_else(|| {
+                    Edn::big_int(big_integer(rest).ok_or_else(|| {
                         invalid("integer (~i)", &text(), "expected decimal digits")
                     })?)
                 }
             }
         }
-        'n' => Edn::BigInt(
+        'n' => Edn::big_int(
             big_integer(rest)
                 .ok_or_else(|| invalid("big integer (~n)", &text(), "expected decimal digits"))?,
         ),
@@ -195,15 +195,12 @@ pub(super) fn scalar(tag: char, rest: &str) -> Result<Edn, Kind> {
             let bytes = base64::decode(rest).map_err(|msg| invalid("bytes (~b)", &text(), msg))?;
             bytes_edn(&bytes)
         }
-        'r' => Edn::Tagged(
-            Symbol::new(None, "uri"),
-            Box::new(Edn::String(rest.to_owned())),
-        ),
+        'r' => Edn::tagged(Symbol::new(None, "uri"), Edn::String(rest.to_owned())),
         // The quote tag as a string tag: the identity, as in transit-java and -python.
         '\'' => Edn::String(rest.to_owned()),
-        other => Edn::Tagged(
+        other => Edn::tagged(
             Symbol::new(None, &other.to_string()),
-            Box::new(Edn::String(rest.to_owned())),
+            Edn::String(rest.to_owned()),
         ),
     })
 }
@@ -214,13 +211,13 @@ fn bytes_edn(bytes: &[u8]) -> Edn {
     for b in bytes {
         let _ = write!(hex, "{b:02x}");
     }
-    Edn::Tagged(Symbol::new(None, "bytes"), Box::new(Edn::String(hex)))
+    Edn::tagged(Symbol::new(None, "bytes"), Edn::String(hex))
 }
 
 /// The bytes of `#bytes "hex"` when the hex is lowercase and even (what reading `~b` gives
 /// back, so that only those are written as `~b`).
 fn bytes_of(tag: &Symbol, rep: &Edn) -> Option<Vec<u8>> {
-    if tag.namespace.is_some() || tag.name != "bytes" {
+    if !tag.is("", "bytes") {
         return None;
     }
     let hex = rep.as_str()?.as_bytes();
@@ -237,9 +234,7 @@ fn bytes_of(tag: &Symbol, rep: &Edn) -> Option<Vec<u8>> {
 
 /// The URI of `#uri "text"`.
 fn uri_of<'a>(tag: &Symbol, rep: &'a Edn) -> Option<&'a str> {
-    (tag.namespace.is_none() && tag.name == "uri")
-        .then(|| rep.as_str())
-        .flatten()
+    tag.is("", "uri").then(|| rep.as_str()).flatten()
 }
 
 fn push_named(out: &mut String, prefix: &str, namespace: Option<&str>, name: &str) {
@@ -290,7 +285,8 @@ pub(super) fn string_form(v: &Edn) -> Option<String> {
             s.push_str("~u");
             s.push_str(&format_uuid(u));
         }
-        Edn::Tagged(tag, rep) => {
+        Edn::Tagged(t) => {
+            let (tag, rep) = (&t.0, &t.1);
             if let Some(bytes) = bytes_of(tag, rep) {
                 s.push_str("~b");
                 base64::encode(&bytes, &mut s);

@@ -201,7 +201,7 @@ impl Writer {
                 Some(s) => self.string(&s, false),
                 None => {
                     // Only tagged values other than bytes and URIs are left.
-                    if let Edn::Tagged(tag, rep) = other {
+                    if let Some((tag, rep)) = other.as_tagged() {
                         self.tag(&tag.to_string());
                         self.value(rep);
                         self.out.push(']');

@@ -99,7 +99,7 @@ impl<'a> Parser<'a> {
             return Ok(Edn::Long(n));
         }
         BigInt::parse_bytes(token.as_bytes(), 10)
-            .map(Edn::BigInt)
+            .map(Edn::big_int)
             .ok_or_else(|| invalid(self))
     }
 
