@@ -116,14 +116,7 @@ fn main() {
 fn raw_entity_reads(db: &levin_datalog::Db, n: usize) {
     let kv = db.kv();
     let eav = kv.open_db("datalog/eav").expect("eav");
-    let eids: Vec<u64> = db
-        .q("[:find [?e ...] :where [?e :name \"Ivan\"]]", &[])
-        .expect("q")
-        .rows
-        .iter()
-        .filter_map(|r| r[0].as_long())
-        .map(|e| e as u64)
-        .collect();
+    let eids = first_column_ids(db, "[:find ?e :where [?e :name \"Ivan\"]]");
     let t = Instant::now();
     let mut items = 0usize;
     for _ in 0..n {
@@ -146,14 +139,7 @@ fn raw_entity_reads(db: &levin_datalog::Db, n: usize) {
 fn bare_list_reads(db: &levin_datalog::Db, ids_query: &str, n: usize) {
     let kv = db.kv();
     let eav = kv.open_db("datalog/eav").expect("eav");
-    let mut eids: Vec<u64> = db
-        .q(ids_query, &[])
-        .expect("q")
-        .rows
-        .iter()
-        .filter_map(|r| r[0].as_long())
-        .map(|e| e as u64)
-        .collect();
+    let mut eids = first_column_ids(db, ids_query);
     eids.sort_unstable();
     let keys: Vec<[u8; 8]> = eids.iter().map(|e| e.to_be_bytes()).collect();
     let refs: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
@@ -171,4 +157,15 @@ fn bare_list_reads(db: &levin_datalog::Db, ids_query: &str, n: usize) {
         eids.len(),
         t.elapsed().as_secs_f64() * 1e6 / (n * eids.len()) as f64
     );
+}
+
+/// The entity ids in the first column of `query`'s answer.
+fn first_column_ids(db: &levin_datalog::Db, query: &str) -> Vec<u64> {
+    db.q(query, &[])
+        .expect("q")
+        .rows
+        .iter()
+        .filter_map(|r| r[0].as_long())
+        .map(|e| e as u64)
+        .collect()
 }
