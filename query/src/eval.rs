@@ -1624,8 +1624,28 @@ impl<'a> Ctx<'a> {
             // already, kept when equal), with no assignment vectors.
             let mut vals = Vec::with_capacity(args.len());
             rows.reserve(input.len());
+            // `+`, `-` and `*` of two longs are computed in place; anything else (another
+            // type, an overflow) takes the general call, which gives the same answers.
+            let quick = long_arith(name)
+                .filter(|_| !self.reg.fns.contains_key(name))
+                .zip(match args {
+                    [a, b] => arg_at(a, &cur).zip(arg_at(b, &cur)),
+                    _ => None,
+                });
             for mut r in input {
                 self.tick()?;
+                if let Some((op, (a, b))) = &quick {
+                    if let (Edn::Long(x), Edn::Long(y)) = (a.get(&r), b.get(&r)) {
+                        if let Some(v) = op(*x, *y) {
+                            if old.first().copied().flatten().is_none() {
+                                r.push(Edn::Long(v));
+                                self.check_rows(rows.len(), r.len())?;
+                                rows.push(r);
+                                continue;
+                            }
+                        }
+                    }
+                }
                 self.arg_values_into(args, &cur, &r, form, &mut vals)?;
                 let res = self.call(name, &vals, form)?;
                 if res.is_nil() && !keep_nil {
@@ -2239,6 +2259,41 @@ pub fn distinct(rows: Vec<Row>) -> Vec<Row> {
         }
     }
     out
+}
+
+/// `+`, `-` and `*` of two longs, `None` on overflow (where the general call answers).
+fn long_arith(name: &str) -> Option<fn(i64, i64) -> Option<i64>> {
+    Some(match name {
+        "+" => i64::checked_add,
+        "-" => i64::checked_sub,
+        "*" => i64::checked_mul,
+        _ => return None,
+    })
+}
+
+/// Where a function argument's value is: a column of the row, or a constant.
+enum ArgAt<'a> {
+    Column(usize),
+    Const(&'a Edn),
+}
+
+impl ArgAt<'_> {
+    fn get<'r>(&'r self, row: &'r [Edn]) -> &'r Edn {
+        match self {
+            ArgAt::Column(c) => &row[*c],
+            ArgAt::Const(v) => v,
+        }
+    }
+}
+
+/// Where `t`'s value is in `cur`'s rows (`None` for `_` or an unbound variable, which the
+/// general path reports).
+fn arg_at<'a>(t: &'a Term, cur: &Rel) -> Option<ArgAt<'a>> {
+    match t {
+        Term::Var(v) => cur.col(v).map(ArgAt::Column),
+        Term::Const(c) => Some(ArgAt::Const(c)),
+        Term::Blank => None,
+    }
 }
 
 /// The built-in two-argument comparisons, as direct tests (the same semantics as

@@ -359,3 +359,42 @@ fn a_fan_out_waits_for_the_steps_the_order_puts_before_it() {
     assert_eq!(rows, expected);
     assert_eq!(rows.len(), 7);
 }
+
+#[test]
+fn two_long_arithmetic_in_place_equals_the_general_call() {
+    // `+`, `-` and `*` of two longs are computed in place; the same call with a third,
+    // neutral argument takes the general path. Doubles, constants
+    // and an output variable bound already must give the same rows both ways.
+    let values = "[[1 2] [-5 3] [0 -1] [7 7] [3037000499 3037000499] [-3 2.5] [2.5 4]
+                   [9 0] [100 -100]]";
+    let rel = read(values).unwrap();
+    for (op, neutral) in [("+", "0"), ("-", "0"), ("*", "1")] {
+        for (args, out) in [("?a ?b", "?c"), ("?a 3", "?c"), ("?a ?b", "?b")] {
+            let find = if out == "?b" { "?a ?b" } else { "?a ?b ?c" };
+            let q = |extra: &str| {
+                format!("[:find {find} :in [[?a ?b]] :where [({op} {args}{extra}) {out}]]")
+            };
+            let quick = query::q(q("").as_str(), &[Input::Value(rel.clone())]);
+            let general = query::q(
+                q(&format!(" {neutral}")).as_str(),
+                &[Input::Value(rel.clone())],
+            );
+            match (quick, general) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{op} {args} -> {out}"),
+                // An error (none of these values overflows) must come both ways alike.
+                (Err(a), Err(b)) => assert_eq!(a.message, b.message, "{op} {args} -> {out}"),
+                (a, b) => panic!("{op} {args} -> {out}: {a:?} / {b:?}"),
+            }
+        }
+    }
+    // An overflow still reaches the general call, which reports it.
+    let err = query::q(
+        "[:find ?c :in ?a ?b :where [(* ?a ?b) ?c]]",
+        &[
+            Input::Value(Edn::Long(i64::MAX)),
+            Input::Value(Edn::Long(2)),
+        ],
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("integer overflow"), "{err}");
+}
