@@ -211,9 +211,10 @@ impl Db<'_> {
         let mut failed: Option<E> = None;
         let visited = view.r.visit_range(&view.dbs.ave, &range, &mut |k, e| {
             let step = (|| {
-                let long = match longs {
-                    true => k.get(4..).and_then(levin_codec::decode_tagged_long),
-                    false => None,
+                let long = if longs {
+                    k.get(4..).and_then(levin_codec::decode_tagged_long)
+                } else {
+                    None
                 };
                 let fresh = match long {
                     Some(v) => {

@@ -1626,8 +1626,9 @@ impl<'a> Ctx<'a> {
             rows.reserve(input.len());
             // `+`, `-` and `*` of two longs are computed in place; anything else (another
             // type, an overflow) takes the general call, which gives the same answers.
+            let bound_already = old.first().copied().flatten().is_some();
             let quick = long_arith(name)
-                .filter(|_| !self.reg.fns.contains_key(name))
+                .filter(|_| !self.reg.fns.contains_key(name) && !bound_already)
                 .zip(match args {
                     [a, b] => arg_at(a, &cur).zip(arg_at(b, &cur)),
                     _ => None,
@@ -1637,12 +1638,10 @@ impl<'a> Ctx<'a> {
                 if let Some((op, (a, b))) = &quick {
                     if let (Edn::Long(x), Edn::Long(y)) = (a.get(&r), b.get(&r)) {
                         if let Some(v) = op(*x, *y) {
-                            if old.first().copied().flatten().is_none() {
-                                r.push(Edn::Long(v));
-                                self.check_rows(rows.len(), r.len())?;
-                                rows.push(r);
-                                continue;
-                            }
+                            r.push(Edn::Long(v));
+                            self.check_rows(rows.len(), r.len())?;
+                            rows.push(r);
+                            continue;
                         }
                     }
                 }
@@ -2179,9 +2178,6 @@ pub fn bind(b: &Binding, value: &Edn, vars: &[Var], form: &Edn) -> QResult<Vec<V
         .collect())
 }
 
-/// How the merge scan serves pattern `q` on the entity of `p` (same source and entity term,
-/// constant attribute in the schema; value a variable not bound yet and not used by another
-/// member, `_`, or a constant stored as itself). Records a bound variable in `taken`.
 /// Whether pattern `q` (the clause `q_clause`), a candidate member of the merge scan led
 /// by `p` (the clause `lead`), binds a new variable through a cardinality-many attribute
 /// while the join `order` puts a pending clause that is not on `p`'s entity between the
@@ -2215,6 +2211,9 @@ fn fans_out_later(
         })
 }
 
+/// How the merge scan serves pattern `q` on the entity of `p` (same source and entity term,
+/// constant attribute in the schema; value a variable not bound yet and not used by another
+/// member, `_`, or a constant stored as itself). Records a bound variable in `taken`.
 fn member_want(
     db: &Db,
     p: &Pattern,
