@@ -487,8 +487,8 @@ fn bytes(b: &[u8]) -> Edn {
 }
 
 fn bytes_of(v: &Edn) -> Result<Vec<u8>, ClientError> {
-    match v {
-        Edn::Tagged(t) if t.0.name() == "bytes" => t.1.as_str().and_then(unhex),
+    match v.as_tagged() {
+        Some((tag, hex)) if tag.name() == "bytes" => hex.as_str().and_then(unhex),
         _ => None,
     }
     .ok_or_else(|| ClientError::Protocol(format!("expected bytes, got {v}")))

@@ -40,7 +40,14 @@ pub fn string_fn(name: &str) -> Option<&str> {
 
 /// Whether `e` is a regular expression (a `re-pattern` value) rather than a string.
 fn is_regex(e: &Edn) -> bool {
-    e.as_tagged().is_some_and(|(t, _)| t.is("", "regex"))
+    regex_source(e).is_some()
+}
+
+/// The pattern text of a regular expression value (`#regex "..."`), if `e` is one.
+fn regex_source(e: &Edn) -> Option<&Edn> {
+    e.as_tagged()
+        .filter(|(t, _)| t.is("", "regex"))
+        .map(|(_, source)| source)
 }
 
 /// A regex value, as `re-pattern` makes it.
@@ -315,7 +322,7 @@ pub fn type_of(e: &Edn) -> Edn {
         Edn::Set(_) => "clojure.lang.PersistentHashSet",
         Edn::Inst(_) => "java.util.Date",
         Edn::Uuid(_) => "java.util.UUID",
-        Edn::Tagged(t) if t.0.is("", "regex") => "java.util.regex.Pattern",
+        Edn::Tagged(_) if is_regex(e) => "java.util.regex.Pattern",
         Edn::Tagged(_) => "clojure.lang.TaggedLiteral",
     };
     Edn::Symbol(Symbol::new(None, name))
@@ -325,9 +332,9 @@ pub fn type_of(e: &Edn) -> Edn {
 /// characters as they are, inside collections too.
 pub fn print(x: &Edn, readable: bool) -> String {
     if readable {
-        return match x {
-            Edn::Tagged(t) if t.0.is("", "regex") => format!("#\"{}\"", to_str(&t.1)),
-            _ => x.to_string(),
+        return match regex_source(x) {
+            Some(source) => format!("#\"{}\"", to_str(source)),
+            None => x.to_string(),
         };
     }
     let seq = |open: &str, xs: &[Edn], close: &str| {
@@ -347,7 +354,9 @@ pub fn print(x: &Edn, readable: bool) -> String {
                 .collect();
             format!("{{{}}}", inner.join(", "))
         }
-        Edn::Tagged(t) if t.0.is("", "regex") => to_str(&t.1),
-        other => other.to_string(),
+        other => match regex_source(other) {
+            Some(source) => to_str(source),
+            None => other.to_string(),
+        },
     }
 }
