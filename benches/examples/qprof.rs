@@ -8,7 +8,10 @@
 //! `QPROF_READS=eav` (or `ave`) forces how merge scans read entities; `QPROF_FRONTIER=0`
 //! evaluates recursive rules without the frontier search; `QPROF_EXPLAIN=1` prints the plan
 //! of one more run after the timed ones; `QPROF_VISIT='[:find ?e ...]'` times the bare EAV
-//! list reads of that query's entities instead (`QUERY` is then ignored).
+//! list reads of that query's entities instead (`QUERY` is then ignored);
+//! `QPROF_SCAN=:attr` times a whole-attribute AVE scan instead, through the engine with a
+//! no-op callback (`QPROF_LAYER=kv`), as entity-id pairs (`ids`) or with EDN values
+//! (the default).
 
 #![forbid(unsafe_code)]
 
@@ -73,6 +76,10 @@ fn main() {
         .collect();
     if let Ok(ids_query) = std::env::var("QPROF_VISIT") {
         bare_list_reads(&db, &ids_query, n);
+        return;
+    }
+    if let Ok(attr) = std::env::var("QPROF_SCAN") {
+        scan_layers(&db, &attr, n);
         return;
     }
     if std::env::var_os("QPROF_RAW").is_some() {
@@ -168,4 +175,48 @@ fn first_column_ids(db: &levin_datalog::Db, query: &str) -> Vec<u64> {
         .filter_map(|r| r[0].as_long())
         .map(|e| e as u64)
         .collect()
+}
+
+/// Times a whole-attribute AVE scan at three layers: the engine's visit with a no-op
+/// callback, `scan_id_pairs`, and `scan_attr` (values as EDN).
+fn scan_layers(db: &levin_datalog::Db, attr: &str, n: usize) {
+    let kw = match read(attr).expect("attr") {
+        levin_edn::Edn::Keyword(k) => k,
+        _ => panic!("attr"),
+    };
+    let a = db.schema().get(&kw).expect("attr in schema").clone();
+    let range = db.attr_value_range(&a, None, None).expect("range").expect("some");
+    let kv = db.kv();
+    let ave = kv.open_db("datalog/ave").expect("ave");
+    let mode = std::env::var("QPROF_LAYER").unwrap_or_default();
+    let t = Instant::now();
+    let mut count = 0u64;
+    for _ in 0..n {
+        match mode.as_str() {
+            "kv" => kv
+                .visit_range(&ave, &range, &mut |_, _| {
+                    count += 1;
+                    Ok(())
+                })
+                .expect("visit"),
+            "ids" => {
+                db.scan_id_pairs::<levin_datalog::Error>(&a, |_, _| {
+                    count += 1;
+                    Ok(())
+                })
+                .expect("ids");
+            }
+            _ => db
+                .scan_attr::<levin_datalog::Error>(&a, None, |_, _| {
+                    count += 1;
+                    Ok(())
+                })
+                .expect("scan"),
+        }
+    }
+    eprintln!(
+        "{mode}: {} datoms, {:.1} ns per datom",
+        count / n as u64,
+        t.elapsed().as_secs_f64() * 1e9 / count as f64
+    );
 }

@@ -570,11 +570,13 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
     }
 
     /// From the current position on, calls `f(key, value)` for every (key, value) pair
-    /// while `go_on(key)` holds, then leaves the cursor unpositioned. The lists inline in
-    /// a leaf are read in place, without the per-key set-up of
-    /// [`next_key`](Self::next_key) (a whole-attribute scan passes one short list per
-    /// key); nested trees and overflow values take the general path. Values within a list
-    /// are checked to be in order, as [`InlineList::parse_into`] checks them.
+    /// while `go_on(key)` holds, then leaves the cursor unpositioned. `go_on` must be
+    /// monotone (false for a key, false for every greater one: an upper bound), so that a
+    /// leaf whose last key passes needs no test of the others. The lists inline in a leaf
+    /// are read in place, without the per-key set-up of [`next_key`](Self::next_key) (a
+    /// whole-attribute scan passes one short list per key); nested trees and overflow
+    /// values take the general path. Values within a list are checked to be in order, as
+    /// [`InlineList::parse_into`] checks them.
     pub fn each_pair_while<E: From<BtreeError>>(
         &mut self,
         mut go_on: impl FnMut(&'s [u8]) -> bool,
@@ -588,15 +590,17 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
                 return Ok(());
             }
             self.each_value(|v| f(k, v))?;
-            // The rest of this leaf in place.
+            // The rest of this leaf in place; when its last key passes, every key does.
             let (n, i) = *self.stack.last().expect("positioned");
+            let len = n.len();
+            let all_pass = i + 1 < len && go_on(n.leaf(len - 1)?.key);
             let mut j = i + 1;
-            while j < n.len() {
+            while j < len {
                 let e = n.leaf(j)?;
                 if e.kind != VAL_LIST && e.kind != VAL_INLINE {
                     break;
                 }
-                if !go_on(e.key) {
+                if !all_pass && !go_on(e.key) {
                     self.valid = false;
                     return Ok(());
                 }

@@ -14,6 +14,7 @@ pub struct InlineList<'a> {
 
 /// Splits the first item (a little-endian `u16` length, then that many bytes) off the
 /// packed list `b`, checking that both lie inside it.
+#[inline]
 pub(crate) fn split_item<'a>(pgno: Pgno, b: &mut &'a [u8]) -> Result<&'a [u8]> {
     let Some((len, rest)) = b.split_first_chunk::<2>() else {
         return Err(BtreeError::corrupted(

@@ -177,6 +177,7 @@ pub fn eid_bytes(e: u64) -> [u8; 8] {
 }
 
 /// Reads an 8-byte entity id.
+#[inline]
 pub fn eid_of(b: &[u8]) -> Result<u64> {
     b.try_into()
         .map(u64::from_be_bytes)

@@ -207,6 +207,7 @@ impl Db<'_> {
         let mut last_long: Option<i64> = None;
         let mut last_key: Vec<u8> = Vec::new();
         let mut last_value = Edn::Nil;
+        let mut long_value = Edn::Long(0);
         // Errors of `f` wait here while the engine's callback reports a stop.
         let mut failed: Option<E> = None;
         let visited = view.r.visit_range(&view.dbs.ave, &range, &mut |k, e| {
@@ -216,28 +217,26 @@ impl Db<'_> {
                 } else {
                     None
                 };
-                let fresh = match long {
-                    Some(v) => {
-                        let fresh = last_long != Some(v);
-                        if fresh {
-                            last_long = Some(v);
-                            last_value = Edn::Long(v);
-                            last_key.clear();
+                if let Some(v) = long {
+                    let fresh = last_long != Some(v);
+                    if fresh {
+                        last_long = Some(v);
+                        last_key.clear();
+                        // Set in place: the previous long needs no drop.
+                        if let Edn::Long(x) = &mut long_value {
+                            *x = v;
                         }
-                        fresh
                     }
-                    None => {
-                        let fresh = k != last_key.as_slice();
-                        if fresh {
-                            let (_, part) = layout::split_item(k)?;
-                            last_value = view.part_edn(part)?;
-                            last_long = None;
-                            last_key.clear();
-                            last_key.extend_from_slice(k);
-                        }
-                        fresh
-                    }
-                };
+                    return f(&long_value, fresh, layout::eid_of(e)?);
+                }
+                let fresh = k != last_key.as_slice();
+                if fresh {
+                    let (_, part) = layout::split_item(k)?;
+                    last_value = view.part_edn(part)?;
+                    last_long = None;
+                    last_key.clear();
+                    last_key.extend_from_slice(k);
+                }
                 f(&last_value, fresh, layout::eid_of(e)?)
             })();
             step.map_err(|err| {
@@ -294,7 +293,9 @@ impl Db<'_> {
     }
 
     /// [`entities_values`](Self::entities_values) through EAV: `eids` are read with one
-    /// cursor, so neighbouring entities cost no descent from the root.
+    /// cursor, so neighbouring entities cost no descent from the root, and each wanted
+    /// item is decoded as it is visited; an entity's values go to `found` when the visit
+    /// moves past it.
     fn entities_values_eav<E: From<Error>>(
         &self,
         eids: &[u64],
@@ -304,73 +305,60 @@ impl Db<'_> {
         let view = self.view();
         let keys: Vec<[u8; 8]> = eids.iter().map(|&e| layout::eid_bytes(e)).collect();
         let key_refs: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
-        // The wanted items' value parts, copied into one buffer: (entity index, attribute
-        // id, start, end).
-        let mut bytes: Vec<u8> = Vec::new();
-        let mut hits: Vec<(u32, u32, u32, u32)> = Vec::new();
-        let mut bad: Option<Error> = None;
-        view.r
-            .visit_lists(&view.dbs.eav, &key_refs, &mut |i, item| {
-                match layout::split_item(item) {
-                    Ok((aid, part)) => {
-                        if wants.iter().any(|(a, _)| *a == aid) {
-                            let start = bytes.len() as u32;
-                            bytes.extend_from_slice(part);
-                            hits.push((i as u32, aid, start, bytes.len() as u32));
-                        }
-                    }
-                    Err(e) => {
-                        bad.get_or_insert(e);
-                    }
-                }
-                Ok(())
-            })
-            .map_err(Error::from)?;
-        if let Some(e) = bad {
-            return Err(e.into());
-        }
         let mut out: Vec<Vec<Edn>> = vec![vec![]; wants.len()];
-        let mut h = 0;
-        while h < hits.len() {
-            let entity = hits[h].0;
-            for o in out.iter_mut() {
-                o.clear();
-            }
-            while h < hits.len() && hits[h].0 == entity {
-                let (_, aid, start, end) = hits[h];
-                let part = &bytes[start as usize..end as usize];
-                let mut decoded: Option<Edn> = None;
-                for (w, (want_aid, want)) in wants.iter().enumerate() {
-                    if *want_aid != aid {
-                        continue;
-                    }
-                    match want {
-                        Want::Exists => {
-                            if out[w].is_empty() {
-                                out[w].push(Edn::Nil);
-                            }
-                        }
-                        Want::Bind | Want::Equals(_) => {
-                            if decoded.is_none() {
-                                decoded = Some(view.part_edn(part)?);
-                            }
-                            let v = decoded.as_ref().unwrap_or(&Edn::Nil);
-                            match want {
-                                Want::Equals(c) => {
-                                    if out[w].is_empty() && v == c {
-                                        out[w].push(Edn::Nil);
-                                    }
-                                }
-                                _ => out[w].push(v.clone()),
-                            }
-                        }
-                    }
-                }
-                h += 1;
-            }
+        // Reports the entity whose values `out` holds if every want matched, and empties it.
+        let mut finish = |i: usize, out: &mut [Vec<Edn>]| -> std::result::Result<(), E> {
             if out.iter().all(|o| !o.is_empty()) {
-                found(entity as usize, &mut out)?;
+                found(i, out)?;
             }
+            out.iter_mut().for_each(Vec::clear);
+            Ok(())
+        };
+        let mut current: Option<usize> = None;
+        // Errors wait here while the engine's callback reports a stop.
+        let mut failed: Option<E> = None;
+        let visited = view
+            .r
+            .visit_lists(&view.dbs.eav, &key_refs, &mut |i, item| {
+                let step = (|| -> std::result::Result<(), E> {
+                    if current != Some(i) {
+                        if let Some(done) = current {
+                            finish(done, &mut out)?;
+                        }
+                        current = Some(i);
+                    }
+                    let (aid, part) = layout::split_item(item)?;
+                    for ((want_aid, want), o) in wants.iter().zip(out.iter_mut()) {
+                        if *want_aid != aid {
+                            continue;
+                        }
+                        match want {
+                            Want::Exists => {
+                                if o.is_empty() {
+                                    o.push(Edn::Nil);
+                                }
+                            }
+                            Want::Bind => o.push(view.part_edn(part)?),
+                            Want::Equals(c) => {
+                                if o.is_empty() && view.part_edn(part)? == *c {
+                                    o.push(Edn::Nil);
+                                }
+                            }
+                        }
+                    }
+                    Ok(())
+                })();
+                step.map_err(|err| {
+                    failed = Some(err);
+                    levin_engine::Error::Stopped
+                })
+            });
+        match (failed, visited) {
+            (Some(err), _) => return Err(err),
+            (None, r) => r.map_err(|e| E::from(Error::from(e)))?,
+        }
+        if let Some(done) = current {
+            finish(done, &mut out)?;
         }
         Ok(())
     }

@@ -905,11 +905,15 @@ impl<'a> Ctx<'a> {
             cells.for_each(|c| c.hash(&mut h));
             h.finish()
         };
-        // Sized for the input: most scans keep most rows, and growing the table rehashes
+        // Sized for every combination (most are kept): growing the table would rehash
         // every row kept so far.
+        let combinations: usize = (0..cur.rows.len())
+            .filter_map(&spans)
+            .map(|sp| kept.iter().map(|&b| sp[b].1 as usize).product::<usize>())
+            .sum();
         let mut table: hashbrown::HashTable<usize> =
-            hashbrown::HashTable::with_capacity(cur.rows.len());
-        let mut out: Vec<Row> = Vec::with_capacity(cur.rows.len());
+            hashbrown::HashTable::with_capacity(combinations);
+        let mut out: Vec<Row> = Vec::with_capacity(combinations);
         let mut cells: Vec<&Edn> = Vec::with_capacity(width);
         // Per kept variable, the position within its range of the combination being built.
         let mut at: Vec<u32> = vec![0; kept.len()];
