@@ -344,7 +344,7 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
                 Landed::Leaf => {
                     let (n, at) = *self.stack.last().expect("landed on a leaf");
                     let e = n.leaf(at)?;
-                    if e.key != k {
+                    if key_cmp(e.key, k).is_ne() {
                         continue;
                     }
                     match e.kind {

@@ -15,7 +15,7 @@ use crate::layout::*;
 /// zeros: unequal padded prefixes are ordered as the keys are (a zero pad sorts before any
 /// byte that is not zero and before nothing), and equal ones leave only the lengths or the
 /// rest to compare.
-#[inline]
+#[inline(always)]
 pub fn key_cmp(a: &[u8], b: &[u8]) -> Ordering {
     let (x, y) = (prefix8(a), prefix8(b));
     if x != y {

@@ -2,7 +2,8 @@
 //! through AVE) against each other on random data, with an attribute of no declared type
 //! whose values mix longs, strings and keywords: the AVE scan compares longs as numbers
 //! and anything else by its encoded bytes, and must find the same values either way. Also
-//! `scan::sorted_distinct`, which orders the entities a merge scan reads, against a sort.
+//! `scan::sorted_distinct`, which orders the entities a merge scan reads, against a sort,
+//! and `scan::EidIndex`, which finds an entity's position among them, against a search.
 
 use levin_datalog::scan::{GroupRead, Want};
 use levin_datalog::{Conn, Db, Error};
@@ -84,5 +85,28 @@ proptest! {
         expected.sort_unstable();
         expected.dedup();
         prop_assert_eq!(levin_datalog::scan::sorted_distinct(ids), expected);
+    }
+}
+
+proptest! {
+    #[test]
+    fn eid_index_gives_each_position_and_nothing_else(
+        base in prop_oneof![Just(1u64), Just(1u64 << 40), Just(u64::MAX - 2_000_000)],
+        offsets in prop::collection::vec(prop_oneof![0u64..300, 0u64..1_000_000], 0..400),
+        probes in prop::collection::vec(0u64..1_000_100, 0..200),
+    ) {
+        // Dense spans (a rank bitmap) and sparse ones (a hash map), near the ends of the
+        // id space; every member, and ids around, between and outside them.
+        let mut eids: Vec<u64> = offsets.iter().map(|o| base.saturating_add(*o)).collect();
+        eids.sort_unstable();
+        eids.dedup();
+        let index = levin_datalog::scan::EidIndex::new(&eids);
+        for (i, &e) in eids.iter().enumerate() {
+            prop_assert_eq!(index.get(e), Some(i as u32));
+        }
+        let outside = [0, base.saturating_sub(1), base.saturating_add(1_000_050), u64::MAX];
+        for e in probes.iter().map(|p| base.saturating_add(*p)).chain(outside) {
+            prop_assert_eq!(index.get(e), eids.binary_search(&e).ok().map(|i| i as u32));
+        }
     }
 }
