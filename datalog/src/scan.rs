@@ -153,6 +153,41 @@ impl Db<'_> {
         }
     }
 
+    /// Calls `f(value, entity)` for every datom of `attr`, an attribute whose values are all
+    /// longs ([`holds_longs`]), in AVE order: the scan a merge scan makes of a reference or
+    /// long attribute, with no [`Edn`] built and no run of values tracked.
+    fn scan_longs(&self, attr: &Attr, mut f: impl FnMut(i64, u64)) -> Result<()> {
+        let Some(range) = self.attr_value_range(attr, None, None)? else {
+            return Ok(());
+        };
+        let view = self.view();
+        let mut bad: Option<Error> = None;
+        let visited = view.r.visit_range(&view.dbs.ave, &range, &mut |k, e| {
+            let v = k.get(4..).and_then(levin_codec::decode_tagged_long);
+            match (v, layout::eid_of(e)) {
+                (Some(v), Ok(e)) => {
+                    f(v, e);
+                    Ok(())
+                }
+                (None, _) => {
+                    bad = Some(Error::Corrupt(format!(
+                        "a value of {}, declared a long or a reference, is not a long",
+                        attr.ident
+                    )));
+                    Err(levin_engine::Error::Stopped)
+                }
+                (_, Err(err)) => {
+                    bad = Some(err);
+                    Err(levin_engine::Error::Stopped)
+                }
+            }
+        });
+        match (bad, visited) {
+            (Some(err), _) => Err(err),
+            (None, r) => Ok(r?),
+        }
+    }
+
     /// Appends the values of `attr` on entity `e` to `out` as plain integers, in index
     /// order (one seek into EAV, no [`Edn`] built); `false` when one is not a positive
     /// long (what is in `out` then is unspecified).
@@ -463,6 +498,15 @@ impl Db<'_> {
             let mut hit = vec![false; eids.len()];
             let mut got: Vec<(u32, u32)> = vec![];
             match want {
+                Want::Bind if holds_longs(attr) => {
+                    self.scan_longs(attr, |v, e| {
+                        if let Some(i) = index.get(e) {
+                            hit[i as usize] = true;
+                            got.push((i, values.len() as u32));
+                            values.push(Edn::Long(v));
+                        }
+                    })?;
+                }
                 Want::Bind => {
                     // One stored value per run of datoms with that value.
                     let mut stored = false;
@@ -527,6 +571,11 @@ impl Db<'_> {
         }
         Ok(())
     }
+}
+
+/// Whether every value of `attr` is a long: it is declared a long or a reference.
+fn holds_longs(attr: &Attr) -> bool {
+    matches!(attr.value_type, Some(AttrType::Long | AttrType::Ref))
 }
 
 /// `pairs` (entity position below `n`, value number) in entity order, each entity's pairs in

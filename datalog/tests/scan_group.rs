@@ -1,7 +1,8 @@
 //! The merge scan's two ways of reading entities (`Db::entities_values` through EAV and
 //! through AVE) against each other on random data, with an attribute of no declared type
 //! whose values mix longs, strings and keywords: the AVE scan compares longs as numbers
-//! and anything else by its encoded bytes, and must find the same values either way. Also
+//! and anything else by its encoded bytes, and must find the same values either way (a
+//! reference or long attribute, negative longs too, is scanned as plain integers). Also
 //! `scan::sorted_distinct`, which orders the entities a merge scan reads, against a sort,
 //! and `scan::EidIndex`, which finds an entity's position among them, against a search.
 
@@ -12,7 +13,8 @@ use proptest::prelude::*;
 
 const SCHEMA: &str = "{:s/any {:db/cardinality :db.cardinality/many}
                        :s/one {}
-                       :s/ref {:db/valueType :db.type/ref :db/cardinality :db.cardinality/many}}";
+                       :s/ref {:db/valueType :db.type/ref :db/cardinality :db.cardinality/many}
+                       :s/long {:db/valueType :db.type/long :db/cardinality :db.cardinality/many}}";
 
 /// One value of the untyped attributes: a long (negative ones too), a string or a keyword,
 /// from small pools so that entities share values and runs of one value form.
@@ -41,7 +43,7 @@ proptest! {
 
     #[test]
     fn ave_reads_equal_eav_reads(
-        datoms in prop::collection::vec((1u64..30, 0usize..3, value(), 1u64..30), 1..120),
+        datoms in prop::collection::vec((1u64..30, 0usize..4, value(), 1u64..30), 1..120),
         asked in prop::collection::btree_set(1u64..32, 1..20),
     ) {
         let d = tempfile::tempdir().unwrap();
@@ -51,7 +53,8 @@ proptest! {
             match which {
                 0 => tx.push_str(&format!("[:db/add {e} :s/any {v}]")),
                 1 => tx.push_str(&format!("[:db/add {e} :s/one {v}]")),
-                _ => tx.push_str(&format!("[:db/add {e} :s/ref {target}]")),
+                2 => tx.push_str(&format!("[:db/add {e} :s/ref {target}]")),
+                _ => tx.push_str(&format!("[:db/add {e} :s/long {}]", *target as i64 - 10)),
             }
         }
         tx.push(']');
@@ -64,6 +67,7 @@ proptest! {
             vec![(id("s/any"), Want::Bind), (id("s/one"), Want::Bind)],
             vec![(id("s/ref"), Want::Bind), (id("s/any"), Want::Exists)],
             vec![(id("s/one"), Want::Bind), (id("s/any"), Want::Equals(Edn::Long(2)))],
+            vec![(id("s/long"), Want::Bind), (id("s/ref"), Want::Bind)],
         ];
         for wants in &wanted {
             let eav = read_with(&db, &eids, wants, GroupRead::Eav);
