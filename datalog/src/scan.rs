@@ -492,11 +492,13 @@ impl Db<'_> {
         // distinct value into `values`), as (entity position, value number) pairs.
         let mut present: Vec<Vec<bool>> = Vec::with_capacity(wants.len());
         let mut pairs: Vec<Vec<(u32, u32)>> = Vec::with_capacity(wants.len());
-        let mut values: Vec<Edn> = vec![];
+        // Sized for a value per asked entity and want (the usual join through a reference):
+        // growing them copies everything found so far.
+        let mut values: Vec<Edn> = Vec::with_capacity(eids.len() * wants.len());
         for (aid, want) in wants {
             let attr = view.attr_by_id(*aid)?;
             let mut hit = vec![false; eids.len()];
-            let mut got: Vec<(u32, u32)> = vec![];
+            let mut got: Vec<(u32, u32)> = Vec::with_capacity(eids.len());
             match want {
                 Want::Bind if holds_longs(attr) => {
                     self.scan_longs(attr, |v, e| {
