@@ -185,7 +185,10 @@ fn scan_layers(db: &levin_datalog::Db, attr: &str, n: usize) {
         _ => panic!("attr"),
     };
     let a = db.schema().get(&kw).expect("attr in schema").clone();
-    let range = db.attr_value_range(&a, None, None).expect("range").expect("some");
+    let range = db
+        .attr_value_range(&a, None, None)
+        .expect("range")
+        .expect("some");
     let kv = db.kv();
     let ave = kv.open_db("datalog/ave").expect("ave");
     let mode = std::env::var("QPROF_LAYER").unwrap_or_default();
