@@ -22,10 +22,12 @@ pub enum GroupRead {
 }
 
 // Costs of the two ways, in datoms of an AVE scan that decodes and keeps its values (about
-// 200 instructions each, measured with callgrind on the people benchmark's q2-q4 and
-// aggregate queries). An entity read through EAV (a seek, its list decoded, the wanted
-// items picked and decoded) costs about 2,600 instructions with one want, more with each
-// further want; a datom of one value's list (an `Equals` want) needs no decoding.
+// 120 instructions each for a reference or long attribute, 155 for others, measured with
+// callgrind on the orders benchmark's `:order/lines`). An entity read through EAV (a
+// forward seek, its list visited, the wanted items picked and decoded) costs about 1,200
+// to 1,400 instructions with one want (an order of the same data), more with each further
+// want; a datom of one value's list (an `Equals` want) needs no decoding. The constants
+// are that ratio: about 10 datoms per entity read.
 const ENTITY_READ_COST: f64 = 10.0;
 const WANT_COST: f64 = 2.5;
 const EQUALS_DATOM_COST: f64 = 0.2;
