@@ -127,66 +127,70 @@ impl Db<'_> {
         attr: &Attr,
         mut f: impl FnMut(u64, u64) -> std::result::Result<(), E>,
     ) -> std::result::Result<bool, E> {
-        let Some(range) = self.attr_value_range(attr, None, None)? else {
-            return Ok(true);
-        };
-        let view = self.view();
-        let mut failed: Option<E> = None;
-        let mut bad = false;
-        let visited = view.r.visit_range(&view.dbs.ave, &range, &mut |k, e| {
-            // Decoding the 9-byte part again per datom costs less than comparing keys.
-            let v = match k.get(4..).and_then(levin_codec::decode_tagged_long) {
-                Some(v) if v > 0 => v as u64,
-                _ => {
-                    bad = true;
-                    return Err(levin_engine::Error::Stopped);
-                }
-            };
-            let step = layout::eid_of(e).map_err(E::from).and_then(|e| f(v, e));
-            step.map_err(|err| {
-                failed = Some(err);
-                levin_engine::Error::Stopped
-            })
-        });
-        match (failed, bad, visited) {
-            (Some(err), _, _) => Err(err),
-            (None, true, _) => Ok(false),
-            (None, false, r) => r.map(|()| true).map_err(|e| Error::from(e).into()),
-        }
+        let mut all = true;
+        self.visit_long_pairs::<E>(attr, |v, e| match v {
+            Some(v) if v > 0 => {
+                f(v as u64, layout::eid_of(e).map_err(E::from)?)?;
+                Ok(true)
+            }
+            _ => {
+                all = false;
+                Ok(false)
+            }
+        })?;
+        Ok(all)
     }
 
     /// Calls `f(value, entity)` for every datom of `attr`, an attribute whose values are all
     /// longs ([`holds_longs`]), in AVE order: the scan a merge scan makes of a reference or
     /// long attribute, with no [`Edn`] built and no run of values tracked.
     fn scan_longs(&self, attr: &Attr, mut f: impl FnMut(i64, u64)) -> Result<()> {
+        self.visit_long_pairs(attr, |v, e| match v {
+            Some(v) => {
+                f(v, layout::eid_of(e)?);
+                Ok(true)
+            }
+            None => Err(Error::Corrupt(format!(
+                "a value of {}, declared a long or a reference, is not a long",
+                attr.ident
+            ))),
+        })
+    }
+
+    /// The walk under [`scan_id_pairs`](Self::scan_id_pairs) and `scan_longs`: calls
+    /// `f(value, entity bytes)` for every datom of `attr` in AVE order, the value as a long
+    /// read straight from its key (`None` when it is not one), until `f` returns `false`.
+    fn visit_long_pairs<E: From<Error>>(
+        &self,
+        attr: &Attr,
+        mut f: impl FnMut(Option<i64>, &[u8]) -> std::result::Result<bool, E>,
+    ) -> std::result::Result<(), E> {
         let Some(range) = self.attr_value_range(attr, None, None)? else {
             return Ok(());
         };
         let view = self.view();
-        let mut bad: Option<Error> = None;
+        // Errors of `f` wait here while the engine's callback reports a stop.
+        let mut failed: Option<E> = None;
+        let mut stopped = false;
         let visited = view.r.visit_range(&view.dbs.ave, &range, &mut |k, e| {
+            // Decoding the 9-byte part again per datom costs less than comparing keys.
             let v = k.get(4..).and_then(levin_codec::decode_tagged_long);
-            match (v, layout::eid_of(e)) {
-                (Some(v), Ok(e)) => {
-                    f(v, e);
-                    Ok(())
-                }
-                (None, _) => {
-                    bad = Some(Error::Corrupt(format!(
-                        "a value of {}, declared a long or a reference, is not a long",
-                        attr.ident
-                    )));
+            match f(v, e) {
+                Ok(true) => Ok(()),
+                Ok(false) => {
+                    stopped = true;
                     Err(levin_engine::Error::Stopped)
                 }
-                (_, Err(err)) => {
-                    bad = Some(err);
+                Err(err) => {
+                    failed = Some(err);
                     Err(levin_engine::Error::Stopped)
                 }
             }
         });
-        match (bad, visited) {
-            (Some(err), _) => Err(err),
-            (None, r) => Ok(r?),
+        match (failed, stopped, visited) {
+            (Some(err), _, _) => Err(err),
+            (None, true, _) => Ok(()),
+            (None, false, r) => r.map_err(|e| Error::from(e).into()),
         }
     }
 
