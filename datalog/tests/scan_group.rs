@@ -2,7 +2,10 @@
 //! through AVE) against each other on random data, with an attribute of no declared type
 //! whose values mix longs, strings and keywords: the AVE scan compares longs as numbers
 //! and anything else by its encoded bytes, and must find the same values either way (a
-//! reference or long attribute, negative longs too, is scanned as plain integers). Also
+//! reference or long attribute, negative longs too, is scanned as plain integers). The
+//! numbered form (`Db::entities_value_numbers`) must give the same values both ways, with
+//! equal numbers exactly for equal values (a map value written in two orders is one value
+//! under two encodings). Also
 //! `scan::sorted_distinct`, which orders the entities a merge scan reads, against a sort,
 //! and `scan::EidIndex`, which finds an entity's position among them, against a search.
 
@@ -23,6 +26,11 @@ fn value() -> impl Strategy<Value = String> {
         (-3i64..6).prop_map(|n| n.to_string()),
         (0u8..4).prop_map(|n| format!("\"s{n}\"")),
         (0u8..3).prop_map(|n| format!(":k/v{n}")),
+        // One map value written in two orders: two encodings, one value.
+        prop_oneof![
+            Just("{:m/a 1 :m/b 2}".to_string()),
+            Just("{:m/b 2 :m/a 1}".to_string())
+        ],
     ]
 }
 
@@ -36,6 +44,26 @@ fn read_with(db: &Db, eids: &[u64], wants: &[(u32, Want)], how: GroupRead) -> Fo
     })
     .unwrap();
     out
+}
+
+type Numbered = Vec<(usize, Vec<Vec<u32>>)>;
+
+fn read_numbered(
+    db: &Db,
+    eids: &[u64],
+    wants: &[(u32, Want)],
+    how: GroupRead,
+) -> (Numbered, Vec<Edn>) {
+    let mut out = vec![];
+    let (read, numbered) = db
+        .entities_value_numbers::<Error>(eids, wants, how, |i, numbers| {
+            out.push((i, numbers.to_vec()));
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(read, how);
+    assert_eq!(numbered.one_per_value, how == GroupRead::Ave);
+    (out, numbered.values)
 }
 
 proptest! {
@@ -73,6 +101,40 @@ proptest! {
             let eav = read_with(&db, &eids, wants, GroupRead::Eav);
             let ave = read_with(&db, &eids, wants, GroupRead::Ave);
             prop_assert_eq!(&eav, &ave, "wants {:?}", wants);
+            for how in [GroupRead::Eav, GroupRead::Ave] {
+                let (numbered, values) = read_numbered(&db, &eids, wants, how);
+                let decoded: Found = numbered
+                    .iter()
+                    .map(|(i, per_want)| {
+                        let vals = per_want
+                            .iter()
+                            .map(|ns| ns.iter().map(|&n| values[n as usize].clone()).collect())
+                            .collect();
+                        (*i, vals)
+                    })
+                    .collect();
+                // `Exists` and `Equals` come as one nil either way.
+                prop_assert_eq!(&decoded, &eav, "numbered, {:?}, wants {:?}", how, wants);
+                // Through AVE, equal numbers exactly for equal values; through EAV, every
+                // value found has its own number.
+                for w in 0..wants.len() {
+                    let numbers: Vec<u32> =
+                        numbered.iter().flat_map(|(_, per_want)| per_want[w].clone()).collect();
+                    for (x, &a) in numbers.iter().enumerate() {
+                        for (y, &b) in numbers.iter().enumerate() {
+                            let same = match how {
+                                GroupRead::Ave => values[a as usize] == values[b as usize],
+                                _ => x == y,
+                            };
+                            prop_assert_eq!(
+                                a == b,
+                                same,
+                                "numbers {} and {} of want {} ({:?})", a, b, w, how
+                            );
+                        }
+                    }
+                }
+            }
         }
     }
 }

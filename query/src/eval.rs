@@ -345,6 +345,16 @@ pub struct Ctx<'a> {
     ticks: Cell<u32>,
 }
 
+/// A merge scan's bound values as numbers: per entity and variable a range of `arena`, whose
+/// entries number `values`. With `one_per_value`, equal numbers of a variable are exactly
+/// its equal values; otherwise each number is a value of its own.
+#[derive(Clone, Copy)]
+struct Numbered<'a> {
+    arena: &'a [u32],
+    values: &'a [Edn],
+    one_per_value: bool,
+}
+
 /// What a pattern read from the unit row depends on: its source, attribute, value term
 /// and value range.
 #[derive(PartialEq, Eq, Hash)]
@@ -582,7 +592,9 @@ impl<'a> Ctx<'a> {
                         }
                     }
                     let semi = semi_join(clause, &cur, keep, &pending);
-                    self.apply(clause, cur, fixed, &pending, semi)?
+                    let mut needed: Vec<Var> = keep.to_vec();
+                    pending.iter().for_each(|c| c.vars(&mut needed));
+                    self.apply(clause, cur, fixed, &pending, semi, &needed)?
                 }
             };
             let mut needed: Vec<Var> = keep.to_vec();
@@ -628,7 +640,8 @@ impl<'a> Ctx<'a> {
     }
 
     /// `semi`: the clause is a pattern whose new variables nothing reads afterwards (see
-    /// [`semi_join`]).
+    /// [`semi_join`]). `needed`: the variables read after this step (others may be left
+    /// out of the result).
     fn apply(
         &self,
         c: &Clause,
@@ -636,6 +649,7 @@ impl<'a> Ctx<'a> {
         fixed: &Fixed,
         pending: &[&Clause],
         semi: bool,
+        needed: &[Var],
     ) -> QResult<Rel> {
         match c {
             Clause::Pattern(p) => self.pattern(p, cur, pending, semi),
@@ -655,7 +669,7 @@ impl<'a> Ctx<'a> {
             } => self.or(vars.as_deref(), branches, form, cur, fixed),
             Clause::RuleCall { name, args, form } => {
                 let spare = later_vars(&cur, c, pending);
-                self.rule_call(name, args, form, cur, fixed, spare)
+                self.rule_call(name, args, form, cur, fixed, spare, needed)
             }
         }
     }
@@ -785,25 +799,36 @@ impl<'a> Ctx<'a> {
             })
             .collect();
         let mut spans: Vec<(u32, u32)> = Vec::with_capacity(eids.len() * binds.len());
-        let mut arena: Vec<Edn> = Vec::with_capacity(eids.len() * binds.len());
-        let how =
-            db.entities_values::<QueryError>(&eids, &wants, self.reg.entity_reads, |i, values| {
-                let entry = (spans.len() / binds.len().max(1)) as u32;
-                for &b in &binds {
-                    spans.push((arena.len() as u32, values[b].len() as u32));
-                    arena.append(&mut values[b]);
-                }
-                entries[i] = entry;
-                Ok(())
-            })?;
         if let Some(needed) = project {
+            // Rows the projection keeps are told apart by value numbers: a value is cloned
+            // only into a row that is kept.
+            let mut arena: Vec<u32> = Vec::with_capacity(eids.len() * binds.len());
+            let (how, numbered) = db.entities_value_numbers::<QueryError>(
+                &eids,
+                &wants,
+                self.reg.entity_reads,
+                |i, numbers| {
+                    let entry = (spans.len() / binds.len().max(1)) as u32;
+                    for &b in &binds {
+                        spans.push((arena.len() as u32, numbers[b].len() as u32));
+                        arena.extend_from_slice(&numbers[b]);
+                    }
+                    entries[i] = entry;
+                    Ok(())
+                },
+            )?;
             let spans_of = |pos: Option<u32>| -> Option<&[(u32, u32)]> {
                 let entry = entries[pos? as usize];
                 let first = entry as usize * binds.len();
                 (entry != NO_MATCH).then(|| &spans[first..first + binds.len()])
             };
             let bind_vars: Vec<Var> = vars[cur.vars.len()..].to_vec();
-            let rows = self.project_group(&cur, &bind_vars, needed, &arena, spare, |n| {
+            let bound = Numbered {
+                arena: &arena,
+                values: &numbered.values,
+                one_per_value: numbered.one_per_value,
+            };
+            let rows = self.project_group(&cur, &bind_vars, needed, bound, spare, |n| {
                 spans_of(row_pos[n])
             })?;
             let vars = vars.into_iter().filter(|v| needed.contains(v)).collect();
@@ -816,6 +841,17 @@ impl<'a> Ctx<'a> {
                 how,
             ));
         }
+        let mut arena: Vec<Edn> = Vec::with_capacity(eids.len() * binds.len());
+        let how =
+            db.entities_values::<QueryError>(&eids, &wants, self.reg.entity_reads, |i, values| {
+                let entry = (spans.len() / binds.len().max(1)) as u32;
+                for &b in &binds {
+                    spans.push((arena.len() as u32, values[b].len() as u32));
+                    arena.append(&mut values[b]);
+                }
+                entries[i] = entry;
+                Ok(())
+            })?;
         let mut rows = Vec::with_capacity(cur.rows.len());
         for (row, pos) in cur.rows.into_iter().zip(row_pos) {
             self.tick()?;
@@ -882,15 +918,16 @@ impl<'a> Ctx<'a> {
 
     /// The distinct rows, over the `needed` columns, of a merge scan's output: each row `n`
     /// of `cur` extended with every combination of its bound values (`spans(n)`: per
-    /// variable of `bind_vars`, a (start, count) range of `arena`; `None` when its entity
-    /// matched nothing). Each candidate is hashed from references and only a new one is
-    /// built, so the rows a projection would drop are never allocated.
+    /// variable of `bind_vars`, a (start, count) range of `bound.arena`; `None` when its
+    /// entity matched nothing). Candidates are hashed and compared by their input cells and
+    /// value numbers, and only a new one is built, so the rows a projection would drop are
+    /// never allocated.
     fn project_group<'s>(
         &self,
         cur: &Rel,
         bind_vars: &[Var],
         needed: &[Var],
-        arena: &[Edn],
+        bound: Numbered<'_>,
         spare: usize,
         spans: impl Fn(usize) -> Option<&'s [(u32, u32)]>,
     ) -> QResult<Vec<Row>> {
@@ -901,11 +938,26 @@ impl<'a> Ctx<'a> {
             .filter(|&b| needed.contains(&bind_vars[b]))
             .collect();
         let width = cols.len() + kept.len();
-        let hash = |cells: &mut dyn Iterator<Item = &Edn>| {
+        // A candidate is its input cells and its bound values' numbers: compared as numbers
+        // when those number values one to one, else by the values numbered.
+        let value = |n: &u32| &bound.values[*n as usize];
+        let hash = |cells: &mut dyn Iterator<Item = &Edn>, numbers: &[u32]| {
             use std::hash::{Hash, Hasher};
             let mut h = rustc_hash::FxHasher::default();
             cells.for_each(|c| c.hash(&mut h));
+            if bound.one_per_value {
+                numbers.hash(&mut h);
+            } else {
+                numbers.iter().for_each(|n| value(n).hash(&mut h));
+            }
             h.finish()
+        };
+        let same_numbers = |a: &[u32], b: &[u32]| {
+            if bound.one_per_value {
+                a == b
+            } else {
+                a.iter().map(value).eq(b.iter().map(value))
+            }
         };
         // Sized for every combination (most are kept): growing the table would rehash
         // every row kept so far.
@@ -916,9 +968,12 @@ impl<'a> Ctx<'a> {
         let mut table: hashbrown::HashTable<usize> =
             hashbrown::HashTable::with_capacity(combinations);
         let mut out: Vec<Row> = Vec::with_capacity(combinations);
-        let mut cells: Vec<&Edn> = Vec::with_capacity(width);
+        // The value numbers of each row of `out`, `kept.len()` per row.
+        let mut out_numbers: Vec<u32> = Vec::with_capacity(combinations * kept.len());
+        let mut numbers: Vec<u32> = Vec::with_capacity(kept.len());
         // Per kept variable, the position within its range of the combination being built.
         let mut at: Vec<u32> = vec![0; kept.len()];
+        let k = kept.len();
         for (n, row) in cur.rows.iter().enumerate() {
             self.tick()?;
             let Some(sp) = spans(n) else {
@@ -927,34 +982,45 @@ impl<'a> Ctx<'a> {
             // Every want of a reported entity has a value: each range holds one or more.
             at.iter_mut().for_each(|a| *a = 0);
             loop {
-                cells.clear();
-                cells.extend(cols.iter().map(|&c| &row[c]));
-                for (k, &b) in kept.iter().enumerate() {
-                    cells.push(&arena[(sp[b].0 + at[k]) as usize]);
+                numbers.clear();
+                for (j, &b) in kept.iter().enumerate() {
+                    numbers.push(bound.arena[(sp[b].0 + at[j]) as usize]);
                 }
-                let h = hash(&mut cells.iter().copied());
-                if table
-                    .find(h, |&i| out[i].iter().eq(cells.iter().copied()))
-                    .is_none()
-                {
+                let h = hash(&mut cols.iter().map(|&c| &row[c]), &numbers);
+                let seen = table
+                    .find(h, |&i| {
+                        same_numbers(&out_numbers[i * k..(i + 1) * k], &numbers)
+                            && out[i][..cols.len()]
+                                .iter()
+                                .eq(cols.iter().map(|&c| &row[c]))
+                    })
+                    .is_some();
+                if !seen {
                     self.check_rows(out.len(), width)?;
-                    table.insert_unique(h, out.len(), |&i| hash(&mut out[i].iter()));
-                    let mut row = Vec::with_capacity(width + spare);
-                    row.extend(cells.iter().map(|&c| c.clone()));
-                    out.push(row);
+                    table.insert_unique(h, out.len(), |&i| {
+                        hash(
+                            &mut out[i][..cols.len()].iter(),
+                            &out_numbers[i * k..(i + 1) * k],
+                        )
+                    });
+                    let mut new = Vec::with_capacity(width + spare);
+                    new.extend(cols.iter().map(|&c| row[c].clone()));
+                    new.extend(numbers.iter().map(|&v| bound.values[v as usize].clone()));
+                    out.push(new);
+                    out_numbers.extend_from_slice(&numbers);
                 }
                 // The next combination, the last variable fastest (as the unfused scan).
-                let mut k = kept.len();
+                let mut j = k;
                 let done = loop {
-                    if k == 0 {
+                    if j == 0 {
                         break true;
                     }
-                    k -= 1;
-                    at[k] += 1;
-                    if at[k] < sp[kept[k]].1 {
+                    j -= 1;
+                    at[j] += 1;
+                    if at[j] < sp[kept[j]].1 {
                         break false;
                     }
-                    at[k] = 0;
+                    at[j] = 0;
                 };
                 if done {
                     break;
