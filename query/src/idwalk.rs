@@ -13,7 +13,7 @@ use rustc_hash::FxHashMap as HashMap;
 use levin_datalog::{Attr, AttrType, Db};
 use levin_edn::Edn;
 
-use crate::ast::Term;
+use crate::ast::{Term, Var};
 use crate::error::QResult;
 use crate::eval::{Ctx, Rel, Row};
 use crate::linear::Linear;
@@ -153,7 +153,8 @@ impl Ctx<'_> {
 
     /// A bound call of closure `lin` (arguments `args`, distinct bound values `seeds`)
     /// joined into `cur`: each row of `cur` extended with each node its seed reaches, no
-    /// fact row built on the way. `Err(cur)` when the id walk does not serve the call.
+    /// fact row built on the way; columns not `needed` may be left out. `Err(cur)` when the
+    /// id walk does not serve the call.
     pub(crate) fn id_call(
         &self,
         lin: &Linear<'_>,
@@ -161,6 +162,7 @@ impl Ctx<'_> {
         seeds: &[Row],
         cur: Rel,
         spare: usize,
+        needed: &[Var],
     ) -> QResult<Result<Rel, Rel>> {
         let Some(g) = self.id_edges(lin)? else {
             return Ok(Err(cur));
@@ -186,7 +188,14 @@ impl Ctx<'_> {
             .enumerate()
             .filter_map(|(k, s)| Some((s.first()?, k)))
             .collect();
-        let width = cur.vars.len() + 1;
+        // From a single row (the usual bound call: an input, a constant), columns nothing
+        // reads later are left out now: the rows stay distinct by their nodes alone.
+        let kept: Vec<usize> = (0..cur.vars.len())
+            .filter(|&c| {
+                cur.rows.len() > 1 || !needed.contains(&out) || needed.contains(&cur.vars[c])
+            })
+            .collect();
+        let width = kept.len() + 1;
         let mut rows: Vec<Row> = Vec::with_capacity(reach.nodes.len());
         for r in &cur.rows {
             let value = match key {
@@ -203,7 +212,7 @@ impl Ctx<'_> {
             }
             for &n in nodes {
                 let mut row = Vec::with_capacity(width + spare);
-                row.extend_from_slice(r);
+                row.extend(kept.iter().map(|&c| r[c].clone()));
                 row.push(Edn::Long(n as i64));
                 rows.push(row);
             }
@@ -211,7 +220,7 @@ impl Ctx<'_> {
         // Each walk reaches a node once, and each row of `cur` has one seed: distinct rows
         // of `cur` (one row always is) give distinct rows.
         let distinct = cur.distinct || cur.rows.len() <= 1;
-        let mut vars = cur.vars;
+        let mut vars: Vec<Var> = kept.iter().map(|&c| cur.vars[c].clone()).collect();
         vars.push(out);
         Ok(Ok(Rel {
             vars,
@@ -318,86 +327,90 @@ impl Ctx<'_> {
     }
 
     /// The walks with one index read per reached node (each node's next nodes read once
-    /// for all seeds), while at most `budget` nodes have been read or wait in the queue;
-    /// `None` past it. Breadth first, so that a bushy graph fills the queue (and gives up)
-    /// after few reads.
+    /// for all seeds), while the nodes read, about to be and expected next fit in `budget`;
+    /// `None` past it. Breadth first, a level of a walk at a time, so that the nodes of a
+    /// level are read together in id order, and a bushy graph gives up after few reads.
     fn walk_reading(&self, g: &Edges<'_>, seeds: &[u64], budget: u64) -> QResult<Option<Reach>> {
         // Node -> its next nodes, `flat[from..to]`.
         let mut read: HashMap<u64, (usize, usize)> = HashMap::default();
         let mut flat: Vec<u64> = vec![];
         let mut mark: HashMap<u64, u32> = HashMap::default();
-        // This seed's nodes found, `queue[head..]` not visited yet.
-        let mut queue: Vec<u64> = vec![];
         let mut reach = Reach::default();
+        // The nodes of this level of the walk, of the next, and those of this one not read.
+        let (mut level, mut next, mut unread): (Vec<u64>, Vec<u64>, Vec<u64>) =
+            (vec![], vec![], vec![]);
         for (k, &s) in seeds.iter().enumerate() {
             self.check_time()?;
             let k = k as u32;
-            let mut node = s;
-            queue.clear();
-            let mut head = 0;
-            loop {
-                let (from, to) = match read.get(&node) {
-                    Some(&r) => r,
-                    None => {
-                        if read.len() as u64 >= budget {
-                            return Ok(None);
-                        }
-                        let from = flat.len();
-                        if !self.read_next(g, node, &mut flat)? {
-                            return Ok(None);
-                        }
-                        read.insert(node, (from, flat.len()));
-                        (from, flat.len())
-                    }
-                };
-                queue.extend_from_slice(&flat[from..to]);
-                // Each queued node not read yet will be: past the budget already, the
-                // scan is cheaper now than after those reads.
-                if (read.len() + queue.len() - head) as u64 > budget {
+            level.clear();
+            level.push(s);
+            let mut before = 1;
+            while !level.is_empty() {
+                unread.clear();
+                unread.extend(level.iter().filter(|n| !read.contains_key(n)));
+                unread.sort_unstable();
+                unread.dedup();
+                // The next level is expected to grow as this one did: when it would not fit
+                // in the budget either, the scan is cheaper now than after this level's reads.
+                let expected = (level.len() * level.len()).div_ceil(before);
+                if (read.len() + unread.len() + expected) as u64 > budget {
                     return Ok(None);
                 }
-                let Some(n) = next_unmarked(&queue, &mut head, &mut mark, k) else {
-                    break;
-                };
-                self.check_rows(reach.nodes.len(), 2)?;
-                reach.nodes.push(n);
-                node = n;
+                before = level.len();
+                if !self.read_next(g, &unread, &mut read, &mut flat)? {
+                    return Ok(None);
+                }
+                next.clear();
+                for n in &level {
+                    let (from, to) = read[n];
+                    for &m in &flat[from..to] {
+                        let seen = mark.entry(m).or_insert(u32::MAX);
+                        if *seen != k {
+                            *seen = k;
+                            self.check_rows(reach.nodes.len(), 2)?;
+                            reach.nodes.push(m);
+                            next.push(m);
+                        }
+                    }
+                }
+                std::mem::swap(&mut level, &mut next);
             }
             reach.ends.push(reach.nodes.len());
         }
         Ok(Some(reach))
     }
 
-    /// Appends the nodes one step from `node` to `flat`; `false` when one is not an
-    /// entity id.
-    fn read_next(&self, g: &Edges<'_>, node: u64, flat: &mut Vec<u64>) -> QResult<bool> {
+    /// Reads the nodes one step from each of `nodes` (ascending, none read yet) into `flat`,
+    /// noting where in `read`; `false` when one is not an entity id.
+    fn read_next(
+        &self,
+        g: &Edges<'_>,
+        nodes: &[u64],
+        read: &mut HashMap<u64, (usize, usize)>,
+        flat: &mut Vec<u64>,
+    ) -> QResult<bool> {
         self.tick()?;
+        let mut from = flat.len();
         if g.forward {
-            return Ok(g.db.id_values_into(node, g.attr, flat)?);
+            let mut ends = Vec::with_capacity(nodes.len());
+            if !g.db.id_values_of_each(nodes, g.attr, flat, &mut ends)? {
+                return Ok(false);
+            }
+            for (&n, to) in nodes.iter().zip(ends) {
+                read.insert(n, (from, to));
+                from = to;
+            }
         } else {
-            flat.extend(g.db.entities_with(g.attr, &Edn::Long(node as i64))?);
+            let values: Vec<Edn> = nodes.iter().map(|&n| Edn::Long(n as i64)).collect();
+            let refs: Vec<&Edn> = values.iter().collect();
+            for (&n, es) in nodes.iter().zip(g.db.entities_with_each(g.attr, &refs)?) {
+                flat.extend(es);
+                read.insert(n, (from, flat.len()));
+                from = flat.len();
+            }
         }
         Ok(true)
     }
-}
-
-/// Takes `queue[*head..]` in order until a node not yet marked `k`, which it marks and
-/// returns.
-fn next_unmarked(
-    queue: &[u64],
-    head: &mut usize,
-    mark: &mut HashMap<u64, u32>,
-    k: u32,
-) -> Option<u64> {
-    while let Some(&n) = queue.get(*head) {
-        *head += 1;
-        let m = mark.entry(n).or_insert(u32::MAX);
-        if *m != k {
-            *m = k;
-            return Some(n);
-        }
-    }
-    None
 }
 
 fn pair(seed: Edn, node: Edn, seed_first: bool) -> Row {

@@ -147,7 +147,12 @@ impl Ctx<'_> {
     }
 
     /// Evaluates a rule call and joins it into `cur`, leaving room for `spare` more
-    /// columns in each row.
+    /// columns in each row. Columns of variables not in `needed` may be left out of the
+    /// result.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the call, its rows, and what the steps after it read, as the caller has them"
+    )]
     pub fn rule_call(
         &self,
         name: &str,
@@ -156,6 +161,7 @@ impl Ctx<'_> {
         mut cur: Rel,
         fixed: &Fixed,
         spare: usize,
+        needed: &[Var],
     ) -> QResult<Rel> {
         if let Some(rows) = fixed.get(name) {
             return self.join_call(args, rows.slice(), cur, spare);
@@ -173,7 +179,7 @@ impl Ctx<'_> {
             if !self.reg.no_frontier {
                 if let Some(lin) = linear::analyse(&self.rules, members, name, &mask) {
                     let seeds = crate::eval::distinct(bound_seeds(args, &mask, &cur));
-                    cur = match self.id_call(&lin, args, &seeds, cur, spare)? {
+                    cur = match self.id_call(&lin, args, &seeds, cur, spare, needed)? {
                         Ok(rel) => return Ok(rel),
                         Err(cur) => cur,
                     };

@@ -10,8 +10,9 @@
 //! bodies the frontier search does not serve (which must fall back unchanged). Each case
 //! runs again with `:next` a reference attribute (`:link`, the same edges), whose closures
 //! the walk over entity ids answers; a second property does that on larger graphs, with
-//! or without many unrelated edges (with them, the walk reads nodes one by one before it
-//! scans the whole attribute), entity ids dense or spread apart.
+//! or without many unrelated edges (with them, the walk reads nodes a level at a time
+//! before it scans the whole attribute), entity ids dense or spread apart, and with the
+//! seed in a column of the call's one input row (left out of the rows when not read later).
 
 use levin_query::DbQuery;
 use std::collections::BTreeSet;
@@ -269,6 +270,20 @@ proptest! {
                 (
                     "[:find ?x ?y :in $ % :where (p ?x ?y)]".to_string(),
                     "[:find ?x ?y :in $ % :where (p ?x ?y)]".to_string(),
+                ),
+                // The seed in a column of the one row the call extends: left out of the
+                // rows when nothing reads it later, kept when the find or a clause does.
+                (
+                    format!("[:find ?y :in $ % :where [(ground {s}) ?x] (p ?x ?y)]"),
+                    format!("[:find ?y :in $ % :where (p ?x ?y) [(= ?x {s})]]"),
+                ),
+                (
+                    format!("[:find ?x ?y :in $ % :where [(ground {s}) ?x] (p ?x ?y)]"),
+                    format!("[:find ?x ?y :in $ % :where (p ?x ?y) [(= ?x {s})]]"),
+                ),
+                (
+                    format!("[:find ?y :in $ % :where [(ground {s}) ?x] (p ?x ?y) [?x :tag _]]"),
+                    format!("[:find ?y :in $ % :where (p ?x ?y) [(= ?x {s})] [?x :tag _]]"),
                 ),
             ] {
                 prop_assert_eq!(
