@@ -160,86 +160,9 @@ impl Db<'_> {
         }
         Ok(())
     }
-}
 
-/// `ids` ascending, each once. Ids within a span of at most 64 per id are gathered through
-/// a bitmap over the span (linear, where a sort of thousands of ids is the larger share of
-/// a join step); others are sorted.
-pub fn sorted_distinct(mut ids: Vec<u64>) -> Vec<u64> {
-    if ids.is_sorted() {
-        ids.dedup();
-        return ids;
-    }
-    let (Some(&lo), Some(&hi)) = (ids.iter().min(), ids.iter().max()) else {
-        return ids;
-    };
-    let span = hi - lo;
-    if span / 64 > ids.len() as u64 {
-        ids.sort_unstable();
-        ids.dedup();
-        return ids;
-    }
-    let mut words = vec![0u64; (span / 64) as usize + 1];
-    for &e in &ids {
-        let at = e - lo;
-        words[(at / 64) as usize] |= 1 << (at % 64);
-    }
-    ids.clear();
-    for (w, &bits) in words.iter().enumerate() {
-        let mut rest = bits;
-        while rest != 0 {
-            ids.push(lo + w as u64 * 64 + u64::from(rest.trailing_zeros()));
-            rest &= rest - 1;
-        }
-    }
-    ids
-}
-
-/// Position of each asked-for entity id in the ascending `eids`: a table indexed by id when
-/// the ids are dense, a hash map otherwise.
-pub enum EidIndex {
-    Dense { base: u64, slots: Vec<u32> },
-    Sparse(rustc_hash::FxHashMap<u64, u32>),
-}
-
-impl EidIndex {
-    const ABSENT: u32 = u32::MAX;
-
-    pub fn new(eids: &[u64]) -> EidIndex {
-        let (Some(&first), Some(&last)) = (eids.first(), eids.last()) else {
-            return EidIndex::Sparse(Default::default());
-        };
-        let span = last - first;
-        if span < 16 * eids.len() as u64 + 4096 {
-            let mut slots = vec![Self::ABSENT; span as usize + 1];
-            for (i, &e) in eids.iter().enumerate() {
-                slots[(e - first) as usize] = i as u32;
-            }
-            EidIndex::Dense { base: first, slots }
-        } else {
-            EidIndex::Sparse(
-                eids.iter()
-                    .enumerate()
-                    .map(|(i, &e)| (e, i as u32))
-                    .collect(),
-            )
-        }
-    }
-
-    #[inline]
-    pub fn get(&self, e: u64) -> Option<u32> {
-        match self {
-            EidIndex::Dense { base, slots } => {
-                let i = *slots.get(e.checked_sub(*base)? as usize)?;
-                (i != Self::ABSENT).then_some(i)
-            }
-            EidIndex::Sparse(m) => m.get(&e).copied(),
-        }
-    }
-}
-
-impl Db<'_> {
-    /// [`entities_values`](Self::entities_values) through AVE: see [`ave_matches`](Self::ave_matches).
+    /// [`entities_values`](Self::entities_values) through AVE: see
+    /// [`ave_matches`](Self::ave_matches).
     fn entities_values_ave<E: From<Error>>(
         &self,
         eids: &[u64],
@@ -404,6 +327,82 @@ impl Db<'_> {
             one_per_value: false,
         };
         Ok((GroupRead::Eav, numbered))
+    }
+}
+
+/// `ids` ascending, each once. Ids within a span of at most 64 per id are gathered through
+/// a bitmap over the span (linear, where a sort of thousands of ids is the larger share of
+/// a join step); others are sorted.
+pub fn sorted_distinct(mut ids: Vec<u64>) -> Vec<u64> {
+    if ids.is_sorted() {
+        ids.dedup();
+        return ids;
+    }
+    let (Some(&lo), Some(&hi)) = (ids.iter().min(), ids.iter().max()) else {
+        return ids;
+    };
+    let span = hi - lo;
+    if span / 64 > ids.len() as u64 {
+        ids.sort_unstable();
+        ids.dedup();
+        return ids;
+    }
+    let mut words = vec![0u64; (span / 64) as usize + 1];
+    for &e in &ids {
+        let at = e - lo;
+        words[(at / 64) as usize] |= 1 << (at % 64);
+    }
+    ids.clear();
+    for (w, &bits) in words.iter().enumerate() {
+        let mut rest = bits;
+        while rest != 0 {
+            ids.push(lo + w as u64 * 64 + u64::from(rest.trailing_zeros()));
+            rest &= rest - 1;
+        }
+    }
+    ids
+}
+
+/// Position of each asked-for entity id in the ascending `eids`: a table indexed by id when
+/// the ids are dense, a hash map otherwise.
+pub enum EidIndex {
+    Dense { base: u64, slots: Vec<u32> },
+    Sparse(rustc_hash::FxHashMap<u64, u32>),
+}
+
+impl EidIndex {
+    const ABSENT: u32 = u32::MAX;
+
+    pub fn new(eids: &[u64]) -> EidIndex {
+        let (Some(&first), Some(&last)) = (eids.first(), eids.last()) else {
+            return EidIndex::Sparse(Default::default());
+        };
+        let span = last - first;
+        if span < 16 * eids.len() as u64 + 4096 {
+            let mut slots = vec![Self::ABSENT; span as usize + 1];
+            for (i, &e) in eids.iter().enumerate() {
+                slots[(e - first) as usize] = i as u32;
+            }
+            EidIndex::Dense { base: first, slots }
+        } else {
+            EidIndex::Sparse(
+                eids.iter()
+                    .enumerate()
+                    .map(|(i, &e)| (e, i as u32))
+                    .collect(),
+            )
+        }
+    }
+
+    #[inline]
+    pub fn get(&self, e: u64) -> Option<u32> {
+        match self {
+            EidIndex::Dense { base, slots } => {
+                let i = *slots.get(e.checked_sub(*base)? as usize)?;
+                (i != Self::ABSENT).then_some(i)
+            }
+            EidIndex::Sparse(m) => m.get(&e).copied(),
+        }
     }
 }
 
