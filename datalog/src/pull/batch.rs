@@ -13,10 +13,11 @@ use std::time::Instant;
 
 use crate::db::View;
 use crate::error::{Error, Result};
+use crate::scan::sorted_distinct;
 use crate::schema::{reverse_of, Attr};
 use levin_edn::Edn;
 
-use super::columns::{position, spread, Column, Vals, Values, Wanted};
+use super::columns::{positions, spread, Column, Vals, Values, Wanted};
 use super::pattern::{Pattern, Sub};
 use super::{id_map, only_id, push_value, timeout, Puller};
 
@@ -53,9 +54,7 @@ impl Puller<'_> {
     /// `eids`' order. At the `root` level an entity without datoms whose result would hold
     /// only its id gives nil, as [`pull`](super::pull) does.
     pub(super) fn batch(&self, eids: &[u64], pat: &Pattern, root: bool) -> Result<Vec<Edn>> {
-        let mut ids = eids.to_vec();
-        ids.sort_unstable();
-        ids.dedup();
+        let ids = sorted_distinct(eids.to_vec());
         let results = self.level(&ids, pat, root)?;
         Ok(spread(&ids, results, eids))
     }
@@ -159,10 +158,8 @@ impl Puller<'_> {
                             let at = (0..targets.len() as u32).collect();
                             (targets, at)
                         } else {
-                            let mut d = targets.clone();
-                            d.sort_unstable();
-                            d.dedup();
-                            let at = targets.iter().map(|&x| position(&d, x)).collect();
+                            let d = sorted_distinct(targets.clone());
+                            let at = positions(&d, &targets);
                             (d, at)
                         };
                     let results = self.level(&distinct, p, false)?;

@@ -6,6 +6,7 @@ use std::mem;
 
 use crate::error::{Error, Result};
 use crate::layout;
+use crate::scan::EidIndex;
 
 use super::Puller;
 use levin_edn::Edn;
@@ -232,7 +233,7 @@ pub(super) fn spread(ids: &[u64], mut results: Vec<Edn>, eids: &[u64]) -> Vec<Ed
     if ids == eids {
         return results;
     }
-    let pos: Vec<u32> = eids.iter().map(|e| position(ids, *e)).collect();
+    let pos = positions(ids, eids);
     let mut uses = vec![0u32; ids.len()];
     for &p in &pos {
         uses[p as usize] += 1;
@@ -250,7 +251,8 @@ pub(super) fn spread(ids: &[u64], mut results: Vec<Edn>, eids: &[u64]) -> Vec<Ed
         .collect()
 }
 
-/// The index of `e` in the ascending `ids`, which hold it.
-pub(super) fn position(ids: &[u64], e: u64) -> u32 {
-    ids.binary_search(&e).unwrap_or(0) as u32
+/// The index of each of `eids` in the ascending, distinct `ids`, which hold them all.
+pub(super) fn positions(ids: &[u64], eids: &[u64]) -> Vec<u32> {
+    let index = EidIndex::new(ids);
+    eids.iter().map(|&e| index.get(e).unwrap_or(0)).collect()
 }
