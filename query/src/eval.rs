@@ -342,6 +342,9 @@ pub struct Ctx<'a> {
     pub(crate) fixpoint_depth: Cell<u32>,
     /// Rows of patterns read from the unit row during fixpoints (see `ave_pattern`).
     scans: RefCell<HashMap<ScanKey, Rc<Vec<Row>>>>,
+    /// Positions in its pending clauses of those the step being applied has applied in
+    /// full (see `prefilter`), for `eval_clauses` to drop.
+    applied: RefCell<Vec<usize>>,
     ticks: Cell<u32>,
 }
 
@@ -418,6 +421,7 @@ impl<'a> Ctx<'a> {
             stats: Stats::default(),
             fixpoint_depth: Cell::new(0),
             scans: RefCell::new(HashMap::default()),
+            applied: RefCell::new(vec![]),
             ticks: Cell::new(0),
         }
     }
@@ -594,7 +598,17 @@ impl<'a> Ctx<'a> {
                     let semi = semi_join(clause, &cur, keep, &pending);
                     let mut needed: Vec<Var> = keep.to_vec();
                     pending.iter().for_each(|c| c.vars(&mut needed));
-                    self.apply(clause, cur, fixed, &pending, semi, &needed)?
+                    let rel = self.apply(clause, cur, fixed, &pending, semi, &needed)?;
+                    let mut applied = std::mem::take(&mut *self.applied.borrow_mut());
+                    applied.sort_unstable();
+                    for &i in applied.iter().rev() {
+                        strategy.push_str(&format!(
+                            "; entities kept only where {} holds (no step of its own)",
+                            clause_form(pending[i])
+                        ));
+                        pending.remove(i);
+                    }
+                    rel
                 }
             };
             let mut needed: Vec<Var> = keep.to_vec();
@@ -1032,10 +1046,10 @@ impl<'a> Ctx<'a> {
 
     /// Drops from `each` (per value, the entities a pattern binding the new entity
     /// variable `ev` found) those that a pending pattern `[ev :attr constant]` of the same
-    /// source would drop anyway, when that constant's entities are few next to the
-    /// candidates (one counted range, then one AVE list read): the rows such a pattern
-    /// removes are then never built. The pending pattern still runs, on fewer rows, so the
-    /// answer is the same.
+    /// source would drop, when that constant's entities are few next to the candidates
+    /// (one counted range, then one AVE list read): the rows such a pattern removes are
+    /// then never built. Every entity kept satisfies the pattern, which binds nothing, so
+    /// it is noted in `applied` and needs no step of its own.
     fn prefilter(
         &self,
         db: &Db,
@@ -1045,7 +1059,7 @@ impl<'a> Ctx<'a> {
         each: &mut [Vec<u64>],
     ) -> QResult<()> {
         let mut candidates: usize = each.iter().map(Vec::len).sum();
-        for c in pending {
+        for (i, c) in pending.iter().enumerate() {
             // Below a few hundred rows the pending pattern's own read costs less.
             if candidates < 256 {
                 break;
@@ -1076,6 +1090,7 @@ impl<'a> Ctx<'a> {
                 ids.retain(|&e| index.get(e).is_some());
             }
             candidates = each.iter().map(Vec::len).sum();
+            self.applied.borrow_mut().push(i);
         }
         Ok(())
     }

@@ -1,4 +1,5 @@
-//! The AVE lookup per value that pre-filters its entities by a later pattern on them
+//! The AVE lookup per value that filters its entities by a later pattern on them (which
+//! then needs no step of its own)
 //! (`[?o :status :new]` after `[?o :customer ?c]` with `?c` bound to one or two gold
 //! customers, the plan's first step): on random data big enough for the pre-filter to run
 //! (hundreds of candidates), its answers must equal those
