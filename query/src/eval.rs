@@ -343,7 +343,8 @@ pub struct Ctx<'a> {
     /// Rows of patterns read from the unit row during fixpoints (see `ave_pattern`).
     scans: RefCell<HashMap<ScanKey, Rc<Vec<Row>>>>,
     /// Positions in its pending clauses of those the step being applied has applied in
-    /// full (see `prefilter`), for `eval_clauses` to drop.
+    /// full (see `prefilter`), for `eval_clauses` to drop: it clears this before each
+    /// step and takes it right after (`pattern`, the only writer, nests no evaluation).
     applied: RefCell<Vec<usize>>,
     ticks: Cell<u32>,
 }
@@ -598,6 +599,9 @@ impl<'a> Ctx<'a> {
                     let semi = semi_join(clause, &cur, keep, &pending);
                     let mut needed: Vec<Var> = keep.to_vec();
                     pending.iter().for_each(|c| c.vars(&mut needed));
+                    // Indices into `pending` as `apply` sees it; none left by a step
+                    // that failed.
+                    self.applied.borrow_mut().clear();
                     let rel = self.apply(clause, cur, fixed, &pending, semi, &needed)?;
                     let mut applied = std::mem::take(&mut *self.applied.borrow_mut());
                     applied.sort_unstable();

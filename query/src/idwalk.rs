@@ -362,6 +362,7 @@ impl Ctx<'_> {
                 }
                 next.clear();
                 for n in &level {
+                    // Every node of the level has been read: before, or just now.
                     let (from, to) = read[n];
                     for &m in &flat[from..to] {
                         let seen = mark.entry(m).or_insert(u32::MAX);
