@@ -1,4 +1,4 @@
-//! The id-only reads (`Db::scan_id_pairs`, `Db::id_values_into`) against the general ones
+//! The id-only reads (`Db::scan_id_pairs`, `Db::id_values_of_each`) against the general ones
 //! (`scan_attr`, `attr_values`) on random graphs, with long attributes that hold
 //! non-positive values too.
 
@@ -53,8 +53,12 @@ fn values_general(db: &Db, attr: &str, e: u64) -> Option<Vec<u64>> {
 
 fn values_ids(db: &Db, attr: &str, e: u64) -> Option<Vec<u64>> {
     let a = db.schema().get(&levin_datalog::keyword(attr)).unwrap();
-    let mut out = vec![];
-    db.id_values_into(e, a, &mut out).unwrap().then_some(out)
+    let (mut out, mut ends) = (vec![], vec![]);
+    let ok = db.id_values_of_each(&[e], a, &mut out, &mut ends).unwrap();
+    ok.then(|| {
+        assert_eq!(ends, [out.len()]);
+        out
+    })
 }
 
 /// Entities 1..=nodes; `edges` (from, to) over them on `:g/next` and `:g/one`, and

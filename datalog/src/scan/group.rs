@@ -170,6 +170,8 @@ impl Db<'_> {
         mut found: impl FnMut(usize, &mut [Vec<Edn>]) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
         let m = self.ave_matches(eids, wants)?;
+        // The walk of `AveMatches::each_match`, inlined: through it (a slice per want and
+        // entity), o-revenue's merge scans took 1.8% more instructions.
         let mut cursor = vec![0usize; wants.len()];
         let mut out: Vec<Vec<Edn>> = vec![vec![]; wants.len()];
         for i in 0..eids.len() {

@@ -164,27 +164,12 @@ impl Db<'_> {
         }
     }
 
-    /// Appends the values of `attr` on entity `e` to `out` as plain integers, in index
-    /// order (one seek into EAV, no [`Edn`] built); `false` when one is not a positive
-    /// long (what is in `out` then is unspecified).
-    pub fn id_values_into(&self, e: u64, attr: &Attr, out: &mut Vec<u64>) -> Result<bool> {
-        let view = self.view();
-        let mut ok = true;
-        layout::for_each_item_of_attr(view.r, view.dbs, e, attr.id, |it| {
-            match it.get(4..).and_then(levin_codec::decode_tagged_long) {
-                Some(v) if v > 0 && ok => out.push(v as u64),
-                _ => ok = false,
-            }
-            Ok(())
-        })?;
-        Ok(ok)
-    }
-
-    /// [`id_values_into`](Self::id_values_into) for each of `es` (ascending, distinct) at
-    /// once: appends the values of `es[0]`, then of `es[1]`, ... to `out`, and the end of
-    /// each entity's values in `out` to `ends`; `false` (`out` and `ends` then unspecified)
-    /// when a value is not a positive long. The entities' EAV lists are visited with one
-    /// cursor, each list whole: for entities of few datoms, as the nodes of a graph walk.
+    /// The values of `attr` on each of `es` (ascending, distinct) as plain integers, no
+    /// [`Edn`] built: appends those of `es[0]`, then of `es[1]`, ... to `out` in index
+    /// order, and the end of each entity's values in `out` to `ends`; `false` (`out` and
+    /// `ends` then unspecified) when a value is not a positive long. The entities' EAV
+    /// lists are visited with one cursor, each list whole: for entities of few datoms, as
+    /// the nodes of a graph walk.
     pub fn id_values_of_each(
         &self,
         es: &[u64],
