@@ -257,19 +257,19 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
         }
         let (leaf, at) = *self.stack.last().expect("checked non-empty");
         let len = leaf.len();
-        if at >= len {
+        if at >= len || !leaf.is_leaf() {
             return self.land(key);
         }
-        if key_cmp(key, leaf.key(len - 1)?).is_le() {
+        if key_cmp(key, leaf.leaf_key(len - 1)?).is_le() {
             // Keys visited in ascending order are often the current entry's or the next
             // one's (an entity's components follow it): two comparisons. Any other key
             // not before the leaf's first is searched in the whole leaf.
-            let here = key_cmp(leaf.key(at)?, key);
+            let here = key_cmp(leaf.leaf_key(at)?, key);
             let i = if here.is_eq() {
                 at
-            } else if here.is_lt() && at + 1 < len && key_cmp(leaf.key(at + 1)?, key).is_ge() {
+            } else if here.is_lt() && at + 1 < len && key_cmp(leaf.leaf_key(at + 1)?, key).is_ge() {
                 at + 1
-            } else if here.is_lt() || key_cmp(leaf.key(0)?, key).is_le() {
+            } else if here.is_lt() || key_cmp(leaf.leaf_key(0)?, key).is_le() {
                 match leaf.search_leaf(key)? {
                     Ok(i) | Err(i) => i,
                 }
@@ -286,8 +286,9 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
         // bounds `key` from above by the next separator, so that child's subtree holds
         // the answer. The root bounds everything.
         self.stack.pop();
-        while let Some(&(n, _)) = self.stack.last() {
-            let j = n.search_branch(key)?;
+        while let Some(&(n, from)) = self.stack.last() {
+            // `key` lies past child `from`'s keys (which are not before its separator).
+            let j = n.search_branch_from(from, key)?;
             if j + 1 < n.len() || self.stack.len() == 1 {
                 if let Some(top) = self.stack.last_mut() {
                     top.1 = j;

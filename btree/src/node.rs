@@ -192,6 +192,16 @@ impl<'a> Node<'a> {
         Some(off)
     }
 
+    /// The key of entry `i` of this leaf page, checking only what reading the key needs (the
+    /// rest of the entry is checked when it is read).
+    #[inline]
+    pub fn leaf_key(&self, i: usize) -> Result<&'a [u8]> {
+        match self.leaf_key_fast(i) {
+            Some(k) => Ok(k),
+            None => Err(self.bad_entry(i)),
+        }
+    }
+
     /// The key of leaf entry `i`, checking only what reading the key needs.
     #[inline]
     fn leaf_key_fast(&self, i: usize) -> Option<&'a [u8]> {
@@ -362,6 +372,31 @@ impl<'a> Node<'a> {
             }
         }
         Ok(Err(lo))
+    }
+
+    /// [`search_branch`](Self::search_branch) when the answer is known not to be before
+    /// entry `from` (`key` lies past child `from`'s keys): keys visited in ascending order
+    /// mostly go on to the next child, so `from` and `from + 1` are tried before a search.
+    #[inline]
+    pub fn search_branch_from(&self, from: usize, key: &[u8]) -> Result<usize> {
+        let n = self.len();
+        for j in [from, from + 1] {
+            if j + 1 >= n {
+                // The last entry, and the answer is not before it.
+                return if j < n {
+                    Ok(j)
+                } else {
+                    self.search_branch(key)
+                };
+            }
+            let Some(next) = self.branch_key_fast(j + 1) else {
+                return Err(self.bad_entry(j + 1));
+            };
+            if key_cmp(next, key) == Ordering::Greater {
+                return Ok(j);
+            }
+        }
+        self.search_branch(key)
     }
 
     /// Branch search: the child whose subtree may hold `key` (the last entry whose separator
