@@ -264,21 +264,48 @@ pub fn entities_of(r: &dyn Read, dbs: &Dbs, key: &[u8]) -> Result<Vec<u64>> {
 /// Entity ids (AVE values) of each of `keys` (index items in ascending order), one vector
 /// per key in the same order, read with one cursor.
 pub fn entities_of_each(r: &dyn Read, dbs: &Dbs, keys: &[&[u8]]) -> Result<Vec<Vec<u64>>> {
-    let mut out: Vec<Vec<u64>> = vec![Vec::new(); keys.len()];
+    // All ids in one vector first (the visit gives the keys' ids in key order), then one
+    // exactly sized vector per key: no vector grows a push at a time.
+    let mut ids: Vec<u64> = Vec::new();
     let mut bad = None;
-    r.visit_lists(&dbs.ave, keys, &mut |j, e| {
-        match eid_of(e) {
-            Ok(e) => out[j].push(e),
-            Err(err) => {
-                bad.get_or_insert(err);
-            }
+    let mut push = |ids: &mut Vec<u64>, e: &[u8]| match eid_of(e) {
+        Ok(e) => ids.push(e),
+        Err(err) => {
+            bad.get_or_insert(err);
         }
+    };
+    if keys.len() == 1 {
+        r.visit_lists(&dbs.ave, keys, &mut |_, e| {
+            push(&mut ids, e);
+            Ok(())
+        })?;
+        if let Some(err) = bad {
+            return Err(err);
+        }
+        return Ok(vec![ids]);
+    }
+    // `ends[k]`: where key `k`'s ids end, for each key before the one being visited.
+    let mut ends: Vec<usize> = Vec::with_capacity(keys.len());
+    r.visit_lists(&dbs.ave, keys, &mut |j, e| {
+        while ends.len() < j {
+            ends.push(ids.len());
+        }
+        push(&mut ids, e);
         Ok(())
     })?;
-    match bad {
-        Some(err) => Err(err),
-        None => Ok(out),
+    if let Some(err) = bad {
+        return Err(err);
     }
+    ends.resize(keys.len(), ids.len());
+    let mut start = 0;
+    Ok(ends
+        .into_iter()
+        .map(|end| {
+            let each = ids[start..end].to_vec();
+            start = end;
+            each
+        })
+        .collect())
 }
 
 /// The items (attribute id + value part) of entity `e` for attribute `aid`.
