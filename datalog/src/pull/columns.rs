@@ -121,27 +121,30 @@ impl Puller<'_> {
         let n = ids.len();
         let keys: Vec<[u8; 8]> = ids.iter().map(|&e| layout::eid_bytes(e)).collect();
         let key_refs: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
-        let mut counts: Vec<Vec<u32>> = vec![vec![0; n]; wanted.len()];
-        let mut vals: Vec<Vec<Edn>> = wanted
+        let mut cols: Vec<ColumnRead> = wanted
             .iter()
-            .map(|w| Vec::with_capacity(if w.is_ref { 0 } else { n }))
-            .collect();
-        let mut refs: Vec<Vec<u64>> = wanted
-            .iter()
-            .map(|w| Vec::with_capacity(if w.is_ref { n } else { 0 }))
+            .map(|w| ColumnRead {
+                aid: w.aid,
+                limit: w
+                    .limit
+                    .map_or(u32::MAX, |l| u32::try_from(l).unwrap_or(u32::MAX)),
+                is_ref: w.is_ref,
+                counts: vec![0; n],
+                vals: Vec::with_capacity(if w.is_ref { 0 } else { n }),
+                refs: Vec::with_capacity(if w.is_ref { n } else { 0 }),
+                last_part: Vec::new(),
+                last_at: None,
+            })
             .collect();
         let limit = self.view.limit;
         let mut has_datoms = vec![false; n];
-        // Each column's last decoded value other than a long (its encoded bytes, its index in
-        // the column): a value many entities share (a status keyword, a category name) tends
-        // to come again and again in id order, and a clone is cheaper than decoding it anew.
-        let mut last: Vec<(Vec<u8>, Option<usize>)> =
-            wanted.iter().map(|_| (vec![], None)).collect();
         let mut bad: Option<Error> = None;
         self.view
             .r
             .visit_lists(&self.view.dbs.eav, &key_refs, &mut |i, item| {
-                has_datoms[i] = true;
+                if let Some(h) = has_datoms.get_mut(i) {
+                    *h = true;
+                }
                 let (aid, part) = match layout::split_item(item) {
                     Ok(x) => x,
                     Err(e) => {
@@ -149,11 +152,17 @@ impl Puller<'_> {
                         return Ok(());
                     }
                 };
-                for (c, w) in wanted.iter().enumerate() {
-                    if w.aid != aid || w.limit.is_some_and(|l| counts[c][i] as usize >= l) {
+                for col in cols.iter_mut() {
+                    if col.aid != aid {
                         continue;
                     }
-                    if w.is_ref {
+                    let Some(count) = col.counts.get_mut(i) else {
+                        continue;
+                    };
+                    if *count >= col.limit {
+                        continue;
+                    }
+                    if col.is_ref {
                         // What `part_edn` gives a ref's part (a long; else its EDN as a
                         // long, or 0), without building the EDN.
                         let fast = if part.len() <= limit {
@@ -171,19 +180,18 @@ impl Puller<'_> {
                                 }
                             },
                         };
-                        refs[c].push(t as u64);
-                        counts[c][i] += 1;
+                        col.refs.push(t as u64);
+                        *count += 1;
                         continue;
                     }
-                    let (last_part, last_at) = &mut last[c];
-                    let v = match *last_at {
-                        Some(k) if last_part.as_slice() == part => vals[c][k].clone(),
+                    let v = match col.last_at {
+                        Some(k) if col.last_part.as_slice() == part => col.vals[k].clone(),
                         _ => match self.view.part_edn(part) {
                             Ok(v) => {
                                 if !matches!(v, Edn::Long(_)) {
-                                    last_part.clear();
-                                    last_part.extend_from_slice(part);
-                                    *last_at = Some(vals[c].len());
+                                    col.last_part.clear();
+                                    col.last_part.extend_from_slice(part);
+                                    col.last_at = Some(col.vals.len());
                                 }
                                 v
                             }
@@ -193,8 +201,8 @@ impl Puller<'_> {
                             }
                         },
                     };
-                    vals[c].push(v);
-                    counts[c][i] += 1;
+                    col.vals.push(v);
+                    *count += 1;
                 }
                 Ok(())
             })
@@ -204,27 +212,42 @@ impl Puller<'_> {
         }
         // The cursor visits the keys in order, so each column's values are grouped by
         // entity already: the counts give where each entity's start.
-        let cols = counts
+        let cols = cols
             .into_iter()
-            .zip(vals.into_iter().zip(refs).zip(wanted))
-            .map(|(counts, ((vals, refs), w))| {
+            .map(|col| {
                 let mut starts = Vec::with_capacity(n + 1);
                 let mut at = 0u32;
                 starts.push(0);
-                for k in counts {
+                for k in col.counts {
                     at += k;
                     starts.push(at);
                 }
-                let vals = if w.is_ref {
-                    Values::Refs(refs)
+                let vals = if col.is_ref {
+                    Values::Refs(col.refs)
                 } else {
-                    Values::Edn(vals)
+                    Values::Edn(col.vals)
                 };
                 (starts, vals)
             })
             .collect();
         Ok(Read { cols, has_datoms })
     }
+}
+
+/// One [`Wanted`] while a level is read: its values so far and how many each entity has.
+struct ColumnRead {
+    aid: u32,
+    /// At most this many values per entity (`u32::MAX`: no limit).
+    limit: u32,
+    is_ref: bool,
+    counts: Vec<u32>,
+    vals: Vec<Edn>,
+    refs: Vec<u64>,
+    /// The last decoded value other than a long (its encoded bytes, its index in `vals`): a
+    /// value many entities share (a status keyword, a category name) tends to come again and
+    /// again in id order, and a clone is cheaper than decoding it anew.
+    last_part: Vec<u8>,
+    last_at: Option<usize>,
 }
 
 /// The results of the distinct ascending `ids` laid out in the order of `eids` (each of
