@@ -441,10 +441,29 @@ impl<'a> Ctx<'a> {
     /// Fails when a relation of rows `width` values wide being built already holds the
     /// row limit, or rows enough to pass the memory limit (or the deadline has passed:
     /// this runs once per row built).
-    #[inline]
+    #[inline(always)]
     pub fn check_rows(&self, n: usize, width: usize) -> QResult<()> {
-        self.tick()?;
+        let t = self.ticks.get().wrapping_add(1);
+        self.ticks.set(t);
         // A multiplication, not `rows_within`'s division: this runs once per row.
+        let per_row = ROW_OVERHEAD + width * std::mem::size_of::<Edn>();
+        if t.is_multiple_of(256)
+            || n >= self.row_limit
+            || n.saturating_mul(per_row) >= self.reg.memory_limit()
+        {
+            return self.check_rows_slow(t, n, width);
+        }
+        Ok(())
+    }
+
+    /// [`check_rows`](Self::check_rows) once it has found the clock due or a limit reached:
+    /// the clock first, as [`tick`](Self::tick) looks at it.
+    #[cold]
+    #[inline(never)]
+    fn check_rows_slow(&self, ticks: u32, n: usize, width: usize) -> QResult<()> {
+        if ticks.is_multiple_of(256) {
+            self.check_time()?;
+        }
         let per_row = ROW_OVERHEAD + width * std::mem::size_of::<Edn>();
         if n >= self.row_limit || n.saturating_mul(per_row) >= self.reg.memory_limit() {
             return Err(too_large(n + 1, self.rows_within(width)));
