@@ -725,9 +725,24 @@ mod key_cmp_tests {
 
     proptest! {
         #[test]
-        fn key_cmp_is_byte_order(a in proptest::collection::vec(0u8..4, 0..14),
-                                 b in proptest::collection::vec(0u8..4, 0..14)) {
+        fn key_cmp_is_byte_order(a in proptest::collection::vec(0u8..4, 0..26),
+                                 b in proptest::collection::vec(0u8..4, 0..26)) {
             prop_assert_eq!(key_cmp(&a, &b), a.cmp(&b));
+        }
+
+        /// Keys sharing a prefix of any length (an attribute id, a tag), then differing in
+        /// bytes of any value.
+        #[test]
+        fn key_cmp_after_a_shared_prefix(
+            prefix in proptest::collection::vec(any::<u8>(), 0..18),
+            a in proptest::collection::vec(prop_oneof![Just(0u8), Just(0x80u8), any::<u8>()], 0..12),
+            b in proptest::collection::vec(prop_oneof![Just(0u8), Just(0x80u8), any::<u8>()], 0..12),
+        ) {
+            let (mut x, mut y) = (prefix.clone(), prefix);
+            x.extend_from_slice(&a);
+            y.extend_from_slice(&b);
+            prop_assert_eq!(key_cmp(&x, &y), x.cmp(&y));
+            prop_assert_eq!(key_cmp(&y, &x), y.cmp(&x));
         }
 
         /// Short keys against keys that extend them with zeros (the padding) or other bytes.
