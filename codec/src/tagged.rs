@@ -38,6 +38,14 @@ pub fn decode_value(bytes: &[u8]) -> Result<Value, CodecError> {
     Ok(v)
 }
 
+/// The tagged encoding of the long `n` (what [`encode_value`] writes for [`Value::Long`]),
+/// built without a [`Value`] or a vector.
+pub fn encode_tagged_long(n: i64) -> [u8; 9] {
+    let mut out = [crate::tag::LONG; 9];
+    out[1..].copy_from_slice(&crate::typed::i64_key(n));
+    out
+}
+
 /// The long that `bytes` encode when they are exactly a tagged long (what
 /// [`decode_value`] gives as [`Value::Long`], read without building a [`Value`]); `None`
 /// for anything else.
@@ -76,6 +84,7 @@ mod tests {
         for n in [i64::MIN, -1_000_000, -1, 0, 1, 50_000, i64::MAX] {
             let mut enc = vec![];
             encode_value(&Value::Long(n), &mut enc).expect("encode");
+            assert_eq!(encode_tagged_long(n).as_slice(), enc.as_slice());
             assert_eq!(decode_tagged_long(&enc), Some(n));
             assert_eq!(decode_value(&enc).expect("decode"), Value::Long(n));
         }

@@ -150,6 +150,11 @@ impl<'a> View<'a> {
                 Err(_) => return Ok(None),
             }
         };
+        if let levin_codec::Value::Long(n) = value {
+            // Entity ids and longs, the usual lookups of a join, skip the general encoder.
+            let enc = levin_codec::encode_tagged_long(n);
+            return layout::find_part(self.r, self.dbs, self.limit, attr.id, &enc);
+        }
         let Ok(enc) = layout::encode(&value) else {
             return Ok(None);
         };
@@ -194,11 +199,40 @@ impl<'a> View<'a> {
         }
     }
 
+    /// The AVE key (attribute id, then value part) under which `attr`'s datoms with value `v`
+    /// are indexed: [`lookup_part`](Self::lookup_part) with the attribute id in front, built
+    /// in one vector.
+    pub fn lookup_key(&self, attr: &Attr, v: &Edn) -> Result<Option<Vec<u8>>> {
+        if attr.is_ref() || matches!(v, Edn::Long(_)) {
+            let long = if attr.is_ref() {
+                self.entid(v)?.map(|e| e as i64)
+            } else {
+                match convert::to_value(attr, v) {
+                    Ok(levin_codec::Value::Long(n)) => Some(n),
+                    _ => None,
+                }
+            };
+            if let Some(n) = long {
+                let enc = levin_codec::encode_tagged_long(n);
+                if enc.len() <= self.limit {
+                    let mut key = Vec::with_capacity(4 + enc.len());
+                    key.extend_from_slice(&layout::aid_bytes(attr.id));
+                    key.extend_from_slice(&enc);
+                    return Ok(Some(key));
+                }
+            } else if attr.is_ref() {
+                return Ok(None);
+            }
+        }
+        Ok(self
+            .lookup_part(attr, v)?
+            .map(|part| layout::item(attr.id, &part)))
+    }
+
     fn lookup(&self, a: &Attr, v: &Edn) -> Result<Option<u64>> {
-        let Some(part) = self.lookup_part(a, v)? else {
+        let Some(key) = self.lookup_key(a, v)? else {
             return Ok(None);
         };
-        let key = layout::item(a.id, &part);
         Ok(layout::entities_of(self.r, self.dbs, &key)?
             .first()
             .copied())
@@ -932,5 +966,63 @@ impl<'t> Db<'t> {
     /// Whether `attr` is unique (either kind).
     pub fn is_unique(&self, attr: &Keyword) -> Option<Unique> {
         self.schema.get(attr).and_then(|a| a.unique)
+    }
+}
+
+#[cfg(test)]
+mod lookup_key_tests {
+    use crate::{layout, Conn};
+    use levin_edn::{read, Keyword};
+
+    /// `lookup_key`'s path for longs and entity ids gives what the general path gives: the
+    /// value part of `lookup_part` behind the attribute id, or nothing for both.
+    #[test]
+    fn lookup_key_is_the_item_of_lookup_part() {
+        let dir = tempfile::tempdir().unwrap();
+        let schema = "{:email {:db/unique :db.unique/identity}
+                       :owner {:db/valueType :db.type/ref}
+                       :n {:db/valueType :db.type/long}
+                       :x {:db/valueType :db.type/double}
+                       :any {}}";
+        let c = Conn::open(dir.path(), schema).unwrap();
+        c.transact_str(
+            "[{:db/id 1 :email \"a@x\" :n 5 :x 5.0 :any 7}
+              {:db/id 2 :email \"b@x\" :owner 1 :any \"s\" :n -3}]",
+        )
+        .unwrap();
+        let db = c.db().unwrap();
+        let view = db.view();
+        let values = [
+            "1",
+            "2",
+            "99",
+            "-4",
+            "0",
+            "5",
+            "-3",
+            "5.0",
+            "7",
+            "\"s\"",
+            "nil",
+            ":kw",
+            "[:email \"a@x\"]",
+            "[:email \"none\"]",
+            "9223372036854775807",
+        ];
+        for name in ["owner", "n", "x", "any", "email"] {
+            let attr = db.schema().get(&Keyword::new(None, name)).unwrap();
+            for text in values {
+                let v = read(text).unwrap();
+                let general = view
+                    .lookup_part(attr, &v)
+                    .map(|p| p.map(|p| layout::item(attr.id, &p)));
+                let key = view.lookup_key(attr, &v);
+                match (key, general) {
+                    (Ok(k), Ok(g)) => assert_eq!(k, g, ":{name} {text}"),
+                    (Err(_), Err(_)) => {}
+                    (k, g) => panic!(":{name} {text}: {k:?} against {g:?}"),
+                }
+            }
+        }
     }
 }

@@ -19,10 +19,10 @@ impl Db<'_> {
     /// `attr` or is not stored).
     pub fn entities_with(&self, attr: &Attr, v: &Edn) -> Result<Vec<u64>> {
         let view = self.view();
-        let Some(part) = view.lookup_part(attr, v)? else {
+        let Some(key) = view.lookup_key(attr, v)? else {
             return Ok(vec![]);
         };
-        layout::entities_of(view.r, view.dbs, &layout::item(attr.id, &part))
+        layout::entities_of(view.r, view.dbs, &key)
     }
 
     /// [`entities_with`](Self::entities_with) for each of `values`, in their order (none for
@@ -36,8 +36,8 @@ impl Db<'_> {
             if v.is_nil() {
                 continue;
             }
-            if let Some(part) = view.lookup_part(attr, v)? {
-                keyed.push((layout::item(attr.id, &part), i));
+            if let Some(key) = view.lookup_key(attr, v)? {
+                keyed.push((key, i));
             }
         }
         keyed.sort_unstable();
@@ -54,12 +54,10 @@ impl Db<'_> {
     /// of its entities read.
     pub fn has_entity_with(&self, attr: &Attr, v: &Edn) -> Result<bool> {
         let view = self.view();
-        let Some(part) = view.lookup_part(attr, v)? else {
+        let Some(key) = view.lookup_key(attr, v)? else {
             return Ok(false);
         };
-        Ok(view
-            .r
-            .contains_key(&view.dbs.ave, &layout::item(attr.id, &part))?)
+        Ok(view.r.contains_key(&view.dbs.ave, &key)?)
     }
 
     /// Every entity that has some value of `attr`, ascending and each once: one pass over
