@@ -203,25 +203,28 @@ impl<'a> View<'a> {
     /// are indexed: [`lookup_part`](Self::lookup_part) with the attribute id in front, built
     /// in one vector.
     pub fn lookup_key(&self, attr: &Attr, v: &Edn) -> Result<Option<Vec<u8>>> {
-        if attr.is_ref() || matches!(v, Edn::Long(_)) {
-            let long = if attr.is_ref() {
-                self.entid(v)?.map(|e| e as i64)
-            } else {
-                match convert::to_value(attr, v) {
-                    Ok(levin_codec::Value::Long(n)) => Some(n),
-                    _ => None,
-                }
-            };
-            if let Some(n) = long {
-                let enc = levin_codec::encode_tagged_long(n);
-                if enc.len() <= self.limit {
-                    let mut key = Vec::with_capacity(4 + enc.len());
-                    key.extend_from_slice(&layout::aid_bytes(attr.id));
-                    key.extend_from_slice(&enc);
-                    return Ok(Some(key));
-                }
-            } else if attr.is_ref() {
+        // A reference or a long (the usual lookup of a join, a `not`, a lookup ref): its
+        // nine tagged bytes straight behind the attribute id, no general encoder.
+        let long = if attr.is_ref() {
+            let Some(e) = self.entid(v)? else {
                 return Ok(None);
+            };
+            Some(e as i64)
+        } else if matches!(v, Edn::Long(_)) {
+            match convert::to_value(attr, v) {
+                Ok(levin_codec::Value::Long(n)) => Some(n),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        if let Some(n) = long {
+            let enc = levin_codec::encode_tagged_long(n);
+            if enc.len() <= self.limit {
+                let mut key = Vec::with_capacity(4 + enc.len());
+                key.extend_from_slice(&layout::aid_bytes(attr.id));
+                key.extend_from_slice(&enc);
+                return Ok(Some(key));
             }
         }
         Ok(self
