@@ -139,26 +139,32 @@ impl<'a> View<'a> {
     /// The value part of `v` for `attr` if it can be stored at all (`Ok(None)` when `v`
     /// is not a value of the attribute or, for a giant, not stored).
     pub fn lookup_part(&self, attr: &Attr, v: &Edn) -> Result<Option<Vec<u8>>> {
-        let value = if attr.is_ref() {
-            match self.entid(v)? {
-                Some(e) => levin_codec::Value::Long(e as i64),
-                None => return Ok(None),
-            }
-        } else {
-            match convert::to_value(attr, v) {
-                Ok(x) => x,
-                Err(_) => return Ok(None),
-            }
-        };
+        match self.lookup_value(attr, v)? {
+            Some(value) => self.part_of(attr, &value),
+            None => Ok(None),
+        }
+    }
+
+    /// The value part under which `value`, stored as a value of `attr`, is indexed.
+    fn part_of(&self, attr: &Attr, value: &levin_codec::Value) -> Result<Option<Vec<u8>>> {
         if let levin_codec::Value::Long(n) = value {
             // Entity ids and longs, the usual lookups of a join, skip the general encoder.
-            let enc = levin_codec::encode_tagged_long(n);
+            let enc = levin_codec::encode_tagged_long(*n);
             return layout::find_part(self.r, self.dbs, self.limit, attr.id, &enc);
         }
-        let Ok(enc) = layout::encode(&value) else {
+        let Ok(enc) = layout::encode(value) else {
             return Ok(None);
         };
         layout::find_part(self.r, self.dbs, self.limit, attr.id, &enc)
+    }
+
+    /// The stored form of `v` as a value of `attr` (an entity id for a reference), or
+    /// `None` when `v` names no entity or is not a value of the attribute.
+    fn lookup_value(&self, attr: &Attr, v: &Edn) -> Result<Option<levin_codec::Value>> {
+        if attr.is_ref() {
+            return Ok(self.entid(v)?.map(|e| levin_codec::Value::Long(e as i64)));
+        }
+        Ok(convert::to_value(attr, v).ok())
     }
 
     /// The entity id `id` names: a positive number, a lookup ref `[attr value]`, or a
@@ -203,23 +209,13 @@ impl<'a> View<'a> {
     /// are indexed: [`lookup_part`](Self::lookup_part) with the attribute id in front, built
     /// in one vector.
     pub fn lookup_key(&self, attr: &Attr, v: &Edn) -> Result<Option<Vec<u8>>> {
-        // A reference or a long (the usual lookup of a join, a `not`, a lookup ref): its
-        // nine tagged bytes straight behind the attribute id, no general encoder.
-        let long = if attr.is_ref() {
-            let Some(e) = self.entid(v)? else {
-                return Ok(None);
-            };
-            Some(e as i64)
-        } else if matches!(v, Edn::Long(_)) {
-            match convert::to_value(attr, v) {
-                Ok(levin_codec::Value::Long(n)) => Some(n),
-                _ => None,
-            }
-        } else {
-            None
+        let Some(value) = self.lookup_value(attr, v)? else {
+            return Ok(None);
         };
-        if let Some(n) = long {
-            let enc = levin_codec::encode_tagged_long(n);
+        if let levin_codec::Value::Long(n) = &value {
+            // A reference or a long (the usual lookup of a join, a `not`, a lookup ref):
+            // its nine tagged bytes straight behind the attribute id.
+            let enc = levin_codec::encode_tagged_long(*n);
             if enc.len() <= self.limit {
                 let mut key = Vec::with_capacity(4 + enc.len());
                 key.extend_from_slice(&layout::aid_bytes(attr.id));
@@ -228,7 +224,7 @@ impl<'a> View<'a> {
             }
         }
         Ok(self
-            .lookup_part(attr, v)?
+            .part_of(attr, &value)?
             .map(|part| layout::item(attr.id, &part)))
     }
 
