@@ -16,6 +16,8 @@ use levin_datalog::Conn;
 use levin_edn as edn;
 use levin_edn::Edn;
 
+use super::error::{At, CliError, Context, Result, ResultExt};
+
 const SCHEMA: &str = r#"{:person/name    {:db/valueType :db.type/string :db/unique :db.unique/identity}
  :person/age     {:db/valueType :db.type/long}
  :person/city    {:db/valueType :db.type/ref}
@@ -105,28 +107,28 @@ fn ms(t: Instant) -> String {
 }
 
 /// Runs the demo in `dir`.
-pub fn run(dir: &Path) -> Result<(), String> {
+pub fn run(dir: &Path) -> Result<()> {
     let people = 10_000;
     if let Some(held) = super::dump::existing_data(dir)? {
-        return Err(format!(
+        return Err(CliError::Refused(format!(
             "{} already holds data ({held}); the demo builds its database in an empty \
              directory (or, with no DIR, in a temporary one)",
             dir.display()
-        ));
+        )));
     }
     outln!("Levin demo: a Datalog database in {}", dir.display());
     let t = Instant::now();
-    let conn = Conn::open(dir, SCHEMA).map_err(|e| e.to_string())?;
+    let conn = Conn::open(dir, SCHEMA)?;
     outln!("  opened with a schema of 6 attributes ({})", ms(t));
     let tx = sample_tx(people);
     let t = Instant::now();
-    let report = conn.transact(&tx).map_err(|e| e.to_string())?;
+    let report = conn.transact(&tx)?;
     outln!(
         "  transacted {people} people, 5 cities and 31 departments: {} datoms in one transaction ({})",
         report.tx_data.len(),
         ms(t)
     );
-    let db = conn.db().map_err(|e| e.to_string())?;
+    let db = conn.db()?;
     let rules = edn::read(RULES).expect("valid rules");
     for (what, q) in QUERIES {
         let t = Instant::now();
@@ -135,7 +137,7 @@ pub fn run(dir: &Path) -> Result<(), String> {
         } else {
             Vec::new()
         };
-        let r = db.q(q, &inputs).map_err(|e| format!("{what}: {e}"))?;
+        let r = db.q(q, &inputs).context(Context::at(At::Query(what)))?;
         outln!("\n  {what}\n    {q}\n    => {} ({})", r.to_edn(), ms(t));
     }
     let t = Instant::now();
@@ -145,15 +147,13 @@ pub fn run(dir: &Path) -> Result<(), String> {
     .expect("valid pattern");
     let id = report
         .tempid(&Edn::String("p0".into()))
-        .ok_or("the sample has person p0")?;
-    let pulled = db
-        .pull(&pattern, &Edn::Long(id as i64))
-        .map_err(|e| e.to_string())?;
+        .ok_or(CliError::Internal("the sample has person p0"))?;
+    let pulled = db.pull(&pattern, &Edn::Long(id as i64))?;
     outln!(
         "\n  pull of person 0 with their city and friends\n    => {pulled} ({})",
         ms(t)
     );
-    let stat = conn.env().stat().map_err(|e| e.to_string())?;
+    let stat = conn.env().stat()?;
     outln!(
         "\n  file size {} KiB, {} pages of {} bytes",
         stat.file_size / 1024,

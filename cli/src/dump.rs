@@ -30,6 +30,8 @@ use levin_edn as edn;
 use levin_edn::{Edn, Keyword};
 use levin_engine::{Env, EnvOptions, Read};
 
+use super::error::{At, CliError, Context, Result, ResultExt, Undone};
+
 const DATALOG_PREFIX: &str = "datalog/";
 const BATCH: usize = 10_000;
 /// The dump version `dump` writes.
@@ -43,46 +45,50 @@ fn hex(bytes: &[u8]) -> String {
     s
 }
 
-fn unhex(s: &str) -> Result<Vec<u8>, String> {
+/// The bytes of the hex text `s`, the dump form at `pos`'s `what` (key or value).
+fn unhex(s: &str, pos: &edn::Position, what: &str) -> Result<Vec<u8>> {
     let digit = |c: u8| (c as char).to_digit(16);
     let b = s.as_bytes();
     if let Some(i) = b.iter().position(|c| digit(*c).is_none()) {
-        return Err(format!(
-            "{:?} at byte offset {i} is not a hex digit",
-            String::from_utf8_lossy(&b[i..(i + 4).min(b.len())])
-                .chars()
-                .next()
-                .unwrap_or('?')
+        return Err(CliError::dump(
+            *pos,
+            format!(
+                "{what}: {:?} at byte offset {i} is not a hex digit",
+                String::from_utf8_lossy(&b[i..(i + 4).min(b.len())])
+                    .chars()
+                    .next()
+                    .unwrap_or('?')
+            ),
         ));
     }
     if !b.len().is_multiple_of(2) {
-        return Err("odd number of hex digits".into());
+        return Err(CliError::dump(
+            *pos,
+            format!("{what}: odd number of hex digits"),
+        ));
     }
     Ok(b.chunks(2)
         .map(|p| (digit(p[0]).unwrap_or(0) * 16 + digit(p[1]).unwrap_or(0)) as u8)
         .collect())
 }
 
-fn has_datalog(env: &Env) -> Result<bool, String> {
-    let r = env.read().map_err(|e| e.to_string())?;
-    Ok(r.db_names()
-        .map_err(|e| e.to_string())?
-        .iter()
-        .any(|n| n.starts_with(DATALOG_PREFIX)))
+fn has_datalog(env: &Env) -> Result<bool> {
+    let r = env.read()?;
+    Ok(r.db_names()?.iter().any(|n| n.starts_with(DATALOG_PREFIX)))
 }
 
 /// Writes datoms given in EAV order as dump lines, each entity's sorted by attribute name
 /// (attribute ids depend on the order attributes were created, so this makes the dump
 /// canonical); returns how many.
 fn write_datoms(
-    datoms: impl Iterator<Item = Result<levin_datalog::Datom, String>>,
+    datoms: impl Iterator<Item = Result<levin_datalog::Datom>>,
     out: &mut impl Write,
-) -> Result<u64, String> {
-    let w = |e: std::io::Error| super::output::write_error("the dump", &e);
+) -> Result<u64> {
+    let w = |e: std::io::Error| super::output::write_error("the dump", e);
     let mut n = 0u64;
     let mut entity: Vec<(String, String)> = Vec::new();
     let mut current = None;
-    let mut flush = |e: u64, entity: &mut Vec<(String, String)>| -> Result<(), String> {
+    let mut flush = |e: u64, entity: &mut Vec<(String, String)>| -> Result<()> {
         entity.sort();
         for (a, v) in entity.drain(..) {
             writeln!(out, "[{e} {a} {v}]").map_err(w)?;
@@ -106,46 +112,42 @@ fn write_datoms(
 
 /// Writes the Datalog database behind `conn` (embedded or remote) as a dump: the schema
 /// and every datom, no key-value section.
-pub fn dump_connection<C: levin_query::Connection>(
-    conn: &C,
-    mut out: impl Write,
-) -> Result<(), String> {
-    let w = |e: std::io::Error| super::output::write_error("the dump", &e);
+pub fn dump_connection<C: levin_query::Connection>(conn: &C, mut out: impl Write) -> Result<()>
+where
+    CliError: From<C::Error>,
+{
+    let w = |e: std::io::Error| super::output::write_error("the dump", e);
     writeln!(out, "{{:levin/dump {VERSION}}}").map_err(w)?;
-    let schema = conn.schema().map_err(|e| e.to_string())?;
+    let schema = conn.schema()?;
     writeln!(out, "{}", schema.to_edn()).map_err(w)?;
-    let all = conn
-        .datoms(Index::Eav, &[], None)
-        .map_err(|e| e.to_string())?;
+    let all = conn.datoms(Index::Eav, &[], None)?;
     let datoms = write_datoms(all.into_iter().map(Ok), &mut out)?;
     writeln!(out, "{{:levin/end {{:datoms {datoms} :entries 0}}}}").map_err(w)?;
     out.flush().map_err(w)
 }
 
 /// Writes the whole environment to `out`.
-pub fn dump(dir: &Path, env: &Env, mut out: impl Write) -> Result<(), String> {
-    let w = |e: std::io::Error| super::output::write_error("the dump", &e);
+pub fn dump(dir: &Path, env: &Env, mut out: impl Write) -> Result<()> {
+    let w = |e: std::io::Error| super::output::write_error("the dump", e);
     let (mut datoms, mut entries) = (0u64, 0u64);
     writeln!(out, "{{:levin/dump {VERSION}}}").map_err(w)?;
     if has_datalog(env)? {
-        let conn = Conn::open_read_only(dir).map_err(|e| e.to_string())?;
+        let conn = Conn::open_read_only(dir)?;
         writeln!(out, "{}", conn.schema().to_edn()).map_err(w)?;
-        let db = conn.db().map_err(|e| e.to_string())?;
+        let db = conn.db()?;
         let bar = super::progress::counter("dumping datoms");
         let all = db
-            .datoms(Index::Eav, &[])
-            .map_err(|e| e.to_string())?
-            .map(|d| d.map_err(|e| e.to_string()))
+            .datoms(Index::Eav, &[])?
+            .map(|d| d.map_err(CliError::from))
             .inspect(|_| bar.inc(1));
         datoms = write_datoms(all, &mut out)?;
         bar.finish_and_clear();
     } else {
         writeln!(out, "{{}}").map_err(w)?;
     }
-    let r = env.read().map_err(|e| e.to_string())?;
+    let r = env.read()?;
     let names: Vec<String> = r
-        .db_names()
-        .map_err(|e| e.to_string())?
+        .db_names()?
         .into_iter()
         .filter(|n| !n.starts_with(DATALOG_PREFIX))
         .collect();
@@ -153,7 +155,7 @@ pub fn dump(dir: &Path, env: &Env, mut out: impl Write) -> Result<(), String> {
         writeln!(out, "{{:levin/section :kv}}").map_err(w)?;
     }
     for name in names {
-        let db = r.open_db(&name).map_err(|e| e.to_string())?;
+        let db = r.open_db(&name)?;
         writeln!(
             out,
             "[:db {} :{}]",
@@ -161,8 +163,8 @@ pub fn dump(dir: &Path, env: &Env, mut out: impl Write) -> Result<(), String> {
             if db.is_list() { "list" } else { "plain" }
         )
         .map_err(w)?;
-        for item in r.iter(&db).map_err(|e| e.to_string())? {
-            let (k, v) = item.map_err(|e| e.to_string())?;
+        for item in r.iter(&db)? {
+            let (k, v) = item?;
             writeln!(out, "[\"{}\" \"{}\"]", hex(k), hex(v)).map_err(w)?;
             entries += 1;
         }
@@ -226,11 +228,15 @@ fn import_value(v: Edn) -> Edn {
 }
 
 /// The schema without Datalevin's bookkeeping (`:db/aid`) and built-in `:db/*` attributes.
-fn import_schema(schema: &Edn) -> Result<Edn, String> {
+/// `pos` is where the schema map is in the dump.
+fn import_schema(schema: &Edn, pos: &edn::Position) -> Result<Edn> {
     let map = schema.as_map().ok_or_else(|| {
-        format!(
-            "expected the schema map as the second form, found {}",
-            schema.type_name()
+        CliError::dump(
+            *pos,
+            format!(
+                "expected the schema map as the second form, found {}",
+                schema.type_name()
+            ),
         )
     })?;
     let mut out = Vec::new();
@@ -253,16 +259,16 @@ fn import_schema(schema: &Edn) -> Result<Edn, String> {
 }
 
 /// What the target directory already holds, or `None` when it is empty.
-pub fn existing_data(dir: &Path) -> Result<Option<String>, String> {
+pub fn existing_data(dir: &Path) -> Result<Option<String>> {
     if !dir.join(levin_engine::DATA_FILE).exists() {
         return Ok(None);
     }
-    let env = Env::open_with(dir, EnvOptions::new().read_only(true)).map_err(|e| e.to_string())?;
-    let r = env.read().map_err(|e| e.to_string())?;
+    let env = Env::open_with(dir, EnvOptions::new().read_only(true))?;
+    let r = env.read()?;
     let mut held = Vec::new();
-    for name in r.db_names().map_err(|e| e.to_string())? {
-        let db = r.open_db(&name).map_err(|e| e.to_string())?;
-        let n = r.len(&db).map_err(|e| e.to_string())?;
+    for name in r.db_names()? {
+        let db = r.open_db(&name)?;
+        let n = r.len(&db)?;
         if name == "datalog/eav" && n > 0 {
             held.push(format!("{n} datoms"));
         } else if !name.starts_with(DATALOG_PREFIX) {
@@ -274,13 +280,16 @@ pub fn existing_data(dir: &Path) -> Result<Option<String>, String> {
 
 /// The dump's version from its options map: 1 or 2 for Levin's, `None` for Datalevin's
 /// (no `:levin/dump` key); anything else is refused.
-fn dump_version(opts: &Edn, pos: &edn::Position) -> Result<Option<i64>, String> {
+fn dump_version(opts: &Edn, pos: &edn::Position) -> Result<Option<i64>> {
     match opts.get(&kw("levin", "dump")) {
         None => Ok(None),
         Some(Edn::Long(v)) if (1..=VERSION).contains(v) => Ok(Some(*v)),
-        Some(v) => Err(format!(
-            "dump: {pos}: dump version {v} is not one this levin reads (1 to {VERSION}); \
-             load it with the levin that wrote it, or a newer one"
+        Some(v) => Err(CliError::dump(
+            *pos,
+            format!(
+                "dump version {v} is not one this levin reads (1 to {VERSION}); load it with \
+                 the levin that wrote it, or a newer one"
+            ),
         )),
     }
 }
@@ -293,12 +302,15 @@ struct Datoms<'s> {
 }
 
 impl Datoms<'_> {
-    fn id(&mut self, e: i64, pos: &edn::Position) -> Result<Edn, String> {
+    fn id(&mut self, e: i64, pos: &edn::Position) -> Result<Edn> {
         let Some((map, next)) = &mut self.remap else {
             return Ok(Edn::Long(e));
         };
         if e <= 0 {
-            return Err(format!("dump: {pos}: entity id {e} is not positive"));
+            return Err(CliError::dump(
+                *pos,
+                format!("entity id {e} is not positive"),
+            ));
         }
         let id = *map.entry(e as u64).or_insert_with(|| {
             *next += 1;
@@ -308,11 +320,14 @@ impl Datoms<'_> {
     }
 
     /// The `[:db/add ...]` form of a dump datom; `None` for a derived composite tuple.
-    fn add(&mut self, items: &[Edn], pos: &edn::Position) -> Result<Option<Edn>, String> {
+    fn add(&mut self, items: &[Edn], pos: &edn::Position) -> Result<Option<Edn>> {
         let (Some(e), Some(a)) = (items[0].as_long(), items[1].as_keyword()) else {
-            return Err(format!(
-                "dump: {pos}: expected a datom [entity-id :attribute value], found {}",
-                Edn::Vector(items.to_vec())
+            return Err(CliError::dump(
+                *pos,
+                format!(
+                    "expected a datom [entity-id :attribute value], found {}",
+                    Edn::Vector(items.to_vec())
+                ),
             ));
         };
         let attr = self.schema.get(a);
@@ -340,18 +355,16 @@ struct Parsed {
     kv_forms: Vec<(edn::Position, Edn)>,
 }
 
-fn parse(mut input: impl BufRead) -> Result<Parsed, String> {
+fn parse(mut input: impl BufRead) -> Result<Parsed> {
     let mut text = String::new();
     input
         .read_to_string(&mut text)
-        .map_err(|e| format!("cannot read the dump: {e}"))?;
+        .map_err(|e| CliError::io("read the dump", None, e))?;
     let mut forms = edn::Reader::new(&text);
-    let mut next = || -> Result<Option<(edn::Position, Edn)>, String> {
-        forms
-            .read_form()
-            .map_err(|e| format!("dump: {e} (a dump cut short, or not a dump); nothing was loaded"))
+    let mut next = || -> Result<Option<(edn::Position, Edn)>> {
+        forms.read_form().map_err(CliError::DumpSyntax)
     };
-    let mut first = next()?.ok_or("the dump is empty")?;
+    let mut first = next()?.ok_or_else(|| CliError::dump_whole("the dump is empty"))?;
     if first.1.get(&kw("", "dbi")).is_some() {
         let mut forms = vec![first];
         while let Some(f) = next()? {
@@ -365,18 +378,22 @@ fn parse(mut input: impl BufRead) -> Result<Parsed, String> {
         });
     }
     if first.1.get(&kw("datalevin", "section")).is_some() {
-        first = next()?.ok_or("the dump ends after its section header")?;
+        first = next()?
+            .ok_or_else(|| CliError::dump_whole("the dump ends after its section header"))?;
     }
     if first.1.as_map().is_none() {
-        return Err(format!(
-            "dump: {}: expected an options map first, found {}",
+        return Err(CliError::dump(
             first.0,
-            first.1.type_name()
+            format!(
+                "expected an options map first, found {}",
+                first.1.type_name()
+            ),
         ));
     }
     let version = dump_version(&first.1, &first.0)?;
-    let (schema_pos, schema) = next()?.ok_or("the dump ends before its schema map")?;
-    let schema = import_schema(&schema).map_err(|e| format!("dump: {schema_pos}: {e}"))?;
+    let (schema_pos, schema) =
+        next()?.ok_or_else(|| CliError::dump_whole("the dump ends before its schema map"))?;
+    let schema = import_schema(&schema, &schema_pos)?;
     // Read every form first: nothing is written unless the whole dump reads.
     let mut datoms_forms = Vec::new();
     let mut kv_forms = Vec::new();
@@ -384,7 +401,7 @@ fn parse(mut input: impl BufRead) -> Result<Parsed, String> {
     let mut in_kv = false;
     while let Some((pos, form)) = next()? {
         if end.is_some() {
-            return Err(format!("dump: {pos}: a form after the end marker"));
+            return Err(CliError::dump(pos, "a form after the end marker"));
         }
         if let Some(counts) = form.get(&kw("levin", "end")) {
             end = Some((pos, counts.clone()));
@@ -405,20 +422,23 @@ fn parse(mut input: impl BufRead) -> Result<Parsed, String> {
         .count() as u64;
     if version == Some(2) {
         let Some((pos, counts)) = end else {
-            return Err(format!(
+            return Err(CliError::dump_whole(format!(
                 "the dump ends without its end marker {{:levin/end ...}}: it was cut short \
                  after {} datoms and {kv_entries} key-value entries; nothing was loaded",
                 datoms_forms.len()
-            ));
+            )));
         };
         let count = |k: &str| counts.get(&kw("", k)).and_then(Edn::as_long);
         if count("datoms") != Some(datoms_forms.len() as i64)
             || count("entries") != Some(kv_entries as i64)
         {
-            return Err(format!(
-                "dump: {pos}: the end marker counts {counts}, but the dump holds {} datoms \
-                 and {kv_entries} key-value entries: it is damaged; nothing was loaded",
-                datoms_forms.len()
+            return Err(CliError::dump(
+                pos,
+                format!(
+                    "the end marker counts {counts}, but the dump holds {} datoms and \
+                     {kv_entries} key-value entries: it is damaged; nothing was loaded",
+                    datoms_forms.len()
+                ),
             ));
         }
     }
@@ -436,14 +456,17 @@ fn parse(mut input: impl BufRead) -> Result<Parsed, String> {
 /// encodings of its typed keys and values and are loaded as they are. Datalevin's own
 /// databases (`datalevin/...`) are skipped; a database whose entry count differs from its
 /// header's is refused (the dump was cut short).
-fn datalevin_kv(forms: Vec<(edn::Position, Edn)>) -> Result<Vec<(edn::Position, Edn)>, String> {
+fn datalevin_kv(forms: Vec<(edn::Position, Edn)>) -> Result<Vec<(edn::Position, Edn)>> {
     let mut out = Vec::new();
     // The current header: its position, name, announced count, entries seen, skipped.
     let mut cur: Option<(edn::Position, String, Option<i64>, i64, bool)> = None;
     let check = |c: &Option<(edn::Position, String, Option<i64>, i64, bool)>| match c {
-        Some((pos, name, Some(n), seen, _)) if n != seen => Err(format!(
-            "dump: {pos}: database {name:?} announces {n} entries but the dump holds {seen}: \
-             it was cut short; nothing was loaded"
+        Some((pos, name, Some(n), seen, _)) if n != seen => Err(CliError::dump(
+            *pos,
+            format!(
+                "database {name:?} announces {n} entries but the dump holds {seen}: it was \
+                 cut short; nothing was loaded"
+            ),
         )),
         _ => Ok(()),
     };
@@ -452,7 +475,7 @@ fn datalevin_kv(forms: Vec<(edn::Position, Edn)>) -> Result<Vec<(edn::Position, 
             check(&cur)?;
             let name = name
                 .as_str()
-                .ok_or_else(|| format!("dump: {pos}: :dbi must be a string, found {name}"))?
+                .ok_or_else(|| CliError::dump(pos, format!(":dbi must be a string, found {name}")))?
                 .to_string();
             let skip = name.starts_with("datalevin/");
             let list = form
@@ -476,23 +499,26 @@ fn datalevin_kv(forms: Vec<(edn::Position, Edn)>) -> Result<Vec<(edn::Position, 
             continue;
         }
         let Some((_, _, _, seen, skip)) = cur.as_mut() else {
-            return Err(format!(
-                "dump: {pos}: expected a {{:dbi \"name\" ...}} header, found {form}"
+            return Err(CliError::dump(
+                pos,
+                format!("expected a {{:dbi \"name\" ...}} header, found {form}"),
             ));
         };
         *seen += 1;
         let pair = form.as_vec().filter(|v| v.len() == 2);
         let Some([Edn::String(k), Edn::String(v)]) = pair else {
-            return Err(format!(
-                "dump: {pos}: expected [\"key-base64\" \"value-base64\"], found {form}"
+            return Err(CliError::dump(
+                pos,
+                format!("expected [\"key-base64\" \"value-base64\"], found {form}"),
             ));
         };
         if *skip {
             continue;
         }
         let (Some(k), Some(v)) = (base64(k), base64(v)) else {
-            return Err(format!(
-                "dump: {pos}: a key or value that is not base64: {form}"
+            return Err(CliError::dump(
+                pos,
+                format!("a key or value that is not base64: {form}"),
             ));
         };
         out.push((
@@ -505,7 +531,7 @@ fn datalevin_kv(forms: Vec<(edn::Position, Edn)>) -> Result<Vec<(edn::Position, 
 }
 
 /// Renames the single database of a key-value section to `into` (`levin load --dbi`).
-fn rename_kv(forms: &mut [(edn::Position, Edn)], into: &str) -> Result<(), String> {
+fn rename_kv(forms: &mut [(edn::Position, Edn)], into: &str) -> Result<()> {
     let mut headers = forms
         .iter_mut()
         .filter_map(|(_, f)| match f {
@@ -518,26 +544,26 @@ fn rename_kv(forms: &mut [(edn::Position, Edn)], into: &str) -> Result<(), Strin
             one[1] = Edn::String(into.to_string());
             Ok(())
         }
-        hs => Err(format!(
+        hs => Err(CliError::Usage(format!(
             "--dbi names one database to load into, but the dump holds {} key-value databases",
             hs.len()
-        )),
+        ))),
     }
 }
 
 /// Loads a dump's Datalog part into the (empty) database behind `conn`, embedded or
 /// remote: the schema, then every datom in one explicit transaction. A dump with a
 /// key-value section is refused (a server's Datalog database has none).
-pub fn load_connection<C: levin_query::Connection>(
-    conn: &C,
-    input: impl BufRead,
-) -> Result<u64, String> {
+pub fn load_connection<C: levin_query::Connection>(conn: &C, input: impl BufRead) -> Result<u64>
+where
+    CliError: From<C::Error>,
+{
     use levin_query::DatalogTransaction;
-    let max_eid = conn.max_eid().map_err(|e| e.to_string())?;
+    let max_eid = conn.max_eid()?;
     if max_eid > 0 {
-        return Err(format!(
+        return Err(CliError::Refused(format!(
             "the database already holds entities (max eid {max_eid}); load into an empty one"
-        ));
+        )));
     }
     let Parsed {
         schema_pos,
@@ -546,32 +572,31 @@ pub fn load_connection<C: levin_query::Connection>(
         kv_forms,
     } = parse(input)?;
     if !kv_forms.is_empty() {
-        return Err("the dump has a key-value section, which a server's Datalog database cannot hold; nothing was loaded".into());
+        return Err(CliError::Refused("the dump has a key-value section, which a server's Datalog database cannot hold; nothing was loaded".into()));
     }
     conn.update_schema(&schema, &levin_datalog::SchemaUpdate::default())
-        .map_err(|e| format!("dump: {schema_pos}: {e}; nothing was loaded"))?;
-    let db_schema = conn.schema().map_err(|e| e.to_string())?;
+        .context(Context::at_undone(At::DumpForm(schema_pos), Undone::Loaded))?;
+    let db_schema = conn.schema()?;
     let mut gather = Datoms {
         schema: &db_schema,
         remap: None,
     };
     let mut adds = Vec::with_capacity(datoms_forms.len());
     for (pos, form) in &datoms_forms {
-        let items = form
-            .as_vec()
-            .filter(|v| v.len() == 3)
-            .ok_or_else(|| format!("dump: {pos}: expected a datom [e a v], found {form}"))?;
+        let items = form.as_vec().filter(|v| v.len() == 3).ok_or_else(|| {
+            CliError::dump(*pos, format!("expected a datom [e a v], found {form}"))
+        })?;
         if let Some(add) = gather.add(items, pos)? {
             adds.push(add);
         }
     }
     let n = adds.len() as u64;
-    let mut t = conn.begin().map_err(|e| e.to_string())?;
+    let mut t = conn.begin()?;
     for chunk in adds.chunks(BATCH) {
         t.transact(&Edn::Vector(chunk.to_vec()))
-            .map_err(|e| format!("{e}; nothing was loaded"))?;
+            .context(Context::undone(Undone::Loaded))?;
     }
-    t.commit().map_err(|e| e.to_string())?;
+    t.commit()?;
     Ok(n)
 }
 
@@ -586,14 +611,14 @@ pub fn load(
     input: impl BufRead,
     merge: bool,
     into: Option<&str>,
-) -> Result<(u64, u64), String> {
+) -> Result<(u64, u64)> {
     if !merge {
         if let Some(held) = existing_data(dir)? {
-            return Err(format!(
+            return Err(CliError::Refused(format!(
                 "{} already holds data ({held}); load into an empty directory, or add \
                  --merge to add the dump's entities under new ids",
                 dir.display()
-            ));
+            )));
         }
     }
     let Parsed {
@@ -609,12 +634,12 @@ pub fn load(
     let mut datoms = 0u64;
     let bar = super::progress::counter("loading datoms");
     let entries = if has_datalog {
-        let conn = Conn::open(dir, ()).map_err(|e| e.to_string())?;
-        let mut t = conn.begin().map_err(|e| e.to_string())?;
+        let conn = Conn::open(dir, ())?;
+        let mut t = conn.begin()?;
         t.update_schema(&schema)
-            .map_err(|e| format!("dump: {schema_pos}: {e}; nothing was loaded"))?;
-        let db_schema = t.db().map_err(|e| e.to_string())?.schema().clone();
-        let max_eid = t.db().map_err(|e| e.to_string())?.max_eid();
+            .context(Context::at_undone(At::DumpForm(schema_pos), Undone::Loaded))?;
+        let db_schema = t.db()?.schema().clone();
+        let max_eid = t.db()?.max_eid();
         let mut gather = Datoms {
             schema: &db_schema,
             remap: merge.then(|| (Default::default(), max_eid)),
@@ -623,10 +648,9 @@ pub fn load(
         let mut last = None;
         for (pos, form) in &datoms_forms {
             bar.inc(1);
-            let items = form
-                .as_vec()
-                .filter(|v| v.len() == 3)
-                .ok_or_else(|| format!("dump: {pos}: expected a datom [e a v], found {form}"))?;
+            let items = form.as_vec().filter(|v| v.len() == 3).ok_or_else(|| {
+                CliError::dump(*pos, format!("expected a datom [e a v], found {form}"))
+            })?;
             if let Some(add) = gather.add(items, pos)? {
                 pending.push(add);
                 datoms += 1;
@@ -634,26 +658,24 @@ pub fn load(
             last = Some(pos);
             if pending.len() >= BATCH {
                 t.transact(&Edn::Vector(std::mem::take(&mut pending)))
-                    .map_err(|e| format!("dump: at or before {}: {e}; nothing was loaded", pos))?;
+                    .context(Context::at_undone(At::DumpUpTo(*pos), Undone::Loaded))?;
             }
         }
         if !pending.is_empty() {
-            t.transact(&Edn::Vector(pending)).map_err(|e| {
-                format!(
-                    "dump: at or before {}: {e}; nothing was loaded",
-                    last.map_or(String::new(), ToString::to_string)
-                )
+            t.transact(&Edn::Vector(pending)).context(Context {
+                at: last.map(|pos| At::DumpUpTo(*pos)),
+                undone: Some(Undone::Loaded),
             })?;
         }
-        let w = t.kv_mut().map_err(|e| e.to_string())?;
+        let w = t.kv_mut()?;
         let n = load_kv(w, &kv_forms)?;
-        t.commit().map_err(|e| e.to_string())?;
+        t.commit()?;
         n
     } else {
-        let env = Env::open_with(dir, EnvOptions::new()).map_err(|e| e.to_string())?;
-        let mut w = env.write().map_err(|e| e.to_string())?;
+        let env = Env::open_with(dir, EnvOptions::new())?;
+        let mut w = env.write()?;
         let n = load_kv(&mut w, &kv_forms)?;
-        w.commit().map_err(|e| e.to_string())?;
+        w.commit()?;
         n
     };
     bar.finish_and_clear();
@@ -661,20 +683,21 @@ pub fn load(
 }
 
 /// Writes the key-value section's forms in `w`; returns the entries written.
-fn load_kv(w: &mut levin_engine::RwTxn, forms: &[(edn::Position, Edn)]) -> Result<u64, String> {
+fn load_kv(w: &mut levin_engine::RwTxn, forms: &[(edn::Position, Edn)]) -> Result<u64> {
     let mut entries = 0u64;
     let mut db = None;
     for (pos, form) in forms {
         let items = form
             .as_vec()
-            .ok_or_else(|| format!("dump: {pos}: expected a vector, found {form}"))?;
+            .ok_or_else(|| CliError::dump(*pos, format!("expected a vector, found {form}")))?;
         if items.len() == 3 && items[0].is_kw("", "db") {
             let name = items[1]
                 .as_str()
-                .ok_or_else(|| format!("dump: {pos}: database name must be a string"))?;
+                .ok_or_else(|| CliError::dump(*pos, "database name must be a string"))?;
             if name.starts_with(DATALOG_PREFIX) {
-                return Err(format!(
-                    "dump: {pos}: {name:?} is reserved for the Datalog store"
+                return Err(CliError::dump(
+                    *pos,
+                    format!("{name:?} is reserved for the Datalog store"),
                 ));
             }
             db = Some(
@@ -683,12 +706,12 @@ fn load_kv(w: &mut levin_engine::RwTxn, forms: &[(edn::Position, Edn)]) -> Resul
                 } else if items[2].is_kw("", "plain") {
                     w.create_db(name)
                 } else {
-                    return Err(format!(
-                        "dump: {pos}: database kind must be :plain or :list, found {}",
-                        items[2]
+                    return Err(CliError::dump(
+                        *pos,
+                        format!("database kind must be :plain or :list, found {}", items[2]),
                     ));
                 }
-                .map_err(|e| format!("dump: {pos}: {e}"))?,
+                .context(Context::at(At::DumpForm(*pos)))?,
             );
             continue;
         }
@@ -696,23 +719,21 @@ fn load_kv(w: &mut levin_engine::RwTxn, forms: &[(edn::Position, Edn)]) -> Resul
             items.first().and_then(Edn::as_str),
             items.get(1).and_then(Edn::as_str),
         ) else {
-            return Err(format!(
-                "dump: {pos}: expected [\"key-hex\" \"value-hex\"], found {form}"
+            return Err(CliError::dump(
+                *pos,
+                format!("expected [\"key-hex\" \"value-hex\"], found {form}"),
             ));
         };
         let handle = db
             .as_ref()
-            .ok_or_else(|| format!("dump: {pos}: an entry before any [:db ...] form"))?;
-        let (k, v) = (
-            unhex(k).map_err(|e| format!("dump: {pos}: key: {e}"))?,
-            unhex(v).map_err(|e| format!("dump: {pos}: value: {e}"))?,
-        );
+            .ok_or_else(|| CliError::dump(*pos, "an entry before any [:db ...] form"))?;
+        let (k, v) = (unhex(k, pos, "key")?, unhex(v, pos, "value")?);
         if handle.is_list() {
             w.put_list(handle, &k, &v).map(|_| ())
         } else {
             w.put(handle, &k, &v)
         }
-        .map_err(|e| format!("dump: {pos}: {e}"))?;
+        .context(Context::at(At::DumpForm(*pos)))?;
         entries += 1;
     }
     Ok(entries)

@@ -9,6 +9,7 @@
 
 mod demo;
 mod dump;
+mod error;
 mod output;
 mod progress;
 mod remote;
@@ -26,6 +27,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use levin_engine::{Env, EnvOptions, Read, DATA_FILE};
+
+use error::{At, CliError, Context, Result, ResultExt, Undone};
 
 #[derive(Parser)]
 #[command(
@@ -248,36 +251,37 @@ const MAX_REPEAT: u64 = 1_000_000;
 
 /// Fails unless `dir` holds a data file with something in it (a 0-byte file is not taken
 /// for a new database). With `may_create`, a missing data file is fine.
-fn check_data_file(dir: &Path, may_create: bool) -> Result<(), String> {
+fn check_data_file(dir: &Path, may_create: bool) -> Result<()> {
     let file = dir.join(DATA_FILE);
     match std::fs::metadata(&file) {
-        Ok(m) if m.len() == 0 => Err(format!(
-            "{} is empty (0 bytes): it holds no Levin database. If it should, restore it \
-             from a backup; to start a new database there, delete the file",
-            file.display()
-        )),
+        Ok(m) if m.len() == 0 => Err(CliError::EmptyDataFile { file }),
         Ok(_) => Ok(()),
         Err(_) if may_create => Ok(()),
-        Err(_) => Err(format!("{} holds no Levin database", dir.display())),
+        Err(_) => Err(CliError::NoDatabase {
+            dir: dir.to_path_buf(),
+        }),
     }
 }
 
 /// Opens an existing environment for writing.
-fn open_existing(dir: &Path) -> Result<Env, String> {
+fn open_existing(dir: &Path) -> Result<Env> {
     check_data_file(dir, false)?;
-    Env::open_with(dir, EnvOptions::new()).map_err(|e| e.to_string())
+    Ok(Env::open_with(dir, EnvOptions::new())?)
 }
 
 /// Opens an existing environment for reading only: no write, no wait for a writer. When
 /// the lock file cannot be written (a read-only directory or mount), it opens without one.
-fn open_read(dir: &Path) -> Result<Env, String> {
+fn open_read(dir: &Path) -> Result<Env> {
     check_data_file(dir, false)?;
     let opts = EnvOptions::new().read_only(true);
     match Env::open_with(dir, opts.clone()) {
         Ok(env) => Ok(env),
-        Err(e) if !lock_file_writable(dir) => Env::open_with(dir, opts.exclusive(true))
-            .map_err(|e2| format!("{e}; without the lock file: {e2}")),
-        Err(e) => Err(e.to_string()),
+        Err(with_lock) if !lock_file_writable(dir) => Env::open_with(dir, opts.exclusive(true))
+            .map_err(|source| CliError::OpenRead {
+                with_lock: Box::new(with_lock),
+                source: Box::new(source),
+            }),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -291,14 +295,14 @@ fn lock_file_writable(dir: &Path) -> bool {
 }
 
 /// The Datalog layer's problems (none for a key-value-only environment).
-fn check_datalog(dir: &Path, env: &Env) -> Result<Vec<String>, String> {
-    levin_datalog::check::check(env).map_err(|e| format!("{}: {e}", dir.display()))
+fn check_datalog(dir: &Path, env: &Env) -> Result<Vec<String>> {
+    levin_datalog::check::check(env).context(Context::at(At::Dir(dir.to_path_buf())))
 }
 
 /// The Datalog database of an existing environment, for reading only.
-fn open_conn_read(dir: &Path) -> Result<levin_datalog::Conn, String> {
+fn open_conn_read(dir: &Path) -> Result<levin_datalog::Conn> {
     let _env = open_read(dir)?;
-    levin_datalog::Conn::open_read_only(dir).map_err(|e| e.to_string())
+    Ok(levin_datalog::Conn::open_read_only(dir)?)
 }
 
 /// The query's inputs: the database for `$` (when `:in` names it; a query without `:in`
@@ -307,15 +311,15 @@ fn query_inputs<'a>(
     query: &levin_query::Query,
     texts: &[String],
     db: &'a levin_datalog::Db<'a>,
-) -> Result<Vec<levin_query::Input<'a>>, String> {
+) -> Result<Vec<levin_query::Input<'a>>> {
     let db_at = query.default_source_position();
     let wanted = query.input_count() - usize::from(db_at.is_some());
     if texts.len() != wanted {
-        return Err(format!(
+        return Err(CliError::Usage(format!(
             "the query's :in takes {wanted} input(s){}; {} given",
             if db_at.is_some() { " after $" } else { "" },
             texts.len()
-        ));
+        )));
     }
     let mut values = texts
         .iter()
@@ -364,36 +368,40 @@ fn tx_summary(report: &levin_datalog::TxReport, full: bool, format: Format) -> S
     }
 }
 
-fn read_edn(what: &str, text: &str) -> Result<levin_edn::Edn, String> {
-    levin_edn::read(text).map_err(|e| format!("{what}: {e}"))
+fn read_edn(what: &str, text: &str) -> Result<levin_edn::Edn> {
+    levin_edn::read(text).map_err(|source| CliError::Edn {
+        what: what.to_string(),
+        source,
+    })
 }
 
 /// The schema in the EDN file `path` (`-` for standard input).
-fn read_schema_file(path: &std::path::Path) -> Result<levin_edn::Edn, String> {
+fn read_schema_file(path: &std::path::Path) -> Result<levin_edn::Edn> {
     read_edn(
         &format!("schema {}", path.display()),
         &read_source("schema", &path.to_string_lossy())?,
     )
 }
 
-fn read_source(what: &str, src: &str) -> Result<String, String> {
+fn read_source(what: &str, src: &str) -> Result<String> {
     if src == "-" {
         let mut s = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut s)
-            .map_err(|e| format!("cannot read {what} from standard input: {e}"))?;
+            .map_err(|e| CliError::io(format!("read {what} from standard input"), None, e))?;
         Ok(s)
     } else {
-        std::fs::read_to_string(src).map_err(|e| format!("cannot read {what} {src}: {e}"))
+        std::fs::read_to_string(src)
+            .map_err(|e| CliError::io(format!("read {what}"), Some(PathBuf::from(src)), e))
     }
 }
 
-pub(crate) fn run(cli: Cli) -> Result<(), String> {
+pub(crate) fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Demo { dir } => match dir {
             Some(dir) => demo::run(&dir),
             None => {
                 let tmp = tempfile::tempdir()
-                    .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+                    .map_err(|e| CliError::io("create a temporary directory", None, e))?;
                 demo::run(tmp.path())
             }
         },
@@ -417,30 +425,29 @@ pub(crate) fn run(cli: Cli) -> Result<(), String> {
             }
             let n = match repeat {
                 Some(n) if n > MAX_REPEAT => {
-                    return Err(format!(
+                    return Err(CliError::Usage(format!(
                         "--repeat {n} is too many: at most {MAX_REPEAT} runs"
-                    ))
+                    )))
                 }
                 n => n.map(|n| n as usize),
             };
             let conn = open_conn_read(&dir)?;
             let query = read_edn("query", &query)?;
-            let parsed = levin_query::parse_query(&query).map_err(|e| e.to_string())?;
-            let db = conn.db().map_err(|e| e.to_string())?;
+            let parsed = levin_query::parse_query(&query)?;
+            let db = conn.db()?;
             let inputs = query_inputs(&parsed, &inputs, &db)?;
             if explain {
-                let plan = levin_query::explain(&parsed, &inputs, &Default::default())
-                    .map_err(|e| e.to_string())?;
+                let plan = levin_query::explain(&parsed, &inputs, &Default::default())?;
                 output::print(plan)?;
                 return Ok(());
             }
-            let result = levin_query::q(&parsed, &inputs).map_err(|e| e.to_string())?;
+            let result = levin_query::q(&parsed, &inputs)?;
             output::println(output::render(&result.to_edn(), format))?;
             if let Some(n) = n {
                 let mut times = Vec::with_capacity(n);
                 for _ in 0..n {
                     let t = std::time::Instant::now();
-                    levin_query::q(&parsed, &inputs).map_err(|e| e.to_string())?;
+                    levin_query::q(&parsed, &inputs)?;
                     times.push(t.elapsed().as_secs_f64() * 1000.0);
                 }
                 if !times.is_empty() {
@@ -470,17 +477,17 @@ pub(crate) fn run(cli: Cli) -> Result<(), String> {
                 return output::println(tx_summary(&report, full, format));
             }
             check_data_file(&dir, true)?;
-            let conn = levin_datalog::Conn::open(&dir, ()).map_err(|e| e.to_string())?;
+            let conn = levin_datalog::Conn::open(&dir, ())?;
             // The schema change and the data commit together or not at all.
-            let mut t = conn.begin().map_err(|e| e.to_string())?;
+            let mut t = conn.begin()?;
             if let Some(schema) = &schema {
                 t.update_schema(schema)
-                    .map_err(|e| format!("schema: {e}; nothing was changed"))?;
+                    .context(Context::at_undone(At::Schema, Undone::Changed))?;
             }
             let report = t
                 .transact(&tx_edn)
-                .map_err(|e| format!("{e}; nothing was changed"))?;
-            t.commit().map_err(|e| e.to_string())?;
+                .context(Context::undone(Undone::Changed))?;
+            t.commit()?;
             output::println(tx_summary(&report, full, format))
         }
         Command::Pull {
@@ -495,8 +502,8 @@ pub(crate) fn run(cli: Cli) -> Result<(), String> {
                 return remote::pull(uri, &pattern, &eid, format);
             }
             let conn = open_conn_read(&dir)?;
-            let db = conn.db().map_err(|e| e.to_string())?;
-            let v = db.pull(&pattern, &eid).map_err(|e| e.to_string())?;
+            let db = conn.db()?;
+            let v = db.pull(&pattern, &eid)?;
             output::println(output::render(&v, format))
         }
         Command::Stat { dir, format } => {
@@ -504,7 +511,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), String> {
                 return remote::stat(uri, format);
             }
             let env = open_read(&dir)?;
-            let s = env.stat().map_err(|e| e.to_string())?;
+            let s = env.stat()?;
             let dbs: Vec<String> = s
                 .databases
                 .iter()
@@ -595,7 +602,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), String> {
         } => {
             let env = if accept_rollback {
                 let env = open_existing(&dir)?;
-                match env.accept_rollback().map_err(|e| e.to_string())? {
+                match env.accept_rollback()? {
                     Some(p) => output::println(format_args!(
                         "accepted the rollback: transaction {} (meta page {}) is discarded; the database stays at transaction {}",
                         p.txn_id, p.meta_page, p.opened_at
@@ -607,7 +614,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), String> {
                 open_read(&dir)?
             };
             let spinner = progress::spinner("checking every page");
-            let report = env.check().map_err(|e| e.to_string());
+            let report = env.check();
             spinner.finish_and_clear();
             let report = report?;
             let datalog = check_datalog(&dir, &env)?;
@@ -625,23 +632,24 @@ pub(crate) fn run(cli: Cli) -> Result<(), String> {
                     report.databases, report.reachable_pages, report.free_pages, report.total_pages
                 ))
             } else {
-                Err(format!(
-                    "{} problem(s) found",
-                    report.problems.len() + datalog.len()
-                ))
+                Err(CliError::CheckFailed {
+                    problems: report.problems.len() + datalog.len(),
+                })
             }
         }
         Command::ReIndex { dir, schema } => {
             let schema = schema.as_deref().map(read_schema_file).transpose()?;
             if remote::uri_of(&dir).is_some() {
-                return Err("re-index works on a database directory, not a server".into());
+                return Err(CliError::Usage(
+                    "re-index works on a database directory, not a server".into(),
+                ));
             }
             check_data_file(&dir, false)?;
-            let conn = levin_datalog::Conn::open(&dir, ()).map_err(|e| e.to_string())?;
+            let conn = levin_datalog::Conn::open(&dir, ())?;
             let spinner = progress::spinner("re-indexing");
             let done = conn.re_index(schema.as_ref());
             spinner.finish_and_clear();
-            let n = done.map_err(|e| format!("{e}; nothing was changed"))?;
+            let n = done.context(Context::undone(Undone::Changed))?;
             output::println(format_args!("re-indexed {} datoms in {}", n, dir.display()))
         }
         Command::Copy { dir, dest, compact } => {
@@ -651,7 +659,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), String> {
             } else {
                 "copying"
             });
-            let copied = env.copy_to(&dest, compact).map_err(|e| e.to_string());
+            let copied = env.copy_to(&dest, compact);
             spinner.finish_and_clear();
             copied?;
             output::println(format_args!(
@@ -669,25 +677,25 @@ pub(crate) fn run(cli: Cli) -> Result<(), String> {
         } => {
             if let Some(name) = dbis.iter().find(|n| n.starts_with("datalog/")) {
                 if !force_datalog {
-                    return Err(format!(
+                    return Err(CliError::Refused(format!(
                         "{name} belongs to the Datalog store: {} it would break it (entity ids \
                          restart at 1 and new entities overwrite existing ones). To remove \
                          every datom, transact retractions; to do it anyway, add --force-datalog",
                         if delete { "deleting" } else { "clearing" }
-                    ));
+                    )));
                 }
             }
             let env = open_existing(&dir)?;
-            let mut w = env.write().map_err(|e| e.to_string())?;
+            let mut w = env.write()?;
             for name in &dbis {
-                let db = w.open_db(name).map_err(|e| e.to_string())?;
+                let db = w.open_db(name)?;
                 if delete {
-                    w.drop_db(&db).map_err(|e| e.to_string())?;
+                    w.drop_db(&db)?;
                 } else {
-                    w.clear_db(&db).map_err(|e| e.to_string())?;
+                    w.clear_db(&db)?;
                 }
             }
-            w.commit().map_err(|e| e.to_string())?;
+            w.commit()?;
             output::println(format_args!(
                 "{} {}",
                 if delete { "deleted" } else { "cleared" },
@@ -696,11 +704,11 @@ pub(crate) fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Dump { dir, output } => {
             if let Some(uri) = remote::uri_of(&dir) {
-                let conn = levin_client::connect(uri).map_err(|e| e.to_string())?;
+                let conn = levin_client::connect(uri)?;
                 return match output {
                     Some(path) => {
                         let f = std::fs::File::create(&path)
-                            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+                            .map_err(|e| CliError::io("create", Some(path.clone()), e))?;
                         dump::dump_connection(&conn, std::io::BufWriter::new(f))
                     }
                     None => dump::dump_connection(
@@ -713,7 +721,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), String> {
             match output {
                 Some(path) => {
                     let f = std::fs::File::create(&path)
-                        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+                        .map_err(|e| CliError::io("create", Some(path.clone()), e))?;
                     dump::dump(&dir, &env, std::io::BufWriter::new(f))
                 }
                 None => dump::dump(
@@ -751,7 +759,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), String> {
         Command::Admin { uri, op, args } => remote::admin(&uri, &op, &args),
         Command::Pod => match levin_pod::run() {
             code if code == ExitCode::SUCCESS => Ok(()),
-            _ => Err("the pod stopped on an error".into()),
+            _ => Err(CliError::PodFailed),
         },
         Command::Load {
             dir,
@@ -761,22 +769,22 @@ pub(crate) fn run(cli: Cli) -> Result<(), String> {
         } => {
             if let Some(uri) = remote::uri_of(&dir) {
                 if merge {
-                    return Err(
+                    return Err(CliError::Usage(
                         "--merge is for directories; a server database must be empty to load into"
                             .into(),
-                    );
+                    ));
                 }
                 if dbi.is_some() {
-                    return Err(
+                    return Err(CliError::Usage(
                         "--dbi is for directories; a server database has no key-value databases"
                             .into(),
-                    );
+                    ));
                 }
-                let conn = levin_client::connect(uri).map_err(|e| e.to_string())?;
+                let conn = levin_client::connect(uri)?;
                 let datoms = match input {
                     Some(path) => {
                         let f = std::fs::File::open(&path)
-                            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+                            .map_err(|e| CliError::io("open", Some(path.clone()), e))?;
                         dump::load_connection(&conn, std::io::BufReader::new(f))?
                     }
                     None => dump::load_connection(&conn, std::io::stdin().lock())?,
@@ -790,7 +798,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), String> {
             let (datoms, entries) = match input {
                 Some(path) => {
                     let f = std::fs::File::open(&path)
-                        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+                        .map_err(|e| CliError::io("open", Some(path.clone()), e))?;
                     dump::load(&dir, std::io::BufReader::new(f), merge, dbi.as_deref())?
                 }
                 None => dump::load(&dir, std::io::stdin().lock(), merge, dbi.as_deref())?,
@@ -811,9 +819,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(msg) if msg == output::BROKEN_PIPE => ExitCode::SUCCESS,
-        Err(msg) => {
-            output::eprintln(format_args!("levin: {msg}"));
+        Err(CliError::StdoutClosed) => ExitCode::SUCCESS,
+        Err(e) => {
+            output::eprintln(format_args!("levin: {e}"));
             ExitCode::FAILURE
         }
     }

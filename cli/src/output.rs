@@ -5,33 +5,32 @@ use std::io::Write;
 
 use levin_edn::Edn;
 
-/// The error text that stands for "standard output was closed": `main` exits quietly on it.
-pub const BROKEN_PIPE: &str = "\u{0}standard output closed";
+use super::error::{CliError, Result};
 
-/// Maps an error writing `what` to standard output: a broken pipe becomes
-/// [`BROKEN_PIPE`], anything else a message saying what failed.
-pub fn write_error(what: &str, e: &std::io::Error) -> String {
+/// Maps an error writing `what`: a broken pipe becomes [`CliError::StdoutClosed`] (`main`
+/// exits quietly on it), anything else an I/O error saying what failed.
+pub fn write_error(what: &str, e: std::io::Error) -> CliError {
     if e.kind() == std::io::ErrorKind::BrokenPipe {
-        BROKEN_PIPE.to_string()
+        CliError::StdoutClosed
     } else {
-        format!("cannot write {what}: {e}")
+        CliError::io(format!("write {what}"), None, e)
     }
 }
 
 /// Writes `text` and a newline to standard output.
-pub fn println(text: impl std::fmt::Display) -> Result<(), String> {
+pub fn println(text: impl std::fmt::Display) -> Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{text}")
         .and_then(|()| out.flush())
-        .map_err(|e| write_error("to standard output", &e))
+        .map_err(|e| write_error("to standard output", e))
 }
 
 /// Writes `text` to standard output.
-pub fn print(text: impl std::fmt::Display) -> Result<(), String> {
+pub fn print(text: impl std::fmt::Display) -> Result<()> {
     let mut out = std::io::stdout().lock();
     write!(out, "{text}")
         .and_then(|()| out.flush())
-        .map_err(|e| write_error("to standard output", &e))
+        .map_err(|e| write_error("to standard output", e))
 }
 
 /// Writes `text` and a newline to standard error, ignoring failure (there is nowhere left

@@ -6,19 +6,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use levin_client::{Client, ClientError};
+use levin_client::Client;
 use levin_edn::Edn;
 use levin_query::{Connection, DatalogRead};
 
+use super::error::{CliError, Result};
 use super::output::{self, Format};
 
 /// The URI, when a command's directory argument is one.
 pub fn uri_of(dir: &std::path::Path) -> Option<&str> {
     dir.to_str().filter(|s| levin_client::is_uri(s))
-}
-
-fn err(e: ClientError) -> String {
-    e.to_string()
 }
 
 /// Options of `levin serve`.
@@ -37,24 +34,28 @@ pub struct ServeArgs {
 }
 
 /// `levin serve`: runs until SIGINT or SIGTERM, then shuts down cleanly.
-pub fn serve(a: ServeArgs) -> Result<(), String> {
+pub fn serve(a: ServeArgs) -> Result<()> {
     let mut config = levin_server::Config::new(&a.root);
     config.listen = a.listen.parse().map_err(|_| {
-        format!(
+        CliError::Usage(format!(
             "--listen {}: expected HOST:PORT, e.g. 127.0.0.1:8898",
             a.listen
-        )
+        ))
     })?;
     config.tls = match (a.tls_cert, a.tls_key) {
         (Some(c), Some(k)) => Some((c, k)),
         (None, None) => None,
-        _ => return Err("--tls-cert and --tls-key go together".into()),
+        _ => {
+            return Err(CliError::Usage(
+                "--tls-cert and --tls-key go together".into(),
+            ))
+        }
     };
     config.allow_plaintext = a.allow_plaintext;
     config.admin_password = match (a.admin_password_file, std::env::var("LEVIN_ADMIN_PASSWORD")) {
         (Some(f), _) => Some(
             std::fs::read_to_string(&f)
-                .map_err(|e| format!("cannot read {}: {e}", f.display()))?
+                .map_err(|e| CliError::io("read", Some(f.clone()), e))?
                 .trim_end_matches(['\n', '\r'])
                 .to_string(),
         ),
@@ -66,7 +67,7 @@ pub fn serve(a: ServeArgs) -> Result<(), String> {
     config.max_connections = a.max_connections;
     config.query_timeout = Duration::from_millis(a.query_timeout_ms);
     config.idle_timeout = Duration::from_secs(a.idle_timeout_s);
-    let mut server = levin_server::Server::start(config).map_err(|e| e.to_string())?;
+    let mut server = levin_server::Server::start(config)?;
     if let Some(pw) = server.generated_admin_password() {
         eprintln!(
             "levin: created the admin user with the password {pw} (shown once; change it with \
@@ -78,7 +79,7 @@ pub fn serve(a: ServeArgs) -> Result<(), String> {
         signal_hook::consts::SIGINT,
         signal_hook::consts::SIGTERM,
     ])
-    .map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    .map_err(|e| CliError::io("install signal handlers", None, e))?;
     std::thread::spawn(move || {
         if signals.forever().next().is_some() {
             eprintln!("levin: stopping: finishing requests in flight");
@@ -92,80 +93,67 @@ pub fn serve(a: ServeArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn edn_arg(what: &str, text: &str) -> Result<Edn, String> {
-    levin_edn::read(text).map_err(|e| format!("{what}: {e}"))
+fn edn_arg(what: String, text: &str) -> Result<Edn> {
+    levin_edn::read(text).map_err(|source| CliError::Edn { what, source })
 }
 
 /// `levin admin URI OP ARG...`: arguments and result in EDN.
-pub fn admin(uri: &str, op: &str, args: &[String]) -> Result<(), String> {
-    let client = Client::connect(uri).map_err(err)?;
+pub fn admin(uri: &str, op: &str, args: &[String]) -> Result<()> {
+    let client = Client::connect(uri)?;
     let args = args
         .iter()
         .enumerate()
-        .map(|(i, a)| edn_arg(&format!("argument {}", i + 1), a))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|(i, a)| edn_arg(format!("argument {}", i + 1), a))
+        .collect::<Result<Vec<_>>>()?;
     let op = op.trim_start_matches(':');
-    let result = client.admin(op, args).map_err(err)?;
+    let result = client.admin(op, args)?;
     super::output::println(result)
 }
 
-fn connect(uri: &str) -> Result<levin_client::RemoteConn, String> {
-    levin_client::connect(uri).map_err(err)
+fn connect(uri: &str) -> Result<levin_client::RemoteConn> {
+    Ok(levin_client::connect(uri)?)
 }
 
 /// `levin query URI QUERY INPUT...`.
-pub fn query(
-    uri: &str,
-    query: &Edn,
-    inputs: &[Edn],
-    explain: bool,
-    format: Format,
-) -> Result<(), String> {
+pub fn query(uri: &str, query: &Edn, inputs: &[Edn], explain: bool, format: Format) -> Result<()> {
     let conn = connect(uri)?;
     if explain {
-        let plan = conn.explain(query, inputs).map_err(err)?;
+        let plan = conn.explain(query, inputs)?;
         return super::output::println(plan);
     }
-    let result = conn.q(query, inputs).map_err(err)?;
+    let result = conn.q(query, inputs)?;
     super::output::println(output::render(&result, format))
 }
 
 /// `levin pull URI PATTERN EID`.
-pub fn pull(uri: &str, pattern: &Edn, eid: &Edn, format: Format) -> Result<(), String> {
+pub fn pull(uri: &str, pattern: &Edn, eid: &Edn, format: Format) -> Result<()> {
     let conn = connect(uri)?;
-    let v = conn.pull(pattern, eid).map_err(err)?;
+    let v = conn.pull(pattern, eid)?;
     super::output::println(output::render(&v, format))
 }
 
 /// `levin transact URI TX [--schema S]`: creates the database when it does not exist (for a
 /// user allowed to); returns the report for the caller to print as for a directory.
-pub fn transact(
-    uri: &str,
-    schema: Option<&Edn>,
-    tx: &Edn,
-) -> Result<levin_datalog::TxReport, String> {
+pub fn transact(uri: &str, schema: Option<&Edn>, tx: &Edn) -> Result<levin_datalog::TxReport> {
     let conn = connect(uri)?;
     if let Some(s) = schema {
-        conn.update_schema(s, &levin_datalog::SchemaUpdate::default())
-            .map_err(err)?;
+        conn.update_schema(s, &levin_datalog::SchemaUpdate::default())?;
     }
-    conn.transact(tx).map_err(err)
+    Ok(conn.transact(tx)?)
 }
 
 /// `levin stat URI`: the server's statistics of the database's environment.
-pub fn stat(uri: &str, format: Format) -> Result<(), String> {
-    let target = levin_client::Target::parse(uri).map_err(err)?;
+pub fn stat(uri: &str, format: Format) -> Result<()> {
+    let target = levin_client::Target::parse(uri)?;
     let db = target
         .db
         .clone()
-        .ok_or_else(|| format!("{uri:?} names no database: add /DB"))?;
-    let client = Arc::new(Client::connect_to(target).map_err(err)?);
+        .ok_or_else(|| CliError::Usage(format!("{uri:?} names no database: add /DB")))?;
+    let client = Arc::new(Client::connect_to(target)?);
     // Whichever kind it is, open it to read its statistics.
     if client.call("open", vec![Edn::String(db.clone())]).is_err() {
-        client
-            .call("open-kv", vec![Edn::String(db.clone())])
-            .map_err(err)?;
+        client.call("open-kv", vec![Edn::String(db.clone())])?;
     }
-    let s = client.call("stat", vec![Edn::String(db)]).map_err(err)?;
+    let s = client.call("stat", vec![Edn::String(db)])?;
     super::output::println(output::render(&s, format))
 }

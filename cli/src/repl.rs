@@ -9,6 +9,8 @@ use levin_edn as edn;
 use levin_edn::Edn;
 use levin_query::Connection;
 
+use super::error::{CliError, Result};
+
 const HELP: &str = "Enter EDN:\n  [:find ...] or {:find ...}   run a query\n  (pull PATTERN EID)          pull an entity\n  [tx-forms ...]              transact\n  :quit                       leave";
 
 fn is_query(v: &Edn) -> bool {
@@ -20,12 +22,12 @@ fn is_query(v: &Edn) -> bool {
 }
 
 /// Evaluates one form on any connection, embedded or remote; returns the text to print.
-pub fn eval<C: Connection>(conn: &C, form: &Edn) -> Result<String, String> {
+pub fn eval<C: Connection>(conn: &C, form: &Edn) -> Result<String>
+where
+    CliError: From<C::Error>,
+{
     if is_query(form) {
-        return conn
-            .q(form, &[])
-            .map(|r| edn::to_pretty_string(&r, 100))
-            .map_err(|e| e.to_string());
+        return Ok(edn::to_pretty_string(&conn.q(form, &[])?, 100));
     }
     if let Edn::List(items) = form {
         if items
@@ -34,17 +36,16 @@ pub fn eval<C: Connection>(conn: &C, form: &Edn) -> Result<String, String> {
             .is_some_and(|s| s.name() == "pull" && s.namespace().is_none())
         {
             let [_, pattern, eid] = items.as_slice() else {
-                return Err("pull takes a pattern and an entity: (pull [*] 1)".into());
+                return Err(CliError::Usage(
+                    "pull takes a pattern and an entity: (pull [*] 1)".into(),
+                ));
             };
-            return conn
-                .pull(pattern, eid)
-                .map(|v| edn::to_pretty_string(&v, 100))
-                .map_err(|e| e.to_string());
+            return Ok(edn::to_pretty_string(&conn.pull(pattern, eid)?, 100));
         }
-        return Err(format!("unknown call {form}; try :help"));
+        return Err(CliError::Usage(format!("unknown call {form}; try :help")));
     }
     if matches!(form, Edn::Vector(_)) {
-        let r = conn.transact(form).map_err(|e| e.to_string())?;
+        let r = conn.transact(form)?;
         let added = r.tx_data.iter().filter(|d| d.added).count();
         return Ok(format!(
             "{{:datoms-added {added} :datoms-retracted {} :max-eid {}}}",
@@ -52,24 +53,24 @@ pub fn eval<C: Connection>(conn: &C, form: &Edn) -> Result<String, String> {
             r.max_eid
         ));
     }
-    Err(format!(
+    Err(CliError::Usage(format!(
         "expected a query, a transaction or (pull ...), got {}; try :help",
         form.type_name()
-    ))
+    )))
 }
 
 /// Runs the prompt on the database in `dir`, or on a server's when `dir` is a
 /// `levin://` URI, until end of input or `:quit`.
-pub fn run(dir: &Path) -> Result<(), String> {
+pub fn run(dir: &Path) -> Result<()> {
     if let Some(uri) = super::remote::uri_of(dir) {
-        let conn = levin_client::connect(uri).map_err(|e| e.to_string())?;
+        let conn = levin_client::connect(uri)?;
         // History of remote sessions lives in the home directory, not beside a database.
         let history = std::env::var_os("HOME")
             .map(|h| PathBuf::from(h).join(".levin_history"))
             .unwrap_or_else(|| PathBuf::from(".levin_history"));
         return prompt(&conn, &redact(uri), &history);
     }
-    let conn = Conn::open(dir, ()).map_err(|e| e.to_string())?;
+    let conn = Conn::open(dir, ())?;
     prompt(
         &conn,
         &dir.display().to_string(),
@@ -91,8 +92,11 @@ fn redact(uri: &str) -> String {
     }
 }
 
-fn prompt<C: Connection>(conn: &C, name: &str, history: &Path) -> Result<(), String> {
-    let mut rl = rustyline::DefaultEditor::new().map_err(|e| e.to_string())?;
+fn prompt<C: Connection>(conn: &C, name: &str, history: &Path) -> Result<()>
+where
+    CliError: From<C::Error>,
+{
+    let mut rl = rustyline::DefaultEditor::new()?;
     let _ = rl.load_history(history);
     super::output::println(format_args!(
         "Levin REPL on {name} (:help for help, :quit to leave)"
@@ -111,7 +115,7 @@ fn prompt<C: Connection>(conn: &C, name: &str, history: &Path) -> Result<(), Str
                 continue;
             }
             Err(rustyline::error::ReadlineError::Eof) => break,
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(e.into()),
         };
         buffer.push_str(&line);
         buffer.push('\n');

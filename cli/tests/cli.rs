@@ -329,6 +329,65 @@ fn transact_errors_name_line_and_column() {
     );
 }
 
+/// Each error line says what failed and where: the file and what was being done with it,
+/// or what a failed transaction left undone. Exit status 1 for all of them.
+#[test]
+fn errors_name_the_file_and_what_was_being_done() {
+    let d = tempfile::tempdir().unwrap();
+    let db = people_db(d.path());
+    let db = db.to_str().unwrap();
+    let missing = d.path().join("missing.edn");
+    let missing = missing.to_str().unwrap();
+    let out = format!("{missing}/out.edn");
+    let cases: [(Vec<&str>, String); 4] = [
+        (
+            vec!["transact", db, missing],
+            format!("levin: cannot read transaction {missing}: "),
+        ),
+        (
+            vec!["load", db, "-i", missing, "--merge"],
+            format!("levin: cannot open {missing}: "),
+        ),
+        (
+            vec!["dump", db, "-o", &out],
+            format!("levin: cannot create {out}: "),
+        ),
+        (
+            vec!["transact", db, missing, "--schema", missing],
+            format!("levin: cannot read schema {missing}: "),
+        ),
+    ];
+    for (args, start) in &cases {
+        let o = levin(args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.starts_with(start.as_str()), "{args:?}: {err}");
+        assert!(err.contains("os error 2"), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    }
+    let schema = d.path().join("schema.edn");
+    std::fs::write(
+        &schema,
+        "{:age {:db/cardinality :db.cardinality/sometimes}}",
+    )
+    .unwrap();
+    let tx = d.path().join("tx2.edn");
+    std::fs::write(&tx, r#"[{:name "Anna"}]"#).unwrap();
+    let o = levin(&[
+        "transact",
+        db,
+        tx.to_str().unwrap(),
+        "--schema",
+        schema.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.starts_with("levin: schema: ") && err.ends_with("; nothing was changed\n"),
+        "{err}"
+    );
+}
+
 fn people_db(d: &std::path::Path) -> std::path::PathBuf {
     let db = d.join("db");
     let tx = d.join("tx.edn");
