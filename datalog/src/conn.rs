@@ -363,7 +363,10 @@ impl Conn {
     pub fn register_tx_fn(
         &self,
         name: &str,
-        f: impl Fn(&Db<'_>, &[Edn]) -> std::result::Result<Edn, String> + Send + Sync + 'static,
+        f: impl Fn(&Db<'_>, &[Edn]) -> std::result::Result<Edn, crate::TxFnError>
+            + Send
+            + Sync
+            + 'static,
     ) -> Result<()> {
         let k = fn_name(name)?;
         lock(&self.inner.tx_fns).insert(k, Arc::new(f));

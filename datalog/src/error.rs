@@ -104,6 +104,10 @@ pub enum Error {
         name: String,
         /// What went wrong.
         reason: String,
+        /// The error the function returned, if it failed (none when what it returned was
+        /// not transaction data, or the calls went too deep).
+        #[source]
+        source: Option<crate::TxFnError>,
     },
     /// An attribute not in the schema, on a connection with a closed schema.
     #[error("attribute {attr} is not in the schema, and the schema is closed (closed_schema)")]
@@ -122,6 +126,13 @@ impl Error {
         match self {
             Error::Engine(e) => e.is_corruption(),
             Error::Corrupt(_) => true,
+            Error::TxFn {
+                source: Some(s), ..
+            } => {
+                s.downcast_ref::<Error>().is_some_and(Error::is_corruption)
+                    || s.downcast_ref::<levin_engine::Error>()
+                        .is_some_and(levin_engine::Error::is_corruption)
+            }
             _ => false,
         }
     }

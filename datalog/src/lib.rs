@@ -54,4 +54,4 @@ pub use schema::{reverse_name, reverse_of, Attr, AttrType, Cardinality, Schema, 
 pub use schema_store::SchemaUpdate;
 pub use squuid::{squuid, squuid_time_millis};
 pub use tx::TxReport;
-pub use txfn::TxFn;
+pub use txfn::{TxFn, TxFnError};

@@ -14,10 +14,15 @@ use crate::error::{Error, Result};
 /// A transaction function: given the database as of the start of the `transact` call that
 /// names it (earlier calls of an explicit transaction included) and the form's arguments,
 /// it returns transaction data (a vector of forms, which may call functions again) or an
-/// error message. It runs while the writer is held, so it should be quick, and it must not
+/// error. It runs while the writer is held, so it should be quick, and it must not
 /// transact on the connection itself (that would wait for the writer it holds; with
 /// [`Conn::set_writer_timeout`](crate::Conn::set_writer_timeout) it fails instead).
-pub type TxFn = dyn Fn(&Db<'_>, &[Edn]) -> std::result::Result<Edn, String> + Send + Sync;
+pub type TxFn = dyn Fn(&Db<'_>, &[Edn]) -> std::result::Result<Edn, TxFnError> + Send + Sync;
+
+/// The error a [`TxFn`] fails with: any error, so that `?` passes the store's own errors
+/// (then kept as the failure's source: a corruption found by the function is still
+/// [`Error::is_corruption`]); a message converts with `.into()` (`Err("refused".into())`).
+pub type TxFnError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// The registered functions, by name.
 pub(crate) type TxFns = HashMap<Keyword, Arc<TxFn>>;
@@ -107,11 +112,13 @@ fn splice(form: &Edn, db: &Db<'_>, fns: &TxFns, depth: usize, out: &mut Vec<Edn>
         return Err(Error::TxFn {
             name: k.to_string(),
             reason: format!("functions called functions more than {MAX_DEPTH} levels deep"),
+            source: None,
         });
     }
-    let result = f(db, args).map_err(|reason| Error::TxFn {
+    let result = f(db, args).map_err(|source| Error::TxFn {
         name: k.to_string(),
-        reason,
+        reason: source.to_string(),
+        source: Some(source),
     })?;
     let Some(forms) = result.as_seq() else {
         return Err(Error::TxFn {
@@ -120,6 +127,7 @@ fn splice(form: &Edn, db: &Db<'_>, fns: &TxFns, depth: usize, out: &mut Vec<Edn>
                 "it must return transaction data (a vector of forms), got {} {result}",
                 result.type_name()
             ),
+            source: None,
         });
     };
     for f in forms {

@@ -111,18 +111,14 @@ fn transaction_functions() {
     // [:my/inc lookup-ref n]: reads the current value from the database it is given.
     c.register_tx_fn(":my/inc", |db, args| {
         let [e, n] = args else {
-            return Err(format!("expected 2 arguments, got {}", args.len()));
+            return Err(format!("expected 2 arguments, got {}", args.len()).into());
         };
-        let e = db
-            .entid(e)
-            .map_err(|x| x.to_string())?
-            .ok_or("no such entity")?;
+        // The store's errors pass through `?`.
+        let e = db.entid(e)?.ok_or("no such entity")?;
         let d = db
-            .search_datoms(Some(&Edn::Long(e as i64)), Some(&Edn::kw("", "age")), None)
-            .map_err(|x| x.to_string())?
+            .search_datoms(Some(&Edn::Long(e as i64)), Some(&Edn::kw("", "age")), None)?
             .next()
-            .ok_or("no age")?
-            .map_err(|x| x.to_string())?;
+            .ok_or("no age")??;
         let age = d.v.as_long().unwrap_or(0) + n.as_long().ok_or("n is not a number")?;
         Ok(Edn::Vector(vec![Edn::Vector(vec![
             Edn::kw("db", "add"),
@@ -168,6 +164,28 @@ fn transaction_functions() {
     );
     let e = c.transact_str("[[:my/fail]]").unwrap_err();
     assert!(e.to_string().contains("refused"), "{e}");
+    assert!(!e.is_corruption());
+    // The function's own error is kept as the source; a corruption it met stays one.
+    #[derive(Debug)]
+    struct Mine;
+    impl std::fmt::Display for Mine {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("mine")
+        }
+    }
+    impl std::error::Error for Mine {}
+    c.register_tx_fn("my/typed", |_, _| Err(Box::new(Mine)))
+        .unwrap();
+    let e = c.transact_str("[[:my/typed]]").unwrap_err();
+    let source = std::error::Error::source(&e).expect("the function's error");
+    assert!(source.downcast_ref::<Mine>().is_some(), "{e}");
+    assert_eq!(e.to_string(), "transaction function :my/typed failed: mine");
+    c.register_tx_fn("my/corrupt", |_, _| {
+        Err(Error::Corrupt("a damaged list".into()).into())
+    })
+    .unwrap();
+    let e = c.transact_str("[[:my/corrupt]]").unwrap_err();
+    assert!(e.is_corruption(), "{e}");
     // Unbounded recursion is cut off.
     c.register_tx_fn("my/loop", |_, _| Ok(read("[[:my/loop]]").unwrap()))
         .unwrap();
