@@ -260,16 +260,31 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
         if at >= len || !leaf.is_leaf() {
             return self.land(key);
         }
+        // Keys visited in ascending order are often the current entry's or the next one's
+        // (an entity's components follow it): settled by one or two comparisons, with no
+        // need for the leaf's last key.
+        let here = key_cmp(leaf.leaf_key(at)?, key);
+        let near = if here.is_eq() {
+            Some(at)
+        } else if here.is_lt() && at + 1 < len && key_cmp(leaf.leaf_key(at + 1)?, key).is_ge() {
+            Some(at + 1)
+        } else {
+            None
+        };
+        if let Some(i) = near {
+            if let Some(top) = self.stack.last_mut() {
+                top.1 = i;
+            }
+            return Ok(Landed::Leaf);
+        }
         if key_cmp(key, leaf.leaf_key(len - 1)?).is_le() {
-            // Keys visited in ascending order are often the current entry's or the next
-            // one's (an entity's components follow it): two comparisons. Any other key
-            // not before the leaf's first is searched in the whole leaf.
-            let here = key_cmp(leaf.leaf_key(at)?, key);
-            let i = if here.is_eq() {
-                at
-            } else if here.is_lt() && at + 1 < len && key_cmp(leaf.leaf_key(at + 1)?, key).is_ge() {
-                at + 1
-            } else if here.is_lt() || key_cmp(leaf.leaf_key(0)?, key).is_le() {
+            // Within this leaf: past entry `at + 1` when `key` follows entry `at` (then
+            // searched in the rest), else searched in the whole leaf if not before its first.
+            let i = if here.is_lt() {
+                match leaf.search_leaf_from(at + 2, key)? {
+                    Ok(i) | Err(i) => i,
+                }
+            } else if key_cmp(leaf.leaf_key(0)?, key).is_le() {
                 match leaf.search_leaf(key)? {
                     Ok(i) | Err(i) => i,
                 }

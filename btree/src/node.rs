@@ -43,7 +43,9 @@ fn prefix8(k: &[u8]) -> u64 {
 
 #[inline]
 pub(crate) fn u16_at(b: &[u8], off: usize) -> usize {
-    u16::from_le_bytes([b[off], b[off + 1]]) as usize
+    // One bounds check for both bytes.
+    let two: [u8; 2] = b[off..off + 2].try_into().unwrap_or([0; 2]);
+    u16::from_le_bytes(two) as usize
 }
 
 #[inline]
@@ -94,13 +96,22 @@ pub struct Node<'a> {
     pub pgno: Pgno,
     /// The page bytes.
     pub data: &'a [u8],
+    /// The header's entry count and start of the entry area, read once: [`Node::new`] checked
+    /// that the slots end before `upper` and `upper` lies within the page.
+    nkeys: u16,
+    upper: u16,
 }
 
 impl<'a> Node<'a> {
     /// Wraps a page, checking its header.
     #[inline]
     pub fn new(pgno: Pgno, data: &'a [u8]) -> Result<Node<'a>> {
-        let node = Node { pgno, data };
+        let mut node = Node {
+            pgno,
+            data,
+            nkeys: 0,
+            upper: 0,
+        };
         if data.len() < PAGE_HEADER_SIZE {
             return Err(node.bad_header());
         }
@@ -111,6 +122,9 @@ impl<'a> Node<'a> {
         if (kind != KIND_BRANCH && kind != KIND_LEAF) || lower > upper || upper > data.len() {
             return Err(node.bad_header());
         }
+        // Both read as u16 above.
+        node.nkeys = n as u16;
+        node.upper = upper as u16;
         Ok(node)
     }
 
@@ -161,7 +175,7 @@ impl<'a> Node<'a> {
     /// Number of entries.
     #[inline]
     pub fn len(&self) -> usize {
-        u16_at(self.data, HDR_NKEYS_OFF)
+        usize::from(self.nkeys)
     }
 
     /// True if the page has no entries.
@@ -185,8 +199,7 @@ impl<'a> Node<'a> {
             return None;
         }
         let off = u16_at(self.data, PAGE_HEADER_SIZE + i * SLOT_SIZE);
-        let upper = u16_at(self.data, HDR_UPPER_OFF);
-        if off < upper.max(PAGE_HEADER_SIZE) || off >= self.data.len() {
+        if off < usize::from(self.upper).max(PAGE_HEADER_SIZE) || off >= self.data.len() {
             return None;
         }
         Some(off)
@@ -359,7 +372,18 @@ impl<'a> Node<'a> {
     /// Leaf search: `Ok(i)` if entry `i` has `key`, `Err(i)` with the insertion point otherwise.
     #[inline]
     pub fn search_leaf(&self, key: &[u8]) -> Result<std::result::Result<usize, usize>> {
-        let (mut lo, mut hi) = (0usize, self.len());
+        self.search_leaf_from(0, key)
+    }
+
+    /// [`search_leaf`](Self::search_leaf) among entries `from..` only, when `key` is known
+    /// to follow every entry before `from`.
+    #[inline]
+    pub fn search_leaf_from(
+        &self,
+        from: usize,
+        key: &[u8],
+    ) -> Result<std::result::Result<usize, usize>> {
+        let (mut lo, mut hi) = (from.min(self.len()), self.len());
         while lo < hi {
             let mid = (lo + hi) / 2;
             let Some(k) = self.leaf_key_fast(mid) else {
