@@ -651,31 +651,23 @@ fn run(s: &mut State, var: &str, args: &[Edn]) -> Res<Edn> {
         }
         "search-datoms" | "count-datoms" => {
             let view = s.view(arg(args, 0), var)?;
-            let (e, a, v) = (opt(args, 1), opt(args, 2), opt(args, 3));
-            let (index, comps, filter_v) = match (e, a, v) {
-                (Some(e), Some(a), Some(v)) => {
-                    (Index::Eav, vec![e.clone(), a.clone(), v.clone()], None)
+            let (e, v) = (opt(args, 1), opt(args, 3));
+            let a = match opt(args, 2) {
+                None => None,
+                Some(Edn::Keyword(k)) => Some(k),
+                Some(other) => {
+                    return Err(bad(format!(
+                        "{var} needs an attribute keyword or nil, got {other}"
+                    )))
                 }
-                (Some(e), Some(a), None) => (Index::Eav, vec![e.clone(), a.clone()], None),
-                (Some(e), None, v) => (Index::Eav, vec![e.clone()], v),
-                (None, Some(a), Some(v)) => (Index::Ave, vec![a.clone(), v.clone()], None),
-                (None, Some(a), None) => (Index::Ave, vec![a.clone()], None),
-                (None, None, v) => (Index::Eav, vec![], v),
             };
             let db = view.db();
-            if var == "count-datoms" && filter_v.is_none() {
+            if var == "count-datoms" {
                 return Ok(Edn::Long(
-                    DatalogRead::count_datoms(db, index, &comps)? as i64
+                    DatalogRead::count_search_datoms(db, e, a, v)? as i64
                 ));
             }
-            let mut ds = DatalogRead::datoms(db, index, &comps, None)?;
-            if let Some(v) = filter_v {
-                ds.retain(|d| &d.v == v);
-            }
-            if var == "count-datoms" {
-                return Ok(Edn::Long(ds.len() as i64));
-            }
-            Ok(datoms_edn(ds))
+            Ok(datoms_edn(DatalogRead::search_datoms(db, e, a, v)?))
         }
         "index-range" => {
             let view = s.view(arg(args, 0), var)?;
@@ -701,19 +693,7 @@ fn run(s: &mut State, var: &str, args: &[Edn]) -> Res<Edn> {
                     arg(args, 1)
                 ))
             })?;
-            let mut n = 0i64;
-            let mut last: Option<Edn> = None;
-            for d in view
-                .db()
-                .datoms(Index::Ave, &[Edn::Keyword(attr.clone())])?
-            {
-                let d = d?;
-                if last.as_ref() != Some(&d.v) {
-                    n += 1;
-                    last = Some(d.v);
-                }
-            }
-            Ok(Edn::Long(n))
+            Ok(Edn::Long(DatalogRead::cardinality(view.db(), attr)? as i64))
         }
         "max-eid" => {
             let view = s.view(arg(args, 0), var)?;

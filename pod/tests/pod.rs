@@ -339,6 +339,12 @@ fn datalog_round_trips() {
         p.ok("cardinality", args(vec![db.clone(), e(":nick")])),
         Edn::Long(2)
     );
+    let f = p.err(
+        "search-datoms",
+        args(vec![db.clone(), Edn::Nil, s("name"), Edn::Nil]),
+    );
+    assert_eq!(f.ty(), "levin/bad-argument", "{}", f.message);
+    assert!(f.message.contains("attribute keyword"), "{}", f.message);
     assert_eq!(
         p.ok("max-eid", args(vec![db.clone()])),
         Edn::Long(petr.max(ivan))

@@ -87,6 +87,77 @@ pub trait DatalogRead {
 
     /// The schema, with attribute ids.
     fn schema(&self) -> Result<Schema, Self::Error>;
+
+    /// The datoms matching `[e a v]`, each part optional (`None` matches anything), as
+    /// Datalevin's `search-datoms`: read from EAV when `e` is given, else from AVE when `a`
+    /// is, else from the whole EAV index, in that index's order (a value given without an
+    /// attribute filters what the index gives).
+    fn search_datoms(
+        &self,
+        e: Option<&Edn>,
+        a: Option<&Keyword>,
+        v: Option<&Edn>,
+    ) -> Result<Vec<Datom>, Self::Error> {
+        let (index, components, filter) = search_plan(e, a, v);
+        let mut found = self.datoms(index, &components, None)?;
+        if let Some(v) = filter {
+            found.retain(|d| &d.v == v);
+        }
+        Ok(found)
+    }
+
+    /// How many datoms [`DatalogRead::search_datoms`] returns for `[e a v]` (Datalevin's
+    /// `count-datoms`): counted in the index without reading them, unless a value is given
+    /// without an attribute.
+    fn count_search_datoms(
+        &self,
+        e: Option<&Edn>,
+        a: Option<&Keyword>,
+        v: Option<&Edn>,
+    ) -> Result<u64, Self::Error> {
+        let (index, components, filter) = search_plan(e, a, v);
+        match filter {
+            None => self.count_datoms(index, &components),
+            Some(v) => Ok(self
+                .datoms(index, &components, None)?
+                .iter()
+                .filter(|d| &d.v == v)
+                .count() as u64),
+        }
+    }
+
+    /// How many distinct values `attr` holds (Datalevin's `cardinality`); 0 for an
+    /// attribute with no datom or not in the schema. This default reads the attribute's
+    /// datoms; the embedded database counts its AVE keys instead.
+    fn cardinality(&self, attr: &Keyword) -> Result<u64, Self::Error> {
+        let mut n = 0;
+        let mut last: Option<Edn> = None;
+        for d in self.datoms(Index::Ave, &[Edn::Keyword(attr.clone())], None)? {
+            if last.as_ref() != Some(&d.v) {
+                n += 1;
+                last = Some(d.v);
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// The index, leading components and value filter [`DatalogRead::search_datoms`] reads
+/// `[e a v]` with.
+fn search_plan<'v>(
+    e: Option<&Edn>,
+    a: Option<&Keyword>,
+    v: Option<&'v Edn>,
+) -> (Index, Vec<Edn>, Option<&'v Edn>) {
+    let a = a.map(|k| Edn::Keyword(k.clone()));
+    match (e, a, v) {
+        (Some(e), Some(a), Some(v)) => (Index::Eav, vec![e.clone(), a, v.clone()], None),
+        (Some(e), Some(a), None) => (Index::Eav, vec![e.clone(), a], None),
+        (Some(e), None, v) => (Index::Eav, vec![e.clone()], v),
+        (None, Some(a), Some(v)) => (Index::Ave, vec![a, v.clone()], None),
+        (None, Some(a), None) => (Index::Ave, vec![a], None),
+        (None, None, v) => (Index::Eav, vec![], v),
+    }
 }
 
 /// A connection to a Datalog database, embedded ([`Conn`]) or remote (the client crate).
@@ -310,6 +381,10 @@ impl DatalogRead for Db<'_> {
     fn schema(&self) -> Result<Schema, Error> {
         Ok(Db::schema(self).clone())
     }
+
+    fn cardinality(&self, attr: &Keyword) -> Result<u64, Error> {
+        Ok(Db::cardinality(self, attr)?)
+    }
 }
 
 /// Forwards every read of [`DatalogRead`] to the database value `$db` gives.
@@ -376,6 +451,9 @@ macro_rules! read_through {
         }
         fn schema(&self) -> Result<Schema, Error> {
             DatalogRead::schema(&$db(self)?)
+        }
+        fn cardinality(&self, attr: &Keyword) -> Result<u64, Error> {
+            DatalogRead::cardinality(&$db(self)?, attr)
         }
     };
 }

@@ -317,6 +317,17 @@ class Connection:
             return len(self.search_datoms(e, attr, value))
         return self._call("count-datoms", self.db_name, idx, self._components(idx, c1, c2, c3))
 
+    def cardinality(self, attr: Any) -> int:
+        """The number of distinct values of the attribute (0 for none), as Datalevin's
+        cardinality; read from the attribute's datoms in value order."""
+        n = 0
+        last: Any = None
+        for d in self._datoms("datoms", Keyword("ave"), attr, None, None, None, None):
+            if n == 0 or d[2] != last:
+                n += 1
+                last = d[2]
+        return n
+
     def index_range(self, attr: Any, start: Any, end: Any, limit: Optional[int] = None,
                     offset: Optional[int] = None) -> List[List[Any]]:
         """Datoms of an attribute with values from start to end (None: open)."""

@@ -156,6 +156,9 @@ def test_datoms_and_index_access(people):
     assert people.rseek_datoms(":ave", ":name", "Bz", limit=1)[0][2] == "Bob"
     assert people.count_datoms(attr=":name") == 3
     assert people.count_datoms(e=ada) == len(eav)
+    assert people.cardinality(":name") == 3
+    assert people.cardinality(":friend") == 2  # Ada and Bob are friends of someone
+    assert people.cardinality(":no-such") == 0
     assert [d[2] for d in people.index_range(":age", 10, 40)] == [20, 36]
     assert [d[2] for d in people.index_range(":age", None, 19)] == [5]
     assert people.max_eid() >= 3

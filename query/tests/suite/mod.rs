@@ -3,7 +3,7 @@
 //! ones (client/tests/remote.rs) run the same functions.
 
 use levin_datalog::{Index, SchemaUpdate};
-use levin_edn::{read, Edn};
+use levin_edn::{read, Edn, Keyword};
 use levin_engine::Range;
 use levin_query::{Connection, DatalogRead, DatalogTransaction, KvConnection, KvWrite};
 
@@ -53,6 +53,27 @@ pub fn app<C: Connection>(conn: &C) -> Result<Vec<Edn>, C::Error> {
         conn.entity(&e(r#"[:city/name "Moscow"]"#))?
             .unwrap_or(Edn::Nil),
     );
+    // search-datoms with each part given or not, its count, and cardinality.
+    let kw = |s: &str| match e(s) {
+        Edn::Keyword(k) => k,
+        other => panic!("not a keyword: {other}"),
+    };
+    let (name, age) = (kw(":person/name"), kw(":person/age"));
+    let ivan = Edn::Long(1);
+    let searches: [(Option<&Edn>, Option<&Keyword>, Option<&Edn>); 5] = [
+        (Some(&ivan), None, None),
+        (Some(&ivan), Some(&name), None),
+        (None, Some(&age), Some(&Edn::Long(30))),
+        (None, None, Some(&Edn::Long(30))),
+        (Some(&ivan), None, Some(&Edn::Long(31))),
+    ];
+    for (se, sa, sv) in searches {
+        let found = snapshot.search_datoms(se, sa, sv)?;
+        out.push(Edn::Vector(found.iter().map(|d| d.to_edn()).collect()));
+        out.push(Edn::Long(snapshot.count_search_datoms(se, sa, sv)? as i64));
+    }
+    out.push(Edn::Long(snapshot.cardinality(&name)? as i64));
+    out.push(Edn::Long(conn.cardinality(&kw(":no/such"))? as i64));
     conn.clear()?;
     out.push(Edn::Long(conn.max_eid()? as i64));
     Ok(out)
@@ -68,6 +89,19 @@ pub fn app_expected() -> Vec<Edn> {
         e("1"),
         e(r#"[[2 :city/name "Moscow"] [1 :person/age 30]]"#),
         e(r#"{:db/id 2 :city/name "Moscow"}"#),
+        // EAV order: by attribute id (`:person/city` came with the schema, first).
+        e(r#"[[1 :person/city 2] [1 :person/name "Ivan"] [1 :person/age 30]]"#),
+        e("3"),
+        e(r#"[[1 :person/name "Ivan"]]"#),
+        e("1"),
+        e("[[1 :person/age 30]]"),
+        e("1"),
+        e("[[1 :person/age 30]]"),
+        e("1"),
+        e("[]"),
+        e("0"),
+        e("1"),
+        e("0"),
         e("0"),
     ]
 }
