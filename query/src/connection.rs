@@ -187,6 +187,28 @@ pub trait Connection: DatalogRead + Send + Sync + Sized {
     /// Begins an explicit write transaction.
     fn begin(&self) -> Result<Self::Txn<'_>, Self::Error>;
 
+    /// Runs `tx` speculatively (Datalevin's `with`): `f` gets the report and the
+    /// transaction, whose reads see what `tx` did, then everything is discarded. It holds
+    /// the writer until `f` returns, so `f` must not transact on the connection.
+    fn with_tx<R>(
+        &self,
+        tx: &Edn,
+        f: impl FnOnce(&TxReport, &Self::Txn<'_>) -> R,
+    ) -> Result<R, Self::Error> {
+        let mut t = self.begin()?;
+        let report = match t.transact(tx) {
+            Ok(r) => r,
+            Err(e) => {
+                // The transaction's own error is the one to report.
+                let _ = t.abort();
+                return Err(e);
+            }
+        };
+        let out = f(&report, &t);
+        t.abort()?;
+        Ok(out)
+    }
+
     /// Closes the connection (for the embedded one: when its last clone is dropped).
     fn close(self) -> Result<(), Self::Error>;
 }

@@ -39,6 +39,16 @@ pub fn app<C: Connection>(conn: &C) -> Result<Vec<Edn>, C::Error> {
         t.abort()?;
     }
     out.push(conn.q(&e("[:find (count ?p) . :where [?p :person/age]]"), &[])?);
+    // A speculative transaction: its reads see it, then nothing of it is left.
+    let count = e("[:find (count ?p) . :where [?p :person/age]]");
+    let (report_tx, seen) = conn
+        .with_tx(&e(r#"[{:person/name "Olga" :person/age 40}]"#), |r, t| {
+            (r.tx > 0, t.q(&count, &[]))
+        })?;
+    out.push(Edn::Vector(vec![Edn::Bool(report_tx), seen?]));
+    out.push(conn.q(&count, &[])?);
+    let failed = conn.with_tx(&e("[[:db/add 1 :person/age]]"), |_, _| ());
+    out.push(Edn::Bool(failed.is_err()));
     let snapshot = conn.db()?;
     out.push(Edn::Long(
         snapshot.count_datoms(Index::Ave, &[e(":person/age")])? as i64,
@@ -86,6 +96,9 @@ pub fn app_expected() -> Vec<Edn> {
         e(r#"{:person/name "Ivan" :person/city {:city/name "Moscow"}}"#),
         e("2"),
         e("1"),
+        e("[true 2]"),
+        e("1"),
+        e("true"),
         e("1"),
         e(r#"[[2 :city/name "Moscow"] [1 :person/age 30]]"#),
         e(r#"{:db/id 2 :city/name "Moscow"}"#),
