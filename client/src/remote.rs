@@ -337,8 +337,24 @@ macro_rules! remote_reads {
         fn schema(&self) -> Result<Schema, ClientError> {
             schema_of(&$conn(self).read_call("schema", vec![], $snap(self))?)
         }
+        /// Counted on the server by a query, instead of sending every datom of the
+        /// attribute over.
+        fn cardinality(&self, attr: &Keyword) -> Result<u64, ClientError> {
+            let n = $conn(self).read_call(
+                "q",
+                vec![
+                    Edn::string(CARDINALITY_QUERY),
+                    Edn::Vector(vec![Edn::Keyword(attr.clone())]),
+                ],
+                $snap(self),
+            )?;
+            Ok(n.as_long().map_or(0, |n| n.max(0) as u64))
+        }
     };
 }
+
+/// The distinct values of the attribute given as input: what `cardinality` counts.
+const CARDINALITY_QUERY: &str = "[:find (count-distinct ?v) . :in $ ?a :where [_ ?a ?v]]";
 
 fn itself(c: &RemoteConn) -> &RemoteConn {
     c

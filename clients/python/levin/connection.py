@@ -319,14 +319,9 @@ class Connection:
 
     def cardinality(self, attr: Any) -> int:
         """The number of distinct values of the attribute (0 for none), as Datalevin's
-        cardinality; read from the attribute's datoms in value order."""
-        n = 0
-        last: Any = None
-        for d in self._datoms("datoms", Keyword("ave"), attr, None, None, None, None):
-            if n == 0 or d[2] != last:
-                n += 1
-                last = d[2]
-        return n
+        cardinality; counted on the server."""
+        n = self.query("[:find (count-distinct ?v) . :in $ ?a :where [_ ?a ?v]]", cv.attr(attr))
+        return int(n or 0)
 
     def index_range(self, attr: Any, start: Any, end: Any, limit: Optional[int] = None,
                     offset: Optional[int] = None) -> List[List[Any]]:

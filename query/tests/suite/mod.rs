@@ -83,6 +83,7 @@ pub fn app<C: Connection>(conn: &C) -> Result<Vec<Edn>, C::Error> {
         out.push(Edn::Long(snapshot.count_search_datoms(se, sa, sv)? as i64));
     }
     out.push(Edn::Long(snapshot.cardinality(&name)? as i64));
+    out.push(Edn::Long(conn.cardinality(&kw(":person/city"))? as i64));
     out.push(Edn::Long(conn.cardinality(&kw(":no/such"))? as i64));
     conn.clear()?;
     out.push(Edn::Long(conn.max_eid()? as i64));
@@ -113,6 +114,7 @@ pub fn app_expected() -> Vec<Edn> {
         e("1"),
         e("[]"),
         e("0"),
+        e("1"),
         e("1"),
         e("0"),
         e("0"),
