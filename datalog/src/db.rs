@@ -254,7 +254,8 @@ impl<'a> View<'a> {
 
     /// Entities whose `attr` (a ref) points at `e`.
     pub fn referrers(&self, e: u64, attr: &Attr) -> Result<Vec<u64>> {
-        let enc = layout::encode(&levin_codec::Value::Long(e as i64)).map_err(Error::Corrupt)?;
+        let enc = layout::encode(&levin_codec::Value::Long(e as i64))
+            .map_err(|err| Error::Corrupt(err.to_string()))?;
         layout::entities_of(self.r, self.dbs, &layout::item(attr.id, &enc))
     }
 
@@ -574,7 +575,8 @@ impl<'t> Db<'t> {
                     None => {
                         // Seek to where the value would sort.
                         let value = convert::to_value(attr, v)?;
-                        let enc = layout::encode(&value).map_err(Error::Invalid)?;
+                        let enc = layout::encode(&value)
+                            .map_err(|err| Error::Invalid(err.to_string()))?;
                         layout::item(attr.id, &enc[..enc.len().min(self.meta.giant_limit)])
                     }
                 };
@@ -675,7 +677,8 @@ impl<'t> Db<'t> {
                     Some(p) => Ok(layout::item(attr.id, &p)),
                     None => {
                         let value = convert::to_value(attr, v)?;
-                        let enc = layout::encode(&value).map_err(Error::Invalid)?;
+                        let enc = layout::encode(&value)
+                            .map_err(|err| Error::Invalid(err.to_string()))?;
                         Err(layout::item(
                             attr.id,
                             &enc[..enc.len().min(self.meta.giant_limit)],
@@ -734,7 +737,7 @@ impl<'t> Db<'t> {
             convert::to_value(attr, v)
                 .map_err(|m| Error::Invalid(format!("{}: {m}", attr.ident)))?
         };
-        let enc = layout::encode(&value).map_err(Error::Invalid)?;
+        let enc = layout::encode(&value).map_err(|err| Error::Invalid(err.to_string()))?;
         Ok(layout::item(
             attr.id,
             &enc[..enc.len().min(self.meta.giant_limit)],

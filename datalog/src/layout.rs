@@ -210,9 +210,9 @@ pub fn item(aid: u32, part: &[u8]) -> Vec<u8> {
 }
 
 /// The tagged encoding of `v`.
-pub fn encode(v: &Value) -> Result<Vec<u8>, String> {
+pub fn encode(v: &Value) -> Result<Vec<u8>, levin_codec::CodecError> {
     let mut out = Vec::new();
-    encode_value(v, &mut out).map_err(|e| e.to_string())?;
+    encode_value(v, &mut out)?;
     Ok(out)
 }
 

@@ -1130,7 +1130,7 @@ impl<'w, 'f> Tx<'w, 'f> {
                     .find(|&x| x != e),
             };
             if let Some(other) = other {
-                let enc = layout::encode(&value).map_err(Error::Corrupt)?;
+                let enc = layout::encode(&value).map_err(|err| Error::Corrupt(err.to_string()))?;
                 let shown = convert::to_edn(value_of(&enc)).to_string();
                 return Err(Error::Unique {
                     datom: format!("[{e} {} {shown}]", attr.ident),
@@ -1210,7 +1210,8 @@ impl<'w, 'f> Tx<'w, 'f> {
                 .cloned()
                 .collect();
             for attr in refs {
-                let enc = layout::encode(&Value::Long(e as i64)).map_err(Error::Corrupt)?;
+                let enc = layout::encode(&Value::Long(e as i64))
+                    .map_err(|err| Error::Corrupt(err.to_string()))?;
                 let it = layout::item(attr.id, &enc);
                 for x in layout::entities_of(&*self.w, self.dbs, &it)? {
                     self.retract_item(x, &attr, &it)?;
