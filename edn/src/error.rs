@@ -100,3 +100,27 @@ impl EdnError {
         &self.message
     }
 }
+
+/// Why a name (a symbol's or keyword's, or one of their parts) or an `#inst` text does not
+/// read: the reader's message, which the caller places in an [`EdnError`] with its kind and
+/// position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Malformed(String);
+
+impl From<String> for Malformed {
+    fn from(message: String) -> Self {
+        Malformed(message)
+    }
+}
+
+impl From<&str> for Malformed {
+    fn from(message: &str) -> Self {
+        Malformed(message.to_owned())
+    }
+}
+
+impl std::fmt::Display for Malformed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}

@@ -7,6 +7,8 @@
 //! 0000–9999 are printed. Printing is always UTC with milliseconds:
 //! `1985-04-12T23:20:50.520Z`.
 
+use crate::error::Malformed;
+
 const MS_PER_DAY: i64 = 86_400_000;
 
 /// Days from 1970-01-01 to the given proleptic Gregorian date (Howard Hinnant's algorithm).
@@ -68,7 +70,7 @@ impl Scan<'_> {
     }
 
     /// Exactly `n` ASCII digits.
-    fn digits(&mut self, n: usize, what: &str) -> Result<u32, String> {
+    fn digits(&mut self, n: usize, what: &str) -> Result<u32, Malformed> {
         let mut v = 0u32;
         for _ in 0..n {
             match self.peek() {
@@ -76,16 +78,22 @@ impl Scan<'_> {
                     v = v * 10 + u32::from(b - b'0');
                     self.i += 1;
                 }
-                _ => return Err(format!("expected {n} digits for the {what}")),
+                _ => {
+                    return Err(Malformed::from(format!(
+                        "expected {n} digits for the {what}"
+                    )))
+                }
             }
         }
         Ok(v)
     }
 
-    fn ranged(&mut self, what: &str, lo: u32, hi: u32) -> Result<u32, String> {
+    fn ranged(&mut self, what: &str, lo: u32, hi: u32) -> Result<u32, Malformed> {
         let v = self.digits(2, what)?;
         if v < lo || v > hi {
-            return Err(format!("{what} {v:02} is out of range {lo:02}-{hi:02}"));
+            return Err(Malformed::from(format!(
+                "{what} {v:02} is out of range {lo:02}-{hi:02}"
+            )));
         }
         Ok(v)
     }
@@ -93,7 +101,7 @@ impl Scan<'_> {
 
 /// Parses an RFC 3339 timestamp (or a prefix of one, as Clojure allows) into milliseconds since
 /// the epoch. The error says what is wrong, without the text itself.
-pub(crate) fn parse_rfc3339(text: &str) -> Result<i64, String> {
+pub(crate) fn parse_rfc3339(text: &str) -> Result<i64, Malformed> {
     let mut sc = Scan {
         s: text.as_bytes(),
         i: 0,
@@ -112,10 +120,10 @@ pub(crate) fn parse_rfc3339(text: &str) -> Result<i64, String> {
     }
     let year_digits = sc.i - start;
     if year_digits < 4 || (sign.is_none() && year_digits > 4) {
-        return Err("expected a 4-digit year".into());
+        return Err(Malformed::from("expected a 4-digit year"));
     }
     if year_digits > 12 {
-        return Err("year is out of range".into());
+        return Err(Malformed::from("year is out of range"));
     }
     let mut year: i64 = 0;
     for &b in &sc.s[start..sc.i] {
@@ -144,7 +152,7 @@ pub(crate) fn parse_rfc3339(text: &str) -> Result<i64, String> {
                                 sc.i += 1;
                             }
                             if n == 0 {
-                                return Err("expected digits after '.'".into());
+                                return Err(Malformed::from("expected digits after '.'"));
                             }
                             for _ in n..3 {
                                 millis *= 10;
@@ -161,7 +169,7 @@ pub(crate) fn parse_rfc3339(text: &str) -> Result<i64, String> {
         sc.i += 1;
         let oh = sc.ranged("offset hour", 0, 23)?;
         if !sc.eat(b':') {
-            return Err("expected ':' in the UTC offset".into());
+            return Err(Malformed::from("expected ':' in the UTC offset"));
         }
         let om = sc.ranged("offset minute", 0, 59)?;
         offset_minutes = i64::from(oh * 60 + om);
@@ -170,17 +178,17 @@ pub(crate) fn parse_rfc3339(text: &str) -> Result<i64, String> {
         }
     }
     if sc.i != sc.s.len() {
-        return Err(format!(
+        return Err(Malformed::from(format!(
             "unexpected text at character {} (expected YYYY-MM-DDTHH:MM:SS.sssZ)",
             sc.i + 1
-        ));
+        )));
     }
     let days = i128::from(days_from_civil(year, month, day));
     let secs =
         days * 86_400 + i128::from(hour) * 3600 + i128::from(minute) * 60 + i128::from(second)
             - i128::from(offset_minutes) * 60;
     let ms = secs * 1000 + i128::from(millis);
-    i64::try_from(ms).map_err(|_| "timestamp is out of range".to_string())
+    i64::try_from(ms).map_err(|_| Malformed::from("timestamp is out of range"))
 }
 
 /// Formats milliseconds since the epoch as `YYYY-MM-DDTHH:MM:SS.sssZ`.

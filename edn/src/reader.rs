@@ -7,7 +7,7 @@
 
 use std::cmp::Ordering;
 
-use super::error::{EdnError, EdnErrorKind as Kind, Position};
+use super::error::{EdnError, EdnErrorKind as Kind, Malformed, Position};
 use super::inst::parse_rfc3339;
 use super::printer::abbreviate;
 use super::uuid::parse_uuid;
@@ -846,35 +846,35 @@ fn apply_tag(tag: Symbol, value: Edn, value_pos: Position) -> Result<Edn, EdnErr
 
 /// Checks one part (namespace or name) of a symbol or keyword. Keyword parts may start with a
 /// digit.
-fn validate_part(part: &str, keyword: bool) -> Result<(), String> {
+fn validate_part(part: &str, keyword: bool) -> Result<(), Malformed> {
     let mut chars = part.chars();
     let Some(first) = chars.next() else {
-        return Err("empty name".to_owned());
+        return Err(Malformed::from("empty name"));
     };
     if let Some(bad) = part
         .chars()
         .find(|&c| c.is_control() || is_delimiter(c) || matches!(c, '@' | '^' | '`' | '~'))
     {
-        return Err(format!("character {bad:?} is not allowed"));
+        return Err(Malformed::from(format!("character {bad:?} is not allowed")));
     }
     if matches!(first, ':' | '#' | '\'') {
-        return Err(format!("cannot start with {first:?}"));
+        return Err(Malformed::from(format!("cannot start with {first:?}")));
     }
     if !keyword {
         if first.is_numeric() {
-            return Err("cannot start with a digit".to_owned());
+            return Err(Malformed::from("cannot start with a digit"));
         }
         if matches!(first, '+' | '-' | '.') && chars.next().is_some_and(|c| c.is_ascii_digit()) {
-            return Err(format!(
+            return Err(Malformed::from(format!(
                 "{first:?} followed by a digit is a number, not a symbol"
-            ));
+            )));
         }
     }
     Ok(())
 }
 
 /// Splits `ns/name` (or `name`, or `/`, or `ns//`) and checks both parts.
-fn split_name(body: &str, keyword: bool) -> Result<(Option<&str>, &str), String> {
+fn split_name(body: &str, keyword: bool) -> Result<(Option<&str>, &str), Malformed> {
     if body == "/" {
         return Ok((None, "/"));
     }
@@ -883,13 +883,13 @@ fn split_name(body: &str, keyword: bool) -> Result<(Option<&str>, &str), String>
         Some((ns, "/")) => (Some(ns), "/"),
         Some((ns, name)) => {
             if name.contains('/') {
-                return Err("more than one '/'".to_owned());
+                return Err(Malformed::from("more than one '/'"));
             }
             if name.is_empty() {
-                return Err("nothing after '/'".to_owned());
+                return Err(Malformed::from("nothing after '/'"));
             }
             if ns.is_empty() {
-                return Err("nothing before '/'".to_owned());
+                return Err(Malformed::from("nothing before '/'"));
             }
             (Some(ns), name)
         }
@@ -903,7 +903,7 @@ fn split_name(body: &str, keyword: bool) -> Result<(Option<&str>, &str), String>
     Ok((ns, name))
 }
 
-fn parse_symbol(token: &str) -> Result<Symbol, String> {
+fn parse_symbol(token: &str) -> Result<Symbol, Malformed> {
     let (ns, name) = split_name(token, false)?;
     Ok(Symbol::new(ns, name))
 }

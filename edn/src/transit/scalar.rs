@@ -190,7 +190,9 @@ pub(super) fn scalar(tag: char, rest: &str) -> Result<Edn, Kind> {
                     .map_err(|_| invalid("instant (~m)", &text(), "milliseconds out of range"))?,
             )
         }
-        't' => Edn::Inst(parse_rfc3339(rest).map_err(|msg| invalid("instant (~t)", &text(), msg))?),
+        't' => Edn::Inst(
+            parse_rfc3339(rest).map_err(|msg| invalid("instant (~t)", &text(), msg.to_string()))?,
+        ),
         'b' => {
             let bytes = base64::decode(rest).map_err(|msg| invalid("bytes (~b)", &text(), msg))?;
             bytes_edn(&bytes)
