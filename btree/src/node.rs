@@ -43,7 +43,7 @@ fn prefix8(k: &[u8]) -> u64 {
 
 #[inline]
 pub(crate) fn u16_at(b: &[u8], off: usize) -> usize {
-    // One bounds check for both bytes.
+    // One bounds check for both bytes; the two-byte slice always converts.
     let two: [u8; 2] = b[off..off + 2].try_into().unwrap_or([0; 2]);
     u16::from_le_bytes(two) as usize
 }
@@ -188,7 +188,7 @@ impl<'a> Node<'a> {
     #[inline]
     pub fn used(&self) -> usize {
         let n = self.len();
-        n * SLOT_SIZE + (self.data.len() - u16_at(self.data, HDR_UPPER_OFF))
+        n * SLOT_SIZE + (self.data.len() - usize::from(self.upper))
     }
 
     /// The offset of entry `i` if it lies in the entry area, checked without building an
@@ -243,8 +243,7 @@ impl<'a> Node<'a> {
     fn entry_offset(&self, i: usize) -> Result<usize> {
         let off = u16_at(self.data, PAGE_HEADER_SIZE + i * SLOT_SIZE);
         // Entries live between `upper` and the page end; editing relies on it.
-        let upper = u16_at(self.data, HDR_UPPER_OFF);
-        if off < upper.max(PAGE_HEADER_SIZE) || off >= self.data.len() {
+        if off < usize::from(self.upper).max(PAGE_HEADER_SIZE) || off >= self.data.len() {
             return Err(self.corrupt(format!(
                 "slot {i} points to byte {off}, outside the entry area"
             )));
@@ -378,7 +377,7 @@ impl<'a> Node<'a> {
     /// [`search_leaf`](Self::search_leaf) among entries `from..` only, when `key` is known
     /// to follow every entry before `from`.
     #[inline]
-    pub fn search_leaf_from(
+    pub(crate) fn search_leaf_from(
         &self,
         from: usize,
         key: &[u8],

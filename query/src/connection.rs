@@ -128,7 +128,8 @@ pub trait DatalogRead {
 
     /// How many distinct values `attr` holds (Datalevin's `cardinality`); 0 for an
     /// attribute with no datom or not in the schema. This default reads the attribute's
-    /// datoms; the embedded database counts its AVE keys instead.
+    /// datoms; the embedded database counts its AVE keys instead, and the client has the
+    /// server count them with one query.
     fn cardinality(&self, attr: &Keyword) -> Result<u64, Self::Error> {
         let mut n = 0;
         let mut last: Option<Edn> = None;
