@@ -17,6 +17,7 @@ use levin_engine::{Env, EnvOptions, Read, RwTxn};
 use crate::db::{Db, Snapshot};
 use crate::error::{Error, Result};
 use crate::layout::{self, Dbs, Meta};
+use crate::options::StoreOptions;
 use crate::schema::{db_ident, Schema};
 use crate::schema_store::{delete_and_rename, load_schema, merge_schema, store_attr, SchemaUpdate};
 use crate::tx::{Tx, TxOpts, TxReport};
@@ -99,8 +100,6 @@ struct Inner {
     tx_fns: Mutex<TxFns>,
     /// Callbacks after commit, by key, in registration order.
     listeners: Mutex<Vec<(Edn, Arc<Listener>)>>,
-    closed_schema: Mutex<bool>,
-    auto_entity_time: Mutex<bool>,
     /// Held from a commit until the snapshot after it is taken, and by every commit of
     /// this connection, so that `db_after` is exactly the committed state (writers of
     /// other processes are not held; see [`TxReport::db_after`]).
@@ -153,6 +152,7 @@ impl Conn {
                 max_gid: 0,
                 giant_limit: layout::giant_limit_for(env.max_key_size()),
                 schema_gen: 0,
+                options: StoreOptions::default(),
             };
             store_attr(&mut w, &dbs, &db_ident())?;
             m
@@ -214,8 +214,6 @@ impl Conn {
                 writer_timeout: Mutex::new(None),
                 tx_fns: Mutex::new(HashMap::new()),
                 listeners: Mutex::new(Vec::new()),
-                closed_schema: Mutex::new(false),
-                auto_entity_time: Mutex::new(false),
                 commit_gate: Mutex::new(()),
             }),
         }
@@ -414,40 +412,61 @@ impl Conn {
         !lock(&self.inner.listeners).is_empty()
     }
 
-    /// Refuses (`true`) or allows (`false`, the default) attributes the schema lacks:
-    /// with a closed schema, asserting one fails with [`Error::ClosedSchema`] instead of
-    /// adding it untyped (Datalevin's `:closed-schema?`). Retracting one is still a no-op.
-    /// The setting belongs to this connection (and its clones), not to the database.
-    pub fn set_closed_schema(&self, closed: bool) {
-        *lock(&self.inner.closed_schema) = closed;
+    /// The options the database is transacted under (stored in it: see
+    /// [`Conn::set_options`]).
+    pub fn options(&self) -> Result<StoreOptions> {
+        let r = self.inner.env.read()?;
+        Ok(Meta::read(&r, &self.inner.dbs)?.options)
     }
 
-    /// Turns on or off (the default) entity timestamps (Datalevin's
-    /// `:auto-entity-time?`): every transaction then sets `:db/updated-at` on each entity
-    /// it changes and `:db/created-at` on each that lacks it, both as milliseconds since
-    /// the epoch (`:db.type/long`, added to the schema when this turns them on); an entity
-    /// whose other datoms are all retracted loses both. The setting belongs to this
-    /// connection (and its clones), not to the database.
-    pub fn set_auto_entity_time(&self, on: bool) -> Result<()> {
-        if on {
-            let s = self.schema();
-            let has = |n: &str| s.get(&Keyword::new(Some("db"), n)).is_some();
+    /// Stores `options` in the database, as Datalevin stores its opts: every connection to
+    /// it, in this process or another and in every mode, then transacts under them, and
+    /// they stay after the database is closed. Writes only when they differ from the
+    /// stored ones (so it works on a read-only database when nothing changes).
+    ///
+    /// - `closed_schema` (Datalevin's `:closed-schema?`): asserting an attribute the
+    ///   schema lacks fails with [`Error::ClosedSchema`] instead of adding it untyped.
+    ///   Retracting one is still a no-op.
+    /// - `auto_entity_time` (`:auto-entity-time?`): every transaction sets
+    ///   `:db/updated-at` on each entity it changes and `:db/created-at` on each that
+    ///   lacks it, both as milliseconds since the epoch (`:db.type/long`, added to the
+    ///   schema in the same commit when this turns them on); an entity whose other datoms
+    ///   are all retracted loses both.
+    pub fn set_options(&self, options: StoreOptions) -> Result<()> {
+        if self.options()? == options {
+            return Ok(());
+        }
+        let mut t = self.begin()?;
+        if options.auto_entity_time {
+            let has = |n: &str| t.schema.get(&Keyword::new(Some("db"), n)).is_some();
             if !has("created-at") || !has("updated-at") {
-                self.update_schema(
+                t.update_schema(
                     "{:db/created-at {:db/valueType :db.type/long}
                       :db/updated-at {:db/valueType :db.type/long}}",
                 )?;
             }
         }
-        *lock(&self.inner.auto_entity_time) = on;
+        t.meta.options = options;
+        let (meta, dbs) = (t.meta, self.inner.dbs.clone());
+        meta.write(t.kv_mut()?, &dbs)?;
+        t.commit()?;
         Ok(())
     }
 
-    fn tx_opts(&self) -> TxOpts {
-        TxOpts {
-            closed_schema: *lock(&self.inner.closed_schema),
-            entity_time: lock(&self.inner.auto_entity_time).then(now_millis),
-        }
+    /// Sets the stored `closed_schema` option (see [`Conn::set_options`]).
+    pub fn set_closed_schema(&self, closed: bool) -> Result<()> {
+        self.set_options(StoreOptions {
+            closed_schema: closed,
+            ..self.options()?
+        })
+    }
+
+    /// Sets the stored `auto_entity_time` option (see [`Conn::set_options`]).
+    pub fn set_auto_entity_time(&self, on: bool) -> Result<()> {
+        self.set_options(StoreOptions {
+            auto_entity_time: on,
+            ..self.options()?
+        })
     }
 
     /// Rebuilds the Datalog indexes from the data (Datalevin's `re-index`), optionally
@@ -587,7 +606,12 @@ impl Transaction {
     /// Applies a vector of tx forms within the transaction; later calls and
     /// [`Transaction::db`] see them. On error the transaction can only be aborted.
     pub fn transact(&mut self, tx: &Edn) -> Result<TxReport> {
-        let opts = self.conn.tx_opts();
+        // The options as stored, read with the transaction: another connection (or
+        // process) may have changed them.
+        let opts = TxOpts {
+            closed_schema: self.meta.options.closed_schema,
+            entity_time: self.meta.options.auto_entity_time.then(now_millis),
+        };
         let fns = lock(&self.conn.inner.tx_fns).clone();
         self.run(tx, opts, &fns)
     }

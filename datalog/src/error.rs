@@ -118,6 +118,14 @@ pub enum Error {
     /// A bad argument to a read, pull or entity call.
     #[error("invalid argument: {0}")]
     Invalid(String),
+    /// A bad database option (see [`crate::StoreOptions`]).
+    #[error("invalid option {key}: {reason}")]
+    Option {
+        /// The option's key as given (`:closed-schema?`), or `opts` for the whole map.
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 impl Error {

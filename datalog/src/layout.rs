@@ -7,6 +7,7 @@ use levin_codec::{decode_value, encode_value, Value};
 use levin_engine::{Db as KvDb, Range, Read, RwTxn};
 
 use crate::error::{Error, Result};
+use crate::options::StoreOptions;
 
 /// EAV: a list database; key = entity id (8 bytes), values = index items.
 pub const EAV: &str = "datalog/eav";
@@ -33,6 +34,11 @@ pub const META_GIANT_LIMIT: &[u8] = b"giant-limit";
 /// Meta key: the schema generation (u64), bumped by every change to the schema database,
 /// so a connection (or a later process) knows when its cached schema is stale.
 pub const META_SCHEMA_GEN: &[u8] = b"schema-gen";
+
+/// Meta key: the database's `:closed-schema?` option (one byte, 0 or 1; absent is 0).
+pub const META_CLOSED_SCHEMA: &[u8] = b"closed-schema";
+/// Meta key: the database's `:auto-entity-time?` option (one byte, 0 or 1; absent is 0).
+pub const META_AUTO_ENTITY_TIME: &[u8] = b"auto-entity-time";
 
 /// The layout version written in meta.
 pub const FORMAT_VERSION: u32 = 1;
@@ -99,6 +105,8 @@ pub struct Meta {
     pub giant_limit: usize,
     /// Bumped by every schema change.
     pub schema_gen: u64,
+    /// The options the database is transacted under.
+    pub options: StoreOptions,
 }
 
 impl Meta {
@@ -115,6 +123,17 @@ impl Meta {
                     String::from_utf8_lossy(k)
                 ))),
                 None => Ok(0),
+            }
+        };
+        let flag_of = |k: &[u8]| -> Result<bool> {
+            match r.get(&dbs.meta, k)? {
+                None => Ok(false),
+                Some([0]) => Ok(false),
+                Some([1]) => Ok(true),
+                Some(b) => Err(Error::Corrupt(format!(
+                    "meta key {:?} holds {b:?}, not one byte 0 or 1",
+                    String::from_utf8_lossy(k)
+                ))),
             }
         };
         let format = u64_of(META_FORMAT)?;
@@ -146,6 +165,10 @@ impl Meta {
                 u64::from(u32::MAX),
             )? as usize,
             schema_gen: u64_of(META_SCHEMA_GEN)?,
+            options: StoreOptions {
+                closed_schema: flag_of(META_CLOSED_SCHEMA)?,
+                auto_entity_time: flag_of(META_AUTO_ENTITY_TIME)?,
+            },
         })
     }
 
@@ -161,6 +184,16 @@ impl Meta {
             &(self.giant_limit as u32).to_be_bytes(),
         )?;
         w.put(&dbs.meta, META_SCHEMA_GEN, &self.schema_gen.to_be_bytes())?;
+        w.put(
+            &dbs.meta,
+            META_CLOSED_SCHEMA,
+            &[u8::from(self.options.closed_schema)],
+        )?;
+        w.put(
+            &dbs.meta,
+            META_AUTO_ENTITY_TIME,
+            &[u8::from(self.options.auto_entity_time)],
+        )?;
         Ok(())
     }
 }

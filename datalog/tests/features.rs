@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use levin_datalog::{squuid, squuid_time_millis, Conn, Error};
+use levin_datalog::{squuid, squuid_time_millis, Conn, Error, StoreOptions};
 use levin_edn::{read, Edn};
 
 fn conn(schema: &str) -> (tempfile::TempDir, Conn) {
@@ -302,7 +302,7 @@ fn a_listener_may_transact() {
 #[test]
 fn closed_schema() {
     let (_d, c) = conn("{:name {:db/unique :db.unique/identity}}");
-    c.set_closed_schema(true);
+    c.set_closed_schema(true).unwrap();
     c.transact_str(r#"[{:name "A"}]"#).unwrap();
     for tx in [
         r#"[{:name "A" :x 1}]"#,
@@ -322,8 +322,48 @@ fn closed_schema() {
     c.update_schema("{:x {:db/valueType :db.type/long}}")
         .unwrap();
     c.transact_str(r#"[{:name "A" :x 1}]"#).unwrap();
-    c.set_closed_schema(false);
+    c.set_closed_schema(false).unwrap();
     c.transact_str("[[:db/add 1 :y 1]]").unwrap();
+}
+
+#[test]
+fn options_are_stored_in_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Conn::open(dir.path(), "{:name {:db/unique :db.unique/identity}}").unwrap();
+    assert_eq!(c.options().unwrap(), StoreOptions::default());
+    let on = StoreOptions::default()
+        .with_edn(&read("{:closed-schema? true :auto-entity-time? true}").unwrap())
+        .unwrap();
+    c.set_options(on).unwrap();
+    // Another connection to the same database (as another process or mode would have)
+    // transacts under them at once, and so does a connection opened after a close.
+    let other = Conn::open(dir.path(), ()).unwrap();
+    assert_eq!(other.options().unwrap(), on);
+    let e = other.transact_str("[{:name \"A\" :x 1}]").unwrap_err();
+    assert!(matches!(e, Error::ClosedSchema { .. }), "{e}");
+    drop((c, other));
+    let c = Conn::open(dir.path(), ()).unwrap();
+    assert_eq!(c.options().unwrap(), on);
+    let r = c.transact_str("[{:name \"A\"}]").unwrap();
+    assert!(
+        r.tx_data.iter().any(|d| d.a.name() == "created-at"),
+        "entity time is on: {:?}",
+        r.tx_data
+    );
+    // Setting what is stored writes nothing, so it works on a read-only database.
+    drop(c);
+    let ro = Conn::open_read_only(dir.path()).unwrap();
+    ro.set_options(on).unwrap();
+    assert!(
+        ro.set_closed_schema(false).is_err(),
+        "a read-only database refuses a change"
+    );
+    assert_eq!(ro.options().unwrap(), on);
+    drop(ro);
+    let c = Conn::open(dir.path(), ()).unwrap();
+    c.set_closed_schema(false).unwrap();
+    c.transact_str("[{:name \"B\" :x 1}]").unwrap();
+    assert!(c.options().unwrap().auto_entity_time);
 }
 
 #[test]

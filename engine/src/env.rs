@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use levin_pager::{IoHook, PagerOptions, PassedOver};
 use levin_txn::check::CheckReport;
-use levin_txn::{CoreOptions, EnvCore};
+use levin_txn::{CoreOptions, EnvCore, TxnError};
 
 pub use levin_txn::Durability;
 
@@ -91,10 +91,15 @@ impl EnvOptions {
 }
 
 /// An open environment. Cheap to clone; all clones share one open file.
+///
+/// Opens of one directory within a process share one file (see `EnvCore::open`), so
+/// read-only is a property of the handle as well: a read-only open of a directory this
+/// process already has open for writing gets a handle that refuses to write.
 #[derive(Clone, Debug)]
 pub struct Env {
     core: Arc<EnvCore>,
     dir: PathBuf,
+    read_only: bool,
 }
 
 impl Env {
@@ -124,10 +129,19 @@ impl Env {
                 dir.display()
             )));
         }
+        let read_only = opts.core.pager.read_only;
         let core = EnvCore::open(&dir.join(DATA_FILE), opts.core)?;
+        if core.pager().is_read_only() && !read_only {
+            // The file this process shares is open without write access.
+            return Err(Error::Invalid(format!(
+                "{} is open read-only in this process; close it before opening it for writing",
+                dir.display()
+            )));
+        }
         Ok(Env {
             core,
             dir: dir.to_path_buf(),
+            read_only,
         })
     }
 
@@ -146,6 +160,19 @@ impl Env {
         levin_btree::Limits::new(self.page_size()).max_key
     }
 
+    /// Whether this handle was opened read-only (its writes fail with the read-only error).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// Fails with the read-only error when this handle was opened read-only.
+    fn writable(&self) -> Result<()> {
+        if self.read_only {
+            return Err(Error::Txn(TxnError::ReadOnly));
+        }
+        Ok(())
+    }
+
     /// Begins a read transaction on the latest commit. Never blocks, never blocked.
     pub fn read(&self) -> Result<RoTxn> {
         Ok(RoTxn::new(self.core.begin_read()?))
@@ -153,6 +180,7 @@ impl Env {
 
     /// Begins the write transaction, waiting while another is open.
     pub fn write(&self) -> Result<RwTxn> {
+        self.writable()?;
         Ok(RwTxn::new(self.core.begin_write()?))
     }
 
@@ -160,6 +188,7 @@ impl Env {
     /// process or another) to finish; then it fails with an error whose
     /// [`Error::is_writer_busy`] is true, and nothing was changed.
     pub fn write_timeout(&self, timeout: std::time::Duration) -> Result<RwTxn> {
+        self.writable()?;
         Ok(RwTxn::new(self.core.begin_write_within(Some(timeout))?))
     }
 
@@ -223,6 +252,9 @@ impl Env {
     /// passed over is overwritten durably (so no later open reports it) and writes are
     /// allowed. Returns what was passed over, or None if nothing was.
     pub fn accept_rollback(&self) -> Result<Option<PassedOver>> {
+        if self.core.passed_over().is_some() {
+            self.writable()?;
+        }
         Ok(self.core.accept_rollback()?)
     }
 

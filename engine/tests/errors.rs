@@ -467,6 +467,34 @@ fn read_only_env_refuses_writes() {
     assert!(e.to_string().contains("read-only"), "{e}");
 }
 
+#[test]
+fn a_read_only_open_of_a_directory_open_for_writing_refuses_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    make_db(dir.path());
+    // Both opens share one file within the process; the read-only handle still refuses.
+    let rw = Env::open_with(dir.path(), opts()).unwrap();
+    let ro = Env::open_with(dir.path(), opts().read_only(true)).unwrap();
+    assert!(ro.is_read_only() && !rw.is_read_only());
+    let e = ro.write().err().expect("write through a read-only handle");
+    assert!(e.to_string().contains("read-only"), "{e}");
+    let e = ro
+        .write_timeout(std::time::Duration::from_millis(10))
+        .err()
+        .expect("write through a read-only handle");
+    assert!(e.to_string().contains("read-only"), "{e}");
+    rw.write().unwrap().commit().unwrap();
+    drop((rw, ro));
+    // And a file open read-only is not opened for writing behind it.
+    let ro = Env::open_with(dir.path(), opts().read_only(true)).unwrap();
+    let e = Env::open_with(dir.path(), opts()).unwrap_err();
+    assert!(
+        e.to_string().contains("open read-only in this process"),
+        "{e}"
+    );
+    drop(ro);
+    Env::open_with(dir.path(), opts()).unwrap();
+}
+
 /// Every database's name and (key, value) pairs.
 type Contents = Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)>;
 

@@ -147,7 +147,15 @@ impl State {
     }
 
     /// Opens the Datalog database in `dir` (a fresh temporary directory if `None`).
-    fn open_conn(&mut self, dir: Option<PathBuf>, schema: Option<Edn>) -> Res<(Conn, PathBuf)> {
+    /// Opens (creating) the database in `dir` (a new temporary directory for `None`),
+    /// merging `schema` into its stored one and laying Datalevin's `opts` map over its
+    /// stored options (see [`set_opts`]).
+    fn open_conn(
+        &mut self,
+        dir: Option<PathBuf>,
+        schema: Option<Edn>,
+        opts: &Edn,
+    ) -> Res<(Conn, PathBuf)> {
         let dir = match dir {
             Some(d) => d,
             None => {
@@ -163,6 +171,7 @@ impl State {
         self.check_writable(&env)?;
         let conn = Conn::open(&dir, schema)?;
         conn.set_writer_timeout(Some(self.writer_timeout));
+        set_opts(&conn, opts)?;
         let canon = std::fs::canonicalize(&dir).unwrap_or(dir);
         Ok((conn, canon))
     }
@@ -280,6 +289,18 @@ fn arg(args: &[Edn], i: usize) -> &Edn {
     args.get(i).unwrap_or(&Edn::Nil)
 }
 
+/// Lays Datalevin's opts map `opts` (nil: none) over the options stored in `conn`'s
+/// database: `:closed-schema?` and `:auto-entity-time?` are stored, as Datalevin stores
+/// them; its other keys are ignored (docs/POD.md).
+fn set_opts(conn: &Conn, opts: &Edn) -> Res<()> {
+    if opts.is_nil() {
+        return Ok(());
+    }
+    let stored = conn.options()?;
+    conn.set_options(stored.with_edn(opts)?)?;
+    Ok(())
+}
+
 fn run(s: &mut State, var: &str, args: &[Edn]) -> Res<Edn> {
     match var {
         "get-conn" => {
@@ -293,6 +314,10 @@ fn run(s: &mut State, var: &str, args: &[Edn]) -> Res<Edn> {
                             s.check_writable(c.conn.env())?;
                             c.conn.update_schema(schema)?;
                         }
+                        if !arg(args, 2).is_nil() {
+                            s.check_writable(c.conn.env())?;
+                            set_opts(&c.conn, arg(args, 2))?;
+                        }
                         return Ok(Handle {
                             kind: Kind::Conn,
                             id,
@@ -302,7 +327,7 @@ fn run(s: &mut State, var: &str, args: &[Edn]) -> Res<Edn> {
                     }
                 }
             }
-            let (conn, canon) = s.open_conn(Some(dir), schema)?;
+            let (conn, canon) = s.open_conn(Some(dir), schema, arg(args, 2))?;
             let id = new_id();
             s.register_conn(id, conn, Some(canon));
             Ok(Handle {
@@ -315,7 +340,7 @@ fn run(s: &mut State, var: &str, args: &[Edn]) -> Res<Edn> {
         "create-conn" => {
             let dir = dir_arg(opt(args, 0))?;
             let given = dir.is_some();
-            let (conn, canon) = s.open_conn(dir, schema_arg(opt(args, 1))?)?;
+            let (conn, canon) = s.open_conn(dir, schema_arg(opt(args, 1))?, arg(args, 2))?;
             let id = new_id();
             s.register_conn(id, conn, given.then_some(canon));
             Ok(Handle {
@@ -330,6 +355,7 @@ fn run(s: &mut State, var: &str, args: &[Edn]) -> Res<Edn> {
             let (conn, _) = s.open_conn(
                 dir_arg(opt(args, shift))?,
                 schema_arg(opt(args, shift + 1))?,
+                arg(args, shift + 2),
             )?;
             if var == "init-db" {
                 let datoms = arg(args, 0)

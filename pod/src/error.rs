@@ -117,7 +117,7 @@ fn store_type(e: &levin_datalog::Error) -> &'static str {
         E::Unique { .. } => "levin/unique",
         E::Cas { .. } => "levin/cas",
         E::LookupRef(_) => "levin/lookup-ref",
-        E::Invalid(_) => "levin/bad-argument",
+        E::Invalid(_) | E::Option { .. } => "levin/bad-argument",
         _ => "levin/store",
     }
 }

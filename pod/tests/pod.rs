@@ -400,6 +400,67 @@ fn datalog_round_trips() {
 }
 
 #[test]
+fn get_conn_opts_are_stored_as_datalevin_stores_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = s(dir.path().to_str().unwrap());
+    let mut p = P::new();
+    let conn = p.ok(
+        "get-conn",
+        args(vec![
+            d.clone(),
+            e("{:name {:db/valueType :db.type/string}}"),
+            e("{:closed-schema? true :auto-entity-time? true :validate-data? true}"),
+        ]),
+    );
+    let f = p.err(
+        "transact!",
+        args(vec![conn.clone(), e(r#"[{:name "a" :other 1}]"#)]),
+    );
+    assert!(f.message.contains("not in the schema"), "{}", f.message);
+    p.ok("transact!", args(vec![conn.clone(), e(r#"[{:name "b"}]"#)]));
+    let attrs = "[:find ?a :in $ ?n :where [?e :name ?n] [?e ?a]]";
+    let db = p.ok("db", args(vec![conn.clone()]));
+    assert_eq!(
+        p.ok("q", args(vec![e(attrs), db, s("b")])),
+        e("#{[:name] [:db/created-at] [:db/updated-at]}")
+    );
+    p.ok("close", args(vec![conn]));
+    // Opened again without opts: the stored ones still hold.
+    let conn = p.ok("get-conn", args(vec![d.clone()]));
+    let f = p.err(
+        "transact!",
+        args(vec![conn.clone(), e(r#"[{:name "c" :other 1}]"#)]),
+    );
+    assert!(f.message.contains("not in the schema"), "{}", f.message);
+    p.ok("close", args(vec![conn]));
+    // Opts name only what they change.
+    let conn = p.ok(
+        "get-conn",
+        args(vec![d.clone(), Edn::Nil, e("{:closed-schema? false}")]),
+    );
+    let r = p.ok(
+        "transact!",
+        args(vec![conn.clone(), e(r#"[{:name "d" :other 1}]"#)]),
+    );
+    let stamped = r
+        .get(&Edn::kw("", "tx-data"))
+        .and_then(Edn::as_seq)
+        .unwrap()
+        .iter()
+        .any(|d| d.to_string().contains(":db/updated-at"));
+    assert!(stamped, "entity time is still on: {r}");
+    let f = p.err(
+        "get-conn",
+        args(vec![d, Edn::Nil, e("{:closed-schema? :yes}")]),
+    );
+    assert_eq!(
+        f.data.get(&Edn::kw("", "type")),
+        Some(&s("levin/bad-argument"))
+    );
+    assert!(f.message.contains(":closed-schema?"), "{}", f.message);
+}
+
+#[test]
 fn empty_init_and_conn_from_db() {
     let mut p = P::new();
     let db = p.ok("init-db", args(vec![e(r#"[[1 :name "A"] [2 :name "B"]]"#)]));
