@@ -74,7 +74,26 @@ impl Client {
 
     /// Opens (creating when allowed) the Datalog database `name`.
     pub fn open_db(self: &Arc<Self>, name: &str) -> Result<RemoteConn, ClientError> {
-        self.call("open", vec![s(name)])?;
+        self.open_db_with(name, None, None)
+    }
+
+    /// [`Client::open_db`] that first merges `schema` into the database's and lays `opts`
+    /// (a Datalevin opts map: `{:closed-schema? true :auto-entity-time? true}`) over the
+    /// options stored in it; either needs alter on the database (docs/PROTOCOL.md).
+    pub fn open_db_with(
+        self: &Arc<Self>,
+        name: &str,
+        schema: Option<&Edn>,
+        opts: Option<&Edn>,
+    ) -> Result<RemoteConn, ClientError> {
+        let mut args = vec![s(name)];
+        if schema.is_some() || opts.is_some() {
+            args.push(schema.cloned().unwrap_or(Edn::Nil));
+        }
+        if let Some(o) = opts {
+            args.push(o.clone());
+        }
+        self.call("open", args)?;
         Ok(RemoteConn {
             client: self.clone(),
             db: name.to_string(),

@@ -289,6 +289,18 @@ const TABLE: &[(&str, &str, &str, &str)] = &[
     ("open", r#"["sales"]"#, "", r#"[:view :database "sales"]"#),
     ("open", r#"["brand-new"]"#, "", r#"[:create :database]"#),
     (
+        "open",
+        r#"["sales" {:z {:db/valueType :db.type/long}}]"#,
+        "",
+        r#"[:alter :database "sales"]"#,
+    ),
+    (
+        "open",
+        r#"["sales" nil {:closed-schema? false}]"#,
+        "",
+        r#"[:alter :database "sales"]"#,
+    ),
+    (
         "open-kv",
         r#"["cache"]"#,
         "",
@@ -517,6 +529,63 @@ fn every_operation_is_refused_without_its_permission_and_allowed_with_it() {
         assert!(!covered.contains(op), "{op} needs no permission");
     }
     assert_eq!(covered.len(), 69, "operations in the table");
+}
+
+#[test]
+fn opening_with_a_schema_or_options_needs_alter() {
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start(config(root.path())).unwrap();
+    let admin = client(&server, "admin", "pw");
+    admin
+        .call("create-user", args(r#"["viewer" "pw"]"#))
+        .unwrap();
+    admin.call("create-role", args("[:viewers]")).unwrap();
+    admin
+        .call(
+            "grant-permission",
+            args(r#"[:viewers :view :database "sales"]"#),
+        )
+        .unwrap();
+    admin
+        .call("assign-role", args(r#"[:viewers "viewer"]"#))
+        .unwrap();
+    admin.call("open", args(r#"["sales"]"#)).unwrap();
+    let before = fingerprint(&admin);
+    let viewer = client(&server, "viewer", "pw");
+    let opened = viewer.call("open", args(r#"["sales"]"#)).unwrap();
+    assert_eq!(
+        opened.get(&e(":opts")),
+        Some(&e("{:closed-schema? false :auto-entity-time? false}"))
+    );
+    for a in [
+        r#"["sales" {:z {:db/valueType :db.type/long}}]"#,
+        r#"["sales" nil {:closed-schema? true}]"#,
+    ] {
+        let err = viewer.call("open", args(a)).unwrap_err();
+        assert_eq!(err.code(), Some("permission-denied"), "{a}: {err}");
+    }
+    assert_eq!(
+        fingerprint(&admin),
+        before,
+        "a refused open changed something"
+    );
+    // With alter, the options are stored in the database: every session (and an
+    // embedded open of the same directory) transacts under them.
+    let opened = admin
+        .call("open", args(r#"["sales" nil {:closed-schema? true}]"#))
+        .unwrap();
+    assert_eq!(
+        opened.get(&e(":opts")),
+        Some(&e("{:closed-schema? true :auto-entity-time? false}"))
+    );
+    let err = admin
+        .call("transact", args(r#"["sales" [[:db/add -1 :unknown 1]]]"#))
+        .unwrap_err();
+    assert!(err.to_string().contains("not in the schema"), "{err}");
+    let err = admin
+        .call("open", args(r#"["sales" nil {:closed-schema? 1}]"#))
+        .unwrap_err();
+    assert_eq!(err.code(), Some("bad-argument"), "{err}");
 }
 
 #[test]

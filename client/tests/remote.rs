@@ -262,3 +262,34 @@ fn non_loopback_without_tls_is_refused() {
     let err = Server::start(config).err().expect("refused");
     assert!(err.to_string().contains("without TLS"), "{err}");
 }
+
+#[test]
+fn options_set_through_the_server_stay_with_the_database_when_opened_embedded() {
+    let root = tempfile::tempdir().unwrap();
+    let server = start(root.path());
+    let admin = Arc::new(Client::connect(&uri(&server, "admin", ADMIN_PW, "")).unwrap());
+    let conn = admin
+        .open_db_with(
+            "sales",
+            Some(&e("{:name {:db/valueType :db.type/string}}")),
+            Some(&e("{:closed-schema? true :auto-entity-time? true}")),
+        )
+        .unwrap();
+    let err = conn.transact(&e(r#"[{:name "a" :other 1}]"#)).unwrap_err();
+    assert!(err.to_string().contains("not in the schema"), "{err}");
+    conn.transact(&e(r#"[{:name "b"}]"#)).unwrap();
+    drop(conn);
+    drop(admin);
+    server.shutdown();
+    // The same directory, embedded: the options came with it.
+    let embedded = levin_datalog::Conn::open(root.path().join("sales"), ()).unwrap();
+    let o = embedded.options().unwrap();
+    assert!(o.closed_schema && o.auto_entity_time, "{o:?}");
+    let err = embedded
+        .transact(&e(r#"[{:name "c" :other 1}]"#))
+        .unwrap_err();
+    assert!(
+        matches!(err, levin_datalog::Error::ClosedSchema { .. }),
+        "{err}"
+    );
+}

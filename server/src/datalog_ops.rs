@@ -263,11 +263,17 @@ fn run(s: &mut Session<'_>, req: &Request) -> Result<Edn, ServerError> {
             if let Some(schema) = req.opt_arg(1) {
                 conn.update_schema(schema)?;
             }
+            let mut options = conn.options()?;
+            if let Some(opts) = req.opt_arg(2) {
+                options = options.with_edn(opts)?;
+                conn.set_options(options)?;
+            }
             let db = conn.db()?;
             Ok(Edn::Map(vec![
                 (k("db-name"), Edn::String(name)),
                 (k("max-eid"), Edn::Long(db.max_eid() as i64)),
                 (k("datoms"), Edn::Long(db.datom_count()? as i64)),
+                (k("opts"), options.to_edn()),
             ]))
         }
         "close" => {

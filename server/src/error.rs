@@ -105,7 +105,7 @@ fn store_code(e: &levin_datalog::Error) -> Keyword {
         E::Unique { .. } => "unique",
         E::Cas { .. } => "cas",
         E::LookupRef(_) => "lookup-ref",
-        E::Invalid(_) | E::InvalidValue(_) => "bad-argument",
+        E::Invalid(_) | E::InvalidValue(_) | E::Option { .. } => "bad-argument",
         E::Engine(_) => "storage",
         _ => "store",
     })

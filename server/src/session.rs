@@ -470,12 +470,18 @@ impl<'s> Session<'s> {
         Ok(match req.op.as_str() {
             // Opening an existing registered database needs view on it; creating one (or
             // adopting a directory copied under the root) needs create on databases.
+            // Opening with a schema or options (`:open db schema opts`) may change the
+            // database: that needs alter on it.
             "open" | "open-kv" => {
                 let name = db(0)?;
-                if self.shared.system.database_type(&name)?.is_some() {
-                    Some(Permission::on(View, Database, name))
-                } else {
+                let changes =
+                    req.op == "open" && (req.opt_arg(1).is_some() || req.opt_arg(2).is_some());
+                if self.shared.system.database_type(&name)?.is_none() {
                     Some(Permission::all(Create, Database))
+                } else if changes {
+                    Some(Permission::on(Alter, Database, name))
+                } else {
+                    Some(Permission::on(View, Database, name))
                 }
             }
             "close" | "close-kv" | "release-snapshot" | "close-transact" | "abort-transact"

@@ -19,8 +19,20 @@ CLIENT_NAME = "levin-python 0.1.0"
 
 _OPT_KEYS = {"timeout-ms", "timeout_ms", "client-name", "client_name"}
 
+# Database options a Datalog connection sends with `:open`: the server stores them in the
+# database (docs/PROTOCOL.md), as Datalevin stores its opts.
+_DB_OPT_KEYS = {
+    "closed-schema?": ":closed-schema?",
+    "closed_schema": ":closed-schema?",
+    "auto-entity-time?": ":auto-entity-time?",
+    "auto_entity_time": ":auto-entity-time?",
+}
 
-def _opts_target(t: Target, opts: Optional[Dict[str, Any]]) -> str:
+
+def _opts_target(t: Target, opts: Optional[Dict[str, Any]],
+                 db_opts: Optional[Dict[Keyword, Any]] = None) -> str:
+    """Applies the client options of `opts` to `t` and returns the client name; with
+    `db_opts` (a Datalog connection), the database options go there."""
     name = CLIENT_NAME
     if not opts:
         return name
@@ -28,10 +40,16 @@ def _opts_target(t: Target, opts: Optional[Dict[str, Any]]) -> str:
         raise InterfaceError(f"opts is a dict, got {type(opts).__name__}")
     for k, v in opts.items():
         key = str(k).lstrip(":")
+        if db_opts is not None and key in _DB_OPT_KEYS:
+            if v is not None and not isinstance(v, bool):
+                raise InterfaceError(f"option {k!r} is True or False, got {v!r}")
+            db_opts[Keyword(_DB_OPT_KEYS[key])] = v
+            continue
         if key not in _OPT_KEYS:
             raise InterfaceError(
                 f"option {k!r} is not supported by Levin's client (it knows timeout-ms and "
-                "client-name; database options are the server's)"
+                "client-name, and for a Datalog connection closed-schema? and "
+                "auto-entity-time?)"
             )
         if key.startswith("timeout"):
             if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
@@ -127,7 +145,8 @@ class Connection:
             raise InterfaceError(
                 f"{target.display()} names no database: levin://USER:PASSWORD@HOST:PORT/DATABASE"
             )
-        name = _opts_target(target, opts)
+        db_opts: Dict[Keyword, Any] = {}
+        name = _opts_target(target, opts, db_opts)
         self._target = target
         self.db_name: str = target.db
         self._txn_open = False
@@ -136,8 +155,10 @@ class Connection:
         try:
             args: List[Any] = [self.db_name]
             s = cv.schema(schema)
-            if s is not None:
+            if s is not None or db_opts:
                 args.append(s)
+            if db_opts:
+                args.append(db_opts)
             self.info: Dict[Any, Any] = self._call("open", *args)
         except BaseException:
             self._wire.close()
@@ -411,5 +432,8 @@ def connect(uri: str, schema: Any = None, opts: Optional[Dict[str, Any]] = None)
     """Connects to a Datalog database on a Levin server, creating it if needed:
     ``connect("levin://ann:secret@localhost:8898/sales", schema={...})``. The password may
     come from ``LEVIN_PASSWORD``; ``?ca=/path/ca.pem`` (or ``?tls=true`` with the system's
-    CAs) connects with TLS; ``?timeout-ms=N`` bounds the wait for each reply."""
+    CAs) connects with TLS; ``?timeout-ms=N`` bounds the wait for each reply. ``opts`` takes
+    ``timeout-ms`` and ``client-name``, and the database options ``closed-schema?`` and
+    ``auto-entity-time?`` (True/False), which the server stores in the database as
+    Datalevin stores its opts (opening with them needs alter on the database)."""
     return Connection(uri, schema=schema, opts=opts)

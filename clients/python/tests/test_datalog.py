@@ -28,6 +28,27 @@ def test_connect_creates_the_database_and_applies_the_schema(db_uri, server, db_
     assert db_name in levin.Client(server.uri()).list_databases()
 
 
+def test_database_options_are_stored_by_the_server(db_uri):
+    opts = {"closed-schema?": True, "auto-entity-time?": True, "timeout-ms": 5000}
+    with levin.connect(db_uri, schema={":name": {":db/valueType": ":db.type/string"}},
+                       opts=opts) as conn:
+        assert conn.info[":opts"] == {":closed-schema?": True, ":auto-entity-time?": True}
+        with pytest.raises(levin.Error) as e:
+            conn.transact([{":name": "a", ":other": 1}])
+        assert "not in the schema" in str(e.value)
+        conn.transact([{":name": "b"}])
+        attrs = conn.q('[:find [?a ...] :where [?e :name "b"] [?e ?a]]')
+        assert sorted(str(a) for a in attrs) == [":db/created-at", ":db/updated-at", ":name"]
+    # A later connection without options keeps them; one with options changes those it names.
+    with levin.connect(db_uri) as conn:
+        assert conn.info[":opts"][":closed-schema?"] is True
+    with levin.connect(db_uri, opts={"closed_schema": False}) as conn:
+        assert conn.info[":opts"] == {":closed-schema?": False, ":auto-entity-time?": True}
+        conn.transact([{":name": "c", ":other": 1}])
+    with pytest.raises(levin.InterfaceError):
+        levin.connect(db_uri, opts={"closed-schema?": "yes"})
+
+
 def test_schema_as_edn_text_and_update_schema(db_uri):
     with levin.connect(db_uri, schema='{:email {:db/valueType :db.type/string :db/unique :db.unique/value}}') as conn:
         assert conn.schema()[":email"][":db/unique"] == ":db.unique/value"
