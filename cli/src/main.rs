@@ -133,7 +133,7 @@ enum Command {
     /// forbids to a plain schema update are allowed when the data fits the new schema.
     #[command(name = "re-index")]
     ReIndex {
-        /// The database directory.
+        /// The database directory, or levin://USER:PASSWORD@HOST:PORT/DB.
         dir: PathBuf,
         /// A schema map (EDN file, or `-` for standard input) to merge in.
         #[arg(long)]
@@ -639,10 +639,9 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         }
         Command::ReIndex { dir, schema } => {
             let schema = schema.as_deref().map(read_schema_file).transpose()?;
-            if remote::uri_of(&dir).is_some() {
-                return Err(CliError::Usage(
-                    "re-index works on a database directory, not a server".into(),
-                ));
+            if let Some(uri) = remote::uri_of(&dir) {
+                let (db, n) = remote::re_index(uri, schema.as_ref())?;
+                return output::println(format_args!("re-indexed {n} datoms in {db}"));
             }
             check_data_file(&dir, false)?;
             let conn = levin_datalog::Conn::open(&dir, ())?;

@@ -1,5 +1,5 @@
 //! The CLI's server side: `levin serve`, `levin admin URI OP ARG...`, and the data
-//! commands (`query`, `transact`, `pull`, `stat`) given a `levin://` URI where they take a
+//! commands (`query`, `transact`, `pull`, `stat`, `re-index`) given a `levin://` URI where they take a
 //! directory, printing what they print for a directory.
 
 use std::path::PathBuf;
@@ -140,6 +140,14 @@ pub fn transact(uri: &str, schema: Option<&Edn>, tx: &Edn) -> Result<levin_datal
         conn.update_schema(s, &levin_datalog::SchemaUpdate::default())?;
     }
     Ok(conn.transact(tx)?)
+}
+
+/// `levin re-index URI [--schema S]`: the server rebuilds the database's indexes (all or
+/// nothing); returns the database's name and how many datoms were asserted again.
+pub fn re_index(uri: &str, schema: Option<&Edn>) -> Result<(String, u64)> {
+    let conn = connect(uri)?;
+    let n = conn.re_index(schema)?;
+    Ok((conn.name().to_string(), n))
 }
 
 /// `levin stat URI`: the server's statistics of the database's environment.

@@ -96,6 +96,31 @@ fn share_a_database_from_the_command_line() {
     let o = levin(&["transact", &ann, tx]);
     assert!(!o.status.success());
     assert!(text(&o).1.contains("permission denied"), "{:?}", text(&o));
+    // Nor re-index, which needs alter too.
+    let o = levin(&["re-index", &ann]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).1.contains(":re-index needs alter"),
+        "{:?}",
+        text(&o)
+    );
+    // The admin may: :name becomes unique, and ann looks Petr up by it.
+    let schema = files.path().join("schema.edn");
+    std::fs::write(&schema, "{:name {:db/unique :db.unique/identity}}").unwrap();
+    let o = levin(&[
+        "re-index",
+        &format!("{admin}/sales"),
+        "--schema",
+        schema.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        text(&o).0.trim(),
+        "re-indexed 4 datoms in sales",
+        "{:?}",
+        text(&o)
+    );
+    let o = levin(&["pull", &ann, "[:age]", r#"[:name "Petr"]"#]);
+    assert_eq!(text(&o).0.trim(), "{:age 40}", "{:?}", text(&o));
     // Nor administer.
     let o = levin(&[
         "admin",

@@ -497,6 +497,16 @@ impl Connection for RemoteConn {
         self.read_call("clear", vec![], None).map(|_| ())
     }
 
+    fn re_index(&self, schema: Option<&Edn>) -> Result<u64, ClientError> {
+        let schema = schema.cloned().unwrap_or(Edn::Nil);
+        match self.read_call("re-index", vec![schema], None)? {
+            Edn::Long(n) if n >= 0 => Ok(n as u64),
+            other => Err(ClientError::Protocol(format!(
+                ":re-index answers a count of datoms, got {other}"
+            ))),
+        }
+    }
+
     fn begin(&self) -> Result<RemoteTxn<'_>, ClientError> {
         self.read_call("open-transact", vec![], None)?;
         Ok(RemoteTxn {

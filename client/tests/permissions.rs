@@ -52,6 +52,12 @@ const TABLE: &[(&str, &str, &str, &str)] = &[
         r#"[:alter :database "sales"]"#,
     ),
     (
+        "re-index",
+        r#"["sales" {:x {:db/valueType :db.type/long}}]"#,
+        "datalog",
+        r#"[:alter :database "sales"]"#,
+    ),
+    (
         "open-transact",
         r#"["sales"]"#,
         "datalog",
@@ -528,7 +534,51 @@ fn every_operation_is_refused_without_its_permission_and_allowed_with_it() {
     ] {
         assert!(!covered.contains(op), "{op} needs no permission");
     }
-    assert_eq!(covered.len(), 69, "operations in the table");
+    assert_eq!(covered.len(), 70, "operations in the table");
+}
+
+#[test]
+fn a_user_who_may_only_view_cannot_re_index() {
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start(config(root.path())).unwrap();
+    let admin = client(&server, "admin", "pw");
+    admin.call("create-user", args(r#"["vic" "pw"]"#)).unwrap();
+    admin.call("open", args(r#"["sales"]"#)).unwrap();
+    admin
+        .call("transact", args(r#"["sales" [[:db/add -1 :x 1]]]"#))
+        .unwrap();
+    admin.call("create-role", args("[:viewer]")).unwrap();
+    admin
+        .call(
+            "grant-permission",
+            args(r#"[:viewer :view :database "sales"]"#),
+        )
+        .unwrap();
+    admin
+        .call("assign-role", args(r#"[:viewer "vic"]"#))
+        .unwrap();
+    let vic = client(&server, "vic", "pw");
+    vic.call("open", args(r#"["sales"]"#)).unwrap();
+    let schema = admin.call("schema", args(r#"["sales"]"#)).unwrap();
+    for a in [
+        r#"["sales"]"#,
+        r#"["sales" {:x {:db/unique :db.unique/identity}}]"#,
+    ] {
+        let err = vic.call("re-index", args(a)).unwrap_err();
+        assert_eq!(err.code(), Some("permission-denied"), "{a}: {err}");
+        assert!(
+            err.to_string()
+                .contains(r#":re-index needs alter on database "sales""#),
+            "{err}"
+        );
+    }
+    // Nothing changed, and what vic may do still works.
+    assert_eq!(admin.call("schema", args(r#"["sales"]"#)).unwrap(), schema);
+    assert_eq!(
+        vic.call("q", args(r#"["sales" [:find ?x . :where [_ :x ?x]]]"#))
+            .unwrap(),
+        Edn::Long(1)
+    );
 }
 
 #[test]

@@ -40,6 +40,70 @@ fn the_datalog_workload_runs_remotely_as_embedded() {
 }
 
 #[test]
+fn re_index_runs_remotely_as_embedded() {
+    let root = tempfile::tempdir().unwrap();
+    let server = start(root.path());
+    let conn = levin_client::connect(&uri(&server, "admin", ADMIN_PW, "people")).unwrap();
+    assert_eq!(
+        suite::re_index_app(&conn).unwrap(),
+        suite::re_index_expected()
+    );
+}
+
+#[test]
+fn re_index_is_refused_during_explicit_transactions_and_names_bad_schemas() {
+    let root = tempfile::tempdir().unwrap();
+    let mut config = Config::new(root.path());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.admin_password = Some(ADMIN_PW.into());
+    config.hash_cost = HashCost::TESTING;
+    config.writer_timeout = std::time::Duration::from_millis(300);
+    let server = Server::start(config).unwrap();
+    let a = levin_client::connect(&uri(&server, "admin", ADMIN_PW, "t")).unwrap();
+    let b = levin_client::connect(&uri(&server, "admin", ADMIN_PW, "t")).unwrap();
+    a.transact(&e(r#"[{:age 30} {:age 40}]"#)).unwrap();
+    let long = e("{:age {:db/valueType :db.type/long}}");
+    // This session's own transaction on the database: refused at once, as :clear is.
+    let t = a.begin().unwrap();
+    let err = a.re_index(Some(&long)).unwrap_err();
+    assert_eq!(err.code(), Some("transaction-state"), "{err}");
+    t.abort().unwrap();
+    // Another session's: it waits for the writer, then gives up as any write does.
+    let t = b.begin().unwrap();
+    let err = a.re_index(Some(&long)).unwrap_err();
+    assert_eq!(err.code(), Some("writer-busy"), "{err}");
+    t.abort().unwrap();
+    assert_eq!(a.re_index(Some(&long)).unwrap(), 2);
+    // Bad schemas are schema errors naming what was wrong.
+    let err = a
+        .re_index(Some(&e("{:age {:db/valueType :db.type/nope}}")))
+        .unwrap_err();
+    assert_eq!(err.code(), Some("schema"), "{err}");
+    assert!(err.to_string().contains(":age"), "{err}");
+    let err = a.re_index(Some(&e("[:age]"))).unwrap_err();
+    assert_eq!(err.code(), Some("schema"), "{err}");
+    assert!(err.to_string().contains("map"), "{err}");
+    // Data the schema does not fit: the store's error, and nothing changes.
+    let err = a
+        .re_index(Some(&e("{:age {:db/valueType :db.type/string}}")))
+        .unwrap_err();
+    assert_eq!(err.code(), Some("transaction"), "{err}");
+    assert!(err.to_string().contains(":age"), "{err}");
+    assert_eq!(
+        a.q(&e("[:find (sum ?a) . :where [_ :age ?a]]"), &[])
+            .unwrap(),
+        e("70")
+    );
+    // A key-value database has no Datalog indexes.
+    let admin = Arc::new(Client::connect(&uri(&server, "admin", ADMIN_PW, "")).unwrap());
+    admin.open_kv("store").unwrap();
+    let err = admin
+        .call("re-index", vec![Edn::String("store".into())])
+        .unwrap_err();
+    assert_eq!(err.code(), Some("bad-argument"), "{err}");
+}
+
+#[test]
 fn the_kv_workload_runs_remotely_as_embedded() {
     let root = tempfile::tempdir().unwrap();
     let server = start(root.path());

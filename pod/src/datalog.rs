@@ -258,6 +258,7 @@ pub fn call(s: &mut State, var: &str, args: &[Edn]) -> Option<Res<Edn>> {
             | "schema"
             | "update-schema"
             | "clear"
+            | "re-index"
             | "datalog-index-cache-limit"
             | "transact!"
             | "transact"
@@ -522,6 +523,43 @@ fn run(s: &mut State, var: &str, args: &[Edn]) -> Res<Edn> {
             s.check_writable(c.conn.env())?;
             c.conn.clear()?;
             Ok(Edn::Nil)
+        }
+        "re-index" => {
+            // Datalevin's arities: [handle opts] and [handle schema opts].
+            if Handle::parse(arg(args, 0)).is_some_and(|h| h.kind == Kind::Kv) {
+                return Err(PodError::Unsupported {
+                    var: var.to_string(),
+                    reason: "re-indexing a key-value store (Levin re-indexes Datalog conns)",
+                });
+            }
+            let h = handle_arg(args, 0, &[Kind::Conn], var)?;
+            let (schema, opts) = match args.len() {
+                3 => (schema_arg(opt(args, 1))?, opt(args, 2)),
+                _ => (None, opt(args, 1)),
+            };
+            // The options (:backup? and the rest) change nothing here, but they must be
+            // a map, as Datalevin's are.
+            if let Some(o) = opts.filter(|o| o.as_map().is_none()) {
+                return Err(bad(format!(
+                    "re-index: the options are a map (such as {{:backup? true}}), got {o}"
+                )));
+            }
+            let c = s.conn_entry(h, &args[0])?;
+            if h.writing || c.txn.is_some() {
+                return Err(PodError::TxState(
+                    "re-index: the connection has an explicit transaction open; close or abort it first".into(),
+                ));
+            }
+            s.check_writable(c.conn.env())?;
+            c.conn.re_index(schema)?;
+            // The same connection, re-indexed: Datalevin answers a handle with the same
+            // uuid.
+            Ok(Handle {
+                kind: Kind::Conn,
+                id: h.id,
+                writing: false,
+            }
+            .to_edn())
         }
         "datalog-index-cache-limit" => {
             let h = handle_arg(args, 0, &[Kind::Conn], var)?;

@@ -207,7 +207,12 @@ pub const VARS: &[Var] = &[
     no("force-vec-checkpoint!", VEC),
     no("vector-checkpoint-state", VEC),
     no("search-vec", VEC),
-    no("re-index", Support::No("re-indexing")),
+    part(
+        "re-index",
+        2,
+        3,
+        "a Datalog conn only (a kv-db answers levin/unsupported); opts such as :backup? are ignored",
+    ),
     no(
         "pod-fn",
         Support::No("Clojure functions inside the pod: Levin cannot evaluate Clojure"),
@@ -323,7 +328,7 @@ mod tests {
             .iter()
             .filter(|v| matches!(v.support, Support::No(_)))
             .count();
-        assert_eq!(unsupported, 37);
+        assert_eq!(unsupported, 36);
     }
 
     #[test]

@@ -482,6 +482,112 @@ fn empty_init_and_conn_from_db() {
 }
 
 #[test]
+fn re_index_rebuilds_a_conn_under_a_new_schema_and_answers_the_same_handle() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = s(dir.path().join("db").to_str().unwrap());
+    let mut p = P::new();
+    let conn = p.ok("get-conn", args(vec![d]));
+    p.ok(
+        "transact!",
+        args(vec![
+            conn.clone(),
+            e(r#"[{:email "a@x" :age 30} {:email "b@x" :age 40}]"#),
+        ]),
+    );
+    let a = e(r#"[:email "a@x"]"#);
+    let everything = |p: &mut P| {
+        let db = p.ok("db", args(vec![conn.clone()]));
+        (
+            p.ok("datoms", args(vec![db.clone(), e(":eav")])),
+            p.ok("schema", args(vec![db])),
+        )
+    };
+    p.err("pull", args(vec![conn.clone(), e("[:age]"), a.clone()]));
+    // [conn schema opts]: opts such as :backup? are ignored; the same handle comes back.
+    let schema = e(
+        "{:email {:db/valueType :db.type/string :db/unique :db.unique/identity}
+                     :age {:db/valueType :db.type/long}}",
+    );
+    let again = p.ok(
+        "re-index",
+        args(vec![conn.clone(), schema, e("{:backup? true}")]),
+    );
+    assert_eq!(again, conn);
+    assert_eq!(
+        p.ok("pull", args(vec![conn.clone(), e("[:age]"), a.clone()])),
+        e("{:age 30}")
+    );
+    let f = p.err(
+        "transact!",
+        args(vec![conn.clone(), e(r#"[[:db/add 1 :age "old"]]"#)]),
+    );
+    assert_eq!(f.ty(), "levin/transaction", "{}", f.message);
+    // [conn opts] keeps the schema and every datom.
+    let before = everything(&mut p);
+    assert_eq!(p.ok("re-index", args(vec![conn.clone(), e("{}")])), conn);
+    assert_eq!(p.ok("re-index", args(vec![conn.clone(), Edn::Nil])), conn);
+    assert_eq!(everything(&mut p), before);
+    // Refused, changing nothing: options that are not a map, a schema that is not a map
+    // or that the data does not fit, and calls inside an explicit transaction.
+    for (a, ty) in [
+        (vec![conn.clone(), Edn::Long(1)], "levin/bad-argument"),
+        (
+            vec![conn.clone(), e("{:age {:db/index true}}"), s("opts")],
+            "levin/bad-argument",
+        ),
+        (
+            vec![conn.clone(), e("[:age]"), e("{}")],
+            "levin/bad-argument",
+        ),
+        (
+            vec![
+                conn.clone(),
+                e("{:age {:db/valueType :db.type/string}}"),
+                e("{}"),
+            ],
+            "levin/transaction",
+        ),
+        (
+            vec![
+                conn.clone(),
+                e("{:age {:db/valueType :db.type/nope}}"),
+                e("{}"),
+            ],
+            "levin/schema",
+        ),
+    ] {
+        let f = p.err("re-index", args(a.clone()));
+        assert_eq!(f.ty(), ty, "{a:?}: {}", f.message);
+        assert_eq!(everything(&mut p), before, "{a:?}");
+    }
+    let f = p.err("re-index", args(vec![conn.clone(), e("[:backup? true]")]));
+    assert!(f.message.contains("options are a map"), "{}", f.message);
+    let w = p.ok("open-transact", args(vec![conn.clone()]));
+    for h in [&w, &conn] {
+        let f = p.err("re-index", args(vec![h.clone(), e("{}")]));
+        assert_eq!(f.ty(), "levin/transaction-state", "{}", f.message);
+    }
+    p.ok("abort-transact", args(vec![w]));
+    assert_eq!(everything(&mut p), before);
+    // Other handles: a key-value store is unsupported, a db value is not a conn, and the
+    // arities are Datalevin's.
+    let kv_dir = tempfile::tempdir().unwrap();
+    let kv = p.ok("open-kv", args(vec![s(kv_dir.path().to_str().unwrap())]));
+    let f = p.err("re-index", args(vec![kv, e("{}")]));
+    assert_eq!(f.ty(), "levin/unsupported", "{}", f.message);
+    assert!(f.message.contains("key-value"), "{}", f.message);
+    let db = p.ok("db", args(vec![conn.clone()]));
+    assert_eq!(
+        p.err("re-index", args(vec![db, e("{}")])).ty(),
+        "levin/bad-argument"
+    );
+    assert_eq!(
+        p.err("re-index", args(vec![conn.clone()])).ty(),
+        "levin/arity"
+    );
+}
+
+#[test]
 fn explicit_transactions_commit_abort_and_never_deadlock() {
     let dir = tempfile::tempdir().unwrap();
     let d = s(dir.path().to_str().unwrap());

@@ -185,6 +185,14 @@ pub trait Connection: DatalogRead + Send + Sync + Sized {
     /// Removes every datom and keeps the schema.
     fn clear(&self) -> Result<(), Self::Error>;
 
+    /// Rebuilds the indexes from the datoms (Datalevin's `re-index`), first merging
+    /// `schema` (a map; `None` or `nil` keeps the stored one) as into an empty database, so
+    /// it may make changes the data forbids to [`Connection::update_schema`] as long as the
+    /// data fits them (a type for untyped values, uniqueness of distinct values). All of it
+    /// or nothing: a value the new schema refuses fails the call and changes nothing.
+    /// Returns how many datoms were asserted again.
+    fn re_index(&self, schema: Option<&Edn>) -> Result<u64, Self::Error>;
+
     /// Begins an explicit write transaction.
     fn begin(&self) -> Result<Self::Txn<'_>, Self::Error>;
 
@@ -532,6 +540,10 @@ impl Connection for Conn {
 
     fn clear(&self) -> Result<(), Error> {
         Ok(Conn::clear(self)?)
+    }
+
+    fn re_index(&self, schema: Option<&Edn>) -> Result<u64, Error> {
+        Ok(Conn::re_index(self, schema.filter(|s| !s.is_nil()))?)
     }
 
     fn begin(&self) -> Result<Transaction, Error> {

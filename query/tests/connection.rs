@@ -16,6 +16,16 @@ fn generic_datalog_code_runs_on_the_embedded_connection() {
 }
 
 #[test]
+fn re_index_runs_on_the_embedded_connection() {
+    let d = tempfile::tempdir().unwrap();
+    let conn = levin_query::connect(d.path()).unwrap();
+    assert_eq!(
+        suite::re_index_app(&conn).unwrap(),
+        suite::re_index_expected()
+    );
+}
+
+#[test]
 fn generic_kv_code_runs_on_the_embedded_environment() {
     let d = tempfile::tempdir().unwrap();
     let env = Env::open(d.path()).unwrap();

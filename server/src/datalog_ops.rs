@@ -196,6 +196,19 @@ fn with_db<T>(
     }
 }
 
+/// Refuses an operation that writes `name` through its own write transaction (`:clear`,
+/// `:re-index`) while this session has an explicit transaction open on it: it would wait
+/// for the writer that session itself holds. Another session's transaction makes it wait
+/// for the writer up to `writer_timeout`, then fail as writer-busy, as any write does.
+fn no_txn_here(s: &Session<'_>, name: &str) -> Result<(), ServerError> {
+    if s.txn.as_ref().is_some_and(|(t, _)| t.db() == name) {
+        return Err(ServerError::TxState(format!(
+            "database {name:?} has an explicit transaction open in this session; end it first"
+        )));
+    }
+    Ok(())
+}
+
 fn conn_of(s: &Session<'_>, name: &str) -> Result<levin_datalog::Conn, ServerError> {
     match s.store(name)? {
         Store::Datalog(c) => Ok(c.clone()),
@@ -239,6 +252,7 @@ pub(crate) fn handle(s: &mut Session<'_>, req: &Request) -> Option<Result<Edn, S
             | "max-eid"
             | "update-schema"
             | "clear"
+            | "re-index"
             | "db-snapshot"
             | "release-snapshot"
             | "open-transact"
@@ -482,13 +496,18 @@ fn run(s: &mut Session<'_>, req: &Request) -> Result<Edn, ServerError> {
         }
         "clear" => {
             let name = name()?;
-            if s.txn.as_ref().is_some_and(|(t, _)| t.db() == name) {
-                return Err(ServerError::TxState(format!(
-                    "database {name:?} has an explicit transaction open in this session; end it first"
-                )));
-            }
+            no_txn_here(s, &name)?;
             conn_of(s, &name)?.clear()?;
             Ok(Edn::Bool(true))
+        }
+        "re-index" => {
+            let name = name()?;
+            no_txn_here(s, &name)?;
+            let conn = conn_of(s, &name)?;
+            // `nil` or no schema keeps the stored one; a schema that is not a map, or not a
+            // valid one, is the store's schema error, naming what was wrong.
+            let n = conn.re_index(req.opt_arg(1))?;
+            Ok(Edn::Long(i64::try_from(n).unwrap_or(i64::MAX)))
         }
         "db-snapshot" => {
             let name = name()?;

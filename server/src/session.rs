@@ -494,10 +494,9 @@ impl<'s> Session<'s> {
                 Some(Permission::all(View, Server))
             }
             "disconnect-client" => Some(Permission::all(Control, Server)),
-            "transact" | "update-schema" | "clear" | "open-transact" | "open-transact-kv"
-            | "transact-kv" | "open-dbi" | "open-list-dbi" | "clear-dbi" | "drop-dbi" | "sync" => {
-                on_db(Alter)?
-            }
+            "transact" | "update-schema" | "clear" | "re-index" | "open-transact"
+            | "open-transact-kv" | "transact-kv" | "open-dbi" | "open-list-dbi" | "clear-dbi"
+            | "drop-dbi" | "sync" => on_db(Alter)?,
             "q" | "explain" | "pull" | "pull-many" | "entity" | "entid" | "datoms"
             | "seek-datoms" | "rseek-datoms" | "index-range" | "count-datoms" | "schema"
             | "max-eid" | "db-snapshot" | "list-dbis" | "stat" | "entries" | "get-value"

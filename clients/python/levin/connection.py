@@ -361,6 +361,21 @@ class Connection:
         """Removes every datom (the schema stays)."""
         self._call("clear", self.db_name)
 
+    def re_index(self, schema: Any = None) -> int:
+        """Rebuilds the indexes from the datoms (Datalevin's ``re_index``), first merging
+        ``schema`` (a dict or EDN text; None keeps the stored one) as into an empty
+        database: so it may type untyped values or make distinct values unique, which
+        `update_schema` refuses over existing data. All or nothing: data the schema does
+        not fit raises (``TransactionError``, ``UniqueConflict``; an invalid schema
+        ``SchemaError``), naming the attribute, and nothing changes. Refused
+        (``TransactionStateError``) inside an explicit transaction. Returns how many
+        datoms were asserted again; the connection stays usable."""
+        args: List[Any] = [self.db_name]
+        s = cv.schema(schema)
+        if s is not None:
+            args.append(s)
+        return self._call("re-index", *args)
+
     # ------------------------------------------------------------------ transactions
 
     def open_transact(self) -> None:

@@ -302,6 +302,38 @@ def test_clear(people):
     assert ":name" in people.schema()
 
 
+def test_re_index_under_a_new_schema(db_uri):
+    with levin.connect(db_uri) as conn:
+        conn.transact([{":email": "a@x", ":age": 30, ":nick": "x"},
+                       {":email": "b@x", ":age": 40, ":nick": "x"}])
+        ages = '[:find ?m ?a :where [?e :email ?m] [?e :age ?a]]'
+        before = conn.q(ages)
+        with pytest.raises(levin.Error):
+            conn.pull([":age"], [":email", "a@x"])
+        n = conn.re_index({":email": {":db/valueType": ":db.type/string", ":db/unique": ":db.unique/identity"},
+                           ":age": {":db/valueType": ":db.type/long"}})
+        assert n == 6
+        assert conn.q(ages) == before
+        # The new schema is in force: a lookup ref, and a value of the wrong type refused.
+        assert conn.pull([":age"], [":email", "a@x"]) == {":age": 30}
+        assert conn.schema()[":email"][":db/unique"] == ":db.unique/identity"
+        with pytest.raises(levin.TransactionError):
+            conn.transact([[":db/add", [":email", "a@x"], ":age", "old"]])
+        # Data the schema does not fit, and an invalid schema: refused, nothing changes.
+        datoms, schema = conn.datoms(":eav"), conn.schema()
+        with pytest.raises(levin.UniqueConflict):
+            conn.re_index('{:nick {:db/unique :db.unique/value}}')
+        with pytest.raises(levin.SchemaError, match=":age"):
+            conn.re_index({":age": {":db/valueType": ":db.type/nope"}})
+        assert conn.datoms(":eav") == datoms and conn.schema() == schema
+        # No schema keeps the stored one; inside an explicit transaction it is refused.
+        assert conn.re_index() == 6 and conn.schema() == schema
+        conn.open_transact()
+        with pytest.raises(levin.TransactionStateError):
+            conn.re_index()
+        conn.abort_transact()
+
+
 def test_symbols_come_back_as_symbols(people):
     v = people.q('[:find ?s . :in $ ?s]', Symbol("foo/bar"))
     assert isinstance(v, Symbol) and v == "foo/bar" and v.namespace == "foo"

@@ -172,6 +172,24 @@ def test_kv(pod, tmp_path):
     assert pod.call("closed-kv?", kv) is True
 
 
+def test_re_index(pod, tmp_path):
+    conn = pod.call("get-conn", str(tmp_path / "db"))
+    pod.call("transact!", conn, [{kw("email"): "a@x", kw("age"): 30}])
+    schema = {kw("email"): {kw("db/unique"): kw("db.unique/identity")}}
+    # [conn schema opts], opts ignored: the same handle, under the new schema.
+    assert pod.call("re-index", conn, schema, {kw("backup?"): True}) == conn
+    assert pod.call("pull", conn, [kw("age")], [kw("email"), "a@x"]) == {kw("age"): 30}
+    # [conn opts].
+    assert pod.call("re-index", conn, {}) == conn
+    with pytest.raises(pods.PodError) as err:
+        pod.call("re-index", conn, 1)
+    assert err.value.data[kw("type")] == "levin/bad-argument"
+    kv = pod.call("open-kv", str(tmp_path / "kv"))
+    with pytest.raises(pods.PodError) as err:
+        pod.call("re-index", kv, {})
+    assert err.value.data[kw("type")] == "levin/unsupported"
+
+
 def test_unsupported_unknown_and_bad_handles(pod):
     with pytest.raises(pods.PodError) as err:
         pod.call("search", None, "hello")

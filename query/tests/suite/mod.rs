@@ -183,3 +183,76 @@ pub fn kv_expected() -> Vec<&'static str> {
         "users",
     ]
 }
+
+/// Re-indexing under a new schema, written once for any Datalog connection: untyped data
+/// made typed and unique, a schema the data does not fit and a schema that is not valid
+/// (both refused, changing nothing), and a re-index that keeps the schema.
+pub fn re_index_app<C: Connection>(conn: &C) -> Result<Vec<Edn>, C::Error> {
+    conn.transact(&e(r#"[{:email "a@x" :age 30 :nick "x"}
+                         {:email "b@x" :age 40 :nick "x"}
+                         {:email "c@x" :age 50 :nick "y"}]"#))?;
+    let everything = || -> Result<(Vec<Edn>, Edn), C::Error> {
+        let datoms = conn.datoms(Index::Eav, &[], None)?;
+        Ok((
+            datoms.iter().map(|d| d.to_edn()).collect(),
+            conn.schema()?.to_edn(),
+        ))
+    };
+    let query = e("[:find ?m ?a :where [?e :email ?m] [?e :age ?a]]");
+    let answer = conn.q(&query, &[])?;
+    let a = e(r#"[:email "a@x"]"#);
+    let mut out = vec![];
+    // Before: :email is not unique, so it makes no lookup ref.
+    out.push(Edn::Bool(conn.pull(&e("[:age]"), &a).is_err()));
+    let n = conn.re_index(Some(&e(
+        "{:email {:db/valueType :db.type/string :db/unique :db.unique/identity}
+          :age {:db/valueType :db.type/long}}",
+    )))?;
+    out.push(Edn::Long(n as i64));
+    out.push(Edn::Bool(conn.q(&query, &[])? == answer));
+    // The new schema is in force: a lookup ref through :email, an upsert by it, and a value
+    // of the wrong type refused.
+    out.push(conn.pull(&e("[:age]"), &a)?);
+    conn.transact(&e(r#"[{:email "a@x" :age 31}]"#))?;
+    out.push(Edn::Long(conn.max_eid()? as i64));
+    out.push(Edn::Bool(
+        conn.transact(&e(r#"[[:db/add 1 :age "old"]]"#)).is_err(),
+    ));
+    // A schema the data does not fit (two entities share :nick "x") fails it all.
+    let before = everything()?;
+    let err = conn.re_index(Some(&e("{:nick {:db/unique :db.unique/value}}")));
+    out.push(Edn::Bool(err.is_err()));
+    out.push(Edn::Bool(everything()? == before));
+    // So does a schema that is not valid, and its error names the attribute.
+    let err = conn.re_index(Some(&e("{:age {:db/valueType :db.type/nope}}")));
+    out.push(Edn::Bool(
+        err.is_err_and(|err| err.to_string().contains(":age")),
+    ));
+    out.push(Edn::Bool(everything()? == before));
+    // No schema (or nil) keeps the stored one and every datom.
+    out.push(Edn::Long(conn.re_index(None)? as i64));
+    out.push(Edn::Long(conn.re_index(Some(&Edn::Nil))? as i64));
+    out.push(Edn::Bool(everything()? == before));
+    out.push(conn.pull(&e("[:age]"), &a)?);
+    Ok(out)
+}
+
+/// What [`re_index_app`] returns on a fresh database.
+pub fn re_index_expected() -> Vec<Edn> {
+    vec![
+        e("true"),
+        e("9"),
+        e("true"),
+        e("{:age 30}"),
+        e("3"),
+        e("true"),
+        e("true"),
+        e("true"),
+        e("true"),
+        e("true"),
+        e("9"),
+        e("9"),
+        e("true"),
+        e("{:age 31}"),
+    ]
+}
