@@ -342,6 +342,17 @@ fn options_set_through_the_server_stay_with_the_database_when_opened_embedded() 
     let err = conn.transact(&e(r#"[{:name "a" :other 1}]"#)).unwrap_err();
     assert!(err.to_string().contains("not in the schema"), "{err}");
     conn.transact(&e(r#"[{:name "b"}]"#)).unwrap();
+    // Within this session's own explicit transaction, opening with options would wait
+    // for the writer the session holds: refused at once.
+    admin.call("open-transact", vec![e(r#""sales""#)]).unwrap();
+    let err = admin
+        .call(
+            "open",
+            vec![e(r#""sales""#), Edn::Nil, e("{:closed-schema? false}")],
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), Some("transaction-state"), "{err}");
+    admin.call("abort-transact", vec![e(r#""sales""#)]).unwrap();
     drop(conn);
     drop(admin);
     server.shutdown();

@@ -361,6 +361,8 @@ fn options_are_stored_in_the_database() {
     assert_eq!(ro.options().unwrap(), on);
     drop(ro);
     let c = Conn::open(dir.path(), ()).unwrap();
+    c.re_index(()).unwrap();
+    assert_eq!(c.options().unwrap(), on, "re-indexing keeps the options");
     c.set_closed_schema(false).unwrap();
     c.transact_str("[{:name \"B\" :x 1}]").unwrap();
     assert!(c.options().unwrap().auto_entity_time);

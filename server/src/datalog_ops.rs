@@ -274,6 +274,10 @@ fn run(s: &mut Session<'_>, req: &Request) -> Result<Edn, ServerError> {
                     "database {name:?} is a key-value database"
                 )));
             };
+            if req.opt_arg(1).is_some() || req.opt_arg(2).is_some() {
+                // Both write through the connection's own write transaction.
+                no_txn_here(s, &name)?;
+            }
             if let Some(schema) = req.opt_arg(1) {
                 conn.update_schema(schema)?;
             }
