@@ -110,6 +110,11 @@ impl Env {
 
     /// Opens the environment in `dir` with `opts`, creating the directory and database if
     /// they do not exist (unless read-only).
+    ///
+    /// A directory this process already has open is shared with that open, and keeps its
+    /// options (durability, reader slots, exclusive mode, ...); only read-only is the new
+    /// handle's own: a read-only open gets a handle that refuses writes, and an open for
+    /// writing of a directory open read-only fails with [`Error::Invalid`].
     pub fn open_with(dir: impl AsRef<Path>, opts: EnvOptions) -> Result<Env> {
         let dir = dir.as_ref();
         if dir.exists() && !dir.is_dir() {
