@@ -1,7 +1,8 @@
 //! The portable text dump: a stream of EDN forms that `levin load` reads back.
 //!
 //! ```text
-//! {:levin/dump 2}                         ; options (Datalevin's dump has its opts map here)
+//! {:levin/dump 2, :closed-schema? false, :auto-entity-time? false}   ; options
+//!                                         ; (Datalevin's dump has its opts map here)
 //! {:person/name {:db/unique :db.unique/identity}}   ; the Datalog schema ({} if none)
 //! [1 :person/name "Ivan"]                 ; one datom per line, in EAV order
 //! {:levin/section :kv}                    ; key-value databases, if any
@@ -25,7 +26,7 @@
 use std::io::{BufRead, Write};
 use std::path::Path;
 
-use levin_datalog::{Conn, Index};
+use levin_datalog::{Conn, Index, StoreOptions};
 use levin_edn as edn;
 use levin_edn::{Edn, Keyword};
 use levin_engine::{Env, EnvOptions, Read};
@@ -110,6 +111,16 @@ fn write_datoms(
     Ok(n)
 }
 
+/// A Datalog dump's first line: the version and the database's stored options, under
+/// Datalevin's names (`{:levin/dump 2 :closed-schema? false :auto-entity-time? false}`).
+fn options_line(options: StoreOptions) -> String {
+    let mut pairs = vec![(kw("levin", "dump"), Edn::Long(VERSION))];
+    if let Edn::Map(opts) = options.to_edn() {
+        pairs.extend(opts);
+    }
+    Edn::Map(pairs).to_string()
+}
+
 /// Writes the Datalog database behind `conn` (embedded or remote) as a dump: the schema
 /// and every datom, no key-value section.
 pub fn dump_connection<C: levin_query::Connection>(conn: &C, mut out: impl Write) -> Result<()>
@@ -117,7 +128,7 @@ where
     CliError: From<C::Error>,
 {
     let w = |e: std::io::Error| super::output::write_error("the dump", e);
-    writeln!(out, "{{:levin/dump {VERSION}}}").map_err(w)?;
+    writeln!(out, "{}", options_line(conn.options()?)).map_err(w)?;
     let schema = conn.schema()?;
     writeln!(out, "{}", schema.to_edn()).map_err(w)?;
     let all = conn.datoms(Index::Eav, &[], None)?;
@@ -130,9 +141,9 @@ where
 pub fn dump(dir: &Path, env: &Env, mut out: impl Write) -> Result<()> {
     let w = |e: std::io::Error| super::output::write_error("the dump", e);
     let (mut datoms, mut entries) = (0u64, 0u64);
-    writeln!(out, "{{:levin/dump {VERSION}}}").map_err(w)?;
     if has_datalog(env)? {
         let conn = Conn::open_read_only(dir)?;
+        writeln!(out, "{}", options_line(conn.options()?)).map_err(w)?;
         writeln!(out, "{}", conn.schema().to_edn()).map_err(w)?;
         let db = conn.db()?;
         let bar = super::progress::counter("dumping datoms");
@@ -143,6 +154,7 @@ pub fn dump(dir: &Path, env: &Env, mut out: impl Write) -> Result<()> {
         datoms = write_datoms(all, &mut out)?;
         bar.finish_and_clear();
     } else {
+        writeln!(out, "{{:levin/dump {VERSION}}}").map_err(w)?;
         writeln!(out, "{{}}").map_err(w)?;
     }
     let r = env.read()?;
@@ -349,6 +361,11 @@ impl Datoms<'_> {
 
 /// A dump read whole and checked (version, end marker, counts) before anything is written.
 struct Parsed {
+    /// The first form, the dump's options map, and where it is: its `:closed-schema?` and
+    /// `:auto-entity-time?` are the database's stored options (Levin's and Datalevin's
+    /// dumps alike); nil for a key-value dump.
+    opts_pos: edn::Position,
+    opts: Edn,
     schema_pos: edn::Position,
     schema: Edn,
     datoms_forms: Vec<(edn::Position, Edn)>,
@@ -371,6 +388,8 @@ fn parse(mut input: impl BufRead) -> Result<Parsed> {
             forms.push(f);
         }
         return Ok(Parsed {
+            opts_pos: forms[0].0,
+            opts: Edn::Nil,
             schema_pos: forms[0].0,
             schema: Edn::Map(vec![]),
             datoms_forms: Vec::new(),
@@ -443,6 +462,8 @@ fn parse(mut input: impl BufRead) -> Result<Parsed> {
         }
     }
     Ok(Parsed {
+        opts_pos: first.0,
+        opts: first.1,
         schema_pos,
         schema,
         datoms_forms,
@@ -566,6 +587,8 @@ where
         )));
     }
     let Parsed {
+        opts_pos,
+        opts,
         schema_pos,
         schema,
         datoms_forms,
@@ -591,12 +614,20 @@ where
         }
     }
     let n = adds.len() as u64;
+    // Checked before anything is written; stored after the datoms, which are loaded as
+    // they were (entity timestamps included), not stamped anew.
+    let options = conn
+        .options()?
+        .with_edn(&opts)
+        .context(Context::at_undone(At::DumpForm(opts_pos), Undone::Loaded))?;
     let mut t = conn.begin()?;
     for chunk in adds.chunks(BATCH) {
         t.transact(&Edn::Vector(chunk.to_vec()))
             .context(Context::undone(Undone::Loaded))?;
     }
     t.commit()?;
+    // A server stores the options through its own message, after the data's commit.
+    conn.set_options(options)?;
     Ok(n)
 }
 
@@ -622,6 +653,8 @@ pub fn load(
         }
     }
     let Parsed {
+        opts_pos,
+        opts,
         schema_pos,
         schema,
         datoms_forms,
@@ -667,6 +700,12 @@ pub fn load(
                 undone: Some(Undone::Loaded),
             })?;
         }
+        // After the datoms, so that they load as they were, not stamped anew.
+        let options = t
+            .options()
+            .with_edn(&opts)
+            .context(Context::at_undone(At::DumpForm(opts_pos), Undone::Loaded))?;
+        t.set_options(options)?;
         let w = t.kv_mut()?;
         let n = load_kv(w, &kv_forms)?;
         t.commit()?;

@@ -107,7 +107,10 @@ fn dump_load_dump_gives_the_same_text() {
     let o = levin(&["dump", src.to_str().unwrap(), "-o", file.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = std::fs::read_to_string(&file).unwrap();
-    assert!(text.starts_with("{:levin/dump 2}\n"), "{text}");
+    assert!(
+        text.starts_with("{:levin/dump 2, :closed-schema? false, :auto-entity-time? false}\n"),
+        "{text}"
+    );
     assert!(
         text.ends_with("{:levin/end {:datoms 4 :entries 1000}}\n"),
         "{text}"
@@ -157,7 +160,7 @@ fn loads_a_datalevin_datalog_dump() {
     // then one [e a v] per datom.
     std::fs::write(
         &file,
-        r#"{:db-name "x", :cache-limit 512}
+        r#"{:db-name "x", :cache-limit 512, :closed-schema? true}
 {:db/ident {:db/unique :db.unique/identity, :db/aid 0},
  :db/created-at {:db/valueType :db.type/long, :db/aid 1},
  :name {:db/unique :db.unique/identity, :db/valueType :db.type/string, :db/aid 2},
@@ -188,6 +191,34 @@ fn loads_a_datalevin_datalog_dump() {
         stdout(&o).trim(),
         r#"{:name "Ivan", :blob #bytes "010203", :friend {:name "Petr"}}"#
     );
+    // The dump's options came with it: the schema is closed.
+    let tx = d.path().join("tx.edn");
+    std::fs::write(&tx, r#"[{:name "Ann" :unknown 1}]"#).unwrap();
+    let o = levin(&["transact", db.to_str().unwrap(), tx.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("not in the schema"), "{}", stderr(&o));
+    // And a dump of it carries them on.
+    let o = levin(&["dump", db.to_str().unwrap()]);
+    assert!(
+        stdout(&o).starts_with("{:levin/dump 2, :closed-schema? true, :auto-entity-time? false}\n"),
+        "{}",
+        stdout(&o)
+    );
+    // A bad option names where it is.
+    std::fs::write(
+        &file,
+        "{:levin/dump 2 :auto-entity-time? 1}\n{:x {:db/valueType :db.type/long}}\n[1 :x 1]\n{:levin/end {:datoms 1 :entries 0}}\n",
+    )
+    .unwrap();
+    let o = levin(&[
+        "load",
+        d.path().join("db2").to_str().unwrap(),
+        "-i",
+        file.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains(":auto-entity-time?"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("line 1"), "{}", stderr(&o));
 }
 
 #[test]

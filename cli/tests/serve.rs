@@ -142,6 +142,27 @@ fn share_a_database_from_the_command_line() {
         "{:?}",
         text(&o)
     );
+    // A dump loads through the server with its options, and dumps back with them.
+    let dump = files.path().join("dump.edn");
+    std::fs::write(
+        &dump,
+        "{:levin/dump 2 :closed-schema? true}\n{:n {:db/valueType :db.type/long}}\n[1 :n 5]\n{:levin/end {:datoms 1 :entries 0}}\n",
+    )
+    .unwrap();
+    let shop = format!("{admin}/shop");
+    let o = levin(&["load", &shop, "-i", dump.to_str().unwrap()]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let o = levin(&["transact", &shop, tx]);
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("not in the schema"), "{:?}", text(&o));
+    let o = levin(&["dump", &shop]);
+    assert!(
+        text(&o)
+            .0
+            .starts_with("{:levin/dump 2, :closed-schema? true, :auto-entity-time? false}\n"),
+        "{:?}",
+        text(&o)
+    );
     // SIGTERM: a clean stop with exit 0.
     let status = stop(server);
     assert!(status.success(), "{status:?}");

@@ -5,7 +5,7 @@
 use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use levin_datalog::{Datom, Index, Schema, SchemaUpdate, TxReport};
+use levin_datalog::{Datom, Index, Schema, SchemaUpdate, StoreOptions, TxReport};
 use levin_edn::{Edn, Keyword};
 use levin_engine::Range;
 use levin_query::{Connection, DatalogRead, DatalogTransaction, KvConnection, KvPair, KvWrite};
@@ -178,6 +178,16 @@ impl RemoteConn {
             .unwrap_or_default();
         self.client.call_with(op, args, named)
     }
+}
+
+/// The stored options in an `:open` reply.
+fn options_of(info: &Edn) -> Result<StoreOptions, ClientError> {
+    let opts = info.get(&k("opts")).ok_or_else(|| {
+        ClientError::Protocol(format!(":open answers a map with :opts, got {info}"))
+    })?;
+    StoreOptions::default()
+        .with_edn(opts)
+        .map_err(|e| ClientError::Protocol(format!(":open answered bad :opts: {e}")))
 }
 
 fn datoms_of(v: &Edn) -> Result<Vec<Datom>, ClientError> {
@@ -495,6 +505,20 @@ impl Connection for RemoteConn {
 
     fn clear(&self) -> Result<(), ClientError> {
         self.read_call("clear", vec![], None).map(|_| ())
+    }
+
+    // The options are read and stored through `:open`, which answers the stored ones
+    // (docs/PROTOCOL.md); opening a database this session has open already is a no-op.
+    fn options(&self) -> Result<StoreOptions, ClientError> {
+        let info = self.client.call("open", vec![s(&self.db)])?;
+        options_of(&info)
+    }
+
+    fn set_options(&self, options: StoreOptions) -> Result<(), ClientError> {
+        let info = self
+            .client
+            .call("open", vec![s(&self.db), Edn::Nil, options.to_edn()])?;
+        options_of(&info).map(|_| ())
     }
 
     fn re_index(&self, schema: Option<&Edn>) -> Result<u64, ClientError> {

@@ -51,6 +51,14 @@ fn re_index_runs_remotely_as_embedded() {
 }
 
 #[test]
+fn the_stored_options_through_the_trait_remote() {
+    let root = tempfile::tempdir().unwrap();
+    let server = start(root.path());
+    let conn = levin_client::connect(&uri(&server, "admin", ADMIN_PW, "people")).unwrap();
+    assert_eq!(suite::options_app(&conn).unwrap(), [true, false, true]);
+}
+
+#[test]
 fn re_index_is_refused_during_explicit_transactions_and_names_bad_schemas() {
     let root = tempfile::tempdir().unwrap();
     let mut config = Config::new(root.path());

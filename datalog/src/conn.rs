@@ -437,18 +437,7 @@ impl Conn {
             return Ok(());
         }
         let mut t = self.begin()?;
-        if options.auto_entity_time {
-            let has = |n: &str| t.schema.get(&Keyword::new(Some("db"), n)).is_some();
-            if !has("created-at") || !has("updated-at") {
-                t.update_schema(
-                    "{:db/created-at {:db/valueType :db.type/long}
-                      :db/updated-at {:db/valueType :db.type/long}}",
-                )?;
-            }
-        }
-        t.meta.options = options;
-        let (meta, dbs) = (t.meta, self.inner.dbs.clone());
-        meta.write(t.kv_mut()?, &dbs)?;
+        t.set_options(options)?;
         t.commit()?;
         Ok(())
     }
@@ -675,6 +664,42 @@ impl Transaction {
             }
             Err(e) => {
                 self.failed = Some(format!("a schema change failed ({e}); abort it"));
+                Err(e)
+            }
+        }
+    }
+
+    /// The options stored in the database as of this transaction.
+    pub fn options(&self) -> StoreOptions {
+        self.meta.options
+    }
+
+    /// Stores `options` in the database with this transaction (see [`Conn::set_options`]):
+    /// its later `transact` calls, and every transaction after it commits, run under them.
+    /// On error the transaction can only be aborted.
+    pub fn set_options(&mut self, options: StoreOptions) -> Result<()> {
+        self.usable()?;
+        if options.auto_entity_time {
+            let has = |n: &str| self.schema.get(&Keyword::new(Some("db"), n)).is_some();
+            if !has("created-at") || !has("updated-at") {
+                self.update_schema(
+                    "{:db/created-at {:db/valueType :db.type/long}
+                      :db/updated-at {:db/valueType :db.type/long}}",
+                )?;
+            }
+        }
+        let Some(txn) = self.txn.as_mut() else {
+            return Err(Error::TxFailed("the transaction has ended".into()));
+        };
+        let mut meta = self.meta;
+        meta.options = options;
+        match meta.write(txn, &self.conn.inner.dbs) {
+            Ok(()) => {
+                self.meta = meta;
+                Ok(())
+            }
+            Err(e) => {
+                self.failed = Some(format!("storing the options failed ({e}); abort it"));
                 Err(e)
             }
         }

@@ -10,7 +10,8 @@
 use std::path::Path;
 
 use levin_datalog::{
-    Conn, Datom, Db, Error as StoreError, Index, Schema, SchemaUpdate, Transaction, TxReport,
+    Conn, Datom, Db, Error as StoreError, Index, Schema, SchemaUpdate, StoreOptions, Transaction,
+    TxReport,
 };
 use levin_edn::{Edn, Keyword};
 use levin_engine::{Env, Range, Read};
@@ -192,6 +193,13 @@ pub trait Connection: DatalogRead + Send + Sync + Sized {
     /// or nothing: a value the new schema refuses fails the call and changes nothing.
     /// Returns how many datoms were asserted again.
     fn re_index(&self, schema: Option<&Edn>) -> Result<u64, Self::Error>;
+
+    /// The options stored in the database (`:closed-schema?`, `:auto-entity-time?`).
+    fn options(&self) -> Result<StoreOptions, Self::Error>;
+
+    /// Stores `options` in the database: every connection to it, in every mode, then
+    /// transacts under them (see `levin_datalog::Conn::set_options`).
+    fn set_options(&self, options: StoreOptions) -> Result<(), Self::Error>;
 
     /// Begins an explicit write transaction.
     fn begin(&self) -> Result<Self::Txn<'_>, Self::Error>;
@@ -544,6 +552,14 @@ impl Connection for Conn {
 
     fn re_index(&self, schema: Option<&Edn>) -> Result<u64, Error> {
         Ok(Conn::re_index(self, schema.filter(|s| !s.is_nil()))?)
+    }
+
+    fn options(&self) -> Result<StoreOptions, Error> {
+        Ok(Conn::options(self)?)
+    }
+
+    fn set_options(&self, options: StoreOptions) -> Result<(), Error> {
+        Ok(Conn::set_options(self, options)?)
     }
 
     fn begin(&self) -> Result<Transaction, Error> {

@@ -26,6 +26,13 @@ fn re_index_runs_on_the_embedded_connection() {
 }
 
 #[test]
+fn the_stored_options_through_the_trait_embedded() {
+    let d = tempfile::tempdir().unwrap();
+    let conn = levin_query::connect(d.path()).unwrap();
+    assert_eq!(suite::options_app(&conn).unwrap(), [true, false, true]);
+}
+
+#[test]
 fn generic_kv_code_runs_on_the_embedded_environment() {
     let d = tempfile::tempdir().unwrap();
     let env = Env::open(d.path()).unwrap();

@@ -256,3 +256,20 @@ pub fn re_index_expected() -> Vec<Edn> {
         e("{:age 31}"),
     ]
 }
+
+/// The stored options through the trait: read, set, obeyed, set back. Returns whether an
+/// assertion of an attribute the schema lacks succeeded: before, with the schema closed,
+/// and after.
+pub fn options_app<C: Connection>(conn: &C) -> Result<Vec<bool>, C::Error> {
+    let start = conn.options()?;
+    assert!(!start.closed_schema && !start.auto_entity_time, "{start:?}");
+    let mut out = vec![conn.transact(&e("[{:known 1}]")).is_ok()];
+    let mut closed = start;
+    closed.closed_schema = true;
+    conn.set_options(closed)?;
+    assert_eq!(conn.options()?, closed);
+    out.push(conn.transact(&e("[{:unknown 1}]")).is_ok());
+    conn.set_options(start)?;
+    out.push(conn.transact(&e("[{:unknown 1}]")).is_ok());
+    Ok(out)
+}
