@@ -401,13 +401,13 @@ const TABLE: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "grant-permission",
-        r#"[:target :view :database "sales"]"#,
+        "[:target :view :role :target]",
         "",
         "[:control :role :target]",
     ),
     (
         "revoke-permission",
-        r#"[:target :view :database "sales"]"#,
+        "[:target :view :role :target]",
         "",
         "[:control :role :target]",
     ),
@@ -535,6 +535,131 @@ fn every_operation_is_refused_without_its_permission_and_allowed_with_it() {
         assert!(!covered.contains(op), "{op} needs no permission");
     }
     assert_eq!(covered.len(), 70, "operations in the table");
+}
+
+#[test]
+fn control_of_a_role_hands_on_only_what_one_holds() {
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start(config(root.path())).unwrap();
+    let admin = client(&server, "admin", "pw");
+    for u in ["lead", "member"] {
+        admin
+            .call("create-user", args(&format!(r#"["{u}" "pw"]"#)))
+            .unwrap();
+    }
+    admin.call("open", args(r#"["sales"]"#)).unwrap();
+    // The team lead administers the role :team, which may write "sales".
+    admin.call("create-role", args("[:team]")).unwrap();
+    admin
+        .call(
+            "grant-permission",
+            args(r#"[:team :alter :database "sales"]"#),
+        )
+        .unwrap();
+    admin.call("create-role", args("[:leads]")).unwrap();
+    admin
+        .call("grant-permission", args("[:leads :control :role :team]"))
+        .unwrap();
+    admin
+        .call("assign-role", args(r#"[:leads "lead"]"#))
+        .unwrap();
+    let before = fingerprint(&admin);
+    let lead = client(&server, "lead", "pw");
+    // Control of :team does not let the lead put into it what the lead lacks ...
+    for a in [
+        "[:team :control :server]",
+        r#"[:team :create :database "sales"]"#,
+        "[:team :create :user]",
+    ] {
+        let err = lead.call("grant-permission", args(a)).unwrap_err();
+        assert_eq!(err.code(), Some("permission-denied"), "{a}: {err}");
+    }
+    // ... nor give the role (with its write access) to anyone, the lead included ...
+    for u in ["lead", "member"] {
+        let err = lead
+            .call("assign-role", args(&format!(r#"[:team "{u}"]"#)))
+            .unwrap_err();
+        assert_eq!(err.code(), Some("permission-denied"), "{u}: {err}");
+    }
+    // ... nor take from a role what the lead could not give.
+    let err = lead
+        .call(
+            "revoke-permission",
+            args(r#"[:team :alter :database "sales"]"#),
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), Some("permission-denied"), "{err}");
+    assert_eq!(
+        fingerprint(&admin),
+        before,
+        "a refused request changed something"
+    );
+    let err = lead.call("list-users", args("[]")).unwrap_err();
+    assert_eq!(err.code(), Some("permission-denied"), "{err}");
+    // Holding what the role holds, the lead may hand it on and manage it.
+    admin
+        .call(
+            "grant-permission",
+            args(r#"[:leads :alter :database "sales"]"#),
+        )
+        .unwrap();
+    lead.call("assign-role", args(r#"[:team "member"]"#))
+        .unwrap();
+    lead.call("grant-permission", args("[:team :view :role :team]"))
+        .unwrap();
+    lead.call(
+        "revoke-permission",
+        args(r#"[:team :alter :database "sales"]"#),
+    )
+    .unwrap();
+}
+
+#[test]
+fn resetting_another_users_password_needs_what_they_hold() {
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start(config(root.path())).unwrap();
+    let admin = client(&server, "admin", "pw");
+    for u in ["helpdesk", "carol"] {
+        admin
+            .call("create-user", args(&format!(r#"["{u}" "pw"]"#)))
+            .unwrap();
+    }
+    // The help desk may set every user's password ...
+    admin.call("create-role", args("[:helpdesk]")).unwrap();
+    admin
+        .call("grant-permission", args("[:helpdesk :alter :user]"))
+        .unwrap();
+    admin
+        .call("assign-role", args(r#"[:helpdesk "helpdesk"]"#))
+        .unwrap();
+    let desk = client(&server, "helpdesk", "pw");
+    // ... of a user holding nothing more than a user's own permissions ...
+    desk.call("reset-password", args(r#"["carol" "new"]"#))
+        .unwrap();
+    client(&server, "carol", "new");
+    // ... but not the admin's: that would hand the help desk control of the server.
+    let err = desk
+        .call("reset-password", args(r#"["admin" "mine"]"#))
+        .unwrap_err();
+    assert_eq!(err.code(), Some("permission-denied"), "{err}");
+    assert!(err.to_string().contains("control on server"), "{err}");
+    assert!(Client::connect(&format!("levin://admin:mine@{}/", server.local_addr())).is_err());
+    client(&server, "admin", "pw");
+    // Nor the password of a user holding a permission the help desk lacks.
+    admin.call("open", args(r#"["sales"]"#)).unwrap();
+    admin
+        .call(
+            "grant-permission",
+            args(r#"[:levin.role/carol :view :database "sales"]"#),
+        )
+        .unwrap();
+    let err = desk
+        .call("reset-password", args(r#"["carol" "again"]"#))
+        .unwrap_err();
+    assert_eq!(err.code(), Some("permission-denied"), "{err}");
+    // Everyone may still set their own.
+    desk.call("reset-password", args(r#"["helpdesk" "pw2"]"#))
+        .unwrap();
 }
 
 #[test]

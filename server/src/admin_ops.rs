@@ -5,11 +5,11 @@
 use levin_edn::{Edn, Keyword};
 use sha2::{Digest, Sha256};
 
-use crate::authz::{Action, Object, Permission};
+use crate::authz::{authorize_delegation, Action, Object, Permission};
 use crate::error::ServerError;
 use crate::message::Request;
 use crate::session::{Reply, Session};
-use crate::system::role_target;
+use crate::system::{personal_role, role_target};
 
 fn strings(v: Vec<String>) -> Edn {
     Edn::Vector(v.into_iter().map(Edn::String).collect())
@@ -56,6 +56,11 @@ fn permission_args(req: &Request) -> Result<Permission, ServerError> {
     Ok(Permission { act, obj, tgt })
 }
 
+/// The personal role of `user` as a permission target.
+fn personal_role_target(user: &str) -> String {
+    role_target(&personal_role(user))
+}
+
 /// Handles the administrative operations; `None` for any other.
 pub(crate) fn handle(s: &mut Session<'_>, req: &Request) -> Option<Result<Edn, ServerError>> {
     let known = matches!(
@@ -98,7 +103,26 @@ fn run(s: &mut Session<'_>, req: &Request) -> Result<Edn, ServerError> {
             done
         }
         "reset-password" => {
-            sys.reset_password(user(0)?, req.str_arg(1, "the new password")?, hashes)?;
+            let target = user(0)?;
+            if s.user.as_deref() != Some(target) {
+                // Setting another user's password takes over their identity, so it hands on
+                // everything they hold: the caller must hold it too (else alter on users
+                // would reach the admin's password). What concerns only the target itself
+                // (alter on that user, view on its personal role) is left out: every user
+                // holds it, and the caller already has alter on the user.
+                let own = personal_role_target(target);
+                let given: Vec<Permission> = sys
+                    .permissions_of(target)?
+                    .into_iter()
+                    .filter(|p| match (p.obj, p.tgt.as_deref()) {
+                        (Object::User, Some(t)) => t != target,
+                        (Object::Role, Some(t)) => t != own,
+                        _ => true,
+                    })
+                    .collect();
+                authorize_delegation(&req.op, s.perms(), &given)?;
+            }
+            sys.reset_password(target, req.str_arg(1, "the new password")?, hashes)?;
             done
         }
         "list-users" => Ok(strings(sys.list_users()?)),
@@ -112,6 +136,10 @@ fn run(s: &mut Session<'_>, req: &Request) -> Result<Edn, ServerError> {
         }
         "list-roles" => Ok(keywords(sys.list_roles()?)),
         "assign-role" => {
+            // Control of a role administers it; giving it to someone (the caller included)
+            // hands on its permissions, which the caller must hold.
+            let given = sys.role_permissions(role(0)?)?;
+            authorize_delegation(&req.op, s.perms(), &given)?;
             sys.assign_role(role(0)?, user(1)?)?;
             done
         }
@@ -120,12 +148,19 @@ fn run(s: &mut Session<'_>, req: &Request) -> Result<Edn, ServerError> {
             done
         }
         "list-user-roles" => Ok(keywords(sys.user_roles(user(0)?)?)),
+        // Control of the role is not enough to put any permission into it (then assign it
+        // to oneself): the caller must hold the permission granted. Revoking takes the same
+        // (else control of the admin's role, or of all roles, could strip the admin's).
         "grant-permission" => {
-            sys.grant(role(0)?, &permission_args(req)?)?;
+            let p = permission_args(req)?;
+            authorize_delegation(&req.op, s.perms(), std::slice::from_ref(&p))?;
+            sys.grant(role(0)?, &p)?;
             done
         }
         "revoke-permission" => {
-            sys.revoke(role(0)?, &permission_args(req)?)?;
+            let p = permission_args(req)?;
+            authorize_delegation(&req.op, s.perms(), std::slice::from_ref(&p))?;
+            sys.revoke(role(0)?, &p)?;
             done
         }
         "list-role-permissions" => Ok(perms_edn(sys.role_permissions(role(0)?)?)),

@@ -523,6 +523,11 @@ impl<'s> Session<'s> {
         })
     }
 
+    /// The permissions the session's user holds (as of the request being answered).
+    pub(crate) fn perms(&self) -> &[Permission] {
+        &self.perms
+    }
+
     /// The session's handle on database `name`, which it must have opened.
     pub(crate) fn store(&self, name: &str) -> Result<&Store, ServerError> {
         self.open.get(name).ok_or_else(|| {
