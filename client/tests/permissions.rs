@@ -349,7 +349,7 @@ const TABLE: &[(&str, &str, &str, &str)] = &[
         "query-system",
         "[[:find ?u :where [_ :user/name ?u]]]",
         "",
-        "[:view :server]",
+        "[:control :server]",
     ),
     ("disconnect-client", "[999999]", "", "[:control :server]"),
     ("create-user", r#"["dave" "pw"]"#, "", "[:create :user]"),
@@ -660,6 +660,29 @@ fn resetting_another_users_password_needs_what_they_hold() {
     // Everyone may still set their own.
     desk.call("reset-password", args(r#"["helpdesk" "pw2"]"#))
         .unwrap();
+}
+
+#[test]
+fn viewing_the_server_does_not_reveal_password_hashes() {
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start(config(root.path())).unwrap();
+    let admin = client(&server, "admin", "pw");
+    admin.call("create-user", args(r#"["ops" "pw"]"#)).unwrap();
+    admin
+        .call("grant-permission", args("[:levin.role/ops :view :server]"))
+        .unwrap();
+    let ops = client(&server, "ops", "pw");
+    // Monitoring works ...
+    ops.call("show-clients", args("[]")).unwrap();
+    ops.call("list-databases-in-use", args("[]")).unwrap();
+    // ... but the system database, with the admin's Argon2 hash, stays closed.
+    let err = ops
+        .call(
+            "query-system",
+            args(r#"[[:find ?h . :where [?u :user/name "admin"] [?u :user/pw-hash ?h]]]"#),
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), Some("permission-denied"), "{err}");
 }
 
 #[test]

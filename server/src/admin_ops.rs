@@ -181,7 +181,7 @@ fn run(s: &mut Session<'_>, req: &Request) -> Result<Edn, ServerError> {
                 .and_then(Edn::as_seq)
                 .map(<[Edn]>::to_vec)
                 .unwrap_or_default();
-            sys.query(&query, &inputs)
+            sys.query(&query, &inputs, &crate::datalog_ops::registry(s))
         }
         "show-clients" => {
             let clients = s.shared.clients.lock().unwrap_or_else(|e| e.into_inner());

@@ -490,10 +490,11 @@ impl<'s> Session<'s> {
             "drop-database" | "close-database" | "backup" => on_db(Create)?,
             "copy" => on_db(Alter)?,
             "list-databases" => Some(Permission::all(View, Database)),
-            "list-databases-in-use" | "show-clients" | "query-system" => {
-                Some(Permission::all(View, Server))
-            }
-            "disconnect-client" => Some(Permission::all(Control, Server)),
+            "list-databases-in-use" | "show-clients" => Some(Permission::all(View, Server)),
+            // The system database holds every user's password hash: reading it whole is
+            // for those who control the server (with view on server it would hand the
+            // hashes to offline guessing, the admin's included).
+            "query-system" | "disconnect-client" => Some(Permission::all(Control, Server)),
             "transact" | "update-schema" | "clear" | "re-index" | "open-transact"
             | "open-transact-kv" | "transact-kv" | "open-dbi" | "open-list-dbi" | "clear-dbi"
             | "drop-dbi" | "sync" => on_db(Alter)?,

@@ -146,15 +146,21 @@ impl System {
         Ok(db.q(query, &inputs)?.to_edn())
     }
 
-    /// A read-only query on the system database, `$` bound to it.
-    pub fn query(&self, query: &Edn, inputs: &[Edn]) -> Result<Edn, ServerError> {
+    /// A read-only query on the system database, `$` bound to it, under `reg` (which
+    /// carries the server's query deadline).
+    pub fn query(
+        &self,
+        query: &Edn,
+        inputs: &[Edn],
+        reg: &levin_query::Registry,
+    ) -> Result<Edn, ServerError> {
         let db = self.conn.db()?;
         let inputs: Vec<levin_query::Input<'_>> = inputs
             .iter()
             .cloned()
             .map(levin_query::Input::Value)
             .collect();
-        Ok(db.q(query, &inputs)?.to_edn())
+        Ok(db.q_with(query, &inputs, reg)?.to_edn())
     }
 
     fn user_exists(&self, user: &str) -> Result<bool, ServerError> {
