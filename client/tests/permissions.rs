@@ -848,6 +848,69 @@ fn permissions_survive_a_restart_and_changes_reach_open_sessions() {
 }
 
 #[test]
+fn a_closed_database_is_closed_for_every_session_and_never_deleted_under_one() {
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start(config(root.path())).unwrap();
+    let owner = client(&server, "admin", "pw");
+    let user = client(&server, "admin", "pw");
+    user.call("open", args(r#"["x"]"#)).unwrap();
+    user.call("transact", args(r#"["x" [[:db/add -1 :n 1]]]"#))
+        .unwrap();
+    let snap = user.call("db-snapshot", args(r#"["x"]"#)).unwrap();
+    owner.call("close-database", args(r#"["x"]"#)).unwrap();
+    // Until its next request the session still holds its handle, so the database is in
+    // use and cannot be dropped.
+    let err = owner.call("drop-database", args(r#"["x"]"#)).unwrap_err();
+    assert_eq!(err.code(), Some("in-use"), "{err}");
+    // At its next request the handle is gone, with the snapshot taken through it.
+    let err = user.call("max-eid", args(r#"["x"]"#)).unwrap_err();
+    assert_eq!(err.code(), Some("not-found"), "{err}");
+    let err = user
+        .call("release-snapshot", vec![snap.clone()])
+        .unwrap_err();
+    assert_eq!(err.code(), Some("not-found"), "{err}");
+    // Now nobody holds it: it can be dropped and made again, and what is written into
+    // the new one is in its directory (not in the deleted file of the old one).
+    owner.call("drop-database", args(r#"["x"]"#)).unwrap();
+    owner.call("open", args(r#"["x"]"#)).unwrap();
+    owner
+        .call("transact", args(r#"["x" [[:db/add -1 :m 2]]]"#))
+        .unwrap();
+    drop(owner);
+    drop(user);
+    server.shutdown();
+    let conn = levin_datalog::Conn::open(root.path().join("x"), ()).unwrap();
+    let db = conn.db().unwrap();
+    assert_eq!(
+        db.datom_count().unwrap(),
+        1,
+        "the new database's datom is on disk"
+    );
+}
+
+#[test]
+fn a_session_that_missed_a_close_cannot_keep_writing() {
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start(config(root.path())).unwrap();
+    let owner = client(&server, "admin", "pw");
+    let user = client(&server, "admin", "pw");
+    user.call("open", args(r#"["x"]"#)).unwrap();
+    user.call("open-transact", args(r#"["x"]"#)).unwrap();
+    user.call("transact", args(r#"["x" [[:db/add -1 :n 1]]]"#))
+        .unwrap();
+    owner.call("close-database", args(r#"["x"]"#)).unwrap();
+    // The explicit transaction went with the handle.
+    let err = user.call("close-transact", args(r#"["x"]"#)).unwrap_err();
+    assert_eq!(err.code(), Some("transaction-state"), "{err}");
+    assert!(err.to_string().contains("close-database"), "{err}");
+    owner.call("open", args(r#"["x"]"#)).unwrap();
+    assert_eq!(
+        owner.call("max-eid", args(r#"["x"]"#)).unwrap(),
+        Edn::Long(0)
+    );
+}
+
+#[test]
 fn backups_go_to_the_servers_directory_and_open_embedded() {
     let root = tempfile::tempdir().unwrap();
     let server = Server::start(config(root.path())).unwrap();

@@ -79,8 +79,9 @@ pub(crate) struct Session<'s> {
     pub user: Option<String>,
     perms: Vec<Permission>,
     perm_generation: u64,
-    /// The databases this session opened, by name.
-    pub open: HashMap<String, Store>,
+    /// The databases this session opened, by name, with the epoch of each handle (see
+    /// [`crate::dbs::Databases::is_current`]).
+    pub open: HashMap<String, (Store, u64)>,
     pub txn: Option<(OpenTxn, Instant)>,
     /// Why the last explicit transaction was aborted by the server, told at the next
     /// request that expects it.
@@ -405,6 +406,7 @@ impl<'s> Session<'s> {
 
     fn answer(&mut self, req: &Request) -> Result<Reply, ServerError> {
         self.refresh_permissions()?;
+        self.drop_closed();
         if let Some((_, started)) = &self.txn {
             if started.elapsed() > self.shared.config.txn_total_timeout {
                 self.abort_txn(format!(
@@ -430,6 +432,24 @@ impl<'s> Session<'s> {
             return r.map(Reply::Value);
         }
         Err(ServerError::UnknownOp(req.op.clone()))
+    }
+
+    /// Drops the handles a `:close-database` (by any session) made stale, with this
+    /// session's snapshots of those databases and its explicit transaction on one: a
+    /// closed database is closed for every session, and no request runs on a stale handle.
+    fn drop_closed(&mut self) {
+        let stale: Vec<String> = self
+            .open
+            .iter()
+            .filter(|(name, (_, epoch))| !self.shared.dbs.is_current(name, *epoch))
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in stale {
+            if self.txn.as_ref().is_some_and(|(t, _)| t.db() == name) {
+                self.abort_txn("its database was closed by :close-database".into());
+            }
+            let _ = self.close_db(&name);
+        }
     }
 
     /// Re-reads the user's permissions when any changed since they were read, and ends a
@@ -531,7 +551,7 @@ impl<'s> Session<'s> {
 
     /// The session's handle on database `name`, which it must have opened.
     pub(crate) fn store(&self, name: &str) -> Result<&Store, ServerError> {
-        self.open.get(name).ok_or_else(|| {
+        self.open.get(name).map(|(s, _)| s).ok_or_else(|| {
             ServerError::NotFound(format!(
                 "database {name:?} is not open in this session; :open (or :open-kv) it first"
             ))
@@ -541,7 +561,7 @@ impl<'s> Session<'s> {
     /// Opens a database for this session (registering it if new).
     pub(crate) fn open_db(&mut self, name: &str, ty: DbType) -> Result<Store, ServerError> {
         crate::system::validate_name("database", name)?;
-        if let Some(s) = self.open.get(name) {
+        if let Some((s, _)) = self.open.get(name) {
             return Ok(s.clone());
         }
         let registered = self.shared.system.database_type(name)?;
@@ -553,7 +573,7 @@ impl<'s> Session<'s> {
                 )));
             }
         }
-        let store = self.shared.dbs.acquire(name, ty)?;
+        let (store, epoch) = self.shared.dbs.acquire(name, ty)?;
         if let Store::Datalog(c) = &store {
             c.set_writer_timeout(Some(self.shared.config.writer_timeout));
         }
@@ -564,7 +584,7 @@ impl<'s> Session<'s> {
                 return Err(e);
             }
         }
-        self.open.insert(name.to_string(), store.clone());
+        self.open.insert(name.to_string(), (store.clone(), epoch));
         self.note_databases();
         Ok(store)
     }
