@@ -64,6 +64,43 @@ impl OpenTxn {
 trait Io: Read + Write {}
 impl<T: Read + Write> Io for T {}
 
+/// The connection's stream, with an optional deadline for every read: until the client
+/// has authenticated, each read waits only for what is left of the time allowed for the
+/// whole handshake, so a peer trickling a byte now and then cannot keep an unauthenticated
+/// connection (and its slot among `max_connections`) open for long.
+struct Deadlined<'a> {
+    io: &'a mut dyn Io,
+    /// The socket under `io` (under TLS too), whose read timeout enforces the deadline.
+    tcp: &'a TcpStream,
+    deadline: Option<Instant>,
+}
+
+impl Read for Deadlined<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(d) = self.deadline {
+            let left = d.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the handshake took too long",
+                ));
+            }
+            self.tcp.set_read_timeout(Some(left))?;
+        }
+        self.io.read(buf)
+    }
+}
+
+impl Write for Deadlined<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.io.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.io.flush()
+    }
+}
+
 #[derive(PartialEq, Eq)]
 enum Stage {
     Hello,
@@ -174,21 +211,40 @@ fn is_timeout(e: &FrameError) -> bool {
 impl<'s> Session<'s> {
     fn serve(&mut self, raw: &mut dyn Io, tcp: &TcpStream) {
         let mut stage = Stage::Hello;
+        // The handshake (`:hello` and a successful `:authenticate`, failed attempts
+        // included) must be over by this deadline, counted from the connection's start.
+        let handshake = self
+            .shared
+            .config
+            .handshake_timeout
+            .min(self.shared.config.idle_timeout)
+            .max(Duration::from_millis(1));
+        let deadlined = Deadlined {
+            io: raw,
+            tcp,
+            deadline: Some(Instant::now() + handshake),
+        };
         // Reads go through a buffer, so that a small request's header and payload take one
         // system call; replies are written straight to the stream.
-        let mut input = BufReader::with_capacity(READ_BUFFER, raw);
+        let mut input = BufReader::with_capacity(READ_BUFFER, deadlined);
         let mut timeout_set = None;
         loop {
             let config = &self.shared.config;
-            let wait = match (&self.txn, &stage) {
-                (Some(_), _) => config.idle_timeout.min(config.txn_idle_timeout),
-                (None, Stage::Ready) => config.idle_timeout,
-                (None, _) => config.idle_timeout.min(config.handshake_timeout),
-            };
-            let wait = wait.max(Duration::from_millis(1));
-            if timeout_set != Some(wait) {
-                let _ = tcp.set_read_timeout(Some(wait));
-                timeout_set = Some(wait);
+            if stage == Stage::Ready && input.get_ref().deadline.is_some() {
+                // Authenticated: from now on the timeouts below govern, set per frame.
+                input.get_mut().deadline = None;
+                timeout_set = None;
+            }
+            if stage == Stage::Ready {
+                let wait = match &self.txn {
+                    Some(_) => config.idle_timeout.min(config.txn_idle_timeout),
+                    None => config.idle_timeout,
+                };
+                let wait = wait.max(Duration::from_millis(1));
+                if timeout_set != Some(wait) {
+                    let _ = tcp.set_read_timeout(Some(wait));
+                    timeout_set = Some(wait);
+                }
             }
             let max = if stage == Stage::Ready {
                 config.max_frame
@@ -196,7 +252,7 @@ impl<'s> Session<'s> {
                 config.max_handshake_frame
             };
             let read = read_frame(&mut input, max);
-            let io: &mut dyn Io = &mut **input.get_mut();
+            let io: &mut dyn Io = &mut *input.get_mut().io;
             let payload = match read {
                 Ok(Some(p)) => p,
                 Ok(None) => return,
