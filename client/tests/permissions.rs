@@ -686,6 +686,68 @@ fn viewing_the_server_does_not_reveal_password_hashes() {
 }
 
 #[test]
+fn grants_on_a_dropped_user_or_role_do_not_pass_to_a_new_one_of_the_same_name() {
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start(config(root.path())).unwrap();
+    let admin = client(&server, "admin", "pw");
+    admin.call("create-user", args(r#"["bob" "pw"]"#)).unwrap();
+    admin.call("create-user", args(r#"["eve" "pw"]"#)).unwrap();
+    admin.call("create-role", args("[:team]")).unwrap();
+    // eve may set bob's password and administer :team.
+    for a in [
+        r#"[:levin.role/eve :alter :user "bob"]"#,
+        "[:levin.role/eve :control :role :team]",
+        "[:levin.role/eve :view :role :levin.role/bob]",
+    ] {
+        admin.call("grant-permission", args(a)).unwrap();
+    }
+    admin.call("drop-user", args(r#"["bob"]"#)).unwrap();
+    admin.call("drop-role", args("[:team]")).unwrap();
+    assert_eq!(
+        admin
+            .call("list-role-permissions", args("[:levin.role/eve]"))
+            .unwrap(),
+        e(
+            r#"[{:act :levin.server/view :obj :levin.server/role :tgt ":levin.role/eve"}
+              {:act :levin.server/alter :obj :levin.server/user :tgt "eve"}]"#
+        )
+    );
+    // A new bob (perhaps an administrator) is not eve's to take over.
+    admin.call("create-user", args(r#"["bob" "pw"]"#)).unwrap();
+    let eve = client(&server, "eve", "pw");
+    let err = eve
+        .call("reset-password", args(r#"["bob" "mine"]"#))
+        .unwrap_err();
+    assert_eq!(err.code(), Some("permission-denied"), "{err}");
+    // Nobody can make a personal role ahead of its user.
+    let err = admin
+        .call("create-role", args("[:levin.role/future]"))
+        .unwrap_err();
+    assert_eq!(err.code(), Some("bad-argument"), "{err}");
+}
+
+#[test]
+fn a_dropped_users_session_stays_refused_when_the_name_is_reused() {
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start(config(root.path())).unwrap();
+    let admin = client(&server, "admin", "pw");
+    admin.call("create-user", args(r#"["ann" "pw"]"#)).unwrap();
+    let old_ann = client(&server, "ann", "pw");
+    admin.call("drop-user", args(r#"["ann"]"#)).unwrap();
+    // Another person gets the name, with more rights, before the old session speaks.
+    admin
+        .call("create-user", args(r#"["ann" "other"]"#))
+        .unwrap();
+    admin
+        .call("grant-permission", args("[:levin.role/ann :view :user]"))
+        .unwrap();
+    let err = old_ann.call("list-users", args("[]")).unwrap_err();
+    assert_eq!(err.code(), Some("auth-failed"), "{err}");
+    let new_ann = client(&server, "ann", "other");
+    new_ann.call("list-users", args("[]")).unwrap();
+}
+
+#[test]
 fn a_user_who_may_only_view_cannot_re_index() {
     let root = tempfile::tempdir().unwrap();
     let server = Server::start(config(root.path())).unwrap();

@@ -114,6 +114,9 @@ pub(crate) struct Session<'s> {
     pub client_id: u64,
     pub peer: SocketAddr,
     pub user: Option<String>,
+    /// The user's entity id in the system database at login: a user of the same name
+    /// created after this one was dropped is someone else.
+    user_id: Option<u64>,
     perms: Vec<Permission>,
     perm_generation: u64,
     /// The databases this session opened, by name, with the epoch of each handle (see
@@ -175,6 +178,7 @@ pub(crate) fn run(stream: TcpStream, shared: &Shared) {
         client_id,
         peer,
         user: None,
+        user_id: None,
         perms: vec![],
         perm_generation: 0,
         open: HashMap::new(),
@@ -378,6 +382,7 @@ impl<'s> Session<'s> {
             return Err(ServerError::AuthFailed);
         }
         self.shared.throttle.succeeded(self.peer.ip());
+        self.user_id = self.shared.system.user_id(&user)?;
         self.perms = self.shared.system.permissions_of(&user)?;
         self.perm_generation = self.shared.system.generation();
         if let Some(c) = self
@@ -509,12 +514,13 @@ impl<'s> Session<'s> {
     }
 
     /// Re-reads the user's permissions when any changed since they were read, and ends a
-    /// session whose user was dropped.
+    /// session whose user was dropped (even if a user of the same name was made since).
     fn refresh_permissions(&mut self) -> Result<(), ServerError> {
         let g = self.shared.system.generation();
         if g != self.perm_generation {
             let user = self.user.clone().unwrap_or_default();
-            if self.shared.system.password_hash(&user)?.is_none() {
+            let id = self.shared.system.user_id(&user)?;
+            if id.is_none() || id != self.user_id {
                 self.perms.clear();
                 return Err(ServerError::AuthFailed);
             }
