@@ -973,6 +973,62 @@ fn a_session_that_missed_a_close_cannot_keep_writing() {
 }
 
 #[test]
+fn a_copy_of_several_frames_arrives_whole() {
+    use sha2::Digest;
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start(config(root.path())).unwrap();
+    let admin = client(&server, "admin", "pw");
+    admin.call("open", args(r#"["big"]"#)).unwrap();
+    // About 12 MB of data: more than the 8 one-MiB chunks a frame carries.
+    let text = "x".repeat(1000);
+    for _ in 0..3 {
+        let tx: String = (0..4000)
+            .map(|i| format!(r#"{{:n {i} :s "{text}"}}"#))
+            .collect();
+        admin
+            .call(
+                "transact",
+                vec![Edn::String("big".into()), e(&format!("[{tx}]"))],
+            )
+            .unwrap();
+    }
+    let c = admin.call("copy", args(r#"["big"]"#)).unwrap();
+    let items = c.get(&e(":items")).and_then(Edn::as_seq).unwrap();
+    assert!(items.len() > 8, "{} chunks", items.len());
+    let mut bytes = vec![];
+    for item in items {
+        let (_, hex) = item.as_tagged().expect("a #bytes chunk");
+        let hex = hex.as_str().unwrap();
+        for i in (0..hex.len()).step_by(2) {
+            bytes.push(u8::from_str_radix(&hex[i..i + 2], 16).unwrap());
+        }
+    }
+    assert_eq!(
+        Some(bytes.len() as i64),
+        c.get(&e(":size")).and_then(Edn::as_long)
+    );
+    let sha: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        Some(sha.as_str()),
+        c.get(&e(":sha-256")).and_then(Edn::as_str)
+    );
+    let out = tempfile::tempdir().unwrap();
+    std::fs::write(out.path().join("data.levin"), &bytes).unwrap();
+    let conn = levin_datalog::Conn::open(out.path(), ()).unwrap();
+    assert_eq!(conn.db().unwrap().datom_count().unwrap(), 24_000);
+    // The temporary copy is gone from the root.
+    let left: Vec<_> = std::fs::read_dir(root.path())
+        .unwrap()
+        .filter_map(|d| d.ok())
+        .filter(|d| d.file_name().to_string_lossy().starts_with(".copy-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
 fn backups_go_to_the_servers_directory_and_open_embedded() {
     let root = tempfile::tempdir().unwrap();
     let server = Server::start(config(root.path())).unwrap();

@@ -240,44 +240,72 @@ const COPY_CHUNK: usize = 1 << 20;
 const COPY_CHUNKS_PER_FRAME: usize = 8;
 
 /// `:copy [db compact?]`: a hot copy of the database's data file, streamed to the client
-/// in chunks, with its size and SHA-256 in the stream's `:meta`.
+/// in chunks, with its size and SHA-256 in the stream's `:meta`. The copy is read twice
+/// (once for the digest, once as it is sent), never held in memory whole.
 pub(crate) fn copy(s: &mut Session<'_>, req: &Request) -> Result<Reply, ServerError> {
     let name = req.str_arg(0, "the database name")?.to_string();
     let compact = matches!(req.opt_arg(1), Some(Edn::Bool(true)));
     let store = s.store(&name)?.clone();
     let tmp = tempdir_in(&s.shared.config.root)?;
-    let bytes = store
+    let path = tmp.join("data.levin");
+    let digest = store
         .env()
         .copy_to(&tmp, compact)
         .map_err(ServerError::from)
         .and_then(|()| {
-            std::fs::read(tmp.join("data.levin")).map_err(|e| {
+            sha256_of(&path).map_err(|e| {
                 ServerError::Engine(levin_engine::Error::Io {
                     op: "reading the copy".into(),
                     source: e,
                 })
             })
         });
-    let _ = std::fs::remove_dir_all(&tmp);
-    let bytes = bytes?;
-    let sha: String = Sha256::digest(&bytes)
+    let (sha, size) = match digest {
+        Ok(d) => d,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+    };
+    let meta = Edn::Map(vec![
+        (Edn::kw("", "sha-256"), Edn::String(sha)),
+        (
+            Edn::kw("", "size"),
+            Edn::Long(i64::try_from(size).unwrap_or(i64::MAX)),
+        ),
+        (Edn::kw("", "compact?"), Edn::Bool(compact)),
+    ]);
+    Ok(Reply::File {
+        meta,
+        path,
+        size,
+        chunk: COPY_CHUNK,
+        batch: COPY_CHUNKS_PER_FRAME,
+        remove: tmp,
+    })
+}
+
+/// The SHA-256 (in hex) and the length of the file at `path`, read in pieces.
+fn sha256_of(path: &std::path::Path) -> std::io::Result<(String, u64)> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; COPY_CHUNK];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        size += n as u64;
+    }
+    let hex = hasher
+        .finalize()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let meta = Edn::Map(vec![
-        (Edn::kw("", "sha-256"), Edn::String(sha)),
-        (Edn::kw("", "size"), Edn::Long(bytes.len() as i64)),
-        (Edn::kw("", "compact?"), Edn::Bool(compact)),
-    ]);
-    let items = bytes
-        .chunks(COPY_CHUNK)
-        .map(levin_datalog::convert::bytes_edn)
-        .collect();
-    Ok(Reply::Chunks {
-        meta,
-        items,
-        batch: COPY_CHUNKS_PER_FRAME,
-    })
+    Ok((hex, size))
 }
 
 /// A fresh directory under the server's root for a temporary copy.

@@ -36,13 +36,18 @@ const MAX_SNAPSHOTS: usize = 16;
 pub(crate) enum Reply {
     /// One value, streamed when it is a large collection.
     Value(Edn),
-    /// A vector streamed in batches of `batch` items whatever its length, with `meta`
-    /// (a map) in its `:copy-out-response`; the client rebuilds `meta` with the items
-    /// under `:items`. `:copy` sends the data file this way.
-    Chunks {
+    /// A file streamed as a vector of byte chunks of `chunk` bytes, `batch` chunks per
+    /// frame, whatever its length, with `meta` (a map) in its `:copy-out-response`; the
+    /// client rebuilds `meta` with the chunks under `:items`. `:copy` sends the data file
+    /// of its copy this way, read as it is sent: a database larger than the server's
+    /// memory must not be read into it whole. The directory `remove` is deleted after.
+    File {
         meta: Edn,
-        items: Vec<Edn>,
+        path: std::path::PathBuf,
+        size: u64,
+        chunk: usize,
         batch: usize,
+        remove: std::path::PathBuf,
     },
 }
 
@@ -402,9 +407,18 @@ impl<'s> Session<'s> {
     fn request(&mut self, io: &mut dyn Io, req: &Request) -> Result<(), ()> {
         match self.answer(req) {
             Ok(Reply::Value(v)) => self.send_result(io, req.id, v).map_err(|_| ()),
-            Ok(Reply::Chunks { meta, items, batch }) => self
-                .send_stream(io, req.id, "vector", Some(meta), items, batch)
-                .map_err(|_| ()),
+            Ok(Reply::File {
+                meta,
+                path,
+                size,
+                chunk,
+                batch,
+                remove,
+            }) => {
+                let sent = self.send_file(io, req.id, meta, &path, size, chunk, batch);
+                let _ = std::fs::remove_dir_all(&remove);
+                sent.map_err(|_| ())
+            }
             Err(e) => {
                 let close = e.closes_connection();
                 self.send(io, &message::error(req.id, &e)).map_err(|_| ())?;
@@ -426,6 +440,44 @@ impl<'s> Session<'s> {
             v => return self.send(io, &message::ok(id, v)),
         };
         self.send_stream(io, id, kind, None, items, STREAM_BATCH)
+    }
+
+    /// Sends the file at `path` (`size` bytes) as a stream of byte chunks; see
+    /// [`Reply::File`]. Once `:copy-out-response` is out, an error reading the file can
+    /// only end the connection (the client then sees the stream cut short).
+    #[allow(clippy::too_many_arguments, reason = "the fields of Reply::File")]
+    fn send_file(
+        &self,
+        io: &mut dyn Io,
+        id: i64,
+        meta: Edn,
+        path: &std::path::Path,
+        size: u64,
+        chunk: usize,
+        batch: usize,
+    ) -> io::Result<()> {
+        let chunk = chunk.max(1);
+        let count = usize::try_from(size.div_ceil(chunk as u64)).unwrap_or(usize::MAX);
+        let mut head = message::copy_out(id, count);
+        if let Edn::Map(m) = &mut head {
+            m.push((Edn::kw("", "kind"), Edn::kw("", "vector")));
+            m.push((Edn::kw("", "meta"), meta));
+        }
+        self.send(io, &head)?;
+        let mut file = std::fs::File::open(path)?;
+        let mut left = size;
+        let mut buf = vec![0u8; chunk];
+        while left > 0 {
+            let mut items = Vec::with_capacity(batch.max(1));
+            while left > 0 && items.len() < batch.max(1) {
+                let n = usize::try_from(left.min(chunk as u64)).unwrap_or(chunk);
+                file.read_exact(&mut buf[..n])?;
+                items.push(levin_datalog::convert::bytes_edn(&buf[..n]));
+                left -= n as u64;
+            }
+            self.send(io, &message::copy_batch(id, items))?;
+        }
+        self.send(io, &message::copy_done(id))
     }
 
     /// Sends `items` as `:copy-out-response` (with `meta`, if any), batches of `batch`
