@@ -349,7 +349,7 @@ const TABLE: &[(&str, &str, &str, &str)] = &[
         "query-system",
         "[[:find ?u :where [_ :user/name ?u]]]",
         "",
-        "[:view :server]",
+        "[:control :server]",
     ),
     ("disconnect-client", "[999999]", "", "[:control :server]"),
     ("create-user", r#"["dave" "pw"]"#, "", "[:create :user]"),
@@ -401,13 +401,13 @@ const TABLE: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "grant-permission",
-        r#"[:target :view :database "sales"]"#,
+        "[:target :view :role :target]",
         "",
         "[:control :role :target]",
     ),
     (
         "revoke-permission",
-        r#"[:target :view :database "sales"]"#,
+        "[:target :view :role :target]",
         "",
         "[:control :role :target]",
     ),
@@ -535,6 +535,216 @@ fn every_operation_is_refused_without_its_permission_and_allowed_with_it() {
         assert!(!covered.contains(op), "{op} needs no permission");
     }
     assert_eq!(covered.len(), 70, "operations in the table");
+}
+
+#[test]
+fn control_of_a_role_hands_on_only_what_one_holds() {
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start(config(root.path())).unwrap();
+    let admin = client(&server, "admin", "pw");
+    for u in ["lead", "member"] {
+        admin
+            .call("create-user", args(&format!(r#"["{u}" "pw"]"#)))
+            .unwrap();
+    }
+    admin.call("open", args(r#"["sales"]"#)).unwrap();
+    // The team lead administers the role :team, which may write "sales".
+    admin.call("create-role", args("[:team]")).unwrap();
+    admin
+        .call(
+            "grant-permission",
+            args(r#"[:team :alter :database "sales"]"#),
+        )
+        .unwrap();
+    admin.call("create-role", args("[:leads]")).unwrap();
+    admin
+        .call("grant-permission", args("[:leads :control :role :team]"))
+        .unwrap();
+    admin
+        .call("assign-role", args(r#"[:leads "lead"]"#))
+        .unwrap();
+    let before = fingerprint(&admin);
+    let lead = client(&server, "lead", "pw");
+    // Control of :team does not let the lead put into it what the lead lacks ...
+    for a in [
+        "[:team :control :server]",
+        r#"[:team :create :database "sales"]"#,
+        "[:team :create :user]",
+    ] {
+        let err = lead.call("grant-permission", args(a)).unwrap_err();
+        assert_eq!(err.code(), Some("permission-denied"), "{a}: {err}");
+    }
+    // ... nor give the role (with its write access) to anyone, the lead included ...
+    for u in ["lead", "member"] {
+        let err = lead
+            .call("assign-role", args(&format!(r#"[:team "{u}"]"#)))
+            .unwrap_err();
+        assert_eq!(err.code(), Some("permission-denied"), "{u}: {err}");
+    }
+    // ... nor take from a role what the lead could not give.
+    let err = lead
+        .call(
+            "revoke-permission",
+            args(r#"[:team :alter :database "sales"]"#),
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), Some("permission-denied"), "{err}");
+    assert_eq!(
+        fingerprint(&admin),
+        before,
+        "a refused request changed something"
+    );
+    let err = lead.call("list-users", args("[]")).unwrap_err();
+    assert_eq!(err.code(), Some("permission-denied"), "{err}");
+    // Holding what the role holds, the lead may hand it on and manage it.
+    admin
+        .call(
+            "grant-permission",
+            args(r#"[:leads :alter :database "sales"]"#),
+        )
+        .unwrap();
+    lead.call("assign-role", args(r#"[:team "member"]"#))
+        .unwrap();
+    lead.call("grant-permission", args("[:team :view :role :team]"))
+        .unwrap();
+    lead.call(
+        "revoke-permission",
+        args(r#"[:team :alter :database "sales"]"#),
+    )
+    .unwrap();
+}
+
+#[test]
+fn resetting_another_users_password_needs_what_they_hold() {
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start(config(root.path())).unwrap();
+    let admin = client(&server, "admin", "pw");
+    for u in ["helpdesk", "carol"] {
+        admin
+            .call("create-user", args(&format!(r#"["{u}" "pw"]"#)))
+            .unwrap();
+    }
+    // The help desk may set every user's password ...
+    admin.call("create-role", args("[:helpdesk]")).unwrap();
+    admin
+        .call("grant-permission", args("[:helpdesk :alter :user]"))
+        .unwrap();
+    admin
+        .call("assign-role", args(r#"[:helpdesk "helpdesk"]"#))
+        .unwrap();
+    let desk = client(&server, "helpdesk", "pw");
+    // ... of a user holding nothing more than a user's own permissions ...
+    desk.call("reset-password", args(r#"["carol" "new"]"#))
+        .unwrap();
+    client(&server, "carol", "new");
+    // ... but not the admin's: that would hand the help desk control of the server.
+    let err = desk
+        .call("reset-password", args(r#"["admin" "mine"]"#))
+        .unwrap_err();
+    assert_eq!(err.code(), Some("permission-denied"), "{err}");
+    assert!(err.to_string().contains("control on server"), "{err}");
+    assert!(Client::connect(&format!("levin://admin:mine@{}/", server.local_addr())).is_err());
+    client(&server, "admin", "pw");
+    // Nor the password of a user holding a permission the help desk lacks.
+    admin.call("open", args(r#"["sales"]"#)).unwrap();
+    admin
+        .call(
+            "grant-permission",
+            args(r#"[:levin.role/carol :view :database "sales"]"#),
+        )
+        .unwrap();
+    let err = desk
+        .call("reset-password", args(r#"["carol" "again"]"#))
+        .unwrap_err();
+    assert_eq!(err.code(), Some("permission-denied"), "{err}");
+    // Everyone may still set their own.
+    desk.call("reset-password", args(r#"["helpdesk" "pw2"]"#))
+        .unwrap();
+}
+
+#[test]
+fn viewing_the_server_does_not_reveal_password_hashes() {
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start(config(root.path())).unwrap();
+    let admin = client(&server, "admin", "pw");
+    admin.call("create-user", args(r#"["ops" "pw"]"#)).unwrap();
+    admin
+        .call("grant-permission", args("[:levin.role/ops :view :server]"))
+        .unwrap();
+    let ops = client(&server, "ops", "pw");
+    // Monitoring works ...
+    ops.call("show-clients", args("[]")).unwrap();
+    ops.call("list-databases-in-use", args("[]")).unwrap();
+    // ... but the system database, with the admin's Argon2 hash, stays closed.
+    let err = ops
+        .call(
+            "query-system",
+            args(r#"[[:find ?h . :where [?u :user/name "admin"] [?u :user/pw-hash ?h]]]"#),
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), Some("permission-denied"), "{err}");
+}
+
+#[test]
+fn grants_on_a_dropped_user_or_role_do_not_pass_to_a_new_one_of_the_same_name() {
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start(config(root.path())).unwrap();
+    let admin = client(&server, "admin", "pw");
+    admin.call("create-user", args(r#"["bob" "pw"]"#)).unwrap();
+    admin.call("create-user", args(r#"["eve" "pw"]"#)).unwrap();
+    admin.call("create-role", args("[:team]")).unwrap();
+    // eve may set bob's password and administer :team.
+    for a in [
+        r#"[:levin.role/eve :alter :user "bob"]"#,
+        "[:levin.role/eve :control :role :team]",
+        "[:levin.role/eve :view :role :levin.role/bob]",
+    ] {
+        admin.call("grant-permission", args(a)).unwrap();
+    }
+    admin.call("drop-user", args(r#"["bob"]"#)).unwrap();
+    admin.call("drop-role", args("[:team]")).unwrap();
+    assert_eq!(
+        admin
+            .call("list-role-permissions", args("[:levin.role/eve]"))
+            .unwrap(),
+        e(
+            r#"[{:act :levin.server/view :obj :levin.server/role :tgt ":levin.role/eve"}
+              {:act :levin.server/alter :obj :levin.server/user :tgt "eve"}]"#
+        )
+    );
+    // A new bob (perhaps an administrator) is not eve's to take over.
+    admin.call("create-user", args(r#"["bob" "pw"]"#)).unwrap();
+    let eve = client(&server, "eve", "pw");
+    let err = eve
+        .call("reset-password", args(r#"["bob" "mine"]"#))
+        .unwrap_err();
+    assert_eq!(err.code(), Some("permission-denied"), "{err}");
+    // Nobody can make a personal role ahead of its user.
+    let err = admin
+        .call("create-role", args("[:levin.role/future]"))
+        .unwrap_err();
+    assert_eq!(err.code(), Some("bad-argument"), "{err}");
+}
+
+#[test]
+fn a_dropped_users_session_stays_refused_when_the_name_is_reused() {
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start(config(root.path())).unwrap();
+    let admin = client(&server, "admin", "pw");
+    admin.call("create-user", args(r#"["ann" "pw"]"#)).unwrap();
+    let old_ann = client(&server, "ann", "pw");
+    admin.call("drop-user", args(r#"["ann"]"#)).unwrap();
+    // Another person gets the name, with more rights, before the old session speaks.
+    admin
+        .call("create-user", args(r#"["ann" "other"]"#))
+        .unwrap();
+    admin
+        .call("grant-permission", args("[:levin.role/ann :view :user]"))
+        .unwrap();
+    let err = old_ann.call("list-users", args("[]")).unwrap_err();
+    assert_eq!(err.code(), Some("auth-failed"), "{err}");
+    let new_ann = client(&server, "ann", "other");
+    new_ann.call("list-users", args("[]")).unwrap();
 }
 
 #[test]
@@ -697,6 +907,125 @@ fn permissions_survive_a_restart_and_changes_reach_open_sessions() {
         .call("drop-database", args(r#"["sales"]"#))
         .unwrap_err();
     assert_eq!(err.code(), Some("in-use"), "{err}");
+}
+
+#[test]
+fn a_closed_database_is_closed_for_every_session_and_never_deleted_under_one() {
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start(config(root.path())).unwrap();
+    let owner = client(&server, "admin", "pw");
+    let user = client(&server, "admin", "pw");
+    user.call("open", args(r#"["x"]"#)).unwrap();
+    user.call("transact", args(r#"["x" [[:db/add -1 :n 1]]]"#))
+        .unwrap();
+    let snap = user.call("db-snapshot", args(r#"["x"]"#)).unwrap();
+    owner.call("close-database", args(r#"["x"]"#)).unwrap();
+    // Until its next request the session still holds its handle, so the database is in
+    // use and cannot be dropped.
+    let err = owner.call("drop-database", args(r#"["x"]"#)).unwrap_err();
+    assert_eq!(err.code(), Some("in-use"), "{err}");
+    // At its next request the handle is gone, with the snapshot taken through it.
+    let err = user.call("max-eid", args(r#"["x"]"#)).unwrap_err();
+    assert_eq!(err.code(), Some("not-found"), "{err}");
+    let err = user
+        .call("release-snapshot", vec![snap.clone()])
+        .unwrap_err();
+    assert_eq!(err.code(), Some("not-found"), "{err}");
+    // Now nobody holds it: it can be dropped and made again, and what is written into
+    // the new one is in its directory (not in the deleted file of the old one).
+    owner.call("drop-database", args(r#"["x"]"#)).unwrap();
+    owner.call("open", args(r#"["x"]"#)).unwrap();
+    owner
+        .call("transact", args(r#"["x" [[:db/add -1 :m 2]]]"#))
+        .unwrap();
+    drop(owner);
+    drop(user);
+    server.shutdown();
+    let conn = levin_datalog::Conn::open(root.path().join("x"), ()).unwrap();
+    let db = conn.db().unwrap();
+    assert_eq!(
+        db.datom_count().unwrap(),
+        1,
+        "the new database's datom is on disk"
+    );
+}
+
+#[test]
+fn a_session_that_missed_a_close_cannot_keep_writing() {
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start(config(root.path())).unwrap();
+    let owner = client(&server, "admin", "pw");
+    let user = client(&server, "admin", "pw");
+    user.call("open", args(r#"["x"]"#)).unwrap();
+    user.call("open-transact", args(r#"["x"]"#)).unwrap();
+    user.call("transact", args(r#"["x" [[:db/add -1 :n 1]]]"#))
+        .unwrap();
+    owner.call("close-database", args(r#"["x"]"#)).unwrap();
+    // The explicit transaction went with the handle.
+    let err = user.call("close-transact", args(r#"["x"]"#)).unwrap_err();
+    assert_eq!(err.code(), Some("transaction-state"), "{err}");
+    assert!(err.to_string().contains("close-database"), "{err}");
+    owner.call("open", args(r#"["x"]"#)).unwrap();
+    assert_eq!(
+        owner.call("max-eid", args(r#"["x"]"#)).unwrap(),
+        Edn::Long(0)
+    );
+}
+
+#[test]
+fn a_copy_of_several_frames_arrives_whole() {
+    use sha2::Digest;
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start(config(root.path())).unwrap();
+    let admin = client(&server, "admin", "pw");
+    admin.call("open", args(r#"["big"]"#)).unwrap();
+    // About 12 MB of data: more than the 8 one-MiB chunks a frame carries.
+    let text = "x".repeat(1000);
+    for _ in 0..3 {
+        let tx: String = (0..4000)
+            .map(|i| format!(r#"{{:n {i} :s "{text}"}}"#))
+            .collect();
+        admin
+            .call(
+                "transact",
+                vec![Edn::String("big".into()), e(&format!("[{tx}]"))],
+            )
+            .unwrap();
+    }
+    let c = admin.call("copy", args(r#"["big"]"#)).unwrap();
+    let items = c.get(&e(":items")).and_then(Edn::as_seq).unwrap();
+    assert!(items.len() > 8, "{} chunks", items.len());
+    let mut bytes = vec![];
+    for item in items {
+        let (_, hex) = item.as_tagged().expect("a #bytes chunk");
+        let hex = hex.as_str().unwrap();
+        for i in (0..hex.len()).step_by(2) {
+            bytes.push(u8::from_str_radix(&hex[i..i + 2], 16).unwrap());
+        }
+    }
+    assert_eq!(
+        Some(bytes.len() as i64),
+        c.get(&e(":size")).and_then(Edn::as_long)
+    );
+    let sha: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        Some(sha.as_str()),
+        c.get(&e(":sha-256")).and_then(Edn::as_str)
+    );
+    let out = tempfile::tempdir().unwrap();
+    std::fs::write(out.path().join("data.levin"), &bytes).unwrap();
+    let conn = levin_datalog::Conn::open(out.path(), ()).unwrap();
+    assert_eq!(conn.db().unwrap().datom_count().unwrap(), 24_000);
+    // The temporary copy is gone from the root.
+    let left: Vec<_> = std::fs::read_dir(root.path())
+        .unwrap()
+        .filter_map(|d| d.ok())
+        .filter(|d| d.file_name().to_string_lossy().starts_with(".copy-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]

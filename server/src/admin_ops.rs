@@ -5,11 +5,11 @@
 use levin_edn::{Edn, Keyword};
 use sha2::{Digest, Sha256};
 
-use crate::authz::{Action, Object, Permission};
+use crate::authz::{authorize_delegation, Action, Object, Permission};
 use crate::error::ServerError;
 use crate::message::Request;
 use crate::session::{Reply, Session};
-use crate::system::role_target;
+use crate::system::{personal_role, role_target};
 
 fn strings(v: Vec<String>) -> Edn {
     Edn::Vector(v.into_iter().map(Edn::String).collect())
@@ -56,6 +56,11 @@ fn permission_args(req: &Request) -> Result<Permission, ServerError> {
     Ok(Permission { act, obj, tgt })
 }
 
+/// The personal role of `user` as a permission target.
+fn personal_role_target(user: &str) -> String {
+    role_target(&personal_role(user))
+}
+
 /// Handles the administrative operations; `None` for any other.
 pub(crate) fn handle(s: &mut Session<'_>, req: &Request) -> Option<Result<Edn, ServerError>> {
     let known = matches!(
@@ -98,7 +103,26 @@ fn run(s: &mut Session<'_>, req: &Request) -> Result<Edn, ServerError> {
             done
         }
         "reset-password" => {
-            sys.reset_password(user(0)?, req.str_arg(1, "the new password")?, hashes)?;
+            let target = user(0)?;
+            if s.user.as_deref() != Some(target) {
+                // Setting another user's password takes over their identity, so it hands on
+                // everything they hold: the caller must hold it too (else alter on users
+                // would reach the admin's password). What concerns only the target itself
+                // (alter on that user, view on its personal role) is left out: every user
+                // holds it, and the caller already has alter on the user.
+                let own = personal_role_target(target);
+                let given: Vec<Permission> = sys
+                    .permissions_of(target)?
+                    .into_iter()
+                    .filter(|p| match (p.obj, p.tgt.as_deref()) {
+                        (Object::User, Some(t)) => t != target,
+                        (Object::Role, Some(t)) => t != own,
+                        _ => true,
+                    })
+                    .collect();
+                authorize_delegation(&req.op, s.perms(), &given)?;
+            }
+            sys.reset_password(target, req.str_arg(1, "the new password")?, hashes)?;
             done
         }
         "list-users" => Ok(strings(sys.list_users()?)),
@@ -112,6 +136,10 @@ fn run(s: &mut Session<'_>, req: &Request) -> Result<Edn, ServerError> {
         }
         "list-roles" => Ok(keywords(sys.list_roles()?)),
         "assign-role" => {
+            // Control of a role administers it; giving it to someone (the caller included)
+            // hands on its permissions, which the caller must hold.
+            let given = sys.role_permissions(role(0)?)?;
+            authorize_delegation(&req.op, s.perms(), &given)?;
             sys.assign_role(role(0)?, user(1)?)?;
             done
         }
@@ -120,12 +148,19 @@ fn run(s: &mut Session<'_>, req: &Request) -> Result<Edn, ServerError> {
             done
         }
         "list-user-roles" => Ok(keywords(sys.user_roles(user(0)?)?)),
+        // Control of the role is not enough to put any permission into it (then assign it
+        // to oneself): the caller must hold the permission granted. Revoking takes the same
+        // (else control of the admin's role, or of all roles, could strip the admin's).
         "grant-permission" => {
-            sys.grant(role(0)?, &permission_args(req)?)?;
+            let p = permission_args(req)?;
+            authorize_delegation(&req.op, s.perms(), std::slice::from_ref(&p))?;
+            sys.grant(role(0)?, &p)?;
             done
         }
         "revoke-permission" => {
-            sys.revoke(role(0)?, &permission_args(req)?)?;
+            let p = permission_args(req)?;
+            authorize_delegation(&req.op, s.perms(), std::slice::from_ref(&p))?;
+            sys.revoke(role(0)?, &p)?;
             done
         }
         "list-role-permissions" => Ok(perms_edn(sys.role_permissions(role(0)?)?)),
@@ -146,7 +181,7 @@ fn run(s: &mut Session<'_>, req: &Request) -> Result<Edn, ServerError> {
                 .and_then(Edn::as_seq)
                 .map(<[Edn]>::to_vec)
                 .unwrap_or_default();
-            sys.query(&query, &inputs)
+            sys.query(&query, &inputs, &crate::datalog_ops::registry(s))
         }
         "show-clients" => {
             let clients = s.shared.clients.lock().unwrap_or_else(|e| e.into_inner());
@@ -205,44 +240,72 @@ const COPY_CHUNK: usize = 1 << 20;
 const COPY_CHUNKS_PER_FRAME: usize = 8;
 
 /// `:copy [db compact?]`: a hot copy of the database's data file, streamed to the client
-/// in chunks, with its size and SHA-256 in the stream's `:meta`.
+/// in chunks, with its size and SHA-256 in the stream's `:meta`. The copy is read twice
+/// (once for the digest, once as it is sent), never held in memory whole.
 pub(crate) fn copy(s: &mut Session<'_>, req: &Request) -> Result<Reply, ServerError> {
     let name = req.str_arg(0, "the database name")?.to_string();
     let compact = matches!(req.opt_arg(1), Some(Edn::Bool(true)));
     let store = s.store(&name)?.clone();
     let tmp = tempdir_in(&s.shared.config.root)?;
-    let bytes = store
+    let path = tmp.join("data.levin");
+    let digest = store
         .env()
         .copy_to(&tmp, compact)
         .map_err(ServerError::from)
         .and_then(|()| {
-            std::fs::read(tmp.join("data.levin")).map_err(|e| {
+            sha256_of(&path).map_err(|e| {
                 ServerError::Engine(levin_engine::Error::Io {
                     op: "reading the copy".into(),
                     source: e,
                 })
             })
         });
-    let _ = std::fs::remove_dir_all(&tmp);
-    let bytes = bytes?;
-    let sha: String = Sha256::digest(&bytes)
+    let (sha, size) = match digest {
+        Ok(d) => d,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+    };
+    let meta = Edn::Map(vec![
+        (Edn::kw("", "sha-256"), Edn::String(sha)),
+        (
+            Edn::kw("", "size"),
+            Edn::Long(i64::try_from(size).unwrap_or(i64::MAX)),
+        ),
+        (Edn::kw("", "compact?"), Edn::Bool(compact)),
+    ]);
+    Ok(Reply::File {
+        meta,
+        path,
+        size,
+        chunk: COPY_CHUNK,
+        batch: COPY_CHUNKS_PER_FRAME,
+        remove: tmp,
+    })
+}
+
+/// The SHA-256 (in hex) and the length of the file at `path`, read in pieces.
+fn sha256_of(path: &std::path::Path) -> std::io::Result<(String, u64)> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; COPY_CHUNK];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        size += n as u64;
+    }
+    let hex = hasher
+        .finalize()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let meta = Edn::Map(vec![
-        (Edn::kw("", "sha-256"), Edn::String(sha)),
-        (Edn::kw("", "size"), Edn::Long(bytes.len() as i64)),
-        (Edn::kw("", "compact?"), Edn::Bool(compact)),
-    ]);
-    let items = bytes
-        .chunks(COPY_CHUNK)
-        .map(levin_datalog::convert::bytes_edn)
-        .collect();
-    Ok(Reply::Chunks {
-        meta,
-        items,
-        batch: COPY_CHUNKS_PER_FRAME,
-    })
+    Ok((hex, size))
 }
 
 /// A fresh directory under the server's root for a temporary copy.

@@ -184,6 +184,25 @@ pub fn authorize(op: &str, held: &[Permission], needed: &Permission) -> Result<(
     }
 }
 
+/// The check of delegation: granting, revoking or assigning permissions, or taking over
+/// another user's identity (resetting their password), hands `given` to someone; `held`
+/// must grant each of them, so that nobody can give (themselves or anyone) what they lack.
+/// `op` needed its own permission too (control on the role, alter on the user), checked by
+/// [`authorize`] before.
+pub fn authorize_delegation(
+    op: &str,
+    held: &[Permission],
+    given: &[Permission],
+) -> Result<(), ServerError> {
+    match given.iter().find(|g| !held.iter().any(|p| p.grants(g))) {
+        None => Ok(()),
+        Some(lacking) => Err(ServerError::PermissionDenied {
+            op: format!(":{op}"),
+            needed: format!("{lacking}, which it hands on (only what one holds can be handed on)"),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,13 @@
 //! The databases the server has open: one shared [`Conn`] or [`Env`] per database
 //! directory `ROOT/NAME`, with how many sessions use each, so that a database others use
 //! is not dropped under them and one nobody uses is closed.
+//!
+//! Each entry carries an epoch, which `:close-database` ([`Databases::force_close`])
+//! advances: a session whose handle is of an older epoch drops it at its next request
+//! ([`Databases::is_current`]). Until it has, it still counts as using the database, so
+//! the directory is never deleted under a live handle: the engine shares one open file per
+//! path in a process, and a database created again at that path while an old handle lived
+//! would write into the deleted file and be lost.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -41,13 +48,18 @@ impl Store {
 
 struct Entry {
     store: Store,
+    /// Sessions holding a handle, of this epoch or an older one.
     sessions: usize,
+    /// Handles acquired before a `:close-database` of this entry are of an older epoch.
+    epoch: u64,
 }
 
 /// The open databases.
 pub struct Databases {
     root: PathBuf,
     open: Mutex<HashMap<String, Entry>>,
+    /// The next epoch to hand out (epochs are never reused, whatever the name).
+    next_epoch: std::sync::atomic::AtomicU64,
 }
 
 /// Whether the directory holds a Datalog database (its `datalog/meta` database exists).
@@ -63,6 +75,7 @@ impl Databases {
         Databases {
             root: root.to_path_buf(),
             open: Mutex::new(HashMap::new()),
+            next_epoch: std::sync::atomic::AtomicU64::new(1),
         }
     }
 
@@ -75,8 +88,14 @@ impl Databases {
         self.open.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Opens `name` as `ty` for one more session (creating it when missing).
-    pub fn acquire(&self, name: &str, ty: DbType) -> Result<Store, ServerError> {
+    fn new_epoch(&self) -> u64 {
+        self.next_epoch
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Opens `name` as `ty` for one more session (creating it when missing); returns the
+    /// store and the epoch of the handle.
+    pub fn acquire(&self, name: &str, ty: DbType) -> Result<(Store, u64), ServerError> {
         let mut open = self.lock();
         if let Some(e) = open.get_mut(name) {
             if e.store.db_type() != ty {
@@ -87,7 +106,7 @@ impl Databases {
                 )));
             }
             e.sessions += 1;
-            return Ok(e.store.clone());
+            return Ok((e.store.clone(), e.epoch));
         }
         let dir = self.dir(name);
         if dir.is_dir() && ty == DbType::KeyValue && is_datalog_dir(&dir)? {
@@ -99,14 +118,22 @@ impl Databases {
             DbType::Datalog => Store::Datalog(Conn::open(&dir, ())?),
             DbType::KeyValue => Store::Kv(Env::open(&dir)?),
         };
+        let epoch = self.new_epoch();
         open.insert(
             name.to_string(),
             Entry {
                 store: store.clone(),
                 sessions: 1,
+                epoch,
             },
         );
-        Ok(store)
+        Ok((store, epoch))
+    }
+
+    /// Whether a handle on `name` of `epoch` is still good (no `:close-database` since it
+    /// was acquired).
+    pub fn is_current(&self, name: &str, epoch: u64) -> bool {
+        self.lock().get(name).is_some_and(|e| e.epoch == epoch)
     }
 
     /// One session stops using `name`; the last one closes it.
@@ -131,9 +158,14 @@ impl Databases {
         v
     }
 
-    /// Forgets `name` whoever uses it (their next request on it fails).
+    /// Closes `name` for every session: each drops its handle at its next request (which,
+    /// if it is on `name`, fails as on a database the session has not opened). The sessions
+    /// keep counting as users of `name` until they have.
     pub fn force_close(&self, name: &str) {
-        self.lock().remove(name);
+        let epoch = self.new_epoch();
+        if let Some(e) = self.lock().get_mut(name) {
+            e.epoch = epoch;
+        }
     }
 
     /// Deletes the directory of `name` (which nobody may have open).

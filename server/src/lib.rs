@@ -73,8 +73,9 @@ pub struct Config {
     pub max_connections: usize,
     /// Connections silent this long are closed.
     pub idle_timeout: Duration,
-    /// A connection that has not authenticated within this long of its last frame is
-    /// closed (at most `idle_timeout`).
+    /// A connection that has not authenticated within this long of its start is closed
+    /// (at most `idle_timeout`), however it spends the time (silent, trickling bytes, or
+    /// retrying passwords).
     pub handshake_timeout: Duration,
     /// A reply the client does not take for this long (it stopped reading) closes the
     /// connection.

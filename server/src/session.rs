@@ -36,13 +36,18 @@ const MAX_SNAPSHOTS: usize = 16;
 pub(crate) enum Reply {
     /// One value, streamed when it is a large collection.
     Value(Edn),
-    /// A vector streamed in batches of `batch` items whatever its length, with `meta`
-    /// (a map) in its `:copy-out-response`; the client rebuilds `meta` with the items
-    /// under `:items`. `:copy` sends the data file this way.
-    Chunks {
+    /// A file streamed as a vector of byte chunks of `chunk` bytes, `batch` chunks per
+    /// frame, whatever its length, with `meta` (a map) in its `:copy-out-response`; the
+    /// client rebuilds `meta` with the chunks under `:items`. `:copy` sends the data file
+    /// of its copy this way, read as it is sent: a database larger than the server's
+    /// memory must not be read into it whole. The directory `remove` is deleted after.
+    File {
         meta: Edn,
-        items: Vec<Edn>,
+        path: std::path::PathBuf,
+        size: u64,
+        chunk: usize,
         batch: usize,
+        remove: std::path::PathBuf,
     },
 }
 
@@ -64,6 +69,43 @@ impl OpenTxn {
 trait Io: Read + Write {}
 impl<T: Read + Write> Io for T {}
 
+/// The connection's stream, with an optional deadline for every read: until the client
+/// has authenticated, each read waits only for what is left of the time allowed for the
+/// whole handshake, so a peer trickling a byte now and then cannot keep an unauthenticated
+/// connection (and its slot among `max_connections`) open for long.
+struct Deadlined<'a> {
+    io: &'a mut dyn Io,
+    /// The socket under `io` (under TLS too), whose read timeout enforces the deadline.
+    tcp: &'a TcpStream,
+    deadline: Option<Instant>,
+}
+
+impl Read for Deadlined<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(d) = self.deadline {
+            let left = d.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the handshake took too long",
+                ));
+            }
+            self.tcp.set_read_timeout(Some(left))?;
+        }
+        self.io.read(buf)
+    }
+}
+
+impl Write for Deadlined<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.io.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.io.flush()
+    }
+}
+
 #[derive(PartialEq, Eq)]
 enum Stage {
     Hello,
@@ -77,10 +119,14 @@ pub(crate) struct Session<'s> {
     pub client_id: u64,
     pub peer: SocketAddr,
     pub user: Option<String>,
+    /// The user's entity id in the system database at login: a user of the same name
+    /// created after this one was dropped is someone else.
+    user_id: Option<u64>,
     perms: Vec<Permission>,
     perm_generation: u64,
-    /// The databases this session opened, by name.
-    pub open: HashMap<String, Store>,
+    /// The databases this session opened, by name, with the epoch of each handle (see
+    /// [`crate::dbs::Databases::is_current`]).
+    pub open: HashMap<String, (Store, u64)>,
     pub txn: Option<(OpenTxn, Instant)>,
     /// Why the last explicit transaction was aborted by the server, told at the next
     /// request that expects it.
@@ -137,6 +183,7 @@ pub(crate) fn run(stream: TcpStream, shared: &Shared) {
         client_id,
         peer,
         user: None,
+        user_id: None,
         perms: vec![],
         perm_generation: 0,
         open: HashMap::new(),
@@ -173,21 +220,40 @@ fn is_timeout(e: &FrameError) -> bool {
 impl<'s> Session<'s> {
     fn serve(&mut self, raw: &mut dyn Io, tcp: &TcpStream) {
         let mut stage = Stage::Hello;
+        // The handshake (`:hello` and a successful `:authenticate`, failed attempts
+        // included) must be over by this deadline, counted from the connection's start.
+        let handshake = self
+            .shared
+            .config
+            .handshake_timeout
+            .min(self.shared.config.idle_timeout)
+            .max(Duration::from_millis(1));
+        let deadlined = Deadlined {
+            io: raw,
+            tcp,
+            deadline: Some(Instant::now() + handshake),
+        };
         // Reads go through a buffer, so that a small request's header and payload take one
         // system call; replies are written straight to the stream.
-        let mut input = BufReader::with_capacity(READ_BUFFER, raw);
+        let mut input = BufReader::with_capacity(READ_BUFFER, deadlined);
         let mut timeout_set = None;
         loop {
             let config = &self.shared.config;
-            let wait = match (&self.txn, &stage) {
-                (Some(_), _) => config.idle_timeout.min(config.txn_idle_timeout),
-                (None, Stage::Ready) => config.idle_timeout,
-                (None, _) => config.idle_timeout.min(config.handshake_timeout),
-            };
-            let wait = wait.max(Duration::from_millis(1));
-            if timeout_set != Some(wait) {
-                let _ = tcp.set_read_timeout(Some(wait));
-                timeout_set = Some(wait);
+            if stage == Stage::Ready && input.get_ref().deadline.is_some() {
+                // Authenticated: from now on the timeouts below govern, set per frame.
+                input.get_mut().deadline = None;
+                timeout_set = None;
+            }
+            if stage == Stage::Ready {
+                let wait = match &self.txn {
+                    Some(_) => config.idle_timeout.min(config.txn_idle_timeout),
+                    None => config.idle_timeout,
+                };
+                let wait = wait.max(Duration::from_millis(1));
+                if timeout_set != Some(wait) {
+                    let _ = tcp.set_read_timeout(Some(wait));
+                    timeout_set = Some(wait);
+                }
             }
             let max = if stage == Stage::Ready {
                 config.max_frame
@@ -195,7 +261,7 @@ impl<'s> Session<'s> {
                 config.max_handshake_frame
             };
             let read = read_frame(&mut input, max);
-            let io: &mut dyn Io = &mut **input.get_mut();
+            let io: &mut dyn Io = &mut *input.get_mut().io;
             let payload = match read {
                 Ok(Some(p)) => p,
                 Ok(None) => return,
@@ -321,6 +387,7 @@ impl<'s> Session<'s> {
             return Err(ServerError::AuthFailed);
         }
         self.shared.throttle.succeeded(self.peer.ip());
+        self.user_id = self.shared.system.user_id(&user)?;
         self.perms = self.shared.system.permissions_of(&user)?;
         self.perm_generation = self.shared.system.generation();
         if let Some(c) = self
@@ -340,9 +407,18 @@ impl<'s> Session<'s> {
     fn request(&mut self, io: &mut dyn Io, req: &Request) -> Result<(), ()> {
         match self.answer(req) {
             Ok(Reply::Value(v)) => self.send_result(io, req.id, v).map_err(|_| ()),
-            Ok(Reply::Chunks { meta, items, batch }) => self
-                .send_stream(io, req.id, "vector", Some(meta), items, batch)
-                .map_err(|_| ()),
+            Ok(Reply::File {
+                meta,
+                path,
+                size,
+                chunk,
+                batch,
+                remove,
+            }) => {
+                let sent = self.send_file(io, req.id, meta, &path, size, chunk, batch);
+                let _ = std::fs::remove_dir_all(&remove);
+                sent.map_err(|_| ())
+            }
             Err(e) => {
                 let close = e.closes_connection();
                 self.send(io, &message::error(req.id, &e)).map_err(|_| ())?;
@@ -364,6 +440,44 @@ impl<'s> Session<'s> {
             v => return self.send(io, &message::ok(id, v)),
         };
         self.send_stream(io, id, kind, None, items, STREAM_BATCH)
+    }
+
+    /// Sends the file at `path` (`size` bytes) as a stream of byte chunks; see
+    /// [`Reply::File`]. Once `:copy-out-response` is out, an error reading the file can
+    /// only end the connection (the client then sees the stream cut short).
+    #[allow(clippy::too_many_arguments, reason = "the fields of Reply::File")]
+    fn send_file(
+        &self,
+        io: &mut dyn Io,
+        id: i64,
+        meta: Edn,
+        path: &std::path::Path,
+        size: u64,
+        chunk: usize,
+        batch: usize,
+    ) -> io::Result<()> {
+        let chunk = chunk.max(1);
+        let count = usize::try_from(size.div_ceil(chunk as u64)).unwrap_or(usize::MAX);
+        let mut head = message::copy_out(id, count);
+        if let Edn::Map(m) = &mut head {
+            m.push((Edn::kw("", "kind"), Edn::kw("", "vector")));
+            m.push((Edn::kw("", "meta"), meta));
+        }
+        self.send(io, &head)?;
+        let mut file = std::fs::File::open(path)?;
+        let mut left = size;
+        let mut buf = vec![0u8; chunk];
+        while left > 0 {
+            let mut items = Vec::with_capacity(batch.max(1));
+            while left > 0 && items.len() < batch.max(1) {
+                let n = usize::try_from(left.min(chunk as u64)).unwrap_or(chunk);
+                file.read_exact(&mut buf[..n])?;
+                items.push(levin_datalog::convert::bytes_edn(&buf[..n]));
+                left -= n as u64;
+            }
+            self.send(io, &message::copy_batch(id, items))?;
+        }
+        self.send(io, &message::copy_done(id))
     }
 
     /// Sends `items` as `:copy-out-response` (with `meta`, if any), batches of `batch`
@@ -405,6 +519,7 @@ impl<'s> Session<'s> {
 
     fn answer(&mut self, req: &Request) -> Result<Reply, ServerError> {
         self.refresh_permissions()?;
+        self.drop_closed();
         if let Some((_, started)) = &self.txn {
             if started.elapsed() > self.shared.config.txn_total_timeout {
                 self.abort_txn(format!(
@@ -432,13 +547,32 @@ impl<'s> Session<'s> {
         Err(ServerError::UnknownOp(req.op.clone()))
     }
 
+    /// Drops the handles a `:close-database` (by any session) made stale, with this
+    /// session's snapshots of those databases and its explicit transaction on one: a
+    /// closed database is closed for every session, and no request runs on a stale handle.
+    fn drop_closed(&mut self) {
+        let stale: Vec<String> = self
+            .open
+            .iter()
+            .filter(|(name, (_, epoch))| !self.shared.dbs.is_current(name, *epoch))
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in stale {
+            if self.txn.as_ref().is_some_and(|(t, _)| t.db() == name) {
+                self.abort_txn("its database was closed by :close-database".into());
+            }
+            let _ = self.close_db(&name);
+        }
+    }
+
     /// Re-reads the user's permissions when any changed since they were read, and ends a
-    /// session whose user was dropped.
+    /// session whose user was dropped (even if a user of the same name was made since).
     fn refresh_permissions(&mut self) -> Result<(), ServerError> {
         let g = self.shared.system.generation();
         if g != self.perm_generation {
             let user = self.user.clone().unwrap_or_default();
-            if self.shared.system.password_hash(&user)?.is_none() {
+            let id = self.shared.system.user_id(&user)?;
+            if id.is_none() || id != self.user_id {
                 self.perms.clear();
                 return Err(ServerError::AuthFailed);
             }
@@ -490,10 +624,11 @@ impl<'s> Session<'s> {
             "drop-database" | "close-database" | "backup" => on_db(Create)?,
             "copy" => on_db(Alter)?,
             "list-databases" => Some(Permission::all(View, Database)),
-            "list-databases-in-use" | "show-clients" | "query-system" => {
-                Some(Permission::all(View, Server))
-            }
-            "disconnect-client" => Some(Permission::all(Control, Server)),
+            "list-databases-in-use" | "show-clients" => Some(Permission::all(View, Server)),
+            // The system database holds every user's password hash: reading it whole is
+            // for those who control the server (with view on server it would hand the
+            // hashes to offline guessing, the admin's included).
+            "query-system" | "disconnect-client" => Some(Permission::all(Control, Server)),
             "transact" | "update-schema" | "clear" | "re-index" | "open-transact"
             | "open-transact-kv" | "transact-kv" | "open-dbi" | "open-list-dbi" | "clear-dbi"
             | "drop-dbi" | "sync" => on_db(Alter)?,
@@ -523,9 +658,14 @@ impl<'s> Session<'s> {
         })
     }
 
+    /// The permissions the session's user holds (as of the request being answered).
+    pub(crate) fn perms(&self) -> &[Permission] {
+        &self.perms
+    }
+
     /// The session's handle on database `name`, which it must have opened.
     pub(crate) fn store(&self, name: &str) -> Result<&Store, ServerError> {
-        self.open.get(name).ok_or_else(|| {
+        self.open.get(name).map(|(s, _)| s).ok_or_else(|| {
             ServerError::NotFound(format!(
                 "database {name:?} is not open in this session; :open (or :open-kv) it first"
             ))
@@ -535,7 +675,7 @@ impl<'s> Session<'s> {
     /// Opens a database for this session (registering it if new).
     pub(crate) fn open_db(&mut self, name: &str, ty: DbType) -> Result<Store, ServerError> {
         crate::system::validate_name("database", name)?;
-        if let Some(s) = self.open.get(name) {
+        if let Some((s, _)) = self.open.get(name) {
             return Ok(s.clone());
         }
         let registered = self.shared.system.database_type(name)?;
@@ -547,7 +687,7 @@ impl<'s> Session<'s> {
                 )));
             }
         }
-        let store = self.shared.dbs.acquire(name, ty)?;
+        let (store, epoch) = self.shared.dbs.acquire(name, ty)?;
         if let Store::Datalog(c) = &store {
             c.set_writer_timeout(Some(self.shared.config.writer_timeout));
         }
@@ -558,7 +698,7 @@ impl<'s> Session<'s> {
                 return Err(e);
             }
         }
-        self.open.insert(name.to_string(), store.clone());
+        self.open.insert(name.to_string(), (store.clone(), epoch));
         self.note_databases();
         Ok(store)
     }

@@ -146,23 +146,51 @@ impl System {
         Ok(db.q(query, &inputs)?.to_edn())
     }
 
-    /// A read-only query on the system database, `$` bound to it.
-    pub fn query(&self, query: &Edn, inputs: &[Edn]) -> Result<Edn, ServerError> {
+    /// A read-only query on the system database, `$` bound to it, under `reg` (which
+    /// carries the server's query deadline).
+    pub fn query(
+        &self,
+        query: &Edn,
+        inputs: &[Edn],
+        reg: &levin_query::Registry,
+    ) -> Result<Edn, ServerError> {
         let db = self.conn.db()?;
         let inputs: Vec<levin_query::Input<'_>> = inputs
             .iter()
             .cloned()
             .map(levin_query::Input::Value)
             .collect();
-        Ok(db.q(query, &inputs)?.to_edn())
+        Ok(db.q_with(query, &inputs, reg)?.to_edn())
     }
 
     fn user_exists(&self, user: &str) -> Result<bool, ServerError> {
+        Ok(self.user_id(user)?.is_some())
+    }
+
+    /// The entity id of `user`, which tells one user from another of the same name
+    /// created after it was dropped (entity ids of the system database are never reused:
+    /// it is never cleared, and new entities get ids above the largest ever given).
+    pub fn user_id(&self, user: &str) -> Result<Option<u64>, ServerError> {
         Ok(self
             .conn
             .db()?
-            .entid(&Edn::Vector(vec![Edn::kw("user", "name"), s(user)]))?
-            .is_some())
+            .entid(&Edn::Vector(vec![Edn::kw("user", "name"), s(user)]))?)
+    }
+
+    /// Retractions of every permission on `obj` that targets `tgt` (in any role): when
+    /// a user, role or database goes, grants on it must not pass to a later one of the
+    /// same name.
+    fn grants_on(&self, obj: Object, tgt: &str) -> Result<Vec<Edn>, ServerError> {
+        let perms = self.q(
+            "[:find [?p ...] :in $ ?o ?n :where [?p :perm/obj ?o] [?p :perm/tgt ?n]]",
+            vec![Edn::Keyword(obj.keyword()), s(tgt)],
+        )?;
+        Ok(perms
+            .as_seq()
+            .unwrap_or(&[])
+            .iter()
+            .map(|p| Edn::Vector(vec![Edn::kw("db", "retractEntity"), p.clone()]))
+            .collect())
     }
 
     fn role_exists(&self, role: &Keyword) -> Result<bool, ServerError> {
@@ -270,19 +298,20 @@ impl System {
         if !self.user_exists(user)? {
             return Err(ServerError::NotFound(format!("no user {user:?}")));
         }
-        self.transact(vec![
+        let mut tx = self.grants_on(Object::User, user)?;
+        tx.extend(self.grants_on(Object::Role, &role_target(&personal_role(user)))?);
+        tx.push(Edn::Vector(vec![
+            Edn::kw("db", "retractEntity"),
             Edn::Vector(vec![
-                Edn::kw("db", "retractEntity"),
-                Edn::Vector(vec![
-                    Edn::kw("role", "key"),
-                    Edn::Keyword(personal_role(user)),
-                ]),
+                Edn::kw("role", "key"),
+                Edn::Keyword(personal_role(user)),
             ]),
-            Edn::Vector(vec![
-                Edn::kw("db", "retractEntity"),
-                Edn::Vector(vec![Edn::kw("user", "name"), s(user)]),
-            ]),
-        ])
+        ]));
+        tx.push(Edn::Vector(vec![
+            Edn::kw("db", "retractEntity"),
+            Edn::Vector(vec![Edn::kw("user", "name"), s(user)]),
+        ]));
+        self.transact(tx)
     }
 
     /// The user names.
@@ -298,8 +327,14 @@ impl System {
         Ok(v)
     }
 
-    /// Creates a role that can view itself.
+    /// Creates a role that can view itself (never a personal one: those come with their
+    /// user, and one made beforehand would pass what it was given to that future user).
     pub fn create_role(&self, role: &Keyword) -> Result<(), ServerError> {
+        if role.namespace() == Some("levin.role") {
+            return Err(ServerError::BadArgument(format!(
+                "{role} would be a user's personal role; those are made with the user"
+            )));
+        }
         if self.role_exists(role)? {
             return Err(ServerError::Exists(format!("role {role} exists already")));
         }
@@ -326,10 +361,12 @@ impl System {
         if !self.role_exists(role)? {
             return Err(ServerError::NotFound(format!("no role {role}")));
         }
-        self.transact(vec![Edn::Vector(vec![
+        let mut tx = self.grants_on(Object::Role, &role_target(role))?;
+        tx.push(Edn::Vector(vec![
             Edn::kw("db", "retractEntity"),
             Edn::Vector(vec![Edn::kw("role", "key"), Edn::Keyword(role.clone())]),
-        ])])
+        ]));
+        self.transact(tx)
     }
 
     /// The role keys.
@@ -475,16 +512,7 @@ impl System {
 
     /// Forgets a database (and every permission that targets it).
     pub fn unregister_database(&self, name: &str) -> Result<(), ServerError> {
-        let perms = self.q(
-            "[:find [?p ...] :in $ ?n :where [?p :perm/obj :levin.server/database] [?p :perm/tgt ?n]]",
-            vec![s(name)],
-        )?;
-        let mut tx: Vec<Edn> = perms
-            .as_seq()
-            .unwrap_or(&[])
-            .iter()
-            .map(|p| Edn::Vector(vec![Edn::kw("db", "retractEntity"), p.clone()]))
-            .collect();
+        let mut tx = self.grants_on(Object::Database, name)?;
         tx.push(Edn::Vector(vec![
             Edn::kw("db", "retractEntity"),
             Edn::Vector(vec![Edn::kw("database", "name"), s(name)]),
@@ -549,7 +577,7 @@ fn perms_of_rows(r: &Edn) -> Vec<Permission> {
 }
 
 /// Checks a user or database name: 1 to 64 characters of letters, digits, `.`, `_`, `-`,
-/// not starting with `.` or `-`, and not `system`.
+/// not starting with `.` or `-`, and for a database not `system` in any case.
 pub fn validate_name(what: &str, name: &str) -> Result<(), ServerError> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
     let bad = if name.is_empty() || name.len() > 64 {
@@ -558,7 +586,10 @@ pub fn validate_name(what: &str, name: &str) -> Result<(), ServerError> {
         Some("only letters, digits, '.', '_' and '-' are allowed")
     } else if name.starts_with(['.', '-']) {
         Some("it cannot start with '.' or '-'")
-    } else if what == "database" && name == "system" {
+    } else if what == "database" && name.eq_ignore_ascii_case("system") {
+        // In any case: on a case-insensitive file system (macOS, Windows) `ROOT/SYSTEM` is
+        // the system database's directory, and opening it as an ordinary database would
+        // let its opener write users and permissions.
         Some("'system' is reserved for the server's users and permissions")
     } else {
         None
@@ -589,7 +620,7 @@ mod tests {
     #[test]
     fn names_are_validated() {
         for bad in [
-            "", "a/b", "..", "../x", "x\n", "system", "-x", ".hidden", "é",
+            "", "a/b", "..", "../x", "x\n", "system", "SYSTEM", "System", "-x", ".hidden", "é",
         ] {
             assert!(validate_name("database", bad).is_err(), "{bad:?}");
         }

@@ -279,3 +279,70 @@ fn a_cross_product_too_large_for_memory_is_refused_and_the_server_keeps_serving(
     );
     still_serving(&server);
 }
+
+/// Whether the server has closed `r`'s connection (end of stream or reset), waiting at
+/// most `wait`; `false` when it is still open (the read timed out).
+fn closed_within(r: &mut Raw, wait: Duration) -> bool {
+    use std::io::{ErrorKind, Read};
+    r.0.set_read_timeout(Some(wait)).unwrap();
+    let mut b = [0u8; 64];
+    loop {
+        match r.0.read(&mut b) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                return false
+            }
+            Err(_) => return true,
+        }
+    }
+}
+
+#[test]
+fn the_handshake_has_a_deadline_however_slowly_bytes_arrive() {
+    let root = tempfile::tempdir().unwrap();
+    let mut config = Config::new(root.path());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.admin_password = Some(PW.into());
+    config.hash_cost = HashCost::TESTING;
+    config.handshake_timeout = Duration::from_millis(800);
+    let server = Server::start(config).unwrap();
+    let started = std::time::Instant::now();
+    // A peer that says hello, then trickles an :authenticate frame a byte at a time,
+    // each byte well within the handshake timeout of the one before.
+    let mut r = Raw::hello(&server);
+    let auth = levin_edn::transit::write(&e(
+        "{:type :authenticate :id 0 :username \"admin\" :password \"wrong-but-long\"}",
+    ));
+    let mut frame = vec![];
+    write_frame(&mut frame, auth.as_bytes()).unwrap();
+    for b in frame.iter().take(12) {
+        std::thread::sleep(Duration::from_millis(200));
+        if r.0.write_all(std::slice::from_ref(b)).is_err() {
+            break;
+        }
+    }
+    assert!(
+        closed_within(&mut r, Duration::from_millis(500)),
+        "an unauthenticated connection was still open after {:?}",
+        started.elapsed()
+    );
+    // Retrying passwords does not extend it either.
+    // (Failures are answered after 100, 200, 400, 800, 1600 ms: the fifth comes after
+    // the deadline.)
+    let mut r = Raw::hello(&server);
+    let mut answered = 0;
+    for _ in 0..5 {
+        r.send("{:type :authenticate :id 0 :username \"admin\" :password \"nope\"}");
+        if r.recv().is_none() {
+            break;
+        }
+        answered += 1;
+    }
+    assert!(answered < 5, "all {answered} attempts were answered");
+    // A client that logs in in time is served for as long as it likes.
+    let mut r = Raw::ready(&server);
+    std::thread::sleep(Duration::from_millis(1000));
+    let reply = r.call(1, "list-databases", "[]");
+    assert_eq!(reply.get(&e(":type")), Some(&e(":command-complete")));
+}
