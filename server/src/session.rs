@@ -445,7 +445,7 @@ impl<'s> Session<'s> {
     /// Sends the file at `path` (`size` bytes) as a stream of byte chunks; see
     /// [`Reply::File`]. Once `:copy-out-response` is out, an error reading the file can
     /// only end the connection (the client then sees the stream cut short).
-    #[allow(clippy::too_many_arguments, reason = "the fields of Reply::File")]
+    #[expect(clippy::too_many_arguments, reason = "the fields of Reply::File")]
     fn send_file(
         &self,
         io: &mut dyn Io,
