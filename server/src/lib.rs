@@ -71,6 +71,10 @@ pub struct Config {
     pub writer_timeout: Duration,
     /// The most connections served at once; more are refused.
     pub max_connections: usize,
+    /// The most connections from one address that have not authenticated yet; more from
+    /// it are refused, so that one peer cannot hold every slot of `max_connections` (or
+    /// every login hash) with handshakes it never finishes.
+    pub max_pending_per_address: usize,
     /// Connections silent this long are closed.
     pub idle_timeout: Duration,
     /// A connection that has not authenticated within this long of its start is closed
@@ -106,6 +110,7 @@ impl Config {
             query_timeout: Duration::from_secs(60),
             writer_timeout: Duration::from_secs(10),
             max_connections: 256,
+            max_pending_per_address: 32,
             idle_timeout: Duration::from_secs(3600),
             handshake_timeout: Duration::from_secs(30),
             write_timeout: Duration::from_secs(60),
@@ -139,6 +144,8 @@ pub(crate) struct Shared {
     pub clients: Mutex<std::collections::BTreeMap<u64, ClientInfo>>,
     pub next_client: AtomicU64,
     pub connections: AtomicUsize,
+    /// Connections not yet authenticated, by peer address (see [`session::Pending`]).
+    pub pending: Mutex<std::collections::HashMap<std::net::IpAddr, usize>>,
     pub shutting_down: AtomicBool,
 }
 
@@ -225,6 +232,7 @@ impl Server {
             clients: Mutex::new(Default::default()),
             next_client: AtomicU64::new(1),
             connections: AtomicUsize::new(0),
+            pending: Mutex::new(std::collections::HashMap::new()),
             shutting_down: AtomicBool::new(false),
         });
         let accept_shared = shared.clone();
@@ -344,11 +352,20 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             session::refuse(stream, &shared, "the server has too many connections");
             continue;
         }
+        let Some(pending) = session::Pending::enter(&shared, &stream) else {
+            shared.connections.fetch_sub(1, Ordering::SeqCst);
+            session::refuse(
+                stream,
+                &shared,
+                "too many connections from this address are still logging in",
+            );
+            continue;
+        };
         let s = shared.clone();
         let spawned = std::thread::Builder::new()
             .name("levin-session".into())
             .spawn(move || {
-                session::run(stream, &s);
+                session::run(stream, &s, pending);
                 s.connections.fetch_sub(1, Ordering::SeqCst);
             });
         if spawned.is_err() {

@@ -119,6 +119,8 @@ pub(crate) struct Session<'s> {
     pub client_id: u64,
     pub peer: SocketAddr,
     pub user: Option<String>,
+    /// Counts this connection among its address's unauthenticated ones until login.
+    pending: Option<Pending>,
     /// The user's entity id in the system database at login: a user of the same name
     /// created after this one was dropped is someone else.
     user_id: Option<u64>,
@@ -146,8 +148,50 @@ pub(crate) fn refuse(mut stream: TcpStream, _shared: &Shared, why: &str) {
     let _ = stream.shutdown(std::net::Shutdown::Both);
 }
 
-/// Serves one connection to its end.
-pub(crate) fn run(stream: TcpStream, shared: &Shared) {
+/// A connection counted among its address's connections that have not authenticated
+/// ([`Config::max_pending_per_address`](crate::Config::max_pending_per_address)); dropping
+/// it (at login, or when the connection ends first) uncounts it.
+pub(crate) struct Pending {
+    shared: Arc<Shared>,
+    ip: std::net::IpAddr,
+}
+
+impl Pending {
+    /// Counts `stream`'s peer, or `None` when its address already has the most pending
+    /// connections allowed (or the peer's address cannot be read).
+    pub(crate) fn enter(shared: &Arc<Shared>, stream: &TcpStream) -> Option<Pending> {
+        let ip = stream.peer_addr().ok()?.ip();
+        let mut pending = shared.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let n = pending.entry(ip).or_insert(0);
+        if *n >= shared.config.max_pending_per_address {
+            return None;
+        }
+        *n += 1;
+        Some(Pending {
+            shared: shared.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        let mut pending = self
+            .shared
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = pending.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                pending.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Serves one connection to its end; `pending` counts it until it authenticates.
+pub(crate) fn run(stream: TcpStream, shared: &Shared, pending: Pending) {
     let Ok(peer) = stream.peer_addr() else {
         return;
     };
@@ -192,6 +236,7 @@ pub(crate) fn run(stream: TcpStream, shared: &Shared) {
         snapshots: HashMap::new(),
         next_snapshot: 1,
         kicked,
+        pending: Some(pending),
     };
     match &shared.tls {
         Some(cfg) => {
@@ -297,6 +342,7 @@ impl<'s> Session<'s> {
                 Stage::Authenticate => match self.authenticate(&req) {
                     Ok(()) => {
                         stage = Stage::Ready;
+                        self.pending = None;
                         let reply = message::ok(
                             req.id,
                             Edn::Map(vec![(

@@ -346,3 +346,50 @@ fn the_handshake_has_a_deadline_however_slowly_bytes_arrive() {
     let reply = r.call(1, "list-databases", "[]");
     assert_eq!(reply.get(&e(":type")), Some(&e(":command-complete")));
 }
+
+#[test]
+fn one_address_cannot_hold_every_slot_with_handshakes_it_never_finishes() {
+    let root = tempfile::tempdir().unwrap();
+    let mut config = Config::new(root.path());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.admin_password = Some(PW.into());
+    config.hash_cost = HashCost::TESTING;
+    config.max_pending_per_address = 2;
+    let server = Server::start(config).unwrap();
+    // Two connections that never log in hold this address's two pending places...
+    let mut idle = [Raw::hello(&server), Raw::hello(&server)];
+    // ...so a third is refused at once, and told why.
+    let mut third = Raw::connect(&server);
+    let refused = third.recv().expect("a refusal");
+    assert_eq!(
+        code(&refused).as_deref(),
+        Some(":levin.error/busy"),
+        "{refused}"
+    );
+    assert!(
+        refused.to_string().contains("still logging in"),
+        "{refused}"
+    );
+    // A logged-in connection no longer counts: log one of the two in, and a new
+    // connection is served.
+    idle[0].send(&format!(
+        "{{:type :authenticate :id 0 :username \"admin\" :password \"{PW}\"}}"
+    ));
+    let reply = idle[0].recv().expect("a login reply");
+    assert_eq!(
+        reply.get(&e(":type")),
+        Some(&e(":command-complete")),
+        "{reply}"
+    );
+    let mut r = Raw::ready(&server);
+    let reply = r.call(1, "list-databases", "[]");
+    assert_eq!(reply.get(&e(":type")), Some(&e(":command-complete")));
+    // And a connection that ends before logging in gives its place back.
+    drop(idle);
+    drop(r);
+    std::thread::sleep(Duration::from_millis(200));
+    let _a = Raw::hello(&server);
+    let mut b = Raw::ready(&server);
+    let reply = b.call(1, "list-databases", "[]");
+    assert_eq!(reply.get(&e(":type")), Some(&e(":command-complete")));
+}
