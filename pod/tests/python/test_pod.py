@@ -262,3 +262,22 @@ def test_pod_database_is_served_and_back(pod, tmp_path):
     conn = pod.call("get-conn", str(root / "sales"))
     names = pod.call("q", "[:find [?n ...] :where [_ :name ?n]]", conn)
     assert sorted(names) == ["Pod", "Served"]
+
+
+def test_get_conn_opts_stay_with_the_database(pod, tmp_path):
+    # Stored in the database, as Datalevin stores them: the embedded CLI obeys them after
+    # the pod closes it.
+    d = tmp_path / "closed"
+    conn = pod.call("get-conn", str(d), SCHEMA, {kw("closed-schema?"): True})
+    with pytest.raises(pods.PodError) as err:
+        pod.call("transact!", conn, [{kw("name"): "A", kw("other"): 1}])
+    assert "not in the schema" in str(err.value)
+    pod.call("close", conn)
+    tx = tmp_path / "tx.edn"
+    tx.write_text('[{:name "B" :other 1}]')
+    out = subprocess.run([LEVIN, "transact", str(d), str(tx)], capture_output=True, text=True)
+    assert out.returncode != 0
+    assert "not in the schema" in out.stderr
+    with pytest.raises(pods.PodError) as err:
+        pod.call("get-conn", str(d), None, {kw("closed-schema?"): "yes"})
+    assert err.value.data[kw("type")] == "levin/bad-argument"
