@@ -376,6 +376,13 @@ class Connection:
             args.append(s)
         return self._call("re-index", *args)
 
+    def opts(self) -> Dict[Any, Any]:
+        """The options stored in the database, ``{":closed-schema?": bool,
+        ":auto-entity-time?": bool}`` (Datalevin's ``opts``, its stored part): what every
+        connection, in every mode, transacts under. Set them with ``connect(...,
+        opts={"closed-schema?": True})``."""
+        return self._call("open", self.db_name)[":opts"]
+
     # ------------------------------------------------------------------ transactions
 
     def open_transact(self) -> None:

@@ -42,6 +42,7 @@ def test_database_options_are_stored_by_the_server(db_uri):
     # A later connection without options keeps them; one with options changes those it names.
     with levin.connect(db_uri) as conn:
         assert conn.info[":opts"][":closed-schema?"] is True
+        assert conn.opts() == {":closed-schema?": True, ":auto-entity-time?": True}
     with levin.connect(db_uri, opts={"closed_schema": False}) as conn:
         assert conn.info[":opts"] == {":closed-schema?": False, ":auto-entity-time?": True}
         conn.transact([{":name": "c", ":other": 1}])
