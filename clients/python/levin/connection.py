@@ -317,13 +317,15 @@ class Connection:
             return Keyword("eav"), e, attr, value
         if attr is not None:
             return Keyword("ave"), attr, value, None
-        if value is not None:
-            raise InterfaceError("a value needs an attribute (Levin has no index by value alone)")
-        return Keyword("eav"), None, None, None
+        # A value alone: no index is ordered by value first, so the whole EAV index is read
+        # and filtered (as the Rust client and the pod do).
+        return Keyword("eav"), None, None, value
 
     def search_datoms(self, e: Any = None, attr: Any = None, value: Any = None,
                       limit: Optional[int] = None, offset: Optional[int] = None) -> List[List[Any]]:
-        """Datoms matching the given entity, attribute and value."""
+        """Datoms matching the given entity, attribute and value. A value without an
+        attribute reads every datom of the entity (or of the database) and keeps those with
+        that value."""
         idx, c1, c2, c3 = self._pattern_index(e, attr, value)
         if idx == ":eav" and c2 is None and c3 is not None:
             rows = self._datoms("datoms", idx, c1, None, None, None, None)

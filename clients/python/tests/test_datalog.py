@@ -178,6 +178,11 @@ def test_datoms_and_index_access(people):
     assert people.rseek_datoms(":ave", ":name", "Bz", limit=1)[0][2] == "Bob"
     assert people.count_datoms(attr=":name") == 3
     assert people.count_datoms(e=ada) == len(eav)
+    # A value alone: every datom read, those with the value kept.
+    assert [d[:2] for d in people.search_datoms(value="Bob")] == \
+        [[people.entid([":name", "Bob"]), Keyword(":name")]]
+    assert people.count_datoms(value=36) == 1
+    assert people.search_datoms(e=ada, value=36)[0][1] == Keyword(":age")
     assert people.cardinality(":name") == 3
     assert people.cardinality(":friend") == 2  # Ada and Bob are friends of someone
     assert people.cardinality(":no-such") == 0
