@@ -442,6 +442,15 @@ impl Conn {
         Ok(())
     }
 
+    /// Lays Datalevin's opts map `opts` over the stored options ([`StoreOptions::with_edn`]:
+    /// nil changes nothing) and stores the result, as [`Conn::set_options`]; returns the
+    /// options now stored. A bad map is [`Error::Option`], and nothing is stored.
+    pub fn merge_options(&self, opts: &Edn) -> Result<StoreOptions> {
+        let options = self.options()?.with_edn(opts)?;
+        self.set_options(options)?;
+        Ok(options)
+    }
+
     /// Sets the stored `closed_schema` option (see [`Conn::set_options`]).
     pub fn set_closed_schema(&self, closed: bool) -> Result<()> {
         self.set_options(StoreOptions {

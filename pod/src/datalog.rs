@@ -294,11 +294,7 @@ fn arg(args: &[Edn], i: usize) -> &Edn {
 /// database: `:closed-schema?` and `:auto-entity-time?` are stored, as Datalevin stores
 /// them; its other keys are ignored (docs/POD.md).
 fn set_opts(conn: &Conn, opts: &Edn) -> Res<()> {
-    if opts.is_nil() {
-        return Ok(());
-    }
-    let stored = conn.options()?;
-    conn.set_options(stored.with_edn(opts)?)?;
+    conn.merge_options(opts)?;
     Ok(())
 }
 

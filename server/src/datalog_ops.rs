@@ -281,11 +281,10 @@ fn run(s: &mut Session<'_>, req: &Request) -> Result<Edn, ServerError> {
             if let Some(schema) = req.opt_arg(1) {
                 conn.update_schema(schema)?;
             }
-            let mut options = conn.options()?;
-            if let Some(opts) = req.opt_arg(2) {
-                options = options.with_edn(opts)?;
-                conn.set_options(options)?;
-            }
+            let options = match req.opt_arg(2) {
+                Some(opts) => conn.merge_options(opts)?,
+                None => conn.options()?,
+            };
             let db = conn.db()?;
             Ok(Edn::Map(vec![
                 (k("db-name"), Edn::String(name)),
