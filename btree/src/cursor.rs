@@ -393,11 +393,19 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
     }
 
     /// In a list tree, positions on the first pair >= (`key`, `value`).
+    ///
+    /// The pair it lands on is checked to be >= (`key`, `value`): in a damaged page whose
+    /// keys or values are out of order a search can land before its target, and callers
+    /// that seek to move forward (range iteration) rely on never moving back.
     pub fn seek_pair(&mut self, key: &[u8], value: &[u8]) -> Result<bool> {
         if !self.seek(key)? {
             return Ok(false);
         }
-        if self.key()? != key {
+        let k = self.key()?;
+        if k != key {
+            if k < key {
+                return Err(self.out_of_order("keys"));
+            }
             return Ok(true);
         }
         let found = match &mut self.sub {
@@ -409,11 +417,23 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
             }
             Sub::Tree(c) => c.seek(value)?,
         };
-        if found {
-            Ok(true)
-        } else {
-            self.next_key()
+        if !found {
+            return self.next_key();
         }
+        match self.current()? {
+            Some((_, v)) if v < value => Err(self.out_of_order("list values")),
+            _ => Ok(true),
+        }
+    }
+
+    /// The corruption error for `what` (keys, list values) found out of order at the
+    /// cursor's position: a search that landed before its target, or a move that went back.
+    pub fn out_of_order(&self, what: &str) -> BtreeError {
+        let page = self.stack.last().map_or(self.root, |(n, _)| n.pgno);
+        BtreeError::corrupted(
+            page,
+            format!("{what} out of order: the cursor did not move forward"),
+        )
     }
 
     /// Positions on the entry at `rank` (0-based, counting pairs in a list tree); returns

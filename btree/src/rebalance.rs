@@ -20,6 +20,7 @@ use crate::error::{BtreeError, Result};
 use crate::layout::PAGE_HEADER_SIZE;
 use crate::node::{self, Node};
 use crate::store::PageStore;
+use crate::tree::sub_count;
 
 /// A leaf merged into a dirty neighbour keeps at least 1 / `ROOM_DIV` of its usable bytes free.
 pub const ROOM_DIV: usize = 32;
@@ -187,9 +188,10 @@ fn drop_child<S: PageStore>(
 ) -> Result<()> {
     s.free(child, 1);
     if leaf {
-        info.leaf_pages -= 1;
+        info.leaf_pages = sub_count(info.leaf_pages, 1, parent, "the tree's leaf page count")?;
     } else {
-        info.branch_pages -= 1;
+        info.branch_pages =
+            sub_count(info.branch_pages, 1, parent, "the tree's branch page count")?;
     }
     let len = Node::new(parent, s.page(parent)?)?.raw_entry(idx)?.len();
     node::remove(s.page_mut(parent), idx, len);

@@ -78,6 +78,17 @@ pub(crate) fn add_delta(count: u64, delta: i64, page: Pgno, what: &str) -> Resul
     })
 }
 
+/// `count - n` for a stored page count or depth, or a corruption error when the stored
+/// count is smaller than what is being taken off (a damaged descriptor in `page`).
+pub(crate) fn sub_count(count: u64, n: u64, page: Pgno, what: &str) -> Result<u64> {
+    count.checked_sub(n).ok_or_else(|| {
+        BtreeError::corrupted(
+            page,
+            format!("{what} {count} cannot drop by {n}: the stored count is damaged"),
+        )
+    })
+}
+
 /// A stored entry count as a signed delta, or a corruption error past `i64::MAX`.
 fn signed_count(count: u64, page: Pgno) -> Result<i64> {
     i64::try_from(count).map_err(|_| {
@@ -376,10 +387,14 @@ fn collapse_root<S: PageStore>(s: &mut S, info: &mut TreeInfo) -> Result<()> {
             }
             1 => {
                 let child = n.branch(0)?.child;
-                s.free(info.root, 1);
+                let root = info.root;
+                info.depth = info.depth.checked_sub(1).ok_or_else(|| {
+                    BtreeError::corrupted(root, "the tree's depth 0 cannot drop by 1")
+                })?;
+                info.branch_pages =
+                    sub_count(info.branch_pages, 1, root, "the tree's branch page count")?;
+                s.free(root, 1);
                 info.root = child;
-                info.depth -= 1;
-                info.branch_pages -= 1;
             }
             _ => return Ok(()),
         }
@@ -719,7 +734,7 @@ fn modify_leaf<S: PageStore>(
                         }
                         if t != before {
                             let pgno = out.touch(s)?;
-                            account_nested(info, &before, &t);
+                            account_nested(info, &before, &t, pgno)?;
                             write_tree_info(s, pgno, i, &t)?;
                         }
                     }
@@ -775,7 +790,7 @@ fn modify_leaf<S: PageStore>(
                         }
                         if t != before {
                             let pgno = out.touch(s)?;
-                            account_nested(info, &before, &t);
+                            account_nested(info, &before, &t, pgno)?;
                             write_tree_info(s, pgno, i, &t)?;
                         }
                     }
@@ -820,7 +835,7 @@ fn modify_leaf<S: PageStore>(
                         }
                         let pgno = out.touch(s)?;
                         out.delta = signed_count(t.entries, pgno)? - signed_count(had, pgno)?;
-                        account_nested(info, &before, &t);
+                        account_nested(info, &before, &t, pgno)?;
                         if t.entries == 0 {
                             remove_entry(s, info, pgno, i, false)?;
                         } else if let Some(items) = small_tree_items(s, &t, &limits, key.len())? {
@@ -829,7 +844,7 @@ fn modify_leaf<S: PageStore>(
                             let entry = node::leaf_entry(key, VAL_LIST, &list::encode_items(&refs));
                             let before = t;
                             clear(s, &mut t)?;
-                            account_nested(info, &before, &t);
+                            account_nested(info, &before, &t, pgno)?;
                             remove_entry(s, info, pgno, i, false)?;
                             out.split = place(s, info, pgno, i, entry, false)?;
                         } else {
@@ -930,9 +945,28 @@ fn small_tree_items<S: PageSource>(
     Ok(Some(items))
 }
 
-fn account_nested(info: &mut TreeInfo, before: &TreeInfo, after: &TreeInfo) {
-    info.branch_pages = (info.branch_pages + after.branch_pages) - before.branch_pages;
-    info.leaf_pages = (info.leaf_pages + after.leaf_pages) - before.leaf_pages;
+/// Replaces a nested tree's pages (`before`) by its new ones (`after`) in the outer tree's
+/// page counts; `page` holds the nested tree's descriptor.
+fn account_nested(
+    info: &mut TreeInfo,
+    before: &TreeInfo,
+    after: &TreeInfo,
+    page: Pgno,
+) -> Result<()> {
+    let what = "the tree's page count";
+    info.branch_pages = sub_count(
+        info.branch_pages.saturating_add(after.branch_pages),
+        before.branch_pages,
+        page,
+        what,
+    )?;
+    info.leaf_pages = sub_count(
+        info.leaf_pages.saturating_add(after.leaf_pages),
+        before.leaf_pages,
+        page,
+        what,
+    )?;
+    Ok(())
 }
 
 /// Builds the leaf entry for a key's sorted values: inline if small, else a nested tree.
@@ -952,7 +986,8 @@ fn list_entry<S: PageStore>(
         b.push(s, v, &[])?;
     }
     let t = b.finish(s)?;
-    account_nested(info, &TreeInfo::empty(0), &t);
+    info.branch_pages = info.branch_pages.saturating_add(t.branch_pages);
+    info.leaf_pages = info.leaf_pages.saturating_add(t.leaf_pages);
     let mut d = [0u8; levin_pager::format::TREE_INFO_SIZE];
     t.encode(&mut d);
     Ok(node::leaf_entry(key, VAL_TREE, &d))
@@ -1009,13 +1044,18 @@ fn release_entry<S: PageStore>(
                 let (p, vlen) = read::overflow_ref(pgno, &val)?;
                 let npages = Limits::new(s.page_size()).overflow_pages(vlen);
                 s.free(p, npages);
-                info.overflow_pages -= npages;
+                info.overflow_pages = sub_count(
+                    info.overflow_pages,
+                    npages,
+                    pgno,
+                    "the tree's overflow page count",
+                )?;
             }
             VAL_TREE => {
                 let mut t = list::tree_info(pgno, &val)?;
                 let before = t;
                 clear(s, &mut t)?;
-                account_nested(info, &before, &t);
+                account_nested(info, &before, &t, pgno)?;
             }
             _ => {}
         }

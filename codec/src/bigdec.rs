@@ -98,7 +98,9 @@ impl Parts {
         if self.sign == Sign::NoSign {
             return Some(BigDec::new(0, 0));
         }
-        let scale = i32::try_from(self.digits.len() as i64 - self.exponent).ok()?;
+        let scale = (self.digits.len() as i64)
+            .checked_sub(self.exponent)
+            .and_then(|s| i32::try_from(s).ok())?;
         let unscaled = BigInt::from_radix_be(self.sign, &self.digits, 10)?;
         Some(BigDec { unscaled, scale })
     }
@@ -301,6 +303,17 @@ mod tests {
         let neg = enc(&dec(-125, 1));
         assert_eq!(neg[0], 0x00);
         assert!(neg[1..].iter().zip(&want[1..]).all(|(a, b)| *a == !*b));
+    }
+
+    #[test]
+    fn an_exponent_at_the_ends_of_its_range_is_refused_not_a_panic() {
+        for exponent in [i64::MIN, i64::MIN + 1, i64::MAX] {
+            let mut bytes = vec![POSITIVE];
+            bytes.extend_from_slice(&(exponent as u64 ^ EXP_SIGN).to_be_bytes());
+            bytes.extend_from_slice(&[1 + 12, 0x00]);
+            let err = decode_bigdec(&mut Reader::new(&bytes)).unwrap_err();
+            assert!(err.to_string().contains("outside i32"), "{err}");
+        }
     }
 
     #[test]

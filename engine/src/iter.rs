@@ -103,14 +103,14 @@ impl<'t> Iter<'t> {
         if self.done {
             return Ok(None);
         }
-        let mut ok = if self.started {
+        let ok = if self.started {
             self.step()?
         } else {
             self.started = true;
             self.position()?
         };
+        let mut current = if ok { self.cursor.current()? } else { None };
         loop {
-            let current = if ok { self.cursor.current()? } else { None };
             let Some((k, v)) = current else {
                 self.done = true;
                 return Ok(None);
@@ -134,8 +134,10 @@ impl<'t> Iter<'t> {
                 return Ok(Some((k, v)));
             }
             // Outside the value range: move within this key, or on to the next key. Every
-            // branch moves the cursor strictly forward in iteration order.
-            ok = match (self.range.reverse, vr.above_lo(v)) {
+            // branch moves the cursor strictly forward in iteration order in a valid tree;
+            // in a damaged one (keys or values out of order) a seek can land back where the
+            // loop has been, so the move is checked, or the loop could go round forever.
+            let ok = match (self.range.reverse, vr.above_lo(v)) {
                 (false, false) => match &vr.lo {
                     Bound::Excluded(l) if v == l.as_slice() => self.cursor.next()?,
                     Bound::Included(l) | Bound::Excluded(l) => {
@@ -148,6 +150,17 @@ impl<'t> Iter<'t> {
                 (true, true) => self.cursor.prev()?,
                 (true, false) => self.cursor.prev_key()?,
             };
+            current = if ok { self.cursor.current()? } else { None };
+            if let Some(next) = current {
+                let onward = if self.range.reverse {
+                    next < (k, v)
+                } else {
+                    next > (k, v)
+                };
+                if !onward {
+                    return Err(self.cursor.out_of_order("keys or list values").into());
+                }
+            }
         }
     }
 }
