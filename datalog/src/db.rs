@@ -9,6 +9,7 @@ use std::sync::Arc;
 use levin_engine::{Range, Read, RoTxn, RwTxn};
 
 use crate::convert;
+use crate::datom_scan::{DatomScan, Segment};
 use crate::entity::Entity;
 use crate::error::{Error, Result};
 use crate::layout::{self, Dbs, Meta};
@@ -68,9 +69,6 @@ impl Index {
         }
     }
 }
-
-/// Raw index entries, lazily, borrowing the transaction.
-type RawPairs<'a> = Box<dyn Iterator<Item = levin_engine::Result<(&'a [u8], &'a [u8])>> + 'a>;
 
 /// A lazy sequence of datoms borrowing a [`Db`].
 pub type Datoms<'a> = Box<dyn Iterator<Item = Result<Datom>> + 'a>;
@@ -477,44 +475,58 @@ impl<'t> Db<'t> {
     /// The datoms of `index` whose leading components equal `components` (for EAV:
     /// entity, attribute, value; for AVE: attribute, value, entity), in index order.
     pub fn datoms(&self, index: Index, components: &[Edn]) -> Result<Datoms<'_>> {
-        self.scan(index, components, false)
+        self.plan_datoms(index, components)?.datoms()
     }
 
     /// The datoms of `index` from the first one at or after `components` to the end.
     pub fn seek_datoms(&self, index: Index, components: &[Edn]) -> Result<Datoms<'_>> {
-        self.scan(index, components, true)
+        self.plan_seek_datoms(index, components)?.datoms()
     }
 
     /// The datoms of `index` from the last one at or before `components` back to the
     /// start, in reverse index order (Datalevin's `rseek-datoms`).
     pub fn rseek_datoms(&self, index: Index, components: &[Edn]) -> Result<Datoms<'_>> {
-        self.rscan(index, components)
+        self.plan_rseek_datoms(index, components)?.datoms()
     }
 
-    fn empty<'a>() -> Datoms<'a> {
-        Box::new(std::iter::empty())
+    /// [`Db::datoms`] planned, not started: its count and its datoms (see [`DatomScan`]).
+    pub fn plan_datoms(&self, index: Index, components: &[Edn]) -> Result<DatomScan<'_>> {
+        Ok(DatomScan::new(
+            self,
+            index,
+            self.scan(index, components, false)?,
+        ))
     }
 
-    fn scan(&self, index: Index, c: &[Edn], seek: bool) -> Result<Datoms<'_>> {
+    /// [`Db::seek_datoms`] planned, not started.
+    pub fn plan_seek_datoms(&self, index: Index, components: &[Edn]) -> Result<DatomScan<'_>> {
+        Ok(DatomScan::new(
+            self,
+            index,
+            self.scan(index, components, true)?,
+        ))
+    }
+
+    /// [`Db::rseek_datoms`] planned, not started.
+    pub fn plan_rseek_datoms(&self, index: Index, components: &[Edn]) -> Result<DatomScan<'_>> {
+        Ok(DatomScan::new(self, index, self.rscan(index, components)?))
+    }
+
+    /// The segments of `index` that `datoms` (or, with `seek`, `seek_datoms`) reads.
+    fn scan(&self, index: Index, c: &[Edn], seek: bool) -> Result<Vec<Segment>> {
         if c.len() > 3 {
             return Err(Error::Invalid(format!(
                 "an index has 3 components, got {}",
                 c.len()
             )));
         }
-        let r = self.r();
-        let dbs = &self.dbs;
         match index {
             Index::Eav => {
-                let eav_map = move |x: levin_engine::Result<(&[u8], &[u8])>| -> Result<Datom> {
-                    let (k, v) = x?;
-                    self.view().eav_datom(k, v)
-                };
                 let Some(first) = c.first() else {
-                    return Ok(Box::new(r.iter(&dbs.eav)?.map(eav_map)));
+                    return Ok(vec![Segment::Pairs(Range::all())]);
                 };
                 let Some(e) = self.entid_arg(first)? else {
-                    return Ok(Self::empty());
+                    return Ok(vec![]);
                 };
                 let k = layout::eid_bytes(e);
                 // The value range within entity e.
@@ -522,7 +534,7 @@ impl<'t> Db<'t> {
                     (None, _) => Range::all(),
                     (Some(a), v) => {
                         let Some(attr) = self.attr_arg(a)? else {
-                            return Ok(Self::empty());
+                            return Ok(vec![]);
                         };
                         match v {
                             None => Range::prefix(layout::aid_bytes(attr.id)),
@@ -531,34 +543,30 @@ impl<'t> Db<'t> {
                                     let it = layout::item(attr.id, &p);
                                     Range::closed(it.clone(), it)
                                 }
-                                None if !seek => return Ok(Self::empty()),
+                                None if !seek => return Ok(vec![]),
                                 None => Range::at_least(layout::aid_bytes(attr.id)),
                             },
                         }
                     }
                 };
                 if !seek {
-                    let it = r.list_range(&dbs.eav, Range::closed(k, k), vr)?;
-                    return Ok(Box::new(it.map(eav_map)));
+                    return Ok(vec![Segment::list(k.to_vec(), vr, false)]);
                 }
                 let vr = match vr.lo {
                     std::ops::Bound::Included(lo) => Range::at_least(lo),
                     _ => Range::all(),
                 };
-                let head = r.list_range(&dbs.eav, Range::closed(k, k), vr)?;
-                let tail = r.range(&dbs.eav, Range::greater_than(k))?;
-                Ok(Box::new(head.chain(tail).map(eav_map)))
+                Ok(vec![
+                    Segment::list(k.to_vec(), vr, false),
+                    Segment::Pairs(Range::greater_than(k)),
+                ])
             }
             Index::Ave => {
-                let ave_map = move |x: levin_engine::Result<(&[u8], &[u8])>| -> Result<Datom> {
-                    let (k, v) = x?;
-                    self.view().ave_datom(k, v)
-                };
                 let Some(a) = c.first() else {
-                    return Ok(Box::new(r.iter(&dbs.ave)?.map(ave_map)));
+                    return Ok(vec![Segment::Pairs(Range::all())]);
                 };
                 let Some(attr) = self.attr_arg(a)? else {
-                    return Ok(Self::empty());
+                    return Ok(vec![]);
                 };
                 let prefix = layout::aid_bytes(attr.id);
                 let Some(v) = c.get(1) else {
@@ -567,11 +575,11 @@ impl<'t> Db<'t> {
                     } else {
                         Range::prefix(prefix)
                     };
-                    return Ok(Box::new(r.range(&dbs.ave, range)?.map(ave_map)));
+                    return Ok(vec![Segment::Pairs(range)]);
                 };
                 let key = match self.view().lookup_part(attr, v)? {
                     Some(p) => layout::item(attr.id, &p),
-                    None if !seek => return Ok(Self::empty()),
+                    None if !seek => return Ok(vec![]),
                     None => {
                         // Seek to where the value would sort.
                         let value = convert::to_value(attr, v)?;
@@ -585,21 +593,22 @@ impl<'t> Db<'t> {
                     Some(e) => match self.entid_arg(e)? {
                         Some(e) if seek => Range::at_least(layout::eid_bytes(e)),
                         Some(e) => Range::closed(layout::eid_bytes(e), layout::eid_bytes(e)),
-                        None => return Ok(Self::empty()),
+                        None => return Ok(vec![]),
                     },
                 };
                 if !seek {
-                    let it = r.list_range(&dbs.ave, Range::closed(key.clone(), key), er)?;
-                    return Ok(Box::new(it.map(ave_map)));
+                    return Ok(vec![Segment::list(key, er, false)]);
                 }
-                let head = r.list_range(&dbs.ave, Range::closed(key.clone(), key.clone()), er)?;
-                let tail = r.range(&dbs.ave, Range::greater_than(key))?;
-                Ok(Box::new(head.chain(tail).map(ave_map)))
+                Ok(vec![
+                    Segment::list(key.clone(), er, false),
+                    Segment::Pairs(Range::greater_than(key)),
+                ])
             }
         }
     }
 
-    fn rscan(&self, index: Index, c: &[Edn]) -> Result<Datoms<'_>> {
+    /// The segments of `index` that `rseek_datoms` reads, all backwards.
+    fn rscan(&self, index: Index, c: &[Edn]) -> Result<Vec<Segment>> {
         use std::ops::Bound::Included;
         if c.len() > 3 {
             return Err(Error::Invalid(format!(
@@ -607,8 +616,6 @@ impl<'t> Db<'t> {
                 c.len()
             )));
         }
-        let r = self.r();
-        let dbs = &self.dbs;
         // Everything at or before `upper` within one key's list: a value bound.
         let upto = |hi: std::ops::Bound<Vec<u8>>| {
             let mut all = Range::all();
@@ -616,32 +623,26 @@ impl<'t> Db<'t> {
             all
         };
         // The list of `key` up to `values`, then every earlier key, all backwards.
-        let backwards =
-            |db: &'_ levin_engine::Db, key: [u8; 8], values: Range| -> Result<RawPairs<'_>> {
-                let head = r.list_range(db, Range::closed(key, key).rev(), values)?;
-                let tail = r.range(db, Range::less_than(key).rev())?;
-                Ok(Box::new(head.chain(tail)))
-            };
+        let backwards = |key: Vec<u8>, values: Range| {
+            vec![
+                Segment::list(key.clone(), values, true),
+                Segment::Pairs(Range::less_than(key).rev()),
+            ]
+        };
         match index {
             Index::Eav => {
-                let eav_map = move |x: levin_engine::Result<(&[u8], &[u8])>| -> Result<Datom> {
-                    let (k, v) = x?;
-                    self.view().eav_datom(k, v)
-                };
                 let Some(first) = c.first() else {
-                    return Ok(Box::new(
-                        r.range(&dbs.eav, Range::all().rev())?.map(eav_map),
-                    ));
+                    return Ok(vec![Segment::Pairs(Range::all().rev())]);
                 };
                 let Some(e) = self.entid_arg(first)? else {
-                    return Ok(Self::empty());
+                    return Ok(vec![]);
                 };
                 let k = layout::eid_bytes(e);
                 let values = match (c.get(1), c.get(2)) {
                     (None, _) => Range::all(),
                     (Some(a), v) => {
                         let Some(attr) = self.attr_arg(a)? else {
-                            return Ok(Self::empty());
+                            return Ok(vec![]);
                         };
                         let after_attr = Range::prefix(layout::aid_bytes(attr.id)).hi;
                         match v {
@@ -653,58 +654,40 @@ impl<'t> Db<'t> {
                         }
                     }
                 };
-                Ok(Box::new(backwards(&dbs.eav, k, values)?.map(eav_map)))
+                Ok(backwards(k.to_vec(), values))
             }
             Index::Ave => {
-                let ave_map = move |x: levin_engine::Result<(&[u8], &[u8])>| -> Result<Datom> {
-                    let (k, v) = x?;
-                    self.view().ave_datom(k, v)
-                };
                 let Some(a) = c.first() else {
-                    return Ok(Box::new(
-                        r.range(&dbs.ave, Range::all().rev())?.map(ave_map),
-                    ));
+                    return Ok(vec![Segment::Pairs(Range::all().rev())]);
                 };
                 let Some(attr) = self.attr_arg(a)? else {
-                    return Ok(Self::empty());
+                    return Ok(vec![]);
                 };
                 let prefix = layout::aid_bytes(attr.id);
                 let Some(v) = c.get(1) else {
                     let hi = Range::prefix(prefix).hi;
-                    return Ok(Box::new(r.range(&dbs.ave, upto(hi).rev())?.map(ave_map)));
+                    return Ok(vec![Segment::Pairs(upto(hi).rev())]);
                 };
-                let value = match self.view().lookup_part(attr, v)? {
-                    Some(p) => Ok(layout::item(attr.id, &p)),
+                let key = match self.view().lookup_part(attr, v)? {
+                    Some(p) => layout::item(attr.id, &p),
                     None => {
+                        // Not stored: everything that sorts before where it would be.
                         let value = convert::to_value(attr, v)?;
                         let enc = layout::encode(&value)
                             .map_err(|err| Error::Invalid(err.to_string()))?;
-                        Err(layout::item(
-                            attr.id,
-                            &enc[..enc.len().min(self.meta.giant_limit)],
-                        ))
+                        let key =
+                            layout::item(attr.id, &enc[..enc.len().min(self.meta.giant_limit)]);
+                        return Ok(vec![Segment::Pairs(Range::less_than(key).rev())]);
                     }
-                };
-                let key = match value {
-                    // Not stored: everything that sorts before where it would be.
-                    Err(key) => {
-                        return Ok(Box::new(
-                            r.range(&dbs.ave, Range::less_than(key).rev())?.map(ave_map),
-                        ))
-                    }
-                    Ok(key) => key,
                 };
                 let er = match c.get(2) {
                     None => Range::all(),
                     Some(e) => match self.entid_arg(e)? {
                         Some(e) => upto(Included(layout::eid_bytes(e).to_vec())),
-                        None => return Ok(Self::empty()),
+                        None => return Ok(vec![]),
                     },
                 };
-                let head =
-                    r.list_range(&dbs.ave, Range::closed(key.clone(), key.clone()).rev(), er)?;
-                let tail = r.range(&dbs.ave, Range::less_than(key).rev())?;
-                Ok(Box::new(head.chain(tail).map(ave_map)))
+                Ok(backwards(key, er))
             }
         }
     }
@@ -717,14 +700,29 @@ impl<'t> Db<'t> {
         lo: Option<&Edn>,
         hi: Option<&Edn>,
     ) -> Result<Datoms<'_>> {
-        let Some(range) = self.value_range(attr, lo, hi)? else {
-            return Ok(Self::empty());
+        self.plan_index_range(attr, lo, hi)?.datoms()
+    }
+
+    /// [`Db::index_range`] planned, not started.
+    pub fn plan_index_range(
+        &self,
+        attr: &Keyword,
+        lo: Option<&Edn>,
+        hi: Option<&Edn>,
+    ) -> Result<DatomScan<'_>> {
+        let segments = match self.value_range(attr, lo, hi)? {
+            Some(range) => vec![Segment::Pairs(range)],
+            None => vec![],
         };
-        let it = self.r().range(&self.dbs.ave, range)?;
-        Ok(Box::new(it.map(move |x| {
-            let (k, v) = x?;
-            self.view().ave_datom(k, v)
-        })))
+        Ok(DatomScan::new(self, Index::Ave, segments))
+    }
+
+    /// The engine's database of `index`.
+    pub(crate) fn index_db(&self, index: Index) -> &levin_engine::Db {
+        match index {
+            Index::Eav => &self.dbs.eav,
+            Index::Ave => &self.dbs.ave,
+        }
     }
 
     fn bound_key(&self, attr: &Attr, v: &Edn) -> Result<Vec<u8>> {
@@ -934,7 +932,7 @@ impl<'t> Db<'t> {
             None => None,
             Some(x) => match self.entid(x)? {
                 Some(n) => Some(Edn::Long(n as i64)),
-                None => return Ok(Db::empty()),
+                None => return Ok(Box::new(std::iter::empty())),
             },
         };
         match (e, a, v) {

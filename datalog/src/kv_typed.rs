@@ -459,24 +459,205 @@ impl Types {
     }
 }
 
-/// A key and its value, borrowed from the transaction.
-type Pair<'t> = (&'t [u8], &'t [u8]);
-
-fn take<'t>(
-    it: impl Iterator<Item = levin_engine::Result<Pair<'t>>>,
-    limit: Option<usize>,
-) -> Result<Vec<Pair<'t>>> {
-    Ok(it
-        .take(limit.unwrap_or(usize::MAX))
-        .collect::<levin_engine::Result<Vec<_>>>()?)
-}
-
-fn len(n: usize) -> Edn {
-    Edn::Long(i64::try_from(n).unwrap_or(i64::MAX))
-}
-
 fn long(n: u64) -> Edn {
     Edn::Long(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// The items of a read whose result grows with the data, with how many there are: the
+/// count comes first, from the counted tree where it can (else from a walk that borrows
+/// every item and keeps none), and the items are decoded one at a time as they are taken,
+/// from the same transaction, so the two agree.
+pub struct Counted<'t> {
+    /// How many items `items` gives.
+    pub count: u64,
+    /// The items, in order, each decoded when it is taken.
+    pub items: Box<dyn Iterator<Item = Result<Edn>> + 't>,
+}
+
+/// The reads [`read_counted`] answers: those whose results are vectors as long as a range
+/// or a list of the data (or as a count the caller picks).
+pub const COUNTED_OPS: &[&str] = &[
+    "get-first-n",
+    "get-range",
+    "key-range",
+    "sample-kv",
+    "get-list",
+    "list-range",
+    "list-range-first-n",
+];
+
+/// `n` capped at `limit`.
+fn capped(n: u64, limit: Option<usize>) -> u64 {
+    limit.map_or(n, |l| n.min(u64::try_from(l).unwrap_or(u64::MAX)))
+}
+
+/// How many items `it` gives, at most `limit`; the items are borrowed from the transaction
+/// and dropped at once, so nothing is allocated per item.
+fn walk_count<T>(
+    it: impl Iterator<Item = levin_engine::Result<T>>,
+    limit: Option<usize>,
+) -> Result<u64> {
+    let mut n = 0u64;
+    for x in it.take(limit.unwrap_or(usize::MAX)) {
+        x?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Runs one of the [`COUNTED_OPS`]: the items [`read_op`] puts in its vector, in the same
+/// order, lazily, with their count. `get-first` and `list-range-first` are read here too
+/// (their one item).
+pub fn read_counted<'t>(r: &'t dyn Read, a: &KvArgs<'_>, opts: &ReadOpts) -> Result<Counted<'t>> {
+    let dbi = |i: usize| -> Result<levin_engine::Db> { Ok(r.open_db(a.dbi(i)?)?) };
+    match a.op {
+        "get-first" | "get-first-n" | "get-range" | "key-range" => {
+            // get-first [db dbi range kt vt ignore-key?]; get-first-n [db dbi n range kt vt
+            // ignore-key?]; get-range [db dbi range kt vt ignore-key?]; key-range [db dbi
+            // range kt].
+            let shift = usize::from(a.op == "get-first-n");
+            let types = Types {
+                k: a.ty(3 + shift)?,
+                v: a.ty(4 + shift)?,
+            };
+            let range = parse_range(a.arg(2 + shift, "the range")?, &types.k)?;
+            let n = match a.op {
+                "get-first" => Some(1),
+                "get-first-n" => Some(
+                    usize::try_from(a.count(2, "the count")?.unwrap_or(1)).unwrap_or(usize::MAX),
+                ),
+                _ => opts.limit,
+            };
+            let db = dbi(1)?;
+            if a.op == "key-range" {
+                let keys = r.keys(&db, range.clone())?;
+                // A list database's keys are counted by walking them: the tree counts
+                // pairs, not distinct keys.
+                let count = if db.is_list() {
+                    walk_count(r.keys(&db, range)?, n)?
+                } else {
+                    capped(r.count(&db, &range)?, n)
+                };
+                let kt = types.k;
+                let items = keys
+                    .take(n.unwrap_or(usize::MAX))
+                    .map(move |k| decode(k?, &kt));
+                return Ok(Counted {
+                    count,
+                    items: Box::new(items),
+                });
+            }
+            let pairs = r.range(&db, range.clone())?;
+            let count = capped(r.count(&db, &range)?, n);
+            let ignore_key = a.flag(5 + shift, false);
+            let items = pairs.take(n.unwrap_or(usize::MAX)).map(move |p| {
+                let (k, v) = p?;
+                types.pair(k, v, ignore_key)
+            });
+            Ok(Counted {
+                count,
+                items: Box::new(items),
+            })
+        }
+        "sample-kv" => {
+            let types = Types {
+                k: a.ty(3)?,
+                v: a.ty(4)?,
+            };
+            let n =
+                usize::try_from(a.count(2, "the sample size")?.unwrap_or(1)).unwrap_or(usize::MAX);
+            let ignore_key = a.flag(5, false);
+            let db = dbi(1)?;
+            let len = r.len(&db)?;
+            let decode_pair = move |p: levin_engine::Result<(&[u8], &[u8])>| {
+                let (k, v) = p?;
+                types.pair(k, v, ignore_key)
+            };
+            if u64::try_from(n).unwrap_or(u64::MAX) >= len {
+                // All of them, in order: read as they are sent.
+                return Ok(Counted {
+                    count: len,
+                    items: Box::new(r.iter(&db)?.map(decode_pair)),
+                });
+            }
+            // Fewer than all: the chosen pairs are found first (borrowed, not decoded).
+            let chosen = r.sample(&db, n, opts.seed)?;
+            Ok(Counted {
+                count: chosen.len() as u64,
+                items: Box::new(chosen.into_iter().map(Ok).map(decode_pair)),
+            })
+        }
+        "get-list" => {
+            // [db dbi k kt vt]
+            let types = Types {
+                k: a.ty(3)?,
+                v: a.ty(4)?,
+            };
+            let kb = encode(a.arg(2, "the key")?, &types.k)?;
+            let db = dbi(1)?;
+            let values = r.list(&db, &kb)?;
+            let count = capped(r.list_count(&db, &kb)?, opts.limit);
+            let vt = types.v;
+            let items = values.take(opts.limit.unwrap_or(usize::MAX)).map(move |p| {
+                let (_, v) = p?;
+                decode(v, &vt)
+            });
+            Ok(Counted {
+                count,
+                items: Box::new(items),
+            })
+        }
+        "list-range" | "list-range-first" | "list-range-first-n" => {
+            // [db dbi k-range kt v-range vt]; list-range-first-n [db dbi n k-range kt
+            // v-range vt].
+            let shift = usize::from(a.op == "list-range-first-n");
+            let types = Types {
+                k: a.ty(3 + shift)?,
+                v: a.ty(5 + shift)?,
+            };
+            let keys = parse_range(a.arg(2 + shift, "the key range")?, &types.k)?;
+            let value_spec = a.opt_arg(4 + shift);
+            let values = match value_spec {
+                Some(spec) => parse_range(spec, &types.v)?,
+                None => Range::all(),
+            };
+            let n = match a.op {
+                "list-range-first" => Some(1),
+                "list-range-first-n" => Some(
+                    usize::try_from(a.count(2, "the count")?.unwrap_or(1)).unwrap_or(usize::MAX),
+                ),
+                _ => opts.limit,
+            };
+            let db = dbi(1)?;
+            let pairs = r.list_range(&db, keys.clone(), values.clone())?;
+            // Every value of the keys: the tree counts them. Some values: a walk.
+            let count = match value_spec {
+                None => capped(r.count(&db, &keys)?, n),
+                Some(_) => walk_count(r.list_range(&db, keys, values)?, n)?,
+            };
+            let items = pairs.take(n.unwrap_or(usize::MAX)).map(move |p| {
+                let (k, v) = p?;
+                types.pair(k, v, false)
+            });
+            Ok(Counted {
+                count,
+                items: Box::new(items),
+            })
+        }
+        other => Err(bad(format!(
+            "{other} is not a key-value read answered item by item"
+        ))),
+    }
+}
+
+/// The vector of a counted read's items (or, for `get-first` and `list-range-first`, its
+/// first item or `nil`).
+fn counted_edn(r: &dyn Read, a: &KvArgs<'_>, opts: &ReadOpts) -> Result<Edn> {
+    let mut c = read_counted(r, a, opts)?;
+    if matches!(a.op, "get-first" | "list-range-first") {
+        return Ok(c.items.next().transpose()?.unwrap_or(Edn::Nil));
+    }
+    Ok(Edn::Vector(c.items.collect::<Result<_>>()?))
 }
 
 /// Runs one of the [`READ_OPS`] with Datalevin's arguments and result shapes (`[k v]`
@@ -504,43 +685,7 @@ pub fn read_op(r: &dyn Read, a: &KvArgs<'_>, opts: &ReadOpts) -> Result<Edn> {
                 None => Ok(Edn::Nil),
             }
         }
-        "get-first" | "get-first-n" | "get-range" | "key-range" => {
-            // get-first [db dbi range kt vt ignore-key?]; get-first-n [db dbi n range kt vt
-            // ignore-key?]; get-range [db dbi range kt vt ignore-key?]; key-range [db dbi
-            // range kt].
-            let shift = usize::from(a.op == "get-first-n");
-            let types = Types {
-                k: a.ty(3 + shift)?,
-                v: a.ty(4 + shift)?,
-            };
-            let range = parse_range(a.arg(2 + shift, "the range")?, &types.k)?;
-            let n = match a.op {
-                "get-first" => Some(1),
-                "get-first-n" => Some(
-                    usize::try_from(a.count(2, "the count")?.unwrap_or(1)).unwrap_or(usize::MAX),
-                ),
-                _ => opts.limit,
-            };
-            let db = dbi(1)?;
-            if a.op == "key-range" {
-                return Ok(Edn::Vector(
-                    r.keys(&db, range)?
-                        .take(n.unwrap_or(usize::MAX))
-                        .map(|k| decode(k?, &types.k))
-                        .collect::<Result<_>>()?,
-                ));
-            }
-            let pairs = take(r.range(&db, range)?, n)?;
-            let ignore_key = a.flag(5 + shift, false);
-            let items: Vec<Edn> = pairs
-                .iter()
-                .map(|(k, v)| types.pair(k, v, ignore_key))
-                .collect::<Result<_>>()?;
-            if a.op == "get-first" {
-                return Ok(items.into_iter().next().unwrap_or(Edn::Nil));
-            }
-            Ok(Edn::Vector(items))
-        }
+        "get-first" | "get-first-n" | "get-range" | "key-range" => counted_edn(r, a, opts),
         "range-count" | "key-range-count" => {
             let kt = a.ty(3)?;
             let range = parse_range(a.arg(2, "the range")?, &kt)?;
@@ -571,35 +716,7 @@ pub fn read_op(r: &dyn Read, a: &KvArgs<'_>, opts: &ReadOpts) -> Result<Edn> {
                 None => Ok(Edn::Nil),
             }
         }
-        "sample-kv" => {
-            let types = Types {
-                k: a.ty(3)?,
-                v: a.ty(4)?,
-            };
-            let n =
-                usize::try_from(a.count(2, "the sample size")?.unwrap_or(1)).unwrap_or(usize::MAX);
-            let ignore_key = a.flag(5, false);
-            Ok(Edn::Vector(
-                r.sample(&dbi(1)?, n, opts.seed)?
-                    .iter()
-                    .map(|(k, v)| types.pair(k, v, ignore_key))
-                    .collect::<Result<_>>()?,
-            ))
-        }
-        "get-list" => {
-            // [db dbi k kt vt]
-            let types = Types {
-                k: a.ty(3)?,
-                v: a.ty(4)?,
-            };
-            let kb = encode(a.arg(2, "the key")?, &types.k)?;
-            Ok(Edn::Vector(
-                take(r.list(&dbi(1)?, &kb)?, opts.limit)?
-                    .iter()
-                    .map(|(_, v)| decode(v, &types.v))
-                    .collect::<Result<_>>()?,
-            ))
-        }
+        "sample-kv" | "get-list" => counted_edn(r, a, opts),
         "list-count" => {
             let kb = encode(a.arg(2, "the key")?, &a.ty(3)?)?;
             Ok(long(r.list_count(&dbi(1)?, &kb)?))
@@ -610,43 +727,19 @@ pub fn read_op(r: &dyn Read, a: &KvArgs<'_>, opts: &ReadOpts) -> Result<Edn> {
             let vb = encode(a.arg(3, "the value")?, &a.ty(5)?)?;
             Ok(Edn::Bool(r.in_list(&dbi(1)?, &kb, &vb)?))
         }
-        "list-range" | "list-range-count" | "list-range-first" | "list-range-first-n" => {
-            // [db dbi k-range kt v-range vt]; list-range-first-n [db dbi n k-range kt
-            // v-range vt].
-            let shift = usize::from(a.op == "list-range-first-n");
-            let types = Types {
-                k: a.ty(3 + shift)?,
-                v: a.ty(5 + shift)?,
-            };
-            let keys = parse_range(a.arg(2 + shift, "the key range")?, &types.k)?;
-            let values = match a.opt_arg(4 + shift) {
-                Some(spec) => parse_range(spec, &types.v)?,
+        "list-range" | "list-range-first" | "list-range-first-n" => counted_edn(r, a, opts),
+        "list-range-count" => {
+            // [db dbi k-range kt v-range vt]
+            let (kt, vt) = (a.ty(3)?, a.ty(5)?);
+            let keys = parse_range(a.arg(2, "the key range")?, &kt)?;
+            let values = match a.opt_arg(4) {
+                Some(spec) => parse_range(spec, &vt)?,
                 None => Range::all(),
             };
-            let it = r.list_range(&dbi(1)?, keys, values)?;
-            let n = match a.op {
-                "list-range-count" => {
-                    let mut n = 0usize;
-                    for p in it {
-                        p?;
-                        n += 1;
-                    }
-                    return Ok(len(n));
-                }
-                "list-range-first" => Some(1),
-                "list-range-first-n" => Some(
-                    usize::try_from(a.count(2, "the count")?.unwrap_or(1)).unwrap_or(usize::MAX),
-                ),
-                _ => opts.limit,
-            };
-            let items: Vec<Edn> = take(it, n)?
-                .iter()
-                .map(|(k, v)| types.pair(k, v, false))
-                .collect::<Result<_>>()?;
-            if a.op == "list-range-first" {
-                return Ok(items.into_iter().next().unwrap_or(Edn::Nil));
-            }
-            Ok(Edn::Vector(items))
+            Ok(long(walk_count(
+                r.list_range(&dbi(1)?, keys, values)?,
+                None,
+            )?))
         }
         other => Err(bad(format!("{other} is not a key-value read operation"))),
     }

@@ -31,6 +31,7 @@
 pub mod check;
 mod conn;
 pub mod convert;
+mod datom_scan;
 mod db;
 mod entity;
 mod error;
@@ -47,6 +48,7 @@ mod tx;
 mod txfn;
 
 pub use conn::{attr, AsSchema, Conn, Listener, Transaction};
+pub use datom_scan::DatomScan;
 pub use db::{Datom, Datoms, Db, Index, Snapshot};
 pub use entity::{keyword, Entity};
 pub use error::{Error, Result};

@@ -1,14 +1,15 @@
 //! The Datalog operations: opening and administering databases, transactions (single and
 //! explicit), queries, pull, entities, index access, schema changes and snapshots.
 
-use levin_datalog::{Datom, Db, Index, SchemaUpdate, TxReport};
+use levin_datalog::{Datom, DatomScan, Db, Index, SchemaUpdate, TxReport};
 use levin_edn::{Edn, Keyword};
 use levin_query::{DatalogRead, FindKind, Input, QueryResult, Registry};
 
 use crate::dbs::Store;
 use crate::error::ServerError;
 use crate::message::Request;
-use crate::session::{OpenTxn, Session};
+use crate::session::{OpenTxn, Session, STREAM_BATCH};
+use crate::stream::{self, Frames, StreamError};
 use crate::system::DbType;
 
 fn k(n: &str) -> Edn {
@@ -45,12 +46,9 @@ pub fn report_edn(r: &TxReport) -> Edn {
     Edn::Map(m)
 }
 
-fn datoms_edn(ds: Vec<Datom>) -> Edn {
-    Edn::Vector(
-        ds.into_iter()
-            .map(|d| Edn::Vector(vec![Edn::Long(d.e as i64), Edn::Keyword(d.a), d.v]))
-            .collect(),
-    )
+/// A datom as the protocol sends it: `[e a v]`.
+fn datom_edn(d: Datom) -> Edn {
+    Edn::Vector(vec![Edn::Long(d.e as i64), Edn::Keyword(d.a), d.v])
 }
 
 fn index_arg(req: &Request, i: usize) -> Result<Index, ServerError> {
@@ -243,10 +241,6 @@ pub(crate) fn handle(s: &mut Session<'_>, req: &Request) -> Option<Result<Edn, S
             | "pull-many"
             | "entity"
             | "entid"
-            | "datoms"
-            | "seek-datoms"
-            | "rseek-datoms"
-            | "index-range"
             | "count-datoms"
             | "schema"
             | "max-eid"
@@ -260,6 +254,69 @@ pub(crate) fn handle(s: &mut Session<'_>, req: &Request) -> Option<Result<Edn, S
             | "abort-transact"
     );
     known.then(|| run(s, req))
+}
+
+/// The Datalog reads answered as streams (see [`crate::stream`]).
+pub(crate) fn is_streamed(op: &str) -> bool {
+    matches!(
+        op,
+        "datoms" | "seek-datoms" | "rseek-datoms" | "index-range"
+    )
+}
+
+/// Answers `:datoms`, `:seek-datoms`, `:rseek-datoms` or `:index-range`: counted and read
+/// in the one database value [`with_db`] gives (a snapshot, the session's transaction, or
+/// the latest state), its datoms sent as they are read.
+pub(crate) fn stream(
+    s: &Session<'_>,
+    req: &Request,
+    send: &mut Frames<'_>,
+) -> Result<(), StreamError> {
+    let name = req.str_arg(0, "the database name")?.to_string();
+    if req.op == "index-range" {
+        let attr = req.kw_arg(1, "the attribute")?.clone();
+        let lo = req.opt_arg(2).cloned();
+        let hi = req.opt_arg(3).cloned();
+        let limit = limit_arg(req, 4)?;
+        return with_db(s, req, &name, |db| {
+            Ok(send_datoms(
+                db.plan_index_range(&attr, lo.as_ref(), hi.as_ref()),
+                limit,
+                req.id,
+                send,
+            ))
+        })?;
+    }
+    let index = index_arg(req, 1)?;
+    let components = match req.opt_arg(2) {
+        None => vec![],
+        Some(_) => req.seq_arg(2, "the components")?.to_vec(),
+    };
+    let limit = limit_arg(req, 3)?;
+    with_db(s, req, &name, |db| {
+        let scan = match req.op.as_str() {
+            "datoms" => db.plan_datoms(index, &components),
+            "seek-datoms" => db.plan_seek_datoms(index, &components),
+            _ => db.plan_rseek_datoms(index, &components),
+        };
+        Ok(send_datoms(scan, limit, req.id, send))
+    })?
+}
+
+/// Sends the datoms of `scan`, at most `limit`, counted first.
+fn send_datoms(
+    scan: levin_datalog::Result<DatomScan<'_>>,
+    limit: Option<usize>,
+    id: i64,
+    send: &mut Frames<'_>,
+) -> Result<(), StreamError> {
+    let scan = scan?;
+    let count = stream::capped(scan.count()?, limit);
+    let datoms = scan
+        .datoms()?
+        .take(limit.unwrap_or(usize::MAX))
+        .map(|d| d.map(datom_edn).map_err(ServerError::from));
+    stream::send_items(send, id, count, datoms, STREAM_BATCH)
 }
 
 fn run(s: &mut Session<'_>, req: &Request) -> Result<Edn, ServerError> {
@@ -415,40 +472,6 @@ fn run(s: &mut Session<'_>, req: &Request) -> Result<Edn, ServerError> {
             let id = req.arg(1, "the entity id")?.clone();
             with_db(s, req, &name, |db| {
                 Ok(DatalogRead::entid(db, &id)?.map_or(Edn::Nil, |e| Edn::Long(e as i64)))
-            })
-        }
-        "datoms" | "seek-datoms" | "rseek-datoms" => {
-            let name = name()?;
-            let index = index_arg(req, 1)?;
-            let components = match req.opt_arg(2) {
-                None => vec![],
-                Some(_) => req.seq_arg(2, "the components")?.to_vec(),
-            };
-            let limit = limit_arg(req, 3)?;
-            let op = req.op.clone();
-            with_db(s, req, &name, |db| {
-                let ds = match op.as_str() {
-                    "datoms" => DatalogRead::datoms(db, index, &components, limit)?,
-                    "seek-datoms" => DatalogRead::seek_datoms(db, index, &components, limit)?,
-                    _ => DatalogRead::rseek_datoms(db, index, &components, limit)?,
-                };
-                Ok(datoms_edn(ds))
-            })
-        }
-        "index-range" => {
-            let name = name()?;
-            let attr = req.kw_arg(1, "the attribute")?.clone();
-            let lo = req.opt_arg(2).cloned();
-            let hi = req.opt_arg(3).cloned();
-            let limit = limit_arg(req, 4)?;
-            with_db(s, req, &name, |db| {
-                Ok(datoms_edn(DatalogRead::index_range(
-                    db,
-                    &attr,
-                    lo.as_ref(),
-                    hi.as_ref(),
-                    limit,
-                )?))
             })
         }
         "count-datoms" => {

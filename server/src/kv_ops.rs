@@ -10,7 +10,8 @@ use levin_engine::{Env, Read, RwTxn};
 use crate::dbs::Store;
 use crate::error::ServerError;
 use crate::message::Request;
-use crate::session::{OpenTxn, Session};
+use crate::session::{OpenTxn, Session, STREAM_BATCH};
+use crate::stream::{self, Frames, StreamError};
 
 fn env_of<'a>(s: &'a Session<'_>, name: &str) -> Result<&'a Env, ServerError> {
     match s.store(name)? {
@@ -56,6 +57,35 @@ pub(crate) fn handle(s: &mut Session<'_>, req: &Request) -> Option<Result<Edn, S
             | "abort-transact-kv"
     );
     known.then(|| run(s, req))
+}
+
+/// Answers one of the key-value reads whose result is as long as a range or a list
+/// ([`kv_typed::COUNTED_OPS`]): counted and read in one transaction (the session's
+/// explicit one on the database, so that it sees its own writes, or a fresh snapshot), its
+/// items sent as they are decoded.
+pub(crate) fn stream(
+    s: &Session<'_>,
+    req: &Request,
+    send: &mut Frames<'_>,
+) -> Result<(), StreamError> {
+    let name = req.str_arg(0, "the database name")?;
+    if let Some((OpenTxn::Kv { db, txn }, _)) = &s.txn {
+        if db == name {
+            return send_counted(txn, req, send);
+        }
+    }
+    let r = env_of(s, name)?.read()?;
+    send_counted(&r, req, send)
+}
+
+fn send_counted(r: &dyn Read, req: &Request, send: &mut Frames<'_>) -> Result<(), StreamError> {
+    let a = KvArgs {
+        op: &req.op,
+        args: &req.args,
+    };
+    let counted = kv_typed::read_counted(r, &a, &read_opts(req))?;
+    let items = counted.items.map(|x| x.map_err(ServerError::from));
+    stream::send_items(send, req.id, counted.count, items, STREAM_BATCH)
 }
 
 fn run(s: &mut Session<'_>, req: &Request) -> Result<Edn, ServerError> {
@@ -196,12 +226,16 @@ fn read(r: &dyn Read, req: &Request) -> Result<Edn, ServerError> {
     if !kv_typed::READ_OPS.contains(&req.op.as_str()) {
         return Err(ServerError::UnknownOp(req.op.clone()));
     }
-    let opts = ReadOpts {
+    Ok(kv_typed::read_op(r, &a, &read_opts(req))?)
+}
+
+/// The named options of a key-value read.
+fn read_opts(req: &Request) -> ReadOpts {
+    ReadOpts {
         limit: req
             .opt("limit")
             .and_then(Edn::as_long)
             .map(|n| usize::try_from(n).unwrap_or(0)),
         seed: req.opt("seed").and_then(Edn::as_long).unwrap_or(0) as u64,
-    };
-    Ok(kv_typed::read_op(r, &a, &opts)?)
+    }
 }

@@ -26,6 +26,7 @@ mod frame;
 mod kv_ops;
 mod message;
 mod session;
+mod stream;
 mod system;
 mod tls;
 

@@ -20,6 +20,7 @@ use crate::dbs::Store;
 use crate::error::ServerError;
 use crate::frame::{read_frame, write_frame, FrameError};
 use crate::message::{self, Request};
+use crate::stream::StreamError;
 use crate::system::DbType;
 use crate::{ClientInfo, Shared, PROTOCOL_VERSION};
 
@@ -36,6 +37,9 @@ const MAX_SNAPSHOTS: usize = 16;
 pub(crate) enum Reply {
     /// One value, streamed when it is a large collection.
     Value(Edn),
+    /// A read that is streamed from its snapshot as it is read ([`crate::stream`]), after
+    /// the request passed every check.
+    Stream,
     /// A file streamed as a vector of byte chunks of `chunk` bytes, `batch` chunks per
     /// frame, whatever its length, with `meta` (a map) in its `:copy-out-response`; the
     /// client rebuilds `meta` with the chunks under `:items`. `:copy` sends the data file
@@ -453,6 +457,14 @@ impl<'s> Session<'s> {
     fn request(&mut self, io: &mut dyn Io, req: &Request) -> Result<(), ()> {
         match self.answer(req) {
             Ok(Reply::Value(v)) => self.send_result(io, req.id, v).map_err(|_| ()),
+            Ok(Reply::Stream) => {
+                let mut send = |m: &Edn| self.send(io, m);
+                match crate::stream::answer(self, req, &mut send) {
+                    Ok(()) => Ok(()),
+                    Err(StreamError::Cut) => Err(()),
+                    Err(StreamError::Failed(e)) => self.fail(io, req.id, e),
+                }
+            }
             Ok(Reply::File {
                 meta,
                 path,
@@ -465,15 +477,17 @@ impl<'s> Session<'s> {
                 let _ = std::fs::remove_dir_all(&remove);
                 sent.map_err(|_| ())
             }
-            Err(e) => {
-                let close = e.closes_connection();
-                self.send(io, &message::error(req.id, &e)).map_err(|_| ())?;
-                if close {
-                    Err(())
-                } else {
-                    Ok(())
-                }
-            }
+            Err(e) => self.fail(io, req.id, e),
+        }
+    }
+
+    /// Sends the error reply to request `id`; `Err(())` when the connection must close.
+    fn fail(&self, io: &mut dyn Io, id: i64, e: ServerError) -> Result<(), ()> {
+        self.send(io, &message::error(id, &e)).map_err(|_| ())?;
+        if e.closes_connection() {
+            Err(())
+        } else {
+            Ok(())
         }
     }
 
@@ -580,6 +594,9 @@ impl<'s> Session<'s> {
         }
         if req.op == "copy" {
             return crate::admin_ops::copy(self, req);
+        }
+        if crate::stream::is_streamed(&req.op) {
+            return Ok(Reply::Stream);
         }
         if let Some(r) = crate::datalog_ops::handle(self, req) {
             return r.map(Reply::Value);

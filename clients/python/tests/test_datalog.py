@@ -282,6 +282,38 @@ def test_large_streamed_results(db_uri):
         assert [p[":n"] for p in pulled] == list(range(5000))
 
 
+def test_datom_reads_of_many_batches(db_uri):
+    # Results of several 1,000-item batches, streamed by the server from its snapshot: the
+    # whole index in order, limits, seeks both ways, an index range, and reads inside an
+    # explicit transaction that see its own writes.
+    with levin.connect(db_uri, schema={":n": {":db/valueType": ":db.type/long"}}) as conn:
+        conn.transact([{":n": i, ":s": f"s{i}"} for i in range(3000)])
+        eav = conn.datoms(":eav")
+        assert len(eav) == 6000
+        assert [d[0] for d in eav] == sorted(d[0] for d in eav)
+        assert {(d[1], d[2]) for d in eav if d[1] == Keyword(":n")} == \
+            {(Keyword(":n"), i) for i in range(3000)}
+        assert conn.datoms(":eav", limit=2500) == eav[:2500]
+        assert conn.datoms(":eav", limit=1000) == eav[:1000]
+        assert conn.datoms(":eav", limit=1001) == eav[:1001]
+        ave = conn.datoms(":ave", ":n")
+        assert [d[2] for d in ave] == list(range(3000))
+        assert [d[2] for d in conn.seek_datoms(":ave", ":n", 500)][:3] == [500, 501, 502]
+        assert len(conn.seek_datoms(":ave", ":n", 500)) == 2500 + 3000  # then all of :s
+        back = conn.rseek_datoms(":ave", ":n", 2499)
+        assert [d[2] for d in back] == list(range(2499, -1, -1))
+        assert [d[2] for d in conn.index_range(":n", 200, 2899)] == list(range(200, 2900))
+        assert [d[2] for d in conn.index_range(":n", None, None, limit=1200)] == list(range(1200))
+        conn.open_transact()
+        try:
+            conn.transact([{":n": i} for i in range(3000, 4500)])
+            assert [d[2] for d in conn.datoms(":ave", ":n")] == list(range(4500))
+            assert len(conn.datoms(":eav")) == 7500
+        finally:
+            conn.abort_transact()
+        assert len(conn.datoms(":ave", ":n")) == 3000
+
+
 def test_transit_cache_wraps_past_1936_entries(db_uri):
     # More distinct keywords in one frame than the transit cache holds, both ways.
     schema = {":k": {":db/valueType": ":db.type/keyword", ":db/cardinality": ":db.cardinality/many"},

@@ -117,6 +117,32 @@ def test_kv_transactions(kv, server, db_name):
     assert kv.get_value("nums", 200, ":long", ":string", True) is None
 
 
+def test_range_reads_of_many_batches(kv):
+    # Key-value ranges and lists of several 1,000-item batches, streamed from the snapshot.
+    kv.transact([[":put", "nums", i, f"v{i}", ":long", ":string"] for i in range(11, 3001)])
+    pairs = kv.get_range("nums", [":all"], ":long", ":string")
+    assert pairs == [[i, f"v{i}"] for i in range(1, 3001)]
+    assert kv.get_range("nums", [":all-back"], ":long", ":string", limit=2500) == \
+        [[i, f"v{i}"] for i in range(3000, 500, -1)]
+    assert kv.key_range("nums", [":closed", 100, 2600], ":long") == list(range(100, 2601))
+    assert len(kv.sample_kv("nums", 5000, ":long", ":string")) == 3000
+    kv.open_list_dbi("many")
+    kv.put_list_items("many", "a", list(range(2200)), ":string", ":long")
+    kv.put_list_items("many", "b", list(range(1500)), ":string", ":long")
+    assert kv.get_list("many", "a", ":string", ":long") == list(range(2200))
+    assert kv.list_range("many", [":all"], ":string", [":all"], ":long") == \
+        [["a", v] for v in range(2200)] + [["b", v] for v in range(1500)]
+    assert kv.list_range("many", [":all"], ":string", [":less-than", 1200], ":long", limit=2000) == \
+        [["a", v] for v in range(1200)] + [["b", v] for v in range(800)]
+
+    def inside(k):
+        k.transact([[":put", "nums", i, f"v{i}", ":long", ":string"] for i in range(3001, 4001)])
+        assert k.get_range("nums", [":all"], ":long", ":string") == [[i, f"v{i}"] for i in range(1, 4001)]
+
+    kv.with_transaction(inside)
+    assert len(kv.key_range("nums", [":all"], ":long")) == 4000
+
+
 def test_bad_kv_input(kv):
     with pytest.raises(levin.InterfaceError, match="starts with one of"):
         kv.get_range("nums", [":between", 1, 2])
