@@ -64,7 +64,13 @@ pub fn plain(name: &Edn) -> String {
 impl Golden {
     /// Reads `tests/golden/{file}`; panics (failing the test) when it is missing.
     pub fn load(file: &str) -> Golden {
-        let path = format!("{}/tests/golden/{file}", env!("CARGO_MANIFEST_DIR"));
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+        Golden::load_from(&dir, file)
+    }
+
+    /// Reads `{dir}/{file}`; panics (failing the test) when it is missing.
+    pub fn load_from(dir: &std::path::Path, file: &str) -> Golden {
+        let path = dir.join(file).display().to_string();
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("no golden answers at {path} ({e}): {REGEN}"));
         let groups = read(&text).unwrap_or_else(|e| panic!("{path}: {e}"));

@@ -37,10 +37,29 @@ pub fn db_with(schema: Option<&Edn>, tx: Option<&Edn>) -> (tempfile::TempDir, Co
 /// Runs every case of `file` (relative to tests/data) with `reg`; returns the number of
 /// cases run.
 pub fn run_file(file: &str, reg: &Registry) -> usize {
-    let path = format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap();
+    let tests = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let (n, failures) = run_file_in(&tests.join("data"), &tests.join("golden"), file, reg);
+    assert!(
+        failures.is_empty(),
+        "{} of {n} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    n
+}
+
+/// Runs every case of `{data}/{file}` with `reg`, comparing with Datalevin's answers in
+/// `{golden}/{file}`; returns the number of cases run and a message per failing case.
+pub fn run_file_in(
+    data: &std::path::Path,
+    golden: &std::path::Path,
+    file: &str,
+    reg: &Registry,
+) -> (usize, Vec<String>) {
+    let path = data.join(file).display().to_string();
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let groups = read(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let oracle = golden::Golden::load(file);
+    let oracle = golden::Golden::load_from(golden, file);
     let mut n = 0;
     let mut failures = vec![];
     let mut names = std::collections::HashSet::new();
@@ -78,7 +97,15 @@ pub fn run_file(file: &str, reg: &Registry) -> usize {
             if get(c, "no-db").is_some() {
                 inputs.remove(0);
             }
-            let res = q_with(qtext.as_str(), &inputs, reg);
+            let res = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                q_with(qtext.as_str(), &inputs, reg)
+            })) {
+                Ok(r) => r,
+                Err(_) => {
+                    failures.push(format!("{name} case {i}: {qtext}\n  Levin panicked"));
+                    continue;
+                }
+            };
             let order = match &res {
                 _ if qtext.contains(":order-by") => golden::Order::Sequence,
                 Ok(r) if r.kind == FindKind::Coll || (r.kind == FindKind::Rel) => {
@@ -145,13 +172,7 @@ pub fn run_file(file: &str, reg: &Registry) -> usize {
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {n} cases failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-    n
+    (n, failures)
 }
 
 /// The registry the data files may use: `my-inc`, `ends-with-x?` and the aggregate
