@@ -777,39 +777,10 @@ impl<'t> Db<'t> {
         Ok(Some(range))
     }
 
-    /// Number of datoms `datoms(index, components)` would return. O(log n) for every shape
-    /// except EAV with entity and attribute (a scan of that entity's values of the attribute).
+    /// Number of datoms `datoms(index, components)` would return: O(log n) for every shape,
+    /// counted in the tree over the segments the read would walk ([`DatomScan::count`]).
     pub fn count_datoms(&self, index: Index, c: &[Edn]) -> Result<u64> {
-        let r = self.r();
-        let dbs = &self.dbs;
-        match (index, c.len()) {
-            (_, 0) => Ok(r.len(&dbs.eav)?),
-            (Index::Eav, 1) => match self.entid_arg(&c[0])? {
-                Some(e) => Ok(r.list_count(&dbs.eav, &layout::eid_bytes(e))?),
-                None => Ok(0),
-            },
-            (Index::Ave, 1) => match self.attr_arg(&c[0])? {
-                Some(a) => Ok(r.count(&dbs.ave, &Range::prefix(layout::aid_bytes(a.id)))?),
-                None => Ok(0),
-            },
-            (Index::Ave, 2) => {
-                let Some(a) = self.attr_arg(&c[0])? else {
-                    return Ok(0);
-                };
-                match self.view().lookup_part(a, &c[1])? {
-                    Some(p) => Ok(r.list_count(&dbs.ave, &layout::item(a.id, &p))?),
-                    None => Ok(0),
-                }
-            }
-            _ => {
-                let mut n = 0;
-                for d in self.datoms(index, c)? {
-                    d?;
-                    n += 1;
-                }
-                Ok(n)
-            }
-        }
+        self.plan_datoms(index, c)?.count()
     }
 
     /// Whether every value of the untyped attribute `a` has the same type as `v` (compared
