@@ -470,7 +470,12 @@ impl<'w, 'f> Tx<'w, 'f> {
             }
             ("db", "retract") => {
                 arity(&[3, 4])?;
-                let e = self.entity_ref(&items[1], f)?;
+                // Retracting through a lookup ref that finds nothing retracts nothing
+                // (as Datalevin).
+                let e = match self.entity_ref(&items[1], f) {
+                    Err(Error::LookupRef(_)) => return Ok(()),
+                    r => r?,
+                };
                 let a = attr_kw(&items[2])?;
                 let attr = self.attr_of(a);
                 let v = match items.get(3) {
@@ -487,7 +492,10 @@ impl<'w, 'f> Tx<'w, 'f> {
             }
             ("db.fn", "retractEntity") | ("db", "retractEntity") => {
                 arity(&[2])?;
-                let e = self.entity_ref(&items[1], f)?;
+                let e = match self.entity_ref(&items[1], f) {
+                    Err(Error::LookupRef(_)) => return Ok(()),
+                    r => r?,
+                };
                 self.ops.push(Op::RetractEntity { e });
             }
             ("db.fn", "cas") | ("db", "cas") => {

@@ -121,12 +121,13 @@
         db (fn [] (d/db conn))
         [a1 a2 a3] args]
     (case op
-      (:tx :tx-error) (answer (tx-answer (d/transact! conn a1)))
+      (:tx :tx-error :try-tx) (answer (tx-answer (d/transact! conn a1)))
       (:pull :pull-error) (answer (d/pull (db) a1 a2))
       :pull-many (answer (d/pull-many (db) a1 a2))
       :entity (answer (let [e (d/entity (db) a1)] (when e (get e a2))))
       :touch (answer (let [e (d/entity (db) a1)] (when e (touched e))))
       :datoms (answer (datoms (db) a1 a2))
+      :all-datoms (answer (datoms (db) :eav []))
       :seek (answer (vec (take a3 (apply d/seek-datoms (db) a1 a2))))
       :index-range (answer (vec (d/index-range (db) a1 a2 a3)))
       :count (answer (count (datoms (db) a1 a2)))

@@ -1,0 +1,48 @@
+//! Random transactions against Datalevin: tests/data/tx_random.edn, written by
+//! `scripts/random-transactions.py --seed 1`, with Datalevin's answers in
+//! tests/golden/tx_random.edn. Each `:try-tx` step's report (or refusal) is compared with
+//! Datalevin's, and a refused transaction must leave the database unchanged; every
+//! transaction is followed by a read (all datoms, a pull or max-eid).
+//!
+//! `scripts/differential-random --tx` generates fresh files for other seeds into a
+//! directory `D` (`D/data/tx_random_<seed>.edn`, Datalevin's answers in `D/golden/`) and
+//! runs `random_dir` (ignored otherwise) with `LEVIN_RANDOM_DIR=D`, which reports every
+//! step that disagrees.
+mod common;
+
+use std::path::Path;
+
+#[test]
+fn tx_random() {
+    let n = common::run_suite("tx_random.edn", 4096);
+    assert!(n >= 100, "{n} steps");
+}
+
+#[test]
+#[ignore = "full mode, run by scripts/differential-random --tx: it needs LEVIN_RANDOM_DIR, a directory of fresh transactions with Datalevin's answers"]
+fn random_dir() {
+    let dir = std::env::var("LEVIN_RANDOM_DIR")
+        .expect("LEVIN_RANDOM_DIR names the directory scripts/differential-random fills");
+    let (data, golden) = (Path::new(&dir).join("data"), Path::new(&dir).join("golden"));
+    let mut files: Vec<String> = std::fs::read_dir(&data)
+        .unwrap_or_else(|e| panic!("{}: {e}", data.display()))
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with("tx_") && n.ends_with(".edn"))
+        .collect();
+    files.sort();
+    let (mut steps, mut failures) = (0, vec![]);
+    for f in &files {
+        let (n, fs) = common::run_suite_in(&data, &golden, f, 4096);
+        steps += n;
+        failures.extend(fs.into_iter().map(|m| format!("{f}: {m}")));
+    }
+    for m in &failures {
+        println!("MISMATCH {m}\n");
+    }
+    println!(
+        "{} files, {steps} steps, {} mismatches",
+        files.len(),
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{} mismatches", failures.len());
+}
