@@ -23,6 +23,10 @@ use levin_edn::{Edn, Keyword};
 
 use writes::{Fresh, Writes};
 
+/// Identity values a transaction asserts for known entities, by (attribute id, encoded
+/// value): the index of the first operation asserting each, and its entity.
+type IdentityAssertions = HashMap<(u32, Vec<u8>), (usize, u64)>;
+
 /// What a transaction did.
 ///
 /// `db_before` and `db_after` are set on reports of [`Conn::transact`](crate::Conn::transact)
@@ -737,11 +741,45 @@ impl<'w, 'f> Tx<'w, 'f> {
         Ok(())
     }
 
+    /// The :db.unique/identity values this transaction asserts for entities already known
+    /// (an explicit id, or a tempid resolved so far), by (attribute id, encoded value): the
+    /// index of the first operation asserting each, and its entity.
+    fn identity_assertions_of_known_entities(&self) -> IdentityAssertions {
+        let mut asserted = HashMap::new();
+        for (i, op) in self.ops.iter().enumerate() {
+            let Op::Add { e, slot, v, .. } = op else {
+                continue;
+            };
+            let Some(n) = self.resolved(*e) else {
+                continue;
+            };
+            let (true, attr) = &self.slots[*slot] else {
+                continue;
+            };
+            if attr.unique != Some(Unique::Identity) {
+                continue;
+            }
+            let Some(value) = self.known_value(attr, v) else {
+                continue;
+            };
+            let Ok(enc) = layout::encode(&value) else {
+                continue;
+            };
+            asserted.entry((attr.id, enc)).or_insert((i, n));
+        }
+        asserted
+    }
+
     fn resolve_tempids(&mut self) -> Result<()> {
         self.resolve_tuple_upserts()?;
-        // Upserts: a tempid asserting an existing :db.unique/identity value is that entity.
+        // Upserts: a tempid asserting an existing :db.unique/identity value is that entity;
+        // so is a tempid asserting a value that an earlier operation of this transaction
+        // asserts for a known entity (an id, or a tempid resolved so far), as in Datalevin,
+        // which applies a transaction's operations in order.
         loop {
             let mut changed = false;
+            // Built at the first value not stored, once a pass (a pass may resolve more).
+            let mut asserted: Option<IdentityAssertions> = None;
             for i in 0..self.ops.len() {
                 let Op::Add {
                     e: E::Temp(t),
@@ -768,13 +806,24 @@ impl<'w, 'f> Tx<'w, 'f> {
                     continue;
                 };
                 let view = self.view();
-                let Some(part) = layout::find_part(view.r, view.dbs, view.limit, attr.id, &enc)?
-                else {
-                    continue;
+                let stored = match layout::find_part(view.r, view.dbs, view.limit, attr.id, &enc)? {
+                    Some(part) => {
+                        layout::entities_of(view.r, view.dbs, &layout::item(attr.id, &part))?
+                            .first()
+                            .copied()
+                    }
+                    None => None,
                 };
-                let found = layout::entities_of(view.r, view.dbs, &layout::item(attr.id, &part))?;
-                let Some(&existing) = found.first() else {
-                    continue;
+                let existing = match stored {
+                    Some(x) => x,
+                    None => {
+                        let asserted = asserted
+                            .get_or_insert_with(|| self.identity_assertions_of_known_entities());
+                        match asserted.get(&(attr.id, enc)) {
+                            Some(&(at, x)) if at < i => x,
+                            _ => continue,
+                        }
+                    }
                 };
                 match self.temps[*t].eid {
                     None => {
