@@ -392,20 +392,14 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
         Ok(())
     }
 
-    /// In a list tree, positions on the first pair >= (`key`, `value`).
-    ///
-    /// The pair it lands on is checked to be >= (`key`, `value`): in a damaged page whose
-    /// keys or values are out of order a search can land before its target, and callers
-    /// that seek to move forward (range iteration) rely on never moving back.
+    /// In a list tree, positions on the first pair >= (`key`, `value`). In a damaged page
+    /// whose keys or values are out of order the search can land before its target; range
+    /// iteration checks that each of its seeks moves forward ([`Cursor::out_of_order`]).
     pub fn seek_pair(&mut self, key: &[u8], value: &[u8]) -> Result<bool> {
         if !self.seek(key)? {
             return Ok(false);
         }
-        let k = self.key()?;
-        if k != key {
-            if k < key {
-                return Err(self.out_of_order("keys"));
-            }
+        if self.key()? != key {
             return Ok(true);
         }
         let found = match &mut self.sub {
@@ -417,12 +411,10 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
             }
             Sub::Tree(c) => c.seek(value)?,
         };
-        if !found {
-            return self.next_key();
-        }
-        match self.current()? {
-            Some((_, v)) if v < value => Err(self.out_of_order("list values")),
-            _ => Ok(true),
+        if found {
+            Ok(true)
+        } else {
+            self.next_key()
         }
     }
 

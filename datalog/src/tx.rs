@@ -741,6 +741,21 @@ impl<'w, 'f> Tx<'w, 'f> {
         Ok(())
     }
 
+    /// The :db.unique/identity attribute of `slot` and the encoded value `v` asserts for it,
+    /// when the attribute is one and the value can be known now (an upsert's key).
+    fn identity_value(&self, slot: usize, v: &V) -> Option<(&Attr, Vec<u8>)> {
+        // A slot holds the schema's definition (the schema gains attributes only when ops
+        // are applied, after this).
+        let (true, attr) = &self.slots[slot] else {
+            return None;
+        };
+        if attr.unique != Some(Unique::Identity) {
+            return None;
+        }
+        let enc = layout::encode(&self.known_value(attr, v)?).ok()?;
+        Some((attr, enc))
+    }
+
     /// The :db.unique/identity values this transaction asserts for entities already known
     /// (an explicit id, or a tempid resolved so far), by (attribute id, encoded value): the
     /// index of the first operation asserting each, and its entity.
@@ -753,16 +768,7 @@ impl<'w, 'f> Tx<'w, 'f> {
             let Some(n) = self.resolved(*e) else {
                 continue;
             };
-            let (true, attr) = &self.slots[*slot] else {
-                continue;
-            };
-            if attr.unique != Some(Unique::Identity) {
-                continue;
-            }
-            let Some(value) = self.known_value(attr, v) else {
-                continue;
-            };
-            let Ok(enc) = layout::encode(&value) else {
+            let Some((attr, enc)) = self.identity_value(*slot, v) else {
                 continue;
             };
             asserted.entry((attr.id, enc)).or_insert((i, n));
@@ -790,21 +796,10 @@ impl<'w, 'f> Tx<'w, 'f> {
                 else {
                     continue;
                 };
-                // A slot holds the schema's definition (the schema gains attributes only
-                // when ops are applied, after this).
-                let (true, attr) = &self.slots[*slot] else {
+                let Some((attr, enc)) = self.identity_value(*slot, v) else {
                     continue;
                 };
                 let a = &attr.ident;
-                if attr.unique != Some(Unique::Identity) {
-                    continue;
-                }
-                let Some(value) = self.known_value(attr, v) else {
-                    continue;
-                };
-                let Ok(enc) = layout::encode(&value) else {
-                    continue;
-                };
                 let view = self.view();
                 let stored = match layout::find_part(view.r, view.dbs, view.limit, attr.id, &enc)? {
                     Some(part) => {
@@ -862,16 +857,7 @@ impl<'w, 'f> Tx<'w, 'f> {
             if self.temps[*t].eid.is_some() {
                 continue;
             }
-            let (true, attr) = &self.slots[*slot] else {
-                continue;
-            };
-            if attr.unique != Some(Unique::Identity) {
-                continue;
-            }
-            let Some(value) = self.known_value(attr, v) else {
-                continue;
-            };
-            let Ok(enc) = layout::encode(&value) else {
+            let Some((attr, enc)) = self.identity_value(*slot, v) else {
                 continue;
             };
             match owner.get(&(attr.id, enc.clone())) {

@@ -9,7 +9,10 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     if let Ok((v, _)) = decode(data) {
         let bytes = to_vec(&v);
-        assert_eq!(decode(&bytes).map(|(b, n)| (b, n == bytes.len())), Ok((v, true)));
+        assert_eq!(
+            decode(&bytes).map(|(b, n)| (b, n == bytes.len())),
+            Ok((v, true))
+        );
     }
     // As the pod reads its input: message after message, resynchronising after errors.
     let mut r = Reader::new(data);

@@ -75,7 +75,10 @@ fn args(u: &mut Unstructured, scratch: &std::path::Path) -> arbitrary::Result<Ve
             }
             if u.arbitrary()? {
                 a.push("--repeat".into());
-                a.push(text(u, &["0", "3", "100000000000", "18446744073709551615", "-1"])?);
+                a.push(text(
+                    u,
+                    &["0", "3", "100000000000", "18446744073709551615", "-1"],
+                )?);
             }
             if u.arbitrary()? {
                 a.push("--explain".into());
@@ -111,11 +114,7 @@ fn args(u: &mut Unstructured, scratch: &std::path::Path) -> arbitrary::Result<Ve
                 a.push("--merge".into());
             }
         }
-        7 => a.extend([
-            "drop".into(),
-            fresh,
-            text(u, &["datalog/meta", "users"])?,
-        ]),
+        7 => a.extend(["drop".into(), fresh, text(u, &["datalog/meta", "users"])?]),
         _ => a.push(String::arbitrary(u)?),
     }
     if u.arbitrary()? {
@@ -128,9 +127,13 @@ fn args(u: &mut Unstructured, scratch: &std::path::Path) -> arbitrary::Result<Ve
 fuzz_target!(|data: &[u8]| {
     let scratch = tempfile::tempdir().unwrap();
     let mut u = Unstructured::new(data);
-    let Ok(argv) = args(&mut u, scratch.path()) else { return };
+    let Ok(argv) = args(&mut u, scratch.path()) else {
+        return;
+    };
     // Strings with NUL cannot be arguments of a real process; clap takes them anyway.
-    let Ok(cli) = cli_main::Cli::try_parse_from(&argv) else { return };
+    let Ok(cli) = cli_main::Cli::try_parse_from(&argv) else {
+        return;
+    };
     // An answer or an error; a panic fails the target.
     let _ = cli_main::run(cli);
 });

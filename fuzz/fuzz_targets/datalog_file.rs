@@ -13,8 +13,12 @@ use std::sync::OnceLock;
 
 use levin_datalog::{Conn, Index};
 use levin_edn::Edn;
-use levin_engine::{EnvOptions, DATA_FILE};
+use levin_engine::DATA_FILE;
+
+#[path = "../support/small_file.rs"]
+mod small_file;
 use libfuzzer_sys::fuzz_target;
+use small_file::{opts, scratch};
 
 const SCHEMA: &str = r#"{:name {:db/unique :db.unique/identity :db/valueType :db.type/string}
  :age {:db/valueType :db.type/long}
@@ -31,19 +35,6 @@ const SCHEMA: &str = r#"{:name {:db/unique :db.unique/identity :db/valueType :db
  :note {}
  :pair {:db/tupleTypes [:db.type/string :db.type/long]}
  :name+age {:db/tupleAttrs [:name :age]}}"#;
-
-fn opts() -> EnvOptions {
-    EnvOptions::new().page_size(512).max_map_size(1 << 26)
-}
-
-fn scratch() -> tempfile::TempDir {
-    if std::path::Path::new("/dev/shm").is_dir() {
-        if let Ok(d) = tempfile::tempdir_in("/dev/shm") {
-            return d;
-        }
-    }
-    tempfile::tempdir().expect("tempdir")
-}
 
 /// A valid small Datalog database: every value type, a component, a tuple, a giant string
 /// (longer than a key can hold), retractions, and stored options.
@@ -65,12 +56,18 @@ fn seed_file() -> &'static [u8] {
                 t = i % 3,
                 d = 1 + i % 9,
                 big = i + 1,
-                friend = if i == 0 { "" } else { r#":friend [[:name "person0"]]"# },
+                friend = if i == 0 {
+                    ""
+                } else {
+                    r#":friend [[:name "person0"]]"#
+                },
             );
             conn.transact_str(&tx).expect("seed tx");
         }
-        conn.transact_str(r#"[[:db/retract [:name "person3"] :age 23] [:db/retractEntity [:name "person5"]]]"#)
-            .expect("seed retraction");
+        conn.transact_str(
+            r#"[[:db/retract [:name "person3"] :age 23] [:db/retractEntity [:name "person5"]]]"#,
+        )
+        .expect("seed retraction");
         conn.merge_options(&levin_edn::read("{:auto-entity-time? true}").unwrap())
             .expect("seed options");
         drop(conn);
@@ -99,7 +96,15 @@ fn read_all(conn: &Conn) {
             }
         }
     }
-    for attr in [":name", ":tags", ":friend", ":note", ":pair", ":name+age", ":price"] {
+    for attr in [
+        ":name",
+        ":tags",
+        ":friend",
+        ":note",
+        ":pair",
+        ":name+age",
+        ":price",
+    ] {
         let a = levin_edn::read(attr).unwrap();
         if let Ok(it) = db.datoms(Index::Ave, std::slice::from_ref(&a)) {
             for d in it.take(1_000) {
@@ -116,7 +121,10 @@ fn read_all(conn: &Conn) {
             let _ = ent.touch();
         }
     }
-    let _ = db.pull(&everything, &levin_edn::read(r#"[:name "person1"]"#).unwrap());
+    let _ = db.pull(
+        &everything,
+        &levin_edn::read(r#"[:name "person1"]"#).unwrap(),
+    );
     for text in [
         "[:find ?e ?a ?v :where [?e ?a ?v]]",
         "[:find ?n (count ?f) :where [?e :name ?n] [?e :friend ?f]]",

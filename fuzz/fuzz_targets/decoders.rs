@@ -46,10 +46,14 @@ fn value_type(u: &mut Unstructured<'_>, depth: u32) -> arbitrary::Result<ValueTy
 
 fuzz_target!(|data: &[u8]| {
     let mut u = Unstructured::new(data);
-    let Ok(which) = u8::arbitrary(&mut u) else { return };
+    let Ok(which) = u8::arbitrary(&mut u) else {
+        return;
+    };
     match which % 3 {
         0 => {
-            let Ok(ty) = value_type(&mut u, 3) else { return };
+            let Ok(ty) = value_type(&mut u, 3) else {
+                return;
+            };
             let bytes = u.take_rest();
             if let Ok(v) = decode_typed(bytes, &ty) {
                 let mut again = Vec::new();

@@ -9,21 +9,12 @@
 
 use std::sync::OnceLock;
 
-use levin_engine::{Env, EnvOptions, Range, Read, DATA_FILE};
+use levin_engine::{Env, Range, Read, DATA_FILE};
+
+#[path = "../support/small_file.rs"]
+mod small_file;
 use libfuzzer_sys::fuzz_target;
-
-fn opts() -> EnvOptions {
-    EnvOptions::new().page_size(512).max_map_size(1 << 26)
-}
-
-fn scratch() -> tempfile::TempDir {
-    if std::path::Path::new("/dev/shm").is_dir() {
-        if let Ok(d) = tempfile::tempdir_in("/dev/shm") {
-            return d;
-        }
-    }
-    tempfile::tempdir().expect("tempdir")
-}
+use small_file::{opts, scratch};
 
 /// A valid small data file.
 fn seed_file() -> &'static [u8] {

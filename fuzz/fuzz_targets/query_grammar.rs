@@ -57,12 +57,19 @@ const NUMS: [&str; 7] = [
     "\"x\"",
 ];
 const FNS: [&str; 16] = [
-    "+", "-", "*", "/", "quot", "rem", "mod", "abs", "inc", "dec", "max", "min", "str",
-    "compare", "subs", "count",
+    "+", "-", "*", "/", "quot", "rem", "mod", "abs", "inc", "dec", "max", "min", "str", "compare",
+    "subs", "count",
 ];
 const PREDS: [&str; 6] = ["<", ">", "=", "not=", "even?", "pos?"];
 const AGGS: [&str; 8] = [
-    "count", "sum", "avg", "median", "variance", "min", "max", "count-distinct",
+    "count",
+    "sum",
+    "avg",
+    "median",
+    "variance",
+    "min",
+    "max",
+    "count-distinct",
 ];
 
 fn pick<'a>(u: &mut Unstructured, xs: &[&'a str]) -> arbitrary::Result<&'a str> {
@@ -89,7 +96,12 @@ fn clause(u: &mut Unstructured, depth: u32) -> arbitrary::Result<String> {
         1 => {
             let n = u.int_in_range(1..=3)?;
             let args: Vec<String> = (0..n).map(|_| term(u)).collect::<Result<_, _>>()?;
-            format!("[({} {}) {}]", pick(u, &FNS)?, args.join(" "), pick(u, &VARS)?)
+            format!(
+                "[({} {}) {}]",
+                pick(u, &FNS)?,
+                args.join(" "),
+                pick(u, &VARS)?
+            )
         }
         2 => format!("[({} {} {})]", pick(u, &PREDS)?, term(u)?, term(u)?),
         3 => format!("(not {})", clause(u, depth + 1)?),
@@ -128,6 +140,9 @@ fuzz_target!(|data: &[u8]| {
     // An answer or an error; a panic fails the target.
     let _ = levin_query::q(
         text.as_str(),
-        &[levin_query::Input::Db(&db), levin_query::Input::Value(rules)],
+        &[
+            levin_query::Input::Db(&db),
+            levin_query::Input::Value(rules),
+        ],
     );
 });

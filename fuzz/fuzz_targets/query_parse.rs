@@ -6,10 +6,10 @@
 
 use std::sync::OnceLock;
 
-use libfuzzer_sys::fuzz_target;
-use levin_edn as edn;
-use levin_edn::{Edn};
 use levin_datalog::Conn;
+use levin_edn as edn;
+use levin_edn::Edn;
+use libfuzzer_sys::fuzz_target;
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -32,7 +32,9 @@ fn fixture() -> &'static Fixture {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let Ok(form) = edn::read(text) else { return };
     let db = fixture().conn.db().unwrap();
     if let Ok(mut query) = levin_query::parse_query(&form) {
