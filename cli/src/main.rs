@@ -210,6 +210,17 @@ enum Command {
         /// Close connections idle this long, in seconds.
         #[arg(long, default_value_t = 3600)]
         idle_timeout_s: u64,
+        /// Abort an explicit transaction idle this long between requests, in seconds (it
+        /// holds its database's writer).
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+        txn_idle_timeout_s: u64,
+        /// Abort an explicit transaction open this long, at its next request, in seconds.
+        #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
+        txn_total_timeout_s: u64,
+        /// How long a write waits for a database's writer held by another session's
+        /// explicit transaction, in milliseconds, before failing as writer-busy.
+        #[arg(long, default_value_t = 10_000)]
+        writer_timeout_ms: u64,
     },
     /// Run an administrative operation on a server: `levin admin URI OP ARG...`, arguments
     /// in EDN, e.g. `levin admin levin://admin@localhost:8898 grant-permission :reader
@@ -742,6 +753,9 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
             max_connections,
             query_timeout_ms,
             idle_timeout_s,
+            txn_idle_timeout_s,
+            txn_total_timeout_s,
+            writer_timeout_ms,
         } => remote::serve(remote::ServeArgs {
             root,
             listen,
@@ -754,6 +768,9 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
             max_connections,
             query_timeout_ms,
             idle_timeout_s,
+            txn_idle_timeout_s,
+            txn_total_timeout_s,
+            writer_timeout_ms,
         }),
         Command::Admin { uri, op, args } => remote::admin(&uri, &op, &args),
         Command::Pod => match levin_pod::run() {

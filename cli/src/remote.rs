@@ -31,6 +31,9 @@ pub struct ServeArgs {
     pub max_connections: usize,
     pub query_timeout_ms: u64,
     pub idle_timeout_s: u64,
+    pub txn_idle_timeout_s: u64,
+    pub txn_total_timeout_s: u64,
+    pub writer_timeout_ms: u64,
 }
 
 /// `levin serve`: runs until SIGINT or SIGTERM, then shuts down cleanly.
@@ -67,6 +70,9 @@ pub fn serve(a: ServeArgs) -> Result<()> {
     config.max_connections = a.max_connections;
     config.query_timeout = Duration::from_millis(a.query_timeout_ms);
     config.idle_timeout = Duration::from_secs(a.idle_timeout_s);
+    config.txn_idle_timeout = Duration::from_secs(a.txn_idle_timeout_s);
+    config.txn_total_timeout = Duration::from_secs(a.txn_total_timeout_s);
+    config.writer_timeout = Duration::from_millis(a.writer_timeout_ms);
     let mut server = levin_server::Server::start(config)?;
     if let Some(pw) = server.generated_admin_password() {
         eprintln!(

@@ -578,9 +578,11 @@ fn run(s: &mut Session<'_>, req: &Request) -> Result<Edn, ServerError> {
                 }
                 other => {
                     s.txn = other;
-                    Err(ServerError::TxState(s.txn_aborted.take().unwrap_or_else(
-                        || format!("no explicit transaction is open on {name:?} in this session"),
-                    )))
+                    Err(ServerError::TxState(
+                        s.txn_aborted.take().map(|a| a.why).unwrap_or_else(|| {
+                            format!("no explicit transaction is open on {name:?} in this session")
+                        }),
+                    ))
                 }
             }
         }

@@ -134,12 +134,21 @@ pub(crate) struct Session<'s> {
     /// [`crate::dbs::Databases::is_current`]).
     pub open: HashMap<String, (Store, u64)>,
     pub txn: Option<(OpenTxn, Instant)>,
-    /// Why the last explicit transaction was aborted by the server, told at the next
-    /// request that expects it.
-    pub txn_aborted: Option<String>,
+    /// The explicit transaction the server aborted and the session has not yet ended
+    /// (see [`Session::refuse_after_abort`]).
+    pub txn_aborted: Option<AbortedTxn>,
     pub snapshots: HashMap<i64, (String, Db<'static>)>,
     next_snapshot: i64,
     kicked: Arc<AtomicBool>,
+}
+
+/// An explicit transaction the server aborted (idle, open too long, its database closed)
+/// before the client ended it.
+pub(crate) struct AbortedTxn {
+    /// Its database.
+    pub db: String,
+    /// What happened, for the client: "the server aborted the transaction on ...: why".
+    pub why: String,
 }
 
 /// Refuses a connection before serving it (too many connections).
@@ -592,6 +601,7 @@ impl<'s> Session<'s> {
         if let Some(p) = &needed {
             authz::authorize(&req.op, &self.perms, p)?;
         }
+        self.refuse_after_abort(req)?;
         if req.op == "copy" {
             return crate::admin_ops::copy(self, req);
         }
@@ -608,6 +618,33 @@ impl<'s> Session<'s> {
             return r.map(Reply::Value);
         }
         Err(ServerError::UnknownOp(req.op.clone()))
+    }
+
+    /// Refuses a request on the database of an explicit transaction the server aborted,
+    /// until the client ends that transaction (`:close-transact`, `:abort-transact`, which
+    /// report the abort), starts another, or closes the database. The client still believes
+    /// it is inside the transaction: run on their own, its writes would commit one by one
+    /// and its reads would miss the writes it made before the abort.
+    fn refuse_after_abort(&mut self, req: &Request) -> Result<(), ServerError> {
+        let Some(aborted) = &self.txn_aborted else {
+            return Ok(());
+        };
+        if req.opt_arg(0).and_then(Edn::as_str) != Some(aborted.db.as_str()) {
+            return Ok(());
+        }
+        match req.op.as_str() {
+            "open-transact" | "close-transact" | "abort-transact" | "open-transact-kv"
+            | "close-transact-kv" | "abort-transact-kv" => Ok(()),
+            "close" | "close-kv" | "close-database" | "drop-database" => {
+                self.txn_aborted = None;
+                Ok(())
+            }
+            _ => Err(ServerError::TxState(format!(
+                "{}; its writes were discarded, and requests on {:?} are refused until the \
+                 transaction is ended with :close-transact or :abort-transact",
+                aborted.why, aborted.db
+            ))),
+        }
     }
 
     /// Drops the handles a `:close-database` (by any session) made stale, with this
@@ -817,9 +854,10 @@ impl<'s> Session<'s> {
                 OpenTxn::Datalog { txn, .. } => txn.abort(),
                 OpenTxn::Kv { txn, .. } => txn.abort(),
             }
-            self.txn_aborted = Some(format!(
-                "the server aborted the transaction on {db:?}: {why}"
-            ));
+            self.txn_aborted = Some(AbortedTxn {
+                why: format!("the server aborted the transaction on {db:?}: {why}"),
+                db,
+            });
         }
     }
 

@@ -14,11 +14,16 @@ mod raw;
 use raw::{e, Raw, PW};
 
 fn start(root: &std::path::Path) -> Server {
+    start_with(root, |_| {})
+}
+
+fn start_with(root: &std::path::Path, adjust: impl FnOnce(&mut Config)) -> Server {
     let mut config = Config::new(root);
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.admin_password = Some(PW.into());
     config.hash_cost = HashCost::TESTING;
     config.txn_idle_timeout = Duration::from_millis(300);
+    adjust(&mut config);
     Server::start(config).unwrap()
 }
 
@@ -234,6 +239,107 @@ fn an_idle_transaction_is_aborted_and_says_so() {
     assert!(reply.to_string().contains("idle"), "{reply}");
     let reply = a.call(5, "q", "[\"db\" [:find (count ?e) . :where [?e :a]]]");
     assert_eq!(reply.get(&e(":result")), Some(&Edn::Nil), "{reply}");
+}
+
+/// How many datoms of `:a` the database holds, read by a fresh session.
+fn count_a(server: &Server) -> Edn {
+    let mut r = Raw::ready(server);
+    r.call(1, "open", "[\"db\"]");
+    let reply = r.call(2, "q", "[\"db\" [:find (count ?e) . :where [?e :a]]]");
+    reply.get(&e(":result")).cloned().unwrap_or(Edn::Nil)
+}
+
+#[test]
+fn after_the_server_aborts_a_transaction_its_database_is_refused_until_the_client_ends_it() {
+    let root = tempfile::tempdir().unwrap();
+    let server = start(root.path());
+    let mut a = Raw::ready(&server);
+    a.call(1, "open", "[\"db\"]");
+    a.call(2, "open-transact", "[\"db\"]");
+    a.call(3, "transact", "[\"db\" [[:db/add -1 :a 1]]]");
+    std::thread::sleep(Duration::from_millis(800));
+    // The client still believes it is inside its transaction: this write must not commit
+    // on its own (the first write of the transaction is gone), nor may a read miss it.
+    for (id, op, args) in [
+        (4, "transact", "[\"db\" [[:db/add -1 :a 2]]]"),
+        (5, "q", "[\"db\" [:find (count ?e) . :where [?e :a]]]"),
+        (6, "datoms", "[\"db\" :eav]"),
+    ] {
+        let reply = a.call(id, op, args);
+        assert_eq!(
+            code(&reply).as_deref(),
+            Some(":levin.error/transaction-state"),
+            ":{op}: {reply}"
+        );
+        let text = reply.to_string();
+        assert!(
+            text.contains("idle") && text.contains("refused until"),
+            "{text}"
+        );
+    }
+    assert_eq!(count_a(&server), Edn::Nil);
+    // Ending the transaction reports the abort, and the database serves again.
+    let reply = a.call(7, "abort-transact", "[\"db\"]");
+    assert!(reply.to_string().contains("idle"), "{reply}");
+    let reply = a.call(8, "transact", "[\"db\" [[:db/add -1 :a 3]]]");
+    assert_eq!(
+        reply.get(&e(":type")),
+        Some(&e(":command-complete")),
+        "{reply}"
+    );
+    assert_eq!(count_a(&server), Edn::Long(1));
+}
+
+#[test]
+fn after_the_server_aborts_a_key_value_transaction_its_database_is_refused_too() {
+    let root = tempfile::tempdir().unwrap();
+    let server = start(root.path());
+    let mut a = Raw::ready(&server);
+    a.call(1, "open-kv", "[\"kv\"]");
+    a.call(2, "open-dbi", "[\"kv\" \"t\"]");
+    a.call(3, "open-transact-kv", "[\"kv\"]");
+    a.call(4, "transact-kv", "[\"kv\" [[:put \"t\" \"a\" 1]]]");
+    std::thread::sleep(Duration::from_millis(800));
+    let reply = a.call(5, "transact-kv", "[\"kv\" [[:put \"t\" \"b\" 2]]]");
+    assert_eq!(
+        code(&reply).as_deref(),
+        Some(":levin.error/transaction-state"),
+        "{reply}"
+    );
+    let reply = a.call(6, "close-transact-kv", "[\"kv\"]");
+    assert!(reply.to_string().contains("idle"), "{reply}");
+    for (id, key) in [(7, "a"), (8, "b")] {
+        let reply = a.call(id, "get-value", &format!("[\"kv\" \"t\" \"{key}\"]"));
+        assert_eq!(reply.get(&e(":result")), Some(&Edn::Nil), "{reply}");
+    }
+}
+
+#[test]
+fn a_transaction_open_too_long_is_aborted_at_its_next_request() {
+    let root = tempfile::tempdir().unwrap();
+    let server = start_with(root.path(), |c| {
+        c.txn_idle_timeout = Duration::from_secs(30);
+        c.txn_total_timeout = Duration::from_millis(600);
+    });
+    let mut a = Raw::ready(&server);
+    a.call(1, "open", "[\"db\"]");
+    a.call(2, "open-transact", "[\"db\"]");
+    // Busy, never idle, but open longer than the total allowed.
+    for id in 3..8 {
+        a.call(id, "transact", &format!("[\"db\" [[:db/add -1 :a {id}]]]"));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let reply = a.call(10, "close-transact", "[\"db\"]");
+    assert_eq!(
+        code(&reply).as_deref(),
+        Some(":levin.error/transaction-state"),
+        "{reply}"
+    );
+    assert!(
+        reply.to_string().contains("open longer than 600 ms"),
+        "{reply}"
+    );
+    assert_eq!(count_a(&server), Edn::Nil);
 }
 
 #[test]

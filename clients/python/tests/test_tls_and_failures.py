@@ -174,3 +174,26 @@ def test_nothing_listening():
     s.close()
     with pytest.raises(levin.ConnectionClosed, match="cannot connect"):
         levin.connect(f"levin://u:p@127.0.0.1:{port}/db")
+
+
+def test_a_transaction_the_server_aborts_commits_nothing(tmp_path):
+    """`levin serve --txn-idle-timeout-s 1`: a transaction idle longer is aborted, and the
+    writes the client makes after it, still inside `with_transaction`, are refused rather
+    than committed one by one."""
+    s = Server(tmp_path / "root", ["--txn-idle-timeout-s", "1"])
+    try:
+        conn = levin.connect(s.uri("t"))
+
+        def work(c):
+            c.transact([{":name": "first"}])
+            time.sleep(1.8)
+            c.transact([{":name": "second"}])
+
+        with pytest.raises(levin.TransactionStateError, match="idle"):
+            conn.with_transaction(work)
+        assert conn.q("[:find (count ?e) . :where [?e :name]]") is None
+        conn.transact([{":name": "after"}])  # the database serves again
+        assert conn.q("[:find (count ?e) . :where [?e :name]]") == 1
+        conn.close()
+    finally:
+        s.stop()
