@@ -195,7 +195,7 @@ fn with_db<T>(
 }
 
 /// Refuses an operation that writes `name` through its own write transaction (`:clear`,
-/// `:re-index`) while this session has an explicit transaction open on it: it would wait
+/// `:re-index`, `:update-schema`, `:open` with a schema or options) while this session has an explicit transaction open on it: it would wait
 /// for the writer that session itself holds. Another session's transaction makes it wait
 /// for the writer up to `writer_timeout`, then fail as writer-busy, as any write does.
 fn no_txn_here(s: &Session<'_>, name: &str) -> Result<(), ServerError> {
@@ -497,6 +497,7 @@ fn run(s: &mut Session<'_>, req: &Request) -> Result<Edn, ServerError> {
         }
         "update-schema" => {
             let name = name()?;
+            no_txn_here(s, &name)?;
             let conn = conn_of(s, &name)?;
             let schema = req.opt_arg(1).cloned();
             let delete = kw_list(req.opt_arg(2), "the attributes to delete")?;

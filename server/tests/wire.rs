@@ -315,6 +315,45 @@ fn after_the_server_aborts_a_key_value_transaction_its_database_is_refused_too()
 }
 
 #[test]
+fn writes_through_a_transaction_of_their_own_are_refused_inside_an_explicit_one() {
+    // Each would wait for the writer the session itself holds.
+    let root = tempfile::tempdir().unwrap();
+    let server = start(root.path());
+    let mut a = Raw::ready(&server);
+    a.call(1, "open", "[\"db\"]");
+    a.call(2, "open-transact", "[\"db\"]");
+    a.call(3, "transact", "[\"db\" [[:db/add -1 :a 1]]]");
+    for (id, op, args) in [
+        (
+            4,
+            "update-schema",
+            "[\"db\" {:b {:db/valueType :db.type/long}}]",
+        ),
+        (5, "clear", "[\"db\"]"),
+        (6, "re-index", "[\"db\"]"),
+        (7, "open", "[\"db\" {:b {:db/valueType :db.type/long}}]"),
+    ] {
+        let started = std::time::Instant::now();
+        let reply = a.call(id, op, args);
+        assert_eq!(
+            code(&reply).as_deref(),
+            Some(":levin.error/transaction-state"),
+            ":{op}: {reply}"
+        );
+        assert!(reply.to_string().contains("end it first"), ":{op}: {reply}");
+        assert!(started.elapsed() < Duration::from_secs(5), ":{op} waited");
+    }
+    // The transaction goes on and commits what it wrote.
+    let reply = a.call(8, "close-transact", "[\"db\"]");
+    assert_eq!(
+        reply.get(&e(":type")),
+        Some(&e(":command-complete")),
+        "{reply}"
+    );
+    assert_eq!(count_a(&server), Edn::Long(1));
+}
+
+#[test]
 fn a_transaction_open_too_long_is_aborted_at_its_next_request() {
     let root = tempfile::tempdir().unwrap();
     let server = start_with(root.path(), |c| {
