@@ -210,6 +210,10 @@ enum Command {
         /// Close connections idle this long, in seconds.
         #[arg(long, default_value_t = 3600)]
         idle_timeout_s: u64,
+        /// The most memory one query's intermediate results may take, in MiB (estimated);
+        /// a query needing more fails as too-large.
+        #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
+        query_max_memory_mb: u64,
         /// Abort an explicit transaction idle this long between requests, in seconds (it
         /// holds its database's writer).
         #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
@@ -753,6 +757,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
             max_connections,
             query_timeout_ms,
             idle_timeout_s,
+            query_max_memory_mb,
             txn_idle_timeout_s,
             txn_total_timeout_s,
             writer_timeout_ms,
@@ -768,6 +773,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
             max_connections,
             query_timeout_ms,
             idle_timeout_s,
+            query_max_memory_mb,
             txn_idle_timeout_s,
             txn_total_timeout_s,
             writer_timeout_ms,

@@ -31,6 +31,7 @@ pub struct ServeArgs {
     pub max_connections: usize,
     pub query_timeout_ms: u64,
     pub idle_timeout_s: u64,
+    pub query_max_memory_mb: u64,
     pub txn_idle_timeout_s: u64,
     pub txn_total_timeout_s: u64,
     pub writer_timeout_ms: u64,
@@ -70,6 +71,15 @@ pub fn serve(a: ServeArgs) -> Result<()> {
     config.max_connections = a.max_connections;
     config.query_timeout = Duration::from_millis(a.query_timeout_ms);
     config.idle_timeout = Duration::from_secs(a.idle_timeout_s);
+    config.query_max_memory = usize::try_from(a.query_max_memory_mb)
+        .ok()
+        .and_then(|mb| mb.checked_mul(1 << 20))
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "--query-max-memory-mb {}: too large for this machine",
+                a.query_max_memory_mb
+            ))
+        })?;
     config.txn_idle_timeout = Duration::from_secs(a.txn_idle_timeout_s);
     config.txn_total_timeout = Duration::from_secs(a.txn_total_timeout_s);
     config.writer_timeout = Duration::from_millis(a.writer_timeout_ms);

@@ -219,7 +219,9 @@ fn conn_of(s: &Session<'_>, name: &str) -> Result<levin_datalog::Conn, ServerErr
 /// The query registry of the server: its deadline caps every query.
 pub(crate) fn registry(s: &Session<'_>) -> Registry {
     let ms = u64::try_from(s.shared.config.query_timeout.as_millis()).unwrap_or(u64::MAX);
-    Registry::new().timeout_cap(ms)
+    Registry::new()
+        .timeout_cap(ms)
+        .max_memory(s.shared.config.query_max_memory)
 }
 
 /// Handles the Datalog operations; `None` for any other.

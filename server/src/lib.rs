@@ -67,6 +67,10 @@ pub struct Config {
     pub max_handshake_frame: usize,
     /// The longest a query may run.
     pub query_timeout: Duration,
+    /// The most memory, in bytes, one query's intermediate results may take (estimated
+    /// from their rows; `Registry::max_memory`): a query that needs more fails as
+    /// too-large. A query's `:max-rows` cannot raise it.
+    pub query_max_memory: usize,
     /// How long a request waits for a database's writer (held by another session's
     /// transaction) before failing with `:levin.error/writer-busy`.
     pub writer_timeout: Duration,
@@ -109,6 +113,7 @@ impl Config {
             max_frame: 64 << 20,
             max_handshake_frame: 4096,
             query_timeout: Duration::from_secs(60),
+            query_max_memory: levin_query::DEFAULT_MAX_MEMORY,
             writer_timeout: Duration::from_secs(10),
             max_connections: 256,
             max_pending_per_address: 32,

@@ -397,6 +397,32 @@ fn shutdown_finishes_and_closes() {
 }
 
 #[test]
+fn a_query_past_the_servers_memory_limit_is_refused_whatever_max_rows_it_asks_for() {
+    let root = tempfile::tempdir().unwrap();
+    let server = start_with(root.path(), |c| c.query_max_memory = 1 << 20);
+    let mut r = Raw::ready(&server);
+    r.call(1, "open", "[\"db\"]");
+    let tx: String = (0..1_000).map(|i| format!("{{:n {i}}}")).collect();
+    r.call(2, "transact", &format!("[\"db\" [{tx}]]"));
+    // 1,000,000 rows of two columns: well over 1 MiB.
+    let pairs = "[:find (count ?a) . :where [?a :n ?x] [?b :n ?y]";
+    for (id, query) in [
+        (3, format!("{pairs}]")),
+        (4, format!("{pairs} :max-rows 100000000]")),
+    ] {
+        let reply = r.call(id, "q", &format!("[\"db\" {query}]"));
+        assert_eq!(
+            code(&reply).as_deref(),
+            Some(":levin.error/too-large"),
+            "{query}: {reply}"
+        );
+    }
+    // Within the limit.
+    let reply = r.call(5, "q", "[\"db\" [:find (count ?a) . :where [?a :n ?x]]]");
+    assert_eq!(reply.get(&e(":result")), Some(&Edn::Long(1000)), "{reply}");
+}
+
+#[test]
 fn a_cross_product_too_large_for_memory_is_refused_and_the_server_keeps_serving() {
     // [?b :n ?y] against 2,000,000 input rows is a cross product of 4e10 rows: it used to
     // allocate them up front (960 GB), and the failed allocation aborted the server.
