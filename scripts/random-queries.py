@@ -741,6 +741,135 @@ class Query:
         return q, in_vals
 
 
+# ---- the pull generator (--pulls) ----------------------------------------------------------
+
+# Reverse attributes: (name, kind of the entity pulled, kind of the referrers, whether
+# `:limit` may be given: only on the reverse of a cardinality-many attribute, which
+# Datalevin requires (a listed difference: Levin allows it on any reverse)).
+REVERSE = [(":person/_friend", "person", "person", True),
+           (":person/_manager", "person", "person", False),
+           (":person/_address", "address", "person", False),
+           (":project/_lead", "person", "project", False),
+           (":project/_member", "person", "project", True),
+           (":project/_parent", "project", "project", False)]
+
+
+class Pulls:
+    """Random pull patterns over the dataset, asked through `(pull ?e pattern)` in `:find`
+    (one entity, or many at once, which Levin pulls level by level). Avoided, as listed
+    differences: recursion (`...`, a depth), ids without datoms, `:limit` on the reverse of
+    a cardinality-one attribute, `:limit 0`, and component expansion (a wildcard, or the
+    component attribute without a sub-pattern) below the top of the pattern, where one
+    entity can be reached twice (Levin expands it once per pull, Datalevin on every
+    path)."""
+
+    def __init__(self, r):
+        self.r = r
+        self.aliases = 0
+
+    def alias(self, forms):
+        """A result key no other spec of the query uses (two specs giving one key is another
+        question)."""
+        self.aliases += 1
+        f = self.r.choice(forms)
+        return f % self.aliases
+
+    def value(self, attr):
+        t = ATTRS[attr][1]
+        if isinstance(t, tuple):
+            return str(self.r.choice(ids_of(t[1])))
+        return edn(self.r.choice(values_of(attr)))
+
+    def spec(self, kind, depth, top):
+        r = self.r
+        if r.random() < 0.2:
+            rev = [x for x in REVERSE if x[1] == kind]
+            if rev:
+                name, _, src, limit = r.choice(rev)
+                if depth > 0 and r.random() < 0.6:
+                    key = name
+                    if limit and r.random() < 0.3:
+                        key = "[%s :limit %d]" % (name, r.randrange(1, 4))
+                    return "{%s %s}" % (key, self.pattern(src, depth - 1, False))
+                if limit and r.random() < 0.3:
+                    return "[%s :limit %d]" % (name, r.randrange(1, 4))
+                return name
+        attrs = [a for a, (k, _, _) in ATTRS.items() if k == kind]
+        attr = r.choice(attrs)
+        _, t, many = ATTRS[attr]
+        if attr == ":person/address" and not top:
+            # A component: expanded whole without a sub-pattern (see the class comment).
+            return "{%s %s}" % (attr, self.pattern("address", 0, False))
+        if isinstance(t, tuple) and depth > 0 and r.random() < 0.6:
+            key = attr
+            if many and r.random() < 0.3:
+                key = "[%s :limit %d]" % (attr, r.randrange(1, 4))
+            return "{%s %s}" % (key, self.pattern(t[1], depth - 1, False))
+        x = r.random()
+        if x < 0.12:
+            return "[%s :as %s]" % (attr, self.alias(['"v%d"', ":v%d", ":other/v%d"]))
+        if x < 0.24:
+            return "[%s :default %s]" % (attr, self.value(attr) if r.random() < 0.5 else ":none")
+        if x < 0.3:
+            return "(default %s %s)" % (attr, ":none")
+        if many and x < 0.42:
+            return "[%s :limit %s]" % (attr, r.choice(["1", "2", "nil"]))
+        if many and x < 0.48:
+            return "(limit %s %d)" % (attr, r.randrange(1, 3))
+        if x < 0.55:
+            return "[%s :as %s :default %s]" % (attr, self.alias([":v%d"]), ":none")
+        return attr
+
+    def pattern(self, kind, depth, top):
+        r = self.r
+        specs = []
+        if top and r.random() < 0.15:
+            specs.append("*")
+        if r.random() < 0.25:
+            specs.append(":db/id")
+        seen = set()
+        for _ in range(r.randrange(1, 4)):
+            sp = self.spec(kind, depth, top)
+            key = re.match(r"[\[{(]?(?:default |limit )?\[?(:[\w/]+)", sp)
+            k = key.group(1) if key else sp
+            if k in seen:
+                continue  # one spec per attribute: repeated keys are another question
+            seen.add(k)
+            specs.append(sp)
+        return "[" + " ".join(specs) + "]"
+
+    def entity(self, kind):
+        if kind == "person" and self.r.random() < 0.2:
+            return '[:person/name "%s"]' % self.r.choice(NAMES)
+        return str(self.r.choice(ids_of(kind)))
+
+    def build(self):
+        r = self.r
+        kind = r.choice(["person", "person", "project", "address"])
+        pat = self.pattern(kind, r.choice([0, 1, 1, 2]), True)
+        x = r.random()
+        if x < 0.4:
+            e = self.entity(kind)
+            return "[:find (pull ?e %s) . :in $ ?e]" % pat, [e]
+        if x < 0.8:
+            es = sorted(set(self.entity(kind) for _ in range(r.randrange(1, 8))))
+            return "[:find [(pull ?e %s) ...] :in $ [?e ...]]" % pat, ["[" + " ".join(es) + "]"]
+        attr = r.choice([a for a, (k, _, _) in ATTRS.items() if k == kind])
+        return "[:find (pull ?e %s) ?v :where [?e %s ?v]]" % (pat, attr), []
+
+
+def generate_pulls(seed, cases):
+    r = random.Random(seed)
+    out = []
+    while len(out) < cases:
+        text, ins = Pulls(r).build()
+        case = "{:q " + text
+        if ins:
+            case += "\n  :in [" + " ".join(ins) + "]"
+        out.append(case + "}")
+    return out
+
+
 def generate(seed, cases):
     r = random.Random(seed)
     out = []
@@ -761,11 +890,14 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--cases", type=int, default=300)
     ap.add_argument("--out", default="-")
+    ap.add_argument("--pulls", action="store_true", help="pull patterns instead of queries")
     a = ap.parse_args()
-    cases = generate(a.seed, a.cases)
-    text = (";; Generated by scripts/random-queries.py --seed %d --cases %d. Do not edit: regenerate.\n"
-            '[{:name "random queries, seed %d"\n  :schema %s\n  :tx %s\n  :cases [\n%s]}]\n'
-            % (a.seed, a.cases, a.seed, schema_edn(), tx_edn(), "\n".join(cases)))
+    cases = (generate_pulls if a.pulls else generate)(a.seed, a.cases)
+    what = "pulls" if a.pulls else "queries"
+    flag = " --pulls" if a.pulls else ""
+    text = (";; Generated by scripts/random-queries.py%s --seed %d --cases %d. Do not edit: regenerate.\n"
+            '[{:name "random %s, seed %d"\n  :schema %s\n  :tx %s\n  :cases [\n%s]}]\n'
+            % (flag, a.seed, a.cases, what, a.seed, schema_edn(), tx_edn(), "\n".join(cases)))
     if a.out == "-":
         sys.stdout.write(text)
     else:

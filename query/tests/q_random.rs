@@ -1,6 +1,7 @@
 //! Random queries against Datalevin: tests/data/q_random.edn, written by
-//! `scripts/random-queries.py --seed 1 --cases 300`, with Datalevin's answers in
-//! tests/golden/q_random.edn.
+//! `scripts/random-queries.py --seed 1 --cases 300`, and random pull patterns asked through
+//! `(pull ?e pattern)`, tests/data/q_random_pulls.edn, written by the same script with
+//! `--pulls`; Datalevin's answers are in tests/golden/.
 //!
 //! `scripts/differential-random` generates fresh files for other seeds into a directory
 //! `D` (`D/data/q_random_<seed>.edn`, Datalevin's answers in `D/golden/`) and runs
@@ -13,6 +14,12 @@ use std::path::Path;
 #[test]
 fn random() {
     let n = q_support::run_file("q_random.edn", &q_support::registry());
+    assert!(n >= 300, "{n} cases");
+}
+
+#[test]
+fn random_pulls() {
+    let n = q_support::run_file("q_random_pulls.edn", &q_support::registry());
     assert!(n >= 300, "{n} cases");
 }
 

@@ -91,7 +91,13 @@ impl Puller<'_> {
             .filter_map(|(spec, c)| match c {
                 Col::Forward(a) => Some(Wanted {
                     aid: a.id,
-                    limit: if a.is_many() { spec.limit } else { None },
+                    // With a sub-pattern the limit counts the targets it finds something
+                    // in: it is applied as the results are taken.
+                    limit: if a.is_many() && !matches!(spec.sub, Sub::Pattern(_)) {
+                        spec.limit
+                    } else {
+                        None
+                    },
                     is_ref: a.is_ref(),
                 }),
                 _ => None,
@@ -108,6 +114,7 @@ impl Puller<'_> {
         };
         let mut columns: Vec<Option<Column>> = Vec::with_capacity(cols.len());
         for (spec, col) in pat.specs.iter().zip(&cols) {
+            let has_sub = matches!(spec.sub, Sub::Pattern(_));
             let (targets, starts, a, many) = match col {
                 Col::Id | Col::Missing => {
                     columns.push(None);
@@ -125,6 +132,7 @@ impl Puller<'_> {
                                 starts,
                                 vals: Vals::Own(vals),
                                 many: a.is_many(),
+                                limit: None,
                             }));
                             continue;
                         }
@@ -138,7 +146,7 @@ impl Puller<'_> {
                     for &e in ids {
                         self.tick()?;
                         let mut es = self.view.referrers(e, a)?;
-                        if let Some(n) = spec.limit {
+                        if let (Some(n), false) = (spec.limit, has_sub) {
                             es.truncate(n);
                         }
                         targets.extend(es);
@@ -175,7 +183,13 @@ impl Puller<'_> {
                     Vals::Own(targets.iter().map(|&x| id_map(x)).collect())
                 }
             };
-            columns.push(Some(Column { starts, vals, many }));
+            let limit = spec.limit.filter(|_| many && has_sub);
+            columns.push(Some(Column {
+                starts,
+                vals,
+                many,
+                limit,
+            }));
         }
         let mut results = Vec::with_capacity(ids.len());
         for (i, &e) in ids.iter().enumerate() {

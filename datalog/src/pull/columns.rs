@@ -19,6 +19,10 @@ pub(super) struct Column {
     pub(super) vals: Vals,
     /// Whether the result is a vector (else the first value).
     pub(super) many: bool,
+    /// At most this many values of `Shared` results per entity, counting only those kept
+    /// (a nil result does not use up a place, as in Datalevin). `Own` values are limited
+    /// as they are read.
+    pub(super) limit: Option<usize>,
 }
 
 pub(super) enum Vals {
@@ -63,7 +67,11 @@ impl Column {
                 for &j in &at[r.clone()] {
                     let j = j as usize;
                     uses[j] -= 1;
-                    if results[j].is_nil() || (!self.many && first.is_some()) {
+                    let full = match &out {
+                        Some(o) => self.limit.is_some_and(|n| o.len() >= n),
+                        None => self.limit == Some(0),
+                    };
+                    if results[j].is_nil() || (!self.many && first.is_some()) || full {
                         continue;
                     }
                     let v = if uses[j] == 0 {

@@ -176,6 +176,30 @@ impl Puller<'_> {
         }
     }
 
+    /// The values of ref targets `xs` under `spec`, at most `limit` of them. The limit
+    /// counts the values kept: a target left out (its sub-pattern finds nothing in it) does
+    /// not use up a place, as in Datalevin.
+    fn targets(
+        &self,
+        xs: impl Iterator<Item = u64>,
+        limit: Option<usize>,
+        a: &Attr,
+        spec: &Spec,
+        pat: &Rc<Pattern>,
+        ctx: &Ctx,
+    ) -> Result<Vec<Edn>> {
+        let mut out = Vec::new();
+        for x in xs {
+            if limit.is_some_and(|n| out.len() >= n) {
+                break;
+            }
+            if let Some(t) = self.target(x, a, spec, pat, ctx)? {
+                out.push(t);
+            }
+        }
+        Ok(out)
+    }
+
     fn exhausted(&self, spec: &Spec, ctx: &Ctx) -> bool {
         match spec.sub {
             Sub::Recurse(Some(n)) => ctx.depth.get(&spec.attr).copied().unwrap_or(0) >= n,
@@ -194,20 +218,12 @@ impl Puller<'_> {
         if self.exhausted(spec, ctx) {
             return Ok(None);
         }
-        if a.is_many() {
-            if let Some(n) = spec.limit {
-                vs.truncate(n);
-            }
-        }
+        let limit = spec.limit.filter(|_| a.is_many());
         if a.is_ref() {
-            let mut out = Vec::new();
-            for v in vs {
-                let x = v.as_long().unwrap_or(0) as u64;
-                if let Some(t) = self.target(x, a, spec, pat, ctx)? {
-                    out.push(t);
-                }
-            }
-            vs = out;
+            let targets = vs.iter().map(|v| v.as_long().unwrap_or(0) as u64);
+            vs = self.targets(targets, limit, a, spec, pat, ctx)?;
+        } else if let Some(n) = limit {
+            vs.truncate(n);
         }
         if vs.is_empty() {
             return Ok(None);
@@ -230,16 +246,8 @@ impl Puller<'_> {
         if self.exhausted(spec, ctx) {
             return Ok(None);
         }
-        let mut es = self.view.referrers(e, a)?;
-        if let Some(n) = spec.limit {
-            es.truncate(n);
-        }
-        let mut out = Vec::new();
-        for x in es {
-            if let Some(t) = self.target(x, a, spec, pat, ctx)? {
-                out.push(t);
-            }
-        }
+        let es = self.view.referrers(e, a)?;
+        let mut out = self.targets(es.into_iter(), spec.limit, a, spec, pat, ctx)?;
         if out.is_empty() {
             return Ok(None);
         }
