@@ -212,6 +212,23 @@ pub(crate) fn format_rfc3339(ms: i64) -> String {
     format!("{year}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{milli:03}Z")
 }
 
+/// The text Java's `Date.toString` gives for milliseconds since the epoch in UTC, e.g.
+/// `Wed Jan 01 00:00:00 UTC 2020`: what Clojure's `str` makes of an `#inst` on a machine
+/// whose time zone is UTC.
+pub fn java_date_string(ms: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = ms.div_euclid(MS_PER_DAY);
+    let in_day = ms.rem_euclid(MS_PER_DAY);
+    let (year, month, day) = civil_from_days(days);
+    let weekday = DAYS[days.rem_euclid(7) as usize];
+    let month = MONTHS[(month as usize - 1) % 12];
+    let (h, m, s) = (in_day / 3_600_000, in_day / 60_000 % 60, in_day / 1000 % 60);
+    format!("{weekday} {month} {day:02} {h:02}:{m:02}:{s:02} UTC {year}")
+}
+
 #[cfg(test)]
 mod tests {
     //! Unit tests for RFC 3339 parsing and formatting.
@@ -253,6 +270,20 @@ mod tests {
         assert!(parse_rfc3339("1985-04-12 x").is_err());
         assert!(parse_rfc3339("+999999999999").is_err());
         assert!(parse_rfc3339("").is_err());
+    }
+
+    #[test]
+    fn formats_as_java_dates() {
+        assert_eq!(java_date_string(0), "Thu Jan 01 00:00:00 UTC 1970");
+        assert_eq!(
+            java_date_string(1_577_836_800_000),
+            "Wed Jan 01 00:00:00 UTC 2020"
+        );
+        assert_eq!(
+            java_date_string(1_622_505_600_000),
+            "Tue Jun 01 00:00:00 UTC 2021"
+        );
+        assert_eq!(java_date_string(-1), "Wed Dec 31 23:59:59 UTC 1969");
     }
 
     #[test]

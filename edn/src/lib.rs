@@ -35,6 +35,7 @@ pub use levin_codec::BigDec;
 pub use num_bigint::BigInt;
 
 pub use error::{EdnError, EdnErrorKind, Position};
+pub use inst::java_date_string;
 pub use keyword::{Keyword, Symbol};
 pub use printer::to_pretty_string;
 pub use reader::{read, read_all, Reader, DEFAULT_MAX_DEPTH};

@@ -5,7 +5,8 @@ use std::cmp::Ordering;
 
 use levin_edn::Edn;
 
-use crate::functions::{call_builtin, compare, FnError, Registry};
+use crate::functions::{call_builtin, FnError, Registry};
+use crate::order::compare;
 
 fn num(e: &Edn) -> Result<f64, FnError> {
     match e {

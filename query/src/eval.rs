@@ -2465,11 +2465,11 @@ fn arg_at<'a>(t: &'a Term, cur: &Rel) -> Option<ArgAt<'a>> {
 /// The built-in two-argument comparisons, as direct tests (the same semantics as
 /// `functions::call_builtin`).
 fn comparison(name: &str) -> Option<fn(&Edn, &Edn) -> bool> {
-    use crate::functions::compare;
+    use crate::order::{compare, equal};
     use std::cmp::Ordering::*;
     Some(match name {
-        "=" => |a, b| a == b,
-        "not=" | "!=" => |a, b| a != b,
+        "=" => |a, b| equal(a, b),
+        "not=" | "!=" => |a, b| !equal(a, b),
         "==" => |a, b| compare(a, b) == Equal,
         "<" => |a, b| compare(a, b) == Less,
         ">" => |a, b| compare(a, b) == Greater,

@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use levin_edn::{Edn, Keyword};
 
+use crate::order::{compare, compare_as_clojure, equal};
+
 /// An application function, predicate or aggregate: takes argument values, returns a
 /// value (for a predicate: truthy or not) or an error.
 pub type UserFn = Arc<dyn Fn(&[Edn]) -> Result<Edn, FnError> + Send + Sync>;
@@ -256,16 +258,6 @@ fn arith(args: &[Edn], init: i64, op: char) -> Result<Edn, FnError> {
     Ok(to_edn(acc))
 }
 
-/// Compares values the way Clojure's `compare` does for the types we have: numbers
-/// numerically across long/double, everything else by EDN order.
-pub fn compare(a: &Edn, b: &Edn) -> Ordering {
-    match (a, b) {
-        (Edn::Long(x), Edn::Double(y)) => (*x as f64).total_cmp(y),
-        (Edn::Double(x), Edn::Long(y)) => x.total_cmp(&(*y as f64)),
-        _ => a.cmp(b),
-    }
-}
-
 fn chain(args: &[Edn], ok: impl Fn(Ordering) -> bool) -> Result<Edn, FnError> {
     if args.is_empty() {
         return Err(FnError::from("needs at least one argument"));
@@ -309,13 +301,54 @@ pub(crate) fn seq(e: &Edn) -> Result<Vec<Edn>, FnError> {
     }
 }
 
+/// Clojure's `str` of one value: Java's `toString`, which for a uuid is its bare text, for
+/// big numbers their digits without a suffix, for an instant `Date.toString` (in UTC).
 pub(crate) fn to_str(e: &Edn) -> String {
     match e {
         Edn::Nil => String::new(),
         Edn::String(s) => s.clone(),
         Edn::Char(c) => c.to_string(),
+        Edn::Uuid(_) | Edn::BigInt(_) => {
+            let text = e.to_string();
+            let text = text
+                .strip_prefix("#uuid \"")
+                .map_or(text.as_str(), |t| t.strip_suffix('"').unwrap_or(t));
+            text.strip_suffix('N').unwrap_or(text).to_string()
+        }
+        Edn::BigDec(d) => java_decimal_string(d),
+        Edn::Inst(ms) => levin_edn::java_date_string(*ms),
         other => other.to_string(),
     }
+}
+
+/// Java's `BigDecimal.toString`: plain digits with the point `scale` places from the right,
+/// unless the scale is negative or the number is below 10^-6, which take an exponent.
+fn java_decimal_string(d: &levin_edn::BigDec) -> String {
+    let negative = d.unscaled.sign() == num_bigint::Sign::Minus;
+    let digits = d.unscaled.magnitude().to_string();
+    let sign = if negative { "-" } else { "" };
+    let scale = i64::from(d.scale);
+    let adjusted = digits.len() as i64 - 1 - scale;
+    if scale >= 0 && adjusted >= -6 {
+        if scale == 0 {
+            return format!("{sign}{digits}");
+        }
+        let scale = scale as usize;
+        return if digits.len() > scale {
+            let (int, frac) = digits.split_at(digits.len() - scale);
+            format!("{sign}{int}.{frac}")
+        } else {
+            format!("{sign}0.{}{digits}", "0".repeat(scale - digits.len()))
+        };
+    }
+    let (first, rest) = digits.split_at(1);
+    let mantissa = if rest.is_empty() {
+        first.to_string()
+    } else {
+        format!("{first}.{rest}")
+    };
+    let exp_sign = if adjusted >= 0 { "+" } else { "" };
+    format!("{sign}{mantissa}E{exp_sign}{adjusted}")
 }
 
 pub(crate) fn regex(e: &Edn) -> Result<regex::Regex, FnError> {
@@ -555,10 +588,10 @@ fn builtin(name: &str, a: &[Edn]) -> Result<Edn, FnError> {
         "q" | "apply" | "complement" => {
             return Err(FnError::from(format!("{name} needs the query's context")))
         }
-        "=" => b(a.windows(2).all(|w| w[0] == w[1])),
+        "=" => b(a.windows(2).all(|w| equal(&w[0], &w[1]))),
         "identical?" => b(a.windows(2).all(|w| w[0] == w[1])),
         "==" => chain(a, |o| o == Ordering::Equal)?,
-        "not=" | "!=" => b(!a.windows(2).all(|w| w[0] == w[1])),
+        "not=" | "!=" => b(!a.windows(2).all(|w| equal(&w[0], &w[1]))),
         "<" => chain(a, |o| o == Ordering::Less)?,
         ">" => chain(a, |o| o == Ordering::Greater)?,
         "<=" => chain(a, |o| o != Ordering::Greater)?,
@@ -653,7 +686,16 @@ fn builtin(name: &str, a: &[Edn]) -> Result<Edn, FnError> {
         }
         "compare" => {
             arity(a, 2)?;
-            Edn::Long(compare(&a[0], &a[1]) as i64)
+            let o = compare_as_clojure(&a[0], &a[1]).ok_or_else(|| {
+                FnError::from(format!(
+                    "cannot compare {} ({}) with {} ({})",
+                    a[0],
+                    a[0].type_name(),
+                    a[1],
+                    a[1].type_name()
+                ))
+            })?;
+            Edn::Long(o)
         }
         "rand" => {
             let r = (rand_u64() >> 11) as f64 / (1u64 << 53) as f64;
@@ -895,4 +937,41 @@ fn builtin(name: &str, a: &[Edn]) -> Result<Edn, FnError> {
         }
         _ => return Err(FnError::from(format!("unknown function {name}"))),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn str_of(text: &str) -> String {
+        to_str(&levin_edn::read(text).unwrap())
+    }
+
+    #[test]
+    fn str_gives_what_java_to_string_gives() {
+        for (value, text) in [
+            (
+                "#uuid \"00000000-0000-0000-0000-000000000001\"",
+                "00000000-0000-0000-0000-000000000001",
+            ),
+            ("20000000000000000000000N", "20000000000000000000000"),
+            ("-5N", "-5"),
+            ("2.50M", "2.50"),
+            ("-0.05M", "-0.05"),
+            ("1M", "1"),
+            ("0.0000001M", "1E-7"),
+            (
+                "#inst \"2020-01-01T00:00:00Z\"",
+                "Wed Jan 01 00:00:00 UTC 2020",
+            ),
+            (":a/b", ":a/b"),
+            ("\"s\"", "s"),
+        ] {
+            assert_eq!(str_of(value), text, "{value}");
+        }
+        assert_eq!(
+            java_decimal_string(&levin_edn::BigDec::new(12, -3)),
+            "1.2E+4"
+        );
+    }
 }

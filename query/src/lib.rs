@@ -37,6 +37,7 @@ mod idwalk;
 mod inline;
 mod linear;
 mod magic;
+mod order;
 mod parse;
 mod parse_cache;
 mod plan;
@@ -702,7 +703,7 @@ fn find(query: &Query, ctx: &Ctx<'_>, rel: Rel) -> QResult<QueryResult> {
     } else {
         rows.sort_by(|a, b| {
             for k in &query.order_by {
-                let o = functions::compare(&a[k.index], &b[k.index]);
+                let o = order::compare(&a[k.index], &b[k.index]);
                 let o = if k.desc { o.reverse() } else { o };
                 if o != std::cmp::Ordering::Equal {
                     return o;
