@@ -96,6 +96,15 @@ pub fn aggregate(name: &str, args: &[Edn], vals: &[&Edn], reg: &Registry) -> Res
                         .ok_or("integer overflow in sum")?;
                 }
                 Edn::Long(s)
+            } else if vals
+                .iter()
+                .any(|v| matches!(v, Edn::BigInt(_) | Edn::BigDec(_)))
+            {
+                // Big numbers add exactly, with Clojure's contagion (a bigdec sum of
+                // bigdecs, a double once a double is among them).
+                let mut all = vec![Edn::Long(0)];
+                all.extend(vals.iter().map(|v| (*v).clone()));
+                crate::order::big_arith(&all, 0, '+').map_err(FnError::from)?
             } else {
                 let mut s = 0.0;
                 for v in vals {

@@ -209,6 +209,12 @@ fn to_edn(n: Num) -> Edn {
 }
 
 fn arith(args: &[Edn], init: i64, op: char) -> Result<Edn, FnError> {
+    if args
+        .iter()
+        .any(|a| matches!(a, Edn::BigInt(_) | Edn::BigDec(_)))
+    {
+        return crate::order::big_arith(args, init, op).map_err(FnError::from);
+    }
     let mut acc = match args.first() {
         None => return Ok(Edn::Long(init)),
         Some(a) if args.len() == 1 && (op == '-' || op == '/') => {
