@@ -6,6 +6,8 @@ use std::cmp::Ordering;
 
 use levin_edn::{BigDec, BigInt, Edn};
 
+use crate::strings::class_name;
+
 /// `<`, `>`, `<=`, `>=`, `==` and the `min`/`max` aggregates: numbers compare by value
 /// (a double with anything as doubles, else a bigdec with anything as decimals, else as
 /// integers); `nil` comes first; two values of one kind by their own order; values of
@@ -20,7 +22,7 @@ pub fn compare(a: &Edn, b: &Edn) -> Ordering {
         (Edn::Nil, _) => Ordering::Less,
         (_, Edn::Nil) => Ordering::Greater,
         _ if same_kind(a, b) => a.cmp(b),
-        _ => class_name(a).cmp(class_name(b)),
+        _ => class_name(a).cmp(&class_name(b)),
     }
 }
 
@@ -218,30 +220,6 @@ fn as_f64(e: &Edn) -> f64 {
             text.parse().unwrap_or(f64::NAN)
         }
         _ => f64::NAN,
-    }
-}
-
-/// The Java class Datalevin holds a value of this kind in, which orders values of
-/// different kinds.
-fn class_name(e: &Edn) -> &'static str {
-    match e {
-        Edn::Nil => "",
-        Edn::Bool(_) => "java.lang.Boolean",
-        Edn::Long(_) => "java.lang.Long",
-        Edn::BigInt(_) => "java.math.BigInteger",
-        Edn::Double(_) => "java.lang.Double",
-        Edn::BigDec(_) => "java.math.BigDecimal",
-        Edn::String(_) => "java.lang.String",
-        Edn::Char(_) => "java.lang.Character",
-        Edn::Keyword(_) => "clojure.lang.Keyword",
-        Edn::Symbol(_) => "clojure.lang.Symbol",
-        Edn::List(_) => "clojure.lang.PersistentList",
-        Edn::Vector(_) => "clojure.lang.PersistentVector",
-        Edn::Map(_) => "clojure.lang.PersistentArrayMap",
-        Edn::Set(_) => "clojure.lang.PersistentHashSet",
-        Edn::Inst(_) => "java.util.Date",
-        Edn::Uuid(_) => "java.util.UUID",
-        Edn::Tagged(_) => "clojure.lang.TaggedLiteral",
     }
 }
 

@@ -304,8 +304,16 @@ pub fn call(short: &str, a: &[Edn]) -> Result<Edn, FnError> {
 
 /// `(type x)`: the name of the JVM class Datalevin would give, as a symbol.
 pub fn type_of(e: &Edn) -> Edn {
-    let name = match e {
-        Edn::Nil => return Edn::Nil,
+    match class_name(e) {
+        Some(name) => Edn::Symbol(Symbol::new(None, name)),
+        None => Edn::Nil,
+    }
+}
+
+/// The name of the JVM class Datalevin holds `e` in (`None` for nil).
+pub(crate) fn class_name(e: &Edn) -> Option<&'static str> {
+    Some(match e {
+        Edn::Nil => return None,
         Edn::Bool(_) => "java.lang.Boolean",
         Edn::Long(_) => "java.lang.Long",
         Edn::BigInt(_) => "clojure.lang.BigInt",
@@ -324,8 +332,7 @@ pub fn type_of(e: &Edn) -> Edn {
         Edn::Uuid(_) => "java.util.UUID",
         Edn::Tagged(_) if is_regex(e) => "java.util.regex.Pattern",
         Edn::Tagged(_) => "clojure.lang.TaggedLiteral",
-    };
-    Edn::Symbol(Symbol::new(None, name))
+    })
 }
 
 /// `x` as `pr-str` (`readable`) or `print-str` print it: the latter writes strings and

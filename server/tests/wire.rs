@@ -27,6 +27,11 @@ fn start_with(root: &std::path::Path, adjust: impl FnOnce(&mut Config)) -> Serve
     Server::start(config).unwrap()
 }
 
+/// Asserts that `reply` is an error with `expected` as its code; `what` says which.
+fn assert_code(reply: &Edn, expected: &str, what: &str) {
+    assert_eq!(code(reply).as_deref(), Some(expected), "{what}");
+}
+
 fn code(reply: &Edn) -> Option<String> {
     reply
         .get(&e(":err-data"))
@@ -53,11 +58,7 @@ fn garbage_truncated_oversized_and_unknown_frames() {
     let mut r = Raw::connect(&server);
     r.0.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
     let reply = r.recv().unwrap();
-    assert_eq!(
-        code(&reply).as_deref(),
-        Some(":levin.error/protocol"),
-        "{reply}"
-    );
+    assert_code(&reply, ":levin.error/protocol", &format!("{reply}"));
     assert!(r.closed());
     // A frame longer than the pre-authentication limit, refused before it is read.
     let mut r = Raw::connect(&server);
@@ -80,11 +81,7 @@ fn garbage_truncated_oversized_and_unknown_frames() {
     let mut r = Raw::connect(&server);
     write_frame(&mut r.0, b"[\"~#set\", ").unwrap();
     let reply = r.recv().unwrap();
-    assert_eq!(
-        code(&reply).as_deref(),
-        Some(":levin.error/protocol"),
-        "{reply}"
-    );
+    assert_code(&reply, ":levin.error/protocol", &format!("{reply}"));
     assert!(r.closed());
     // A request that is not a map.
     let mut r = Raw::connect(&server);
@@ -153,23 +150,15 @@ fn bad_requests_get_errors_and_the_session_goes_on() {
     assert_eq!(reply.get(&e(":id")), Some(&Edn::Long(5)));
     assert_eq!(code(&reply).as_deref(), Some(":levin.error/unknown-op"));
     let reply = r.call(6, "q", "[]");
-    assert_eq!(
-        code(&reply).as_deref(),
-        Some(":levin.error/bad-argument"),
-        "{reply}"
-    );
+    assert_code(&reply, ":levin.error/bad-argument", &format!("{reply}"));
     let reply = r.call(7, "q", "[\"notopen\" [:find ?e :where [?e :a]]]");
-    assert_eq!(
-        code(&reply).as_deref(),
-        Some(":levin.error/not-found"),
-        "{reply}"
-    );
+    assert_code(&reply, ":levin.error/not-found", &format!("{reply}"));
     for bad in ["../etc", "a/b", "system", ""] {
         let reply = r.call(8, "open", &format!("[\"{bad}\"]"));
-        assert_eq!(
-            code(&reply).as_deref(),
-            Some(":levin.error/bad-argument"),
-            "{bad}: {reply}"
+        assert_code(
+            &reply,
+            ":levin.error/bad-argument",
+            &format!("{bad}: {reply}"),
         );
     }
     let reply = r.call(9, "open", "[\"db\"]");
@@ -179,11 +168,7 @@ fn bad_requests_get_errors_and_the_session_goes_on() {
         "{reply}"
     );
     let reply = r.call(10, "q", "[\"db\" \"[:find ?e :where [?e\"]");
-    assert_eq!(
-        code(&reply).as_deref(),
-        Some(":levin.error/parse"),
-        "{reply}"
-    );
+    assert_code(&reply, ":levin.error/parse", &format!("{reply}"));
     let reply = r.call(11, "transact", "[\"db\" [[:db/add -1 :a 1]]]");
     assert_eq!(
         reply.get(&e(":type")),
@@ -231,10 +216,10 @@ fn an_idle_transaction_is_aborted_and_says_so() {
     a.call(3, "transact", "[\"db\" [[:db/add -1 :a 1]]]");
     std::thread::sleep(Duration::from_millis(800));
     let reply = a.call(4, "close-transact", "[\"db\"]");
-    assert_eq!(
-        code(&reply).as_deref(),
-        Some(":levin.error/transaction-state"),
-        "{reply}"
+    assert_code(
+        &reply,
+        ":levin.error/transaction-state",
+        &format!("{reply}"),
     );
     assert!(reply.to_string().contains("idle"), "{reply}");
     let reply = a.call(5, "q", "[\"db\" [:find (count ?e) . :where [?e :a]]]");
@@ -266,10 +251,10 @@ fn after_the_server_aborts_a_transaction_its_database_is_refused_until_the_clien
         (6, "datoms", "[\"db\" :eav]"),
     ] {
         let reply = a.call(id, op, args);
-        assert_eq!(
-            code(&reply).as_deref(),
-            Some(":levin.error/transaction-state"),
-            ":{op}: {reply}"
+        assert_code(
+            &reply,
+            ":levin.error/transaction-state",
+            &format!(":{op}: {reply}"),
         );
         let text = reply.to_string();
         assert!(
@@ -301,10 +286,10 @@ fn after_the_server_aborts_a_key_value_transaction_its_database_is_refused_too()
     a.call(4, "transact-kv", "[\"kv\" [[:put \"t\" \"a\" 1]]]");
     std::thread::sleep(Duration::from_millis(800));
     let reply = a.call(5, "transact-kv", "[\"kv\" [[:put \"t\" \"b\" 2]]]");
-    assert_eq!(
-        code(&reply).as_deref(),
-        Some(":levin.error/transaction-state"),
-        "{reply}"
+    assert_code(
+        &reply,
+        ":levin.error/transaction-state",
+        &format!("{reply}"),
     );
     let reply = a.call(6, "close-transact-kv", "[\"kv\"]");
     assert!(reply.to_string().contains("idle"), "{reply}");
@@ -335,10 +320,10 @@ fn writes_through_a_transaction_of_their_own_are_refused_inside_an_explicit_one(
     ] {
         let started = std::time::Instant::now();
         let reply = a.call(id, op, args);
-        assert_eq!(
-            code(&reply).as_deref(),
-            Some(":levin.error/transaction-state"),
-            ":{op}: {reply}"
+        assert_code(
+            &reply,
+            ":levin.error/transaction-state",
+            &format!(":{op}: {reply}"),
         );
         assert!(reply.to_string().contains("end it first"), ":{op}: {reply}");
         assert!(started.elapsed() < Duration::from_secs(5), ":{op} waited");
@@ -369,10 +354,10 @@ fn a_transaction_open_too_long_is_aborted_at_its_next_request() {
         std::thread::sleep(Duration::from_millis(200));
     }
     let reply = a.call(10, "close-transact", "[\"db\"]");
-    assert_eq!(
-        code(&reply).as_deref(),
-        Some(":levin.error/transaction-state"),
-        "{reply}"
+    assert_code(
+        &reply,
+        ":levin.error/transaction-state",
+        &format!("{reply}"),
     );
     assert!(
         reply.to_string().contains("open longer than 600 ms"),
@@ -411,10 +396,10 @@ fn a_query_past_the_servers_memory_limit_is_refused_whatever_max_rows_it_asks_fo
         (4, format!("{pairs} :max-rows 100000000]")),
     ] {
         let reply = r.call(id, "q", &format!("[\"db\" {query}]"));
-        assert_eq!(
-            code(&reply).as_deref(),
-            Some(":levin.error/too-large"),
-            "{query}: {reply}"
+        assert_code(
+            &reply,
+            ":levin.error/too-large",
+            &format!("{query}: {reply}"),
         );
     }
     // Within the limit.
@@ -443,11 +428,7 @@ fn a_cross_product_too_large_for_memory_is_refused_and_the_server_keeps_serving(
         "q",
         &format!("[\"db\" [:find (count ?b) . :in $ [?x ...] :where [?b :n ?y]] [[{input}]]]"),
     );
-    assert_eq!(
-        code(&reply).as_deref(),
-        Some(":levin.error/too-large"),
-        "{reply}"
-    );
+    assert_code(&reply, ":levin.error/too-large", &format!("{reply}"));
     still_serving(&server);
 }
 
