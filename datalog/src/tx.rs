@@ -475,9 +475,25 @@ impl<'w, 'f> Tx<'w, 'f> {
             ("db", "retract") => {
                 arity(&[3, 4])?;
                 // Retracting through a lookup ref that finds nothing retracts nothing
-                // (as Datalevin).
+                // (as Datalevin), but an entity named as the value of a ref attribute must
+                // still resolve, as in Datalevin: a lookup ref there that finds nothing
+                // refuses the transaction, and a tempid there is one used only as a value.
                 let e = match self.entity_ref(&items[1], f) {
-                    Err(Error::LookupRef(_)) => return Ok(()),
+                    Err(Error::LookupRef(_)) => {
+                        let is_ref = items[2]
+                            .as_keyword()
+                            .and_then(|a| self.schema.get(a))
+                            .is_some_and(|a| a.is_ref());
+                        if let (true, Some(v)) = (is_ref, items.get(3)) {
+                            let named = is_lookup_ref(self.schema, v)
+                                || matches!(v, Edn::String(_))
+                                || matches!(v, Edn::Long(n) if *n < 0);
+                            if named {
+                                self.entity_ref(v, f)?;
+                            }
+                        }
+                        return Ok(());
+                    }
                     r => r?,
                 };
                 let a = attr_kw(&items[2])?;
