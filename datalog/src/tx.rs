@@ -888,16 +888,25 @@ impl<'w, 'f> Tx<'w, 'f> {
                 }
             }
         }
-        // Allocate new ids in the order entities appear.
+        // Allocate new ids in the order entities appear, except that a `:db/add` form whose
+        // entity and value are both tempids takes the value's first, as Datalevin does
+        // (an entity map takes its own id before those of its values).
         let mut order: Vec<E> = Vec::new();
         for op in &self.ops {
             match op {
-                Op::Add { e, v, .. } => {
-                    order.push(*e);
-                    if let V::Ref(r) = v {
+                Op::Add { e, v, form, .. } => match v {
+                    V::Ref(r @ E::Temp(_))
+                        if matches!(e, E::Temp(_)) && form.as_map().is_none() =>
+                    {
+                        order.push(*r);
+                        order.push(*e);
+                    }
+                    V::Ref(r) => {
+                        order.push(*e);
                         order.push(*r);
                     }
-                }
+                    _ => order.push(*e),
+                },
                 Op::Retract { e, .. }
                 | Op::RetractAttr { e, .. }
                 | Op::RetractEntity { e }
