@@ -34,7 +34,8 @@ It also avoids the listed differences of docs/QUERY.md ("Differences from Datale
 no lookup ref through a unique attribute an earlier
 operation of the transaction (or, in value position, the same one) writes; no operation
 writing a unique attribute after one that may take a value of it away (uniqueness checks);
-a lookup ref as the whole value of `:friends` in an entity map wrapped in a vector.
+a lookup ref as the whole value of `:friends` in an entity map wrapped in a vector; no
+`:name` asserted for a tempid an earlier operation of the transaction used.
 Everything else it generates must agree (scripts/differential-random --tx).
 
     scripts/random-transactions.py --seed N [--groups G] [--steps M] --out FILE
@@ -274,6 +275,22 @@ class Gen:
             out.append(o)
         return out
 
+    TEMPID = re.compile(r'"t\d"|(?<![\w.])-\d+')
+    OWN_TEMPID = re.compile(r'(?:\{:db/id|\[:db/add) ("t\d"|-\d+)[ \]]')
+
+    def no_late_identity(self, ops):
+        """Drops the operations asserting :name for a tempid an earlier operation already
+        used: when a new entity took that name in between, Datalevin moves the tempid to
+        that entity's id, leaving its first id unused (a listed difference)."""
+        seen, out = set(), []
+        for o in ops:
+            own = self.OWN_TEMPID.match(o)
+            if own and own.group(1) in seen and "name" in self.WRITE.findall(o):
+                continue
+            seen |= set(self.TEMPID.findall(o))
+            out.append(o)
+        return out
+
     def anchor(self):
         """A fresh entity no operation can reach: the largest id holding datoms."""
         a = f"{{:anchor {self.anchors}}}"
@@ -305,7 +322,7 @@ class Gen:
             while not ops:
                 ops = [self.op() for _ in range(self.r.randint(1, 3))]
                 if not any(o.startswith("[:db/retractEntity") for o in ops):
-                    ops = self.unique_writes_after_frees(ops)
+                    ops = self.no_late_identity(self.unique_writes_after_frees(ops))
             # :db/retractEntity alone: Datalevin's retractEntity and unique checks read the
             # database before the transaction, so they miss what the transaction changed.
             # Then an anchor, as it may empty the newest entity.
