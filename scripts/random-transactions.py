@@ -28,16 +28,17 @@ without modelling the database:
   which becomes the largest id holding datoms in both engines.
 - A refused transaction changes nothing in either engine, so it needs no care.
 It also avoids the listed differences of docs/QUERY.md ("Differences from Datalevin"):
-`:db/retractEntity` alone in its transaction (besides the anchor); no tempids in
-`:db/retract`; no `[:db/retract e :main]` of a component attribute without a value;
-`:db/cas` on cardinality one only; no `:name` in component maps (no component cycles);
-no lookup ref through a unique attribute an earlier
-operation of the transaction (or, in value position, the same one) writes; no operation
-writing a unique attribute after one that may take a value of it away (uniqueness checks);
-a lookup ref as the whole value of `:friends` in an entity map wrapped in a vector; no
-`:name` asserted for a tempid an earlier operation of the transaction used, nor a `:name`
-value retracted after an operation asserting `:name`; no tempid
-values in an entity map holding nested maps (Datalevin's id order differs there).
+- `:db/retractEntity` alone in its transaction (besides the anchor);
+- no tempids in `:db/retract`; no `[:db/retract e :main]` of a component attribute without
+  a value; `:db/cas` on cardinality one only;
+- no `:name` in component maps (no entity that is its own component);
+- no lookup ref through a unique attribute an earlier operation of the transaction (or, in
+  value position, the same one) writes;
+- no operation writing a unique attribute after one that may take a value of it away;
+- a lookup ref as the whole value of `:friends` in an entity map wrapped in a vector;
+- no `:name` asserted for a tempid an earlier operation of the transaction used, nor a
+  `:name` value retracted after an operation asserting `:name`;
+- no tempid values in an entity map holding nested maps (Datalevin's id order differs).
 Everything else it generates must agree (scripts/differential-random --tx).
 
     scripts/random-transactions.py --seed N [--groups G] [--steps M] --out FILE
