@@ -475,9 +475,25 @@ impl<'w, 'f> Tx<'w, 'f> {
             ("db", "retract") => {
                 arity(&[3, 4])?;
                 // Retracting through a lookup ref that finds nothing retracts nothing
-                // (as Datalevin).
+                // (as Datalevin), but an entity named as the value of a ref attribute must
+                // still resolve, as in Datalevin: a lookup ref there that finds nothing
+                // refuses the transaction, and a tempid there is one used only as a value.
                 let e = match self.entity_ref(&items[1], f) {
-                    Err(Error::LookupRef(_)) => return Ok(()),
+                    Err(Error::LookupRef(_)) => {
+                        let is_ref = items[2]
+                            .as_keyword()
+                            .and_then(|a| self.schema.get(a))
+                            .is_some_and(|a| a.is_ref());
+                        if let (true, Some(v)) = (is_ref, items.get(3)) {
+                            let named = is_lookup_ref(self.schema, v)
+                                || matches!(v, Edn::String(_))
+                                || matches!(v, Edn::Long(n) if *n < 0);
+                            if named {
+                                self.entity_ref(v, f)?;
+                            }
+                        }
+                        return Ok(());
+                    }
                     r => r?,
                 };
                 let a = attr_kw(&items[2])?;
@@ -872,16 +888,25 @@ impl<'w, 'f> Tx<'w, 'f> {
                 }
             }
         }
-        // Allocate new ids in the order entities appear.
+        // Allocate new ids in the order entities appear, except that a `:db/add` form whose
+        // entity and value are both tempids takes the value's first, as Datalevin does
+        // (an entity map takes its own id before those of its values).
         let mut order: Vec<E> = Vec::new();
         for op in &self.ops {
             match op {
-                Op::Add { e, v, .. } => {
-                    order.push(*e);
-                    if let V::Ref(r) = v {
+                Op::Add { e, v, form, .. } => match v {
+                    V::Ref(r @ E::Temp(_))
+                        if matches!(e, E::Temp(_)) && form.as_map().is_none() =>
+                    {
+                        order.push(*r);
+                        order.push(*e);
+                    }
+                    V::Ref(r) => {
+                        order.push(*e);
                         order.push(*r);
                     }
-                }
+                    _ => order.push(*e),
+                },
                 Op::Retract { e, .. }
                 | Op::RetractAttr { e, .. }
                 | Op::RetractEntity { e }

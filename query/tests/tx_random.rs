@@ -1,8 +1,10 @@
 //! Random transactions against Datalevin: tests/data/tx_random.edn, written by
-//! `scripts/random-transactions.py --seed 1`, with Datalevin's answers in
-//! tests/golden/tx_random.edn. Each `:try-tx` step's report (or refusal) is compared with
-//! Datalevin's, and a refused transaction must leave the database unchanged; every
-//! transaction is followed by a read (all datoms, a pull or max-eid).
+//! `scripts/random-transactions.py --seed 1 --groups 16 --steps 10` (every group kept), with
+//! Datalevin's answers in tests/golden/tx_random.edn. Each `:try-tx` step's report (or
+//! refusal) is compared with Datalevin's, and a refused transaction must leave the database
+//! unchanged; every transaction is followed by a read (all datoms or max-eid). The generator
+//! avoids the shapes where the two differ on purpose (docs/QUERY.md, "Differences from
+//! Datalevin", and the entity ids they allocate), so every step must agree.
 //!
 //! `scripts/differential-random --tx` generates fresh files for other seeds into a
 //! directory `D` (`D/data/tx_random_<seed>.edn`, Datalevin's answers in `D/golden/`) and
@@ -15,7 +17,7 @@ use std::path::Path;
 #[test]
 fn tx_random() {
     let n = common::run_suite("tx_random.edn", 4096);
-    assert!(n >= 100, "{n} steps");
+    assert!(n >= 300, "{n} steps");
 }
 
 // Ignored because it is the full mode, not a CI test: its cases are generated fresh by
