@@ -40,6 +40,7 @@ pub use keyword::{Keyword, Symbol};
 pub use printer::to_pretty_string;
 pub use reader::{read, read_all, Reader, DEFAULT_MAX_DEPTH};
 pub use transit::TransitError;
+pub use uuid::format_uuid;
 
 /// One EDN value.
 ///

@@ -23,8 +23,8 @@ pub(crate) fn parse_uuid(text: &str) -> Option<[u8; 16]> {
     Some(out)
 }
 
-/// Formats 16 bytes as lowercase 8-4-4-4-12 text.
-pub(crate) fn format_uuid(bytes: &[u8; 16]) -> String {
+/// Formats 16 bytes as lowercase 8-4-4-4-12 text (a uuid's text without `#uuid`).
+pub fn format_uuid(bytes: &[u8; 16]) -> String {
     let mut s = String::with_capacity(36);
     for (i, b) in bytes.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use levin_edn::{Edn, Keyword};
 
-use crate::order::{compare, compare_as_clojure, equal};
+use crate::order::{as_decimal, as_f64, as_integer, compare, compare_as_clojure, equal, is_number};
+use levin_edn::{BigDec, BigInt};
 
 /// An application function, predicate or aggregate: takes argument values, returns a
 /// value (for a predicate: truthy or not) or an error.
@@ -208,12 +209,88 @@ fn to_edn(n: Num) -> Edn {
     }
 }
 
+/// `+ - * /` over arguments of which one at least is a bigint or a bigdec, with Clojure's
+/// contagion: a double makes the result a double, else a bigdec a bigdec, else the result
+/// is a bigint. `init` is the identity the unary forms start from (`(- x)` is `(- 0 x)`).
+/// A quotient of bigints that is not whole is a double, as for longs; bigdecs are not
+/// divided (the exact quotient may not end).
+pub(crate) fn big_arith(args: &[Edn], init: i64, op: char) -> Result<Edn, String> {
+    if let Some(bad) = args.iter().find(|a| !is_number(a)) {
+        return Err(format!("expected a number, got {bad}"));
+    }
+    let unary;
+    let args = if args.len() == 1 && (op == '-' || op == '/') {
+        unary = [Edn::Long(init), args[0].clone()];
+        &unary[..]
+    } else {
+        args
+    };
+    if args.iter().any(|a| matches!(a, Edn::Double(_))) {
+        let mut acc = as_f64(&args[0]);
+        for a in &args[1..] {
+            let y = as_f64(a);
+            acc = match op {
+                '+' => acc + y,
+                '-' => acc - y,
+                '*' => acc * y,
+                _ => acc / y,
+            };
+        }
+        return Ok(Edn::Double(acc));
+    }
+    if args.iter().any(|a| matches!(a, Edn::BigDec(_))) {
+        if op == '/' {
+            return Err("dividing bigdecs is not supported (the quotient may not end)".into());
+        }
+        let mut acc = as_decimal(&args[0]);
+        for a in &args[1..] {
+            let y = as_decimal(a);
+            acc = match op {
+                '*' => BigDec::new(&acc.unscaled * &y.unscaled, acc.scale + y.scale),
+                _ => {
+                    let scale = acc.scale.max(y.scale);
+                    let (x, y) = (rescale(&acc, scale), rescale(&y, scale));
+                    BigDec::new(if op == '+' { x + y } else { x - y }, scale)
+                }
+            };
+        }
+        return Ok(Edn::big_dec(acc));
+    }
+    let mut acc = as_integer(&args[0]);
+    for a in &args[1..] {
+        let y = as_integer(a);
+        acc = match op {
+            '+' => acc + y,
+            '-' => acc - y,
+            '*' => acc * y,
+            _ => {
+                if y == BigInt::from(0) {
+                    return Err("divide by zero".into());
+                }
+                if &acc % &y != BigInt::from(0) {
+                    return Ok(Edn::Double(
+                        as_f64(&Edn::big_int(acc)) / as_f64(&Edn::big_int(y)),
+                    ));
+                }
+                acc / y
+            }
+        };
+    }
+    Ok(Edn::big_int(acc))
+}
+
+/// The unscaled value of `d` at the larger scale `scale`.
+fn rescale(d: &BigDec, scale: i32) -> BigInt {
+    let shift = u32::try_from(i64::from(scale) - i64::from(d.scale)).unwrap_or(0);
+    &d.unscaled * BigInt::from(10).pow(shift)
+}
+
 fn arith(args: &[Edn], init: i64, op: char) -> Result<Edn, FnError> {
     if args
         .iter()
         .any(|a| matches!(a, Edn::BigInt(_) | Edn::BigDec(_)))
     {
-        return crate::order::big_arith(args, init, op).map_err(FnError::from);
+        return big_arith(args, init, op).map_err(FnError::from);
     }
     let mut acc = match args.first() {
         None => return Ok(Edn::Long(init)),
@@ -314,13 +391,8 @@ pub(crate) fn to_str(e: &Edn) -> String {
         Edn::Nil => String::new(),
         Edn::String(s) => s.clone(),
         Edn::Char(c) => c.to_string(),
-        Edn::Uuid(_) | Edn::BigInt(_) => {
-            let text = e.to_string();
-            let text = text
-                .strip_prefix("#uuid \"")
-                .map_or(text.as_str(), |t| t.strip_suffix('"').unwrap_or(t));
-            text.strip_suffix('N').unwrap_or(text).to_string()
-        }
+        Edn::Uuid(bytes) => levin_edn::format_uuid(bytes),
+        Edn::BigInt(x) => x.to_string(),
         Edn::BigDec(d) => java_decimal_string(d),
         Edn::Inst(ms) => levin_edn::java_date_string(*ms),
         other => other.to_string(),
@@ -951,6 +1023,24 @@ mod tests {
 
     fn str_of(text: &str) -> String {
         to_str(&levin_edn::read(text).unwrap())
+    }
+
+    #[test]
+    fn big_numbers_add_subtract_multiply_and_divide_as_clojure() {
+        let calc = |op: char, xs: &[&str]| {
+            let args: Vec<Edn> = xs.iter().map(|x| levin_edn::read(x).unwrap()).collect();
+            big_arith(&args, if op == '*' || op == '/' { 1 } else { 0 }, op).map(|v| v.to_string())
+        };
+        assert_eq!(calc('+', &["1N", "2"]).unwrap(), "3N");
+        assert_eq!(calc('+', &["1.5M", "2", "0.25M"]).unwrap(), "3.75M");
+        assert_eq!(calc('*', &["1.5M", "2"]).unwrap(), "3.0M");
+        assert_eq!(calc('-', &["1.5M"]).unwrap(), "-1.5M");
+        assert_eq!(calc('+', &["1.5M", "0.5"]).unwrap(), "2.0");
+        assert_eq!(calc('/', &["6N", "3"]).unwrap(), "2N");
+        assert_eq!(calc('/', &["1N", "4"]).unwrap(), "0.25");
+        assert!(calc('/', &["1N", "0"]).is_err());
+        assert!(calc('/', &["1M", "3"]).is_err());
+        assert!(calc('+', &["1N", ":a"]).is_err());
     }
 
     #[test]

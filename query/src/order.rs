@@ -97,88 +97,12 @@ fn category(e: &Edn) -> Option<u8> {
     }
 }
 
-fn is_number(e: &Edn) -> bool {
+pub(crate) fn is_number(e: &Edn) -> bool {
     category(e).is_some()
 }
 
 fn same_kind(a: &Edn, b: &Edn) -> bool {
     std::mem::discriminant(a) == std::mem::discriminant(b)
-}
-
-/// `+ - * /` over arguments of which one at least is a bigint or a bigdec, with Clojure's
-/// contagion: a double makes the result a double, else a bigdec a bigdec, else the result
-/// is a bigint. `init` is the identity the unary forms start from (`(- x)` is `(- 0 x)`).
-/// A quotient of bigints that is not whole is a double, as for longs; bigdecs are not
-/// divided (the exact quotient may not end).
-pub fn big_arith(args: &[Edn], init: i64, op: char) -> Result<Edn, String> {
-    if let Some(bad) = args.iter().find(|a| !is_number(a)) {
-        return Err(format!("expected a number, got {bad}"));
-    }
-    let unary;
-    let args = if args.len() == 1 && (op == '-' || op == '/') {
-        unary = [Edn::Long(init), args[0].clone()];
-        &unary[..]
-    } else {
-        args
-    };
-    if args.iter().any(|a| matches!(a, Edn::Double(_))) {
-        let mut acc = as_f64(&args[0]);
-        for a in &args[1..] {
-            let y = as_f64(a);
-            acc = match op {
-                '+' => acc + y,
-                '-' => acc - y,
-                '*' => acc * y,
-                _ => acc / y,
-            };
-        }
-        return Ok(Edn::Double(acc));
-    }
-    if args.iter().any(|a| matches!(a, Edn::BigDec(_))) {
-        if op == '/' {
-            return Err("dividing bigdecs is not supported (the quotient may not end)".into());
-        }
-        let mut acc = as_decimal(&args[0]);
-        for a in &args[1..] {
-            let y = as_decimal(a);
-            acc = match op {
-                '*' => BigDec::new(&acc.unscaled * &y.unscaled, acc.scale + y.scale),
-                _ => {
-                    let scale = acc.scale.max(y.scale);
-                    let (x, y) = (rescale(&acc, scale), rescale(&y, scale));
-                    BigDec::new(if op == '+' { x + y } else { x - y }, scale)
-                }
-            };
-        }
-        return Ok(Edn::big_dec(acc));
-    }
-    let mut acc = as_integer(&args[0]);
-    for a in &args[1..] {
-        let y = as_integer(a);
-        acc = match op {
-            '+' => acc + y,
-            '-' => acc - y,
-            '*' => acc * y,
-            _ => {
-                if y == BigInt::from(0) {
-                    return Err("divide by zero".into());
-                }
-                if &acc % &y != BigInt::from(0) {
-                    return Ok(Edn::Double(
-                        as_f64(&Edn::big_int(acc)) / as_f64(&Edn::big_int(y)),
-                    ));
-                }
-                acc / y
-            }
-        };
-    }
-    Ok(Edn::big_int(acc))
-}
-
-/// The unscaled value of `d` at the larger scale `scale`.
-fn rescale(d: &BigDec, scale: i32) -> BigInt {
-    let shift = u32::try_from(i64::from(scale) - i64::from(d.scale)).unwrap_or(0);
-    &d.unscaled * BigInt::from(10).pow(shift)
 }
 
 /// Two numbers by value; `None` unless both are numbers.
@@ -194,7 +118,7 @@ fn compare_numbers(a: &Edn, b: &Edn) -> Option<Ordering> {
     })
 }
 
-fn as_integer(e: &Edn) -> BigInt {
+pub(crate) fn as_integer(e: &Edn) -> BigInt {
     match e {
         Edn::Long(x) => BigInt::from(*x),
         Edn::BigInt(x) => (**x).clone(),
@@ -202,14 +126,14 @@ fn as_integer(e: &Edn) -> BigInt {
     }
 }
 
-fn as_decimal(e: &Edn) -> BigDec {
+pub(crate) fn as_decimal(e: &Edn) -> BigDec {
     match e {
         Edn::BigDec(d) => (**d).clone(),
         _ => BigDec::new(as_integer(e), 0),
     }
 }
 
-fn as_f64(e: &Edn) -> f64 {
+pub(crate) fn as_f64(e: &Edn) -> f64 {
     match e {
         Edn::Double(d) => *d,
         Edn::Long(x) => *x as f64,
@@ -266,24 +190,6 @@ mod tests {
             }
             assert_eq!(compare(&Edn::Nil, &e(a)), Ordering::Less);
         }
-    }
-
-    #[test]
-    fn big_numbers_add_subtract_multiply_and_divide_as_clojure() {
-        let calc = |op: char, xs: &[&str]| {
-            let args: Vec<Edn> = xs.iter().map(|x| e(x)).collect();
-            big_arith(&args, if op == '*' || op == '/' { 1 } else { 0 }, op).map(|v| v.to_string())
-        };
-        assert_eq!(calc('+', &["1N", "2"]).unwrap(), "3N");
-        assert_eq!(calc('+', &["1.5M", "2", "0.25M"]).unwrap(), "3.75M");
-        assert_eq!(calc('*', &["1.5M", "2"]).unwrap(), "3.0M");
-        assert_eq!(calc('-', &["1.5M"]).unwrap(), "-1.5M");
-        assert_eq!(calc('+', &["1.5M", "0.5"]).unwrap(), "2.0");
-        assert_eq!(calc('/', &["6N", "3"]).unwrap(), "2N");
-        assert_eq!(calc('/', &["1N", "4"]).unwrap(), "0.25");
-        assert!(calc('/', &["1N", "0"]).is_err());
-        assert!(calc('/', &["1M", "3"]).is_err());
-        assert!(calc('+', &["1N", ":a"]).is_err());
     }
 
     #[test]
