@@ -104,7 +104,7 @@ pub fn aggregate(name: &str, args: &[Edn], vals: &[&Edn], reg: &Registry) -> Res
                 // bigdecs, a double once a double is among them).
                 let mut all = vec![Edn::Long(0)];
                 all.extend(vals.iter().map(|v| (*v).clone()));
-                crate::functions::big_arith(&all, 0, '+').map_err(FnError::from)?
+                crate::functions::big_arith(&all, 0, '+')?
             } else {
                 let mut s = 0.0;
                 for v in vals {

@@ -212,11 +212,11 @@ fn to_edn(n: Num) -> Edn {
 /// `+ - * /` over arguments of which one at least is a bigint or a bigdec, with Clojure's
 /// contagion: a double makes the result a double, else a bigdec a bigdec, else the result
 /// is a bigint. `init` is the identity the unary forms start from (`(- x)` is `(- 0 x)`).
-/// A quotient of bigints that is not whole is a double, as for longs; bigdecs are not
-/// divided (the exact quotient may not end).
-pub(crate) fn big_arith(args: &[Edn], init: i64, op: char) -> Result<Edn, String> {
+/// A quotient of bigints that is not whole is a double, as for longs; a quotient with a
+/// bigdec is exact, as Java's `BigDecimal.divide` (see [`divide_decimals`]).
+pub(crate) fn big_arith(args: &[Edn], init: i64, op: char) -> Result<Edn, FnError> {
     if let Some(bad) = args.iter().find(|a| !is_number(a)) {
-        return Err(format!("expected a number, got {bad}"));
+        return Err(format!("expected a number, got {bad}").into());
     }
     let unary;
     let args = if args.len() == 1 && (op == '-' || op == '/') {
@@ -239,14 +239,12 @@ pub(crate) fn big_arith(args: &[Edn], init: i64, op: char) -> Result<Edn, String
         return Ok(Edn::Double(acc));
     }
     if args.iter().any(|a| matches!(a, Edn::BigDec(_))) {
-        if op == '/' {
-            return Err("dividing bigdecs is not supported (the quotient may not end)".into());
-        }
         let mut acc = as_decimal(&args[0]);
         for a in &args[1..] {
             let y = as_decimal(a);
             acc = match op {
                 '*' => BigDec::new(&acc.unscaled * &y.unscaled, acc.scale + y.scale),
+                '/' => divide_decimals(&acc, &y)?,
                 _ => {
                     let scale = acc.scale.max(y.scale);
                     let (x, y) = (rescale(&acc, scale), rescale(&y, scale));
@@ -265,7 +263,7 @@ pub(crate) fn big_arith(args: &[Edn], init: i64, op: char) -> Result<Edn, String
             '*' => acc * y,
             _ => {
                 if y == BigInt::from(0) {
-                    return Err("divide by zero".into());
+                    return Err(FnError::from("divide by zero"));
                 }
                 if &acc % &y != BigInt::from(0) {
                     return Ok(Edn::Double(
@@ -279,6 +277,63 @@ pub(crate) fn big_arith(args: &[Edn], init: i64, op: char) -> Result<Edn, String
     Ok(Edn::big_int(acc))
 }
 
+/// `x / y` exactly, as Java's `BigDecimal.divide(BigDecimal)` (which Clojure's `/` uses for
+/// bigdecs): the quotient's scale is the smallest at or above `x.scale - y.scale` that
+/// holds it exactly (`1.00M / 4M` is `0.25M`, `100M / 0.5M` is `2.0E+2M`). A quotient
+/// whose decimal expansion does not end (`1M / 3M`) is refused, as Java refuses it.
+fn divide_decimals(x: &BigDec, y: &BigDec) -> Result<BigDec, FnError> {
+    use num_integer::Integer;
+    use num_traits::{One, Zero};
+    if y.unscaled.is_zero() {
+        return Err(FnError::from("divide by zero"));
+    }
+    let operands = || {
+        let (a, b) = (Edn::big_dec(x.clone()), Edn::big_dec(y.clone()));
+        format!("the quotient of {a} and {b}")
+    };
+    let too_large = || FnError::from(format!("{} is out of range", operands()));
+    let preferred = i64::from(x.scale) - i64::from(y.scale);
+    // x / y = (p / q) × 10^-preferred, with p / q in lowest terms.
+    let g = x.unscaled.gcd(&y.unscaled);
+    let (p, q) = (&x.unscaled / &g, &y.unscaled / &g);
+    let (p, q) = if q.sign() == num_bigint::Sign::Minus {
+        (-p, -q)
+    } else {
+        (p, q)
+    };
+    // p / q ends in decimal exactly when q = 2^a × 5^b; it then needs max(a, b) digits.
+    let (ten, two, five) = (BigInt::from(10), BigInt::from(2), BigInt::from(5));
+    let (mut rest, mut twos, mut fives) = (q.clone(), 0u32, 0u32);
+    while rest.is_even() {
+        rest /= &two;
+        twos += 1;
+    }
+    while (&rest % &five).is_zero() {
+        rest /= &five;
+        fives += 1;
+    }
+    if !rest.is_one() {
+        return Err(FnError::from(format!(
+            "{} has no exact decimal value (its expansion does not end); divide doubles, or \
+             round the operands first",
+            operands()
+        )));
+    }
+    let digits = twos.max(fives);
+    let mut unscaled = p * (ten.pow(digits) / q);
+    let mut scale = preferred + i64::from(digits);
+    // Trailing zeros go while the scale stays at or above the preferred one.
+    while scale > preferred && !unscaled.is_zero() && (&unscaled % &ten).is_zero() {
+        unscaled /= &ten;
+        scale -= 1;
+    }
+    if unscaled.is_zero() {
+        scale = preferred;
+    }
+    let scale = i32::try_from(scale).map_err(|_| too_large())?;
+    Ok(BigDec::new(unscaled, scale))
+}
+
 /// The unscaled value of `d` at the larger scale `scale`.
 fn rescale(d: &BigDec, scale: i32) -> BigInt {
     let shift = u32::try_from(i64::from(scale) - i64::from(d.scale)).unwrap_or(0);
@@ -290,7 +345,7 @@ fn arith(args: &[Edn], init: i64, op: char) -> Result<Edn, FnError> {
         .iter()
         .any(|a| matches!(a, Edn::BigInt(_) | Edn::BigDec(_)))
     {
-        return big_arith(args, init, op).map_err(FnError::from);
+        return big_arith(args, init, op);
     }
     let mut acc = match args.first() {
         None => return Ok(Edn::Long(init)),
@@ -1029,7 +1084,11 @@ mod tests {
     fn big_numbers_add_subtract_multiply_and_divide_as_clojure() {
         let calc = |op: char, xs: &[&str]| {
             let args: Vec<Edn> = xs.iter().map(|x| levin_edn::read(x).unwrap()).collect();
-            big_arith(&args, if op == '*' || op == '/' { 1 } else { 0 }, op).map(|v| v.to_string())
+            // A bigdec as Java prints it (with its scale: `2.0E+2`), then `M`.
+            big_arith(&args, if op == '*' || op == '/' { 1 } else { 0 }, op).map(|v| match v {
+                Edn::BigDec(_) => format!("{}M", to_str(&v)),
+                _ => v.to_string(),
+            })
         };
         assert_eq!(calc('+', &["1N", "2"]).unwrap(), "3N");
         assert_eq!(calc('+', &["1.5M", "2", "0.25M"]).unwrap(), "3.75M");
@@ -1039,7 +1098,39 @@ mod tests {
         assert_eq!(calc('/', &["6N", "3"]).unwrap(), "2N");
         assert_eq!(calc('/', &["1N", "4"]).unwrap(), "0.25");
         assert!(calc('/', &["1N", "0"]).is_err());
-        assert!(calc('/', &["1M", "3"]).is_err());
+        // As Java's BigDecimal.divide (Datalevin's answers): exact, at the smallest scale
+        // not below the dividend's minus the divisor's.
+        for (x, y, quotient) in [
+            ("1M", "4M", "0.25M"),
+            ("1.00M", "4M", "0.25M"),
+            ("10M", "4.0M", "2.5M"),
+            ("100M", "0.5M", "2.0E+2M"),
+            ("12.34M", "0.02M", "617M"),
+            ("1E+3M", "2M", "5E+2M"),
+            ("-1M", "8M", "-0.125M"),
+            ("1M", "-8M", "-0.125M"),
+            ("-3M", "-4M", "0.75M"),
+            ("2.50M", "2", "1.25M"),
+            ("6", "4M", "1.5M"),
+            ("3N", "4M", "0.75M"),
+            ("0.00M", "4M", "0.00M"),
+            ("1M", "1024M", "0.0009765625M"),
+        ] {
+            assert_eq!(calc('/', &[x, y]).unwrap(), quotient, "{x} / {y}");
+        }
+        assert_eq!(calc('/', &["1M", "2M", "4M"]).unwrap(), "0.125M");
+        assert_eq!(calc('/', &["4M"]).unwrap(), "0.25M");
+        assert_eq!(calc('/', &["1M", "4.0"]).unwrap(), "0.25");
+        let refused = calc('/', &["1M", "3"]).unwrap_err().to_string();
+        assert!(
+            refused.contains("1M and 3M") && refused.contains("does not end"),
+            "{refused}"
+        );
+        assert!(calc('/', &["1.0M", "3"]).is_err());
+        assert!(calc('/', &["1M", "0M"])
+            .unwrap_err()
+            .to_string()
+            .contains("divide by zero"));
         assert!(calc('+', &["1N", ":a"]).is_err());
     }
 
