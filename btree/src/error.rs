@@ -27,9 +27,6 @@ pub enum BtreeError {
         /// The file's page size.
         page_size: usize,
     },
-    /// An empty key (keys must have at least one byte).
-    #[error("empty key: keys must be at least one byte long")]
-    EmptyKey,
     /// A list value longer than the maximum (list values are keys of the nested tree).
     #[error(
         "list value of {len} bytes is too long: the maximum with {page_size}-byte pages is {max}"

@@ -144,11 +144,9 @@ impl Outcome {
     }
 }
 
-/// Checks a key's length against the page size.
+/// Checks a key's length against the page size (the empty key is a key like any other:
+/// the smallest).
 pub fn check_key(limits: &Limits, key: &[u8]) -> Result<()> {
-    if key.is_empty() {
-        return Err(BtreeError::EmptyKey);
-    }
     if key.len() > limits.max_key {
         return Err(BtreeError::KeyTooLong {
             len: key.len(),
@@ -197,7 +195,7 @@ pub fn put<S: PageStore>(
 
 /// Deletes `key` (and, in a list tree, all its values). Returns the number of entries removed.
 pub fn delete<S: PageStore>(s: &mut S, info: &mut TreeInfo, key: &[u8]) -> Result<u64> {
-    if info.root == 0 || key.is_empty() || key.len() > Limits::new(s.page_size()).max_key {
+    if info.root == 0 || key.len() > Limits::new(s.page_size()).max_key {
         return Ok(0);
     }
     // One descent: an absent key changes (and copies) nothing.
@@ -266,7 +264,7 @@ pub fn list_remove<S: PageStore>(
     key: &[u8],
     value: &[u8],
 ) -> Result<bool> {
-    if key.is_empty() || key.len() > Limits::new(s.page_size()).max_key {
+    if key.len() > Limits::new(s.page_size()).max_key {
         return Ok(false);
     }
     // One descent: an absent value changes (and copies) nothing.

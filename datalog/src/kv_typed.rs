@@ -374,11 +374,17 @@ pub fn apply_form(w: &mut RwTxn, form: &Edn) -> Result<()> {
         .ok_or_else(|| fail("no sub-database name"))?;
     refuse_internal(dbi)?;
     let key = items.get(2).ok_or_else(|| fail("no key"))?;
+    if key.is_nil() {
+        return Err(fail("the key is nil (a key cannot be nil)"));
+    }
     let t = |i: usize| parse_type(items.get(i).unwrap_or(&Edn::Nil));
     let db = w.open_db(dbi)?;
     match op.name() {
         "put" => {
             let v = items.get(3).ok_or_else(|| fail("no value"))?;
+            if v.is_nil() {
+                return Err(fail("the value is nil (a value cannot be nil)"));
+            }
             let (kb, vb) = (encode(key, &t(4)?)?, encode(v, &t(5)?)?);
             let flags = put_flags(items.get(6))?;
             if db.is_list() {
@@ -398,6 +404,9 @@ pub fn apply_form(w: &mut RwTxn, form: &Edn) -> Result<()> {
             let (kt, vt) = (t(4)?, t(5)?);
             let kb = encode(key, &kt)?;
             for v in vs {
+                if v.is_nil() {
+                    return Err(fail("a value is nil (a value cannot be nil)"));
+                }
                 let vb = encode(v, &vt)?;
                 if op.name() == "put-list" {
                     w.put_list(&db, &kb, &vb)?;
@@ -547,8 +556,13 @@ pub fn read_counted<'t>(r: &'t dyn Read, a: &KvArgs<'_>, opts: &ReadOpts) -> Res
                     items: Box::new(items),
                 });
             }
-            let pairs = r.range(&db, range.clone())?;
             let count = capped(r.count(&db, &range)?, n);
+            // A list database's values ascend within each key, whichever way keys go.
+            let pairs = if db.is_list() {
+                list_pairs(r, &db, range, Range::all())?
+            } else {
+                Box::new(r.range(&db, range)?)
+            };
             let ignore_key = a.flag(5 + shift, false);
             let items = pairs.take(n.unwrap_or(usize::MAX)).map(move |p| {
                 let (k, v) = p?;
@@ -566,7 +580,8 @@ pub fn read_counted<'t>(r: &'t dyn Read, a: &KvArgs<'_>, opts: &ReadOpts) -> Res
             };
             let n =
                 usize::try_from(a.count(2, "the sample size")?.unwrap_or(1)).unwrap_or(usize::MAX);
-            let ignore_key = a.flag(5, false);
+            // As Datalevin, values alone unless `ignore-key?` is false.
+            let ignore_key = a.flag(5, true);
             let db = dbi(1)?;
             let len = r.len(&db)?;
             let decode_pair = move |p: levin_engine::Result<(&[u8], &[u8])>| {
@@ -629,12 +644,12 @@ pub fn read_counted<'t>(r: &'t dyn Read, a: &KvArgs<'_>, opts: &ReadOpts) -> Res
                 _ => opts.limit,
             };
             let db = dbi(1)?;
-            let pairs = r.list_range(&db, keys.clone(), values.clone())?;
             // Every value of the keys: the tree counts them. Some values: a walk.
             let count = match value_spec {
                 None => capped(r.count(&db, &keys)?, n),
-                Some(_) => walk_count(r.list_range(&db, keys, values)?, n)?,
+                Some(_) => walk_count(r.list_range(&db, keys.clone(), values.clone())?, n)?,
             };
+            let pairs = list_pairs(r, &db, keys, values)?;
             let items = pairs.take(n.unwrap_or(usize::MAX)).map(move |p| {
                 let (k, v) = p?;
                 types.pair(k, v, false)
@@ -649,6 +664,37 @@ pub fn read_counted<'t>(r: &'t dyn Read, a: &KvArgs<'_>, opts: &ReadOpts) -> Res
         ))),
     }
 }
+
+/// The pairs of a list database in a key range, read as Datalevin reads them: keys in
+/// the direction of `keys`, each key's values in `values` in the direction of `values`
+/// (`[:all-back]` keys with `[:all]` values: the last key first, its values ascending).
+fn list_pairs<'t>(
+    r: &'t dyn Read,
+    db: &levin_engine::Db,
+    keys: Range,
+    values: Range,
+) -> Result<PairIter<'t>> {
+    if keys.reverse == values.reverse {
+        return Ok(Box::new(r.list_range(db, keys, values)?));
+    }
+    // One key at a time: the engine walks a key's values in its key range's direction.
+    let db = db.clone();
+    let each_key = r.keys(&db, keys)?;
+    Ok(Box::new(each_key.flat_map(move |k| -> PairIter<'t> {
+        let one_key = k.and_then(|k| {
+            let only = Range::closed(k, k);
+            let only = if values.reverse { only.rev() } else { only };
+            r.list_range(&db, only, values.clone())
+        });
+        match one_key {
+            Ok(pairs) => Box::new(pairs),
+            Err(e) => Box::new(std::iter::once(Err(e))),
+        }
+    })))
+}
+
+/// Pairs borrowed from a read transaction, as the engine's iterators give them.
+type PairIter<'t> = Box<dyn Iterator<Item = levin_engine::Result<(&'t [u8], &'t [u8])>> + 't>;
 
 /// The vector of a counted read's items (or, for `get-first` and `list-range-first`, its
 /// first item or `nil`).
@@ -712,7 +758,8 @@ pub fn read_op(r: &dyn Read, a: &KvArgs<'_>, opts: &ReadOpts) -> Result<Edn> {
             };
             let rank = a.count(2, "the rank")?.unwrap_or(0);
             match r.get_by_rank(&dbi(1)?, rank)? {
-                Some((k, v)) => types.pair(k, v, a.flag(5, false)),
+                // As Datalevin, the value alone unless `ignore-key?` is false.
+                Some((k, v)) => types.pair(k, v, a.flag(5, true)),
                 None => Ok(Edn::Nil),
             }
         }

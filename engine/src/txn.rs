@@ -577,7 +577,6 @@ fn is_input_error(e: &Error) -> bool {
         Error::Txn(TxnError::Btree(b)) => matches!(
             b,
             BtreeError::KeyTooLong { .. }
-                | BtreeError::EmptyKey
                 | BtreeError::ListValueTooLong { .. }
                 | BtreeError::ValueTooLarge { .. }
         ),

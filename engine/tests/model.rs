@@ -28,6 +28,10 @@ enum Op {
 }
 
 fn key(k: u16) -> Vec<u8> {
+    // Key 0 is the empty key: the smallest there is.
+    if k == 0 {
+        return vec![];
+    }
     // Variable-length keys with shared prefixes exercise separator shortening.
     let mut v = format!("key{:05}", k).into_bytes();
     v.extend(std::iter::repeat_n(b'x', (k % 7) as usize * 5));
@@ -47,6 +51,10 @@ fn val(v: u16) -> Vec<u8> {
 }
 
 fn lval(v: u16) -> Vec<u8> {
+    // Value 0 is the empty value: the smallest of a list.
+    if v == 0 {
+        return vec![];
+    }
     let mut out = v.to_be_bytes().to_vec();
     out.extend(std::iter::repeat_n(b'v', (v % 5) as usize * 7));
     out

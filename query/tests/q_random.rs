@@ -9,8 +9,6 @@
 //! disagrees.
 mod q_support;
 
-use std::path::Path;
-
 #[test]
 fn random() {
     let n = q_support::run_file("q_random.edn", &q_support::registry());
@@ -30,29 +28,8 @@ fn random_pulls() {
 #[test]
 #[ignore = "full mode, run by scripts/differential-random: it needs LEVIN_RANDOM_DIR, a directory of fresh queries with Datalevin's answers"]
 fn random_dir() {
-    let dir = std::env::var("LEVIN_RANDOM_DIR")
-        .expect("LEVIN_RANDOM_DIR names the directory scripts/differential-random fills");
-    let (data, golden) = (Path::new(&dir).join("data"), Path::new(&dir).join("golden"));
-    let mut files: Vec<String> = std::fs::read_dir(&data)
-        .unwrap_or_else(|e| panic!("{}: {e}", data.display()))
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.starts_with("q_") && n.ends_with(".edn"))
-        .collect();
-    files.sort();
     let reg = q_support::registry();
-    let (mut cases, mut failures) = (0, vec![]);
-    for f in &files {
-        let (n, fs) = q_support::run_file_in(&data, &golden, f, &reg);
-        cases += n;
-        failures.extend(fs.into_iter().map(|m| format!("{f}: {m}")));
-    }
-    for m in &failures {
-        println!("MISMATCH {m}\n");
-    }
-    println!(
-        "{} files, {cases} cases, {} mismatches",
-        files.len(),
-        failures.len()
-    );
-    assert!(failures.is_empty(), "{} mismatches", failures.len());
+    q_support::golden::run_random_dir("q_", "cases", |data, golden, f| {
+        q_support::run_file_in(data, golden, f, &reg)
+    });
 }

@@ -12,8 +12,6 @@
 //! step that disagrees.
 mod common;
 
-use std::path::Path;
-
 #[test]
 fn tx_random() {
     let n = common::run_suite("tx_random.edn", 4096);
@@ -27,28 +25,7 @@ fn tx_random() {
 #[test]
 #[ignore = "full mode, run by scripts/differential-random --tx: it needs LEVIN_RANDOM_DIR, a directory of fresh transactions with Datalevin's answers"]
 fn random_dir() {
-    let dir = std::env::var("LEVIN_RANDOM_DIR")
-        .expect("LEVIN_RANDOM_DIR names the directory scripts/differential-random fills");
-    let (data, golden) = (Path::new(&dir).join("data"), Path::new(&dir).join("golden"));
-    let mut files: Vec<String> = std::fs::read_dir(&data)
-        .unwrap_or_else(|e| panic!("{}: {e}", data.display()))
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.starts_with("tx_") && n.ends_with(".edn"))
-        .collect();
-    files.sort();
-    let (mut steps, mut failures) = (0, vec![]);
-    for f in &files {
-        let (n, fs) = common::run_suite_in(&data, &golden, f, 4096);
-        steps += n;
-        failures.extend(fs.into_iter().map(|m| format!("{f}: {m}")));
-    }
-    for m in &failures {
-        println!("MISMATCH {m}\n");
-    }
-    println!(
-        "{} files, {steps} steps, {} mismatches",
-        files.len(),
-        failures.len()
-    );
-    assert!(failures.is_empty(), "{} mismatches", failures.len());
+    common::golden::run_random_dir("tx_", "steps", |data, golden, f| {
+        common::run_suite_in(data, golden, f, 4096)
+    });
 }

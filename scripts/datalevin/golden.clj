@@ -2,10 +2,11 @@
 ;; answers to query/tests/golden/<file>.edn: the oracle the Levin test runners compare
 ;; with. Usage: run-clj golden.clj DATA-DIR GOLDEN-DIR (scripts/regen-datalevin-golden).
 ;;
-;; Two file formats (see query/tests/q_support and query/tests/common):
+;; Three file formats (see query/tests/q_support, query/tests/common, query/tests/kv_random.rs):
 ;;   q_*.edn  [{:name :schema :tx :cases [{:q :in :db2 :schema2 :no-db ...}]}]
+;;   kv_*.edn [{:name :steps [[:open-dbi n] [:open-list-dbi n] [:kv-tx forms] [:read f args...]]}]
 ;;   others   [{:name :schema :steps [[:op args...] ...]}]
-;; Each group gets a fresh Datalevin database. Every answer is {:result v} or
+;; Each group gets a fresh Datalevin database (a key-value store for kv_*.edn). Every answer is {:result v} or
 ;; {:error "message"}, stored with the case's query (or step) so a runner can tell
 ;; when the golden file is stale.
 (ns golden
@@ -154,6 +155,26 @@
         (d/close (:conn @state))
         {:name (:name g) :answers res}))))
 
+;; ---- kv_*.edn: key-value steps ------------------------------------------------------
+
+(defn run-kv-step [kv [op & args]]
+  (case op
+    :open-dbi (answer (d/open-dbi kv (first args)) nil)
+    :open-list-dbi (answer (d/open-list-dbi kv (first args)) nil)
+    :kv-tx (answer (d/transact-kv kv (first args)) nil)
+    :read (let [[f & more] args
+                v (ns-resolve 'datalevin.core (symbol f))]
+            (if v
+              (answer (apply v kv more))
+              {:error (str "datalevin.core has no " f)}))
+    {:error (str "the golden script does not know key-value step " op)}))
+
+(defn run-kv-group [g]
+  (let [kv (d/open-kv (fresh-dir))
+        res (mapv (fn [s] (assoc (run-kv-step kv s) :step (norm s))) (:steps g))]
+    (d/close-kv kv)
+    {:name (:name g) :answers res}))
+
 ;; ---- files ---------------------------------------------------------------------------
 
 (defn write-golden [out file groups]
@@ -180,8 +201,10 @@
     (doseq [f files]
       (let [name (.getName f)
             groups (read-edn (slurp f))
-            step? (not (str/starts-with? name "q_"))
-            res (mapv (if step? run-step-group run-q-group) groups)
+            run (cond (str/starts-with? name "q_") run-q-group
+                      (str/starts-with? name "kv_") run-kv-group
+                      :else run-step-group)
+            res (mapv run groups)
             n (reduce + (map (comp count :answers) res))]
         (write-golden (io/file golden-dir name) name res)
         (println (format "%-22s %4d answers, %3d errors" name n

@@ -204,3 +204,39 @@ pub fn check(
         (Err(_), Some(_)) => None,
     }
 }
+
+/// The full mode of the random differential tests: runs every `{prefix}*.edn` file of
+/// `$LEVIN_RANDOM_DIR/data` (fresh cases `scripts/differential-random` wrote, with
+/// Datalevin's answers in `$LEVIN_RANDOM_DIR/golden`) through `run(data, golden, file)`,
+/// prints each disagreement and a summary, and fails if there was any.
+pub fn run_random_dir(
+    prefix: &str,
+    what: &str,
+    run: impl Fn(&std::path::Path, &std::path::Path, &str) -> (usize, Vec<String>),
+) {
+    let dir = std::env::var("LEVIN_RANDOM_DIR")
+        .expect("LEVIN_RANDOM_DIR names the directory scripts/differential-random fills");
+    let dir = std::path::Path::new(&dir);
+    let (data, golden) = (dir.join("data"), dir.join("golden"));
+    let mut files: Vec<String> = std::fs::read_dir(&data)
+        .unwrap_or_else(|e| panic!("{}: {e}", data.display()))
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with(prefix) && n.ends_with(".edn"))
+        .collect();
+    files.sort();
+    let (mut cases, mut failures) = (0, vec![]);
+    for f in &files {
+        let (n, fs) = run(&data, &golden, f);
+        cases += n;
+        failures.extend(fs.into_iter().map(|m| format!("{f}: {m}")));
+    }
+    for m in &failures {
+        println!("MISMATCH {m}\n");
+    }
+    println!(
+        "{} files, {cases} {what}, {} mismatches",
+        files.len(),
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{} mismatches", failures.len());
+}
