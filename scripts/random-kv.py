@@ -38,12 +38,24 @@ KEY_DOMAINS = {
               '#uuid "ffffffff-ffff-ffff-ffff-fffffffffffe"'],
     ":boolean": ["false", "true"],
     "[:long :string]": ['[1 "a"]', '[1 "b"]', '[2 ""]', '[2 "a"]', '[-1 "z"]', '[10 "a"]'],
+    ":bigint": ["-123456789012345678901234567890N", "-5N", "0N", "1N", "255N", "256N",
+                "98765432109876543210N"],
+    ":bigdec": ["-1.5M", "0M", "0.001M", "1M", "1.25M", "2.5M", "1E+3M"],
+    ":float": ["-1.5", "0.0", "0.25", "1.0", "3.5", "1000.0"],
+    ":symbol": ["a", "b", "a/b", "ab", "z/y", "x.y/z"],
+    ":bytes": ['#bytes "00"', '#bytes "01"', '#bytes "0102"', '#bytes "ff"', '#bytes "7f00"'],
 }
 
 VALUE_DOMAINS = {
     ":string": ['"v1"', '"v2"', '"x"', '""', '"long value"'],
     ":long": ["-3", "0", "7", "42", "1000"],
     ":data": ["{:a 1}", "[1 2]", '"s"', ":k", "nil", "#{1}"],
+    ":keyword": [":v", ":a/v", ":zz"],
+    ":double": ["-0.5", "0.0", "3.25", "1.0E-5"],
+    ":instant": ['#inst "2021-03-04T05:06:07.008Z"', '#inst "1960-01-01T00:00:00.000Z"'],
+    # Datalevin refuses an empty homogeneous tuple ([]); Levin stores it.
+    "[:long]": ["[1 2 3]", "[0]", "[-1]"],
+    ":bytes": ['#bytes "00ff"', '#bytes "41"'],
 }
 
 # Types a list database's values take (ordered types only).

@@ -13,7 +13,8 @@
   (:require [datalevin.core :as d]
             [clojure.edn :as edn]
             [clojure.java.io :as io]
-            [clojure.string :as str]))
+            [clojure.string :as str]
+            [clojure.walk :as walk]))
 
 (def readers
   {'inst  #(java.util.Date/from (java.time.Instant/parse %))
@@ -157,7 +158,23 @@
 
 ;; ---- kv_*.edn: key-value steps ------------------------------------------------------
 
+(declare run-kv-step*)
+
+(defn kv-in
+  "A Clojure user passes a :bigint key or value as a java.math.BigInteger (Datalevin refuses
+  clojure.lang.BigInt there): the EDN reader's 1N becomes one."
+  [x]
+  (walk/postwalk #(if (instance? clojure.lang.BigInt %) (.toBigInteger ^clojure.lang.BigInt %) %) x))
+
+(defn kv-out
+  "Datalevin's answer with its BigIntegers back as bigints (1N), as Levin gives them."
+  [a]
+  (update a :result (fn [r] (walk/postwalk #(if (instance? java.math.BigInteger %) (bigint %) %) r))))
+
 (defn run-kv-step [kv [op & args]]
+  (kv-out (run-kv-step* kv (into [op] (kv-in args)))))
+
+(defn run-kv-step* [kv [op & args]]
   (case op
     :open-dbi (answer (d/open-dbi kv (first args)) nil)
     :open-list-dbi (answer (d/open-list-dbi kv (first args)) nil)
