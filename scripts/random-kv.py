@@ -106,9 +106,15 @@ class Gen:
 
         def put(k):
             if is_list:
+                if self.chance(0.2):
+                    # One value added to the key's list.
+                    return f"[:put \"{dbi}\" {k} {self.pick(vals)} {kt} {vt}]"
                 vs = " ".join(self.rnd.sample(vals, k=self.rnd.randint(1, 3)))
                 return f"[:put-list \"{dbi}\" {k} [{vs}] {kt} {vt}]"
-            return f"[:put \"{dbi}\" {k} {self.pick(vals)} {kt} {vt}]"
+            flags = ""
+            if self.chance(0.15):
+                flags = " " + self.pick(["[:nooverwrite]", "#{:nooverwrite}", "[:append]"])
+            return f"[:put \"{dbi}\" {k} {self.pick(vals)} {kt} {vt}{flags}]"
 
         out.append("[:kv-tx [" + " ".join(put(k) for k in present) + "]]")
         for _ in range(steps):

@@ -389,8 +389,9 @@ pub fn apply_form(w: &mut RwTxn, form: &Edn) -> Result<()> {
             let flags = put_flags(items.get(6))?;
             if db.is_list() {
                 w.put_list(&db, &kb, &vb)?;
-            } else {
-                w.put_with(&db, &kb, &vb, flags)?;
+            } else if !w.put_with(&db, &kb, &vb, flags)? {
+                // As Datalevin (LMDB's MDB_KEYEXIST): the transaction fails.
+                return Err(fail("the key is already there (put flag :nooverwrite)"));
             }
         }
         "del" => {
