@@ -20,6 +20,9 @@ pub(crate) enum Segment {
         values: Range,
         reverse: bool,
     },
+    /// Every key in `keys`, in its direction, with its values inside `values`, in the same
+    /// direction.
+    Bounded { keys: Range, values: Range },
 }
 
 impl Segment {
@@ -51,8 +54,9 @@ impl<'a> DatomScan<'a> {
         }
     }
 
-    /// How many datoms [`DatomScan::datoms`] gives: O(log n) per segment (at most two),
-    /// counted in the tree; nothing is read or allocated per datom.
+    /// How many datoms [`DatomScan::datoms`] gives: O(log n) per segment counted in the
+    /// tree, except a seek bounding both keys and values, which walks its datoms (reading
+    /// none into a datom).
     pub fn count(&self) -> Result<u64> {
         let r = self.db.kv();
         let db = self.db.index_db(self.index);
@@ -62,6 +66,15 @@ impl<'a> DatomScan<'a> {
                 Segment::Pairs(range) => r.count(db, range)?,
                 // The count ignores the direction, as it should.
                 Segment::List { key, values, .. } => r.list_count_range(db, key, values)?,
+                // No count in the tree bounds the values of many keys: a walk.
+                Segment::Bounded { keys, values } => {
+                    let mut n = 0u64;
+                    for pair in r.list_range(db, keys.clone(), values.clone())? {
+                        pair?;
+                        n += 1;
+                    }
+                    n
+                }
             });
         }
         Ok(n)
@@ -85,6 +98,7 @@ impl<'a> DatomScan<'a> {
                     let keys = if reverse { keys.rev() } else { keys };
                     r.list_range(tree, keys, values)?
                 }
+                Segment::Bounded { keys, values } => r.list_range(tree, keys, values)?,
             });
         }
         let pairs = parts.into_iter().flatten();

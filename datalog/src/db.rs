@@ -478,24 +478,25 @@ impl<'t> Db<'t> {
         self.plan_datoms(index, components)?.datoms()
     }
 
-    /// The datoms of `index` from the first one at or after `components` to the end.
+    /// The datoms of `index` from the position `components` names on, to the end, each
+    /// component a lower bound of its own, as Datalevin reads them: `[e :a v]` on EAV is
+    /// every datom of `:a` with an entity at or after `e` and a value at or after `v`;
+    /// `[:a v e]` on AVE every datom of `:a` with a value at or after `v` and an entity at
+    /// or after `e`; `[e]` every datom from entity `e` on.
     pub fn seek_datoms(&self, index: Index, components: &[Edn]) -> Result<Datoms<'_>> {
         self.plan_seek_datoms(index, components)?.datoms()
     }
 
-    /// The datoms of `index` from the last one at or before `components` back to the
-    /// start, in reverse index order (Datalevin's `rseek-datoms`).
+    /// [`Db::seek_datoms`] backwards: from the position `components` names back to the
+    /// start, in reverse index order, each component an upper bound (Datalevin's
+    /// `rseek-datoms`).
     pub fn rseek_datoms(&self, index: Index, components: &[Edn]) -> Result<Datoms<'_>> {
         self.plan_rseek_datoms(index, components)?.datoms()
     }
 
     /// [`Db::datoms`] planned, not started: its count and its datoms (see [`DatomScan`]).
     pub fn plan_datoms(&self, index: Index, components: &[Edn]) -> Result<DatomScan<'_>> {
-        Ok(DatomScan::new(
-            self,
-            index,
-            self.scan(index, components, false)?,
-        ))
+        Ok(DatomScan::new(self, index, self.scan(index, components)?))
     }
 
     /// [`Db::seek_datoms`] planned, not started.
@@ -503,28 +504,33 @@ impl<'t> Db<'t> {
         Ok(DatomScan::new(
             self,
             index,
-            self.scan(index, components, true)?,
+            self.seek_box(index, components, false)?,
         ))
     }
 
     /// [`Db::rseek_datoms`] planned, not started.
     pub fn plan_rseek_datoms(&self, index: Index, components: &[Edn]) -> Result<DatomScan<'_>> {
-        Ok(DatomScan::new(self, index, self.rscan(index, components)?))
+        Ok(DatomScan::new(
+            self,
+            index,
+            self.seek_box(index, components, true)?,
+        ))
     }
 
-    /// The segments of `index` that `datoms` (or, with `seek`, `seek_datoms`) reads.
-    fn scan(&self, index: Index, c: &[Edn], seek: bool) -> Result<Vec<Segment>> {
+    /// The segments of `index` that `datoms` reads: the datoms whose leading components
+    /// equal `c`.
+    fn scan(&self, index: Index, c: &[Edn]) -> Result<Vec<Segment>> {
         if c.len() > 3 {
             return Err(Error::Invalid(format!(
                 "an index has 3 components, got {}",
                 c.len()
             )));
         }
+        let Some(first) = c.first() else {
+            return Ok(vec![Segment::Pairs(Range::all())]);
+        };
         match index {
             Index::Eav => {
-                let Some(first) = c.first() else {
-                    return Ok(vec![Segment::Pairs(Range::all())]);
-                };
                 let Some(e) = self.entid_arg(first)? else {
                     return Ok(vec![]);
                 };
@@ -543,72 +549,45 @@ impl<'t> Db<'t> {
                                     let it = layout::item(attr.id, &p);
                                     Range::closed(it.clone(), it)
                                 }
-                                None if !seek => return Ok(vec![]),
-                                None => Range::at_least(layout::aid_bytes(attr.id)),
+                                None => return Ok(vec![]),
                             },
                         }
                     }
                 };
-                if !seek {
-                    return Ok(vec![Segment::list(k.to_vec(), vr, false)]);
-                }
-                let vr = match vr.lo {
-                    std::ops::Bound::Included(lo) => Range::at_least(lo),
-                    _ => Range::all(),
-                };
-                Ok(vec![
-                    Segment::list(k.to_vec(), vr, false),
-                    Segment::Pairs(Range::greater_than(k)),
-                ])
+                Ok(vec![Segment::list(k.to_vec(), vr, false)])
             }
             Index::Ave => {
-                let Some(a) = c.first() else {
-                    return Ok(vec![Segment::Pairs(Range::all())]);
-                };
-                let Some(attr) = self.attr_arg(a)? else {
+                let Some(attr) = self.attr_arg(first)? else {
                     return Ok(vec![]);
                 };
-                let prefix = layout::aid_bytes(attr.id);
                 let Some(v) = c.get(1) else {
-                    let range = if seek {
-                        Range::at_least(prefix)
-                    } else {
-                        Range::prefix(prefix)
-                    };
-                    return Ok(vec![Segment::Pairs(range)]);
+                    return Ok(vec![Segment::Pairs(Range::prefix(layout::aid_bytes(
+                        attr.id,
+                    )))]);
                 };
-                let key = match self.view().lookup_part(attr, v)? {
-                    Some(p) => layout::item(attr.id, &p),
-                    None if !seek => return Ok(vec![]),
-                    None => {
-                        // Seek to where the value would sort.
-                        let value = convert::to_value(attr, v)?;
-                        let enc = layout::encode(&value)
-                            .map_err(|err| Error::Invalid(err.to_string()))?;
-                        layout::item(attr.id, &enc[..enc.len().min(self.meta.giant_limit)])
-                    }
+                let Some(p) = self.view().lookup_part(attr, v)? else {
+                    return Ok(vec![]);
                 };
+                let key = layout::item(attr.id, &p);
                 let er = match c.get(2) {
                     None => Range::all(),
                     Some(e) => match self.entid_arg(e)? {
-                        Some(e) if seek => Range::at_least(layout::eid_bytes(e)),
                         Some(e) => Range::closed(layout::eid_bytes(e), layout::eid_bytes(e)),
                         None => return Ok(vec![]),
                     },
                 };
-                if !seek {
-                    return Ok(vec![Segment::list(key, er, false)]);
-                }
-                Ok(vec![
-                    Segment::list(key.clone(), er, false),
-                    Segment::Pairs(Range::greater_than(key)),
-                ])
+                Ok(vec![Segment::list(key, er, false)])
             }
         }
     }
 
-    /// The segments of `index` that `rseek_datoms` reads, all backwards.
-    fn rscan(&self, index: Index, c: &[Edn]) -> Result<Vec<Segment>> {
+    /// The segments of `index` that `seek_datoms` (or, with `reverse`, `rseek_datoms`)
+    /// reads, as Datalevin reads them: from the position `c` names, onward in the read's
+    /// direction, each given component a bound on its own. An attribute bounds the read to
+    /// itself; an entity (EAV) or a value (AVE) bounds the keys; a value (EAV) or an entity
+    /// (AVE) bounds each key's values: `[e :a v]` is every datom of `:a` whose entity is at
+    /// or after `e` and whose value is at or after `v` (at or before, reversed).
+    fn seek_box(&self, index: Index, c: &[Edn], reverse: bool) -> Result<Vec<Segment>> {
         use std::ops::Bound::Included;
         if c.len() > 3 {
             return Err(Error::Invalid(format!(
@@ -616,80 +595,77 @@ impl<'t> Db<'t> {
                 c.len()
             )));
         }
-        // Everything at or before `upper` within one key's list: a value bound.
-        let upto = |hi: std::ops::Bound<Vec<u8>>| {
-            let mut all = Range::all();
-            all.hi = hi;
-            all
+        let direct = |r: Range| if reverse { r.rev() } else { r };
+        // The part of `within` from `b` on, in the read's direction.
+        let from = |b: Vec<u8>, within: Range| {
+            let mut r = within;
+            if reverse {
+                r.hi = Included(b);
+            } else {
+                r.lo = Included(b);
+            }
+            r
         };
-        // The list of `key` up to `values`, then every earlier key, all backwards.
-        let backwards = |key: Vec<u8>, values: Range| {
-            vec![
-                Segment::list(key.clone(), values, true),
-                Segment::Pairs(Range::less_than(key).rev()),
-            ]
+        let Some(first) = c.first() else {
+            return Ok(vec![Segment::Pairs(direct(Range::all()))]);
         };
         match index {
             Index::Eav => {
-                let Some(first) = c.first() else {
-                    return Ok(vec![Segment::Pairs(Range::all().rev())]);
-                };
                 let Some(e) = self.entid_arg(first)? else {
                     return Ok(vec![]);
                 };
-                let k = layout::eid_bytes(e);
-                let values = match (c.get(1), c.get(2)) {
-                    (None, _) => Range::all(),
-                    (Some(a), v) => {
-                        let Some(attr) = self.attr_arg(a)? else {
-                            return Ok(vec![]);
-                        };
-                        let after_attr = Range::prefix(layout::aid_bytes(attr.id)).hi;
-                        match v {
-                            None => upto(after_attr),
-                            Some(v) => match self.view().lookup_part(attr, v)? {
-                                Some(p) => upto(Included(layout::item(attr.id, &p))),
-                                None => upto(after_attr),
-                            },
-                        }
-                    }
-                };
-                Ok(backwards(k.to_vec(), values))
-            }
-            Index::Ave => {
-                let Some(a) = c.first() else {
-                    return Ok(vec![Segment::Pairs(Range::all().rev())]);
+                let keys = from(layout::eid_bytes(e).to_vec(), Range::all());
+                let Some(a) = c.get(1) else {
+                    return Ok(vec![Segment::Pairs(direct(keys))]);
                 };
                 let Some(attr) = self.attr_arg(a)? else {
                     return Ok(vec![]);
                 };
-                let prefix = layout::aid_bytes(attr.id);
-                let Some(v) = c.get(1) else {
-                    let hi = Range::prefix(prefix).hi;
-                    return Ok(vec![Segment::Pairs(upto(hi).rev())]);
+                let within = Range::prefix(layout::aid_bytes(attr.id));
+                let values = match c.get(2) {
+                    None => within,
+                    Some(v) => from(self.position_of(attr, v)?, within),
                 };
-                let key = match self.view().lookup_part(attr, v)? {
-                    Some(p) => layout::item(attr.id, &p),
-                    None => {
-                        // Not stored: everything that sorts before where it would be.
-                        let value = convert::to_value(attr, v)?;
-                        let enc = layout::encode(&value)
-                            .map_err(|err| Error::Invalid(err.to_string()))?;
-                        let key =
-                            layout::item(attr.id, &enc[..enc.len().min(self.meta.giant_limit)]);
-                        return Ok(vec![Segment::Pairs(Range::less_than(key).rev())]);
-                    }
+                Ok(vec![Segment::Bounded {
+                    keys: direct(keys),
+                    values,
+                }])
+            }
+            Index::Ave => {
+                let Some(attr) = self.attr_arg(first)? else {
+                    return Ok(vec![]);
                 };
-                let er = match c.get(2) {
-                    None => Range::all(),
-                    Some(e) => match self.entid_arg(e)? {
-                        Some(e) => upto(Included(layout::eid_bytes(e).to_vec())),
-                        None => return Ok(vec![]),
-                    },
+                let within = Range::prefix(layout::aid_bytes(attr.id));
+                let keys = match c.get(1) {
+                    None => within,
+                    Some(v) => from(self.position_of(attr, v)?, within),
                 };
-                Ok(backwards(key, er))
+                let Some(e) = c.get(2) else {
+                    return Ok(vec![Segment::Pairs(direct(keys))]);
+                };
+                let Some(e) = self.entid_arg(e)? else {
+                    return Ok(vec![]);
+                };
+                Ok(vec![Segment::Bounded {
+                    keys: direct(keys),
+                    values: from(layout::eid_bytes(e).to_vec(), Range::all()),
+                }])
             }
         }
+    }
+
+    /// Where value `v` of `attr` is, or would be, in the index: its stored part, else its
+    /// encoding (cut to the giant limit, as stored values are).
+    fn position_of(&self, attr: &Attr, v: &Edn) -> Result<Vec<u8>> {
+        if let Some(p) = self.view().lookup_part(attr, v)? {
+            return Ok(layout::item(attr.id, &p));
+        }
+        let value = convert::to_value(attr, v)?;
+        let enc = layout::encode(&value).map_err(|err| Error::Invalid(err.to_string()))?;
+        Ok(layout::item(
+            attr.id,
+            &enc[..enc.len().min(self.meta.giant_limit)],
+        ))
     }
 
     /// The datoms of `attr` with values in `[lo, hi]` (either bound optional), in value

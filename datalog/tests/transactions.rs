@@ -303,11 +303,25 @@ fn rseek_datoms_walks_the_index_backwards() {
             "[1 :person/age 10]"
         ]
     );
-    // Attribute ids follow the schema's keyword order (:person/age before :person/name),
-    // and EAV lists an entity's datoms by attribute id.
+    // As Datalevin, a given attribute bounds the read to itself: entities at or before 2
+    // with an age, each with its ages at or before 20 when a value is given too.
     assert_eq!(
         edn(Index::Eav, "[2 :person/age]"),
+        ["[2 :person/age 20]", "[1 :person/age 10]"]
+    );
+    assert_eq!(
+        edn(Index::Eav, "[4 :person/age 20]"),
         [
+            "[3 :person/age 20]",
+            "[2 :person/age 20]",
+            "[1 :person/age 10]"
+        ]
+    );
+    // The entity alone: every datom back to the start, the entity's own first.
+    assert_eq!(
+        edn(Index::Eav, "[2]"),
+        [
+            "[2 :person/name \"B\"]",
             "[2 :person/age 20]",
             "[1 :person/name \"A\"]",
             "[1 :person/age 10]"

@@ -299,7 +299,7 @@ def test_datom_reads_of_many_batches(db_uri):
         ave = conn.datoms(":ave", ":n")
         assert [d[2] for d in ave] == list(range(3000))
         assert [d[2] for d in conn.seek_datoms(":ave", ":n", 500)][:3] == [500, 501, 502]
-        assert len(conn.seek_datoms(":ave", ":n", 500)) == 2500 + 3000  # then all of :s
+        assert len(conn.seek_datoms(":ave", ":n", 500)) == 2500  # :n only, as Datalevin reads it
         back = conn.rseek_datoms(":ave", ":n", 2499)
         assert [d[2] for d in back] == list(range(2499, -1, -1))
         assert [d[2] for d in conn.index_range(":n", 200, 2899)] == list(range(200, 2900))

@@ -247,6 +247,30 @@ fn step(
             let check = eq(&r, arg(4));
             (r, check)
         }
+        "rseek" => {
+            let comps = arg(2).as_seq().unwrap_or(&[]).to_vec();
+            let n = arg(3).as_long().unwrap_or(0) as usize;
+            let r = db
+                .rseek_datoms(index(arg(1)), &comps)
+                .map(|it| datoms_edn(it, n))
+                .map_err(|e| e.to_string());
+            (r, Ok(()))
+        }
+        "search" => {
+            let r = db
+                .search_datoms(opt(arg(1)), opt(arg(2)), opt(arg(3)))
+                .map(|it| datoms_edn(it, usize::MAX))
+                .map_err(|e| e.to_string());
+            (r, Ok(()))
+        }
+        "cardinality" => {
+            let a = arg(1).as_keyword().expect("an attribute");
+            let r = db
+                .cardinality(a)
+                .map(|n| Edn::Long(n as i64))
+                .map_err(|e| e.to_string());
+            (r, Ok(()))
+        }
         "index-range" => {
             let a = arg(1).as_keyword().expect("attr").clone();
             let r = db
