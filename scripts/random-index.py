@@ -9,7 +9,8 @@ addresses: typed attributes, cardinality one and many, refs) and then M steps: `
 (the first n datoms from a start), `index-range` (open or closed bounds, in and out of the
 data), `count-datoms`, `search-datoms` (any of e, a, v left nil), `cardinality`, and now and
 then a small transaction (an assertion or a retraction) so reads also see a changed
-database. Components name ids and values that exist and ones that do not. Every answer, in
+database. Components name ids (and lookup refs) and values that exist and ones that do
+not. Every answer, in
 its order, must be Datalevin's (query/tests/ix_random.rs).
 
 Avoided, being listed differences (docs/QUERY.md, "Differences from Datalevin"):
@@ -58,6 +59,9 @@ class Gen:
         return rq.edn(self.pick(vs))
 
     def entity(self, a=None):
+        if self.chance(0.1):
+            # A lookup ref: a person by name, or a name nobody has.
+            return f'[:person/name "{self.pick(rq.NAMES + ["Zed"])}"]'
         if a is not None and self.chance(0.8):
             holders = [i for i, e in rq.DATA.items() if a in e]
             if holders:
@@ -96,6 +100,8 @@ class Gen:
         if r < 0.82:
             a = self.attr()
             e = self.entity(a) if self.chance(0.5) else "nil"
+            if e.startswith("["):
+                e = str(self.pick(IDS))  # Datalevin's search-datoms takes no lookup ref
             at = a if self.chance(0.7) else "nil"
             v = self.value(a) if at != "nil" and self.chance(0.5) else "nil"
             if e == "nil" and at == "nil" and v == "nil":

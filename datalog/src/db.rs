@@ -468,8 +468,15 @@ impl<'t> Db<'t> {
         Ok(self.schema.get(&kw_arg(v)?))
     }
 
+    /// An entity component of an index read: as [`Db::entid`], but a lookup ref that
+    /// finds nothing is an error (as in Datalevin), not an empty read.
     fn entid_arg(&self, v: &Edn) -> Result<Option<u64>> {
-        self.entid(v)
+        match self.entid(v)? {
+            None if matches!(v, Edn::Vector(_) | Edn::List(_)) => Err(Error::Invalid(format!(
+                "nothing found for the lookup ref {v}: no entity has that value"
+            ))),
+            found => Ok(found),
+        }
     }
 
     /// The datoms of `index` whose leading components equal `components` (for EAV:
