@@ -356,11 +356,23 @@ impl Attr {
 }
 
 /// A schema: attribute definitions by name, with their ids once stored.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Schema {
     attrs: BTreeMap<Keyword, Attr>,
     by_id: HashMap<u32, Keyword>,
+    /// For a schema read from EDN, each attribute's properties as written: a change of a
+    /// stored attribute merges them into its definition (see [`Schema::merged_into`]).
+    written: BTreeMap<Keyword, Edn>,
 }
+
+/// Two schemas are equal when they define the same attributes with the same ids.
+impl PartialEq for Schema {
+    fn eq(&self, other: &Schema) -> bool {
+        self.attrs == other.attrs && self.by_id == other.by_id
+    }
+}
+
+impl Eq for Schema {}
 
 impl Schema {
     /// An empty schema.
@@ -387,10 +399,36 @@ impl Schema {
                         .into(),
                 });
             }
-            s.insert(Attr::from_edn(ident, v)?.normalized());
+            s.insert(Attr::from_edn(ident.clone(), v)?.normalized());
+            s.written.insert(ident, v.clone());
         }
         s.check_tuples()?;
         Ok(s)
+    }
+
+    /// The definition `ident` takes when this schema changes `stored`, as Datalevin's
+    /// `update-schema` merges: the properties written here replace those of `stored`, a
+    /// property written as `nil` is removed, and the others stay (`{:name {:db/doc "x"}}`
+    /// keeps the value type and uniqueness of `:name`). An attribute of a schema built in
+    /// Rust, not read from EDN, is taken whole.
+    pub(crate) fn merged_into(&self, stored: &Attr) -> Result<Attr> {
+        let Some(new) = self.attrs.get(&stored.ident) else {
+            return Ok(stored.clone());
+        };
+        let Some(written) = self.written.get(&stored.ident).and_then(Edn::as_map) else {
+            return Ok(new.clone());
+        };
+        let mut props = match stored.to_edn() {
+            Edn::Map(m) => m,
+            _ => vec![],
+        };
+        for (k, v) in written {
+            props.retain(|(old, _)| old != k);
+            if !v.is_nil() {
+                props.push((k.clone(), v.clone()));
+            }
+        }
+        Ok(Attr::from_edn(stored.ident.clone(), &Edn::Map(props))?.normalized())
     }
 
     /// Reads a schema from EDN text.

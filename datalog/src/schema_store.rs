@@ -66,7 +66,11 @@ pub(crate) fn merge_schema(
                 reason: "built in; it cannot be redefined".into(),
             });
         }
-        let mut a = a.clone();
+        let mut a = match stored.get(&a.ident) {
+            // A stored attribute keeps the properties the new definition leaves out.
+            Some(old) => new.merged_into(old)?,
+            None => a.clone(),
+        };
         match stored.get(&a.ident) {
             Some(old) if same_definition(old, &a) => continue,
             Some(old) => {

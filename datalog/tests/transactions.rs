@@ -394,3 +394,28 @@ fn connections_and_snapshots_cross_threads() {
     }
     assert_eq!(names(&conn.db().unwrap()).len(), 4);
 }
+
+#[test]
+fn a_schema_change_in_edn_merges_and_one_built_in_rust_replaces() {
+    let d = tempfile::tempdir().unwrap();
+    let conn = Conn::open(d.path(), SCHEMA).unwrap();
+    conn.transact(&e(r#"[{:person/name "Ivan" :person/age 3}]"#))
+        .unwrap();
+    let name = kw(":person/name");
+    // Named properties replace theirs; the others stay, as in Datalevin's update-schema.
+    conn.update_schema(r#"{:person/name {:db/doc "the name"}}"#)
+        .unwrap();
+    let a = conn.schema().get(&name).unwrap().clone();
+    assert_eq!(a.unique, Some(levin_datalog::Unique::Identity));
+    assert_eq!(a.doc.as_deref(), Some("the name"));
+    // nil removes a property.
+    conn.update_schema("{:person/name {:db/unique nil}}")
+        .unwrap();
+    let a = conn.schema().get(&name).unwrap().clone();
+    assert_eq!((a.unique, a.doc.as_deref()), (None, Some("the name")));
+    // A definition built in Rust is taken whole: no doc left.
+    let mut whole = levin_datalog::Schema::new();
+    whole.insert(levin_datalog::Attr::untyped(name.clone()));
+    conn.update_schema(whole).unwrap();
+    assert_eq!(conn.schema().get(&name).unwrap().doc, None);
+}
