@@ -1,6 +1,7 @@
 //! Datom reads planned before they start ([`DatomScan`]): the index segments a read walks,
-//! from which both its count (through the counted B+tree, O(log n) a segment) and its
-//! datoms (lazily) are taken, so that the two agree by construction.
+//! from which both its count (through the counted B+tree, O(log n) a segment, or a walk for
+//! a seek that bounds each key's values) and its datoms (lazily) are taken, so that the two
+//! agree by construction.
 
 use levin_engine::Range;
 
