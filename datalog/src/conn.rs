@@ -264,7 +264,10 @@ impl Conn {
         })
     }
 
-    /// Adds or changes attributes, as [`Conn::open`] does with a schema.
+    /// Adds or changes attributes, as [`Conn::open`] does with a schema. A stored attribute
+    /// given in EDN keeps the properties its new definition leaves out, as in Datalevin
+    /// (`{:email {:db/doc "x"}}` changes only the doc); a property given as `nil` is
+    /// removed. An attribute of a [`Schema`] built in Rust is replaced whole.
     pub fn update_schema(&self, schema: impl AsSchema) -> Result<()> {
         self.update_schema_with(schema, &SchemaUpdate::default())
     }

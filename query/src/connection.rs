@@ -179,8 +179,10 @@ pub trait Connection: DatalogRead + Send + Sync + Sized {
     /// Runs a vector of tx forms atomically.
     fn transact(&self, tx: &Edn) -> Result<TxReport, Self::Error>;
 
-    /// Adds or changes the attributes of `schema` (a map; `nil` for none), then deletes and
-    /// renames as `update` says, all at once; returns the new schema.
+    /// Adds or changes the attributes of `schema` (a map; `nil` for none; a stored
+    /// attribute keeps the properties its new definition leaves out, and `nil` removes
+    /// one, as in Datalevin), then deletes and renames as `update` says, all at once;
+    /// returns the new schema.
     fn update_schema(&self, schema: &Edn, update: &SchemaUpdate) -> Result<Schema, Self::Error>;
 
     /// Removes every datom and keeps the schema.
