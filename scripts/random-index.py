@@ -20,11 +20,10 @@ Levin, as Datomic, goes on to the end of the index).
 scripts/differential-random --index runs many seeds against both.
 """
 
-import argparse
 import importlib.util
 import os
 import random
-import sys
+import stepfile
 
 _spec = importlib.util.spec_from_file_location(
     "random_queries", os.path.join(os.path.dirname(os.path.abspath(__file__)), "random-queries.py"))
@@ -121,21 +120,7 @@ class Gen:
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--groups", type=int, default=4)
-    p.add_argument("--steps", type=int, default=75)
-    p.add_argument("--out")
-    a = p.parse_args()
-    gen = Gen(random.Random(a.seed))
-    text = (f";; scripts/random-index.py --seed {a.seed} --groups {a.groups} --steps {a.steps}\n"
-            ";; Random index reads, each compared with Datalevin's answer.\n[\n"
-            + "\n".join(gen.group(i, a.steps) for i in range(a.groups)) + "\n]\n")
-    if a.out:
-        with open(a.out, "w") as f:
-            f.write(text)
-    else:
-        sys.stdout.write(text)
+    stepfile.main(__doc__, "random-index.py", "Random index reads", 4, 75, Gen)
 
 
 if __name__ == "__main__":

@@ -19,9 +19,8 @@ side through the key-value vocabulary the server and the pod share).
 scripts/differential-random --kv runs many seeds against both.
 """
 
-import argparse
 import random
-import sys
+import stepfile
 
 KEY_DOMAINS = {
     ":long": ["-7", "-1", "0", "1", "2", "3", "5", "8", "13", "100", "9007199254740993"],
@@ -187,22 +186,7 @@ class Gen:
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--groups", type=int, default=12)
-    p.add_argument("--steps", type=int, default=25)
-    p.add_argument("--out")
-    a = p.parse_args()
-    rnd = random.Random(a.seed)
-    gen = Gen(rnd)
-    text = (f";; scripts/random-kv.py --seed {a.seed} --groups {a.groups} --steps {a.steps}\n"
-            ";; Random key-value steps, each compared with Datalevin's answer.\n[\n"
-            + "\n".join(gen.group(i, a.steps) for i in range(a.groups)) + "\n]\n")
-    if a.out:
-        with open(a.out, "w") as f:
-            f.write(text)
-    else:
-        sys.stdout.write(text)
+    stepfile.main(__doc__, "random-kv.py", "Random key-value steps", 12, 25, Gen)
 
 
 if __name__ == "__main__":

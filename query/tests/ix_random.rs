@@ -14,10 +14,11 @@ fn ix_random() {
     assert!(n >= 300, "{n} steps");
 }
 
-// Ignored because it is the full mode, not a CI test: its steps are generated fresh by
+// Reason: it is the full mode, not a CI test: its steps are generated fresh by
 // `scripts/differential-random --index` (new seeds each run) and answered by Datalevin in
 // the same run, so without that directory there is nothing to compare. The script runs it
-// with `--ignored`; CI covers the checked-in seed through the test above. Plan: keep it so.
+// with `--ignored`; CI covers the checked-in seed through the test above. Plan: keep it
+// ignored; CI runs the checked-in seed, and people run fresh seeds with the script.
 #[test]
 #[ignore = "full mode, run by scripts/differential-random --index: it needs LEVIN_RANDOM_DIR, a directory of fresh index reads with Datalevin's answers"]
 fn random_dir() {

@@ -18,10 +18,11 @@ fn tx_random() {
     assert!(n >= 300, "{n} steps");
 }
 
-// Ignored because it is the full mode, not a CI test: its cases are generated fresh by
+// Reason: it is the full mode, not a CI test: its cases are generated fresh by
 // `scripts/differential-random --tx` (new seeds each run) and answered by Datalevin in the same
 // run, so without that directory there is nothing to compare. The script runs it with
-// `--ignored`; CI covers the checked-in seed through the test above. Plan: keep it so.
+// `--ignored`; CI covers the checked-in seed through the test above. Plan: keep it
+// ignored; CI runs the checked-in seed, and people run fresh seeds with the script.
 #[test]
 #[ignore = "full mode, run by scripts/differential-random --tx: it needs LEVIN_RANDOM_DIR, a directory of fresh transactions with Datalevin's answers"]
 fn random_dir() {

@@ -32,6 +32,15 @@ fn assert_code(reply: &Edn, expected: &str, what: &str) {
     assert_eq!(code(reply).as_deref(), Some(expected), "{what}");
 }
 
+/// The reply says the command completed.
+fn assert_complete(reply: &Edn) {
+    assert_eq!(
+        reply.get(&e(":type")),
+        Some(&e(":command-complete")),
+        "{reply}"
+    );
+}
+
 fn code(reply: &Edn) -> Option<String> {
     reply
         .get(&e(":err-data"))
@@ -43,11 +52,7 @@ fn code(reply: &Edn) -> Option<String> {
 fn still_serving(server: &Server) {
     let mut r = Raw::ready(server);
     let reply = r.call(1, "list-databases", "[]");
-    assert_eq!(
-        reply.get(&e(":type")),
-        Some(&e(":command-complete")),
-        "{reply}"
-    );
+    assert_complete(&reply);
 }
 
 #[test]
@@ -162,19 +167,11 @@ fn bad_requests_get_errors_and_the_session_goes_on() {
         );
     }
     let reply = r.call(9, "open", "[\"db\"]");
-    assert_eq!(
-        reply.get(&e(":type")),
-        Some(&e(":command-complete")),
-        "{reply}"
-    );
+    assert_complete(&reply);
     let reply = r.call(10, "q", "[\"db\" \"[:find ?e :where [?e\"]");
     assert_code(&reply, ":levin.error/parse", &format!("{reply}"));
     let reply = r.call(11, "transact", "[\"db\" [[:db/add -1 :a 1]]]");
-    assert_eq!(
-        reply.get(&e(":type")),
-        Some(&e(":command-complete")),
-        "{reply}"
-    );
+    assert_complete(&reply);
     let reply = r.call(12, "q", "[\"db\" [:find (count ?e) . :where [?e :a]]]");
     assert_eq!(reply.get(&e(":result")), Some(&Edn::Long(1)), "{reply}");
 }
@@ -187,21 +184,13 @@ fn a_client_vanishing_mid_transaction_changes_nothing() {
     a.call(1, "open", "[\"db\"]");
     a.call(2, "open-transact", "[\"db\"]");
     let reply = a.call(3, "transact", "[\"db\" [[:db/add -1 :a 1]]]");
-    assert_eq!(
-        reply.get(&e(":type")),
-        Some(&e(":command-complete")),
-        "{reply}"
-    );
+    assert_complete(&reply);
     drop(a);
     // The writer is free again and the write is gone.
     let mut b = Raw::ready(&server);
     b.call(1, "open", "[\"db\"]");
     let reply = b.call(2, "transact", "[\"db\" [[:db/add -1 :b 2]]]");
-    assert_eq!(
-        reply.get(&e(":type")),
-        Some(&e(":command-complete")),
-        "{reply}"
-    );
+    assert_complete(&reply);
     let reply = b.call(3, "q", "[\"db\" [:find (count ?e) . :where [?e :a]]]");
     assert_eq!(reply.get(&e(":result")), Some(&Edn::Nil), "{reply}");
 }
@@ -210,10 +199,7 @@ fn a_client_vanishing_mid_transaction_changes_nothing() {
 fn an_idle_transaction_is_aborted_and_says_so() {
     let root = tempfile::tempdir().unwrap();
     let server = start(root.path());
-    let mut a = Raw::ready(&server);
-    a.call(1, "open", "[\"db\"]");
-    a.call(2, "open-transact", "[\"db\"]");
-    a.call(3, "transact", "[\"db\" [[:db/add -1 :a 1]]]");
+    let mut a = writing_a(&server);
     std::thread::sleep(Duration::from_millis(800));
     let reply = a.call(4, "close-transact", "[\"db\"]");
     assert_code(
@@ -224,6 +210,16 @@ fn an_idle_transaction_is_aborted_and_says_so() {
     assert!(reply.to_string().contains("idle"), "{reply}");
     let reply = a.call(5, "q", "[\"db\" [:find (count ?e) . :where [?e :a]]]");
     assert_eq!(reply.get(&e(":result")), Some(&Edn::Nil), "{reply}");
+}
+
+/// A session inside an explicit transaction on `db` that has written `[-1 :a 1]`
+/// (requests 1 to 3).
+fn writing_a(server: &Server) -> Raw {
+    let mut a = Raw::ready(server);
+    a.call(1, "open", "[\"db\"]");
+    a.call(2, "open-transact", "[\"db\"]");
+    a.call(3, "transact", "[\"db\" [[:db/add -1 :a 1]]]");
+    a
 }
 
 /// How many datoms of `:a` the database holds, read by a fresh session.
@@ -238,10 +234,7 @@ fn count_a(server: &Server) -> Edn {
 fn after_the_server_aborts_a_transaction_its_database_is_refused_until_the_client_ends_it() {
     let root = tempfile::tempdir().unwrap();
     let server = start(root.path());
-    let mut a = Raw::ready(&server);
-    a.call(1, "open", "[\"db\"]");
-    a.call(2, "open-transact", "[\"db\"]");
-    a.call(3, "transact", "[\"db\" [[:db/add -1 :a 1]]]");
+    let mut a = writing_a(&server);
     std::thread::sleep(Duration::from_millis(800));
     // The client still believes it is inside its transaction: this write must not commit
     // on its own (the first write of the transaction is gone), nor may a read miss it.
@@ -267,11 +260,7 @@ fn after_the_server_aborts_a_transaction_its_database_is_refused_until_the_clien
     let reply = a.call(7, "abort-transact", "[\"db\"]");
     assert!(reply.to_string().contains("idle"), "{reply}");
     let reply = a.call(8, "transact", "[\"db\" [[:db/add -1 :a 3]]]");
-    assert_eq!(
-        reply.get(&e(":type")),
-        Some(&e(":command-complete")),
-        "{reply}"
-    );
+    assert_complete(&reply);
     assert_eq!(count_a(&server), Edn::Long(1));
 }
 
@@ -304,10 +293,7 @@ fn writes_through_a_transaction_of_their_own_are_refused_inside_an_explicit_one(
     // Each would wait for the writer the session itself holds.
     let root = tempfile::tempdir().unwrap();
     let server = start(root.path());
-    let mut a = Raw::ready(&server);
-    a.call(1, "open", "[\"db\"]");
-    a.call(2, "open-transact", "[\"db\"]");
-    a.call(3, "transact", "[\"db\" [[:db/add -1 :a 1]]]");
+    let mut a = writing_a(&server);
     for (id, op, args) in [
         (
             4,
@@ -330,11 +316,7 @@ fn writes_through_a_transaction_of_their_own_are_refused_inside_an_explicit_one(
     }
     // The transaction goes on and commits what it wrote.
     let reply = a.call(8, "close-transact", "[\"db\"]");
-    assert_eq!(
-        reply.get(&e(":type")),
-        Some(&e(":command-complete")),
-        "{reply}"
-    );
+    assert_complete(&reply);
     assert_eq!(count_a(&server), Edn::Long(1));
 }
 
@@ -417,11 +399,7 @@ fn a_cross_product_too_large_for_memory_is_refused_and_the_server_keeps_serving(
     r.call(1, "open", "[\"db\"]");
     let tx: String = (0..20_000).map(|i| format!("{{:n {i}}}")).collect();
     let reply = r.call(2, "transact", &format!("[\"db\" [{tx}]]"));
-    assert_eq!(
-        reply.get(&e(":type")),
-        Some(&e(":command-complete")),
-        "{reply}"
-    );
+    assert_complete(&reply);
     let input: String = (0..2_000_000).map(|i| format!("{i} ")).collect();
     let reply = r.call(
         3,
@@ -528,11 +506,7 @@ fn one_address_cannot_hold_every_slot_with_handshakes_it_never_finishes() {
         "{{:type :authenticate :id 0 :username \"admin\" :password \"{PW}\"}}"
     ));
     let reply = idle[0].recv().expect("a login reply");
-    assert_eq!(
-        reply.get(&e(":type")),
-        Some(&e(":command-complete")),
-        "{reply}"
-    );
+    assert_complete(&reply);
     let mut r = Raw::ready(&server);
     let reply = r.call(1, "list-databases", "[]");
     assert_eq!(reply.get(&e(":type")), Some(&e(":command-complete")));
