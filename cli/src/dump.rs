@@ -171,7 +171,7 @@ pub fn dump(dir: &Path, env: &Env, mut out: impl Write) -> Result<()> {
         writeln!(
             out,
             "[:db {} :{}]",
-            Edn::String(name.clone()),
+            Edn::String(name.clone().into()),
             if db.is_list() { "list" } else { "plain" }
         )
         .map_err(w)?;
@@ -232,7 +232,7 @@ fn base64(s: &str) -> Option<Vec<u8>> {
 fn import_value(v: Edn) -> Edn {
     match v {
         Edn::Tagged(t) if t.0.is("datalevin", "bytes") => match t.1.as_str().and_then(base64) {
-            Some(b) => Edn::tagged(edn::Symbol::new(None, "bytes"), Edn::String(hex(&b))),
+            Some(b) => Edn::tagged(edn::Symbol::new(None, "bytes"), Edn::String(hex(&b).into())),
             None => Edn::Tagged(t),
         },
         other => other,
@@ -513,7 +513,7 @@ fn datalevin_kv(forms: Vec<(edn::Position, Edn)>) -> Result<Vec<(edn::Position, 
                 let kind = kw("", if list { "list" } else { "plain" });
                 out.push((
                     pos,
-                    Edn::Vector(vec![kw("", "db"), Edn::String(name.clone()), kind]),
+                    Edn::Vector(vec![kw("", "db"), Edn::String(name.clone().into()), kind]),
                 ));
             }
             cur = Some((pos, name, n, 0, skip));
@@ -544,7 +544,10 @@ fn datalevin_kv(forms: Vec<(edn::Position, Edn)>) -> Result<Vec<(edn::Position, 
         };
         out.push((
             pos,
-            Edn::Vector(vec![Edn::String(hex(&k)), Edn::String(hex(&v))]),
+            Edn::Vector(vec![
+                Edn::String(hex(&k).into()),
+                Edn::String(hex(&v).into()),
+            ]),
         ));
     }
     check(&cur)?;
@@ -562,7 +565,7 @@ fn rename_kv(forms: &mut [(edn::Position, Edn)], into: &str) -> Result<()> {
         .collect::<Vec<_>>();
     match headers.as_mut_slice() {
         [one] => {
-            one[1] = Edn::String(into.to_string());
+            one[1] = Edn::String(into.to_string().into());
             Ok(())
         }
         hs => Err(CliError::Usage(format!(

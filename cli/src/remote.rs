@@ -175,9 +175,12 @@ pub fn stat(uri: &str, format: Format) -> Result<()> {
         .ok_or_else(|| CliError::Usage(format!("{uri:?} names no database: add /DB")))?;
     let client = Arc::new(Client::connect_to(target)?);
     // Whichever kind it is, open it to read its statistics.
-    if client.call("open", vec![Edn::String(db.clone())]).is_err() {
-        client.call("open-kv", vec![Edn::String(db.clone())])?;
+    if client
+        .call("open", vec![Edn::String(db.clone().into())])
+        .is_err()
+    {
+        client.call("open-kv", vec![Edn::String(db.clone().into())])?;
     }
-    let s = client.call("stat", vec![Edn::String(db)])?;
+    let s = client.call("stat", vec![Edn::String(db.into())])?;
     super::output::println(output::render(&s, format))
 }

@@ -80,7 +80,7 @@ impl Wire {
             (k("protocol"), Edn::Long(PROTOCOL_VERSION)),
             (
                 k("client"),
-                Edn::String(format!("levin-client {}", env!("CARGO_PKG_VERSION"))),
+                Edn::string(format!("levin-client {}", env!("CARGO_PKG_VERSION"))),
             ),
         ]);
         w.send(&hello)?;
@@ -89,8 +89,8 @@ impl Wire {
         let auth = Edn::Map(vec![
             (k("type"), k("authenticate")),
             (k("id"), Edn::Long(0)),
-            (k("username"), Edn::String(t.user.clone())),
-            (k("password"), Edn::String(t.password.clone())),
+            (k("username"), Edn::string(t.user.clone())),
+            (k("password"), Edn::string(t.password.clone())),
         ]);
         w.send(&auth)?;
         let reply = w.receive()?;

@@ -35,6 +35,8 @@ pub use codec::{
 };
 pub use error::CodecError;
 pub use num_bigint::BigInt;
-pub use tagged::{decode_tagged_long, decode_value, encode_tagged_long, encode_value};
+pub use tagged::{
+    decode_tagged_long, decode_tagged_str, decode_value, encode_tagged_long, encode_value,
+};
 pub use typed::{decode_typed, encode_typed, MAX_DEPTH};
 pub use value::{Name, Value, ValueType};

@@ -56,6 +56,16 @@ pub fn decode_tagged_long(bytes: &[u8]) -> Option<i64> {
     }
 }
 
+/// The text that `bytes` encode when they are exactly a tagged string (what
+/// [`decode_value`] gives as [`Value::String`], borrowed instead of copied); `None` for
+/// anything else, invalid UTF-8 included (which `decode_value` refuses).
+pub fn decode_tagged_str(bytes: &[u8]) -> Option<&str> {
+    match bytes {
+        [crate::tag::STRING, body @ ..] => std::str::from_utf8(body).ok(),
+        _ => None,
+    }
+}
+
 /// Appends a tag and a nested body (a dynamic tuple's element); `depth`
 /// counts the tuples around it.
 pub(crate) fn encode_nested(
@@ -102,6 +112,32 @@ mod tests {
         assert_eq!(decode_tagged_long(&enc[..8]), None, "short");
         enc.push(0);
         assert_eq!(decode_tagged_long(&enc), None, "long");
+    }
+
+    #[test]
+    fn tagged_str_matches_decode_value() {
+        for text in ["", "Ivan", "a\0b", "\u{e9}t\u{e9}"] {
+            let mut enc = vec![];
+            encode_value(&Value::String(text.into()), &mut enc).expect("encode");
+            assert_eq!(decode_tagged_str(&enc), Some(text));
+            assert_eq!(
+                decode_value(&enc).expect("decode"),
+                Value::String(text.into())
+            );
+        }
+        let mut enc = vec![];
+        encode_value(
+            &Value::Keyword {
+                ns: None,
+                name: "a".into(),
+            },
+            &mut enc,
+        )
+        .expect("encode");
+        assert_eq!(decode_tagged_str(&enc), None, "a keyword");
+        assert_eq!(decode_tagged_str(&encode_tagged_long(3)), None, "a long");
+        assert_eq!(decode_tagged_str(&[tag::STRING, 0xFF]), None, "not UTF-8");
+        assert!(decode_value(&[tag::STRING, 0xFF]).is_err());
     }
     use crate::tag;
 

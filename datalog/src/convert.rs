@@ -88,7 +88,7 @@ fn article(v: &Edn) -> String {
 /// Converts `v` to the declared scalar type `t`.
 pub fn typed(t: AttrType, v: &Edn) -> Result<Value, Error> {
     Ok(match (t, v) {
-        (AttrType::String, Edn::String(s)) => Value::String(s.clone()),
+        (AttrType::String, Edn::String(s)) => Value::String(s.to_string()),
         (AttrType::Keyword, Edn::Keyword(k)) => Value::keyword(k.namespace(), k.name()),
         (AttrType::Symbol, Edn::Symbol(s)) => Value::Symbol {
             ns: s.namespace().map(str::to_owned),
@@ -151,7 +151,7 @@ fn bytes_of(v: &Edn) -> Option<Vec<u8>> {
 /// Bytes as `#bytes "hex"`.
 pub fn bytes_edn(b: &[u8]) -> Edn {
     let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    Edn::tagged(Symbol::new(None, "bytes"), Edn::String(hex))
+    Edn::tagged(Symbol::new(None, "bytes"), Edn::string(hex))
 }
 
 /// The value of an attribute without a declared type.
@@ -162,7 +162,7 @@ pub fn untyped(v: &Edn) -> Value {
         Edn::BigInt(n) => Value::BigInt((**n).clone()),
         Edn::Double(d) if !d.is_nan() => Value::Double(*d),
         Edn::BigDec(d) => Value::BigDec(CBigDec::new(d.unscaled.clone(), d.scale)),
-        Edn::String(s) => Value::String(s.clone()),
+        Edn::String(s) => Value::String(s.to_string()),
         Edn::Keyword(k) => Value::keyword(k.namespace(), k.name()),
         Edn::Symbol(s) => Value::Symbol {
             ns: s.namespace().map(str::to_owned),
@@ -187,7 +187,7 @@ pub fn to_edn(v: Value) -> Edn {
         Value::BigInt(n) => Edn::big_int(n),
         Value::BigDec(d) => Edn::big_dec(BigDec::new(d.unscaled, d.scale)),
         Value::Instant(ms) => Edn::Inst(ms),
-        Value::String(s) => Edn::String(s),
+        Value::String(s) => Edn::string(s),
         Value::Keyword { ns, name } => Edn::Keyword(Keyword::new(ns.as_deref(), &name)),
         Value::Symbol { ns, name } => Edn::Symbol(Symbol::new(ns.as_deref(), &name)),
         Value::Uuid(u) => Edn::Uuid(u),

@@ -100,6 +100,10 @@ impl<'a> View<'a> {
             if let Some(n) = levin_codec::decode_tagged_long(part) {
                 return Ok(Edn::Long(n));
             }
+            // Strings are shared text: built straight from the stored bytes, one copy.
+            if let Some(s) = levin_codec::decode_tagged_str(part) {
+                return Ok(Edn::string(s));
+            }
             if part.first() == Some(&levin_codec::tag::KEYWORD) {
                 return crate::keywords::shared(part, || {
                     match layout::part_value(self.r, self.dbs, self.limit, part)? {

@@ -716,7 +716,7 @@ pub fn read_op(r: &dyn Read, a: &KvArgs<'_>, opts: &ReadOpts) -> Result<Edn> {
             r.db_names()?
                 .into_iter()
                 .filter(|n| !n.starts_with("datalog/"))
-                .map(Edn::String)
+                .map(Edn::string)
                 .collect(),
         )),
         "entries" => Ok(long(r.len(&dbi(1)?)?)),

@@ -337,7 +337,7 @@ impl Attr {
             kv(&mut m, "tupleTypes", Edn::Vector(v));
         }
         if let Some(d) = &self.doc {
-            kv(&mut m, "doc", Edn::String(d.clone()));
+            kv(&mut m, "doc", Edn::string(d.clone()));
         }
         Edn::Map(m)
     }

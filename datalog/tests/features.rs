@@ -528,7 +528,7 @@ fn pull_xform_through_registered_functions() {
         .unwrap();
     let mut fns = levin_datalog::PullFns::new();
     fns.register("str/upper", |v| match v {
-        Edn::String(s) => Edn::String(s.to_uppercase()),
+        Edn::String(s) => Edn::String(s.to_uppercase().into()),
         v => v.clone(),
     })
     .register(":my/got", |v| {

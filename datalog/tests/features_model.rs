@@ -84,9 +84,9 @@ proptest! {
         // A value of the chosen attribute's kind (or a long when no attribute is chosen).
         let v_edn = v.map(|v| match a {
             Some(0) => read(&format!("\"n{}-{v}\"", e.unwrap_or(1))).unwrap(),
-            Some(1) => Edn::String(format!("t{v}")),
+            Some(1) => Edn::string(format!("t{v}")),
             Some(3) => Edn::Long(v + 1),
-            Some(4) => Edn::String("x".repeat(1500 * v as usize + 1)),
+            Some(4) => Edn::string("x".repeat(1500 * v as usize + 1)),
             _ => Edn::Long(v),
         });
         let got: BTreeSet<String> = db

@@ -36,7 +36,7 @@ type Model = BTreeSet<(u64, &'static str, String)>;
 
 fn value(a: &str, v: i64) -> (Edn, String) {
     if a == "many" {
-        (Edn::String(format!("s{v}")), format!("\"s{v}\""))
+        (Edn::string(format!("s{v}")), format!("\"s{v}\""))
     } else {
         (Edn::Long(v), v.to_string())
     }

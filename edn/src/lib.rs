@@ -24,6 +24,7 @@ mod keyword;
 mod printer;
 mod qualified;
 mod reader;
+mod text;
 pub mod transit;
 mod uuid;
 
@@ -39,6 +40,7 @@ pub use inst::java_date_string;
 pub use keyword::{Keyword, Symbol};
 pub use printer::to_pretty_string;
 pub use reader::{read, read_all, Reader, DEFAULT_MAX_DEPTH};
+pub use text::Text;
 pub use transit::TransitError;
 pub use uuid::format_uuid;
 
@@ -71,8 +73,8 @@ pub enum Edn {
     Double(f64),
     /// An arbitrary-precision decimal written with an `M` suffix, e.g. `1.50M`.
     BigDec(Box<BigDec>),
-    /// A string.
-    String(String),
+    /// A string; its text is shared between clones (see [`Text`]).
+    String(Text),
     /// A character, e.g. `\a`, `\newline`, `\u00e9`.
     Char(char),
     /// A keyword, e.g. `:a`, `:db/id`.
@@ -138,7 +140,7 @@ impl Edn {
     }
 
     /// A string value.
-    pub fn string(s: impl Into<String>) -> Edn {
+    pub fn string(s: impl Into<Text>) -> Edn {
         Edn::String(s.into())
     }
 
@@ -434,12 +436,18 @@ impl From<f64> for Edn {
 
 impl From<&str> for Edn {
     fn from(s: &str) -> Self {
-        Edn::String(s.to_owned())
+        Edn::String(s.into())
     }
 }
 
 impl From<String> for Edn {
     fn from(s: String) -> Self {
+        Edn::String(s.into())
+    }
+}
+
+impl From<Text> for Edn {
+    fn from(s: Text) -> Self {
         Edn::String(s)
     }
 }

@@ -368,7 +368,7 @@ impl<'a> Reader<'a> {
             let here = self.pos;
             match self.bump() {
                 None => return Err(eof(self.pos)),
-                Some('"') => return Ok(Edn::String(s)),
+                Some('"') => return Ok(Edn::string(s)),
                 Some('\\') => match self.bump() {
                     None => return Err(eof(self.pos)),
                     Some('"') => s.push('"'),

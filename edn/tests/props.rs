@@ -53,7 +53,7 @@ fn leaf() -> impl Strategy<Value = Edn> {
         any::<f64>().prop_map(Edn::Double),
         (any::<i128>(), any::<i32>()).prop_map(|(u, s)| Edn::big_dec(BigDec::new(u, s))),
         (any::<i64>(), -30i32..30).prop_map(|(u, s)| Edn::big_dec(BigDec::new(u, s))),
-        any::<String>().prop_map(Edn::String),
+        any::<String>().prop_map(Edn::string),
         any::<char>().prop_map(Edn::Char),
         keyword().prop_map(Edn::Keyword),
         symbol().prop_map(Edn::Symbol),

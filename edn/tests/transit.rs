@@ -104,7 +104,7 @@ fn every_variant_round_trips() {
         Edn::big_dec(BigDec::new(15, -2)),
         Edn::big_dec(BigDec::new(15, 20)),
         Edn::big_dec(BigDec::new(0, 3)),
-        Edn::String(String::new()),
+        Edn::string(String::new()),
         Edn::String("plain".into()),
         Edn::Char('x'),
         Edn::Char('😀'),
@@ -195,7 +195,7 @@ fn escapes() {
         "",
         " ",
     ] {
-        let v = Edn::String(s.to_owned());
+        let v = Edn::string(s.to_owned());
         round_trip(&v);
         round_trip(&Edn::Map(vec![(v.clone(), v.clone())]));
         round_trip(&Edn::Set(vec![v.clone()]));
@@ -647,8 +647,8 @@ fn leaf() -> impl Strategy<Value = Edn> {
         any::<f64>().prop_map(Edn::Double),
         (any::<i128>(), any::<i32>()).prop_map(|(u, s)| Edn::big_dec(BigDec::new(u, s))),
         (any::<i64>(), -30i32..30).prop_map(|(u, s)| Edn::big_dec(BigDec::new(u, s))),
-        any::<String>().prop_map(Edn::String),
-        "[~^` ][a-z~^]{0,5}".prop_map(Edn::String),
+        any::<String>().prop_map(Edn::string),
+        "[~^` ][a-z~^]{0,5}".prop_map(Edn::string),
         any::<char>().prop_map(Edn::Char),
         (prop::option::of(ns()), symbol_name())
             .prop_map(|(ns, name)| Edn::Keyword(Keyword::new(ns.as_deref(), &name))),
@@ -658,10 +658,10 @@ fn leaf() -> impl Strategy<Value = Edn> {
         any::<[u8; 16]>().prop_map(Edn::Uuid),
         prop::collection::vec(any::<u8>(), 0..8).prop_map(|b| {
             let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-            Edn::tagged(Symbol::new(None, "bytes"), Edn::String(hex))
+            Edn::tagged(Symbol::new(None, "bytes"), Edn::string(hex))
         }),
         "[a-z]{1,4}:[a-z/]{0,6}"
-            .prop_map(|u| Edn::tagged(Symbol::new(None, "uri"), Edn::String(u))),
+            .prop_map(|u| Edn::tagged(Symbol::new(None, "uri"), Edn::string(u))),
     ]
 }
 

@@ -106,7 +106,7 @@ fn schema_arg(v: Option<&Edn>) -> Res<Option<Edn>> {
 fn dir_arg(v: Option<&Edn>) -> Res<Option<PathBuf>> {
     match v {
         None => Ok(None),
-        Some(Edn::String(s)) => Ok(Some(PathBuf::from(s))),
+        Some(Edn::String(s)) => Ok(Some(PathBuf::from(s.as_str()))),
         Some(other) => Err(bad(format!("a directory is a string, got {other}"))),
     }
 }

@@ -272,7 +272,7 @@ fn run(s: &mut State, var: &str, args: &[Edn]) -> Res<Edn> {
         "dir" => {
             let h = handle_arg(args, 0, &[Kind::Kv], var)?;
             let e = s.kv_entry(h, &args[0])?;
-            Ok(Edn::String(e.env.path().display().to_string()))
+            Ok(Edn::String(e.env.path().display().to_string().into()))
         }
         "open-dbi" | "open-list-dbi" => {
             let dbi = arg(args, 1)

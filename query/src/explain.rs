@@ -42,8 +42,8 @@ impl Explain {
             .iter()
             .map(|s| {
                 Edn::Map(vec![
-                    (k("clause"), Edn::String(s.clause.clone())),
-                    (k("strategy"), Edn::String(s.strategy.clone())),
+                    (k("clause"), Edn::string(s.clause.clone())),
+                    (k("strategy"), Edn::string(s.strategy.clone())),
                     (
                         k("estimated"),
                         Edn::Long(s.estimated.min(i64::MAX as f64) as i64),

@@ -444,7 +444,7 @@ pub(crate) fn seq(e: &Edn) -> Result<Vec<Edn>, FnError> {
 pub(crate) fn to_str(e: &Edn) -> String {
     match e {
         Edn::Nil => String::new(),
-        Edn::String(s) => s.clone(),
+        Edn::String(s) => s.to_string(),
         Edn::Char(c) => c.to_string(),
         Edn::Uuid(bytes) => levin_edn::format_uuid(bytes),
         Edn::BigInt(x) => x.to_string(),
@@ -707,7 +707,7 @@ fn builtin(name: &str, a: &[Edn]) -> Result<Edn, FnError> {
             if name.ends_with("ln-str") || name == "prn-str" {
                 out.push('\n');
             }
-            Edn::String(out)
+            Edn::string(out)
         }
         "array-map" => builtin("hash-map", a)?,
         "meta" => {
@@ -877,8 +877,8 @@ fn builtin(name: &str, a: &[Edn]) -> Result<Edn, FnError> {
             }
         },
         "name" => match a {
-            [Edn::Keyword(k)] => Edn::String(k.name().to_owned()),
-            [Edn::Symbol(s)] => Edn::String(s.name().to_owned()),
+            [Edn::Keyword(k)] => Edn::string(k.name().to_owned()),
+            [Edn::Symbol(s)] => Edn::string(s.name().to_owned()),
             [Edn::String(s)] => Edn::String(s.clone()),
             _ => return Err(FnError::from("name takes a keyword, symbol or string")),
         },
@@ -886,11 +886,11 @@ fn builtin(name: &str, a: &[Edn]) -> Result<Edn, FnError> {
             [Edn::Keyword(k)] => k
                 .namespace()
                 .map(str::to_owned)
-                .map_or(Edn::Nil, Edn::String),
+                .map_or(Edn::Nil, Edn::string),
             [Edn::Symbol(s)] => s
                 .namespace()
                 .map(str::to_owned)
-                .map_or(Edn::Nil, Edn::String),
+                .map_or(Edn::Nil, Edn::string),
             _ => return Err(FnError::from("namespace takes a keyword or symbol")),
         },
         "str" => Edn::String(a.iter().map(to_str).collect()),
@@ -1008,13 +1008,13 @@ fn builtin(name: &str, a: &[Edn]) -> Result<Edn, FnError> {
             let s = string(&a[1])?;
             let groups = |c: regex::Captures| -> Edn {
                 if c.len() == 1 {
-                    Edn::String(c[0].to_string())
+                    Edn::string(c[0].to_string())
                 } else {
                     Edn::Vector(
                         (0..c.len())
                             .map(|i| {
                                 c.get(i)
-                                    .map_or(Edn::Nil, |m| Edn::String(m.as_str().to_string()))
+                                    .map_or(Edn::Nil, |m| Edn::string(m.as_str().to_string()))
                             })
                             .collect(),
                     )

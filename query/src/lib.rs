@@ -175,7 +175,7 @@ impl QueryResult {
                             }
                             _ => Edn::Keyword(Keyword::new(None, name)),
                         },
-                        ReturnMap::Strs(_) => Edn::String(name.clone()),
+                        ReturnMap::Strs(_) => Edn::string(name.clone()),
                         ReturnMap::Syms(_) => Edn::Symbol(Symbol::new(None, name)),
                     }
                 };

@@ -99,7 +99,7 @@ fn byte_at(s: &str, n: i64) -> usize {
 
 fn needle(e: &Edn) -> Result<String, FnError> {
     match e {
-        Edn::String(s) => Ok(s.clone()),
+        Edn::String(s) => Ok(s.to_string()),
         Edn::Char(c) => Ok(c.to_string()),
         other => Err(FnError::from(format!(
             "expected a string or a character, got {other}"
@@ -145,17 +145,17 @@ fn replace(a: &[Edn], first_only: bool) -> Result<Edn, FnError> {
             let re = regex(m)?;
             let rep = replacement(string(r)?);
             Ok(Edn::String(if first_only {
-                re.replacen(s, 1, rep.as_str()).into_owned()
+                re.replacen(s, 1, rep.as_str()).into_owned().into()
             } else {
-                re.replace_all(s, rep.as_str()).into_owned()
+                re.replace_all(s, rep.as_str()).into_owned().into()
             }))
         }
         (m @ (Edn::String(_) | Edn::Char(_)), r @ (Edn::String(_) | Edn::Char(_))) => {
             let (m, r) = (needle(m)?, needle(r)?);
             Ok(Edn::String(if first_only {
-                s.replacen(&m, &r, 1)
+                s.replacen(&m, &r, 1).into()
             } else {
-                s.replace(&m, &r)
+                s.replace(&m, &r).into()
             }))
         }
         (m, r) => Err(FnError::from(format!(
@@ -184,7 +184,7 @@ pub fn call(short: &str, a: &[Edn]) -> Result<Edn, FnError> {
                     .to_uppercase()
                     .chain(cs.as_str().to_lowercase().chars())
                     .collect(),
-                None => String::new(),
+                None => String::new().into(),
             })
         }
         "ends-with?" | "starts-with?" | "includes?" => {
@@ -211,7 +211,7 @@ pub fn call(short: &str, a: &[Edn]) -> Result<Edn, FnError> {
                     _ => out.push(c),
                 }
             }
-            Edn::String(out)
+            Edn::string(out)
         }
         "index-of" | "last-index-of" => {
             if !(2..=3).contains(&a.len()) {
@@ -255,10 +255,10 @@ pub fn call(short: &str, a: &[Edn]) -> Result<Edn, FnError> {
                     ))
                 }
             };
-            Edn::String(seq(coll)?.iter().map(to_str).collect::<Vec<_>>().join(&sep))
+            Edn::string(seq(coll)?.iter().map(to_str).collect::<Vec<_>>().join(&sep))
         }
-        "lower-case" => Edn::String(s1(a)?.to_lowercase()),
-        "upper-case" => Edn::String(s1(a)?.to_uppercase()),
+        "lower-case" => Edn::string(s1(a)?.to_lowercase()),
+        "upper-case" => Edn::string(s1(a)?.to_uppercase()),
         "re-quote-replacement" => {
             let s = s1(a)?;
             let mut out = String::new();
@@ -268,7 +268,7 @@ pub fn call(short: &str, a: &[Edn]) -> Result<Edn, FnError> {
                 }
                 out.push(c);
             }
-            Edn::String(out)
+            Edn::string(out)
         }
         "replace" => replace(a, false)?,
         "replace-first" => replace(a, true)?,
@@ -290,10 +290,10 @@ pub fn call(short: &str, a: &[Edn]) -> Result<Edn, FnError> {
             let re = regex::Regex::new("\r?\n").map_err(|e| FnError::from(e.to_string()))?;
             Edn::Vector(split(&s, &re, 0))
         }
-        "trim" => Edn::String(s1(a)?.trim().to_string()),
-        "triml" => Edn::String(s1(a)?.trim_start().to_string()),
-        "trimr" => Edn::String(s1(a)?.trim_end().to_string()),
-        "trim-newline" => Edn::String(s1(a)?.trim_end_matches(['\n', '\r']).to_string()),
+        "trim" => Edn::string(s1(a)?.trim().to_string()),
+        "triml" => Edn::string(s1(a)?.trim_start().to_string()),
+        "trimr" => Edn::string(s1(a)?.trim_end().to_string()),
+        "trim-newline" => Edn::string(s1(a)?.trim_end_matches(['\n', '\r']).to_string()),
         _ => {
             return Err(FnError::from(format!(
                 "unknown function clojure.string/{short}"
@@ -349,7 +349,7 @@ pub fn print(x: &Edn, readable: bool) -> String {
         format!("{open}{}{close}", inner.join(" "))
     };
     match x {
-        Edn::String(s) => s.clone(),
+        Edn::String(s) => s.to_string(),
         Edn::Char(c) => c.to_string(),
         Edn::List(xs) => seq("(", xs, ")"),
         Edn::Vector(xs) => seq("[", xs, "]"),

@@ -197,7 +197,7 @@ fn a_symbol_input_naming_a_variable_is_not_a_function() {
 fn pull_in_find_uses_registered_xform_functions() {
     let mut fns = levin_datalog::PullFns::new();
     fns.register("my/upper", |v| match v {
-        Edn::String(s) => Edn::String(s.to_uppercase()),
+        Edn::String(s) => Edn::string(s.to_uppercase()),
         v => v.clone(),
     });
     let reg = Registry::new().pull_fns(fns);

@@ -12,7 +12,7 @@ use crate::session::{Reply, Session};
 use crate::system::{personal_role, role_target};
 
 fn strings(v: Vec<String>) -> Edn {
-    Edn::Vector(v.into_iter().map(Edn::String).collect())
+    Edn::Vector(v.into_iter().map(Edn::string).collect())
 }
 
 fn keywords(v: Vec<Keyword>) -> Edn {
@@ -40,7 +40,7 @@ fn permission_args(req: &Request) -> Result<Permission, ServerError> {
     })?;
     let tgt = match req.opt_arg(3) {
         None => None,
-        Some(Edn::String(s)) => Some(s.clone()),
+        Some(Edn::String(s)) => Some(s.to_string()),
         Some(Edn::Keyword(k)) => Some(role_target(k)),
         Some(v) => {
             return Err(ServerError::BadArgument(format!(
@@ -192,8 +192,8 @@ fn run(s: &mut Session<'_>, req: &Request) -> Result<Edn, ServerError> {
                     .map(|(id, c)| {
                         Edn::Map(vec![
                             (k("client-id"), Edn::Long(*id as i64)),
-                            (k("peer"), Edn::String(c.peer.to_string())),
-                            (k("user"), c.user.clone().map_or(Edn::Nil, Edn::String)),
+                            (k("peer"), Edn::string(c.peer.to_string())),
+                            (k("user"), c.user.clone().map_or(Edn::Nil, Edn::string)),
                             (k("databases"), strings(c.databases.clone())),
                             (k("this?"), Edn::Bool(*id == s.client_id)),
                         ])
@@ -226,7 +226,7 @@ fn run(s: &mut Session<'_>, req: &Request) -> Result<Edn, ServerError> {
             let rel = format!("{name}/{stamp}");
             store.env().copy_to(dir.join(&rel), compact)?;
             Ok(Edn::Map(vec![
-                (Edn::kw("", "backup"), Edn::String(rel)),
+                (Edn::kw("", "backup"), Edn::string(rel)),
                 (Edn::kw("", "compact?"), Edn::Bool(compact)),
             ]))
         }
@@ -268,7 +268,7 @@ pub(crate) fn copy(s: &mut Session<'_>, req: &Request) -> Result<Reply, ServerEr
         }
     };
     let meta = Edn::Map(vec![
-        (Edn::kw("", "sha-256"), Edn::String(sha)),
+        (Edn::kw("", "sha-256"), Edn::string(sha)),
         (
             Edn::kw("", "size"),
             Edn::Long(i64::try_from(size).unwrap_or(i64::MAX)),

@@ -155,7 +155,7 @@ impl Permission {
                 k("tgt"),
                 self.tgt
                     .as_ref()
-                    .map_or(Edn::Nil, |t| Edn::String(t.clone())),
+                    .map_or(Edn::Nil, |t| Edn::string(t.clone())),
             ),
         ])
     }

@@ -346,7 +346,7 @@ fn run(s: &mut Session<'_>, req: &Request) -> Result<Edn, ServerError> {
             };
             let db = conn.db()?;
             Ok(Edn::Map(vec![
-                (k("db-name"), Edn::String(name)),
+                (k("db-name"), Edn::string(name)),
                 (k("max-eid"), Edn::Long(db.max_eid() as i64)),
                 (k("datoms"), Edn::Long(db.datom_count()? as i64)),
                 (k("opts"), options.to_edn()),
@@ -408,7 +408,7 @@ fn run(s: &mut Session<'_>, req: &Request) -> Result<Edn, ServerError> {
                 .system
                 .list_databases()?
                 .into_iter()
-                .map(|(n, _)| Edn::String(n))
+                .map(|(n, _)| Edn::string(n))
                 .collect(),
         )),
         "list-databases-in-use" => Ok(Edn::Vector(
@@ -416,7 +416,7 @@ fn run(s: &mut Session<'_>, req: &Request) -> Result<Edn, ServerError> {
                 .dbs
                 .in_use()
                 .into_iter()
-                .map(|(n, _)| Edn::String(n))
+                .map(|(n, _)| Edn::string(n))
                 .collect(),
         )),
         "transact" => {

@@ -156,12 +156,12 @@ impl ServerError {
             ServerError::Edn(e) => at(e.line(), e.column()),
             ServerError::Store(levin_datalog::Error::Edn(e)) => at(e.line(), e.column()),
             ServerError::Query(q) => {
-                let mut d = vec![(k("kind"), Edn::String(format!("{:?}", q.kind)))];
+                let mut d = vec![(k("kind"), Edn::string(format!("{:?}", q.kind)))];
                 if let Some(p) = &q.position {
                     d.extend(at(p.line, p.column));
                 }
                 if let Some(f) = &q.form {
-                    d.push((k("form"), Edn::String(f.clone())));
+                    d.push((k("form"), Edn::string(f.clone())));
                 }
                 d
             }

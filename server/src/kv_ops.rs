@@ -93,7 +93,7 @@ fn run(s: &mut Session<'_>, req: &Request) -> Result<Edn, ServerError> {
     match req.op.as_str() {
         "open-kv" => {
             s.open_db(&name, crate::system::DbType::KeyValue)?;
-            Ok(Edn::Map(vec![(Edn::kw("", "db-name"), Edn::String(name))]))
+            Ok(Edn::Map(vec![(Edn::kw("", "db-name"), Edn::string(name))]))
         }
         "close-kv" => {
             s.close_db(&name)?;
@@ -166,7 +166,7 @@ fn run(s: &mut Session<'_>, req: &Request) -> Result<Edn, ServerError> {
                             .iter()
                             .map(|d| {
                                 Edn::Map(vec![
-                                    (k("name"), Edn::String(d.name.clone())),
+                                    (k("name"), Edn::string(d.name.clone())),
                                     (k("list?"), Edn::Bool(d.list)),
                                     (k("entries"), Edn::Long(d.entries as i64)),
                                 ])

@@ -156,7 +156,7 @@ pub fn error(id: i64, e: &ServerError) -> Edn {
     Edn::Map(vec![
         (k("type"), k("error-response")),
         (k("id"), Edn::Long(id)),
-        (k("message"), Edn::String(e.to_string())),
+        (k("message"), Edn::string(e.to_string())),
         (k("err-data"), Edn::Map(data)),
     ])
 }

@@ -360,7 +360,7 @@ impl<'s> Session<'s> {
                             req.id,
                             Edn::Map(vec![(
                                 Edn::kw("", "user"),
-                                Edn::String(self.user.clone().unwrap_or_default()),
+                                Edn::string(self.user.clone().unwrap_or_default()),
                             )]),
                         );
                         self.send(io, &reply).map_err(|_| ())
@@ -413,7 +413,7 @@ impl<'s> Session<'s> {
             (Edn::kw("", "protocol"), Edn::Long(PROTOCOL_VERSION)),
             (
                 Edn::kw("", "server"),
-                Edn::String(format!("levin {}", env!("CARGO_PKG_VERSION"))),
+                Edn::string(format!("levin {}", env!("CARGO_PKG_VERSION"))),
             ),
         ]);
         self.send(io, &reply).map_err(|_| ())

@@ -78,7 +78,7 @@ pub struct System {
 }
 
 fn s(v: &str) -> Edn {
-    Edn::String(v.to_string())
+    Edn::string(v.to_string())
 }
 
 fn perm_map(p: &Permission) -> Edn {

@@ -188,7 +188,7 @@ impl<'a> Parser<'a> {
                 // that is not a map key is cached only when it encodes a keyword, a
                 // symbol or a tag: plain values skip the cache and the scalar decoder.
                 if !raw.starts_with(['~', '^']) {
-                    return Ok(Edn::String(raw.into_owned()));
+                    return Ok(Edn::string(raw.into_owned()));
                 }
                 match self.transit_string(&raw, false, at)? {
                     Decoded::Value(v) => Ok(v),
@@ -295,7 +295,7 @@ impl<'a> Parser<'a> {
                 return self.map_as_array();
             }
             if !raw.starts_with(['~', '^']) {
-                Edn::String(raw.into_owned())
+                Edn::string(raw.into_owned())
             } else {
                 match self.transit_string(&raw, false, first_at)? {
                     Decoded::Tag(tag) => {

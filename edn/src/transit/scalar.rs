@@ -43,15 +43,15 @@ pub(super) fn abbreviate(s: &str) -> String {
 pub(super) fn decode(s: &str) -> Result<Decoded, Kind> {
     let mut chars = s.chars();
     if chars.next() != Some('~') {
-        return Ok(Decoded::Value(Edn::String(s.to_owned())));
+        return Ok(Decoded::Value(Edn::string(s.to_owned())));
     }
     let Some(tag) = chars.next() else {
         // A lone "~": not a tagged string (transit-java reads it as is).
-        return Ok(Decoded::Value(Edn::String(s.to_owned())));
+        return Ok(Decoded::Value(Edn::string(s.to_owned())));
     };
     let rest = chars.as_str();
     match tag {
-        '~' | '^' | '`' => Ok(Decoded::Value(Edn::String(s[1..].to_owned()))),
+        '~' | '^' | '`' => Ok(Decoded::Value(Edn::string(s[1..].to_owned()))),
         '#' if rest.is_empty() => Err(invalid("tag (~#)", s, "the tag is empty")),
         '#' => Ok(Decoded::Tag(rest.to_owned())),
         c => scalar(c, rest).map(Decoded::Value),
@@ -197,12 +197,12 @@ pub(super) fn scalar(tag: char, rest: &str) -> Result<Edn, Kind> {
             let bytes = base64::decode(rest).map_err(|msg| invalid("bytes (~b)", &text(), msg))?;
             bytes_edn(&bytes)
         }
-        'r' => Edn::tagged(Symbol::new(None, "uri"), Edn::String(rest.to_owned())),
+        'r' => Edn::tagged(Symbol::new(None, "uri"), Edn::string(rest.to_owned())),
         // The quote tag as a string tag: the identity, as in transit-java and -python.
-        '\'' => Edn::String(rest.to_owned()),
+        '\'' => Edn::string(rest.to_owned()),
         other => Edn::tagged(
             Symbol::new(None, &other.to_string()),
-            Edn::String(rest.to_owned()),
+            Edn::string(rest.to_owned()),
         ),
     })
 }
@@ -213,7 +213,7 @@ fn bytes_edn(bytes: &[u8]) -> Edn {
     for b in bytes {
         let _ = write!(hex, "{b:02x}");
     }
-    Edn::tagged(Symbol::new(None, "bytes"), Edn::String(hex))
+    Edn::tagged(Symbol::new(None, "bytes"), Edn::string(hex))
 }
 
 /// The bytes of `#bytes "hex"` when the hex is lowercase and even (what reading `~b` gives

@@ -81,7 +81,7 @@ pub fn run_file_in(
             let query = get(c, "q").unwrap_or_else(|| panic!("{name}: case without :q"));
             let qtext = match query {
                 Edn::String(s) => s.clone(),
-                other => other.to_string(),
+                other => other.to_string().into(),
             };
             let (_d2, conn2);
             let db2;

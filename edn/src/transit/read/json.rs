@@ -119,7 +119,7 @@ impl<'a> Parser<'a> {
             return None;
         }
         self.pos = start + len + 1;
-        Some(Edn::String(self.text[start..start + len].to_owned()))
+        Some(Edn::string(self.text[start..start + len].to_owned()))
     }
 
     /// The text of the JSON string at the current position, unescaped.
