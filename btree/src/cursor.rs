@@ -189,7 +189,7 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
     /// The descent of [`seek`](Self::seek) from page `pgno`, pushed onto the current stack
     /// (which holds `pgno`'s ancestors, if any, positioned on it).
     fn seek_from(&mut self, pgno: levin_pager::Pgno, key: &[u8]) -> Result<bool> {
-        let landed = self.land_from(pgno, key)?;
+        let landed = self.land_from(pgno, key, false)?;
         self.settle(landed)
     }
 
@@ -207,7 +207,14 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
 
     /// [`seek_from`](Self::seek_from) without entering the leaf entry found when it is on
     /// the leaf the descent reached.
-    fn land_from(&mut self, mut pgno: levin_pager::Pgno, key: &[u8]) -> Result<Landed> {
+    /// `forward`: keys are being visited in ascending order, so the answer is likely near
+    /// the start of the leaf reached (searched from there, see [`Node::search_leaf_near`]).
+    fn land_from(
+        &mut self,
+        mut pgno: levin_pager::Pgno,
+        key: &[u8],
+        forward: bool,
+    ) -> Result<Landed> {
         loop {
             if self.stack.len() > 64 {
                 return Err(BtreeError::corrupted(
@@ -217,7 +224,12 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
             }
             let n = self.node(pgno)?;
             if n.is_leaf() {
-                let i = match n.search_leaf(key)? {
+                let found = if forward {
+                    n.search_leaf_near(0, key)?
+                } else {
+                    n.search_leaf(key)?
+                };
+                let i = match found {
                     Ok(i) | Err(i) => i,
                 };
                 self.stack.push((n, i));
@@ -281,7 +293,7 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
             // Within this leaf: past entry `at + 1` when `key` follows entry `at` (then
             // searched in the rest), else searched in the whole leaf if not before its first.
             let i = if here.is_lt() {
-                match leaf.search_leaf_from(at + 2, key)? {
+                match leaf.search_leaf_near(at + 2, key)? {
                     Ok(i) | Err(i) => i,
                 }
             } else if key_cmp(leaf.leaf_key(0)?, key).is_le() {
@@ -309,7 +321,7 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
                     top.1 = j;
                 }
                 self.valid = false;
-                return self.land_from(n.branch(j)?.child, key);
+                return self.land_from(n.branch(j)?.child, key, true);
             }
             self.stack.pop();
         }
@@ -323,7 +335,7 @@ impl<'s, S: PageSource + ?Sized> Cursor<'s, S> {
         if self.root == 0 {
             return Ok(Landed::Entered(false));
         }
-        self.land_from(self.root, key)
+        self.land_from(self.root, key, false)
     }
 
     /// For each of `keys` in turn, calls `f(i, value)` with every value of `keys[i]` (none
