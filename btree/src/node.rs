@@ -371,18 +371,7 @@ impl<'a> Node<'a> {
     /// Leaf search: `Ok(i)` if entry `i` has `key`, `Err(i)` with the insertion point otherwise.
     #[inline]
     pub fn search_leaf(&self, key: &[u8]) -> Result<std::result::Result<usize, usize>> {
-        self.search_leaf_from(0, key)
-    }
-
-    /// [`search_leaf`](Self::search_leaf) among entries `from..` only, when `key` is known
-    /// to follow every entry before `from`.
-    #[inline]
-    pub(crate) fn search_leaf_from(
-        &self,
-        from: usize,
-        key: &[u8],
-    ) -> Result<std::result::Result<usize, usize>> {
-        self.search_leaf_in(from, self.len(), key)
+        self.search_leaf_in(0, self.len(), key)
     }
 
     /// The leaf search among entries `lo..hi` only, when `key` follows every entry before
@@ -409,8 +398,8 @@ impl<'a> Node<'a> {
         Ok(Err(lo))
     }
 
-    /// [`search_leaf_from`](Self::search_leaf_from) for a `key` expected near entry `from`
-    /// (keys visited in ascending order): entries `from`, `from + 1`, `from + 3`, `from + 7`,
+    /// [`search_leaf`](Self::search_leaf) among entries `from..`, when `key` follows every
+    /// entry before `from` and is expected near it (keys visited in ascending order): entries `from`, `from + 1`, `from + 3`, `from + 7`,
     /// ... are compared until one is not below `key`, then the last gap is searched. The
     /// probes of a near answer are neighbours in the page, where a search over the whole
     /// rest of the leaf jumps to its middle first (a cache miss per probe, a fifth of the

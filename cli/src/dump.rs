@@ -565,7 +565,7 @@ fn rename_kv(forms: &mut [(edn::Position, Edn)], into: &str) -> Result<()> {
         .collect::<Vec<_>>();
     match headers.as_mut_slice() {
         [one] => {
-            one[1] = Edn::String(into.to_string().into());
+            one[1] = Edn::string(into);
             Ok(())
         }
         hs => Err(CliError::Usage(format!(

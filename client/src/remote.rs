@@ -19,7 +19,7 @@ fn k(n: &str) -> Edn {
 }
 
 fn s(v: &str) -> Edn {
-    Edn::string(v.to_string())
+    Edn::string(v)
 }
 
 /// A connection to a server. Requests are sent one at a time (it is `Sync`: threads share

@@ -88,7 +88,7 @@ fn article(v: &Edn) -> String {
 /// Converts `v` to the declared scalar type `t`.
 pub fn typed(t: AttrType, v: &Edn) -> Result<Value, Error> {
     Ok(match (t, v) {
-        (AttrType::String, Edn::String(s)) => Value::String(s.to_string()),
+        (AttrType::String, Edn::String(s)) => Value::String(s.as_str().to_owned()),
         (AttrType::Keyword, Edn::Keyword(k)) => Value::keyword(k.namespace(), k.name()),
         (AttrType::Symbol, Edn::Symbol(s)) => Value::Symbol {
             ns: s.namespace().map(str::to_owned),
@@ -162,7 +162,7 @@ pub fn untyped(v: &Edn) -> Value {
         Edn::BigInt(n) => Value::BigInt((**n).clone()),
         Edn::Double(d) if !d.is_nan() => Value::Double(*d),
         Edn::BigDec(d) => Value::BigDec(CBigDec::new(d.unscaled.clone(), d.scale)),
-        Edn::String(s) => Value::String(s.to_string()),
+        Edn::String(s) => Value::String(s.as_str().to_owned()),
         Edn::Keyword(k) => Value::keyword(k.namespace(), k.name()),
         Edn::Symbol(s) => Value::Symbol {
             ns: s.namespace().map(str::to_owned),

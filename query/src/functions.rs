@@ -444,7 +444,7 @@ pub(crate) fn seq(e: &Edn) -> Result<Vec<Edn>, FnError> {
 pub(crate) fn to_str(e: &Edn) -> String {
     match e {
         Edn::Nil => String::new(),
-        Edn::String(s) => s.to_string(),
+        Edn::String(s) => s.as_str().to_owned(),
         Edn::Char(c) => c.to_string(),
         Edn::Uuid(bytes) => levin_edn::format_uuid(bytes),
         Edn::BigInt(x) => x.to_string(),
@@ -1012,10 +1012,7 @@ fn builtin(name: &str, a: &[Edn]) -> Result<Edn, FnError> {
                 } else {
                     Edn::Vector(
                         (0..c.len())
-                            .map(|i| {
-                                c.get(i)
-                                    .map_or(Edn::Nil, |m| Edn::string(m.as_str().to_string()))
-                            })
+                            .map(|i| c.get(i).map_or(Edn::Nil, |m| Edn::string(m.as_str())))
                             .collect(),
                     )
                 }

@@ -127,7 +127,7 @@ pub fn parse_query(q: &Edn) -> QResult<Query> {
                     .map(|f| match f {
                         Edn::Symbol(s) => Ok(sym_name(s)),
                         Edn::Keyword(k) => Ok(k.to_string().trim_start_matches(':').to_string()),
-                        Edn::String(s) => Ok(s.to_string()),
+                        Edn::String(s) => Ok(s.as_str().to_owned()),
                         _ => Err(err(format!(":{k} takes symbols"), f)),
                     })
                     .collect::<QResult<_>>()?;

@@ -99,7 +99,7 @@ fn byte_at(s: &str, n: i64) -> usize {
 
 fn needle(e: &Edn) -> Result<String, FnError> {
     match e {
-        Edn::String(s) => Ok(s.to_string()),
+        Edn::String(s) => Ok(s.as_str().to_owned()),
         Edn::Char(c) => Ok(c.to_string()),
         other => Err(FnError::from(format!(
             "expected a string or a character, got {other}"
@@ -290,10 +290,10 @@ pub fn call(short: &str, a: &[Edn]) -> Result<Edn, FnError> {
             let re = regex::Regex::new("\r?\n").map_err(|e| FnError::from(e.to_string()))?;
             Edn::Vector(split(&s, &re, 0))
         }
-        "trim" => Edn::string(s1(a)?.trim().to_string()),
-        "triml" => Edn::string(s1(a)?.trim_start().to_string()),
-        "trimr" => Edn::string(s1(a)?.trim_end().to_string()),
-        "trim-newline" => Edn::string(s1(a)?.trim_end_matches(['\n', '\r']).to_string()),
+        "trim" => Edn::string(s1(a)?.trim()),
+        "triml" => Edn::string(s1(a)?.trim_start()),
+        "trimr" => Edn::string(s1(a)?.trim_end()),
+        "trim-newline" => Edn::string(s1(a)?.trim_end_matches(['\n', '\r'])),
         _ => {
             return Err(FnError::from(format!(
                 "unknown function clojure.string/{short}"
@@ -349,7 +349,7 @@ pub fn print(x: &Edn, readable: bool) -> String {
         format!("{open}{}{close}", inner.join(" "))
     };
     match x {
-        Edn::String(s) => s.to_string(),
+        Edn::String(s) => s.as_str().to_owned(),
         Edn::Char(c) => c.to_string(),
         Edn::List(xs) => seq("(", xs, ")"),
         Edn::Vector(xs) => seq("[", xs, "]"),

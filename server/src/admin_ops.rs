@@ -40,7 +40,7 @@ fn permission_args(req: &Request) -> Result<Permission, ServerError> {
     })?;
     let tgt = match req.opt_arg(3) {
         None => None,
-        Some(Edn::String(s)) => Some(s.to_string()),
+        Some(Edn::String(s)) => Some(s.as_str().to_owned()),
         Some(Edn::Keyword(k)) => Some(role_target(k)),
         Some(v) => {
             return Err(ServerError::BadArgument(format!(

@@ -78,7 +78,7 @@ pub struct System {
 }
 
 fn s(v: &str) -> Edn {
-    Edn::string(v.to_string())
+    Edn::string(v)
 }
 
 fn perm_map(p: &Permission) -> Edn {
